@@ -1,0 +1,464 @@
+//! The command line: `trainviz train`, `gradcheck`, `bench`, and the app's own flags.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use ndarray::Array2;
+use rand::{SeedableRng, rngs::SmallRng};
+
+use crate::data::{self, DatasetKind, Normalizer, Preprocess, SplitKind};
+use crate::model::{Activation, InitKind, LossKind, Network, gradcheck};
+use crate::train::{Event, ScheduleKind, Summary, TrainConfig, WorkerHandle};
+
+/// trainviz: watch a classifier learn. Without a subcommand, opens the window.
+#[derive(Debug, Parser)]
+#[command(name = "trainviz", version, about)]
+pub struct Cli {
+    /// What to do; nothing opens the app.
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+    /// Settings for the app's first run (same flags as `train`).
+    #[command(flatten)]
+    pub app: TrainArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Train headless, print one line per epoch, optionally write results to --out.
+    Train {
+        /// Settings.
+        #[command(flatten)]
+        args: TrainArgs,
+        /// Directory for config.toml, metrics.csv and summary.json.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Compare analytic and numerical gradients on a small subset.
+    Gradcheck {
+        /// Settings (model, loss, data).
+        #[command(flatten)]
+        args: TrainArgs,
+        /// Largest relative error allowed.
+        #[arg(long, default_value_t = 1e-6)]
+        tol: f64,
+        /// Images used.
+        #[arg(long, default_value_t = 10)]
+        samples: usize,
+        /// Input dimensions used (the first ones of each image).
+        #[arg(long, default_value_t = 100)]
+        dims: usize,
+    },
+    /// Time training epochs beside the NumPy reference and print the ratio.
+    Bench(BenchArgs),
+}
+
+/// Every training setting as an optional flag; unset flags keep the config file's or the
+/// default value.
+#[derive(Debug, Args, Default, Clone)]
+pub struct TrainArgs {
+    /// TOML file with settings (same keys as the flags, underscores for dashes).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory (CIFAR-10 or Fashion-MNIST files).
+    #[arg(long, global = true)]
+    pub data: Option<PathBuf>,
+    /// Data set; default: CIFAR-10 when found, else the built-in synthetic set.
+    #[arg(long, value_enum, global = true)]
+    pub dataset: Option<DatasetKind>,
+    /// classic: batch 1 / batch 2; all: all batches minus --val.
+    #[arg(long, value_enum, global = true)]
+    pub split: Option<SplitKind>,
+    /// Validation images for --split all.
+    #[arg(long, global = true)]
+    pub val: Option<usize>,
+    /// Use at most N training images.
+    #[arg(long, global = true)]
+    pub train_limit: Option<usize>,
+    /// Input normalisation.
+    #[arg(long, value_enum, global = true)]
+    pub preprocess: Option<Preprocess>,
+    /// Epochs.
+    #[arg(long, global = true)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size.
+    #[arg(long, global = true)]
+    pub batch: Option<usize>,
+    /// Learning rate η.
+    #[arg(long, global = true)]
+    pub eta: Option<f64>,
+    /// L2 strength λ.
+    #[arg(long = "lambda", global = true)]
+    pub lambda: Option<f64>,
+    /// Loss: ce (softmax cross-entropy), bce (sigmoids), svm (hinge).
+    #[arg(long, value_enum, global = true)]
+    pub loss: Option<LossKind>,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum, global = true)]
+    pub schedule: Option<ScheduleKind>,
+    /// Per-epoch factor of the exp schedule.
+    #[arg(long, global = true)]
+    pub decay: Option<f64>,
+    /// Epochs between drops of the step schedule.
+    #[arg(long, global = true)]
+    pub step_every: Option<usize>,
+    /// Factor of each drop of the step schedule.
+    #[arg(long, global = true)]
+    pub step_factor: Option<f64>,
+    /// Lowest η of the cyclic schedule.
+    #[arg(long, global = true)]
+    pub eta_min: Option<f64>,
+    /// Highest η of the cyclic schedule.
+    #[arg(long, global = true)]
+    pub eta_max: Option<f64>,
+    /// Half-cycle of the cyclic schedule, in steps.
+    #[arg(long, global = true)]
+    pub half_cycle: Option<usize>,
+    /// Probability of a horizontal flip per training image.
+    #[arg(long, global = true)]
+    pub flip: Option<f64>,
+    /// Keep the training order fixed.
+    #[arg(long, global = true)]
+    pub no_shuffle: bool,
+    /// Weight initialisation.
+    #[arg(long, value_enum, global = true)]
+    pub init: Option<InitKind>,
+    /// σ of the gaussian initialisation.
+    #[arg(long, global = true)]
+    pub sigma: Option<f64>,
+    /// Hidden-layer widths, e.g. 50 or 50,50 (empty: linear classifier).
+    #[arg(long, value_delimiter = ',', global = true)]
+    pub hidden: Option<Vec<usize>>,
+    /// Activation of hidden layers.
+    #[arg(long, value_enum, global = true)]
+    pub activation: Option<Activation>,
+    /// Random seed.
+    #[arg(long, global = true)]
+    pub seed: Option<u64>,
+}
+
+impl TrainArgs {
+    /// The settings: defaults, then the config file, then the flags.
+    pub fn resolve(&self) -> Result<TrainConfig> {
+        let (mut c, file_sets_dataset) = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                let c = TrainConfig::from_toml(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                (c, text.lines().any(|l| l.trim_start().starts_with("dataset")))
+            }
+            None => (TrainConfig::default(), false),
+        };
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = v.clone(); } )* };
+        }
+        set!(split, val, preprocess, epochs, batch, eta, lambda, loss, schedule, decay);
+        set!(step_every, step_factor, eta_min, eta_max, half_cycle, flip, init, sigma, hidden);
+        set!(activation, seed);
+        if self.train_limit.is_some() {
+            c.train_limit = self.train_limit;
+        }
+        if self.data.is_some() {
+            c.data = self.data.clone();
+        }
+        if self.no_shuffle {
+            c.shuffle = false;
+        }
+        c.dataset = match self.dataset {
+            Some(d) => d,
+            None if file_sets_dataset => c.dataset,
+            None if c.data.is_some() => {
+                let dir = c.data.as_deref().unwrap_or(Path::new("."));
+                if data::fashion::looks_like_fashion(dir) {
+                    DatasetKind::FashionMnist
+                } else {
+                    DatasetKind::Cifar10
+                }
+            }
+            None if data::default_cifar_dir().is_some() => DatasetKind::Cifar10,
+            None => DatasetKind::Synthetic,
+        };
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// Options of `trainviz bench`.
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// CIFAR-10 directory (default: $TRAINVIZ_CIFAR10 or data/).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Epochs per measurement (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    /// The NumPy reference trainer.
+    #[arg(long, default_value = "../shared/bench/ref_numpy.py")]
+    pub reference: PathBuf,
+    /// Python interpreter for the reference.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+    /// Skip the reference (only time trainviz).
+    #[arg(long)]
+    pub no_reference: bool,
+}
+
+/// Runs a subcommand.
+pub fn run(command: CliCommand) -> Result<()> {
+    match command {
+        CliCommand::Train { args, out } => {
+            let config = args.resolve()?;
+            train(config, out.as_deref(), true).map(|_| ())
+        }
+        CliCommand::Gradcheck {
+            args,
+            tol,
+            samples,
+            dims,
+        } => gradcheck_cmd(&args.resolve()?, tol, samples, dims),
+        CliCommand::Bench(b) => bench(&b),
+    }
+}
+
+/// Trains with `config` on a worker thread, printing one line per epoch when `print` is set
+/// and writing the results to `out`. Returns the summary.
+pub fn train(config: TrainConfig, out: Option<&Path>, print: bool) -> Result<Summary> {
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        write_atomic(&dir.join("config.toml"), config.to_toml().as_bytes())?;
+    }
+    let mut csv = String::from(
+        "epoch,eta,lambda,train_loss,train_cost,train_acc,val_loss,val_cost,val_acc,seconds\n",
+    );
+    let worker = WorkerHandle::spawn(None);
+    worker.send(crate::train::Command::Reset(Box::new(config.clone())));
+    worker.send(crate::train::Command::Start);
+    let epochs = config.epochs;
+    for event in worker.events().iter() {
+        match event {
+            Event::Ready { info, .. } if print => {
+                println!(
+                    "{}: {} training, {} validation, {} test images; {}",
+                    info.dataset,
+                    info.sizes[0],
+                    info.sizes[1],
+                    info.sizes[2],
+                    describe_model(&config)
+                );
+            }
+            Event::Epoch { metrics: m, .. } => {
+                if print {
+                    println!(
+                        "epoch {:>3}/{epochs}  train cost {:.4} acc {:.4} | val cost {:.4} acc {:.4} | η {:.2e} | {:.3} s",
+                        m.epoch, m.train.cost, m.train.accuracy, m.val.cost, m.val.accuracy, m.eta, m.seconds
+                    );
+                }
+                csv.push_str(&format!(
+                    "{},{},{},{},{},{},{},{},{},{}\n",
+                    m.epoch,
+                    m.eta,
+                    m.lambda,
+                    m.train.loss,
+                    m.train.cost,
+                    m.train.accuracy,
+                    m.val.loss,
+                    m.val.cost,
+                    m.val.accuracy,
+                    m.seconds
+                ));
+                if let Some(dir) = out {
+                    write_atomic(&dir.join("metrics.csv"), csv.as_bytes())?;
+                }
+            }
+            Event::Finished { summary, .. } => {
+                if print {
+                    println!(
+                        "test cost {:.4} acc {:.4} | {:.2} s in all, median {:.4} s per epoch",
+                        summary.test_cost, summary.test_acc, summary.seconds, summary.epoch_seconds_median
+                    );
+                }
+                if let Some(dir) = out {
+                    let json = serde_json::to_string_pretty(&*summary)?;
+                    write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+                }
+                return Ok(*summary);
+            }
+            Event::Diverged { message, .. } | Event::Error { message, .. } => bail!(message),
+            _ => {}
+        }
+    }
+    bail!("the training worker stopped unexpectedly")
+}
+
+/// One line describing the model, e.g. "linear, softmax cross-entropy".
+pub fn describe_model(c: &TrainConfig) -> String {
+    let arch = if c.hidden.is_empty() {
+        "linear classifier".to_string()
+    } else {
+        format!("MLP {:?} {:?}", c.hidden, c.activation).to_lowercase()
+    };
+    format!("{arch}, {}, λ={} η={} batch {}", c.loss.label(), c.lambda, c.eta, c.batch)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so that readers never
+/// see a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn gradcheck_cmd(config: &TrainConfig, tol: f64, samples: usize, dims: usize) -> Result<()> {
+    let splits = data::load(&config.data_request())?;
+    let norm = Normalizer::fit(&splits.train, config.preprocess);
+    let n = samples.clamp(1, splits.train.len());
+    let full_dim = splits.shape().dim();
+    let d = dims.clamp(1, full_dim);
+    let mut row = vec![0f64; full_dim];
+    let mut x = Array2::<f64>::zeros((n, d));
+    for i in 0..n {
+        norm.write_row(splits.train.image(i), None, &mut row);
+        x.row_mut(i).assign(&ndarray::ArrayView1::from(&row[..d]));
+    }
+    let labels = &splits.train.labels[..n];
+    let mut rng = SmallRng::seed_from_u64(config.seed);
+    let net = Network::<f64>::new(
+        d,
+        &config.hidden,
+        splits.num_classes(),
+        config.activation,
+        config.init,
+        config.sigma,
+        &mut rng,
+    );
+    println!(
+        "gradient check on {n} {} images, first {d} dimensions: {}",
+        splits.name,
+        describe_model(config)
+    );
+    let report = gradcheck::check(&net, x.view(), labels, config.loss, config.lambda, 1e-5);
+    let mut worst = 0.0f64;
+    for p in &report {
+        println!(
+            "{:>4} ({:>6} values): max rel error {:.3e}, mean {:.3e}",
+            p.name, p.count, p.max_rel_error, p.mean_rel_error
+        );
+        worst = worst.max(p.max_rel_error);
+    }
+    if worst > tol || worst.is_nan() {
+        bail!("gradient check failed: largest relative error {worst:.3e} exceeds {tol:.1e}");
+    }
+    println!("ok: largest relative error {worst:.3e} ≤ {tol:.1e}");
+    Ok(())
+}
+
+/// Times `epochs` epochs of `config`; returns the median seconds per epoch.
+fn time_trainviz(config: &TrainConfig, splits: &std::sync::Arc<data::Splits>) -> Result<(f64, f64)> {
+    let mut t = crate::train::Trainer::new(config.clone(), splits.clone(), None)?;
+    let mut secs = Vec::new();
+    for _ in 0..config.epochs {
+        let m = t.run_epoch();
+        secs.push(m.seconds);
+    }
+    let acc = t.history().last().map(|m| m.val.accuracy).unwrap_or(f64::NAN);
+    Ok((crate::train::metrics::median(&secs), acc))
+}
+
+fn time_reference(b: &BenchArgs, dir: &Path, extra: &[&str]) -> Result<f64> {
+    let mut cmd = std::process::Command::new(&b.python);
+    cmd.arg(&b.reference)
+        .arg(dir)
+        .args(["--full", "--dtype", "float32", "--epochs"])
+        .arg(b.epochs.to_string())
+        .args(extra);
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {} {}", b.python, b.reference.display()))?;
+    if !out.status.success() {
+        bail!(
+            "the NumPy reference failed (is numpy installed? `pip install numpy`): {}",
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or(""))
+        .context("the NumPy reference printed no JSON line")?;
+    json["epoch_s_median"]
+        .as_f64()
+        .context("the NumPy reference's JSON has no epoch_s_median")
+}
+
+fn bench(b: &BenchArgs) -> Result<()> {
+    let dir = match &b.data {
+        Some(d) => d.clone(),
+        None => data::default_cifar_dir()
+            .context("CIFAR-10 not found: pass --data DIR or set TRAINVIZ_CIFAR10")?,
+    };
+    let started = Instant::now();
+    let linear = TrainConfig {
+        data: Some(dir.clone()),
+        split: SplitKind::All,
+        epochs: b.epochs,
+        ..Default::default()
+    };
+    let splits = std::sync::Arc::new(data::load(&linear.data_request())?);
+    println!(
+        "loaded {} training images in {:.2} s",
+        splits.train.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mlp = TrainConfig {
+        hidden: vec![50],
+        init: InitKind::Xavier,
+        lambda: 0.005,
+        schedule: ScheduleKind::Cyclic,
+        eta_min: 1e-5,
+        eta_max: 0.1,
+        half_cycle: 980,
+        ..linear.clone()
+    };
+    let cases: [(&str, &TrainConfig, &[&str]); 2] = [
+        ("linear, full set, batch 100", &linear, &[]),
+        (
+            "MLP 50 ReLU, full set, batch 100",
+            &mlp,
+            &["--hidden", "50", "--lam", "0.005", "--cyclic", "1e-5", "0.1", "980"],
+        ),
+    ];
+    println!("{:<34} {:>12} {:>12} {:>8}", "setting", "trainviz s", "numpy32 s", "ratio");
+    for (name, config, extra) in cases {
+        let (ours, _) = time_trainviz(config, &splits)?;
+        if b.no_reference {
+            println!("{name:<34} {ours:>12.4} {:>12} {:>8}", "-", "-");
+            continue;
+        }
+        let theirs = time_reference(b, &dir, extra)?;
+        println!("{name:<34} {ours:>12.4} {theirs:>12.4} {:>7.1}×", theirs / ours);
+    }
+    let t = crate::train::Trainer::new(linear.clone(), splits.clone(), None)?;
+    let reps = 5;
+    let started = Instant::now();
+    for _ in 0..reps {
+        std::hint::black_box(t.evaluate(crate::train::Subset::Train));
+    }
+    let eval = started.elapsed().as_secs_f64() / reps as f64;
+    let bytes = splits.train.pixels.len() as f64;
+    println!(
+        "evaluation pass alone (linear, {} images): {eval:.4} s, {:.2} GB/s of u8 pixels, {:.2} GFLOP/s",
+        splits.train.len(),
+        bytes / eval / 1e9,
+        2.0 * bytes * 10.0 / eval / 1e9
+    );
+    Ok(())
+}

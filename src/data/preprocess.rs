@@ -1,0 +1,155 @@
+//! Input normalisation and batch gathering: `u8` pixels in, normalised `f32`/`f64` rows out.
+
+use num_traits::Float;
+use serde::{Deserialize, Serialize};
+
+use super::ImageSet;
+
+/// How pixels are turned into network inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preprocess {
+    /// Subtract the training set's per-dimension mean and divide by its std.
+    #[default]
+    Standardize,
+    /// Subtract the per-dimension mean, then divide by 255.
+    MeanOnly,
+    /// Divide by 255 only.
+    None,
+}
+
+/// Per-dimension affine map `x ↦ (x − mean) · scale`, fitted on the training set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalizer {
+    /// Subtracted from each dimension.
+    pub mean: Vec<f32>,
+    /// Multiplied after subtraction (1/std for standardisation).
+    pub scale: Vec<f32>,
+}
+
+impl Normalizer {
+    /// Fits the normaliser to `set` as `kind` asks.
+    pub fn fit(set: &ImageSet, kind: Preprocess) -> Self {
+        let d = set.shape.dim();
+        let n = set.len().max(1) as f64;
+        if kind == Preprocess::None {
+            return Normalizer {
+                mean: vec![0.0; d],
+                scale: vec![1.0 / 255.0; d],
+            };
+        }
+        // Exact integer sums: fast, and the result does not depend on summation order.
+        let mut sum = vec![0u64; d];
+        let mut sum_sq = vec![0u64; d];
+        for img in set.pixels.chunks_exact(d) {
+            for ((s, q), &p) in sum.iter_mut().zip(sum_sq.iter_mut()).zip(img) {
+                let p = u64::from(p);
+                *s += p;
+                *q += p * p;
+            }
+        }
+        let mean: Vec<f32> = sum.iter().map(|&s| (s as f64 / n) as f32).collect();
+        let scale = match kind {
+            Preprocess::Standardize => sum
+                .iter()
+                .zip(&sum_sq)
+                .map(|(&s, &q)| {
+                    let m = s as f64 / n;
+                    let var = (q as f64 / n - m * m).max(0.0);
+                    // A constant pixel would divide by zero; leave it unscaled instead.
+                    if var > 1e-12 { (1.0 / var.sqrt()) as f32 } else { 1.0 }
+                })
+                .collect(),
+            _ => vec![1.0 / 255.0; d],
+        };
+        Normalizer { mean, scale }
+    }
+
+    /// Number of input dimensions.
+    pub fn dim(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// Writes the normalised image `i` of `set` into `out`, mirrored left–right when
+    /// `flip_perm` is given (the permutation from [`super::ImageShape::flip_permutation`]).
+    #[inline]
+    pub fn write_row<F: Float>(
+        &self,
+        pixels: &[u8],
+        flip_perm: Option<&[usize]>,
+        out: &mut [F],
+    ) {
+        match flip_perm {
+            None => {
+                for (((o, &p), &m), &s) in out.iter_mut().zip(pixels).zip(&self.mean).zip(&self.scale) {
+                    *o = F::from((f32::from(p) - m) * s).unwrap_or_else(F::zero);
+                }
+            }
+            Some(perm) => {
+                // Normalise with the statistics of the source position, then move: the same
+                // as flipping an already-normalised image.
+                for (o, &src) in out.iter_mut().zip(perm) {
+                    let v = (f32::from(pixels[src]) - self.mean[src]) * self.scale[src];
+                    *o = F::from(v).unwrap_or_else(F::zero);
+                }
+            }
+        }
+    }
+
+    /// Gathers images `indices` of `set` into the row-major matrix `out` (one row per image),
+    /// flipping those with `flips[k]` set.
+    pub fn gather<F: Float>(
+        &self,
+        set: &ImageSet,
+        indices: &[usize],
+        flips: Option<(&[bool], &[usize])>,
+        out: &mut [F],
+    ) {
+        let d = self.dim();
+        for (k, (&i, row)) in indices.iter().zip(out.chunks_exact_mut(d)).enumerate() {
+            let perm = flips.and_then(|(f, perm)| f[k].then_some(perm));
+            self.write_row(set.image(i), perm, row);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::ImageShape;
+
+    fn tiny() -> ImageSet {
+        ImageSet {
+            pixels: vec![0, 10, 20, 30, 2, 10, 40, 10],
+            labels: vec![0, 1],
+            shape: ImageShape {
+                channels: 1,
+                height: 2,
+                width: 2,
+            },
+        }
+    }
+
+    #[test]
+    fn standardize_gives_zero_mean_unit_std() {
+        let set = tiny();
+        let n = Normalizer::fit(&set, Preprocess::Standardize);
+        assert_eq!(n.mean, vec![1.0, 10.0, 30.0, 20.0]);
+        assert_eq!(n.scale[0], 1.0);
+        assert_eq!(n.scale[1], 1.0, "constant pixel stays unscaled");
+        let mut out = vec![0f64; 8];
+        n.gather(&set, &[0, 1], None, &mut out);
+        assert_eq!(out, vec![-1.0, 0.0, -1.0, 1.0, 1.0, 0.0, 1.0, -1.0]);
+    }
+
+    #[test]
+    fn flip_mirrors_columns() {
+        let set = tiny();
+        let n = Normalizer::fit(&set, Preprocess::None);
+        let perm = set.shape.flip_permutation();
+        assert_eq!(perm, vec![1, 0, 3, 2]);
+        let mut out = vec![0f32; 4];
+        n.gather(&set, &[0], Some((&[true], &perm)), &mut out);
+        assert_eq!(out, vec![10.0 / 255.0, 0.0, 30.0 / 255.0, 20.0 / 255.0]);
+    }
+}

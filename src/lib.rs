@@ -1,0 +1,12 @@
+//! trainviz: watch a classifier learn.
+//!
+//! The library holds everything that runs without a window: data loading ([`data`]), models
+//! and their gradients ([`model`]), the training engine and its worker thread ([`train`]), and
+//! the command-line interface ([`cli`]). The window ([`ui`]) only consumes the worker's
+//! events and sends it commands.
+
+pub mod cli;
+pub mod data;
+pub mod model;
+pub mod train;
+pub mod ui;

@@ -1,0 +1,19 @@
+//! The `trainviz` binary: the window by default, headless subcommands otherwise.
+
+use clap::Parser;
+use trainviz::cli::Cli;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(cmd) => trainviz::cli::run(cmd),
+        None => trainviz::ui::run_app(&cli.app),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

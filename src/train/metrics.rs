@@ -1,0 +1,138 @@
+//! What the engine measures: evaluations of a set, per-epoch metrics, histograms, summaries.
+
+use serde::{Deserialize, Serialize};
+
+/// Result of evaluating the model on one set of images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Mean loss over the images.
+    pub loss: f64,
+    /// Mean loss + λ Σ‖W‖².
+    pub cost: f64,
+    /// Fraction classified correctly.
+    pub accuracy: f64,
+    /// Images evaluated.
+    pub count: usize,
+    /// `classes × classes` counts, row = true class, column = predicted class.
+    pub confusion: Vec<u32>,
+}
+
+impl Evaluation {
+    /// Number of classes of the confusion matrix.
+    pub fn classes(&self) -> usize {
+        (self.confusion.len() as f64).sqrt().round() as usize
+    }
+}
+
+/// A histogram with equal-width bins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// Left edge of the first bin.
+    pub min: f64,
+    /// Right edge of the last bin.
+    pub max: f64,
+    /// Count per bin.
+    pub counts: Vec<u32>,
+}
+
+impl Histogram {
+    /// Histogram of `values` over a range symmetric around 0 that holds them all.
+    pub fn symmetric(values: impl Iterator<Item = f64> + Clone, bins: usize) -> Self {
+        let extent = values
+            .clone()
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+            .max(f64::MIN_POSITIVE);
+        let mut counts = vec![0u32; bins.max(1)];
+        let width = 2.0 * extent / counts.len() as f64;
+        for v in values.filter(|v| v.is_finite()) {
+            let b = ((v + extent) / width) as usize;
+            counts[b.min(bins - 1)] += 1;
+        }
+        Histogram {
+            min: -extent,
+            max: extent,
+            counts,
+        }
+    }
+    /// Centre of bin `i`.
+    pub fn bin_centre(&self, i: usize) -> f64 {
+        self.min + (i as f64 + 0.5) * self.bin_width()
+    }
+    /// Width of each bin.
+    pub fn bin_width(&self) -> f64 {
+        (self.max - self.min) / self.counts.len().max(1) as f64
+    }
+}
+
+/// Everything measured at the end of one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Learning rate used by the epoch's last step.
+    pub eta: f64,
+    /// λ at the end of the epoch.
+    pub lambda: f64,
+    /// Training-set evaluation.
+    pub train: Evaluation,
+    /// Validation-set evaluation.
+    pub val: Evaluation,
+    /// Seconds of training steps plus this evaluation.
+    pub seconds: f64,
+    /// Gradient histogram of each weight matrix, on one training batch.
+    pub gradient_histograms: Vec<Histogram>,
+}
+
+/// The numbers of a finished run, as written to `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Final training cost.
+    pub train_cost: f64,
+    /// Final training accuracy.
+    pub train_acc: f64,
+    /// Final validation cost.
+    pub val_cost: f64,
+    /// Final validation accuracy.
+    pub val_acc: f64,
+    /// Test cost.
+    pub test_cost: f64,
+    /// Test accuracy.
+    pub test_acc: f64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Wall-clock seconds of training and evaluation.
+    pub seconds: f64,
+    /// Median over epochs of the seconds per epoch (steps + per-epoch evaluation).
+    pub epoch_seconds_median: f64,
+}
+
+/// Median of a list (0 when empty).
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 { v[mid] } else { 0.5 * (v[mid - 1] + v[mid]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_counts_everything_finite() {
+        let h = Histogram::symmetric([-1.0, 0.0, 0.5, 1.0, f64::NAN].into_iter(), 4);
+        assert_eq!(h.counts, vec![1, 0, 1, 2]);
+        assert_eq!((h.min, h.max), (-1.0, 1.0));
+        assert_eq!(h.bin_centre(0), -0.75);
+    }
+
+    #[test]
+    fn median_of_even_and_odd() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}

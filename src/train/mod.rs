@@ -1,0 +1,13 @@
+//! Training: settings, schedules, the engine, metrics, and the worker thread that runs the
+//! engine and talks to the app or the CLI through messages.
+
+pub mod config;
+pub mod metrics;
+pub mod schedule;
+pub mod trainer;
+pub mod worker;
+
+pub use config::{ConfigError, LiveParams, ScheduleKind, TrainConfig};
+pub use metrics::{EpochMetrics, Evaluation, Histogram, Summary};
+pub use trainer::{StepOutcome, Subset, Trainer};
+pub use worker::{Command, Event, RunInfo, WorkerHandle};

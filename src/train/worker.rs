@@ -1,0 +1,524 @@
+//! The worker thread: owns data and model, runs the engine, takes [`Command`]s and emits
+//! [`Event`]s over crossbeam channels. Neither side ever waits for the other.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+
+use super::config::{LiveParams, TrainConfig};
+use super::metrics::{EpochMetrics, Evaluation, Summary};
+use super::trainer::{Subset, Trainer};
+use crate::data::{self, DataRequest, ImageShape, Normalizer, Preprocess, Splits};
+use crate::model::Network;
+
+/// What the app or CLI asks of the worker.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Start or resume training.
+    Start,
+    /// Pause after the current step.
+    Pause,
+    /// Train exactly one more epoch, then pause.
+    StepEpoch,
+    /// Discard the run and set up a new one with these settings (loads data if needed).
+    Reset(Box<TrainConfig>),
+    /// Change hyperparameters of the running training from the next step.
+    SetLive(LiveParams),
+    /// Evaluate the test set now.
+    EvaluateTest,
+    /// Stop the worker.
+    Shutdown,
+}
+
+/// Facts about a run that do not change while it trains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    /// Data-set name.
+    pub dataset: String,
+    /// Class names.
+    pub class_names: Vec<String>,
+    /// Image shape.
+    pub shape: ImageShape,
+    /// Sizes of the training, validation and test sets.
+    pub sizes: [usize; 3],
+    /// The settings of the run.
+    pub config: TrainConfig,
+}
+
+/// What the worker reports. Every event carries the id of the run it belongs to, so a
+/// consumer can drop events of a run it has already reset.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Loading data (may take a moment).
+    Loading {
+        /// Run id.
+        run: u64,
+        /// What is being loaded.
+        what: String,
+    },
+    /// A run is set up and ready to start.
+    Ready {
+        /// Run id.
+        run: u64,
+        /// About the run.
+        info: Box<RunInfo>,
+    },
+    /// Steps taken since the last progress event.
+    Progress {
+        /// Run id.
+        run: u64,
+        /// Completed epochs.
+        epoch: usize,
+        /// Images of the current epoch done.
+        images_into_epoch: usize,
+        /// Training images per epoch.
+        images_per_epoch: usize,
+        /// Global step count.
+        step: usize,
+        /// Mean loss of each mini-batch since the last progress event.
+        batch_losses: Vec<f32>,
+        /// Learning rate of the last step.
+        eta: f64,
+        /// Training throughput over the reported steps.
+        images_per_sec: f64,
+    },
+    /// An epoch completed.
+    Epoch {
+        /// Run id.
+        run: u64,
+        /// Its metrics.
+        metrics: Box<EpochMetrics>,
+    },
+    /// The current weights (throttled; the newest one matters).
+    Weights {
+        /// Run id.
+        run: u64,
+        /// Completed epochs when taken.
+        epoch: usize,
+        /// The model.
+        network: Arc<Network<f32>>,
+    },
+    /// Test-set evaluation.
+    Test {
+        /// Run id.
+        run: u64,
+        /// Its result.
+        eval: Box<Evaluation>,
+    },
+    /// Training started (true) or paused (false).
+    Running {
+        /// Run id.
+        run: u64,
+        /// Whether steps are being taken.
+        running: bool,
+    },
+    /// Training diverged: the cost became NaN or infinite; the last good weights are back
+    /// and training is paused.
+    Diverged {
+        /// Run id.
+        run: u64,
+        /// What happened and what to do.
+        message: String,
+    },
+    /// All epochs done.
+    Finished {
+        /// Run id.
+        run: u64,
+        /// Final numbers.
+        summary: Box<Summary>,
+    },
+    /// Something failed; the worker is still alive and takes commands.
+    Error {
+        /// Run id.
+        run: u64,
+        /// One-line explanation.
+        message: String,
+    },
+}
+
+/// A callback that wakes the consumer (e.g. asks the window to repaint).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// The app's or CLI's handle on the worker thread. Dropping it stops the worker.
+pub struct WorkerHandle {
+    commands: Sender<Command>,
+    events: Receiver<Event>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Starts a worker thread. `waker` is called after events are sent.
+    pub fn spawn(waker: Option<Waker>) -> Self {
+        let (cmd_tx, cmd_rx) = unbounded();
+        let (ev_tx, ev_rx) = unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("trainviz-worker".into())
+            .spawn(move || {
+                let mut w = Worker {
+                    commands: cmd_rx,
+                    events: ev_tx,
+                    waker,
+                    stop: stop_flag,
+                    config: TrainConfig::default(),
+                    trainer: None,
+                    data_cache: None,
+                    run: 0,
+                    running: false,
+                    pause_after_epoch: false,
+                    run_started: None,
+                    last_weights: Instant::now(),
+                    last_good: None,
+                };
+                w.run_loop();
+            })
+            .ok();
+        WorkerHandle {
+            commands: cmd_tx,
+            events: ev_rx,
+            stop,
+            thread,
+        }
+    }
+
+    /// Sends a command; false when the worker has gone.
+    pub fn send(&self, cmd: Command) -> bool {
+        self.commands.send(cmd).is_ok()
+    }
+
+    /// The event stream.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    /// Stops the worker at once and waits for its thread.
+    pub fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Loaded data with its normaliser, kept so that a reset with the same data is instant.
+struct DataCache {
+    request: DataRequest,
+    splits: Arc<Splits>,
+    preprocess: Preprocess,
+    normalizer: Arc<Normalizer>,
+}
+
+/// Seconds of training between checks of the command channel.
+const SLICE: Duration = Duration::from_millis(30);
+/// At most this often a weight snapshot is sent.
+const WEIGHTS_EVERY: Duration = Duration::from_millis(200);
+
+struct Worker {
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+    waker: Option<Waker>,
+    stop: Arc<AtomicBool>,
+    config: TrainConfig,
+    trainer: Option<Trainer>,
+    data_cache: Option<DataCache>,
+    run: u64,
+    running: bool,
+    pause_after_epoch: bool,
+    run_started: Option<Instant>,
+    last_weights: Instant,
+    last_good: Option<Network<f32>>,
+}
+
+impl Worker {
+    fn emit(&self, e: Event) {
+        let _ = self.events.send(e);
+        if let Some(w) = &self.waker {
+            w();
+        }
+    }
+
+    fn run_loop(&mut self) {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let cmd = if self.running {
+                self.commands.try_recv().ok()
+            } else {
+                match self.commands.recv_timeout(Duration::from_millis(100)) {
+                    Ok(c) => Some(c),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            };
+            if let Some(cmd) = cmd {
+                if matches!(cmd, Command::Shutdown) {
+                    return;
+                }
+                self.handle(cmd);
+                continue;
+            }
+            if self.running {
+                self.train_slice();
+            }
+        }
+    }
+
+    fn set_running(&mut self, running: bool) {
+        if self.running != running {
+            self.running = running;
+            self.emit(Event::Running {
+                run: self.run,
+                running,
+            });
+        }
+    }
+
+    fn error(&self, message: String) {
+        self.emit(Event::Error {
+            run: self.run,
+            message,
+        });
+    }
+
+    fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Start | Command::StepEpoch => {
+                self.pause_after_epoch = matches!(cmd, Command::StepEpoch);
+                if self.trainer.is_none() && !self.setup() {
+                    return;
+                }
+                if let Some(t) = &mut self.trainer {
+                    if t.is_finished() {
+                        // Asked to go on after the end: train one more round of epochs.
+                        let more = t.epochs_done() + if self.pause_after_epoch { 1 } else { t.config().epochs.max(1) };
+                        t.set_epochs(more);
+                    }
+                }
+                self.run_started.get_or_insert_with(Instant::now);
+                self.set_running(true);
+            }
+            Command::Pause => self.set_running(false),
+            Command::Reset(config) => {
+                self.set_running(false);
+                self.config = *config;
+                self.trainer = None;
+                self.setup();
+            }
+            Command::SetLive(live) => {
+                self.config.set_live(&live);
+                if let Some(t) = &mut self.trainer {
+                    if let Err(e) = t.set_live(live) {
+                        self.error(e.to_string());
+                    }
+                }
+            }
+            Command::EvaluateTest => {
+                if let Some(t) = &self.trainer {
+                    let eval = t.evaluate(Subset::Test);
+                    self.emit(Event::Test {
+                        run: self.run,
+                        eval: Box::new(eval),
+                    });
+                }
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    /// Loads data (cached when unchanged) and builds a trainer for `self.config`.
+    fn setup(&mut self) -> bool {
+        self.run += 1;
+        self.run_started = None;
+        self.last_good = None;
+        if let Err(e) = self.config.validate() {
+            self.error(e.to_string());
+            return false;
+        }
+        let request = self.config.data_request();
+        let cached = self
+            .data_cache
+            .as_ref()
+            .is_some_and(|c| c.request == request && c.preprocess == self.config.preprocess);
+        if !cached {
+            self.data_cache = None;
+            self.emit(Event::Loading {
+                run: self.run,
+                what: format!("{:?} data", self.config.dataset),
+            });
+            let splits = match data::load(&request) {
+                Ok(s) => Arc::new(s),
+                Err(e) => {
+                    self.error(e.to_string());
+                    return false;
+                }
+            };
+            let normalizer = Arc::new(Normalizer::fit(&splits.train, self.config.preprocess));
+            self.data_cache = Some(DataCache {
+                request,
+                splits,
+                preprocess: self.config.preprocess,
+                normalizer,
+            });
+        }
+        let Some(cache) = &self.data_cache else {
+            return false;
+        };
+        match Trainer::new(
+            self.config.clone(),
+            cache.splits.clone(),
+            Some(cache.normalizer.clone()),
+        ) {
+            Ok(t) => {
+                let d = t.data();
+                let info = RunInfo {
+                    dataset: d.name.clone(),
+                    class_names: d.class_names.clone(),
+                    shape: d.shape(),
+                    sizes: [d.train.len(), d.val.len(), d.test.len()],
+                    config: self.config.clone(),
+                };
+                self.last_good = Some(t.network().clone());
+                let network = Arc::new(t.network().clone());
+                self.trainer = Some(t);
+                self.emit(Event::Ready {
+                    run: self.run,
+                    info: Box::new(info),
+                });
+                self.emit(Event::Weights {
+                    run: self.run,
+                    epoch: 0,
+                    network,
+                });
+                true
+            }
+            Err(e) => {
+                self.error(e.to_string());
+                false
+            }
+        }
+    }
+
+    /// Trains for about [`SLICE`], then reports.
+    fn train_slice(&mut self) {
+        let Some(t) = &mut self.trainer else {
+            self.set_running(false);
+            return;
+        };
+        let started = Instant::now();
+        let mut losses = Vec::new();
+        let mut images = 0usize;
+        let mut epoch_complete = false;
+        let mut diverged = false;
+        while started.elapsed() < SLICE && !self.stop.load(Ordering::Relaxed) {
+            let out = t.step();
+            losses.push(out.batch_loss as f32);
+            images += out.images;
+            if !out.batch_loss.is_finite() {
+                diverged = true;
+                break;
+            }
+            if out.epoch_complete {
+                epoch_complete = true;
+                break;
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let progress = Event::Progress {
+            run: self.run,
+            epoch: t.epochs_done(),
+            images_into_epoch: if epoch_complete { t.data().train.len() } else { t.images_into_epoch() },
+            images_per_epoch: t.data().train.len(),
+            step: t.steps_done(),
+            batch_losses: losses,
+            eta: t.current_eta(),
+            images_per_sec: images as f64 / elapsed.max(1e-9),
+        };
+        self.emit(progress);
+        if diverged {
+            self.diverge();
+            return;
+        }
+        if epoch_complete {
+            self.end_epoch();
+        }
+    }
+
+    fn diverge(&mut self) {
+        let Some(t) = &mut self.trainer else { return };
+        let eta = t.current_eta();
+        if let Some(good) = &self.last_good {
+            t.set_network(good.clone());
+        }
+        let message = format!(
+            "Training diverged: the loss became NaN or infinite at step {} with η = {eta:.3e}. \
+             The weights of the last finished epoch are restored and training is paused; \
+             try a smaller η (e.g. {:.1e}).",
+            t.steps_done(),
+            eta / 10.0
+        );
+        self.set_running(false);
+        self.emit(Event::Diverged {
+            run: self.run,
+            message,
+        });
+    }
+
+    fn end_epoch(&mut self) {
+        let Some(t) = &mut self.trainer else { return };
+        let metrics = t.finish_epoch();
+        let finite = metrics.train.cost.is_finite() && t.network().is_finite();
+        if !finite {
+            self.diverge();
+            return;
+        }
+        self.last_good = Some(t.network().clone());
+        let finished = t.is_finished();
+        let epoch = t.epochs_done();
+        let send_weights = finished || self.pause_after_epoch || self.last_weights.elapsed() >= WEIGHTS_EVERY;
+        let network = send_weights.then(|| Arc::new(t.network().clone()));
+        let summary = finished.then(|| {
+            let test = t.evaluate(Subset::Test);
+            let seconds = self.run_started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
+            (t.summary(&test, seconds), test)
+        });
+        self.emit(Event::Epoch {
+            run: self.run,
+            metrics: Box::new(metrics),
+        });
+        if let Some(network) = network {
+            self.last_weights = Instant::now();
+            self.emit(Event::Weights {
+                run: self.run,
+                epoch,
+                network,
+            });
+        }
+        if let Some((summary, test)) = summary {
+            self.emit(Event::Test {
+                run: self.run,
+                eval: Box::new(test),
+            });
+            self.set_running(false);
+            self.emit(Event::Finished {
+                run: self.run,
+                summary: Box::new(summary),
+            });
+        } else if self.pause_after_epoch {
+            self.pause_after_epoch = false;
+            self.set_running(false);
+        }
+    }
+}
