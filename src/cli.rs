@@ -149,15 +149,30 @@ impl TrainArgs {
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
                 let c = TrainConfig::from_toml(&text)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                (c, text.lines().any(|l| l.trim_start().starts_with("dataset")))
+                (
+                    c,
+                    text.lines().any(|l| l.trim_start().starts_with("dataset")),
+                )
             }
             None => (TrainConfig::default(), false),
         };
         macro_rules! set {
             ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = v.clone(); } )* };
         }
-        set!(split, val, preprocess, epochs, batch, eta, lambda, loss, schedule, decay);
-        set!(step_every, step_factor, eta_min, eta_max, half_cycle, flip, init, sigma, hidden);
+        set!(
+            split, val, preprocess, epochs, batch, eta, lambda, loss, schedule, decay
+        );
+        set!(
+            step_every,
+            step_factor,
+            eta_min,
+            eta_max,
+            half_cycle,
+            flip,
+            init,
+            sigma,
+            hidden
+        );
         set!(activation, seed);
         if self.train_limit.is_some() {
             c.train_limit = self.train_limit;
@@ -254,7 +269,13 @@ pub fn train(config: TrainConfig, out: Option<&Path>, print: bool) -> Result<Sum
                 if print {
                     println!(
                         "epoch {:>3}/{epochs}  train cost {:.4} acc {:.4} | val cost {:.4} acc {:.4} | η {:.2e} | {:.3} s",
-                        m.epoch, m.train.cost, m.train.accuracy, m.val.cost, m.val.accuracy, m.eta, m.seconds
+                        m.epoch,
+                        m.train.cost,
+                        m.train.accuracy,
+                        m.val.cost,
+                        m.val.accuracy,
+                        m.eta,
+                        m.seconds
                     );
                 }
                 csv.push_str(&format!(
@@ -278,7 +299,10 @@ pub fn train(config: TrainConfig, out: Option<&Path>, print: bool) -> Result<Sum
                 if print {
                     println!(
                         "test cost {:.4} acc {:.4} | {:.2} s in all, median {:.4} s per epoch",
-                        summary.test_cost, summary.test_acc, summary.seconds, summary.epoch_seconds_median
+                        summary.test_cost,
+                        summary.test_acc,
+                        summary.seconds,
+                        summary.epoch_seconds_median
                     );
                 }
                 if let Some(dir) = out {
@@ -301,7 +325,13 @@ pub fn describe_model(c: &TrainConfig) -> String {
     } else {
         format!("MLP {:?} {:?}", c.hidden, c.activation).to_lowercase()
     };
-    format!("{arch}, {}, λ={} η={} batch {}", c.loss.label(), c.lambda, c.eta, c.batch)
+    format!(
+        "{arch}, {}, λ={} η={} batch {}",
+        c.loss.label(),
+        c.lambda,
+        c.eta,
+        c.batch
+    )
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so that readers never
@@ -311,7 +341,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .with_context(|| format!("cannot write {}", tmp.display()))?;
@@ -328,7 +359,7 @@ fn gradcheck_cmd(config: &TrainConfig, tol: f64, samples: usize, dims: usize) ->
     let mut row = vec![0f64; full_dim];
     let mut x = Array2::<f64>::zeros((n, d));
     for i in 0..n {
-        norm.write_row(splits.train.image(i), None, &mut row);
+        norm.write_row_as(splits.train.image(i), &mut row);
         x.row_mut(i).assign(&ndarray::ArrayView1::from(&row[..d]));
     }
     let labels = &splits.train.labels[..n];
@@ -347,7 +378,7 @@ fn gradcheck_cmd(config: &TrainConfig, tol: f64, samples: usize, dims: usize) ->
         splits.name,
         describe_model(config)
     );
-    let report = gradcheck::check(&net, x.view(), labels, config.loss, config.lambda, 1e-5);
+    let report = gradcheck::check(&net, x.view(), labels, config.loss, config.lambda, 1e-4);
     let mut worst = 0.0f64;
     for p in &report {
         println!(
@@ -364,14 +395,21 @@ fn gradcheck_cmd(config: &TrainConfig, tol: f64, samples: usize, dims: usize) ->
 }
 
 /// Times `epochs` epochs of `config`; returns the median seconds per epoch.
-fn time_trainviz(config: &TrainConfig, splits: &std::sync::Arc<data::Splits>) -> Result<(f64, f64)> {
+fn time_trainviz(
+    config: &TrainConfig,
+    splits: &std::sync::Arc<data::Splits>,
+) -> Result<(f64, f64)> {
     let mut t = crate::train::Trainer::new(config.clone(), splits.clone(), None)?;
     let mut secs = Vec::new();
     for _ in 0..config.epochs {
         let m = t.run_epoch();
         secs.push(m.seconds);
     }
-    let acc = t.history().last().map(|m| m.val.accuracy).unwrap_or(f64::NAN);
+    let acc = t
+        .history()
+        .last()
+        .map(|m| m.val.accuracy)
+        .unwrap_or(f64::NAN);
     Ok((crate::train::metrics::median(&secs), acc))
 }
 
@@ -388,7 +426,10 @@ fn time_reference(b: &BenchArgs, dir: &Path, extra: &[&str]) -> Result<f64> {
     if !out.status.success() {
         bail!(
             "the NumPy reference failed (is numpy installed? `pip install numpy`): {}",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         );
     }
     let text = String::from_utf8_lossy(&out.stdout);
@@ -433,10 +474,15 @@ fn bench(b: &BenchArgs) -> Result<()> {
         (
             "MLP 50 ReLU, full set, batch 100",
             &mlp,
-            &["--hidden", "50", "--lam", "0.005", "--cyclic", "1e-5", "0.1", "980"],
+            &[
+                "--hidden", "50", "--lam", "0.005", "--cyclic", "1e-5", "0.1", "980",
+            ],
         ),
     ];
-    println!("{:<34} {:>12} {:>12} {:>8}", "setting", "trainviz s", "numpy32 s", "ratio");
+    println!(
+        "{:<34} {:>12} {:>12} {:>8}",
+        "setting", "trainviz s", "numpy32 s", "ratio"
+    );
     for (name, config, extra) in cases {
         let (ours, _) = time_trainviz(config, &splits)?;
         if b.no_reference {
@@ -444,7 +490,10 @@ fn bench(b: &BenchArgs) -> Result<()> {
             continue;
         }
         let theirs = time_reference(b, &dir, extra)?;
-        println!("{name:<34} {ours:>12.4} {theirs:>12.4} {:>7.1}×", theirs / ours);
+        println!(
+            "{name:<34} {ours:>12.4} {theirs:>12.4} {:>7.1}×",
+            theirs / ours
+        );
     }
     let t = crate::train::Trainer::new(linear.clone(), splits.clone(), None)?;
     let reps = 5;

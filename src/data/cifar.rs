@@ -45,7 +45,7 @@ pub fn parse_batch(bytes: &[u8], path: &Path) -> Result<ImageSet, DataError> {
     if bytes.is_empty() {
         return Err(DataError::corrupt(path, "file is empty"));
     }
-    if bytes.len() % RECORD_BYTES != 0 {
+    if !bytes.len().is_multiple_of(RECORD_BYTES) {
         return Err(DataError::corrupt(
             path,
             format!(

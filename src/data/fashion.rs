@@ -62,7 +62,10 @@ pub fn parse_idx<'a>(
     path: &Path,
 ) -> Result<(Vec<usize>, &'a [u8]), DataError> {
     if bytes.len() < 4 {
-        return Err(DataError::corrupt(path, "file is too short for an IDX header"));
+        return Err(DataError::corrupt(
+            path,
+            "file is too short for an IDX header",
+        ));
     }
     if bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 {
         return Err(DataError::corrupt(
@@ -82,7 +85,10 @@ pub fn parse_idx<'a>(
     }
     let header = 4 + 4 * ndims;
     if bytes.len() < header {
-        return Err(DataError::corrupt(path, "file is too short for its IDX header"));
+        return Err(DataError::corrupt(
+            path,
+            "file is too short for its IDX header",
+        ));
     }
     let dims: Vec<usize> = (0..ndims)
         .map(|i| {
@@ -90,9 +96,10 @@ pub fn parse_idx<'a>(
             u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
         })
         .collect();
-    let expected: usize = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| {
-        DataError::corrupt(path, "dimensions in the header are impossibly large")
-    })?;
+    let expected: usize = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| DataError::corrupt(path, "dimensions in the header are impossibly large"))?;
     let payload = &bytes[header..];
     if payload.len() != expected {
         return Err(DataError::corrupt(
@@ -130,7 +137,10 @@ pub fn load_pair(images: &Path, labels: &Path) -> Result<ImageSet, DataError> {
     if let Some(pos) = label_data.iter().position(|&l| l >= 10) {
         return Err(DataError::corrupt(
             labels,
-            format!("label {} at index {pos}, labels must be 0..=9", label_data[pos]),
+            format!(
+                "label {} at index {pos}, labels must be 0..=9",
+                label_data[pos]
+            ),
         ));
     }
     Ok(ImageSet {
@@ -194,7 +204,9 @@ mod tests {
 
     #[test]
     fn huge_dimensions_do_not_overflow() {
-        let bytes = [0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255];
+        let bytes = [
+            0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        ];
         assert!(parse_idx(&bytes, 3, Path::new("f")).is_err());
     }
 }

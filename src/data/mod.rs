@@ -252,7 +252,9 @@ pub fn default_fashion_dir() -> Option<PathBuf> {
     }
     candidates.push(PathBuf::from("data/fashion-mnist"));
     candidates.push(PathBuf::from("/usr/share/datasets/fashion-mnist"));
-    candidates.into_iter().find(|d| fashion::looks_like_fashion(d))
+    candidates
+        .into_iter()
+        .find(|d| fashion::looks_like_fashion(d))
 }
 
 /// Splits a list of training parts into training and validation sets.

@@ -57,7 +57,11 @@ impl Normalizer {
                     let m = s as f64 / n;
                     let var = (q as f64 / n - m * m).max(0.0);
                     // A constant pixel would divide by zero; leave it unscaled instead.
-                    if var > 1e-12 { (1.0 / var.sqrt()) as f32 } else { 1.0 }
+                    if var > 1e-12 {
+                        (1.0 / var.sqrt()) as f32
+                    } else {
+                        1.0
+                    }
                 })
                 .collect(),
             _ => vec![1.0 / 255.0; d],
@@ -70,40 +74,45 @@ impl Normalizer {
         self.mean.len()
     }
 
-    /// Writes the normalised image `i` of `set` into `out`, mirrored left–right when
+    /// Writes the normalised pixels of one image into `out`, mirrored left–right when
     /// `flip_perm` is given (the permutation from [`super::ImageShape::flip_permutation`]).
     #[inline]
-    pub fn write_row<F: Float>(
-        &self,
-        pixels: &[u8],
-        flip_perm: Option<&[usize]>,
-        out: &mut [F],
-    ) {
+    pub fn write_row(&self, pixels: &[u8], flip_perm: Option<&[usize]>, out: &mut [f32]) {
         match flip_perm {
             None => {
-                for (((o, &p), &m), &s) in out.iter_mut().zip(pixels).zip(&self.mean).zip(&self.scale) {
-                    *o = F::from((f32::from(p) - m) * s).unwrap_or_else(F::zero);
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: AVX2 was detected just above.
+                    unsafe { normalize_avx2(pixels, &self.mean, &self.scale, out) };
+                    return;
                 }
+                normalize(pixels, &self.mean, &self.scale, out);
             }
             Some(perm) => {
                 // Normalise with the statistics of the source position, then move: the same
                 // as flipping an already-normalised image.
                 for (o, &src) in out.iter_mut().zip(perm) {
-                    let v = (f32::from(pixels[src]) - self.mean[src]) * self.scale[src];
-                    *o = F::from(v).unwrap_or_else(F::zero);
+                    *o = (f32::from(pixels[src]) - self.mean[src]) * self.scale[src];
                 }
             }
         }
     }
 
+    /// [`Self::write_row`] in any float type (for the f64 gradient check); not flipped.
+    pub fn write_row_as<F: Float>(&self, pixels: &[u8], out: &mut [F]) {
+        for (((o, &p), &m), &s) in out.iter_mut().zip(pixels).zip(&self.mean).zip(&self.scale) {
+            *o = F::from((f64::from(p) - f64::from(m)) * f64::from(s)).unwrap_or_else(F::zero);
+        }
+    }
+
     /// Gathers images `indices` of `set` into the row-major matrix `out` (one row per image),
     /// flipping those with `flips[k]` set.
-    pub fn gather<F: Float>(
+    pub fn gather(
         &self,
         set: &ImageSet,
         indices: &[usize],
         flips: Option<(&[bool], &[usize])>,
-        out: &mut [F],
+        out: &mut [f32],
     ) {
         let d = self.dim();
         for (k, (&i, row)) in indices.iter().zip(out.chunks_exact_mut(d)).enumerate() {
@@ -111,6 +120,21 @@ impl Normalizer {
             self.write_row(set.image(i), perm, row);
         }
     }
+}
+
+/// `out = (pixels − mean) · scale`, element by element.
+#[inline(always)]
+fn normalize(pixels: &[u8], mean: &[f32], scale: &[f32], out: &mut [f32]) {
+    for (((o, &p), &m), &s) in out.iter_mut().zip(pixels).zip(mean).zip(scale) {
+        *o = (f32::from(p) - m) * s;
+    }
+}
+
+/// [`normalize`] compiled for AVX2 (8 pixels per instruction instead of 4).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn normalize_avx2(pixels: &[u8], mean: &[f32], scale: &[f32], out: &mut [f32]) {
+    normalize(pixels, mean, scale, out);
 }
 
 #[cfg(test)]
@@ -137,7 +161,7 @@ mod tests {
         assert_eq!(n.mean, vec![1.0, 10.0, 30.0, 20.0]);
         assert_eq!(n.scale[0], 1.0);
         assert_eq!(n.scale[1], 1.0, "constant pixel stays unscaled");
-        let mut out = vec![0f64; 8];
+        let mut out = vec![0f32; 8];
         n.gather(&set, &[0, 1], None, &mut out);
         assert_eq!(out, vec![-1.0, 0.0, -1.0, 1.0, 1.0, 0.0, 1.0, -1.0]);
     }
@@ -150,6 +174,7 @@ mod tests {
         assert_eq!(perm, vec![1, 0, 3, 2]);
         let mut out = vec![0f32; 4];
         n.gather(&set, &[0], Some((&[true], &perm)), &mut out);
-        assert_eq!(out, vec![10.0 / 255.0, 0.0, 30.0 / 255.0, 20.0 / 255.0]);
+        let s = 1.0f32 / 255.0;
+        assert_eq!(out, vec![10.0 * s, 0.0, 30.0 * s, 20.0 * s]);
     }
 }

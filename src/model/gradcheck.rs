@@ -35,7 +35,7 @@ pub fn relative_error(analytic: f64, numeric: f64, eps: f64) -> f64 {
 }
 
 /// Compares analytic gradients of `cost = mean loss + λ Σ‖W‖²` on (`x`, `labels`) with
-/// centred differences of step `h`, for every parameter of `net`.
+/// centred differences of step `h` (1e-4 suits f64), for every parameter of `net`.
 pub fn check<F: Real>(
     net: &Network<F>,
     x: ArrayView2<F>,
@@ -44,7 +44,11 @@ pub fn check<F: Real>(
     lambda: f64,
     h: f64,
 ) -> Vec<ParamCheck> {
-    const EPS: f64 = 1e-10;
+    // Round-off of the cost (≈1e-16 · cost, cost up to ~10 for the hinge loss) divided by 2h
+    // puts a floor of ≈1e-11 under any numerical gradient. With this floor a gradient that is
+    // zero up to round-off passes (absolute error < 1e-10 for a 1e-6 tolerance), while
+    // every gradient above 1e-4 is held to the full relative tolerance.
+    const EPS: f64 = 1e-4;
     let mut ws = Workspace::new(net, x.nrows());
     let mut analytic = Vec::new();
     let mut scratch = net.clone();
@@ -119,7 +123,7 @@ mod tests {
         for (hidden, act) in models {
             for loss in LossKind::ALL {
                 let net = Network::<f64>::new(d, hidden, k, act, InitKind::Xavier, 0.0, &mut rng);
-                let report = check(&net, x.view(), &labels, loss, 0.1, 1e-5);
+                let report = check(&net, x.view(), &labels, loss, 0.1, 1e-4);
                 assert_eq!(report.len(), 2 * (hidden.len() + 1));
                 for p in &report {
                     assert!(

@@ -167,7 +167,14 @@ mod tests {
         let s = array![[3.0f64, 1.0, 2.5]];
         let mut pred = [0u8; 1];
         let mut g = Array2::<f64>::zeros((1, 3));
-        let l = loss_rows(LossKind::Svm, s.view(), &[1], &mut pred, Some(g.view_mut()), 1.0);
+        let l = loss_rows(
+            LossKind::Svm,
+            s.view(),
+            &[1],
+            &mut pred,
+            Some(g.view_mut()),
+            1.0,
+        );
         assert_eq!(l, 5.5);
         assert_eq!(g, array![[1.0, -2.0, 1.0]]);
     }
@@ -177,7 +184,14 @@ mod tests {
         let s = array![[0.0f64, 0.0]];
         let mut pred = [0u8; 1];
         let mut g = Array2::<f64>::zeros((1, 2));
-        let l = loss_rows(LossKind::Bce, s.view(), &[0], &mut pred, Some(g.view_mut()), 1.0);
+        let l = loss_rows(
+            LossKind::Bce,
+            s.view(),
+            &[0],
+            &mut pred,
+            Some(g.view_mut()),
+            1.0,
+        );
         assert!((l - 2f64.ln()).abs() < 1e-12);
         assert_eq!(g, array![[-0.25, 0.25]]);
     }

@@ -2,6 +2,7 @@
 //! and a numerical gradient check. Generic over `f32` (training) and `f64` (checking).
 
 pub mod gradcheck;
+pub mod kernels;
 pub mod loss;
 pub mod network;
 
@@ -22,6 +23,41 @@ pub trait Real:
     fn of(v: f64) -> Self {
         Self::from_f64(v).unwrap_or_else(Self::nan)
     }
+    /// A faster `out = x · wᵀ` for this type, if there is one: `Some(true)` when it ran.
+    fn fast_xwt(
+        _x: &ndarray::ArrayView2<Self>,
+        _w: &ndarray::ArrayView2<Self>,
+        _out: &mut ndarray::ArrayViewMut2<Self>,
+    ) -> Option<bool> {
+        None
+    }
+    /// A faster fused SGD update for this type, if there is one: `Some(true)` when it ran.
+    fn fast_update(
+        _w: &mut ndarray::ArrayViewMut2<Self>,
+        _delta: &ndarray::ArrayView2<Self>,
+        _a: &ndarray::ArrayView2<Self>,
+        _keep: Self,
+        _eta: Self,
+    ) -> Option<bool> {
+        None
+    }
 }
-impl Real for f32 {}
+impl Real for f32 {
+    fn fast_xwt(
+        x: &ndarray::ArrayView2<f32>,
+        w: &ndarray::ArrayView2<f32>,
+        out: &mut ndarray::ArrayViewMut2<f32>,
+    ) -> Option<bool> {
+        kernels::xwt_f32(x, w, out)
+    }
+    fn fast_update(
+        w: &mut ndarray::ArrayViewMut2<f32>,
+        delta: &ndarray::ArrayView2<f32>,
+        a: &ndarray::ArrayView2<f32>,
+        keep: f32,
+        eta: f32,
+    ) -> Option<bool> {
+        kernels::update_f32(w, delta, a, keep, eta)
+    }
+}
 impl Real for f64 {}

@@ -203,7 +203,12 @@ impl<F: Real> Network<F> {
     pub fn weight_norm_sq(&self) -> f64 {
         self.layers
             .iter()
-            .map(|l| l.weights.iter().map(|&w| (w * w).to_f64().unwrap_or(f64::NAN)).sum::<f64>())
+            .map(|l| {
+                l.weights
+                    .iter()
+                    .map(|&w| (w * w).to_f64().unwrap_or(f64::NAN))
+                    .sum::<f64>()
+            })
             .sum()
     }
     /// True when every weight and bias is finite.
@@ -242,7 +247,7 @@ impl<F: Real> Network<F> {
             } else {
                 before[l - 1].slice(s![..rows, ..])
             };
-            general_mat_mul(F::one(), &input, &layer.weights.t(), F::zero(), &mut out);
+            super::kernels::xwt(input, layer.weights.view(), out.view_mut());
             let act = self.activation;
             for mut row in out.rows_mut() {
                 for (v, &b) in row.iter_mut().zip(layer.bias.iter()) {
@@ -295,7 +300,13 @@ impl<F: Real> Network<F> {
             // Propagate before updating: the lower layer needs this layer's old weights.
             if l > 0 {
                 let mut below = deltas_below[l - 1].slice_mut(s![..rows, ..]);
-                general_mat_mul(F::one(), &delta, &self.layers[l].weights, F::zero(), &mut below);
+                general_mat_mul(
+                    F::one(),
+                    &delta,
+                    &self.layers[l].weights,
+                    F::zero(),
+                    &mut below,
+                );
                 let act = self.activation;
                 below.zip_mut_with(&input, |d, &a| *d = *d * act.derivative_from_output(a));
             }
@@ -304,7 +315,7 @@ impl<F: Real> Network<F> {
             match &mut grad {
                 GradientUse::Step { eta, lambda } => {
                     let keep = F::one() - F::of(2.0) * *eta * *lambda;
-                    general_mat_mul(-*eta, &delta.t(), &input, keep, &mut layer.weights);
+                    super::kernels::sgd_update(layer.weights.view_mut(), delta, input, keep, *eta);
                     layer.bias.scaled_add(-*eta, &bias_grad);
                 }
                 GradientUse::Store { lambda, out } => {
@@ -320,15 +331,35 @@ impl<F: Real> Network<F> {
 
     /// Forward pass and loss without gradients: the summed loss of the rows; predictions
     /// land in `ws.predictions`.
-    pub fn loss(&self, x: ArrayView2<F>, labels: &[u8], loss: LossKind, ws: &mut Workspace<F>) -> f64 {
+    pub fn loss(
+        &self,
+        x: ArrayView2<F>,
+        labels: &[u8],
+        loss: LossKind,
+        ws: &mut Workspace<F>,
+    ) -> f64 {
         let rows = x.nrows();
         self.forward(x, ws);
         let scores = ws.outputs[self.layers.len() - 1].slice(s![..rows, ..]);
-        loss_rows(loss, scores, labels, &mut ws.predictions[..rows], None, F::one())
+        loss_rows(
+            loss,
+            scores,
+            labels,
+            &mut ws.predictions[..rows],
+            None,
+            F::one(),
+        )
     }
 
     /// Cost on a whole batch: mean loss + λ Σ‖W‖².
-    pub fn cost(&self, x: ArrayView2<F>, labels: &[u8], loss: LossKind, lambda: f64, ws: &mut Workspace<F>) -> f64 {
+    pub fn cost(
+        &self,
+        x: ArrayView2<F>,
+        labels: &[u8],
+        loss: LossKind,
+        lambda: f64,
+        ws: &mut Workspace<F>,
+    ) -> f64 {
         self.loss(x, labels, loss, ws) / x.nrows() as f64 + lambda * self.weight_norm_sq()
     }
 }

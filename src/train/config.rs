@@ -145,7 +145,12 @@ pub enum ConfigError {
     },
 }
 
-fn check(ok: bool, name: &'static str, value: impl ToString, allowed: &'static str) -> Result<(), ConfigError> {
+fn check(
+    ok: bool,
+    name: &'static str,
+    value: impl ToString,
+    allowed: &'static str,
+) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {
@@ -161,33 +166,93 @@ impl TrainConfig {
     /// Checks every value; the error names the first wrong one and its allowed range.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let finite_pos = |v: f64| v.is_finite() && v > 0.0;
-        check(self.epochs >= 1 && self.epochs <= 100_000, "epochs", self.epochs, "1 to 100000")?;
-        check(self.batch >= 1 && self.batch <= 100_000, "batch", self.batch, "1 to 100000")?;
+        check(
+            self.epochs >= 1 && self.epochs <= 100_000,
+            "epochs",
+            self.epochs,
+            "1 to 100000",
+        )?;
+        check(
+            self.batch >= 1 && self.batch <= 100_000,
+            "batch",
+            self.batch,
+            "1 to 100000",
+        )?;
         check(finite_pos(self.eta), "eta", self.eta, "a number > 0")?;
-        check(self.lambda.is_finite() && self.lambda >= 0.0, "lambda", self.lambda, "a number >= 0")?;
-        check(finite_pos(self.decay) && self.decay <= 1.0, "decay", self.decay, "0 < decay <= 1")?;
-        check(self.step_every >= 1, "step_every", self.step_every, "at least 1")?;
+        check(
+            self.lambda.is_finite() && self.lambda >= 0.0,
+            "lambda",
+            self.lambda,
+            "a number >= 0",
+        )?;
+        check(
+            finite_pos(self.decay) && self.decay <= 1.0,
+            "decay",
+            self.decay,
+            "0 < decay <= 1",
+        )?;
+        check(
+            self.step_every >= 1,
+            "step_every",
+            self.step_every,
+            "at least 1",
+        )?;
         check(
             finite_pos(self.step_factor) && self.step_factor <= 1.0,
             "step_factor",
             self.step_factor,
             "0 < factor <= 1",
         )?;
-        check(finite_pos(self.eta_min), "eta_min", self.eta_min, "a number > 0")?;
+        check(
+            finite_pos(self.eta_min),
+            "eta_min",
+            self.eta_min,
+            "a number > 0",
+        )?;
         check(
             finite_pos(self.eta_max) && self.eta_max >= self.eta_min,
             "eta_max",
             self.eta_max,
             "a number >= eta_min",
         )?;
-        check(self.half_cycle >= 1, "half_cycle", self.half_cycle, "at least 1 step")?;
-        check((0.0..=1.0).contains(&self.flip), "flip", self.flip, "a probability in 0..=1")?;
-        check(self.sigma.is_finite() && self.sigma > 0.0, "sigma", self.sigma, "a number > 0")?;
-        check(self.hidden.len() <= 8, "hidden", format!("{:?}", self.hidden), "at most 8 hidden layers")?;
+        check(
+            self.half_cycle >= 1,
+            "half_cycle",
+            self.half_cycle,
+            "at least 1 step",
+        )?;
+        check(
+            (0.0..=1.0).contains(&self.flip),
+            "flip",
+            self.flip,
+            "a probability in 0..=1",
+        )?;
+        check(
+            self.sigma.is_finite() && self.sigma > 0.0,
+            "sigma",
+            self.sigma,
+            "a number > 0",
+        )?;
+        check(
+            self.hidden.len() <= 8,
+            "hidden",
+            format!("{:?}", self.hidden),
+            "at most 8 hidden layers",
+        )?;
         for &w in &self.hidden {
-            check(w >= 1 && w <= 4096, "hidden", format!("{:?}", self.hidden), "widths 1 to 4096")?;
+            check(
+                (1..=4096).contains(&w),
+                "hidden",
+                format!("{:?}", self.hidden),
+                "widths 1 to 4096",
+            )?;
         }
-        check(self.val >= 1, "val", self.val, "at least 1 validation image")?;
+        check(
+            self.val >= 1,
+            "val",
+            self.val,
+            "at least 1 validation image",
+        )?;
         if let Some(limit) = self.train_limit {
             check(limit >= 1, "train_limit", limit, "at least 1")?;
         }
@@ -279,11 +344,26 @@ mod tests {
     #[test]
     fn out_of_range_values_name_the_setting() {
         let bad = [
-            TrainConfig { batch: 0, ..Default::default() },
-            TrainConfig { eta: -1.0, ..Default::default() },
-            TrainConfig { flip: 2.0, ..Default::default() },
-            TrainConfig { hidden: vec![50, 0], ..Default::default() },
-            TrainConfig { lambda: f64::NAN, ..Default::default() },
+            TrainConfig {
+                batch: 0,
+                ..Default::default()
+            },
+            TrainConfig {
+                eta: -1.0,
+                ..Default::default()
+            },
+            TrainConfig {
+                flip: 2.0,
+                ..Default::default()
+            },
+            TrainConfig {
+                hidden: vec![50, 0],
+                ..Default::default()
+            },
+            TrainConfig {
+                lambda: f64::NAN,
+                ..Default::default()
+            },
         ];
         let names = ["batch", "eta", "flip", "hidden", "lambda"];
         for (c, name) in bad.iter().zip(names) {

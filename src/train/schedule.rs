@@ -4,11 +4,19 @@ use super::config::{ScheduleKind, TrainConfig};
 
 /// The learning rate for a step, given the run's settings, the base η (which may have been
 /// changed live), the epoch (from 0) and the global step count (from 0).
-pub fn learning_rate(config: &TrainConfig, base_eta: f64, decay: f64, epoch: usize, step: usize) -> f64 {
+pub fn learning_rate(
+    config: &TrainConfig,
+    base_eta: f64,
+    decay: f64,
+    epoch: usize,
+    step: usize,
+) -> f64 {
     match config.schedule {
         ScheduleKind::Constant => base_eta,
         ScheduleKind::Exp => base_eta * decay.powi(epoch as i32),
-        ScheduleKind::Step => base_eta * config.step_factor.powi((epoch / config.step_every) as i32),
+        ScheduleKind::Step => {
+            base_eta * config.step_factor.powi((epoch / config.step_every) as i32)
+        }
         ScheduleKind::Cyclic => {
             let (lo, hi, ns) = (config.eta_min, config.eta_max, config.half_cycle);
             let c = step % (2 * ns);

@@ -67,6 +67,30 @@ pub struct Trainer {
     epoch_seconds: Vec<f64>,
     history: Vec<EpochMetrics>,
     last_eta: f64,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+/// The thread pool every trainer shares: one thread per core.
+fn shared_pool() -> Arc<rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Arc<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism()
+            .map(|p| p.get())
+            .unwrap_or(1);
+        Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("trainviz-compute-{i}"))
+                .build()
+                .unwrap_or_else(|_| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(1)
+                        .build()
+                        .expect("a one-thread pool can always be built")
+                }),
+        )
+    })
+    .clone()
 }
 
 impl Trainer {
@@ -110,6 +134,7 @@ impl Trainer {
             epoch_seconds: Vec::new(),
             history: Vec::new(),
             last_eta: config.eta,
+            pool: shared_pool(),
             config,
             data,
             normalizer,
@@ -165,11 +190,21 @@ impl Trainer {
     }
     /// Position in the current epoch: images already used.
     pub fn images_into_epoch(&self) -> usize {
-        if self.cursor >= self.order.len() { 0 } else { self.cursor }
+        if self.cursor >= self.order.len() {
+            0
+        } else {
+            self.cursor
+        }
     }
     /// The learning rate the next step will use.
     pub fn current_eta(&self) -> f64 {
-        learning_rate(&self.config, self.live.eta, self.live.decay, self.epochs_done, self.steps_done)
+        learning_rate(
+            &self.config,
+            self.live.eta,
+            self.live.decay,
+            self.epochs_done,
+            self.steps_done,
+        )
     }
     /// The live hyperparameters.
     pub fn live(&self) -> LiveParams {
@@ -192,6 +227,33 @@ impl Trainer {
 
     /// One mini-batch step of gradient descent.
     pub fn step(&mut self) -> StepOutcome {
+        let pool = self.pool.clone();
+        pool.install(|| self.step_here())
+    }
+
+    /// Steps until `budget` has passed, the epoch completes or a loss is not finite; calls
+    /// `on_step` after each. Cheaper than [`Self::step`] in a loop: the thread pool is
+    /// entered once.
+    pub fn steps_for(
+        &mut self,
+        budget: Duration,
+        mut on_step: impl FnMut(&StepOutcome) + Send,
+    ) -> StepOutcome {
+        let pool = self.pool.clone();
+        pool.install(|| {
+            let started = Instant::now();
+            loop {
+                let out = self.step_here();
+                on_step(&out);
+                if out.epoch_complete || !out.batch_loss.is_finite() || started.elapsed() >= budget
+                {
+                    return out;
+                }
+            }
+        })
+    }
+
+    fn step_here(&mut self) -> StepOutcome {
         let started = Instant::now();
         let n = self.order.len();
         if self.cursor >= n {
@@ -243,7 +305,10 @@ impl Trainer {
 
     /// Gradient histograms of each weight matrix on the last mini-batch.
     fn gradient_histograms(&mut self) -> Vec<Histogram> {
-        let b = self.cursor.min(self.live.batch).clamp(1, self.batch_labels.len());
+        let b = self
+            .cursor
+            .min(self.live.batch)
+            .clamp(1, self.batch_labels.len());
         let dim = self.data.shape().dim();
         let x = ArrayView2::from_shape((b, dim), &self.batch_x[..b * dim])
             .expect("batch buffer holds b rows of dim values");
@@ -289,7 +354,10 @@ impl Trainer {
 
     /// Runs steps until the epoch completes, then [`Self::finish_epoch`].
     pub fn run_epoch(&mut self) -> EpochMetrics {
-        while !self.step().epoch_complete {}
+        while !self
+            .steps_for(Duration::from_secs(3600), |_| {})
+            .epoch_complete
+        {}
         self.finish_epoch()
     }
 
@@ -300,7 +368,15 @@ impl Trainer {
             Subset::Val => &self.data.val,
             Subset::Test => &self.data.test,
         };
-        evaluate_set(&self.net, &self.normalizer, set, self.live.loss, self.live.lambda)
+        self.pool.install(|| {
+            evaluate_set(
+                &self.net,
+                &self.normalizer,
+                set,
+                self.live.loss,
+                self.live.lambda,
+            )
+        })
     }
 
     /// The summary of the run so far, with `test` the test-set evaluation.
@@ -353,7 +429,31 @@ fn evaluate_range(
     total
 }
 
-/// Evaluates `net` on all of `set`, using the machine's cores.
+/// Evaluates `range` split into `pieces` parts run in parallel on the current rayon pool.
+fn eval_parallel(
+    net: &Network<f32>,
+    norm: &Normalizer,
+    set: &ImageSet,
+    range: Range<usize>,
+    loss: LossKind,
+    pieces: usize,
+) -> Vec<(f64, Vec<u32>)> {
+    if pieces <= 1 || range.len() < 2 * 1024 {
+        let classes = net.classes();
+        let mut confusion = vec![0u32; classes * classes];
+        let total = evaluate_range(net, norm, set, range, loss, &mut confusion);
+        return vec![(total, confusion)];
+    }
+    let mid = range.start + range.len() / 2;
+    let (mut a, b) = rayon::join(
+        || eval_parallel(net, norm, set, range.start..mid, loss, pieces / 2),
+        || eval_parallel(net, norm, set, mid..range.end, loss, pieces - pieces / 2),
+    );
+    a.extend(b);
+    a
+}
+
+/// Evaluates `net` on all of `set`, using the cores of the current rayon pool.
 pub fn evaluate_set(
     net: &Network<f32>,
     norm: &Normalizer,
@@ -363,28 +463,7 @@ pub fn evaluate_set(
 ) -> Evaluation {
     let n = set.len();
     let classes = net.classes();
-    let threads = std::thread::available_parallelism()
-        .map(|p| p.get())
-        .unwrap_or(1)
-        .min(n / 1024)
-        .max(1);
-    let chunk = n.div_ceil(threads);
-    let parts: Vec<(f64, Vec<u32>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let range = (t * chunk).min(n)..((t + 1) * chunk).min(n);
-                scope.spawn(move || {
-                    let mut confusion = vec![0u32; classes * classes];
-                    let total = evaluate_range(net, norm, set, range, loss, &mut confusion);
-                    (total, confusion)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+    let parts = eval_parallel(net, norm, set, 0..n, loss, rayon::current_num_threads());
     let mut confusion = vec![0u32; classes * classes];
     let mut total = 0.0;
     for (t, c) in parts {
@@ -393,7 +472,9 @@ pub fn evaluate_set(
             *a += b;
         }
     }
-    let correct: u64 = (0..classes).map(|k| u64::from(confusion[k * classes + k])).sum();
+    let correct: u64 = (0..classes)
+        .map(|k| u64::from(confusion[k * classes + k]))
+        .sum();
     let count = n.max(1) as f64;
     let mean_loss = total / count;
     Evaluation {

@@ -300,12 +300,17 @@ impl Worker {
                 if self.trainer.is_none() && !self.setup() {
                     return;
                 }
-                if let Some(t) = &mut self.trainer {
-                    if t.is_finished() {
-                        // Asked to go on after the end: train one more round of epochs.
-                        let more = t.epochs_done() + if self.pause_after_epoch { 1 } else { t.config().epochs.max(1) };
-                        t.set_epochs(more);
-                    }
+                if let Some(t) = &mut self.trainer
+                    && t.is_finished()
+                {
+                    // Asked to go on after the end: train one more round of epochs.
+                    let more = t.epochs_done()
+                        + if self.pause_after_epoch {
+                            1
+                        } else {
+                            t.config().epochs.max(1)
+                        };
+                    t.set_epochs(more);
                 }
                 self.run_started.get_or_insert_with(Instant::now);
                 self.set_running(true);
@@ -319,10 +324,10 @@ impl Worker {
             }
             Command::SetLive(live) => {
                 self.config.set_live(&live);
-                if let Some(t) = &mut self.trainer {
-                    if let Err(e) = t.set_live(live) {
-                        self.error(e.to_string());
-                    }
+                if let Some(t) = &mut self.trainer
+                    && let Err(e) = t.set_live(live)
+                {
+                    self.error(e.to_string());
                 }
             }
             Command::EvaluateTest => {
@@ -422,24 +427,24 @@ impl Worker {
         let mut images = 0usize;
         let mut epoch_complete = false;
         let mut diverged = false;
-        while started.elapsed() < SLICE && !self.stop.load(Ordering::Relaxed) {
-            let out = t.step();
-            losses.push(out.batch_loss as f32);
-            images += out.images;
-            if !out.batch_loss.is_finite() {
-                diverged = true;
-                break;
-            }
-            if out.epoch_complete {
-                epoch_complete = true;
-                break;
-            }
+        let out = t.steps_for(SLICE, |o| {
+            losses.push(o.batch_loss as f32);
+            images += o.images;
+        });
+        if !out.batch_loss.is_finite() {
+            diverged = true;
+        } else if out.epoch_complete {
+            epoch_complete = true;
         }
         let elapsed = started.elapsed().as_secs_f64();
         let progress = Event::Progress {
             run: self.run,
             epoch: t.epochs_done(),
-            images_into_epoch: if epoch_complete { t.data().train.len() } else { t.images_into_epoch() },
+            images_into_epoch: if epoch_complete {
+                t.data().train.len()
+            } else {
+                t.images_into_epoch()
+            },
             images_per_epoch: t.data().train.len(),
             step: t.steps_done(),
             batch_losses: losses,
@@ -487,11 +492,15 @@ impl Worker {
         self.last_good = Some(t.network().clone());
         let finished = t.is_finished();
         let epoch = t.epochs_done();
-        let send_weights = finished || self.pause_after_epoch || self.last_weights.elapsed() >= WEIGHTS_EVERY;
+        let send_weights =
+            finished || self.pause_after_epoch || self.last_weights.elapsed() >= WEIGHTS_EVERY;
         let network = send_weights.then(|| Arc::new(t.network().clone()));
         let summary = finished.then(|| {
             let test = t.evaluate(Subset::Test);
-            let seconds = self.run_started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
+            let seconds = self
+                .run_started
+                .map(|s| s.elapsed().as_secs_f64())
+                .unwrap_or(0.0);
             (t.summary(&test, seconds), test)
         });
         self.emit(Event::Epoch {

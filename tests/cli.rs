@@ -1,0 +1,233 @@
+//! End-to-end tests of the command line on real files.
+
+mod common;
+
+use std::path::Path;
+
+use common::trainviz;
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = trainviz().args(args).output().expect("the binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn train_on_synthetic_writes_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let (ok, stdout, stderr) = run(&[
+        "train",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("epoch")).count(),
+        3,
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "train_cost",
+        "train_acc",
+        "val_cost",
+        "val_acc",
+        "test_cost",
+        "test_acc",
+        "epochs",
+        "seconds",
+        "epoch_seconds_median",
+    ] {
+        assert!(
+            summary[key].is_number(),
+            "summary.json lacks {key}: {summary}"
+        );
+    }
+    assert_eq!(summary["epochs"], 3);
+    assert!(
+        summary["test_acc"].as_f64().unwrap() > 0.5,
+        "synthetic classes are learnable: {summary}"
+    );
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("epochs = 3"), "{config}");
+}
+
+#[test]
+fn same_seed_same_numbers() {
+    let args = [
+        "train",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "2",
+        "--flip",
+        "0.5",
+        "--seed",
+        "5",
+    ];
+    let (_, a, _) = run(&args);
+    let (_, b, _) = run(&args);
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.starts_with("epoch"))
+            .map(|l| {
+                l.rsplit_once('|')
+                    .map(|(x, _)| x.to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    assert_eq!(strip(&a), strip(&b));
+    assert!(!strip(&a).is_empty());
+}
+
+#[test]
+fn config_file_sets_values_and_flags_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "dataset = \"synthetic\"\nepochs = 2\nlambda = 0.0\n").unwrap();
+    let out = dir.path().join("o");
+    let (ok, stdout, stderr) = run(&[
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("epoch")).count(), 1);
+    let written = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(written.contains("lambda = 0.0"), "{written}");
+}
+
+#[test]
+fn out_of_range_settings_are_rejected_by_name() {
+    for (flag, value, name) in [
+        ("--batch", "0", "batch"),
+        ("--eta=-1", "", "eta"),
+        ("--flip", "2", "flip"),
+        ("--hidden", "0", "hidden"),
+    ] {
+        let mut args = vec!["train", "--dataset", "synthetic", flag];
+        if !value.is_empty() {
+            args.push(value);
+        }
+        let (ok, _, stderr) = run(&args);
+        assert!(!ok);
+        assert!(
+            stderr.contains(name) && stderr.contains("range"),
+            "{flag}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn gradcheck_passes_for_every_loss_and_model() {
+    for loss in ["ce", "bce", "svm"] {
+        for hidden in [None, Some("8")] {
+            let mut args = vec![
+                "gradcheck",
+                "--dataset",
+                "synthetic",
+                "--loss",
+                loss,
+                "--dims",
+                "30",
+                "--init",
+                "xavier",
+            ];
+            if let Some(h) = hidden {
+                args.extend(["--hidden", h]);
+            }
+            let (ok, stdout, stderr) = run(&args);
+            assert!(ok, "{loss} {hidden:?}: {stdout}{stderr}");
+            assert!(stdout.contains("W1") && stdout.contains("b1"), "{stdout}");
+        }
+    }
+}
+
+fn write_cifar_like(dir: &Path, batch1: &[u8]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let good: Vec<u8> = (0..3)
+        .flat_map(|i| {
+            let mut r = vec![100u8; 3073];
+            r[0] = i;
+            r
+        })
+        .collect();
+    for f in ["data_batch_2.bin", "test_batch.bin"] {
+        std::fs::write(dir.join(f), &good).unwrap();
+    }
+    std::fs::write(dir.join("data_batch_1.bin"), batch1).unwrap();
+}
+
+#[test]
+fn bad_data_gives_one_line_error_naming_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut record = vec![7u8; 3073];
+    record[0] = 200;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated", vec![1u8; 3073 * 2 - 10], "not a multiple"),
+        ("wrongsize", vec![1u8; 1000], "not a multiple"),
+        ("label200", record, "label 200"),
+        ("empty", Vec::new(), "empty"),
+    ];
+    for (name, bytes, expected) in cases {
+        let dir = tmp.path().join(name);
+        write_cifar_like(&dir, &bytes);
+        let (ok, _, stderr) = run(&[
+            "train",
+            "--dataset",
+            "cifar10",
+            "--data",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(!ok, "{name}");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+        assert!(
+            stderr.contains("data_batch_1.bin"),
+            "{name}: names the file: {stderr}"
+        );
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "{name}: one line: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let empty_dir = tmp.path().join("nothing");
+    std::fs::create_dir_all(&empty_dir).unwrap();
+    let (ok, _, stderr) = run(&[
+        "train",
+        "--dataset",
+        "cifar10",
+        "--data",
+        empty_dir.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("not found"), "{stderr}");
+    let missing = tmp.path().join("missing");
+    let (ok, _, stderr) = run(&[
+        "train",
+        "--dataset",
+        "cifar10",
+        "--data",
+        missing.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+}

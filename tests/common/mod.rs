@@ -1,0 +1,34 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The CIFAR-10 directory for data-backed tests: `$TRAINVIZ_CIFAR10`, else
+/// `../shared/data/cifar-10-batches-bin`. `None` (the test is skipped, with a note) when
+/// neither exists; when the variable is set the data must be there, so CI cannot skip.
+pub fn cifar_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("TRAINVIZ_CIFAR10") {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("data_batch_1.bin").is_file(),
+            "TRAINVIZ_CIFAR10={} holds no CIFAR-10",
+            dir.display()
+        );
+        return Some(dir);
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar-10-batches-bin");
+    if dir.join("data_batch_1.bin").is_file() {
+        Some(dir)
+    } else {
+        eprintln!("CIFAR-10 not found: set TRAINVIZ_CIFAR10 to run this test; skipped");
+        None
+    }
+}
+
+/// The trainviz binary built for these tests.
+pub fn trainviz() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trainviz"));
+    // Tests must not pick up data from the developer's data/ directory by accident.
+    cmd.env_remove("TRAINVIZ_CIFAR10");
+    cmd
+}
