@@ -5,6 +5,7 @@ pub mod gradcheck;
 pub mod kernels;
 pub mod loss;
 pub mod network;
+pub mod templates;
 
 pub use loss::LossKind;
 pub use network::{Activation, InitKind, Layer, Network, Workspace};

@@ -140,3 +140,38 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
     }
 }
+
+/// Exponential moving average of the `y` values of `(x, y)` points (`alpha` = weight of the
+/// past, 0 keeps the series as it is), with the start-up bias corrected as in Adam so the
+/// curve does not start at 0. Non-finite values are skipped.
+pub fn smooth(points: impl Iterator<Item = (f64, f64)>, alpha: f64) -> Vec<(f64, f64)> {
+    let alpha = alpha.clamp(0.0, 0.9999);
+    let mut avg = 0.0;
+    let mut weight = 0.0;
+    let mut out = Vec::new();
+    for (x, y) in points {
+        if !y.is_finite() {
+            continue;
+        }
+        avg = alpha * avg + (1.0 - alpha) * y;
+        weight = alpha * weight + (1.0 - alpha);
+        out.push((x, avg / weight));
+    }
+    out
+}
+
+#[cfg(test)]
+mod smooth_tests {
+    use super::smooth;
+
+    #[test]
+    fn smoothing_a_constant_keeps_it_and_zero_alpha_is_identity() {
+        let pts = [(0.0, 2.0), (1.0, 2.0), (2.0, f64::NAN), (3.0, 2.0)];
+        assert_eq!(
+            smooth(pts.into_iter(), 0.9),
+            vec![(0.0, 2.0), (1.0, 2.0), (3.0, 2.0)]
+        );
+        let pts = [(0.0, 1.0), (1.0, 5.0)];
+        assert_eq!(smooth(pts.into_iter(), 0.0), pts.to_vec());
+    }
+}

@@ -1,0 +1,167 @@
+//! What the window remembers of the run it shows, built only from the worker's events.
+
+use std::sync::Arc;
+
+use egui_plot::PlotPoint;
+
+use crate::model::Network;
+use crate::train::{EpochMetrics, Evaluation, Event, RunInfo, Summary};
+
+/// Series of a run, ready to plot without copying.
+#[derive(Default)]
+pub struct RunHistory {
+    /// The run these events belong to; events of other runs are dropped.
+    pub run: u64,
+    /// Set when the worker said the run is ready.
+    pub info: Option<RunInfo>,
+    /// Per-epoch metrics, in order.
+    pub epochs: Vec<EpochMetrics>,
+    /// (epoch, value) series for the plots.
+    pub train_cost: Vec<PlotPoint>,
+    /// Validation cost per epoch.
+    pub val_cost: Vec<PlotPoint>,
+    /// Training loss per epoch.
+    pub train_loss: Vec<PlotPoint>,
+    /// Validation loss per epoch.
+    pub val_loss: Vec<PlotPoint>,
+    /// Training accuracy per epoch.
+    pub train_acc: Vec<PlotPoint>,
+    /// Validation accuracy per epoch.
+    pub val_acc: Vec<PlotPoint>,
+    /// Mini-batch loss per step (x = fractional epoch).
+    pub step_loss: Vec<PlotPoint>,
+    /// Latest weights.
+    pub network: Option<Arc<Network<f32>>>,
+    /// Bumped whenever `network` changes, so textures know when to refresh.
+    pub network_version: u64,
+    /// Latest test evaluation.
+    pub test: Option<Evaluation>,
+    /// Final numbers, once finished.
+    pub summary: Option<Summary>,
+    /// Steps are being taken.
+    pub running: bool,
+    /// Loading data.
+    pub loading: Option<String>,
+    /// Last error or divergence message.
+    pub message: Option<String>,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Images of the current epoch done.
+    pub images_into_epoch: usize,
+    /// Images per epoch.
+    pub images_per_epoch: usize,
+    /// Global step.
+    pub step: usize,
+    /// Current learning rate.
+    pub eta: f64,
+    /// Recent throughput.
+    pub images_per_sec: f64,
+}
+
+impl RunHistory {
+    /// Applies one event; returns false if it belonged to an older run and was dropped.
+    pub fn apply(&mut self, event: Event) -> bool {
+        let run = match &event {
+            Event::Loading { run, .. }
+            | Event::Ready { run, .. }
+            | Event::Progress { run, .. }
+            | Event::Epoch { run, .. }
+            | Event::Weights { run, .. }
+            | Event::Test { run, .. }
+            | Event::Running { run, .. }
+            | Event::Diverged { run, .. }
+            | Event::Finished { run, .. }
+            | Event::Error { run, .. } => *run,
+        };
+        if run < self.run {
+            return false;
+        }
+        if run > self.run {
+            // A new run: start a fresh history, keep nothing of the old one.
+            *self = RunHistory {
+                run,
+                ..Default::default()
+            };
+        }
+        match event {
+            Event::Loading { what, .. } => self.loading = Some(what),
+            Event::Ready { info, .. } => {
+                self.loading = None;
+                self.message = None;
+                self.images_per_epoch = info.sizes[0];
+                self.eta = info.config.eta;
+                self.info = Some(*info);
+            }
+            Event::Progress {
+                epoch,
+                images_into_epoch,
+                images_per_epoch,
+                step,
+                batch_losses,
+                eta,
+                images_per_sec,
+                ..
+            } => {
+                let n = batch_losses.len();
+                let per_epoch = images_per_epoch.max(1) as f64;
+                let end = epoch as f64 + images_into_epoch as f64 / per_epoch;
+                let batch = self.info.as_ref().map(|i| i.config.batch).unwrap_or(100) as f64;
+                for (i, l) in batch_losses.into_iter().enumerate() {
+                    let x = end - (n - 1 - i) as f64 * batch / per_epoch;
+                    self.step_loss
+                        .push(PlotPoint::new(x.max(0.0), f64::from(l)));
+                }
+                self.epoch = epoch;
+                self.images_into_epoch = images_into_epoch;
+                self.images_per_epoch = images_per_epoch;
+                self.step = step;
+                self.eta = eta;
+                self.images_per_sec = images_per_sec;
+            }
+            Event::Epoch { metrics, .. } => {
+                let x = metrics.epoch as f64;
+                self.train_cost.push(PlotPoint::new(x, metrics.train.cost));
+                self.val_cost.push(PlotPoint::new(x, metrics.val.cost));
+                self.train_loss.push(PlotPoint::new(x, metrics.train.loss));
+                self.val_loss.push(PlotPoint::new(x, metrics.val.loss));
+                self.train_acc
+                    .push(PlotPoint::new(x, metrics.train.accuracy));
+                self.val_acc.push(PlotPoint::new(x, metrics.val.accuracy));
+                self.epoch = metrics.epoch;
+                self.images_into_epoch = 0;
+                self.epochs.push(*metrics);
+            }
+            Event::Weights { network, .. } => {
+                self.network = Some(network);
+                self.network_version += 1;
+            }
+            Event::Test { eval, .. } => self.test = Some(*eval),
+            Event::Running { running, .. } => self.running = running,
+            Event::Diverged { message, .. } => {
+                self.running = false;
+                self.message = Some(message);
+            }
+            Event::Finished { summary, .. } => {
+                self.running = false;
+                self.summary = Some(*summary);
+            }
+            Event::Error { message, .. } => {
+                self.loading = None;
+                self.running = false;
+                self.message = Some(message);
+            }
+        }
+        true
+    }
+
+    /// Seconds left at the current throughput for the configured epochs.
+    pub fn seconds_left(&self) -> Option<f64> {
+        let info = self.info.as_ref()?;
+        if !self.running || self.images_per_sec <= 0.0 {
+            return None;
+        }
+        let total = info.config.epochs as f64 * self.images_per_epoch as f64;
+        let done = self.epoch as f64 * self.images_per_epoch as f64 + self.images_into_epoch as f64;
+        Some(((total - done).max(0.0)) / self.images_per_sec)
+    }
+}

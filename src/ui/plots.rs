@@ -1,0 +1,127 @@
+//! Live curves: cost, loss and accuracy per epoch, and the per-step training loss.
+
+use egui::{Id, Ui};
+use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
+
+use super::history::RunHistory;
+use crate::train::metrics::smooth;
+
+/// State of the plots panel.
+pub struct PlotsPanel {
+    /// Exponential smoothing of the step-loss curve, 0 (none) to 0.999.
+    pub smoothing: f64,
+    smoothed: Vec<PlotPoint>,
+    smoothed_key: (u64, usize, u64),
+}
+
+impl Default for PlotsPanel {
+    fn default() -> Self {
+        PlotsPanel {
+            smoothing: 0.9,
+            smoothed: Vec::new(),
+            smoothed_key: (0, 0, 0),
+        }
+    }
+}
+
+fn epoch_plot(ui: &mut Ui, id: &str, title: &str, series: [(&str, &[PlotPoint]); 2], height: f32) {
+    let group = Id::unique("trainviz-epoch-axes");
+    ui.vertical(|ui| {
+        ui.label(title);
+        Plot::new(id)
+            .height(height)
+            .legend(Legend::default())
+            .link_axis(group, [true, false])
+            .link_cursor(group, [true, false])
+            .x_axis_label("epoch")
+            .show(ui, |plot| {
+                for (name, points) in series {
+                    plot.line(Line::new(name, PlotPoints::Borrowed(points)));
+                }
+            });
+    });
+}
+
+impl PlotsPanel {
+    /// A panel with the given step-loss smoothing.
+    pub fn with_smoothing(smoothing: f64) -> Self {
+        PlotsPanel {
+            smoothing,
+            ..Default::default()
+        }
+    }
+
+    /// Draws the plots of `history`.
+    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) {
+        let width = (ui.available_width() / 3.0 - 8.0).max(120.0);
+        let height = 200.0;
+        ui.horizontal(|ui| {
+            ui.set_height(height + 24.0);
+            ui.allocate_ui(egui::vec2(width, height + 24.0), |ui| {
+                epoch_plot(
+                    ui,
+                    "cost",
+                    "Cost (loss + λ‖W‖²)",
+                    [
+                        ("train", &history.train_cost),
+                        ("validation", &history.val_cost),
+                    ],
+                    height,
+                )
+            });
+            ui.allocate_ui(egui::vec2(width, height + 24.0), |ui| {
+                epoch_plot(
+                    ui,
+                    "loss",
+                    "Loss",
+                    [
+                        ("train", &history.train_loss),
+                        ("validation", &history.val_loss),
+                    ],
+                    height,
+                )
+            });
+            ui.allocate_ui(egui::vec2(width, height + 24.0), |ui| {
+                epoch_plot(
+                    ui,
+                    "accuracy",
+                    "Accuracy",
+                    [
+                        ("train", &history.train_acc),
+                        ("validation", &history.val_acc),
+                    ],
+                    height,
+                )
+            });
+        });
+        ui.horizontal(|ui| {
+            ui.label("Mini-batch loss");
+            ui.add(egui::Slider::new(&mut self.smoothing, 0.0..=0.999).text("smoothing"))
+                .on_hover_text(
+                    "Exponential moving average of the per-step loss; 0 shows the raw values.",
+                );
+        });
+        let key = (
+            history.run,
+            history.step_loss.len(),
+            self.smoothing.to_bits(),
+        );
+        if key != self.smoothed_key {
+            self.smoothed = smooth(history.step_loss.iter().map(|p| (p.x, p.y)), self.smoothing)
+                .into_iter()
+                .map(|(x, y)| PlotPoint::new(x, y))
+                .collect();
+            self.smoothed_key = key;
+        }
+        Plot::new("step-loss")
+            .height(150.0)
+            .legend(Legend::default())
+            .x_axis_label("epoch")
+            .show(ui, |plot| {
+                plot.line(Line::new(
+                    "batch loss (smoothed)",
+                    PlotPoints::Borrowed(&self.smoothed),
+                ));
+            });
+    }
+}

@@ -1,0 +1,93 @@
+//! Class templates: each class's weights as a picture (for an MLP, the first layer's most
+//! important units), refreshed as new weights arrive.
+
+use egui::{ColorImage, TextureHandle, TextureOptions, Ui};
+
+use super::history::RunHistory;
+use crate::model::templates::{RgbPicture, templates};
+
+/// Units of an MLP's first layer shown.
+const MAX_UNITS: usize = 20;
+
+/// State of the templates panel: textures and the weights version they show.
+#[derive(Default)]
+pub struct TemplatesPanel {
+    textures: Vec<(String, TextureHandle)>,
+    version: (u64, u64),
+}
+
+fn to_color_image(p: &RgbPicture) -> ColorImage {
+    let rgb: Vec<u8> = p.pixels.iter().flatten().copied().collect();
+    ColorImage::from_rgb([p.width, p.height], &rgb)
+}
+
+impl TemplatesPanel {
+    /// Names of the pictures shown now (class names or unit numbers).
+    pub fn labels(&self) -> Vec<&str> {
+        self.textures.iter().map(|(l, _)| l.as_str()).collect()
+    }
+
+    /// Draws the templates of the latest weights in `history`.
+    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) {
+        let (Some(net), Some(info)) = (&history.network, &history.info) else {
+            ui.label("Templates appear when a run is ready.");
+            return;
+        };
+        let version = (history.run, history.network_version);
+        if version != self.version {
+            self.version = version;
+            let linear = net.layers.len() == 1;
+            let pictures = templates(net, info.shape, MAX_UNITS);
+            let old = std::mem::take(&mut self.textures);
+            self.textures = pictures
+                .into_iter()
+                .enumerate()
+                .map(|(i, (idx, pic))| {
+                    let label = if linear {
+                        info.class_names
+                            .get(idx)
+                            .cloned()
+                            .unwrap_or_else(|| idx.to_string())
+                    } else {
+                        format!("unit {idx}")
+                    };
+                    let image = to_color_image(&pic);
+                    // Reuse the texture of the same slot: no new GPU allocation per update.
+                    let handle = match old.get(i) {
+                        Some((_, h)) => {
+                            let mut h = h.clone();
+                            h.set(image, TextureOptions::NEAREST);
+                            h
+                        }
+                        None => ui.ctx().load_texture(
+                            format!("template-{i}"),
+                            image,
+                            TextureOptions::NEAREST,
+                        ),
+                    };
+                    (label, handle)
+                })
+                .collect();
+        }
+        let title = if net.layers.len() == 1 {
+            "Class templates (weights of each class, scaled per class)"
+        } else {
+            "First-layer units (most important 20, by outgoing weight norm)"
+        };
+        ui.label(title);
+        let size = 72.0;
+        ui.horizontal_wrapped(|ui| {
+            for (label, tex) in &self.textures {
+                ui.vertical(|ui| {
+                    ui.set_width(size + 8.0);
+                    ui.image((tex.id(), egui::vec2(size, size)))
+                        .on_hover_ui(|ui| {
+                            ui.label(label);
+                            ui.image((tex.id(), egui::vec2(256.0, 256.0)));
+                        });
+                    ui.small(label);
+                });
+            }
+        });
+    }
+}
