@@ -78,7 +78,7 @@ impl ControlsPanel {
                 .text("λ L2 penalty"),
         )
         .on_hover_text(
-            "Weight decay: cost = mean loss + λ·Σ‖W‖². Larger λ gives smoother templates.",
+            "Weight decay: cost = mean loss + λ·Σ|W|². Larger λ gives smoother templates.",
         );
         ui.add(
             Slider::new(&mut edited.batch, 1..=2000)

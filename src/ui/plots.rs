@@ -61,7 +61,7 @@ impl PlotsPanel {
                 epoch_plot(
                     ui,
                     "cost",
-                    "Cost (loss + λ‖W‖²)",
+                    "Cost (loss + λ·|W|²)",
                     [
                         ("train", &history.train_cost),
                         ("validation", &history.val_cost),
