@@ -220,6 +220,10 @@ pub struct BenchArgs {
     /// Skip the reference (only time trainviz).
     #[arg(long)]
     pub no_reference: bool,
+    /// Instead of training, time building the window's frame with this many epochs of
+    /// history.
+    #[arg(long)]
+    pub ui_epochs: Option<usize>,
 }
 
 /// Runs a subcommand.
@@ -441,6 +445,9 @@ fn time_reference(b: &BenchArgs, dir: &Path, extra: &[&str]) -> Result<f64> {
 }
 
 fn bench(b: &BenchArgs) -> Result<()> {
+    if let Some(epochs) = b.ui_epochs {
+        return crate::ui::bench::frame_benchmark(epochs, 100);
+    }
     let dir = match &b.data {
         Some(d) => d.clone(),
         None => data::default_cifar_dir()

@@ -231,3 +231,65 @@ fn bad_data_gives_one_line_error_naming_the_problem() {
     assert!(!ok);
     assert!(stderr.contains("does not exist"), "{stderr}");
 }
+
+fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0, 8, dims.len() as u8];
+    for d in dims {
+        out.extend(d.to_be_bytes());
+    }
+    out.extend_from_slice(data);
+    out
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn fashion_mnist_idx_files_gzip_or_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let images = |n: u32| {
+        idx(
+            &[n, 28, 28],
+            &(0..n * 784).map(|i| (i % 251) as u8).collect::<Vec<_>>(),
+        )
+    };
+    let labels = |n: u32| idx(&[n], &(0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>());
+    std::fs::write(
+        tmp.path().join("train-images-idx3-ubyte.gz"),
+        gzip(&images(40)),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("train-labels-idx1-ubyte.gz"),
+        gzip(&labels(40)),
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("t10k-images-idx3-ubyte"), images(10)).unwrap();
+    std::fs::write(tmp.path().join("t10k-labels-idx1-ubyte"), labels(10)).unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let (ok, stdout, stderr) = run(&[
+        "train", "--data", dir, "--split", "all", "--val", "10", "--epochs", "1",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.starts_with("Fashion-MNIST: 30 training, 10 validation, 10 test"),
+        "{stdout}"
+    );
+
+    // A wrong magic number is named, with the file.
+    std::fs::write(
+        tmp.path().join("t10k-labels-idx1-ubyte"),
+        [0u8, 0, 9, 1, 0, 0, 0, 0],
+    )
+    .unwrap();
+    let (ok, _, stderr) = run(&["train", "--data", dir, "--split", "all", "--val", "10"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("t10k-labels-idx1-ubyte") && stderr.contains("magic"),
+        "{stderr}"
+    );
+}

@@ -176,7 +176,9 @@ impl TrainvizApp {
             let epochs = h.info.as_ref().map(|i| i.config.epochs).unwrap_or(0);
             ui.label(format!("epoch {}/{epochs}", h.epoch));
             ui.label(format!("step {}", h.step));
-            let frac = if h.images_per_epoch > 0 {
+            let frac = if h.summary.is_some() {
+                1.0
+            } else if h.images_per_epoch > 0 {
                 h.images_into_epoch as f32 / h.images_per_epoch as f32
             } else {
                 0.0

@@ -2,6 +2,7 @@
 //! here; the UI reads event snapshots and never touches the model.
 
 pub mod app;
+pub mod bench;
 pub mod controls;
 pub mod history;
 pub mod plots;

@@ -6,6 +6,9 @@ use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 use super::history::RunHistory;
 use crate::train::metrics::smooth;
 
+/// Most points drawn for the step-loss curve.
+const MAX_STEP_POINTS: usize = 4000;
+
 /// State of the plots panel.
 pub struct PlotsPanel {
     /// Exponential smoothing of the step-loss curve, 0 (none) to 0.999.
@@ -107,9 +110,15 @@ impl PlotsPanel {
             self.smoothing.to_bits(),
         );
         if key != self.smoothed_key {
-            self.smoothed = smooth(history.step_loss.iter().map(|p| (p.x, p.y)), self.smoothing)
-                .into_iter()
-                .map(|(x, y)| PlotPoint::new(x, y))
+            let smoothed = smooth(history.step_loss.iter().map(|p| (p.x, p.y)), self.smoothing);
+            // A smoothed curve loses nothing visible when thinned to a few thousand points,
+            // and long runs (490 steps × hundreds of epochs) stay cheap to draw.
+            let stride = smoothed.len().div_ceil(MAX_STEP_POINTS).max(1);
+            self.smoothed = smoothed
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % stride == 0 || *i + 1 == smoothed.len())
+                .map(|(_, &(x, y))| PlotPoint::new(x, y))
                 .collect();
             self.smoothed_key = key;
         }

@@ -1,0 +1,85 @@
+//! Frame-time benchmark: how long building one frame of the whole window takes with a long
+//! real history (all panels open), without a GPU.
+
+use std::time::Instant;
+
+use super::app::{Settings, TrainvizApp};
+use super::history::RunHistory;
+use crate::data::DatasetKind;
+use crate::train::{Command, Event, TrainConfig, WorkerHandle};
+
+/// Trains `epochs` short epochs on the synthetic set and collects the events as the window
+/// would.
+fn real_history(epochs: usize) -> anyhow::Result<RunHistory> {
+    let config = TrainConfig {
+        dataset: DatasetKind::Synthetic,
+        train_limit: Some(500),
+        epochs,
+        ..Default::default()
+    };
+    let worker = WorkerHandle::spawn(None);
+    worker.send(Command::Reset(Box::new(config)));
+    worker.send(Command::Start);
+    let mut history = RunHistory::default();
+    for e in worker.events().iter() {
+        let done = matches!(e, Event::Finished { .. });
+        if let Event::Error { message, .. } = &e {
+            anyhow::bail!("{message}");
+        }
+        history.apply(e);
+        if done {
+            return Ok(history);
+        }
+    }
+    anyhow::bail!("the worker stopped early")
+}
+
+/// Prints the median and worst time to build (and tessellate) a 1400×900 frame with
+/// `epochs` epochs of history.
+pub fn frame_benchmark(epochs: usize, frames: usize) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let history = real_history(epochs)?;
+    println!(
+        "history: {} epochs, {} step-loss points (trained in {:.1} s)",
+        history.epochs.len(),
+        history.step_loss.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut app = TrainvizApp::new(
+        Settings {
+            autostart: false,
+            ..Default::default()
+        },
+        None,
+    );
+    let ctx = egui::Context::default();
+    let input = || egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1400.0, 900.0),
+        )),
+        ..Default::default()
+    };
+    // Let the app's own (idle) worker report its run first, then show the long history.
+    for _ in 0..20 {
+        app.drain_events();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    app.history = history;
+    let mut times = Vec::with_capacity(frames);
+    for i in 0..frames + 5 {
+        let t = Instant::now();
+        let out = ctx.run_ui(input(), |ui| app.draw(ui));
+        let primitives = ctx.tessellate(out.shapes, out.pixels_per_point);
+        std::hint::black_box(primitives);
+        if i >= 5 {
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let median = crate::train::metrics::median(&times);
+    let worst = times.iter().copied().fold(0.0, f64::max);
+    println!(
+        "frame build + tessellation over {frames} frames: median {median:.2} ms, worst {worst:.2} ms"
+    );
+    Ok(())
+}
