@@ -63,13 +63,7 @@ fn par_rows(x: &[f32], out: &mut [f32], rows: usize, k: usize, d: usize, f: &Row
 }
 
 /// Runs `f` on two blocks of output rows of `w` on the rayon pool when the update is big.
-fn par_outputs(
-    w: &mut [f32],
-    k: usize,
-    work: usize,
-    d: usize,
-    f: &(dyn Fn(&mut [f32], usize, usize) + Sync),
-) {
+fn par_outputs(w: &mut [f32], k: usize, work: usize, d: usize, f: &OutputKernel<'_>) {
     if k < 2 || work < PARALLEL_MIN_WORK || rayon::current_num_threads() < 2 {
         f(w, 0, k);
         return;
