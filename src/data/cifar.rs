@@ -118,6 +118,14 @@ pub fn load_splits(dir: &Path, split: SplitKind, val: usize) -> Result<Splits, D
         SplitKind::All => &TRAIN_FILES,
     };
     let mut parts = Vec::with_capacity(files.len());
+    // For the `all` split, batches are appended to one set as they are read, so that at most
+    // one batch (30 MB) exists beside it: peak memory stays near the data's own size.
+    let mut merged = ImageSet::empty(ImageShape::CIFAR);
+    if split == SplitKind::All {
+        merged
+            .pixels
+            .reserve_exact(files.len() * 10_000 * ImageShape::CIFAR.dim());
+    }
     for f in files {
         let path = dir.join(f);
         if !path.is_file() {
@@ -126,7 +134,14 @@ pub fn load_splits(dir: &Path, split: SplitKind, val: usize) -> Result<Splits, D
                 what: "a CIFAR-10 training batch",
             });
         }
-        parts.push(load_batch(&path)?);
+        let batch = load_batch(&path)?;
+        match split {
+            SplitKind::Classic => parts.push(batch),
+            SplitKind::All => merged.extend(&batch),
+        }
+    }
+    if split == SplitKind::All {
+        parts.push(merged);
     }
     let test_path = dir.join(TEST_FILE);
     if !test_path.is_file() {

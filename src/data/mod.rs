@@ -271,13 +271,18 @@ fn split_train(
             Ok((parts.swap_remove(0), val_set))
         }
         SplitKind::All => {
-            let mut all = ImageSet::empty(shape);
-            let total: usize = parts.iter().map(|p| p.len()).sum();
-            all.pixels.reserve_exact(total * shape.dim());
-            all.labels.reserve_exact(total);
-            for p in parts {
-                all.extend(&p);
-            }
+            let mut all = if parts.len() == 1 {
+                parts.swap_remove(0)
+            } else {
+                let mut all = ImageSet::empty(shape);
+                let total: usize = parts.iter().map(|p| p.len()).sum();
+                all.pixels.reserve_exact(total * shape.dim());
+                all.labels.reserve_exact(total);
+                for p in parts {
+                    all.extend(&p);
+                }
+                all
+            };
             if val >= all.len() {
                 return Err(DataError::corrupt(
                     path,
