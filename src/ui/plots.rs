@@ -6,6 +6,9 @@ use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 use super::history::RunHistory;
 use crate::train::metrics::smooth;
 
+/// One per-epoch plot: id, title, and its (name, points) series.
+type EpochPlot<'a> = (&'a str, &'a str, [(&'a str, &'a [PlotPoint]); 2]);
+
 /// Most points drawn for the step-loss curve.
 const MAX_STEP_POINTS: usize = 4000;
 
@@ -58,44 +61,39 @@ impl PlotsPanel {
     pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) {
         let width = (ui.available_width() / 3.0 - 8.0).max(120.0);
         let height = 200.0;
+        let plots: [EpochPlot<'_>; 3] = [
+            (
+                "cost",
+                "Cost (loss + λ·|W|²)",
+                [
+                    ("train", &history.train_cost),
+                    ("validation", &history.val_cost),
+                ],
+            ),
+            (
+                "loss",
+                "Loss",
+                [
+                    ("train", &history.train_loss),
+                    ("validation", &history.val_loss),
+                ],
+            ),
+            (
+                "accuracy",
+                "Accuracy",
+                [
+                    ("train", &history.train_acc),
+                    ("validation", &history.val_acc),
+                ],
+            ),
+        ];
         ui.horizontal(|ui| {
             ui.set_height(height + 24.0);
-            ui.allocate_ui(egui::vec2(width, height + 24.0), |ui| {
-                epoch_plot(
-                    ui,
-                    "cost",
-                    "Cost (loss + λ·|W|²)",
-                    [
-                        ("train", &history.train_cost),
-                        ("validation", &history.val_cost),
-                    ],
-                    height,
-                )
-            });
-            ui.allocate_ui(egui::vec2(width, height + 24.0), |ui| {
-                epoch_plot(
-                    ui,
-                    "loss",
-                    "Loss",
-                    [
-                        ("train", &history.train_loss),
-                        ("validation", &history.val_loss),
-                    ],
-                    height,
-                )
-            });
-            ui.allocate_ui(egui::vec2(width, height + 24.0), |ui| {
-                epoch_plot(
-                    ui,
-                    "accuracy",
-                    "Accuracy",
-                    [
-                        ("train", &history.train_acc),
-                        ("validation", &history.val_acc),
-                    ],
-                    height,
-                )
-            });
+            for (id, title, series) in plots {
+                ui.allocate_ui(egui::vec2(width, height + 24.0), |ui| {
+                    epoch_plot(ui, id, title, series, height)
+                });
+            }
         });
         ui.horizontal(|ui| {
             ui.label("Mini-batch loss");
