@@ -149,10 +149,9 @@ impl TrainArgs {
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
                 let c = TrainConfig::from_toml(&text)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                (
-                    c,
-                    text.lines().any(|l| l.trim_start().starts_with("dataset")),
-                )
+                let sets_dataset = toml::from_str::<toml::Table>(&text)
+                    .is_ok_and(|table| table.contains_key("dataset"));
+                (c, sets_dataset)
             }
             None => (TrainConfig::default(), false),
         };

@@ -44,6 +44,7 @@ pub struct TrainvizApp {
     /// The run as reported by the worker.
     pub history: RunHistory,
     worker: WorkerHandle,
+    waker: Option<crate::train::worker::Waker>,
     controls: ControlsPanel,
     plots: PlotsPanel,
     templates: TemplatesPanel,
@@ -54,8 +55,9 @@ pub struct TrainvizApp {
 impl TrainvizApp {
     /// A new app with its worker; `waker` lets the worker ask for a repaint.
     pub fn new(settings: Settings, waker: Option<crate::train::worker::Waker>) -> Self {
-        let worker = WorkerHandle::spawn(waker);
+        let worker = WorkerHandle::spawn(waker.clone());
         let mut app = TrainvizApp {
+            waker,
             plots: PlotsPanel::with_smoothing(settings.smoothing),
             settings,
             history: RunHistory::default(),
@@ -76,7 +78,7 @@ impl TrainvizApp {
         if !self.worker.send(cmd) {
             self.history.message =
                 Some("The training worker has stopped; press Reset to start a new one.".into());
-            self.worker = WorkerHandle::spawn(None);
+            self.worker = WorkerHandle::spawn(self.waker.clone());
         }
     }
 
