@@ -223,6 +223,10 @@ pub struct BenchArgs {
     /// history.
     #[arg(long)]
     pub ui_epochs: Option<usize>,
+    /// Instead of timing epochs, time the window's frames for this many seconds while its
+    /// worker trains the linear classifier on the full set.
+    #[arg(long, value_name = "SECONDS")]
+    pub ui_while_training: Option<f64>,
 }
 
 /// Runs a subcommand.
@@ -459,6 +463,13 @@ fn bench(b: &BenchArgs) -> Result<()> {
         epochs: b.epochs,
         ..Default::default()
     };
+    if let Some(seconds) = b.ui_while_training {
+        let config = TrainConfig {
+            epochs: 1000,
+            ..linear
+        };
+        return crate::ui::bench::frames_while_training(config, seconds);
+    }
     let splits = std::sync::Arc::new(data::load(&linear.data_request())?);
     println!(
         "loaded {} training images in {:.2} s",

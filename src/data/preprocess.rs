@@ -1,5 +1,7 @@
 //! Input normalisation and batch gathering: `u8` pixels in, normalised `f32`/`f64` rows out.
 
+use std::ops::Range;
+
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
@@ -78,20 +80,38 @@ impl Normalizer {
     /// `flip_perm` is given (the permutation from [`super::ImageShape::flip_permutation`]).
     #[inline]
     pub fn write_row(&self, pixels: &[u8], flip_perm: Option<&[usize]>, out: &mut [f32]) {
+        self.write_cols(pixels, flip_perm, 0..self.dim(), out);
+    }
+
+    /// [`Self::write_row`] for the input columns `cols` only (`out` holds `cols.len()`
+    /// values), for threads that each own a range of columns.
+    #[inline]
+    pub fn write_cols(
+        &self,
+        pixels: &[u8],
+        flip_perm: Option<&[usize]>,
+        cols: Range<usize>,
+        out: &mut [f32],
+    ) {
         match flip_perm {
             None => {
+                let (pixels, mean, scale) = (
+                    &pixels[cols.clone()],
+                    &self.mean[cols.clone()],
+                    &self.scale[cols],
+                );
                 #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: AVX2 was detected just above.
-                    unsafe { normalize_avx2(pixels, &self.mean, &self.scale, out) };
+                    unsafe { normalize_avx2(pixels, mean, scale, out) };
                     return;
                 }
-                normalize(pixels, &self.mean, &self.scale, out);
+                normalize(pixels, mean, scale, out);
             }
             Some(perm) => {
                 // Normalise with the statistics of the source position, then move: the same
                 // as flipping an already-normalised image.
-                for (o, &src) in out.iter_mut().zip(perm) {
+                for (o, &src) in out.iter_mut().zip(&perm[cols]) {
                     *o = (f32::from(pixels[src]) - self.mean[src]) * self.scale[src];
                 }
             }

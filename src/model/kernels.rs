@@ -45,6 +45,20 @@ pub fn have_avx2() -> bool {
 /// 100 × 10 × 3072 steps, waking a second thread costs more than it saves (measured).
 const PARALLEL_MIN_WORK: usize = 8_000_000;
 
+thread_local! {
+    /// Set on threads that already share a step between them: their products stay on them.
+    static SERIAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every product it starts kept on the calling thread (no rayon splits), for
+/// threads that already divide the work among themselves.
+pub fn serial<R>(f: impl FnOnce() -> R) -> R {
+    let before = SERIAL.replace(true);
+    let out = f();
+    SERIAL.set(before);
+    out
+}
+
 /// A kernel over a block of rows: (x rows, out rows, row count).
 type RowKernel<'a> = dyn Fn(&[f32], &mut [f32], usize) + Sync + 'a;
 /// A kernel over a block of output rows: (w rows, first output, output count).
@@ -52,7 +66,11 @@ type OutputKernel<'a> = dyn Fn(&mut [f32], usize, usize) + Sync + 'a;
 
 /// Runs `f` on two halves of the rows of `x`/`out` on the rayon pool when the product is big.
 fn par_rows(x: &[f32], out: &mut [f32], rows: usize, k: usize, d: usize, f: &RowKernel<'_>) {
-    if rows < 4 || rows * k * d < PARALLEL_MIN_WORK || rayon::current_num_threads() < 2 {
+    if rows < 4
+        || rows * k * d < PARALLEL_MIN_WORK
+        || rayon::current_num_threads() < 2
+        || SERIAL.get()
+    {
         f(x, out, rows);
         return;
     }
@@ -64,7 +82,7 @@ fn par_rows(x: &[f32], out: &mut [f32], rows: usize, k: usize, d: usize, f: &Row
 
 /// Runs `f` on two blocks of output rows of `w` on the rayon pool when the update is big.
 fn par_outputs(w: &mut [f32], k: usize, work: usize, d: usize, f: &OutputKernel<'_>) {
-    if k < 2 || work < PARALLEL_MIN_WORK || rayon::current_num_threads() < 2 {
+    if k < 2 || work < PARALLEL_MIN_WORK || rayon::current_num_threads() < 2 || SERIAL.get() {
         f(w, 0, k);
         return;
     }

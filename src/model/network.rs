@@ -1,6 +1,6 @@
 //! Dense layers stacked into a linear classifier (no hidden layer) or an MLP.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, linalg::general_mat_mul, s};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, linalg::general_mat_mul, s};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
@@ -126,6 +126,15 @@ impl<F: Real> Workspace<F> {
     pub fn scores(&self, rows: usize) -> ArrayView2<'_, F> {
         self.outputs[self.outputs.len() - 1].slice(s![..rows, ..])
     }
+    /// Where `x · W₀ᵀ` goes before [`Network::forward_after_first_product`].
+    pub fn first_product_mut(&mut self, net: &Network<F>, rows: usize) -> ArrayViewMut2<'_, F> {
+        self.ensure(net, rows);
+        self.outputs[0].slice_mut(s![..rows, ..])
+    }
+    /// ∂cost/∂(first pre-activation) after [`Network::step_all_but_first_weights`].
+    pub fn first_delta(&self, rows: usize) -> ArrayView2<'_, F> {
+        self.deltas[0].slice(s![..rows, ..])
+    }
     /// Output of layer `l` in the last forward pass.
     pub fn layer_output(&self, l: usize, rows: usize) -> ArrayView2<'_, F> {
         self.outputs[l].slice(s![..rows, ..])
@@ -238,16 +247,26 @@ impl<F: Real> Network<F> {
     pub fn forward(&self, x: ArrayView2<F>, ws: &mut Workspace<F>) {
         let rows = x.nrows();
         ws.ensure(self, rows);
+        super::kernels::xwt(
+            x,
+            self.layers[0].weights.view(),
+            ws.outputs[0].slice_mut(s![..rows, ..]),
+        );
+        self.forward_after_first_product(rows, ws);
+    }
+
+    /// The rest of [`Self::forward`] once `ws.first_product_mut(self, rows)` holds `x · W₀ᵀ`
+    /// (computed elsewhere, e.g. in column halves on two threads).
+    pub fn forward_after_first_product(&self, rows: usize, ws: &mut Workspace<F>) {
+        ws.ensure(self, rows);
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
             let (before, after) = ws.outputs.split_at_mut(l);
             let mut out = after[0].slice_mut(s![..rows, ..]);
-            let input = if l == 0 {
-                x.view()
-            } else {
-                before[l - 1].slice(s![..rows, ..])
-            };
-            super::kernels::xwt(input, layer.weights.view(), out.view_mut());
+            if l > 0 {
+                let input = before[l - 1].slice(s![..rows, ..]);
+                super::kernels::xwt(input, layer.weights.view(), out.view_mut());
+            }
             let act = self.activation;
             for mut row in out.rows_mut() {
                 for (v, &b) in row.iter_mut().zip(layer.bias.iter()) {
@@ -268,11 +287,47 @@ impl<F: Real> Network<F> {
         ws: &mut Workspace<F>,
         grad: Option<GradientUse<'_, F>>,
     ) -> f64 {
-        let rows = x.nrows();
-        let Some(mut grad) = grad else {
+        let Some(grad) = grad else {
             return self.loss(x, labels, loss, ws);
         };
         self.forward(x, ws);
+        self.backward(Some(x), x.nrows(), labels, loss, ws, grad)
+    }
+
+    /// Loss and backward pass after [`Self::forward_after_first_product`], for a caller that
+    /// updates the first weight matrix itself: every other weight and every bias take the
+    /// step, and `ws.first_delta(rows)` holds ∂cost/∂(first pre-activation) for the
+    /// caller's `W₀ ← keep·W₀ − η δ₀ᵀ x`. Returns the summed loss.
+    pub fn step_all_but_first_weights(
+        &mut self,
+        rows: usize,
+        labels: &[u8],
+        loss: LossKind,
+        ws: &mut Workspace<F>,
+        eta: F,
+        lambda: F,
+    ) -> f64 {
+        self.backward(
+            None,
+            rows,
+            labels,
+            loss,
+            ws,
+            GradientUse::Step { eta, lambda },
+        )
+    }
+
+    /// Loss and backward pass over the last forward pass in `ws`. Without `x` the first
+    /// weight matrix is left to the caller (its bias still steps or is stored).
+    fn backward(
+        &mut self,
+        x: Option<ArrayView2<F>>,
+        rows: usize,
+        labels: &[u8],
+        loss: LossKind,
+        ws: &mut Workspace<F>,
+        mut grad: GradientUse<'_, F>,
+    ) -> f64 {
         let last = self.layers.len() - 1;
         let scale = F::one() / F::of(rows as f64);
         let total = {
@@ -293,12 +348,12 @@ impl<F: Real> Network<F> {
             let (deltas_below, deltas_here) = ws.deltas.split_at_mut(l);
             let delta = deltas_here[0].slice(s![..rows, ..]);
             let input = if l == 0 {
-                x.view()
+                x
             } else {
-                ws.outputs[l - 1].slice(s![..rows, ..])
+                Some(ws.outputs[l - 1].slice(s![..rows, ..]))
             };
             // Propagate before updating: the lower layer needs this layer's old weights.
-            if l > 0 {
+            if let (true, Some(input)) = (l > 0, input) {
                 let mut below = deltas_below[l - 1].slice_mut(s![..rows, ..]);
                 general_mat_mul(
                     F::one(),
@@ -314,14 +369,24 @@ impl<F: Real> Network<F> {
             let bias_grad = delta.sum_axis(Axis(0));
             match &mut grad {
                 GradientUse::Step { eta, lambda } => {
-                    let keep = F::one() - F::of(2.0) * *eta * *lambda;
-                    super::kernels::sgd_update(layer.weights.view_mut(), delta, input, keep, *eta);
+                    if let Some(input) = input {
+                        let keep = F::one() - F::of(2.0) * *eta * *lambda;
+                        super::kernels::sgd_update(
+                            layer.weights.view_mut(),
+                            delta,
+                            input,
+                            keep,
+                            *eta,
+                        );
+                    }
                     layer.bias.scaled_add(-*eta, &bias_grad);
                 }
                 GradientUse::Store { lambda, out } => {
                     let g = &mut out[l];
-                    let two_lambda = F::of(2.0) * *lambda;
-                    general_mat_mul(F::one(), &delta.t(), &input, two_lambda, &mut g.weights);
+                    if let Some(input) = input {
+                        let two_lambda = F::of(2.0) * *lambda;
+                        general_mat_mul(F::one(), &delta.t(), &input, two_lambda, &mut g.weights);
+                    }
                     g.bias.assign(&bias_grad);
                 }
             }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod metrics;
 pub mod schedule;
+mod team;
 pub mod trainer;
 pub mod worker;
 

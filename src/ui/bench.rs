@@ -1,7 +1,7 @@
 //! Frame-time benchmark: how long building one frame of the whole window takes with a long
 //! real history (all panels open), without a GPU.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::app::{Settings, TrainvizApp};
 use super::history::RunHistory;
@@ -53,13 +53,6 @@ pub fn frame_benchmark(epochs: usize, frames: usize) -> anyhow::Result<()> {
         None,
     );
     let ctx = egui::Context::default();
-    let input = || egui::RawInput {
-        screen_rect: Some(egui::Rect::from_min_size(
-            egui::Pos2::ZERO,
-            egui::vec2(1400.0, 900.0),
-        )),
-        ..Default::default()
-    };
     // Let the app's own (idle) worker report its run first, then show the long history.
     for _ in 0..20 {
         app.drain_events();
@@ -69,9 +62,7 @@ pub fn frame_benchmark(epochs: usize, frames: usize) -> anyhow::Result<()> {
     let mut times = Vec::with_capacity(frames);
     for i in 0..frames + 5 {
         let t = Instant::now();
-        let out = ctx.run_ui(input(), |ui| app.draw(ui));
-        let primitives = ctx.tessellate(out.shapes, out.pixels_per_point);
-        std::hint::black_box(primitives);
+        build_frame(&ctx, &mut app);
         if i >= 5 {
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
@@ -80,6 +71,76 @@ pub fn frame_benchmark(epochs: usize, frames: usize) -> anyhow::Result<()> {
     let worst = times.iter().copied().fold(0.0, f64::max);
     println!(
         "frame build + tessellation over {frames} frames: median {median:.2} ms, worst {worst:.2} ms"
+    );
+    Ok(())
+}
+
+/// Builds and tessellates one 1400×900 frame of `app`, as eframe would before painting.
+fn build_frame(ctx: &egui::Context, app: &mut TrainvizApp) {
+    let input = egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1400.0, 900.0),
+        )),
+        ..Default::default()
+    };
+    let out = ctx.run_ui(input, |ui| app.draw(ui));
+    let primitives = ctx.tessellate(out.shapes, out.pixels_per_point);
+    std::hint::black_box(primitives);
+}
+
+/// The window's frame times while its worker trains `config` flat out: for `seconds`, a
+/// frame every 1/60 s (drain the worker's events, build, tessellate), as eframe does when
+/// the worker keeps asking for repaints. Prints the median, 99th percentile and worst frame,
+/// how many missed 60 Hz, and how far training got meanwhile.
+pub fn frames_while_training(config: TrainConfig, seconds: f64) -> anyhow::Result<()> {
+    const FRAME: Duration = Duration::from_micros(16_667);
+    let mut app = TrainvizApp::new(
+        Settings {
+            config,
+            autostart: true,
+            ..Default::default()
+        },
+        None,
+    );
+    let ctx = egui::Context::default();
+    let started = Instant::now();
+    let mut times = Vec::new();
+    while started.elapsed().as_secs_f64() < seconds {
+        let t = Instant::now();
+        app.drain_events();
+        if let Some(message) = &app.history.message {
+            anyhow::ensure!(app.history.info.is_some(), "{message}");
+        }
+        build_frame(&ctx, &mut app);
+        let took = t.elapsed();
+        // Count only frames of a running run: the first ones wait for the data to load.
+        if app.history.info.is_some() {
+            times.push(took.as_secs_f64() * 1e3);
+        }
+        std::thread::sleep(FRAME.saturating_sub(took));
+    }
+    anyhow::ensure!(
+        !times.is_empty(),
+        "the run did not start within {seconds} s"
+    );
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    let p99 = sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)];
+    let worst = sorted[sorted.len() - 1];
+    let late = times
+        .iter()
+        .filter(|&&t| t > FRAME.as_secs_f64() * 1e3)
+        .count();
+    println!(
+        "frames while training: {} frames, median {:.2} ms, 99th percentile {p99:.2} ms, worst {worst:.2} ms, {late} over 16.7 ms",
+        times.len(),
+        crate::train::metrics::median(&times),
+    );
+    println!(
+        "meanwhile the worker finished {} epochs ({} steps)",
+        app.history.epochs.len(),
+        app.history.step_loss.len()
     );
     Ok(())
 }

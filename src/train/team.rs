@@ -1,0 +1,247 @@
+//! Training steps shared by two threads. Each thread owns one half of the input columns:
+//! it normalises that half of every image of the batch, multiplies it by its half of the
+//! first weight matrix and, after the small rest of the step (loss, upper layers, biases) is
+//! done on the calling thread, updates its half of the first weight matrix. A thread only
+//! ever touches its own half of the batch and of W₀, so each half stays in its core's
+//! cache, and the two meet at two barriers per step.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+
+use crate::data::{ImageSet, Normalizer};
+use crate::model::kernels;
+
+/// Spins this many times before yielding the core while waiting at a barrier: the other
+/// half of a step is usually microseconds away, but on a busy machine (the window's thread
+/// wants a core too) spinning longer would steal its time.
+const SPIN_LIMIT: u32 = 2_000;
+
+/// A two-thread barrier that spins briefly, then yields; either side can leave it for good.
+pub(super) struct SpinBarrier {
+    arrived: AtomicUsize,
+    generation: AtomicUsize,
+    abandoned: AtomicBool,
+}
+
+impl SpinBarrier {
+    pub(super) fn new() -> Self {
+        SpinBarrier {
+            arrived: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+            abandoned: AtomicBool::new(false),
+        }
+    }
+
+    /// Waits for the other thread. False when it has left (finished or panicked).
+    pub(super) fn wait(&self) -> bool {
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) == 1 {
+            self.arrived.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return true;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == generation {
+            if self.abandoned.load(Ordering::Acquire) {
+                // It may have passed this barrier just before leaving.
+                return self.generation.load(Ordering::Acquire) != generation;
+            }
+            if spins < SPIN_LIMIT {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        true
+    }
+}
+
+/// Leaves the barrier when dropped, so a thread that ends (or panics) never strands the
+/// other one spinning.
+pub(super) struct LeaveOnDrop<'a>(pub(super) &'a SpinBarrier);
+
+impl Drop for LeaveOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.abandoned.store(true, Ordering::Release);
+    }
+}
+
+/// Which images a step uses, and which of them are mirrored.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Batch {
+    pub(super) indices: Vec<usize>,
+    pub(super) flips: Vec<bool>,
+}
+
+/// What the calling thread hands the helper between the two barriers of a step.
+#[derive(Debug, Default)]
+pub(super) struct AfterForward {
+    /// ∂cost/∂(first pre-activation), rows × width.
+    pub(super) delta: Vec<f32>,
+    pub(super) keep: f32,
+    pub(super) eta: f32,
+    /// The next step's batch, or `None` when this was the last step.
+    pub(super) next: Option<Batch>,
+}
+
+/// State the two threads exchange.
+pub(super) struct Shared {
+    pub(super) barrier: SpinBarrier,
+    /// The helper's partial product x₁·W₀₁ᵀ, rows × width.
+    pub(super) partial: Mutex<Vec<f32>>,
+    pub(super) after: Mutex<AfterForward>,
+}
+
+impl Shared {
+    pub(super) fn new(rows: usize, width: usize) -> Self {
+        Shared {
+            barrier: SpinBarrier::new(),
+            partial: Mutex::new(vec![0.0; rows * width]),
+            after: Mutex::new(AfterForward {
+                delta: vec![0.0; rows * width],
+                ..AfterForward::default()
+            }),
+        }
+    }
+}
+
+/// Locks `m`; a poisoned lock only means the other thread panicked, which its join reports.
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One thread's half: its input columns, its normalised batch, its columns of W₀.
+pub(super) struct Half {
+    pub(super) set: Arc<crate::data::Splits>,
+    pub(super) normalizer: Arc<Normalizer>,
+    pub(super) flip_perm: Vec<usize>,
+    pub(super) cols: Range<usize>,
+    pub(super) x: Vec<f32>,
+    pub(super) w: Array2<f32>,
+}
+
+impl Half {
+    fn train_set(&self) -> &ImageSet {
+        &self.set.train
+    }
+
+    /// Normalises this half's columns of the batch's images into `x`.
+    pub(super) fn gather(&mut self, batch: &Batch) {
+        let c = self.cols.len();
+        let need = batch.indices.len() * c;
+        if self.x.len() < need {
+            self.x.resize(need, 0.0);
+        }
+        let mut x = std::mem::take(&mut self.x);
+        for ((&i, &flip), row) in batch
+            .indices
+            .iter()
+            .zip(&batch.flips)
+            .zip(x.chunks_exact_mut(c))
+        {
+            let perm = flip.then_some(self.flip_perm.as_slice());
+            self.normalizer
+                .write_cols(self.train_set().image(i), perm, self.cols.clone(), row);
+        }
+        self.x = x;
+    }
+
+    fn x_view(&self, rows: usize) -> ArrayView2<'_, f32> {
+        let c = self.cols.len();
+        ArrayView2::from_shape((rows, c), &self.x[..rows * c]).expect("x holds rows × cols")
+    }
+
+    /// `out = x_half · W_halfᵀ` (rows × width).
+    pub(super) fn product(&self, rows: usize, out: ArrayViewMut2<'_, f32>) {
+        kernels::xwt(self.x_view(rows), self.w.view(), out);
+    }
+
+    /// `W_half ← keep·W_half − η δᵀ x_half`.
+    pub(super) fn update(&mut self, rows: usize, delta: ArrayView2<'_, f32>, keep: f32, eta: f32) {
+        let c = self.cols.len();
+        let x =
+            ArrayView2::from_shape((rows, c), &self.x[..rows * c]).expect("x holds rows × cols");
+        kernels::sgd_update(self.w.view_mut(), delta, x, keep, eta);
+    }
+}
+
+/// The helper thread's side of the steps: runs until the calling thread sends no next
+/// batch or leaves.
+pub(super) fn helper_steps(half: &mut Half, mut batch: Batch, shared: &Shared) {
+    let width = half.w.nrows();
+    kernels::serial(|| {
+        loop {
+            let rows = batch.indices.len();
+            half.gather(&batch);
+            {
+                let mut partial = lock(&shared.partial);
+                let out = ArrayViewMut2::from_shape((rows, width), &mut partial[..rows * width])
+                    .expect("partial holds rows × width");
+                half.product(rows, out);
+            }
+            // The caller finishes the step in between.
+            if !shared.barrier.wait() || !shared.barrier.wait() {
+                return;
+            }
+            let next = {
+                let mut after = lock(&shared.after);
+                let delta = ArrayView2::from_shape((rows, width), &after.delta[..rows * width])
+                    .expect("delta holds rows × width");
+                half.update(rows, delta, after.keep, after.eta);
+                after.next.take()
+            };
+            match next {
+                Some(b) => batch = b,
+                None => return,
+            }
+        }
+    });
+}
+
+/// Where to split `d` input columns of images `width` pixels wide between two threads: at a
+/// whole pixel row (so mirroring stays within a half) near the middle; `None` when too
+/// narrow to split.
+pub(super) fn column_split(d: usize, image_width: usize) -> Option<usize> {
+    let row = image_width.max(1);
+    let split = (d / 2) / row * row;
+    (split > 0 && split < d).then_some(split)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_lands_on_pixel_rows() {
+        assert_eq!(column_split(3072, 32), Some(1536));
+        assert_eq!(column_split(784, 28), Some(392));
+        assert_eq!(column_split(90, 32), Some(32));
+        assert_eq!(column_split(32, 32), None);
+    }
+
+    #[test]
+    fn barrier_passes_both_threads_many_times_and_reports_a_leaver() {
+        let barrier = SpinBarrier::new();
+        let counter = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _leave = LeaveOnDrop(&barrier);
+                for _ in 0..1000 {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    assert!(barrier.wait());
+                }
+            });
+            for i in 0..1000 {
+                assert!(barrier.wait());
+                // Both increments of round i happened before either passed the barrier.
+                assert!(counter.load(Ordering::SeqCst) > i);
+            }
+            // The helper has finished and left: the next wait does not hang.
+            assert!(!barrier.wait());
+        });
+    }
+}
