@@ -526,5 +526,11 @@ fn bench(b: &BenchArgs) -> Result<()> {
         bytes / eval / 1e9,
         2.0 * bytes * 10.0 / eval / 1e9
     );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let peaks = crate::model::kernels::measure_peaks(cores);
+    println!(
+        "machine peaks with {cores} threads: {:.1} GFLOP/s f32 multiply-add, {:.1} GB/s reading memory",
+        peaks.gflops, peaks.read_gb_per_s
+    );
     Ok(())
 }

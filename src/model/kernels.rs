@@ -166,6 +166,23 @@ mod avx2 {
         _mm_cvtss_f32(s)
     }
 
+    /// See [`super::fma_chains`].
+    ///
+    /// # Safety
+    /// Needs AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn fma_chains(iters: usize) -> f32 {
+        let mut acc = [_mm256_set1_ps(1.0); 10];
+        let m = _mm256_set1_ps(0.999_999);
+        let a = _mm256_set1_ps(1e-7);
+        for _ in 0..iters {
+            for v in &mut acc {
+                *v = _mm256_fmadd_ps(*v, m, a);
+            }
+        }
+        acc.iter().map(|&v| hsum(v)).sum()
+    }
+
     /// One MR × NR tile of `x · wᵀ` over columns `p0..p1` (multiples of 8): rows r0.., outputs
     /// j0..; the 8-lane partial sums live in `acc` (rows × k vectors of 8) between blocks.
     #[target_feature(enable = "avx2,fma")]
@@ -397,6 +414,78 @@ mod avx2 {
             }
         }
     }
+}
+
+/// The machine's measured limits, to judge the kernels against.
+#[derive(Debug, Clone, Copy)]
+pub struct MachinePeaks {
+    /// f32 multiply-add throughput of all cores, GFLOP/s (2 FLOP per multiply-add).
+    pub gflops: f64,
+    /// Rate of reading a buffer far larger than the caches with all cores, GB/s.
+    pub read_gb_per_s: f64,
+}
+
+/// Measures [`MachinePeaks`] with `threads` threads: independent FMA chains held in
+/// registers, and a sum over 256 MB of bytes. Takes about a second.
+pub fn measure_peaks(threads: usize) -> MachinePeaks {
+    let threads = threads.max(1);
+    const ITERS: usize = 20_000_000;
+    let started = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| std::hint::black_box(fma_chains(ITERS)));
+        }
+    });
+    let fma_secs = started.elapsed().as_secs_f64();
+    // 10 chains × 8 lanes × 2 FLOP per iteration.
+    let gflops = (threads * ITERS * 10 * 8 * 2) as f64 / fma_secs / 1e9;
+    let bytes = vec![1u8; 256 << 20];
+    let chunk = bytes.len().div_ceil(threads);
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        std::thread::scope(|s| {
+            for part in bytes.chunks(chunk) {
+                s.spawn(move || std::hint::black_box(byte_sum(part)));
+            }
+        });
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    MachinePeaks {
+        gflops,
+        read_gb_per_s: bytes.len() as f64 / best / 1e9,
+    }
+}
+
+/// `iters` rounds of 10 independent 8-wide multiply-add chains (enough to fill two FMA
+/// pipes with 4–5 cycles of latency each).
+fn fma_chains(iters: usize) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if have_avx2() {
+        // SAFETY: AVX2 and FMA were detected just above.
+        return unsafe { avx2::fma_chains(iters) };
+    }
+    let mut acc = [1.0f32; 80];
+    for _ in 0..iters {
+        for a in &mut acc {
+            *a = a.mul_add(0.999_999, 1e-7);
+        }
+    }
+    acc.iter().sum()
+}
+
+/// A checksum that reads every byte, 32 at a time (cheap enough to be bound by memory).
+fn byte_sum(bytes: &[u8]) -> u64 {
+    let mut acc = [0u64; 4];
+    let mut chunks = bytes.chunks_exact(32);
+    for c in &mut chunks {
+        for (a, word) in acc.iter_mut().zip(c.chunks_exact(8)) {
+            let w = u64::from_le_bytes(word.try_into().expect("8-byte chunk"));
+            *a = a.wrapping_add(w);
+        }
+    }
+    let tail: u64 = chunks.remainder().iter().map(|&b| u64::from(b)).sum();
+    acc.iter().fold(tail, |s, &a| s.wrapping_add(a))
 }
 
 #[cfg(test)]
