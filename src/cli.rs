@@ -1,6 +1,5 @@
 //! The command line: `trainviz train`, `gradcheck`, `bench`, and the app's own flags.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -11,6 +10,7 @@ use rand::{SeedableRng, rngs::SmallRng};
 
 use crate::data::{self, DatasetKind, Normalizer, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind, Network, gradcheck};
+use crate::report::PngSize;
 use crate::train::{Event, ScheduleKind, Summary, TrainConfig, WorkerHandle};
 
 /// trainviz: watch a classifier learn. Without a subcommand, opens the window.
@@ -36,6 +36,16 @@ pub enum CliCommand {
         /// Directory for config.toml, metrics.csv and summary.json.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write the report into --out: every figure as PNG, SVG and CSV under
+        /// figures/, report.md, results.csv and results.tex.
+        #[arg(long, requires = "out")]
+        figures: bool,
+        /// Width of PNG figures, inches.
+        #[arg(long, default_value_t = 6.4)]
+        figure_width: f64,
+        /// Resolution of PNG figures, dots per inch.
+        #[arg(long, default_value_t = 300.0)]
+        dpi: f64,
     },
     /// Compare analytic and numerical gradients on a small subset.
     Gradcheck {
@@ -232,9 +242,22 @@ pub struct BenchArgs {
 /// Runs a subcommand.
 pub fn run(command: CliCommand) -> Result<()> {
     match command {
-        CliCommand::Train { args, out } => {
+        CliCommand::Train {
+            args,
+            out,
+            figures,
+            figure_width,
+            dpi,
+        } => {
             let config = args.resolve()?;
-            train(config, out.as_deref(), true).map(|_| ())
+            let figures = figures.then_some(PngSize {
+                width_inches: figure_width,
+                dpi,
+            });
+            if let Some(size) = &figures {
+                size.validate()?;
+            }
+            train(config, out.as_deref(), true, figures).map(|_| ())
         }
         CliCommand::Gradcheck {
             args,
@@ -248,10 +271,16 @@ pub fn run(command: CliCommand) -> Result<()> {
 
 /// Trains with `config` on a worker thread, printing one line per epoch when `print` is set
 /// and writing the results to `out`. Returns the summary.
-pub fn train(config: TrainConfig, out: Option<&Path>, print: bool) -> Result<Summary> {
+/// With `figures`, the report goes into `out` as well (see [`crate::report::export_report`]).
+pub fn train(
+    config: TrainConfig,
+    out: Option<&Path>,
+    print: bool,
+    figures: Option<PngSize>,
+) -> Result<Summary> {
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        write_atomic(&dir.join("config.toml"), config.to_toml().as_bytes())?;
+        crate::report::write_atomic(&dir.join("config.toml"), config.to_toml().as_bytes())?;
     }
     let mut csv = String::from(
         "epoch,eta,lambda,train_loss,train_cost,train_acc,val_loss,val_cost,val_acc,seconds\n",
@@ -260,16 +289,27 @@ pub fn train(config: TrainConfig, out: Option<&Path>, print: bool) -> Result<Sum
     worker.send(crate::train::Command::Reset(Box::new(config.clone())));
     worker.send(crate::train::Command::Start);
     let epochs = config.epochs;
+    let mut info = None;
+    let mut history = Vec::new();
+    let mut network = None;
+    let mut test = None;
     for event in worker.events().iter() {
         match event {
-            Event::Ready { info, .. } if print => {
+            Event::Weights { network: n, .. } => network = Some(n),
+            Event::Test { eval, .. } => test = Some(eval),
+            Event::Ready { info: i, .. } => {
+                info = Some(i.clone());
+                if !print {
+                    continue;
+                }
+                let info = i;
                 println!(
                     "{}: {} training, {} validation, {} test images; {}",
                     info.dataset,
                     info.sizes[0],
                     info.sizes[1],
                     info.sizes[2],
-                    describe_model(&config)
+                    config.describe_model()
                 );
             }
             Event::Epoch { metrics: m, .. } => {
@@ -299,8 +339,9 @@ pub fn train(config: TrainConfig, out: Option<&Path>, print: bool) -> Result<Sum
                     m.seconds
                 ));
                 if let Some(dir) = out {
-                    write_atomic(&dir.join("metrics.csv"), csv.as_bytes())?;
+                    crate::report::write_atomic(&dir.join("metrics.csv"), csv.as_bytes())?;
                 }
+                history.push(*m);
             }
             Event::Finished { summary, .. } => {
                 if print {
@@ -314,7 +355,23 @@ pub fn train(config: TrainConfig, out: Option<&Path>, print: bool) -> Result<Sum
                 }
                 if let Some(dir) = out {
                     let json = serde_json::to_string_pretty(&*summary)?;
-                    write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+                    crate::report::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+                    if let (Some(size), Some(info)) = (figures, &info) {
+                        let record = crate::report::RunRecord {
+                            info,
+                            history: &history,
+                            network: network.as_deref(),
+                            test: test.as_deref(),
+                        };
+                        let files = crate::report::export_report(&record, dir, size)?;
+                        if print {
+                            println!(
+                                "wrote {} report files; open {}",
+                                files.len(),
+                                dir.join("report.md").display()
+                            );
+                        }
+                    }
                 }
                 return Ok(*summary);
             }
@@ -323,38 +380,6 @@ pub fn train(config: TrainConfig, out: Option<&Path>, print: bool) -> Result<Sum
         }
     }
     bail!("the training worker stopped unexpectedly")
-}
-
-/// One line describing the model, e.g. "linear, softmax cross-entropy".
-pub fn describe_model(c: &TrainConfig) -> String {
-    let arch = if c.hidden.is_empty() {
-        "linear classifier".to_string()
-    } else {
-        format!("MLP {:?} {:?}", c.hidden, c.activation).to_lowercase()
-    };
-    format!(
-        "{arch}, {}, λ={} η={} batch {}",
-        c.loss.label(),
-        c.lambda,
-        c.eta,
-        c.batch
-    )
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so that readers never
-/// see a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 fn gradcheck_cmd(config: &TrainConfig, tol: f64, samples: usize, dims: usize) -> Result<()> {
@@ -383,7 +408,7 @@ fn gradcheck_cmd(config: &TrainConfig, tol: f64, samples: usize, dims: usize) ->
     println!(
         "gradient check on {n} {} images, first {d} dimensions: {}",
         splits.name,
-        describe_model(config)
+        config.describe_model()
     );
     let report = gradcheck::check(&net, x.view(), labels, config.loss, config.lambda, 1e-4);
     let mut worst = 0.0f64;

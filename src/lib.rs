@@ -1,12 +1,13 @@
 //! trainviz: watch a classifier learn.
 //!
 //! The library holds everything that runs without a window: data loading ([`data`]), models
-//! and their gradients ([`model`]), the training engine and its worker thread ([`train`]), and
-//! the command-line interface ([`cli`]). The window ([`ui`]) only consumes the worker's
+//! and their gradients ([`model`]), the training engine and its worker thread ([`train`]),
+//! figures and reports for print ([`report`]), and the command-line interface ([`cli`]). The window ([`ui`]) only consumes the worker's
 //! events and sends it commands.
 
 pub mod cli;
 pub mod data;
 pub mod model;
+pub mod report;
 pub mod train;
 pub mod ui;

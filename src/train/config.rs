@@ -163,6 +163,23 @@ fn check(
 }
 
 impl TrainConfig {
+    /// One line describing the model, e.g. "linear classifier, softmax cross-entropy, λ=0.1
+    /// η=0.001 batch 100".
+    pub fn describe_model(&self) -> String {
+        let arch = if self.hidden.is_empty() {
+            "linear classifier".to_string()
+        } else {
+            format!("MLP {:?} {:?}", self.hidden, self.activation).to_lowercase()
+        };
+        format!(
+            "{arch}, {}, λ={} η={} batch {}",
+            self.loss.label(),
+            self.lambda,
+            self.eta,
+            self.batch
+        )
+    }
+
     /// Checks every value; the error names the first wrong one and its allowed range.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let finite_pos = |v: f64| v.is_finite() && v > 0.0;

@@ -15,12 +15,76 @@ pub struct Evaluation {
     pub count: usize,
     /// `classes × classes` counts, row = true class, column = predicted class.
     pub confusion: Vec<u32>,
+    /// How much probability the model gave the true class, split by right and wrong.
+    pub truth_probability: TruthProbability,
+}
+
+/// Bins of [`TruthProbability`] over [0, 1].
+pub const TRUTH_BINS: usize = 20;
+
+/// Histograms (over [0, 1], [`TRUTH_BINS`] bins) of the probability the model gives the
+/// true class of each image, for correctly and incorrectly classified images. With softmax
+/// the probabilities of a row sum to 1; with sigmoids (BCE) each class has its own; the SVM
+/// has no probabilities, so its scores go through a softmax for this view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruthProbability {
+    /// Counts for correctly classified images.
+    pub correct: Vec<u32>,
+    /// Counts for misclassified images.
+    pub wrong: Vec<u32>,
+}
+
+impl Default for TruthProbability {
+    fn default() -> Self {
+        TruthProbability {
+            correct: vec![0; TRUTH_BINS],
+            wrong: vec![0; TRUTH_BINS],
+        }
+    }
+}
+
+impl TruthProbability {
+    /// Counts one image.
+    pub fn add(&mut self, probability: f32, correct: bool) {
+        let bin = ((probability.clamp(0.0, 1.0) * TRUTH_BINS as f32) as usize).min(TRUTH_BINS - 1);
+        let counts = if correct {
+            &mut self.correct
+        } else {
+            &mut self.wrong
+        };
+        counts[bin] += 1;
+    }
+    /// Adds another's counts.
+    pub fn merge(&mut self, other: &TruthProbability) {
+        for (a, b) in self.correct.iter_mut().zip(&other.correct) {
+            *a += b;
+        }
+        for (a, b) in self.wrong.iter_mut().zip(&other.wrong) {
+            *a += b;
+        }
+    }
 }
 
 impl Evaluation {
     /// Number of classes of the confusion matrix.
     pub fn classes(&self) -> usize {
         (self.confusion.len() as f64).sqrt().round() as usize
+    }
+
+    /// Accuracy on each true class (NaN for a class with no images).
+    pub fn per_class_accuracy(&self) -> Vec<f64> {
+        let k = self.classes();
+        (0..k)
+            .map(|c| {
+                let row = &self.confusion[c * k..(c + 1) * k];
+                let total: u32 = row.iter().sum();
+                if total == 0 {
+                    f64::NAN
+                } else {
+                    f64::from(row[c]) / f64::from(total)
+                }
+            })
+            .collect()
     }
 }
 

@@ -10,11 +10,12 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
-use super::metrics::{EpochMetrics, Evaluation, Histogram, Summary, median};
+use super::metrics::{EpochMetrics, Evaluation, Histogram, Summary, TruthProbability, median};
 use super::schedule::learning_rate;
 use super::team;
 use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::kernels;
+use crate::model::loss::probabilities;
 use crate::model::network::GradientUse;
 use crate::model::{Layer, LossKind, Network, Workspace};
 
@@ -592,20 +593,31 @@ impl Trainer {
     }
 }
 
-/// Sum of losses, correct count and confusion counts over `range` of `set`.
+/// What one part of an evaluation adds up.
+struct PartialEvaluation {
+    loss_sum: f64,
+    confusion: Vec<u32>,
+    truth: TruthProbability,
+}
+
+/// Sums of losses, confusion counts and true-class probabilities over `range` of `set`.
 fn evaluate_range(
     net: &Network<f32>,
     norm: &Normalizer,
     set: &ImageSet,
     range: Range<usize>,
     loss: LossKind,
-    confusion: &mut [u32],
-) -> f64 {
+) -> PartialEvaluation {
     let dim = set.shape.dim();
     let classes = net.classes();
     let mut ws = Workspace::new(net, EVAL_BLOCK);
     let mut buf = vec![0f32; EVAL_BLOCK * dim];
-    let mut total = 0.0;
+    let mut probs = vec![0f32; classes];
+    let mut part = PartialEvaluation {
+        loss_sum: 0.0,
+        confusion: vec![0; classes * classes],
+        truth: TruthProbability::default(),
+    };
     let mut start = range.start;
     while start < range.end {
         let end = (start + EVAL_BLOCK).min(range.end);
@@ -615,13 +627,21 @@ fn evaluate_range(
         }
         let x = ArrayView2::from_shape((rows, dim), &buf[..rows * dim])
             .expect("block buffer holds rows × dim values");
-        total += net.loss(x, &set.labels[start..end], loss, &mut ws);
-        for (&y, &p) in set.labels[start..end].iter().zip(&ws.predictions[..rows]) {
-            confusion[usize::from(y) * classes + usize::from(p)] += 1;
+        part.loss_sum += net.loss(x, &set.labels[start..end], loss, &mut ws);
+        let labels = &set.labels[start..end];
+        for ((&y, &p), scores) in labels
+            .iter()
+            .zip(&ws.predictions[..rows])
+            .zip(ws.scores(rows).rows())
+        {
+            part.confusion[usize::from(y) * classes + usize::from(p)] += 1;
+            let scores = scores.as_slice().expect("score rows are contiguous");
+            probabilities(loss, scores, &mut probs);
+            part.truth.add(probs[usize::from(y)], y == p);
         }
         start = end;
     }
-    total
+    part
 }
 
 /// Evaluates `range` split into `pieces` parts run in parallel on the current rayon pool.
@@ -632,12 +652,9 @@ fn eval_parallel(
     range: Range<usize>,
     loss: LossKind,
     pieces: usize,
-) -> Vec<(f64, Vec<u32>)> {
+) -> Vec<PartialEvaluation> {
     if pieces <= 1 || range.len() < 2 * 1024 {
-        let classes = net.classes();
-        let mut confusion = vec![0u32; classes * classes];
-        let total = evaluate_range(net, norm, set, range, loss, &mut confusion);
-        return vec![(total, confusion)];
+        return vec![evaluate_range(net, norm, set, range, loss)];
     }
     let mid = range.start + range.len() / 2;
     let (mut a, b) = rayon::join(
@@ -661,11 +678,13 @@ pub fn evaluate_set(
     let parts = eval_parallel(net, norm, set, 0..n, loss, rayon::current_num_threads());
     let mut confusion = vec![0u32; classes * classes];
     let mut total = 0.0;
-    for (t, c) in parts {
-        total += t;
-        for (a, b) in confusion.iter_mut().zip(c) {
+    let mut truth_probability = TruthProbability::default();
+    for part in parts {
+        total += part.loss_sum;
+        for (a, b) in confusion.iter_mut().zip(part.confusion) {
             *a += b;
         }
+        truth_probability.merge(&part.truth);
     }
     let correct: u64 = (0..classes)
         .map(|k| u64::from(confusion[k * classes + k]))
@@ -678,6 +697,7 @@ pub fn evaluate_set(
         accuracy: correct as f64 / count,
         count: n,
         confusion,
+        truth_probability,
     }
 }
 

@@ -1,0 +1,577 @@
+//! The figures of a run, built from what the engine reports (per-epoch metrics, the
+//! weights, the test evaluation), each with the CSV of its numbers.
+
+use std::fmt::Write;
+
+use super::svg::{self, HistogramPanel, PALETTE, Series, Tile};
+use crate::data::ImageShape;
+use crate::model::{LossKind, Network};
+use crate::train::metrics::TRUTH_BINS;
+use crate::train::{EpochMetrics, Evaluation, Histogram, RunInfo};
+
+/// Bins of the weight-value histograms.
+const WEIGHT_BINS: usize = 41;
+/// Most first-layer units an MLP's template figure shows.
+const MAX_TEMPLATE_UNITS: usize = 20;
+
+/// Everything a run's figures are drawn from.
+#[derive(Clone, Copy)]
+pub struct RunRecord<'a> {
+    /// Data set, class names and settings of the run.
+    pub info: &'a RunInfo,
+    /// Per-epoch metrics, in order.
+    pub history: &'a [EpochMetrics],
+    /// The latest weights.
+    pub network: Option<&'a Network<f32>>,
+    /// The test-set evaluation, once there is one.
+    pub test: Option<&'a Evaluation>,
+}
+
+/// One figure: an SVG drawing and the CSV of the numbers in it.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// File stem, e.g. "confusion_test".
+    pub id: String,
+    /// Title, as drawn.
+    pub title: String,
+    /// The drawing.
+    pub svg: String,
+    /// The data, with a header row.
+    pub csv: String,
+}
+
+/// Which per-epoch curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    /// Mean loss + λ‖W‖².
+    Cost,
+    /// Mean loss.
+    Loss,
+    /// Fraction correct.
+    Accuracy,
+}
+
+impl Curve {
+    /// All three, in report order.
+    pub const ALL: [Curve; 3] = [Curve::Cost, Curve::Loss, Curve::Accuracy];
+    fn name(self) -> &'static str {
+        match self {
+            Curve::Cost => "cost",
+            Curve::Loss => "loss",
+            Curve::Accuracy => "accuracy",
+        }
+    }
+    fn value(self, e: &Evaluation) -> f64 {
+        match self {
+            Curve::Cost => e.cost,
+            Curve::Loss => e.loss,
+            Curve::Accuracy => e.accuracy,
+        }
+    }
+}
+
+/// Training and validation `curve` per epoch.
+pub fn curve(record: &RunRecord<'_>, curve: Curve) -> Figure {
+    let name = curve.name();
+    let pick = |f: fn(&EpochMetrics) -> &Evaluation| -> Vec<(f64, f64)> {
+        record
+            .history
+            .iter()
+            .map(|m| (m.epoch as f64, curve.value(f(m))))
+            .collect()
+    };
+    let train = pick(|m| &m.train);
+    let val = pick(|m| &m.val);
+    let title = format!(
+        "{} per epoch — {}, {}",
+        capitalise(name),
+        record.info.dataset,
+        record.info.config.loss.label()
+    );
+    let svg = svg::line_chart(
+        &title,
+        "epoch",
+        name,
+        &[
+            Series {
+                name: "training".into(),
+                points: train.clone(),
+                colour: PALETTE[0],
+                dashed: true,
+            },
+            Series {
+                name: "validation".into(),
+                points: val.clone(),
+                colour: PALETTE[1],
+                dashed: false,
+            },
+        ],
+    );
+    let mut csv = format!("epoch,train_{name},val_{name}\n");
+    for (t, v) in train.iter().zip(&val) {
+        let _ = writeln!(csv, "{},{},{}", t.0, t.1, v.1);
+    }
+    Figure {
+        id: name.to_string(),
+        title,
+        svg,
+        csv,
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The confusion matrix of `eval` on the set called `set`, as counts or row-normalised.
+pub fn confusion(eval: &Evaluation, class_names: &[String], set: &str, normalised: bool) -> Figure {
+    let k = eval.classes();
+    let names = padded_names(class_names, k);
+    let row_totals: Vec<u32> = (0..k)
+        .map(|r| eval.confusion[r * k..(r + 1) * k].iter().sum())
+        .collect();
+    let fraction = |r: usize, c: usize| {
+        let total = row_totals[r];
+        if total == 0 {
+            0.0
+        } else {
+            f64::from(eval.confusion[r * k + c]) / f64::from(total)
+        }
+    };
+    let shade: Vec<f64> = (0..k * k).map(|i| fraction(i / k, i % k)).collect();
+    let text: Vec<String> = (0..k * k)
+        .map(|i| {
+            if normalised {
+                format!("{:.0}", 100.0 * shade[i])
+            } else {
+                eval.confusion[i].to_string()
+            }
+        })
+        .collect();
+    let title = format!("Confusion matrix, {set} set");
+    let subtitle = format!(
+        "{}accuracy {:.1} % of {} images",
+        if normalised {
+            "% of each true class · "
+        } else {
+            "counts · "
+        },
+        100.0 * eval.accuracy,
+        eval.count
+    );
+    let svg = svg::heatmap(
+        &title,
+        &subtitle,
+        ("true class", "predicted class"),
+        &names,
+        &shade,
+        &text,
+    );
+    let mut csv = String::from("true\\predicted");
+    for n in &names {
+        let _ = write!(csv, ",{}", csv_field(n));
+    }
+    csv.push('\n');
+    for (r, name) in names.iter().enumerate() {
+        csv.push_str(&csv_field(name));
+        for c in 0..k {
+            if normalised {
+                let _ = write!(csv, ",{:.6}", fraction(r, c));
+            } else {
+                let _ = write!(csv, ",{}", eval.confusion[r * k + c]);
+            }
+        }
+        csv.push('\n');
+    }
+    let suffix = if normalised { "_normalised" } else { "" };
+    Figure {
+        id: format!("confusion_{set}{suffix}"),
+        title,
+        svg,
+        csv,
+    }
+}
+
+/// Class names, or "class i" where there are fewer names than classes.
+fn padded_names(names: &[String], k: usize) -> Vec<String> {
+    (0..k)
+        .map(|i| {
+            names
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("class {i}"))
+        })
+        .collect()
+}
+
+/// Quotes a CSV field when it needs it.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Accuracy per class on each named set.
+pub fn per_class_accuracy(sets: &[(&str, &Evaluation)], class_names: &[String]) -> Figure {
+    let k = sets.first().map_or(class_names.len(), |s| s.1.classes());
+    let names = padded_names(class_names, k);
+    let groups: Vec<(&str, &'static str, Vec<f64>)> = sets
+        .iter()
+        .enumerate()
+        .map(|(i, (set, e))| (*set, PALETTE[i % PALETTE.len()], e.per_class_accuracy()))
+        .collect();
+    let title = "Accuracy per class".to_string();
+    let svg = svg::bar_chart(&title, "accuracy", &names, &groups, Some((0.0, 1.0)));
+    let mut csv = String::from("class");
+    for (set, _, _) in &groups {
+        let _ = write!(csv, ",{set}_accuracy");
+    }
+    csv.push('\n');
+    for (i, name) in names.iter().enumerate() {
+        csv.push_str(&csv_field(name));
+        for (_, _, values) in &groups {
+            let _ = write!(csv, ",{}", values[i]);
+        }
+        csv.push('\n');
+    }
+    Figure {
+        id: "per_class_accuracy".into(),
+        title,
+        svg,
+        csv,
+    }
+}
+
+/// Names of the weight matrices of `net`, e.g. "W1 (50 × 3072)".
+pub fn layer_names(shapes: impl Iterator<Item = (usize, usize)>) -> Vec<String> {
+    shapes
+        .enumerate()
+        .map(|(i, (r, c))| format!("W{} ({r} × {c})", i + 1))
+        .collect()
+}
+
+/// Histogram panels to a figure with its CSV (one block per panel).
+fn histograms_figure(
+    id: &str,
+    title: String,
+    x_label: &str,
+    panels: Vec<HistogramPanel>,
+) -> Figure {
+    let svg = svg::histogram_panels(&title, x_label, &panels);
+    let mut csv = String::from("panel,series,bin_left,bin_right,count\n");
+    for p in &panels {
+        for (name, _, counts) in &p.series {
+            let w = (p.max - p.min) / counts.len().max(1) as f64;
+            for (i, n) in counts.iter().enumerate() {
+                let left = p.min + i as f64 * w;
+                let _ = writeln!(
+                    csv,
+                    "{},{},{left},{},{n}",
+                    csv_field(&p.title),
+                    csv_field(name),
+                    left + w
+                );
+            }
+        }
+    }
+    Figure {
+        id: id.to_string(),
+        title,
+        svg,
+        csv,
+    }
+}
+
+fn single_panels(names: Vec<String>, hists: &[Histogram], series: &str) -> Vec<HistogramPanel> {
+    names
+        .into_iter()
+        .zip(hists)
+        .enumerate()
+        .map(|(i, (title, h))| HistogramPanel {
+            title,
+            min: h.min,
+            max: h.max,
+            series: vec![(
+                series.to_string(),
+                PALETTE[i % PALETTE.len()],
+                h.counts.clone(),
+            )],
+        })
+        .collect()
+}
+
+/// Gradient histograms of each weight matrix at the end of `metrics`' epoch.
+pub fn gradient_histograms(metrics: &EpochMetrics, layer_shapes: &[(usize, usize)]) -> Figure {
+    let names = layer_names(layer_shapes.iter().copied());
+    let panels = single_panels(names, &metrics.gradient_histograms, "gradient");
+    histograms_figure(
+        "gradient_histograms",
+        format!("Gradients of the weights, epoch {}", metrics.epoch),
+        "∂cost/∂w",
+        panels,
+    )
+}
+
+/// Shapes of the weight matrices, (outputs, inputs).
+pub fn layer_shapes(net: &Network<f32>) -> Vec<(usize, usize)> {
+    net.layers.iter().map(|l| l.weights.dim()).collect()
+}
+
+/// Histograms of the weight values of each matrix.
+pub fn weight_histograms(net: &Network<f32>) -> Figure {
+    let hists: Vec<Histogram> = net
+        .layers
+        .iter()
+        .map(|l| Histogram::symmetric(l.weights.iter().map(|&v| f64::from(v)), WEIGHT_BINS))
+        .collect();
+    let panels = single_panels(
+        layer_names(layer_shapes(net).into_iter()),
+        &hists,
+        "weights",
+    );
+    histograms_figure("weight_histograms", "Weight values".into(), "w", panels)
+}
+
+/// Histogram of the probability given to the true class, correct vs misclassified.
+pub fn truth_probability(eval: &Evaluation, set: &str, loss: LossKind) -> Figure {
+    let tp = &eval.truth_probability;
+    let how = match loss {
+        LossKind::Ce => "softmax",
+        LossKind::Bce => "sigmoid of the true class",
+        LossKind::Svm => "softmax of the SVM scores",
+    };
+    let panels = vec![HistogramPanel {
+        title: format!("{set} set, {how}"),
+        min: 0.0,
+        max: 1.0,
+        series: vec![
+            (
+                "correctly classified".into(),
+                PALETTE[2],
+                tp.correct.clone(),
+            ),
+            ("misclassified".into(), PALETTE[1], tp.wrong.clone()),
+        ],
+    }];
+    debug_assert_eq!(tp.correct.len(), TRUTH_BINS);
+    histograms_figure(
+        &format!("truth_probability_{set}"),
+        format!("Probability of the true class — {}", loss.label()),
+        "p(true class)",
+        panels,
+    )
+}
+
+/// The class templates (a linear classifier's weight rows, or an MLP's most important
+/// first-layer units) as a labelled grid.
+pub fn templates(net: &Network<f32>, shape: ImageShape, class_names: &[String]) -> Option<Figure> {
+    let pictures = crate::model::templates::templates(net, shape, MAX_TEMPLATE_UNITS);
+    if pictures.is_empty() {
+        return None;
+    }
+    let linear = net.layers.len() == 1;
+    let label = |unit: usize| {
+        if linear {
+            class_names
+                .get(unit)
+                .cloned()
+                .unwrap_or_else(|| format!("class {unit}"))
+        } else {
+            format!("unit {unit}")
+        }
+    };
+    let tiles: Vec<Tile> = pictures
+        .iter()
+        .map(|(unit, p)| Tile {
+            label: label(*unit),
+            width: p.width,
+            height: p.height,
+            rgb: p.pixels.iter().flatten().copied().collect(),
+        })
+        .collect();
+    let title = if linear {
+        "Class templates (weights of each class)".to_string()
+    } else {
+        "Weights of the most important first-layer units".to_string()
+    };
+    let svg = svg::image_grid(&title, &tiles, 5);
+    let mut csv = String::from("tile,label,row,column,red,green,blue\n");
+    for (n, t) in tiles.iter().enumerate() {
+        for (i, p) in t.rgb.chunks_exact(3).enumerate() {
+            let _ = writeln!(
+                csv,
+                "{n},{},{},{},{},{},{}",
+                csv_field(&t.label),
+                i / t.width.max(1),
+                i % t.width.max(1),
+                p[0],
+                p[1],
+                p[2]
+            );
+        }
+    }
+    Some(Figure {
+        id: "templates".into(),
+        title,
+        svg,
+        csv,
+    })
+}
+
+/// Every figure of the run that its data allows, in report order.
+pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
+    let names = &record.info.class_names;
+    let mut out: Vec<Figure> = Curve::ALL.iter().map(|&c| curve(record, c)).collect();
+    if let Some(net) = record.network
+        && let Some(t) = templates(net, record.info.shape, names)
+    {
+        out.push(t);
+    }
+    let last = record.history.last();
+    let mut sets: Vec<(&str, &Evaluation)> = Vec::new();
+    if let Some(m) = last {
+        sets.push(("train", &m.train));
+        sets.push(("val", &m.val));
+    }
+    if let Some(t) = record.test {
+        sets.push(("test", t));
+    }
+    for (set, eval) in &sets {
+        out.push(confusion(eval, names, set, false));
+        out.push(confusion(eval, names, set, true));
+    }
+    if !sets.is_empty() {
+        out.push(per_class_accuracy(&sets, names));
+    }
+    for (set, eval) in sets.iter().filter(|s| s.0 != "train") {
+        out.push(truth_probability(eval, set, record.info.config.loss));
+    }
+    if let Some(net) = record.network {
+        if let Some(m) = last {
+            out.push(gradient_histograms(m, &layer_shapes(net)));
+        }
+        out.push(weight_histograms(net));
+    }
+    out
+}
+
+/// The results table: cost, loss and accuracy on each set, with the settings that made them.
+#[derive(Debug, Clone)]
+pub struct ResultsTable {
+    /// (set, cost, loss, accuracy).
+    pub rows: Vec<(String, f64, f64, f64)>,
+    /// (setting, value), from the run's configuration and the last epoch's live values.
+    pub settings: Vec<(String, String)>,
+}
+
+/// The results table of the run.
+pub fn results_table(record: &RunRecord<'_>) -> ResultsTable {
+    let mut rows = Vec::new();
+    if let Some(m) = record.history.last() {
+        rows.push((
+            "training".to_string(),
+            m.train.cost,
+            m.train.loss,
+            m.train.accuracy,
+        ));
+        rows.push((
+            "validation".to_string(),
+            m.val.cost,
+            m.val.loss,
+            m.val.accuracy,
+        ));
+    }
+    if let Some(t) = record.test {
+        rows.push(("test".to_string(), t.cost, t.loss, t.accuracy));
+    }
+    let c = &record.info.config;
+    let mut settings = vec![
+        ("data set".to_string(), record.info.dataset.clone()),
+        (
+            "images (train / val / test)".to_string(),
+            format!(
+                "{} / {} / {}",
+                record.info.sizes[0], record.info.sizes[1], record.info.sizes[2]
+            ),
+        ),
+        ("model".to_string(), c.describe_model()),
+    ];
+    // Every setting of the configuration, so the table alone reproduces the run.
+    if let Ok(toml::Value::Table(t)) = toml::Value::try_from(c) {
+        for (k, v) in t {
+            settings.push((k, v.to_string().trim_matches('"').to_string()));
+        }
+    }
+    if let Some(m) = record.history.last() {
+        settings.push(("epochs trained".into(), m.epoch.to_string()));
+        settings.push(("final η".into(), format!("{:.3e}", m.eta)));
+        settings.push(("final λ".into(), m.lambda.to_string()));
+    }
+    ResultsTable { rows, settings }
+}
+
+impl ResultsTable {
+    /// As CSV.
+    pub fn csv(&self) -> String {
+        let mut s = String::from("set,cost,loss,accuracy\n");
+        for (set, cost, loss, acc) in &self.rows {
+            let _ = writeln!(s, "{set},{cost},{loss},{acc}");
+        }
+        s
+    }
+
+    /// As a LaTeX `tabular` (booktabs), ready for `\input`.
+    pub fn latex(&self) -> String {
+        let mut s = String::from(
+            "% Results table written by trainviz; needs \\usepackage{booktabs}.\n\\begin{tabular}{lrrr}\n\\toprule\nSet & Cost & Loss & Accuracy (\\%) \\\\\n\\midrule\n",
+        );
+        for (set, cost, loss, acc) in &self.rows {
+            let _ = writeln!(s, "{set} & {cost:.4} & {loss:.4} & {:.2} \\\\", 100.0 * acc);
+        }
+        s.push_str("\\bottomrule\n\\end{tabular}\n");
+        s
+    }
+
+    /// As Markdown: the results, then the settings.
+    pub fn markdown(&self) -> String {
+        let mut s = String::from("| set | cost | loss | accuracy |\n|---|---:|---:|---:|\n");
+        for (set, cost, loss, acc) in &self.rows {
+            let _ = writeln!(
+                s,
+                "| {set} | {cost:.4} | {loss:.4} | {:.2} % |",
+                100.0 * acc
+            );
+        }
+        s.push_str("\n| setting | value |\n|---|---|\n");
+        for (k, v) in &self.settings {
+            let _ = writeln!(s, "| {k} | {} |", v.replace('|', "\\|"));
+        }
+        s
+    }
+}
+
+/// The report: title, results and settings, then every figure (PNG, with links to the SVG
+/// and CSV).
+pub fn markdown_report(record: &RunRecord<'_>, figures: &[Figure], table: &ResultsTable) -> String {
+    let mut s = format!(
+        "# {} — {}\n\n## Results\n\n{}\n## Figures\n\n",
+        record.info.dataset,
+        record.info.config.describe_model(),
+        table.markdown()
+    );
+    for f in figures {
+        let _ = writeln!(
+            s,
+            "### {}\n\n![{}](figures/{id}.png)\n\n[SVG](figures/{id}.svg) · [data (CSV)](figures/{id}.csv)\n",
+            f.title,
+            f.title,
+            id = f.id
+        );
+    }
+    s
+}

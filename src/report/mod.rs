@@ -1,0 +1,247 @@
+//! Figures and reports for print: every view of a run as SVG (vector), PNG (chosen size and
+//! DPI) and CSV (the numbers behind it), and a report folder with all figures, a Markdown
+//! report and a LaTeX results table. Used by the window's export buttons and by
+//! `trainviz train --figures`; knows nothing of the UI.
+
+pub mod figures;
+pub mod svg;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use resvg::{tiny_skia, usvg};
+use thiserror::Error;
+
+pub use figures::{Figure, RunRecord};
+
+/// The font figures are drawn with (DejaVu Sans, see `assets/fonts/`), built in so PNGs look
+/// the same on every machine.
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// What can go wrong while exporting.
+#[derive(Debug, Error)]
+pub enum ExportError {
+    /// A file or folder could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The figure could not be turned into pixels.
+    #[error("cannot render {what}: {problem}")]
+    Render {
+        /// Which figure.
+        what: String,
+        /// Why.
+        problem: String,
+    },
+    /// The requested size is unusable.
+    #[error("{0}")]
+    BadSize(String),
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it and a rename, so that a
+/// reader never sees a half-written file and a failed write leaves the old one intact.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let io = |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+/// Size of an exported PNG.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PngSize {
+    /// Width on paper, inches.
+    pub width_inches: f64,
+    /// Dots per inch.
+    pub dpi: f64,
+}
+
+impl Default for PngSize {
+    /// A column-wide figure at print resolution: 6.4 in at 300 DPI (1920 px wide).
+    fn default() -> Self {
+        PngSize {
+            width_inches: 6.4,
+            dpi: 300.0,
+        }
+    }
+}
+
+impl PngSize {
+    /// Width in pixels.
+    pub fn pixels(&self) -> u32 {
+        (self.width_inches * self.dpi).round().clamp(1.0, 20_000.0) as u32
+    }
+    /// Checks the values, naming the wrong one.
+    pub fn validate(&self) -> Result<(), ExportError> {
+        if !(0.5..=40.0).contains(&self.width_inches) {
+            return Err(ExportError::BadSize(format!(
+                "width {} in is outside 0.5–40 in",
+                self.width_inches
+            )));
+        }
+        if !(36.0..=1200.0).contains(&self.dpi) {
+            return Err(ExportError::BadSize(format!(
+                "resolution {} DPI is outside 36–1200 DPI",
+                self.dpi
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Parsing options with the built-in font, made once.
+fn svg_options() -> &'static usvg::Options<'static> {
+    static OPTIONS: OnceLock<usvg::Options<'static>> = OnceLock::new();
+    OPTIONS.get_or_init(|| {
+        let mut db = usvg::fontdb::Database::new();
+        db.load_font_data(FONT.to_vec());
+        usvg::Options {
+            font_family: svg::FONT_FAMILY.to_string(),
+            fontdb: Arc::new(db),
+            ..usvg::Options::default()
+        }
+    })
+}
+
+/// Renders an SVG document to PNG bytes `size.pixels()` wide, with the DPI recorded in the
+/// file so that word processors place it at the intended size.
+pub fn svg_to_png(svg: &str, size: PngSize, what: &str) -> Result<Vec<u8>, ExportError> {
+    size.validate()?;
+    let render = |problem: String| ExportError::Render {
+        what: what.to_string(),
+        problem,
+    };
+    let tree = usvg::Tree::from_str(svg, svg_options()).map_err(|e| render(e.to_string()))?;
+    let doc = tree.size();
+    let scale = size.pixels() as f32 / doc.width();
+    let (w, h) = (
+        size.pixels(),
+        (doc.height() * scale).round().max(1.0) as u32,
+    );
+    let mut pixmap = tiny_skia::Pixmap::new(w, h)
+        .ok_or_else(|| render(format!("{w}×{h} pixels is too large")))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let per_metre = (size.dpi / 0.0254).round() as u32;
+        enc.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: per_metre,
+            yppu: per_metre,
+            unit: png::Unit::Meter,
+        }));
+        let mut writer = enc.write_header().map_err(|e| render(e.to_string()))?;
+        // The background is opaque white, so premultiplied and straight alpha agree.
+        writer
+            .write_image_data(pixmap.data())
+            .map_err(|e| render(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+/// Which files to write for a figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Raster image.
+    Png,
+    /// Vector image.
+    Svg,
+    /// The numbers behind the figure.
+    Csv,
+}
+
+impl Format {
+    /// From a file's extension (case-insensitive).
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "png" => Some(Format::Png),
+            "svg" => Some(Format::Svg),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// Writes `figure` to `path` in the format its extension names (png, svg or csv).
+pub fn export_figure(figure: &Figure, path: &Path, size: PngSize) -> Result<(), ExportError> {
+    let bytes = match Format::from_path(path) {
+        Some(Format::Png) => svg_to_png(&figure.svg, size, &figure.title)?,
+        Some(Format::Svg) => figure.svg.clone().into_bytes(),
+        Some(Format::Csv) => figure.csv.clone().into_bytes(),
+        None => {
+            return Err(ExportError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the file name must end in .png, .svg or .csv",
+                ),
+            });
+        }
+    };
+    write_atomic(path, &bytes)
+}
+
+/// Writes the report folder: `figures/` with every figure as PNG, SVG and CSV,
+/// `results.csv`, `results.tex` (a LaTeX table) and `report.md` (settings, results table,
+/// figures embedded). Returns the files written.
+pub fn export_report(
+    record: &RunRecord<'_>,
+    dir: &Path,
+    size: PngSize,
+) -> Result<Vec<PathBuf>, ExportError> {
+    size.validate()?;
+    let figures_dir = dir.join("figures");
+    std::fs::create_dir_all(&figures_dir).map_err(|source| ExportError::Io {
+        path: figures_dir.clone(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    let figures = figures::all(record);
+    for fig in &figures {
+        for ext in ["svg", "png", "csv"] {
+            let path = figures_dir.join(format!("{}.{ext}", fig.id));
+            export_figure(fig, &path, size)?;
+            written.push(path);
+        }
+    }
+    let table = figures::results_table(record);
+    for (name, text) in [
+        ("results.csv", table.csv()),
+        ("results.tex", table.latex()),
+        (
+            "report.md",
+            figures::markdown_report(record, &figures, &table),
+        ),
+    ] {
+        let path = dir.join(name);
+        write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
