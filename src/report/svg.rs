@@ -238,20 +238,72 @@ fn title(c: &mut Canvas, width: f64, text: &str) {
     c.text(width / 2.0, 30.0, text, 20.0, Anchor::Middle, 0.0);
 }
 
-/// A legend box in the top-right corner of `area`: (name, colour, dashed).
-fn legend(c: &mut Canvas, area: (f64, f64, f64, f64), entries: &[(&str, &str, bool)]) {
-    if entries.is_empty() {
-        return;
-    }
-    let (_, t, r, _) = area;
+/// Size of the legend box for `entries`.
+fn legend_size(entries: &[(&str, &str, bool)]) -> (f64, f64) {
     let longest = entries
         .iter()
         .map(|e| e.0.chars().count())
         .max()
         .unwrap_or(0) as f64;
-    let w = 44.0 + longest * 8.2;
-    let h = 10.0 + 22.0 * entries.len() as f64;
-    let (x, y) = (r - w - 10.0, t + 10.0);
+    (44.0 + longest * 8.2, 10.0 + 22.0 * entries.len() as f64)
+}
+
+/// A legend box in the top-right corner of `area`: (name, colour, dashed).
+fn legend(c: &mut Canvas, area: (f64, f64, f64, f64), entries: &[(&str, &str, bool)]) {
+    let (w, _) = legend_size(entries);
+    legend_at(c, (area.2 - w - 10.0, area.1 + 10.0), entries);
+}
+
+/// The corner of `area` where a legend box of `size` covers least of `lines` (canvas
+/// units).
+fn emptiest_corner(
+    area: (f64, f64, f64, f64),
+    size: (f64, f64),
+    lines: &[Vec<(f64, f64)>],
+) -> (f64, f64) {
+    let (l, t, r, b) = area;
+    let (w, h) = size;
+    let corners = [
+        (r - w - 10.0, t + 10.0),
+        (r - w - 10.0, b - h - 10.0),
+        (l + 10.0, t + 10.0),
+        (l + 10.0, b - h - 10.0),
+    ];
+    let covered = |&(x, y): &(f64, f64)| {
+        let inside = |p: (f64, f64)| {
+            p.0 >= x - 5.0 && p.0 <= x + w + 5.0 && p.1 >= y - 5.0 && p.1 <= y + h + 5.0
+        };
+        // Points along each segment, so a line crossing the box counts.
+        lines
+            .iter()
+            .flat_map(|points| points.windows(2))
+            .flat_map(|s| {
+                (0..16).map(move |i| {
+                    let f = f64::from(i) / 16.0;
+                    (
+                        s[0].0 + f * (s[1].0 - s[0].0),
+                        s[0].1 + f * (s[1].1 - s[0].1),
+                    )
+                })
+            })
+            .chain(lines.iter().filter_map(|p| p.last().copied()))
+            .filter(|&p| inside(p))
+            .count()
+    };
+    corners
+        .iter()
+        .min_by_key(|c| covered(c))
+        .copied()
+        .unwrap_or(corners[0])
+}
+
+/// A legend box with its top-left corner at `at`: (name, colour, dashed).
+fn legend_at(c: &mut Canvas, at: (f64, f64), entries: &[(&str, &str, bool)]) {
+    if entries.is_empty() {
+        return;
+    }
+    let (w, h) = legend_size(entries);
+    let (x, y) = at;
     c.rect(x, y, w, h, "#ffffff", Some("#999999"));
     for (i, (name, colour, dashed)) in entries.iter().enumerate() {
         let yy = y + 18.0 + 22.0 * i as f64;
@@ -312,6 +364,7 @@ pub fn line_chart(title_text: &str, x_label: &str, y_label: &str, series: &[Seri
         y: padded_range(all().map(|p| p.1), false),
     };
     axes.draw(&mut c, x_label, y_label, true);
+    let mut drawn = Vec::new();
     for s in series {
         let pts: Vec<(f64, f64)> = s
             .points
@@ -319,12 +372,14 @@ pub fn line_chart(title_text: &str, x_label: &str, y_label: &str, series: &[Seri
             .map(|&(x, y)| (axes.px(x), axes.py(y)))
             .collect();
         c.polyline(&pts, s.colour, 2.5, s.dashed.then_some("8 5"));
+        drawn.push(pts);
     }
     let entries: Vec<(&str, &str, bool)> = series
         .iter()
         .map(|s| (s.name.as_str(), s.colour, s.dashed))
         .collect();
-    legend(&mut c, axes.area, &entries);
+    let at = emptiest_corner(axes.area, legend_size(&entries), &drawn);
+    legend_at(&mut c, at, &entries);
     c.finish()
 }
 

@@ -1,0 +1,207 @@
+//! Figures and reports from real (short) training runs: every figure renders to PNG and SVG
+//! with the expected size and content, the CSVs hold the numbers, and the report links them.
+
+mod common;
+
+use std::path::Path;
+
+use common::trainviz;
+
+/// Figures every finished run's report holds.
+const EXPECTED: [&str; 15] = [
+    "cost",
+    "loss",
+    "accuracy",
+    "templates",
+    "confusion_train",
+    "confusion_train_normalised",
+    "confusion_val",
+    "confusion_val_normalised",
+    "confusion_test",
+    "confusion_test_normalised",
+    "per_class_accuracy",
+    "truth_probability_val",
+    "truth_probability_test",
+    "gradient_histograms",
+    "weight_histograms",
+];
+
+/// Decodes a PNG; returns (width, height, fraction of non-white pixels, distinct colours ≥ 3).
+fn inspect_png(path: &Path) -> (u32, u32, f64, bool) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(path).expect("the PNG exists"),
+    ));
+    let mut reader = decoder.read_info().expect("a valid PNG header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("sane size")];
+    let info = reader.next_frame(&mut buf).expect("decodable pixels");
+    let px = &buf[..info.buffer_size()];
+    let channels = info.color_type.samples();
+    let mut colours = std::collections::HashSet::new();
+    let mut ink = 0usize;
+    for p in px.chunks_exact(channels) {
+        if p[..3] != [255, 255, 255] {
+            ink += 1;
+        }
+        if colours.len() < 3 {
+            colours.insert(p[..3].to_vec());
+        }
+    }
+    let total = (info.width * info.height) as f64;
+    (
+        info.width,
+        info.height,
+        ink as f64 / total,
+        colours.len() >= 3,
+    )
+}
+
+/// Checks the report folder `dir` written with PNGs `width_px` wide.
+fn check_report(dir: &Path, width_px: u32, templates_label: &str) {
+    let figures = dir.join("figures");
+    for id in &EXPECTED {
+        let png = figures.join(format!("{id}.png"));
+        let (w, h, ink, colourful) = inspect_png(&png);
+        assert_eq!(w, width_px, "{id}.png width");
+        assert!(h > width_px / 3, "{id}.png height {h}");
+        assert!(ink > 0.01, "{id}.png is blank ({ink})");
+        assert!(colourful, "{id}.png has fewer than 3 colours");
+        let svg = std::fs::read_to_string(figures.join(format!("{id}.svg"))).unwrap();
+        let tree = resvg::usvg::Tree::from_str(&svg, &resvg::usvg::Options::default())
+            .unwrap_or_else(|e| panic!("{id}.svg does not parse: {e}"));
+        assert!(tree.size().width() >= 320.0, "{id}.svg width");
+        assert!(svg.contains("<text"), "{id}.svg has no text");
+        let csv = std::fs::read_to_string(figures.join(format!("{id}.csv"))).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines.len() >= 2, "{id}.csv has no data");
+        let columns = lines[0].split(',').count();
+        assert!(columns >= 2, "{id}.csv header {}", lines[0]);
+    }
+    let templates = std::fs::read_to_string(figures.join("templates.svg")).unwrap();
+    assert!(templates.contains(templates_label), "template labels");
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    for id in &EXPECTED {
+        assert!(
+            report.contains(&format!("(figures/{id}.png)")),
+            "report.md embeds {id}"
+        );
+    }
+    for set in ["training", "validation", "test"] {
+        assert!(report.contains(&format!("| {set} |")), "results row {set}");
+    }
+    let tex = std::fs::read_to_string(dir.join("results.tex")).unwrap();
+    assert!(tex.contains("\\begin{tabular}") && tex.contains("test &"));
+    let results = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    assert_eq!(results.lines().count(), 4, "{results}");
+}
+
+#[test]
+fn report_of_a_synthetic_mlp_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let result = trainviz()
+        .args([
+            "train",
+            "--dataset",
+            "synthetic",
+            "--train-limit",
+            "1000",
+            "--epochs",
+            "3",
+            "--hidden",
+            "20",
+            "--eta",
+            "0.01",
+            "--out",
+            out.to_str().unwrap(),
+            "--figures",
+            "--figure-width",
+            "4",
+            "--dpi",
+            "100",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    check_report(&out, 400, "unit ");
+}
+
+#[test]
+fn report_of_the_classic_cifar_setting() {
+    let Some(data) = common::cifar_dir() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let result = trainviz()
+        .args([
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "40",
+            "--out",
+            out.to_str().unwrap(),
+            "--figures",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    check_report(&out, 1920, "airplane");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| lambda | 0.1 |"), "{report}");
+}
+
+#[test]
+fn unwritable_report_folder_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"not a folder").unwrap();
+    let out = blocker.join("run");
+    let result = trainviz()
+        .args([
+            "train",
+            "--dataset",
+            "synthetic",
+            "--epochs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            "--figures",
+        ])
+        .output()
+        .unwrap();
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("cannot create"), "{stderr}");
+    assert!(stderr.contains("a-file"), "{stderr}");
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"not a folder");
+}
+
+#[test]
+fn bad_png_size_names_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let result = trainviz()
+        .args([
+            "train",
+            "--dataset",
+            "synthetic",
+            "--out",
+            dir.path().to_str().unwrap(),
+            "--figures",
+            "--dpi",
+            "5000",
+        ])
+        .output()
+        .unwrap();
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("5000 DPI"), "{stderr}");
+}
