@@ -134,3 +134,49 @@ fn a_missing_data_folder_is_reported_and_the_app_goes_on() {
         a.history.info.is_some() && a.history.message.is_none()
     });
 }
+
+#[test]
+fn analysis_tabs_show_the_finished_run_and_export_its_report() {
+    let mut h = harness(synthetic_app(3));
+    wait_until(&mut h, "the run to be ready", |a| a.history.info.is_some());
+    h.get_by_label("Start").click();
+    wait_until(&mut h, "the run to finish", |a| a.history.summary.is_some());
+
+    // Tabs by click and by key.
+    h.get_by_label("Confusion").click();
+    h.step();
+    h.get_by_label("test").click();
+    h.step();
+    h.get_by_label_contains("test set: accuracy");
+    h.get_by_label("Export matrix…");
+    h.get_by_label("Accuracy per class");
+
+    h.key_press(egui::Key::Num3);
+    h.step();
+    h.get_by_label_contains("Gradients, epoch 3");
+    h.get_by_label_contains("Probability of the true class");
+    h.get_by_label("Weight values (latest weights)");
+
+    h.key_press(egui::Key::Num4);
+    h.step();
+    h.get_by_label("Export report…");
+    let test_row = h.state().history.test.as_ref().map(|t| t.accuracy).unwrap();
+    h.get_by_label(&format!("{:.2} %", 100.0 * test_row));
+    h.get_by_label("lambda");
+
+    // The report action without its dialog: every figure, and a clear message.
+    let dir = tempfile::tempdir().unwrap();
+    h.state_mut().settings.png.dpi = 72.0;
+    h.state_mut().export_report_to(dir.path());
+    h.step();
+    assert!(dir.path().join("report.md").is_file());
+    assert!(dir.path().join("figures/confusion_test.png").is_file());
+    h.get_by_label_contains("Saved the report");
+
+    // An unwritable folder: a message naming it, no crash.
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"x").unwrap();
+    h.state_mut().export_report_to(&blocker.join("report"));
+    h.step();
+    h.get_by_label_contains("Export failed: cannot write");
+}

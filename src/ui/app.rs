@@ -6,11 +6,43 @@ use std::time::{Duration, Instant};
 use egui::{Key, Ui};
 use serde::{Deserialize, Serialize};
 
+use super::confusion::ConfusionPanel;
 use super::controls::{ControlsPanel, UiAction};
+use super::export::{self, ExportRequest};
+use super::histograms::HistogramsPanel;
 use super::history::RunHistory;
 use super::plots::PlotsPanel;
+use super::results::ResultsPanel;
 use super::templates::TemplatesPanel;
+use crate::report::{PngSize, RunRecord};
 use crate::train::{Command, TrainConfig, WorkerHandle};
+
+/// The views of the central area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Tab {
+    /// Live curves and class templates.
+    #[default]
+    Training,
+    /// Confusion matrices and per-class accuracy.
+    Confusion,
+    /// Gradient, weight and true-class-probability histograms.
+    Histograms,
+    /// Results table and report export.
+    Results,
+}
+
+impl Tab {
+    /// All tabs, in order (keys 1–4).
+    pub const ALL: [Tab; 4] = [Tab::Training, Tab::Confusion, Tab::Histograms, Tab::Results];
+    fn label(self) -> &'static str {
+        match self {
+            Tab::Training => "Training",
+            Tab::Confusion => "Confusion",
+            Tab::Histograms => "Histograms",
+            Tab::Results => "Results & export",
+        }
+    }
+}
 
 /// Everything remembered across launches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,6 +54,10 @@ pub struct Settings {
     pub smoothing: f64,
     /// Start training as soon as the window opens.
     pub autostart: bool,
+    /// The view shown.
+    pub tab: Tab,
+    /// Size of exported PNG figures.
+    pub png: PngSize,
 }
 
 impl Default for Settings {
@@ -30,6 +66,8 @@ impl Default for Settings {
             config: TrainConfig::default(),
             smoothing: 0.9,
             autostart: true,
+            tab: Tab::default(),
+            png: PngSize::default(),
         }
     }
 }
@@ -48,6 +86,11 @@ pub struct TrainvizApp {
     controls: ControlsPanel,
     plots: PlotsPanel,
     templates: TemplatesPanel,
+    confusion: ConfusionPanel,
+    histograms: HistogramsPanel,
+    results: ResultsPanel,
+    /// Outcome of the last export, shown in the status bar: Ok(message) or Err(message).
+    pub export_message: Option<Result<String, String>>,
     /// Every command sent to the worker, oldest first (shown nowhere; for tests and logs).
     pub sent: Vec<Command>,
 }
@@ -64,6 +107,10 @@ impl TrainvizApp {
             worker,
             controls: ControlsPanel::default(),
             templates: TemplatesPanel::default(),
+            confusion: ConfusionPanel::default(),
+            histograms: HistogramsPanel::default(),
+            results: ResultsPanel,
+            export_message: None,
             sent: Vec::new(),
         };
         app.send(Command::Reset(Box::new(app.settings.config.clone())));
@@ -200,7 +247,106 @@ impl TrainvizApp {
             if let Some(m) = &h.message {
                 ui.colored_label(ui.visuals().error_fg_color, m);
             }
+            match &self.export_message {
+                Some(Ok(m)) => {
+                    ui.label(m);
+                }
+                Some(Err(m)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, m);
+                }
+                None => {}
+            }
         });
+    }
+
+    /// The current run as the report module sees it; `None` before a run is ready.
+    pub fn record(&self) -> Option<RunRecord<'_>> {
+        let info = self.history.info.as_ref()?;
+        Some(RunRecord {
+            info,
+            history: &self.history.epochs,
+            network: self.history.network.as_deref(),
+            test: self.history.test.as_ref(),
+        })
+    }
+
+    /// Writes the report of the current run into `dir` (the "Export report" action without
+    /// its dialog) and shows the outcome.
+    pub fn export_report_to(&mut self, dir: &std::path::Path) {
+        let outcome = match self.record() {
+            Some(record) => export::save_report(&record, dir, self.settings.png),
+            None => Err("Nothing to export yet: start a run first.".to_string()),
+        };
+        self.export_message = Some(outcome);
+    }
+
+    fn handle_export(&mut self, request: ExportRequest) {
+        match request {
+            ExportRequest::Figure(fig) => {
+                if let Some(path) = export::pick_figure_path(&fig) {
+                    self.export_message =
+                        Some(export::save_figure(&fig, &path, self.settings.png));
+                }
+            }
+            ExportRequest::Report => {
+                if self.record().is_none() {
+                    self.export_message =
+                        Some(Err("Nothing to export yet: start a run first.".into()));
+                } else if let Some(dir) = export::pick_report_folder() {
+                    self.export_report_to(&dir);
+                }
+            }
+        }
+    }
+
+    /// The central area: tab bar and the chosen view.
+    fn central(&mut self, ui: &mut Ui) -> Option<ExportRequest> {
+        ui.horizontal(|ui| {
+            for (i, tab) in Tab::ALL.iter().enumerate() {
+                ui.selectable_value(&mut self.settings.tab, *tab, tab.label())
+                    .on_hover_text(format!("Key {}", i + 1));
+            }
+        });
+        ui.separator();
+        let mut request = None;
+        egui::ScrollArea::vertical().show(ui, |ui| match self.settings.tab {
+            Tab::Training => {
+                self.plots.ui(ui, &self.history);
+                ui.separator();
+                self.templates.ui(ui, &self.history);
+                if let Some(record) = self.record() {
+                    ui.horizontal(|ui| {
+                        for (label, curve) in [
+                            ("Export cost…", crate::report::figures::Curve::Cost),
+                            ("Export loss…", crate::report::figures::Curve::Loss),
+                            ("Export accuracy…", crate::report::figures::Curve::Accuracy),
+                        ] {
+                            if ui.button(label).clicked() {
+                                let fig = crate::report::figures::curve(&record, curve);
+                                request = Some(ExportRequest::Figure(Box::new(fig)));
+                            }
+                        }
+                        if let Some(net) = record.network
+                            && ui.button("Export templates…").clicked()
+                            && let Some(fig) = crate::report::figures::templates(
+                                net,
+                                record.info.shape,
+                                &record.info.class_names,
+                            )
+                        {
+                            request = Some(ExportRequest::Figure(Box::new(fig)));
+                        }
+                    });
+                }
+            }
+            Tab::Confusion => request = self.confusion.ui(ui, &self.history),
+            Tab::Histograms => request = self.histograms.ui(ui, &self.history),
+            Tab::Results => {
+                let table = self.record().map(|r| crate::report::figures::results_table(&r));
+                request = self.results.ui(ui, table.as_ref(), &mut self.settings.png);
+            }
+        });
+        request
     }
 
     /// Draws the whole window and applies what the user did.
@@ -218,6 +364,16 @@ impl TrainvizApp {
             if r {
                 actions.push(UiAction::Reset);
             }
+            let keys = [Key::Num1, Key::Num2, Key::Num3, Key::Num4];
+            for (key, tab) in keys.into_iter().zip(Tab::ALL) {
+                if ui.input(|i| i.key_pressed(key)) {
+                    self.settings.tab = tab;
+                }
+            }
+        }
+        let mut export_request = None;
+        if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, Key::E)) {
+            export_request = Some(ExportRequest::Report);
         }
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &mut actions));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
@@ -234,15 +390,16 @@ impl TrainvizApp {
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                self.plots.ui(ui, &self.history);
-                ui.separator();
-                self.templates.ui(ui, &self.history);
-            });
+            if let Some(r) = self.central(ui) {
+                export_request = Some(r);
+            }
         });
         self.settings.smoothing = self.plots.smoothing;
         for a in actions {
             self.apply(a);
+        }
+        if let Some(r) = export_request {
+            self.handle_export(r);
         }
     }
 

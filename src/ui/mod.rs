@@ -3,9 +3,13 @@
 
 pub mod app;
 pub mod bench;
+pub mod confusion;
 pub mod controls;
+pub mod export;
+pub mod histograms;
 pub mod history;
 pub mod plots;
+pub mod results;
 pub mod templates;
 
 use std::sync::Arc;

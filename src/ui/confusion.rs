@@ -1,0 +1,205 @@
+//! Confusion matrices (counts or row-normalised) of the training, validation or test set as
+//! a heatmap with class names, and the accuracy of each class.
+
+use egui::{Align2, Color32, FontId, Rect, Sense, Ui, vec2};
+use egui_plot::{Bar, BarChart, Plot};
+
+use super::export::ExportRequest;
+use super::history::RunHistory;
+use crate::report::figures;
+use crate::train::Evaluation;
+
+/// Which set the panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SetChoice {
+    /// Training set, last epoch.
+    Train,
+    /// Validation set, last epoch.
+    #[default]
+    Val,
+    /// Test set (after the run, or on request).
+    Test,
+}
+
+impl SetChoice {
+    fn label(self) -> &'static str {
+        match self {
+            SetChoice::Train => "training",
+            SetChoice::Val => "validation",
+            SetChoice::Test => "test",
+        }
+    }
+    fn id(self) -> &'static str {
+        match self {
+            SetChoice::Train => "train",
+            SetChoice::Val => "val",
+            SetChoice::Test => "test",
+        }
+    }
+}
+
+/// State of the confusion panel.
+#[derive(Default)]
+pub struct ConfusionPanel {
+    /// The set shown.
+    pub set: SetChoice,
+    /// Row-normalised (percent of each true class) instead of counts.
+    pub normalised: bool,
+}
+
+/// The evaluation of `set` in `history`, if there is one yet.
+fn evaluation(history: &RunHistory, set: SetChoice) -> Option<&Evaluation> {
+    match set {
+        SetChoice::Train => history.epochs.last().map(|m| &m.train),
+        SetChoice::Val => history.epochs.last().map(|m| &m.val),
+        SetChoice::Test => history.test.as_ref(),
+    }
+}
+
+impl ConfusionPanel {
+    /// Draws the panel; returns an export request when the user asks for one.
+    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) -> Option<ExportRequest> {
+        let mut request = None;
+        ui.horizontal(|ui| {
+            for set in [SetChoice::Train, SetChoice::Val, SetChoice::Test] {
+                let available = evaluation(history, set).is_some();
+                ui.add_enabled_ui(available, |ui| {
+                    ui.selectable_value(&mut self.set, set, set.label())
+                        .on_disabled_hover_text("The test set is evaluated when the run finishes");
+                });
+            }
+            ui.separator();
+            ui.checkbox(&mut self.normalised, "% of each true class")
+                .on_hover_text("Divide each row by the number of images of that class");
+        });
+        let names = history
+            .info
+            .as_ref()
+            .map(|i| i.class_names.clone())
+            .unwrap_or_default();
+        let Some(eval) = evaluation(history, self.set) else {
+            ui.label("The matrices appear after the first epoch.");
+            return None;
+        };
+        ui.label(format!(
+            "{} set: accuracy {:.2} % of {} images (rows: true class, columns: predicted)",
+            self.set.label(),
+            100.0 * eval.accuracy,
+            eval.count
+        ));
+        ui.horizontal(|ui| {
+            if ui
+                .button("Export matrix…")
+                .on_hover_text("PNG, SVG or CSV")
+                .clicked()
+            {
+                let fig = figures::confusion(eval, &names, self.set.id(), self.normalised);
+                request = Some(ExportRequest::Figure(Box::new(fig)));
+            }
+            if ui
+                .button("Export per-class accuracy…")
+                .on_hover_text("PNG, SVG or CSV")
+                .clicked()
+            {
+                let fig = figures::per_class_accuracy(&[(self.set.id(), eval)], &names);
+                request = Some(ExportRequest::Figure(Box::new(fig)));
+            }
+        });
+        self.heatmap(ui, eval, &names);
+        ui.add_space(8.0);
+        ui.label("Accuracy per class");
+        let acc = eval.per_class_accuracy();
+        let bars: Vec<Bar> = acc
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                Bar::new(i as f64, if a.is_finite() { a } else { 0.0 })
+                    .name(names.get(i).cloned().unwrap_or_default())
+                    .width(0.7)
+            })
+            .collect();
+        let labels = names.clone();
+        Plot::new("per-class-accuracy")
+            .height(200.0)
+            .include_y(0.0)
+            .include_y(1.0)
+            .allow_scroll(false)
+            .x_axis_formatter(move |mark, _| {
+                let i = mark.value.round();
+                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .show(ui, |plot| {
+                plot.bar_chart(BarChart::new(self.set.label(), bars));
+            });
+        request
+    }
+
+    fn heatmap(&self, ui: &mut Ui, eval: &Evaluation, names: &[String]) {
+        let k = eval.classes();
+        if k == 0 {
+            return;
+        }
+        let label_w = 110.0;
+        let side = (ui.available_width() - label_w - 10.0).clamp(150.0, 520.0);
+        let cell = side / k as f32;
+        let (rect, _) = ui.allocate_exact_size(vec2(label_w + side, side + 22.0), Sense::hover());
+        let painter = ui.painter_at(rect);
+        let text_color = ui.visuals().text_color();
+        let font = FontId::proportional((cell * 0.3).clamp(8.0, 13.0));
+        let origin = rect.min + vec2(label_w, 22.0);
+        for r in 0..k {
+            let total: u32 = eval.confusion[r * k..(r + 1) * k].iter().sum();
+            let name = names.get(r).map_or("", String::as_str);
+            painter.text(
+                origin + vec2(-6.0, (r as f32 + 0.5) * cell),
+                Align2::RIGHT_CENTER,
+                name,
+                FontId::proportional(12.0),
+                text_color,
+            );
+            // Column headers: short names (hover the row label for the full one).
+            let short: String = name.chars().take(5).collect();
+            painter.text(
+                origin + vec2((r as f32 + 0.5) * cell, -4.0),
+                Align2::CENTER_BOTTOM,
+                short,
+                FontId::proportional(11.0),
+                text_color,
+            );
+            for c in 0..k {
+                let n = eval.confusion[r * k + c];
+                let frac = if total == 0 {
+                    0.0
+                } else {
+                    n as f32 / total as f32
+                };
+                let shade = |a: f32, b: f32| (a + (b - a) * frac) as u8;
+                let fill = Color32::from_rgb(
+                    shade(255.0, 8.0),
+                    shade(255.0, 48.0),
+                    shade(255.0, 107.0),
+                );
+                let cell_rect = Rect::from_min_size(
+                    origin + vec2(c as f32 * cell, r as f32 * cell),
+                    vec2(cell - 1.0, cell - 1.0),
+                );
+                painter.rect_filled(cell_rect, 0.0, fill);
+                let text = if self.normalised {
+                    format!("{:.0}", 100.0 * frac)
+                } else {
+                    n.to_string()
+                };
+                let ink = if frac > 0.55 {
+                    Color32::WHITE
+                } else {
+                    Color32::BLACK
+                };
+                painter.text(cell_rect.center(), Align2::CENTER_CENTER, text, font.clone(), ink);
+            }
+        }
+    }
+}
