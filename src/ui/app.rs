@@ -284,8 +284,7 @@ impl TrainvizApp {
         match request {
             ExportRequest::Figure(fig) => {
                 if let Some(path) = export::pick_figure_path(&fig) {
-                    self.export_message =
-                        Some(export::save_figure(&fig, &path, self.settings.png));
+                    self.export_message = Some(export::save_figure(&fig, &path, self.settings.png));
                 }
             }
             ExportRequest::Report => {
@@ -342,7 +341,9 @@ impl TrainvizApp {
             Tab::Confusion => request = self.confusion.ui(ui, &self.history),
             Tab::Histograms => request = self.histograms.ui(ui, &self.history),
             Tab::Results => {
-                let table = self.record().map(|r| crate::report::figures::results_table(&r));
+                let table = self
+                    .record()
+                    .map(|r| crate::report::figures::results_table(&r));
                 request = self.results.ui(ui, table.as_ref(), &mut self.settings.png);
             }
         });

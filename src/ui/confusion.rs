@@ -178,11 +178,8 @@ impl ConfusionPanel {
                     n as f32 / total as f32
                 };
                 let shade = |a: f32, b: f32| (a + (b - a) * frac) as u8;
-                let fill = Color32::from_rgb(
-                    shade(255.0, 8.0),
-                    shade(255.0, 48.0),
-                    shade(255.0, 107.0),
-                );
+                let fill =
+                    Color32::from_rgb(shade(255.0, 8.0), shade(255.0, 48.0), shade(255.0, 107.0));
                 let cell_rect = Rect::from_min_size(
                     origin + vec2(c as f32 * cell, r as f32 * cell),
                     vec2(cell - 1.0, cell - 1.0),
@@ -198,7 +195,13 @@ impl ConfusionPanel {
                 } else {
                     Color32::BLACK
                 };
-                painter.text(cell_rect.center(), Align2::CENTER_CENTER, text, font.clone(), ink);
+                painter.text(
+                    cell_rect.center(),
+                    Align2::CENTER_CENTER,
+                    text,
+                    font.clone(),
+                    ink,
+                );
             }
         }
     }

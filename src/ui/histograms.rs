@@ -100,7 +100,10 @@ impl HistogramsPanel {
         });
         ui.horizontal_wrapped(|ui| {
             for (l, h) in metrics.gradient_histograms.iter().enumerate() {
-                let name = names.get(l).cloned().unwrap_or_else(|| format!("W{}", l + 1));
+                let name = names
+                    .get(l)
+                    .cloned()
+                    .unwrap_or_else(|| format!("W{}", l + 1));
                 histogram_plot(
                     ui,
                     format!("grad-{l}"),
@@ -162,8 +165,16 @@ impl HistogramsPanel {
             });
             ui.horizontal_wrapped(|ui| {
                 for (l, h) in self.weights.iter().enumerate() {
-                    let name = names.get(l).cloned().unwrap_or_else(|| format!("W{}", l + 1));
-                    histogram_plot(ui, format!("weights-{l}"), &name, vec![("w".into(), bars(h))]);
+                    let name = names
+                        .get(l)
+                        .cloned()
+                        .unwrap_or_else(|| format!("W{}", l + 1));
+                    histogram_plot(
+                        ui,
+                        format!("weights-{l}"),
+                        &name,
+                        vec![("w".into(), bars(h))],
+                    );
                 }
             });
         }

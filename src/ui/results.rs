@@ -21,11 +21,9 @@ impl ResultsPanel {
     ) -> Option<ExportRequest> {
         let mut request = None;
         ui.horizontal(|ui| {
-            let export = ui
-                .button("Export report…")
-                .on_hover_text(
-                    "A folder with every figure (PNG, SVG, CSV), report.md and a LaTeX table (Ctrl+E)",
-                );
+            let export = ui.button("Export report…").on_hover_text(
+                "A folder with every figure (PNG, SVG, CSV), report.md and a LaTeX table (Ctrl+E)",
+            );
             if export.clicked() {
                 request = Some(ExportRequest::Report);
             }
