@@ -5,11 +5,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use ndarray::Array2;
-use rand::{SeedableRng, rngs::SmallRng};
 
 use crate::data::{self, DatasetKind, Normalizer, Preprocess, SplitKind};
-use crate::model::{Activation, InitKind, LossKind, Network, gradcheck};
+use crate::model::{Activation, InitKind, LossKind};
 use crate::report::PngSize;
 use crate::train::{Event, ScheduleKind, Summary, TrainConfig, WorkerHandle};
 
@@ -386,31 +384,13 @@ fn gradcheck_cmd(config: &TrainConfig, tol: f64, samples: usize, dims: usize) ->
     let splits = data::load(&config.data_request())?;
     let norm = Normalizer::fit(&splits.train, config.preprocess);
     let n = samples.clamp(1, splits.train.len());
-    let full_dim = splits.shape().dim();
-    let d = dims.clamp(1, full_dim);
-    let mut row = vec![0f64; full_dim];
-    let mut x = Array2::<f64>::zeros((n, d));
-    for i in 0..n {
-        norm.write_row_as(splits.train.image(i), &mut row);
-        x.row_mut(i).assign(&ndarray::ArrayView1::from(&row[..d]));
-    }
-    let labels = &splits.train.labels[..n];
-    let mut rng = SmallRng::seed_from_u64(config.seed);
-    let net = Network::<f64>::new(
-        d,
-        &config.hidden,
-        splits.num_classes(),
-        config.activation,
-        config.init,
-        config.sigma,
-        &mut rng,
-    );
+    let d = dims.clamp(1, splits.shape().dim());
     println!(
         "gradient check on {n} {} images, first {d} dimensions: {}",
         splits.name,
         config.describe_model()
     );
-    let report = gradcheck::check(&net, x.view(), labels, config.loss, config.lambda, 1e-4);
+    let report = crate::train::analysis::gradient_check(config, &splits, &norm, n, d);
     let mut worst = 0.0f64;
     for p in &report {
         println!(

@@ -1,6 +1,7 @@
 //! Training: settings, schedules, the engine, metrics, and the worker thread that runs the
 //! engine and talks to the app or the CLI through messages.
 
+pub mod analysis;
 pub mod config;
 pub mod metrics;
 pub mod schedule;
