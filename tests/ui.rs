@@ -157,7 +157,7 @@ fn analysis_tabs_show_the_finished_run_and_export_its_report() {
     h.get_by_label_contains("Probability of the true class");
     h.get_by_label("Weight values (latest weights)");
 
-    h.key_press(egui::Key::Num4);
+    h.key_press(egui::Key::Num7);
     h.step();
     h.get_by_label("Export report…");
     let test_row = h.state().history.test.as_ref().map(|t| t.accuracy).unwrap();
@@ -179,4 +179,66 @@ fn analysis_tabs_show_the_finished_run_and_export_its_report() {
     h.state_mut().export_report_to(&blocker.join("report"));
     h.step();
     h.get_by_label_contains("Export failed: cannot write");
+}
+
+#[test]
+fn predictions_embedding_and_gradient_check_from_the_window() {
+    let settings = Settings {
+        config: TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            epochs: 2,
+            hidden: vec![16],
+            eta: 0.01,
+            ..Default::default()
+        },
+        autostart: true,
+        ..Default::default()
+    };
+    let mut h = harness(TrainvizApp::new(settings, None));
+    wait_until(&mut h, "the run to finish", |a| a.history.summary.is_some());
+
+    h.key_press(egui::Key::Num4);
+    h.step();
+    h.get_by_label("Predict the test set").click();
+    wait_until(&mut h, "predictions", |a| a.history.predictions.is_some());
+    h.get_by_label_contains("of 1000 test images right");
+    h.get_by_label("only misclassified");
+    // Top-3 guesses are listed for every image shown.
+    h.get_all_by_label_contains("1. ")
+        .next()
+        .expect("a first guess");
+
+    h.key_press(egui::Key::Num5);
+    h.step();
+    h.get_by_label("PCA").click();
+    h.step();
+    h.get_by_label("Compute").click();
+    wait_until(&mut h, "the PCA", |a| a.history.embedding.is_some());
+    h.get_by_label_contains("hidden layer 1 (16 units), PCA of 1000 validation images");
+    h.get_by_label("t-SNE").click();
+    h.step();
+    h.get_by_label("Compute").click();
+    wait_until(&mut h, "the t-SNE", |a| {
+        a.history.embedding_progress.is_none()
+            && a.history.embedding.as_ref().is_some_and(|e| {
+                matches!(
+                    e,
+                    trainviz::train::AnalysisResult::Embedding {
+                        projection: trainviz::train::analysis::Projection::Tsne,
+                        ..
+                    }
+                )
+            })
+    });
+
+    h.key_press(egui::Key::Num6);
+    h.step();
+    h.get_by_label("Run check").click();
+    wait_until(&mut h, "the gradient check", |a| {
+        a.history.gradient_check.is_some()
+    });
+    let report = h.state().history.gradient_check.clone().unwrap();
+    assert_eq!(report.len(), 4, "W1 b1 W2 b2");
+    assert!(report.iter().all(|p| p.max_rel_error < 1e-5), "{report:?}");
+    assert_eq!(h.get_all_by_label("ok").count(), 4);
 }

@@ -141,6 +141,20 @@ impl ImageSet {
         let d = self.shape.dim();
         &self.pixels[i * d..(i + 1) * d]
     }
+    /// Image `i` as interleaved RGB bytes, row by row (grey images repeat their value), for
+    /// display.
+    pub fn rgb(&self, i: usize) -> Vec<u8> {
+        let ImageShape {
+            channels,
+            height,
+            width,
+        } = self.shape;
+        let plane = height * width;
+        let px = self.image(i);
+        (0..plane)
+            .flat_map(|p| (0..3).map(move |c| px[c.min(channels.saturating_sub(1)) * plane + p]))
+            .collect()
+    }
     /// Appends all images of `other`.
     pub fn extend(&mut self, other: &ImageSet) {
         self.pixels.extend_from_slice(&other.pixels);

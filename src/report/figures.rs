@@ -423,6 +423,48 @@ pub fn templates(net: &Network<f32>, shape: ImageShape, class_names: &[String]) 
     })
 }
 
+/// A 2-D map of a layer's outputs, one colour per class; `what` names the layer and the
+/// projection for the title.
+pub fn embedding(points: &[[f32; 2]], labels: &[u8], class_names: &[String], what: &str) -> Figure {
+    let k = labels
+        .iter()
+        .map(|&l| usize::from(l) + 1)
+        .max()
+        .unwrap_or(0);
+    let names = padded_names(class_names, k);
+    let groups: Vec<(String, &'static str, Vec<(f64, f64)>)> = names
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let pts = points
+                .iter()
+                .zip(labels)
+                .filter(|(_, l)| usize::from(**l) == c)
+                .map(|(p, _)| (f64::from(p[0]), f64::from(p[1])))
+                .collect();
+            (name.clone(), PALETTE[c % PALETTE.len()], pts)
+        })
+        .collect();
+    let title = format!("Embedding of {what}");
+    let svg = svg::scatter_chart(&title, &groups);
+    let mut csv = String::from("x,y,class\n");
+    for (p, &l) in points.iter().zip(labels) {
+        let _ = writeln!(
+            csv,
+            "{},{},{}",
+            p[0],
+            p[1],
+            csv_field(&names[usize::from(l)])
+        );
+    }
+    Figure {
+        id: "embedding".into(),
+        title,
+        svg,
+        csv,
+    }
+}
+
 /// Every figure of the run that its data allows, in report order.
 pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
     let names = &record.info.class_names;

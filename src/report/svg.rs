@@ -11,9 +11,10 @@ pub const CHART_SIZE: (f64, f64) = (720.0, 480.0);
 pub const FONT_FAMILY: &str = "DejaVu Sans";
 
 /// Colours for series, chosen to stay distinct in print and for colour-blind readers
-/// (Okabe–Ito).
-pub const PALETTE: [&str; 8] = [
+/// (Okabe–Ito, then two more for ten classes).
+pub const PALETTE: [&str; 10] = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
+    "#999999", "#8C510A",
 ];
 
 /// Horizontal anchor of a text.
@@ -431,6 +432,51 @@ pub fn bar_chart(
             c.text(x + 20.0, 68.0, name, 14.0, Anchor::Start, 0.0);
             x += width;
         }
+    }
+    c.finish()
+}
+
+/// A scatter plot of labelled groups of points (e.g. an embedding coloured by class).
+pub fn scatter_chart(
+    title_text: &str,
+    groups: &[(String, &'static str, Vec<(f64, f64)>)],
+) -> String {
+    let (w, h) = CHART_SIZE;
+    let legend_w = 40.0
+        + groups
+            .iter()
+            .map(|g| text_width(&g.0, 14.0))
+            .fold(0.0, f64::max);
+    let mut c = Canvas::new(w + legend_w, h);
+    title(&mut c, w + legend_w, title_text);
+    let all = || groups.iter().flat_map(|g| g.2.iter());
+    let axes = Axes {
+        area: (90.0, 50.0, w - 25.0, h - 70.0),
+        x: padded_range(all().map(|p| p.0), false),
+        y: padded_range(all().map(|p| p.1), false),
+    };
+    axes.draw(&mut c, "component 1", "component 2", true);
+    for (_, colour, points) in groups {
+        for &(x, y) in points {
+            if x.is_finite() && y.is_finite() {
+                let _ = writeln!(
+                    c.body,
+                    r#"<circle cx="{:.2}" cy="{:.2}" r="2.6" fill="{colour}" fill-opacity="0.75"/>"#,
+                    axes.px(x),
+                    axes.py(y)
+                );
+            }
+        }
+    }
+    for (i, (name, colour, _)) in groups.iter().enumerate() {
+        let y = 70.0 + 22.0 * i as f64;
+        let _ = writeln!(
+            c.body,
+            r#"<circle cx="{:.2}" cy="{:.2}" r="5" fill="{colour}"/>"#,
+            w - 5.0,
+            y - 5.0
+        );
+        c.text(w + 6.0, y, name, 14.0, Anchor::Start, 0.0);
     }
     c.finish()
 }

@@ -84,11 +84,7 @@ pub fn predictions(
             probabilities(loss, scores, &mut probs);
             let mut order: Vec<usize> = (0..classes).collect();
             order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
-            let top = |k: usize| {
-                order
-                    .get(k)
-                    .map_or((0, 0.0), |&c| (c as u8, probs[c]))
-            };
+            let top = |k: usize| order.get(k).map_or((0, 0.0), |&c| (c as u8, probs[c]));
             out.push(Prediction {
                 index: start + r,
                 label: set.labels[start + r],
@@ -299,8 +295,7 @@ fn joint_probabilities(x: &Array2<f32>, perplexity: f64) -> Vec<f32> {
                     sum += row[j];
                 }
                 let sum = sum.max(1e-300);
-                let entropy =
-                    sum.ln() + beta * (0..n).map(|j| d[j] * row[j]).sum::<f64>() / sum;
+                let entropy = sum.ln() + beta * (0..n).map(|j| d[j] * row[j]).sum::<f64>() / sum;
                 for v in &mut row {
                     *v /= sum;
                 }
@@ -309,7 +304,11 @@ fn joint_probabilities(x: &Array2<f32>, perplexity: f64) -> Vec<f32> {
                 }
                 if entropy > target {
                     lo = beta;
-                    beta = if hi.is_finite() { (beta + hi) / 2.0 } else { beta * 2.0 };
+                    beta = if hi.is_finite() {
+                        (beta + hi) / 2.0
+                    } else {
+                        beta * 2.0
+                    };
                 } else {
                     hi = beta;
                     beta = (beta + lo) / 2.0;
@@ -400,7 +399,12 @@ mod tests {
         let (x, labels) = blobs();
         let y = pca2(&x);
         let mean = |c: u8| {
-            let v: Vec<f32> = y.iter().zip(&labels).filter(|p| *p.1 == c).map(|p| p.0[0]).collect();
+            let v: Vec<f32> = y
+                .iter()
+                .zip(&labels)
+                .filter(|p| *p.1 == c)
+                .map(|p| p.0[0])
+                .collect();
             v.iter().sum::<f32>() / v.len() as f32
         };
         assert!((mean(0) - mean(1)).abs() > 5.0, "first component separates");
@@ -431,7 +435,15 @@ mod tests {
         let config = TrainConfig::default();
         let norm = Normalizer::fit(&data.train, config.preprocess);
         let mut rng = SmallRng::seed_from_u64(0);
-        let net = Network::<f32>::new(data.shape().dim(), &[8], 10, config.activation, config.init, 0.01, &mut rng);
+        let net = Network::<f32>::new(
+            data.shape().dim(),
+            &[8],
+            10,
+            config.activation,
+            config.init,
+            0.01,
+            &mut rng,
+        );
         let preds = predictions(&net, &norm, &data.test, LossKind::Ce, 1000);
         assert_eq!(preds.len(), 100);
         for p in &preds {

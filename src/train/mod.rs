@@ -12,4 +12,4 @@ pub mod worker;
 pub use config::{ConfigError, LiveParams, ScheduleKind, TrainConfig};
 pub use metrics::{EpochMetrics, Evaluation, Histogram, Summary};
 pub use trainer::{StepOutcome, Subset, Trainer};
-pub use worker::{Command, Event, RunInfo, WorkerHandle};
+pub use worker::{AnalysisRequest, AnalysisResult, Command, Event, RunInfo, WorkerHandle};

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
+use super::analysis::{self, Prediction, Projection, TsneSettings};
 use super::config::{LiveParams, TrainConfig};
 use super::metrics::{EpochMetrics, Evaluation, Summary};
 use super::trainer::{Subset, Trainer};
 use crate::data::{self, DataRequest, ImageShape, Normalizer, Preprocess, Splits};
 use crate::model::Network;
+use crate::model::gradcheck::ParamCheck;
 
 /// What the app or CLI asks of the worker.
 #[derive(Debug, Clone)]
@@ -29,8 +31,68 @@ pub enum Command {
     SetLive(LiveParams),
     /// Evaluate the test set now.
     EvaluateTest,
+    /// Analyse the current weights; answered by [`Event::Analysis`].
+    Analyse(AnalysisRequest),
     /// Stop the worker.
     Shutdown,
+}
+
+/// Analyses the window can ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnalysisRequest {
+    /// Predictions with top-3 probabilities for the first `max` images of a set.
+    Predictions {
+        /// Which set.
+        set: Subset,
+        /// At most this many images.
+        max: usize,
+    },
+    /// A 2-D map of layer `layer`'s outputs on the first `count` validation images
+    /// (computed on its own thread; progress arrives as [`AnalysisResult::EmbeddingProgress`]).
+    Embedding {
+        /// Layer, 0-based; the last layer is the class scores.
+        layer: usize,
+        /// PCA or t-SNE.
+        projection: Projection,
+        /// Images.
+        count: usize,
+    },
+    /// The numerical gradient check on `samples` training images, first `dims` inputs.
+    GradientCheck {
+        /// Images.
+        samples: usize,
+        /// Input dimensions kept.
+        dims: usize,
+    },
+}
+
+/// Answers to [`AnalysisRequest`]s.
+#[derive(Debug, Clone)]
+pub enum AnalysisResult {
+    /// Predictions, with the data they refer to (shared, not copied).
+    Predictions {
+        /// Which set.
+        set: Subset,
+        /// The data set (images and class names).
+        data: Arc<Splits>,
+        /// One per image, in set order.
+        predictions: Arc<Vec<Prediction>>,
+    },
+    /// How far a t-SNE has got, 0–1.
+    EmbeddingProgress(f32),
+    /// A finished 2-D map.
+    Embedding {
+        /// Layer embedded.
+        layer: usize,
+        /// How.
+        projection: Projection,
+        /// One point per image.
+        points: Vec<[f32; 2]>,
+        /// The images' classes.
+        labels: Vec<u8>,
+    },
+    /// Per-parameter errors of the gradient check.
+    GradientCheck(Vec<ParamCheck>),
 }
 
 /// Facts about a run that do not change while it trains.
@@ -130,6 +192,13 @@ pub enum Event {
         /// Final numbers.
         summary: Box<Summary>,
     },
+    /// The answer to an [`Command::Analyse`].
+    Analysis {
+        /// Run id.
+        run: u64,
+        /// The answer.
+        result: Box<AnalysisResult>,
+    },
     /// Something failed; the worker is still alive and takes commands.
     Error {
         /// Run id.
@@ -193,6 +262,7 @@ impl WorkerHandle {
                     pause_after_epoch: false,
                     run_started: None,
                     last_weights: Instant::now(),
+                    embedding_cancel: Arc::new(AtomicBool::new(false)),
                     last_good: None,
                 };
                 w.run_loop();
@@ -259,6 +329,8 @@ struct Worker {
     run_started: Option<Instant>,
     last_weights: Instant,
     last_good: Option<Network<f32>>,
+    /// Set to stop the running t-SNE, if any.
+    embedding_cancel: Arc<AtomicBool>,
 }
 
 impl Worker {
@@ -337,6 +409,7 @@ impl Worker {
             }
             Command::Pause => self.set_running(false),
             Command::Reset(config) => {
+                self.embedding_cancel.store(true, Ordering::Relaxed);
                 self.set_running(false);
                 self.config = *config;
                 self.trainer = None;
@@ -359,7 +432,103 @@ impl Worker {
                     });
                 }
             }
+            Command::Analyse(request) => self.analyse(request),
             Command::Shutdown => {}
+        }
+    }
+
+    fn analyse(&mut self, request: AnalysisRequest) {
+        let Some(t) = &self.trainer else {
+            self.error("Nothing to analyse yet: wait until the run is ready.".into());
+            return;
+        };
+        let run = self.run;
+        let net = t.network();
+        let loss = t.live().loss;
+        let result = match request {
+            AnalysisRequest::Predictions { set, max } => {
+                let data = t.data().clone();
+                let images = match set {
+                    Subset::Train => &data.train,
+                    Subset::Val => &data.val,
+                    Subset::Test => &data.test,
+                };
+                let predictions = analysis::predictions(net, t.normalizer(), images, loss, max);
+                AnalysisResult::Predictions {
+                    set,
+                    data: data.clone(),
+                    predictions: Arc::new(predictions),
+                }
+            }
+            AnalysisRequest::GradientCheck { samples, dims } => AnalysisResult::GradientCheck(
+                analysis::gradient_check(&t.config(), t.data(), t.normalizer(), samples, dims),
+            ),
+            AnalysisRequest::Embedding {
+                layer,
+                projection,
+                count,
+            } => {
+                let (acts, labels) =
+                    analysis::layer_activations(net, t.normalizer(), &t.data().val, layer, count);
+                match projection {
+                    Projection::Pca => AnalysisResult::Embedding {
+                        layer,
+                        projection,
+                        points: analysis::pca2(&acts),
+                        labels,
+                    },
+                    Projection::Tsne => {
+                        self.spawn_tsne(run, layer, acts, labels);
+                        return;
+                    }
+                }
+            }
+        };
+        self.emit(Event::Analysis {
+            run,
+            result: Box::new(result),
+        });
+    }
+
+    /// Runs a t-SNE on its own thread (seconds for a few thousand points), reporting
+    /// progress; a newer request or a reset cancels it.
+    fn spawn_tsne(&mut self, run: u64, layer: usize, acts: ndarray::Array2<f32>, labels: Vec<u8>) {
+        self.embedding_cancel.store(true, Ordering::Relaxed);
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.embedding_cancel = cancel.clone();
+        let events = self.events.clone();
+        let waker = self.waker.clone();
+        let send = move |result: AnalysisResult| {
+            let _ = events.send(Event::Analysis {
+                run,
+                result: Box::new(result),
+            });
+            if let Some(w) = &waker {
+                w();
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("trainviz-tsne".into())
+            .spawn(move || {
+                let mut last = 0.0;
+                let points = analysis::tsne2(&acts, TsneSettings::default(), |fraction| {
+                    if fraction - last >= 0.02 {
+                        last = fraction;
+                        send(AnalysisResult::EmbeddingProgress(fraction));
+                    }
+                    !cancel.load(Ordering::Relaxed)
+                });
+                if !cancel.load(Ordering::Relaxed) {
+                    send(AnalysisResult::Embedding {
+                        layer,
+                        projection: Projection::Tsne,
+                        points,
+                        labels,
+                    });
+                }
+            });
+        if spawned.is_err() {
+            self.error("Could not start a thread for the t-SNE.".into());
         }
     }
 

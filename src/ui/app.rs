@@ -8,10 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use super::confusion::ConfusionPanel;
 use super::controls::{ControlsPanel, UiAction};
+use super::embedding::EmbeddingPanel;
 use super::export::{self, ExportRequest};
+use super::gradcheck::GradcheckPanel;
 use super::histograms::HistogramsPanel;
 use super::history::RunHistory;
 use super::plots::PlotsPanel;
+use super::predictions::PredictionsPanel;
 use super::results::ResultsPanel;
 use super::templates::TemplatesPanel;
 use crate::report::{PngSize, RunRecord};
@@ -27,18 +30,35 @@ pub enum Tab {
     Confusion,
     /// Gradient, weight and true-class-probability histograms.
     Histograms,
+    /// Test images with the model's top-3 guesses.
+    Predictions,
+    /// PCA / t-SNE of a layer's outputs.
+    Embedding,
+    /// Numerical gradient check.
+    GradientCheck,
     /// Results table and report export.
     Results,
 }
 
 impl Tab {
-    /// All tabs, in order (keys 1–4).
-    pub const ALL: [Tab; 4] = [Tab::Training, Tab::Confusion, Tab::Histograms, Tab::Results];
+    /// All tabs, in order (keys 1–7).
+    pub const ALL: [Tab; 7] = [
+        Tab::Training,
+        Tab::Confusion,
+        Tab::Histograms,
+        Tab::Predictions,
+        Tab::Embedding,
+        Tab::GradientCheck,
+        Tab::Results,
+    ];
     fn label(self) -> &'static str {
         match self {
             Tab::Training => "Training",
             Tab::Confusion => "Confusion",
             Tab::Histograms => "Histograms",
+            Tab::Predictions => "Predictions",
+            Tab::Embedding => "Embedding",
+            Tab::GradientCheck => "Gradient check",
             Tab::Results => "Results & export",
         }
     }
@@ -89,6 +109,9 @@ pub struct TrainvizApp {
     confusion: ConfusionPanel,
     histograms: HistogramsPanel,
     results: ResultsPanel,
+    predictions: PredictionsPanel,
+    embedding: EmbeddingPanel,
+    gradcheck: GradcheckPanel,
     /// Outcome of the last export, shown in the status bar: Ok(message) or Err(message).
     pub export_message: Option<Result<String, String>>,
     /// Every command sent to the worker, oldest first (shown nowhere; for tests and logs).
@@ -110,6 +133,9 @@ impl TrainvizApp {
             confusion: ConfusionPanel::default(),
             histograms: HistogramsPanel::default(),
             results: ResultsPanel,
+            predictions: PredictionsPanel::default(),
+            embedding: EmbeddingPanel::default(),
+            gradcheck: GradcheckPanel::default(),
             export_message: None,
             sent: Vec::new(),
         };
@@ -340,6 +366,23 @@ impl TrainvizApp {
             }
             Tab::Confusion => request = self.confusion.ui(ui, &self.history),
             Tab::Histograms => request = self.histograms.ui(ui, &self.history),
+            Tab::Predictions => {
+                if let Some(r) = self.predictions.ui(ui, &self.history) {
+                    self.send(Command::Analyse(r));
+                }
+            }
+            Tab::Embedding => {
+                let (analysis, export) = self.embedding.ui(ui, &self.history);
+                if let Some(r) = analysis {
+                    self.send(Command::Analyse(r));
+                }
+                request = export;
+            }
+            Tab::GradientCheck => {
+                if let Some(r) = self.gradcheck.ui(ui, &self.history) {
+                    self.send(Command::Analyse(r));
+                }
+            }
             Tab::Results => {
                 let table = self
                     .record()
@@ -365,7 +408,15 @@ impl TrainvizApp {
             if r {
                 actions.push(UiAction::Reset);
             }
-            let keys = [Key::Num1, Key::Num2, Key::Num3, Key::Num4];
+            let keys = [
+                Key::Num1,
+                Key::Num2,
+                Key::Num3,
+                Key::Num4,
+                Key::Num5,
+                Key::Num6,
+                Key::Num7,
+            ];
             for (key, tab) in keys.into_iter().zip(Tab::ALL) {
                 if ui.input(|i| i.key_pressed(key)) {
                     self.settings.tab = tab;

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use egui_plot::PlotPoint;
 
 use crate::model::Network;
+use crate::model::gradcheck::ParamCheck;
+use crate::train::worker::AnalysisResult;
 use crate::train::{EpochMetrics, Evaluation, Event, RunInfo, Summary};
 
 /// Series of a run, ready to plot without copying.
@@ -56,6 +58,14 @@ pub struct RunHistory {
     pub eta: f64,
     /// Recent throughput.
     pub images_per_sec: f64,
+    /// The latest [`AnalysisResult::Predictions`] asked for.
+    pub predictions: Option<AnalysisResult>,
+    /// The latest finished [`AnalysisResult::Embedding`].
+    pub embedding: Option<AnalysisResult>,
+    /// Progress of a t-SNE being computed.
+    pub embedding_progress: Option<f32>,
+    /// The latest gradient check, per parameter.
+    pub gradient_check: Option<Vec<ParamCheck>>,
 }
 
 impl RunHistory {
@@ -71,6 +81,7 @@ impl RunHistory {
             | Event::Running { run, .. }
             | Event::Diverged { run, .. }
             | Event::Finished { run, .. }
+            | Event::Analysis { run, .. }
             | Event::Error { run, .. } => *run,
         };
         if run < self.run {
@@ -145,6 +156,15 @@ impl RunHistory {
                 self.running = false;
                 self.summary = Some(*summary);
             }
+            Event::Analysis { result, .. } => match *result {
+                AnalysisResult::EmbeddingProgress(f) => self.embedding_progress = Some(f),
+                r @ AnalysisResult::Embedding { .. } => {
+                    self.embedding_progress = None;
+                    self.embedding = Some(r);
+                }
+                r @ AnalysisResult::Predictions { .. } => self.predictions = Some(r),
+                AnalysisResult::GradientCheck(report) => self.gradient_check = Some(report),
+            },
             Event::Error { message, .. } => {
                 self.loading = None;
                 self.running = false;

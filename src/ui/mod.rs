@@ -5,10 +5,13 @@ pub mod app;
 pub mod bench;
 pub mod confusion;
 pub mod controls;
+pub mod embedding;
 pub mod export;
+pub mod gradcheck;
 pub mod histograms;
 pub mod history;
 pub mod plots;
+pub mod predictions;
 pub mod results;
 pub mod templates;
 

@@ -1,0 +1,154 @@
+//! A 2-D map (PCA or t-SNE) of one layer's outputs on validation images, coloured by class;
+//! computed by the worker (t-SNE on its own thread) with a progress bar here.
+
+use egui::{Color32, Ui};
+use egui_plot::{Legend, Plot, Points};
+
+use super::export::ExportRequest;
+use super::history::RunHistory;
+use crate::report::{figures, svg::PALETTE};
+use crate::train::AnalysisRequest;
+use crate::train::AnalysisResult;
+use crate::train::analysis::Projection;
+
+/// State of the embedding panel.
+pub struct EmbeddingPanel {
+    /// Layer to embed (0-based; the last is the class scores).
+    pub layer: usize,
+    /// PCA or t-SNE.
+    pub projection: Projection,
+    /// Validation images used.
+    pub count: usize,
+}
+
+impl Default for EmbeddingPanel {
+    fn default() -> Self {
+        EmbeddingPanel {
+            layer: 0,
+            projection: Projection::Tsne,
+            count: 2000,
+        }
+    }
+}
+
+/// `#rrggbb` to a colour.
+fn colour(hex: &str) -> Color32 {
+    let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
+    Color32::from_rgb((v >> 16) as u8, (v >> 8) as u8, v as u8)
+}
+
+/// Name of layer `l` of a network with these output widths.
+fn layer_name(widths: &[usize], l: usize) -> String {
+    if l + 1 == widths.len() {
+        format!("class scores ({})", widths[l])
+    } else {
+        format!("hidden layer {} ({} units)", l + 1, widths[l])
+    }
+}
+
+impl EmbeddingPanel {
+    /// Draws the panel; returns a request to the worker and/or an export request.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        history: &RunHistory,
+    ) -> (Option<AnalysisRequest>, Option<ExportRequest>) {
+        let (mut request, mut export) = (None, None);
+        let Some(net) = history.network.as_deref() else {
+            ui.label("The embedding can be computed once a run is ready.");
+            return (None, None);
+        };
+        let widths: Vec<usize> = net.layers.iter().map(|l| l.weights.nrows()).collect();
+        self.layer = self.layer.min(widths.len() - 1);
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_label("layer")
+                .selected_text(layer_name(&widths, self.layer))
+                .show_ui(ui, |ui| {
+                    for l in 0..widths.len() {
+                        ui.selectable_value(&mut self.layer, l, layer_name(&widths, l));
+                    }
+                });
+            ui.selectable_value(&mut self.projection, Projection::Pca, "PCA")
+                .on_hover_text("Two directions of largest variance; instant");
+            ui.selectable_value(&mut self.projection, Projection::Tsne, "t-SNE")
+                .on_hover_text("Keeps neighbourhoods (perplexity 30); a few seconds");
+            ui.add(
+                egui::DragValue::new(&mut self.count)
+                    .range(100..=5000)
+                    .speed(50)
+                    .suffix(" images"),
+            )
+            .on_hover_text("Validation images to embed (t-SNE time grows with the square)");
+            let busy = history.embedding_progress.is_some();
+            if ui
+                .add_enabled(!busy, egui::Button::new("Compute"))
+                .on_disabled_hover_text("A t-SNE is running")
+                .clicked()
+            {
+                request = Some(AnalysisRequest::Embedding {
+                    layer: self.layer,
+                    projection: self.projection,
+                    count: self.count,
+                });
+            }
+        });
+        if let Some(f) = history.embedding_progress {
+            ui.add(
+                egui::ProgressBar::new(f)
+                    .show_percentage()
+                    .text(format!("t-SNE {:.0} %", 100.0 * f)),
+            );
+        }
+        let Some(AnalysisResult::Embedding {
+            layer,
+            projection,
+            points,
+            labels,
+        }) = &history.embedding
+        else {
+            ui.label("Pick a layer and press Compute.");
+            return (request, None);
+        };
+        let names = history
+            .info
+            .as_ref()
+            .map(|i| i.class_names.clone())
+            .unwrap_or_default();
+        let what = format!(
+            "{}, {} of {} validation images",
+            layer_name(&widths, (*layer).min(widths.len() - 1)),
+            match projection {
+                Projection::Pca => "PCA",
+                Projection::Tsne => "t-SNE",
+            },
+            points.len()
+        );
+        ui.horizontal(|ui| {
+            ui.label(&what);
+            if ui.button("Export…").clicked() {
+                let fig = figures::embedding(points, labels, &names, &what);
+                export = Some(ExportRequest::Figure(Box::new(fig)));
+            }
+        });
+        Plot::new("embedding")
+            .height((ui.available_height() - 10.0).max(300.0))
+            .data_aspect(1.0)
+            .legend(Legend::default())
+            .show(ui, |plot| {
+                for (c, name) in names.iter().enumerate() {
+                    let pts: Vec<[f64; 2]> = points
+                        .iter()
+                        .zip(labels)
+                        .filter(|(_, l)| usize::from(**l) == c)
+                        .map(|(p, _)| [f64::from(p[0]), f64::from(p[1])])
+                        .collect();
+                    plot.points(
+                        Points::new(name.as_str(), pts)
+                            .radius(2.0)
+                            .color(colour(PALETTE[c % PALETTE.len()])),
+                    );
+                }
+            });
+        (request, export)
+    }
+}

@@ -1,0 +1,166 @@
+//! Predictions gallery: images with their true class, the predicted class and the top-3
+//! probabilities; filter to mistakes or to one class.
+
+use std::collections::HashMap;
+
+use egui::{Color32, ColorImage, TextureHandle, TextureOptions, Ui};
+
+use super::history::RunHistory;
+use crate::train::{AnalysisRequest, AnalysisResult, Subset};
+
+/// Images per page.
+const PAGE: usize = 48;
+/// Most images a prediction request covers.
+const MAX_IMAGES: usize = 10_000;
+
+/// State of the gallery.
+pub struct PredictionsPanel {
+    /// Only misclassified images.
+    pub only_mistakes: bool,
+    /// Only images of this true class.
+    pub class: Option<u8>,
+    /// First image of the page shown (index into the filtered list).
+    pub page_start: usize,
+    textures: HashMap<usize, TextureHandle>,
+    /// (run, weights version) of the predictions shown, to know when they are stale.
+    shown_for: Option<(u64, u64)>,
+}
+
+impl Default for PredictionsPanel {
+    fn default() -> Self {
+        PredictionsPanel {
+            only_mistakes: true,
+            class: None,
+            page_start: 0,
+            textures: HashMap::new(),
+            shown_for: None,
+        }
+    }
+}
+
+impl PredictionsPanel {
+    /// Draws the gallery; returns a request for fresh predictions when needed.
+    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) -> Option<AnalysisRequest> {
+        let mut request = None;
+        let version = (history.run, history.network_version);
+        let stale = self.shown_for != Some(version);
+        ui.horizontal(|ui| {
+            let label = if history.predictions.is_none() {
+                "Predict the test set"
+            } else {
+                "Refresh with the latest weights"
+            };
+            let button = ui.add_enabled(history.network.is_some(), egui::Button::new(label));
+            if button
+                .on_hover_text("Runs the current weights over the test set")
+                .clicked()
+            {
+                request = Some(AnalysisRequest::Predictions {
+                    set: Subset::Test,
+                    max: MAX_IMAGES,
+                });
+                self.shown_for = Some(version);
+                self.textures.clear();
+            }
+            if stale && history.predictions.is_some() {
+                ui.weak("(the weights have changed since)");
+            }
+        });
+        let Some(AnalysisResult::Predictions {
+            data, predictions, ..
+        }) = &history.predictions
+        else {
+            ui.label("Press the button to see test images with the model's top-3 guesses.");
+            return request;
+        };
+        let names = &data.class_names;
+        let name = |c: u8| names.get(usize::from(c)).map_or("?", String::as_str);
+        ui.horizontal(|ui| {
+            if ui
+                .checkbox(&mut self.only_mistakes, "only misclassified")
+                .changed()
+            {
+                self.page_start = 0;
+            }
+            let selected = self.class.map_or("all classes", name);
+            egui::ComboBox::from_label("true class")
+                .selected_text(selected)
+                .show_ui(ui, |ui| {
+                    let before = self.class;
+                    ui.selectable_value(&mut self.class, None, "all classes");
+                    for c in 0..names.len() {
+                        ui.selectable_value(&mut self.class, Some(c as u8), name(c as u8));
+                    }
+                    if before != self.class {
+                        self.page_start = 0;
+                    }
+                });
+        });
+        let shown: Vec<_> = predictions
+            .iter()
+            .filter(|p| !self.only_mistakes || !p.correct())
+            .filter(|p| self.class.is_none_or(|c| p.label == c))
+            .collect();
+        let correct = predictions.iter().filter(|p| p.correct()).count();
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "{} images shown; {} of {} test images right ({:.1} %)",
+                shown.len(),
+                correct,
+                predictions.len(),
+                100.0 * correct as f64 / predictions.len().max(1) as f64
+            ));
+            if ui
+                .add_enabled(self.page_start > 0, egui::Button::new("< Previous"))
+                .clicked()
+            {
+                self.page_start = self.page_start.saturating_sub(PAGE);
+            }
+            if ui
+                .add_enabled(
+                    self.page_start + PAGE < shown.len(),
+                    egui::Button::new("Next >"),
+                )
+                .clicked()
+            {
+                self.page_start += PAGE;
+            }
+        });
+        self.page_start = self
+            .page_start
+            .min(shown.len().saturating_sub(1) / PAGE * PAGE);
+        let shape = data.shape();
+        ui.horizontal_wrapped(|ui| {
+            for p in shown.iter().skip(self.page_start).take(PAGE) {
+                let texture = self.textures.entry(p.index).or_insert_with(|| {
+                    let image =
+                        ColorImage::from_rgb([shape.width, shape.height], &data.test.rgb(p.index));
+                    ui.ctx().load_texture(
+                        format!("pred-{}", p.index),
+                        image,
+                        TextureOptions::NEAREST,
+                    )
+                });
+                ui.group(|ui| {
+                    ui.set_width(150.0);
+                    ui.vertical(|ui| {
+                        ui.image((texture.id(), egui::vec2(96.0, 96.0)));
+                        ui.label(format!("true: {}", name(p.label)));
+                        for (i, (c, prob)) in p.top3.iter().enumerate() {
+                            let text = format!("{}. {} {:.0} %", i + 1, name(*c), 100.0 * prob);
+                            let colour = if *c == p.label {
+                                Color32::from_rgb(60, 170, 90)
+                            } else if i == 0 {
+                                Color32::from_rgb(220, 80, 60)
+                            } else {
+                                ui.visuals().text_color()
+                            };
+                            ui.colored_label(colour, text);
+                        }
+                    });
+                });
+            }
+        });
+        request
+    }
+}
