@@ -432,7 +432,7 @@ pub fn embedding(points: &[[f32; 2]], labels: &[u8], class_names: &[String], wha
         .max()
         .unwrap_or(0);
     let names = padded_names(class_names, k);
-    let groups: Vec<(String, &'static str, Vec<(f64, f64)>)> = names
+    let groups: Vec<svg::ScatterGroup> = names
         .iter()
         .enumerate()
         .map(|(c, name)| {

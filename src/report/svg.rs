@@ -436,11 +436,11 @@ pub fn bar_chart(
     c.finish()
 }
 
+/// Points of one class in a scatter plot: (name, colour, points).
+pub type ScatterGroup = (String, &'static str, Vec<(f64, f64)>);
+
 /// A scatter plot of labelled groups of points (e.g. an embedding coloured by class).
-pub fn scatter_chart(
-    title_text: &str,
-    groups: &[(String, &'static str, Vec<(f64, f64)>)],
-) -> String {
+pub fn scatter_chart(title_text: &str, groups: &[ScatterGroup]) -> String {
     let (w, h) = CHART_SIZE;
     let legend_w = 40.0
         + groups
