@@ -130,6 +130,7 @@ impl EmbeddingPanel {
                 export = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
+        let text_colour = ui.visuals().text_color();
         Plot::new("embedding")
             .height((ui.available_height() - 10.0).max(300.0))
             .data_aspect(1.0)
@@ -142,11 +143,14 @@ impl EmbeddingPanel {
                         .filter(|(_, l)| usize::from(**l) == c)
                         .map(|(p, _)| [f64::from(p[0]), f64::from(p[1])])
                         .collect();
-                    plot.points(
-                        Points::new(name.as_str(), pts)
-                            .radius(2.0)
-                            .color(colour(PALETTE[c % PALETTE.len()])),
-                    );
+                    // The print palette's black would vanish on a dark background.
+                    let hex = PALETTE[c % PALETTE.len()];
+                    let colour = if hex == "#000000" {
+                        text_colour
+                    } else {
+                        colour(hex)
+                    };
+                    plot.points(Points::new(name.as_str(), pts).radius(2.0).color(colour));
                 }
             });
         (request, export)

@@ -130,37 +130,44 @@ impl PredictionsPanel {
             .page_start
             .min(shown.len().saturating_sub(1) / PAGE * PAGE);
         let shape = data.shape();
-        ui.horizontal_wrapped(|ui| {
-            for p in shown.iter().skip(self.page_start).take(PAGE) {
-                let texture = self.textures.entry(p.index).or_insert_with(|| {
-                    let image =
-                        ColorImage::from_rgb([shape.width, shape.height], &data.test.rgb(p.index));
-                    ui.ctx().load_texture(
-                        format!("pred-{}", p.index),
-                        image,
-                        TextureOptions::NEAREST,
-                    )
-                });
-                ui.group(|ui| {
-                    ui.set_width(150.0);
-                    ui.vertical(|ui| {
-                        ui.image((texture.id(), egui::vec2(96.0, 96.0)));
-                        ui.label(format!("true: {}", name(p.label)));
-                        for (i, (c, prob)) in p.top3.iter().enumerate() {
-                            let text = format!("{}. {} {:.0} %", i + 1, name(*c), 100.0 * prob);
-                            let colour = if *c == p.label {
-                                Color32::from_rgb(60, 170, 90)
-                            } else if i == 0 {
-                                Color32::from_rgb(220, 80, 60)
-                            } else {
-                                ui.visuals().text_color()
-                            };
-                            ui.colored_label(colour, text);
-                        }
+        // Rows of as many cards as fit (wrapping layouts do not wrap groups reliably).
+        let columns = ((ui.available_width() / 166.0).floor() as usize).max(1);
+        let page: Vec<_> = shown.iter().skip(self.page_start).take(PAGE).collect();
+        for row in page.chunks(columns) {
+            ui.horizontal(|ui| {
+                for p in row {
+                    let texture = self.textures.entry(p.index).or_insert_with(|| {
+                        let image = ColorImage::from_rgb(
+                            [shape.width, shape.height],
+                            &data.test.rgb(p.index),
+                        );
+                        ui.ctx().load_texture(
+                            format!("pred-{}", p.index),
+                            image,
+                            TextureOptions::NEAREST,
+                        )
                     });
-                });
-            }
-        });
+                    ui.group(|ui| {
+                        ui.set_width(140.0);
+                        ui.vertical(|ui| {
+                            ui.image((texture.id(), egui::vec2(96.0, 96.0)));
+                            ui.label(format!("true: {}", name(p.label)));
+                            for (i, (c, prob)) in p.top3.iter().enumerate() {
+                                let text = format!("{}. {} {:.0} %", i + 1, name(*c), 100.0 * prob);
+                                let colour = if *c == p.label {
+                                    Color32::from_rgb(60, 170, 90)
+                                } else if i == 0 {
+                                    Color32::from_rgb(220, 80, 60)
+                                } else {
+                                    ui.visuals().text_color()
+                                };
+                                ui.colored_label(colour, text);
+                            }
+                        });
+                    });
+                }
+            });
+        }
         request
     }
 }
