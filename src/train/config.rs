@@ -288,6 +288,27 @@ impl TrainConfig {
         })
     }
 
+    /// This config with the keys of `overrides` replaced (e.g. a preset or a sweep point),
+    /// validated. Errors name the key: an unknown one, a wrong type, or a value out of range.
+    pub fn with_overrides(&self, overrides: &toml::Table) -> Result<TrainConfig, String> {
+        let mut table = toml::Table::try_from(self).map_err(|e| e.to_string())?;
+        for (k, v) in overrides {
+            // `lambda = 0` means 0.0: let integers stand in for floats.
+            let v = match (table.get(k), v) {
+                (Some(toml::Value::Float(_)), toml::Value::Integer(i)) => {
+                    toml::Value::Float(*i as f64)
+                }
+                _ => v.clone(),
+            };
+            table.insert(k.clone(), v);
+        }
+        let config: TrainConfig = table
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_string())?;
+        config.validate().map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+
     /// Parses TOML text.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| e.message().to_string())

@@ -1,0 +1,529 @@
+//! Saved runs: every training run (app, CLI or sweep) gets a folder under `runs/` with its
+//! settings, per-epoch metrics, summary and weights; presets of the course's settings; and
+//! sweeps over hyperparameters.
+//!
+//! A run folder holds:
+//! - `config.toml` — the settings;
+//! - `meta.json` — name, creation time, data set, class names, image shape, set sizes, status;
+//! - `metrics.jsonl` — one [`EpochMetrics`] per line, appended and synced at each epoch end,
+//!   so a crash or kill loses at most the epoch in progress;
+//! - `weights.bin` — the latest weights (replaced atomically at each epoch end);
+//! - `summary.json` — the final numbers, once finished.
+
+pub mod presets;
+pub mod sweep;
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::data::ImageShape;
+use crate::model::{Activation, Layer, Network};
+use crate::report::write_atomic;
+use crate::train::{EpochMetrics, RunInfo, Summary, TrainConfig};
+#[cfg(test)]
+use rand::SeedableRng;
+
+/// Environment variable naming the runs folder (default `runs/`).
+pub const RUNS_ENV: &str = "TRAINVIZ_RUNS";
+
+/// What can go wrong with saved runs.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file is not what it should be.
+    #[error("{path}: {problem}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The runs folder: `$TRAINVIZ_RUNS`, else `runs/` in the working directory.
+pub fn default_runs_dir() -> PathBuf {
+    std::env::var_os(RUNS_ENV).map_or_else(|| PathBuf::from("runs"), PathBuf::from)
+}
+
+/// How a run ended (or that it has not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Training, or stopped without a word (crash, kill, closed window).
+    Running,
+    /// All epochs done.
+    Finished,
+    /// The cost became NaN or infinite.
+    Diverged,
+}
+
+/// The facts about a run kept in `meta.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    /// Name shown in the run browser (editable).
+    pub name: String,
+    /// Creation time, seconds since 1970.
+    pub created: u64,
+    /// Data set name.
+    pub dataset: String,
+    /// Class names.
+    pub class_names: Vec<String>,
+    /// Image shape.
+    pub shape: ImageShape,
+    /// Training, validation and test images.
+    pub sizes: [usize; 3],
+    /// How it ended.
+    pub status: RunStatus,
+}
+
+/// Writes one run's folder as it trains.
+pub struct RunWriter {
+    dir: PathBuf,
+    meta: RunMeta,
+    metrics: File,
+}
+
+/// A folder name from the time and the settings, e.g. `20261122-193012-linear-ce-l0.1-e0.001`.
+fn folder_name(created: u64, config: &TrainConfig) -> String {
+    let arch = if config.hidden.is_empty() {
+        "linear".to_string()
+    } else {
+        format!(
+            "mlp{}",
+            config
+                .hidden
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("x")
+        )
+    };
+    let loss = format!("{:?}", config.loss).to_lowercase();
+    format!(
+        "{}-{arch}-{loss}-l{}-e{}",
+        utc_stamp(created),
+        config.lambda,
+        config.eta
+    )
+}
+
+/// `YYYYMMDD-HHMMSS` (UTC) of a Unix time.
+pub fn utc_stamp(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl RunWriter {
+    /// Creates a new folder for a run under `root` (a unique name from the time and the
+    /// settings) and writes its settings.
+    pub fn create(root: &Path, info: &RunInfo) -> Result<Self, RunError> {
+        let created = now_secs();
+        let base = folder_name(created, &info.config);
+        let mut dir = root.join(&base);
+        let mut n = 2;
+        while dir.exists() {
+            dir = root.join(format!("{base}-{n}"));
+            n += 1;
+        }
+        Self::create_at(dir, info, None)
+    }
+
+    /// Creates the run folder `dir` (which must not hold a run yet); `name` defaults to the
+    /// folder's name.
+    pub fn create_at(dir: PathBuf, info: &RunInfo, name: Option<String>) -> Result<Self, RunError> {
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let meta = RunMeta {
+            name: name.unwrap_or_else(|| {
+                dir.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            }),
+            created: now_secs(),
+            dataset: info.dataset.clone(),
+            class_names: info.class_names.clone(),
+            shape: info.shape,
+            sizes: info.sizes,
+            status: RunStatus::Running,
+        };
+        write_text(&dir.join("config.toml"), &info.config.to_toml())?;
+        write_meta(&dir, &meta)?;
+        let path = dir.join("metrics.jsonl");
+        let metrics = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        Ok(RunWriter { dir, meta, metrics })
+    }
+
+    /// The run's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Records a finished epoch and the weights after it; durable when this returns.
+    pub fn epoch(
+        &mut self,
+        metrics: &EpochMetrics,
+        network: &Network<f32>,
+    ) -> Result<(), RunError> {
+        let path = self.dir.join("metrics.jsonl");
+        let line = serde_json::to_string(metrics).map_err(|e| RunError::Corrupt {
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
+        self.metrics
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| self.metrics.sync_data())
+            .map_err(io(&path))?;
+        save_weights(&self.dir.join("weights.bin"), network)
+    }
+
+    /// Records the end of the run.
+    pub fn finish(&mut self, summary: &Summary) -> Result<(), RunError> {
+        let json = serde_json::to_string_pretty(summary).unwrap_or_default();
+        write_text(&self.dir.join("summary.json"), &json)?;
+        self.meta.status = RunStatus::Finished;
+        write_meta(&self.dir, &self.meta)
+    }
+
+    /// Records that the run diverged.
+    pub fn diverged(&mut self) -> Result<(), RunError> {
+        self.meta.status = RunStatus::Diverged;
+        write_meta(&self.dir, &self.meta)
+    }
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), RunError> {
+    write_atomic(path, text.as_bytes()).map_err(|e| RunError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+fn write_meta(dir: &Path, meta: &RunMeta) -> Result<(), RunError> {
+    let json = serde_json::to_string_pretty(meta).unwrap_or_default();
+    write_text(&dir.join("meta.json"), &json)
+}
+
+/// Magic of `weights.bin`.
+const WEIGHTS_MAGIC: &[u8; 8] = b"TVWGHT01";
+
+/// Saves a network: magic, activation, layer count, then per layer rows, cols (u32 LE),
+/// weights and bias (f32 LE). Atomic.
+pub fn save_weights(path: &Path, net: &Network<f32>) -> Result<(), RunError> {
+    let mut bytes = WEIGHTS_MAGIC.to_vec();
+    let act: u32 = match net.activation {
+        Activation::Relu => 0,
+        Activation::Tanh => 1,
+        Activation::Sigmoid => 2,
+    };
+    bytes.extend(act.to_le_bytes());
+    bytes.extend((net.layers.len() as u32).to_le_bytes());
+    for l in &net.layers {
+        let (r, c) = l.weights.dim();
+        bytes.extend((r as u32).to_le_bytes());
+        bytes.extend((c as u32).to_le_bytes());
+        for v in l.weights.iter().chain(l.bias.iter()) {
+            bytes.extend(v.to_le_bytes());
+        }
+    }
+    write_atomic(path, &bytes).map_err(|e| RunError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+/// Reads little-endian values from a byte slice; `None` past its end.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let s = self.bytes.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(s)
+    }
+    fn u32(&mut self) -> Option<usize> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize)
+    }
+    fn floats(&mut self, n: usize) -> Option<Vec<f32>> {
+        Some(
+            self.take(n.checked_mul(4)?)?
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        )
+    }
+}
+
+/// Loads a network saved by [`save_weights`], checking every size against the file.
+pub fn load_weights(path: &Path) -> Result<Network<f32>, RunError> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(io(path))?;
+    let corrupt = |problem: &str| RunError::Corrupt {
+        path: path.to_path_buf(),
+        problem: problem.to_string(),
+    };
+    let mut cursor = Cursor {
+        bytes: &bytes,
+        pos: 0,
+    };
+    if cursor
+        .take(8)
+        .ok_or_else(|| corrupt("the file ends early"))?
+        != WEIGHTS_MAGIC
+    {
+        return Err(corrupt("not a trainviz weights file"));
+    }
+    let activation = match cursor.u32().ok_or_else(|| corrupt("the file ends early"))? {
+        0 => Activation::Relu,
+        1 => Activation::Tanh,
+        2 => Activation::Sigmoid,
+        _ => return Err(corrupt("unknown activation")),
+    };
+    let count = cursor.u32().ok_or_else(|| corrupt("the file ends early"))?;
+    if count == 0 || count > 64 {
+        return Err(corrupt("implausible number of layers"));
+    }
+    let mut layers = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (r, c) = cursor
+            .u32()
+            .zip(cursor.u32())
+            .ok_or_else(|| corrupt("the file ends early"))?;
+        if r == 0 || c == 0 || r.saturating_mul(c) > 100_000_000 {
+            return Err(corrupt("implausible layer size"));
+        }
+        let w = cursor
+            .floats(r * c)
+            .ok_or_else(|| corrupt("the file ends early"))?;
+        let b = cursor
+            .floats(r)
+            .ok_or_else(|| corrupt("the file ends early"))?;
+        layers.push(Layer {
+            weights: Array2::from_shape_vec((r, c), w).map_err(|_| corrupt("bad shape"))?,
+            bias: Array1::from(b),
+        });
+    }
+    for pair in layers.windows(2) {
+        if pair[0].weights.nrows() != pair[1].weights.ncols() {
+            return Err(corrupt("layer sizes do not chain"));
+        }
+    }
+    Ok(Network { layers, activation })
+}
+
+/// A saved run, as read back.
+#[derive(Debug, Clone)]
+pub struct SavedRun {
+    /// Its folder.
+    pub dir: PathBuf,
+    /// `meta.json`.
+    pub meta: RunMeta,
+    /// `config.toml`.
+    pub config: TrainConfig,
+    /// The complete lines of `metrics.jsonl` (a torn last line is dropped).
+    pub history: Vec<EpochMetrics>,
+    /// `summary.json`, if the run finished.
+    pub summary: Option<Summary>,
+}
+
+impl SavedRun {
+    /// Reads a run folder.
+    pub fn load(dir: &Path) -> Result<Self, RunError> {
+        let meta_path = dir.join("meta.json");
+        let text = std::fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
+        let meta: RunMeta = serde_json::from_str(&text).map_err(|e| RunError::Corrupt {
+            path: meta_path.clone(),
+            problem: e.to_string(),
+        })?;
+        let config_path = dir.join("config.toml");
+        let config = TrainConfig::from_toml_file(&config_path).map_err(|e| RunError::Corrupt {
+            path: config_path.clone(),
+            problem: e.to_string(),
+        })?;
+        let metrics_path = dir.join("metrics.jsonl");
+        let mut history = Vec::new();
+        if let Ok(f) = File::open(&metrics_path) {
+            for line in BufReader::new(f).lines() {
+                let Ok(line) = line else { break };
+                // A line cut short by a crash does not parse: everything before it stands.
+                match serde_json::from_str::<EpochMetrics>(&line) {
+                    Ok(m) => history.push(m),
+                    Err(_) => break,
+                }
+            }
+        }
+        let summary = std::fs::read_to_string(dir.join("summary.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        Ok(SavedRun {
+            dir: dir.to_path_buf(),
+            meta,
+            config,
+            history,
+            summary,
+        })
+    }
+
+    /// The weights saved with the run.
+    pub fn weights(&self) -> Result<Network<f32>, RunError> {
+        load_weights(&self.dir.join("weights.bin"))
+    }
+
+    /// Best validation accuracy over the epochs (NaN before the first epoch).
+    pub fn best_val_accuracy(&self) -> f64 {
+        self.history
+            .iter()
+            .map(|m| m.val.accuracy)
+            .fold(f64::NAN, f64::max)
+    }
+
+    /// The run's facts in the form the worker reports them.
+    pub fn info(&self) -> RunInfo {
+        RunInfo {
+            dataset: self.meta.dataset.clone(),
+            class_names: self.meta.class_names.clone(),
+            shape: self.meta.shape,
+            sizes: self.meta.sizes,
+            config: self.config.clone(),
+        }
+    }
+
+    /// Renames the run (its `name`, not its folder).
+    pub fn rename(&mut self, name: &str) -> Result<(), RunError> {
+        self.meta.name = name.trim().to_string();
+        write_meta(&self.dir, &self.meta)
+    }
+
+    /// Deletes the run's folder.
+    pub fn delete(self) -> Result<(), RunError> {
+        std::fs::remove_dir_all(&self.dir).map_err(io(&self.dir))
+    }
+}
+
+/// Every run under `root` (folders holding a `meta.json`, including sweep points up to two
+/// levels down), newest first. Unreadable runs are skipped and reported in the second list.
+pub fn list_runs(root: &Path) -> (Vec<SavedRun>, Vec<RunError>) {
+    fn visit(dir: &Path, depth: usize, runs: &mut Vec<SavedRun>, errors: &mut Vec<RunError>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if !path.is_dir() {
+                continue;
+            }
+            if path.join("meta.json").is_file() {
+                match SavedRun::load(&path) {
+                    Ok(r) => runs.push(r),
+                    Err(err) => errors.push(err),
+                }
+            } else if depth < 2 {
+                visit(&path, depth + 1, runs, errors);
+            }
+        }
+    }
+    let mut runs = Vec::new();
+    let mut errors = Vec::new();
+    visit(root, 0, &mut runs, &mut errors);
+    runs.sort_by(|a, b| {
+        b.meta
+            .created
+            .cmp(&a.meta.created)
+            .then_with(|| b.dir.cmp(&a.dir))
+    });
+    (runs, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_stamps() {
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        assert_eq!(utc_stamp(1_795_376_412), "20261122-194012");
+        assert_eq!(utc_stamp(951_782_400), "20000229-000000");
+    }
+
+    #[test]
+    fn weights_round_trip_and_bad_files_are_named() {
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+        let net = Network::<f32>::new(
+            12,
+            &[5],
+            3,
+            Activation::Tanh,
+            crate::model::InitKind::Xavier,
+            0.01,
+            &mut rng,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.bin");
+        save_weights(&path, &net).unwrap();
+        let back = load_weights(&path).unwrap();
+        assert_eq!(back.activation, Activation::Tanh);
+        assert_eq!(back.layers[0].weights, net.layers[0].weights);
+        assert_eq!(back.layers[1].bias, net.layers[1].bias);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let err = load_weights(&path).unwrap_err().to_string();
+        assert!(err.contains("w.bin") && err.contains("ends early"), "{err}");
+        std::fs::write(&path, b"garbage!").unwrap();
+        assert!(
+            load_weights(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("not a trainviz")
+        );
+    }
+}

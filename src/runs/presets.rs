@@ -1,0 +1,120 @@
+//! Presets: the settings of the classic course experiments, one click (or `--preset NAME`)
+//! away. A preset only sets the keys it names; data location and anything else stay.
+
+use crate::train::TrainConfig;
+
+/// One preset: a name for the CLI, a label for people, and the TOML keys it sets.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    /// `--preset` name.
+    pub name: &'static str,
+    /// What it is, for menus and `--help`.
+    pub label: &'static str,
+    /// The settings, as TOML.
+    pub toml: &'static str,
+}
+
+/// The presets, in menu order.
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "lambda0-eta0.1",
+        label: "Linear, λ=0, η=0.1 (too large a step: oscillates)",
+        toml: "hidden = []\nlambda = 0.0\neta = 0.1\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"",
+    },
+    Preset {
+        name: "lambda0-eta0.001",
+        label: "Linear, λ=0, η=0.001",
+        toml: "hidden = []\nlambda = 0.0\neta = 0.001\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"",
+    },
+    Preset {
+        name: "classic",
+        label: "Linear, λ=0.1, η=0.001 (the classic setting, ~39 %)",
+        toml: "hidden = []\nlambda = 0.1\neta = 0.001\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"",
+    },
+    Preset {
+        name: "lambda1-eta0.001",
+        label: "Linear, λ=1, η=0.001 (strong regularisation)",
+        toml: "hidden = []\nlambda = 1.0\neta = 0.001\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"",
+    },
+    Preset {
+        name: "all-data-flip-decay",
+        label: "Linear, all data + flips + η decay (~41 %)",
+        toml: "hidden = []\nsplit = \"all\"\nval = 1000\nflip = 0.2\neta = 0.01\nschedule = \"exp\"\ndecay = 0.9\nlambda = 0.01\nepochs = 40\nloss = \"ce\"",
+    },
+    Preset {
+        name: "svm",
+        label: "Linear, multiclass SVM loss",
+        toml: "hidden = []\nloss = \"svm\"\nlambda = 0.01\neta = 0.001\nepochs = 40\nsplit = \"classic\"\nschedule = \"constant\"",
+    },
+    Preset {
+        name: "bce",
+        label: "Linear, multiple binary cross-entropy (sigmoids)",
+        toml: "hidden = []\nloss = \"bce\"\nlambda = 0.01\neta = 0.01\nepochs = 40\nsplit = \"classic\"\nschedule = \"constant\"",
+    },
+    Preset {
+        name: "mlp-relu",
+        label: "MLP 50 ReLU, Xavier, cyclic η (~52 %)",
+        toml: "hidden = [50]\nactivation = \"relu\"\ninit = \"xavier\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\nsplit = \"all\"\nval = 1000\nepochs = 12\nloss = \"ce\"",
+    },
+    Preset {
+        name: "mlp-tanh",
+        label: "MLP 50 tanh, Xavier, cyclic η",
+        toml: "hidden = [50]\nactivation = \"tanh\"\ninit = \"xavier\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\nsplit = \"all\"\nval = 1000\nepochs = 12\nloss = \"ce\"",
+    },
+    Preset {
+        name: "mlp-sigmoid",
+        label: "MLP 50 sigmoid, Xavier, cyclic η",
+        toml: "hidden = [50]\nactivation = \"sigmoid\"\ninit = \"xavier\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\nsplit = \"all\"\nval = 1000\nepochs = 12\nloss = \"ce\"",
+    },
+];
+
+/// The preset called `name`.
+pub fn find(name: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.name == name)
+}
+
+/// Names of every preset, for error messages.
+pub fn names() -> String {
+    PRESETS
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Preset {
+    /// `base` with this preset's settings applied.
+    pub fn apply(&self, base: &TrainConfig) -> Result<TrainConfig, String> {
+        let table: toml::Table = toml::from_str(self.toml).map_err(|e| e.to_string())?;
+        base.with_overrides(&table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_applies_and_validates() {
+        for p in PRESETS {
+            let c = p
+                .apply(&TrainConfig::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            c.validate().unwrap_or_else(|e| panic!("{}: {e}", p.name));
+        }
+        let classic = find("classic")
+            .unwrap()
+            .apply(&TrainConfig::default())
+            .unwrap();
+        assert_eq!(
+            classic,
+            TrainConfig::default(),
+            "the classic preset is the default"
+        );
+        let mlp = find("mlp-tanh")
+            .unwrap()
+            .apply(&TrainConfig::default())
+            .unwrap();
+        assert_eq!(mlp.hidden, vec![50]);
+    }
+}

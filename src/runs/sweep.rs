@@ -1,0 +1,609 @@
+//! Sweeps: grid or random search over hyperparameters. Each point is a saved run in the
+//! sweep's folder; points whose run finished are not redone, so a stopped or killed sweep
+//! resumes where it was. Points run in parallel, one per core, each on one thread.
+//!
+//! A sweep file (TOML):
+//! ```toml
+//! name = "lambda-eta"          # folder name under runs/sweeps/ (default: the file's stem)
+//! preset = "classic"           # optional starting point
+//! mode = "grid"                # or "random"
+//! samples = 10                 # random: number of points
+//! parallel = 2                 # points at a time (default: the number of cores)
+//! [base]                       # settings every point shares (any config key)
+//! epochs = 10
+//! [params]                     # what varies: a list of values, or a range
+//! lambda = [0, 0.01, 0.1, 1]
+//! eta = [0.001, 0.01]
+//! batch = { min = 50, max = 200, steps = 4 }          # grid: evenly spaced
+//! # eta = { min = 1e-4, max = 1e-1, log = true }      # random: log-uniform
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rand::{Rng, SeedableRng, rngs::SmallRng};
+use serde::Deserialize;
+
+use super::{RunWriter, SavedRun, presets};
+use crate::data::{self, DataRequest, Splits};
+use crate::train::{RunInfo, Subset, Summary, TrainConfig, Trainer};
+
+/// Grid or random search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SweepMode {
+    /// Every combination of the listed values.
+    #[default]
+    Grid,
+    /// `samples` random combinations.
+    Random,
+}
+
+/// The values one parameter takes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValues {
+    /// Exactly these.
+    List(Vec<toml::Value>),
+    /// A range: `steps` evenly spaced values for a grid, uniform draws for random search;
+    /// `log` spaces or draws on a log scale.
+    Range {
+        /// Lowest value.
+        min: f64,
+        /// Highest value.
+        max: f64,
+        /// Values of a grid over the range.
+        #[serde(default)]
+        steps: Option<usize>,
+        /// Log scale.
+        #[serde(default)]
+        log: bool,
+    },
+}
+
+/// A sweep file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Folder name under `runs/sweeps/`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Preset to start from.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// Grid or random.
+    #[serde(default)]
+    pub mode: SweepMode,
+    /// Points of a random search.
+    #[serde(default = "default_samples")]
+    pub samples: usize,
+    /// Seed of a random search.
+    #[serde(default)]
+    pub seed: u64,
+    /// Points trained at a time.
+    #[serde(default)]
+    pub parallel: Option<usize>,
+    /// Settings every point shares.
+    #[serde(default)]
+    pub base: toml::Table,
+    /// What varies, in order.
+    pub params: toml::Table,
+}
+
+fn default_samples() -> usize {
+    10
+}
+
+/// One point of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPoint {
+    /// Folder name, stable across restarts: index and values.
+    pub id: String,
+    /// The varied settings, as (key, value text).
+    pub values: Vec<(String, String)>,
+    /// The complete settings.
+    pub config: TrainConfig,
+}
+
+/// A sweep ready to run: where it lives and its points.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The sweep's folder.
+    pub dir: PathBuf,
+    /// Its points.
+    pub points: Vec<SweepPoint>,
+    /// Points at a time.
+    pub parallel: usize,
+}
+
+/// Text of a TOML value for ids and tables (strings without quotes).
+fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The values of a range for a grid.
+fn range_values(
+    name: &str,
+    min: f64,
+    max: f64,
+    steps: usize,
+    log: bool,
+) -> Result<Vec<toml::Value>, String> {
+    if !(min.is_finite() && max.is_finite()) || min > max || (log && min <= 0.0) {
+        return Err(format!(
+            "params.{name}: the range {min}..{max} is not valid{}",
+            if log {
+                " on a log scale (needs 0 < min ≤ max)"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok((0..steps.max(1))
+        .map(|i| {
+            let f = if steps <= 1 {
+                0.0
+            } else {
+                i as f64 / (steps - 1) as f64
+            };
+            let v = if log {
+                (min.ln() + f * (max.ln() - min.ln())).exp()
+            } else {
+                min + f * (max - min)
+            };
+            toml::Value::Float(v)
+        })
+        .collect())
+}
+
+impl SweepSpec {
+    /// Parses a sweep file's text.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.message().to_string())
+    }
+
+    /// The points of the sweep, starting from `base` (the defaults, or settings given on
+    /// the command line such as the data folder). Every point's settings are validated; an
+    /// error names the parameter.
+    pub fn points(&self, base: &TrainConfig) -> Result<Vec<SweepPoint>, String> {
+        let mut start = base.clone();
+        if let Some(name) = &self.preset {
+            let preset = presets::find(name)
+                .ok_or_else(|| format!("unknown preset {name:?}; presets: {}", presets::names()))?;
+            start = preset.apply(&start)?;
+        }
+        start = start
+            .with_overrides(&self.base)
+            .map_err(|e| format!("base: {e}"))?;
+        let mut params: Vec<(String, ParamValues)> = Vec::new();
+        for (k, v) in &self.params {
+            let values: ParamValues = v
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| format!("params.{k}: {}", e.message()))?;
+            params.push((k.clone(), values));
+        }
+        if params.is_empty() {
+            return Err("params: name at least one setting to vary".into());
+        }
+        let combos: Vec<Vec<(String, toml::Value)>> = match self.mode {
+            SweepMode::Grid => {
+                let mut combos = vec![Vec::new()];
+                for (k, values) in &params {
+                    let list = match values {
+                        ParamValues::List(l) => l.clone(),
+                        ParamValues::Range {
+                            min,
+                            max,
+                            steps,
+                            log,
+                        } => range_values(
+                            k,
+                            *min,
+                            *max,
+                            steps.ok_or_else(|| {
+                                format!("params.{k}: a grid over a range needs `steps`")
+                            })?,
+                            *log,
+                        )?,
+                    };
+                    if list.is_empty() {
+                        return Err(format!("params.{k}: no values"));
+                    }
+                    combos = combos
+                        .into_iter()
+                        .flat_map(|c| {
+                            list.iter().map(move |v| {
+                                let mut c = c.clone();
+                                c.push((k.clone(), v.clone()));
+                                c
+                            })
+                        })
+                        .collect();
+                }
+                combos
+            }
+            SweepMode::Random => {
+                let mut rng = SmallRng::seed_from_u64(self.seed);
+                (0..self.samples.max(1))
+                    .map(|_| {
+                        params
+                            .iter()
+                            .map(|(k, values)| {
+                                let v = match values {
+                                    ParamValues::List(l) if !l.is_empty() => {
+                                        l[rng.random_range(0..l.len())].clone()
+                                    }
+                                    ParamValues::List(_) => toml::Value::Float(f64::NAN),
+                                    ParamValues::Range { min, max, log, .. } => {
+                                        let f: f64 = rng.random();
+                                        toml::Value::Float(if *log && *min > 0.0 {
+                                            (min.ln() + f * (max.ln() - min.ln())).exp()
+                                        } else {
+                                            min + f * (max - min)
+                                        })
+                                    }
+                                };
+                                (k.clone(), v)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+        };
+        combos
+            .into_iter()
+            .enumerate()
+            .map(|(i, combo)| {
+                let table: toml::Table = combo.iter().cloned().collect();
+                let config = start
+                    .with_overrides(&table)
+                    .map_err(|e| format!("point {}: {e}", i + 1))?;
+                let values: Vec<(String, String)> = combo
+                    .iter()
+                    .map(|(k, v)| (k.clone(), value_text(v)))
+                    .collect();
+                let tag: String = values
+                    .iter()
+                    .map(|(k, v)| format!("-{k}{v}"))
+                    .collect::<String>()
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .take(80)
+                    .collect();
+                Ok(SweepPoint {
+                    id: format!("p{:03}{tag}", i + 1),
+                    values,
+                    config,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Reads a sweep file and lays the sweep out under `runs_root/sweeps/`.
+pub fn prepare(file: &Path, base: &TrainConfig, runs_root: &Path) -> Result<Sweep, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let spec = SweepSpec::from_toml(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let name = spec.name.clone().unwrap_or_else(|| {
+        file.file_stem()
+            .map_or_else(|| "sweep".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let points = spec
+        .points(base)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Ok(Sweep {
+        dir: runs_root.join("sweeps").join(name),
+        parallel: spec.parallel.unwrap_or(cores).clamp(1, 64),
+        points,
+    })
+}
+
+/// The outcome of one point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointResult {
+    /// Which point.
+    pub id: String,
+    /// Its varied settings.
+    pub values: Vec<(String, String)>,
+    /// Final numbers (NaN costs when it diverged).
+    pub summary: Summary,
+    /// Best validation accuracy over its epochs.
+    pub best_val_acc: f64,
+    /// True when it was done before this start and not redone.
+    pub reused: bool,
+}
+
+/// What a running sweep reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SweepEvent {
+    /// A point started training.
+    Started {
+        /// Which point.
+        id: String,
+    },
+    /// A point finished an epoch.
+    Epoch {
+        /// Which point.
+        id: String,
+        /// Epochs done.
+        epoch: usize,
+        /// Its validation accuracy.
+        val_acc: f64,
+    },
+    /// A point is done (now or before).
+    Done(PointResult),
+    /// A point failed (bad data, unwritable folder); the others go on.
+    Failed {
+        /// Which point.
+        id: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Data sets loaded so far, shared by the points that ask for the same data.
+type DataCache = Mutex<Vec<(DataRequest, Arc<Splits>)>>;
+
+fn load_cached(cache: &DataCache, request: &DataRequest) -> Result<Arc<Splits>, String> {
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, d)) = cache.iter().find(|(r, _)| r == request) {
+        return Ok(d.clone());
+    }
+    let d = Arc::new(data::load(request).map_err(|e| e.to_string())?);
+    cache.push((request.clone(), d.clone()));
+    Ok(d)
+}
+
+/// A point's result read back from its folder, if it finished.
+fn finished_result(point: &SweepPoint, dir: &Path) -> Option<PointResult> {
+    let run = SavedRun::load(dir).ok()?;
+    let summary = run.summary.clone()?;
+    Some(PointResult {
+        id: point.id.clone(),
+        values: point.values.clone(),
+        best_val_acc: run.best_val_accuracy(),
+        summary,
+        reused: true,
+    })
+}
+
+/// Trains one point into `dir`, reporting epochs; `None` when stopped.
+fn train_point(
+    point: &SweepPoint,
+    dir: &Path,
+    cache: &DataCache,
+    stop: &AtomicBool,
+    report: &(dyn Fn(SweepEvent) + Sync),
+) -> Result<Option<PointResult>, String> {
+    let data = load_cached(cache, &point.config.data_request())?;
+    let mut trainer =
+        Trainer::new(point.config.clone(), data.clone(), None).map_err(|e| e.to_string())?;
+    // The sweep spreads points over the cores; each point stays on one.
+    trainer.set_share_steps(false);
+    let info = RunInfo {
+        dataset: data.name.clone(),
+        class_names: data.class_names.clone(),
+        shape: data.shape(),
+        sizes: [data.train.len(), data.val.len(), data.test.len()],
+        config: point.config.clone(),
+    };
+    // A half-done point from an interrupted start is redone from scratch.
+    let _ = std::fs::remove_dir_all(dir);
+    let mut writer = RunWriter::create_at(dir.to_path_buf(), &info, Some(point.id.clone()))
+        .map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let mut best = f64::NAN;
+    let mut diverged = false;
+    while !trainer.is_finished() {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let m = trainer.run_epoch();
+        best = best.max(m.val.accuracy);
+        writer
+            .epoch(&m, trainer.network())
+            .map_err(|e| e.to_string())?;
+        report(SweepEvent::Epoch {
+            id: point.id.clone(),
+            epoch: m.epoch,
+            val_acc: m.val.accuracy,
+        });
+        if !m.train.cost.is_finite() {
+            diverged = true;
+            break;
+        }
+    }
+    let test = trainer.evaluate(Subset::Test);
+    let summary = trainer.summary(&test, started.elapsed().as_secs_f64());
+    writer.finish(&summary).map_err(|e| e.to_string())?;
+    if diverged {
+        writer.diverged().map_err(|e| e.to_string())?;
+    }
+    Ok(Some(PointResult {
+        id: point.id.clone(),
+        values: point.values.clone(),
+        summary,
+        best_val_acc: best,
+        reused: false,
+    }))
+}
+
+/// Runs the sweep: finished points are read back, the rest trained `parallel` at a time.
+/// Returns every finished point's result, best validation accuracy first. Stops between
+/// epochs when `stop` is set (the unfinished points are redone on the next start).
+pub fn run(
+    sweep: &Sweep,
+    stop: &AtomicBool,
+    report: &(dyn Fn(SweepEvent) + Sync),
+) -> Vec<PointResult> {
+    let cache: DataCache = Mutex::new(Vec::new());
+    let results = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    let _ = std::fs::create_dir_all(&sweep.dir);
+    let work = || {
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(point) = sweep.points.get(i) else {
+                return;
+            };
+            let dir = sweep.dir.join(&point.id);
+            let outcome = match finished_result(point, &dir) {
+                Some(r) => Ok(Some(r)),
+                None => {
+                    report(SweepEvent::Started {
+                        id: point.id.clone(),
+                    });
+                    train_point(point, &dir, &cache, stop, report)
+                }
+            };
+            match outcome {
+                Ok(Some(r)) => {
+                    report(SweepEvent::Done(r.clone()));
+                    results
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(r);
+                }
+                Ok(None) => return,
+                Err(message) => report(SweepEvent::Failed {
+                    id: point.id.clone(),
+                    message,
+                }),
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..sweep.parallel.min(sweep.points.len()).max(1) {
+            s.spawn(work);
+        }
+        work();
+    });
+    let mut results = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    sort_results(&mut results);
+    results
+}
+
+/// Best validation accuracy first (NaN last).
+pub fn sort_results(results: &mut [PointResult]) {
+    results.sort_by(|a, b| {
+        let key = |r: &PointResult| {
+            if r.best_val_acc.is_nan() {
+                -1.0
+            } else {
+                r.best_val_acc
+            }
+        };
+        key(b).total_cmp(&key(a)).then_with(|| a.id.cmp(&b.id))
+    });
+}
+
+/// The results as a text table: rank, varied settings, best and final validation
+/// accuracy, test accuracy, and whether the point was reused.
+pub fn table(results: &[PointResult]) -> String {
+    let keys: Vec<String> = results
+        .first()
+        .map(|r| r.values.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    let mut out = format!("{:>4}", "rank");
+    for k in &keys {
+        out.push_str(&format!(" {k:>12}"));
+    }
+    out.push_str(&format!(
+        " {:>9} {:>9} {:>9} {:>8}\n",
+        "best val", "final val", "test", ""
+    ));
+    for (rank, r) in results.iter().enumerate() {
+        out.push_str(&format!("{:>4}", rank + 1));
+        for (_, v) in &r.values {
+            out.push_str(&format!(" {v:>12}"));
+        }
+        out.push_str(&format!(
+            " {:>8.2}% {:>8.2}% {:>8.2}% {:>8}\n",
+            100.0 * r.best_val_acc,
+            100.0 * r.summary.val_acc,
+            100.0 * r.summary.test_acc,
+            if r.reused { "(saved)" } else { "" }
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_points_cover_every_combination_with_stable_ids() {
+        let spec = SweepSpec::from_toml(
+            "[params]\nlambda = [0, 0.01, 0.1, 1]\neta = [0.001, 0.01]\n[base]\nepochs = 3",
+        )
+        .unwrap();
+        let points = spec.points(&TrainConfig::default()).unwrap();
+        assert_eq!(points.len(), 8);
+        assert_eq!(points[0].config.lambda, 0.0);
+        assert_eq!(points[0].config.epochs, 3);
+        assert_eq!(points[7].config.lambda, 1.0);
+        assert_eq!(points[7].config.eta, 0.01);
+        assert!(
+            points[1].id.starts_with("p002-lambda0-eta0.01"),
+            "{}",
+            points[1].id
+        );
+        assert_eq!(spec.points(&TrainConfig::default()).unwrap(), points);
+    }
+
+    #[test]
+    fn ranges_and_random_search() {
+        let spec = SweepSpec::from_toml(
+            "mode = \"random\"\nsamples = 5\n[params]\neta = { min = 1e-4, max = 1e-1, log = true }\nbatch = [50, 100]",
+        )
+        .unwrap();
+        let points = spec.points(&TrainConfig::default()).unwrap();
+        assert_eq!(points.len(), 5);
+        assert!(points.iter().all(|p| (1e-4..=1e-1).contains(&p.config.eta)));
+        assert!(points.iter().all(|p| [50, 100].contains(&p.config.batch)));
+        let grid = SweepSpec::from_toml(
+            "[params]\neta = { min = 0.001, max = 0.1, steps = 3, log = true }",
+        )
+        .unwrap();
+        let etas: Vec<f64> = grid
+            .points(&TrainConfig::default())
+            .unwrap()
+            .iter()
+            .map(|p| p.config.eta)
+            .collect();
+        assert!((etas[1] - 0.01).abs() < 1e-12, "{etas:?}");
+    }
+
+    #[test]
+    fn bad_sweeps_name_the_problem() {
+        let err = |t: &str| {
+            SweepSpec::from_toml(t)
+                .and_then(|s| s.points(&TrainConfig::default()).map(|_| ()))
+                .unwrap_err()
+        };
+        assert!(err("[params]\nlambda = [-1]").contains("lambda"));
+        assert!(err("[params]\nlamda = [1]").contains("lamda"));
+        assert!(err("[params]\neta = { min = 0.1, max = 1 }").contains("steps"));
+        assert!(err("preset = \"nope\"\n[params]\neta = [0.1]").contains("unknown preset"));
+    }
+}
