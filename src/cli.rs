@@ -44,7 +44,27 @@ pub enum CliCommand {
         /// Resolution of PNG figures, dots per inch.
         #[arg(long, default_value_t = 300.0)]
         dpi: f64,
+        /// Where runs are saved (default: $TRAINVIZ_RUNS or runs/).
+        #[arg(long)]
+        runs: Option<PathBuf>,
+        /// Do not save the run under runs/.
+        #[arg(long)]
+        no_save: bool,
     },
+    /// Run a sweep (grid or random search) from the sweep file given with --config; finished
+    /// points are kept, so running it again resumes. Prints the results table.
+    Sweep {
+        /// Where the sweep's runs go (default: $TRAINVIZ_RUNS or runs/), under sweeps/NAME.
+        #[arg(long)]
+        runs: Option<PathBuf>,
+    },
+    /// Evaluate a saved run's weights on the test set.
+    Eval {
+        /// The run's folder (under runs/).
+        run: PathBuf,
+    },
+    /// List the presets.
+    Presets,
     /// Compare analytic and numerical gradients on a small subset.
     Gradcheck {
         /// Settings (model, loss, data).
@@ -146,22 +166,39 @@ pub struct TrainArgs {
     /// Random seed.
     #[arg(long, global = true)]
     pub seed: Option<u64>,
+    /// Start from a preset of the course's settings (see `trainviz presets`); the config
+    /// file and flags override it.
+    #[arg(long, global = true)]
+    pub preset: Option<String>,
 }
 
 impl TrainArgs {
-    /// The settings: defaults, then the config file, then the flags.
+    /// The settings: defaults, then the preset, then the config file, then the flags.
     pub fn resolve(&self) -> Result<TrainConfig> {
+        let mut start = TrainConfig::default();
+        if let Some(name) = &self.preset {
+            let preset = crate::runs::presets::find(name).with_context(|| {
+                format!(
+                    "unknown preset {name:?}; presets: {}",
+                    crate::runs::presets::names()
+                )
+            })?;
+            start = preset
+                .apply(&start)
+                .map_err(|e| anyhow::anyhow!("preset {name}: {e}"))?;
+        }
         let (mut c, file_sets_dataset) = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
-                let c = TrainConfig::from_toml(&text)
+                let table: toml::Table = toml::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+                let c = start
+                    .with_overrides(&table)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                let sets_dataset = toml::from_str::<toml::Table>(&text)
-                    .is_ok_and(|table| table.contains_key("dataset"));
-                (c, sets_dataset)
+                (c, table.contains_key("dataset"))
             }
-            None => (TrainConfig::default(), false),
+            None => (start, false),
         };
         macro_rules! set {
             ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = v.clone(); } )* };
@@ -237,15 +274,25 @@ pub struct BenchArgs {
     pub ui_while_training: Option<f64>,
 }
 
-/// Runs a subcommand.
-pub fn run(command: CliCommand) -> Result<()> {
+/// Runs a subcommand; `global` holds the settings flags given before or after it.
+pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
     match command {
+        CliCommand::Sweep { runs } => sweep_cmd(global, runs),
+        CliCommand::Eval { run } => eval_cmd(&run),
+        CliCommand::Presets => {
+            for p in crate::runs::presets::PRESETS {
+                println!("{:<22} {}", p.name, p.label);
+            }
+            Ok(())
+        }
         CliCommand::Train {
             args,
             out,
             figures,
             figure_width,
             dpi,
+            runs,
+            no_save,
         } => {
             let config = args.resolve()?;
             let figures = figures.then_some(PngSize {
@@ -255,7 +302,8 @@ pub fn run(command: CliCommand) -> Result<()> {
             if let Some(size) = &figures {
                 size.validate()?;
             }
-            train(config, out.as_deref(), true, figures).map(|_| ())
+            let runs = (!no_save).then(|| runs.unwrap_or_else(crate::runs::default_runs_dir));
+            train(config, out.as_deref(), true, figures, runs).map(|_| ())
         }
         CliCommand::Gradcheck {
             args,
@@ -269,12 +317,14 @@ pub fn run(command: CliCommand) -> Result<()> {
 
 /// Trains with `config` on a worker thread, printing one line per epoch when `print` is set
 /// and writing the results to `out`. Returns the summary.
-/// With `figures`, the report goes into `out` as well (see [`crate::report::export_report`]).
+/// With `figures`, the report goes into `out` as well (see [`crate::report::export_report`]);
+/// with `runs`, the run is saved there (see [`crate::runs`]).
 pub fn train(
     config: TrainConfig,
     out: Option<&Path>,
     print: bool,
     figures: Option<PngSize>,
+    runs: Option<PathBuf>,
 ) -> Result<Summary> {
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -283,7 +333,7 @@ pub fn train(
     let mut csv = String::from(
         "epoch,eta,lambda,train_loss,train_cost,train_acc,val_loss,val_cost,val_acc,seconds\n",
     );
-    let worker = WorkerHandle::spawn(None);
+    let worker = WorkerHandle::spawn_saving(None, runs);
     worker.send(crate::train::Command::Reset(Box::new(config.clone())));
     worker.send(crate::train::Command::Start);
     let epochs = config.epochs;
@@ -294,6 +344,7 @@ pub fn train(
     for event in worker.events().iter() {
         match event {
             Event::Weights { network: n, .. } => network = Some(n),
+            Event::Saved { dir, .. } if print => println!("saving the run in {}", dir.display()),
             Event::Test { eval, .. } => test = Some(eval),
             Event::Ready { info: i, .. } => {
                 info = Some(i.clone());
@@ -378,6 +429,82 @@ pub fn train(
         }
     }
     bail!("the training worker stopped unexpectedly")
+}
+
+fn sweep_cmd(global: &TrainArgs, runs: Option<PathBuf>) -> Result<()> {
+    let file = global
+        .config
+        .clone()
+        .context("give the sweep file with --config sweep.toml")?;
+    // The other flags (e.g. --data) set the base every point starts from.
+    let base = TrainArgs {
+        config: None,
+        ..global.clone()
+    }
+    .resolve()?;
+    let root = runs.unwrap_or_else(crate::runs::default_runs_dir);
+    let sweep = crate::runs::sweep::prepare(&file, &base, &root).map_err(anyhow::Error::msg)?;
+    println!(
+        "sweep of {} points in {}, {} at a time",
+        sweep.points.len(),
+        sweep.dir.display(),
+        sweep.parallel
+    );
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let failures = std::sync::Mutex::new(Vec::new());
+    let report = |e: crate::runs::sweep::SweepEvent| {
+        use crate::runs::sweep::SweepEvent;
+        match e {
+            SweepEvent::Started { id } => println!("{id}: training"),
+            SweepEvent::Epoch { .. } => {}
+            SweepEvent::Done(r) => println!(
+                "{}: {} best val {:.2} %, test {:.2} %",
+                r.id,
+                if r.reused { "saved before," } else { "done," },
+                100.0 * r.best_val_acc,
+                100.0 * r.summary.test_acc
+            ),
+            SweepEvent::Failed { id, message } => {
+                eprintln!("{id}: failed: {message}");
+                failures
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(id);
+            }
+        }
+    };
+    let results = crate::runs::sweep::run(&sweep, &stop, &report);
+    println!("\n{}", crate::runs::sweep::table(&results));
+    let failed = failures
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !failed.is_empty() {
+        bail!("{} of {} points failed", failed.len(), sweep.points.len());
+    }
+    Ok(())
+}
+
+fn eval_cmd(dir: &Path) -> Result<()> {
+    let saved = crate::runs::SavedRun::load(dir)?;
+    let net = saved.weights()?;
+    let data = std::sync::Arc::new(data::load(&saved.config.data_request())?);
+    let mut t = crate::train::Trainer::new(saved.config.clone(), data, None)?;
+    if net.input_dim() != t.network().input_dim() || net.classes() != t.network().classes() {
+        bail!("the saved weights do not fit the run's data");
+    }
+    let epochs = saved.history.len();
+    t.restore(net, saved.history);
+    let test = t.evaluate(crate::train::Subset::Test);
+    println!(
+        "{} ({} epochs): test cost {:.4}, loss {:.4}, accuracy {:.2} % of {} images",
+        saved.meta.name,
+        epochs,
+        test.cost,
+        test.loss,
+        100.0 * test.accuracy,
+        test.count
+    );
+    Ok(())
 }
 
 fn gradcheck_cmd(config: &TrainConfig, tol: f64, samples: usize, dims: usize) -> Result<()> {

@@ -6,7 +6,7 @@ use trainviz::cli::Cli;
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(cmd) => trainviz::cli::run(cmd),
+        Some(cmd) => trainviz::cli::run(cmd, &cli.app),
         None => trainviz::ui::run_app(&cli.app),
     };
     match result {

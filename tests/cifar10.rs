@@ -8,7 +8,7 @@ use trainviz::model::InitKind;
 use trainviz::train::{ScheduleKind, TrainConfig};
 
 fn train(config: TrainConfig) -> trainviz::train::Summary {
-    trainviz::cli::train(config, None, false, None).expect("training runs")
+    trainviz::cli::train(config, None, false, None, None).expect("training runs")
 }
 
 #[test]

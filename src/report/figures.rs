@@ -119,6 +119,42 @@ pub fn curve(record: &RunRecord<'_>, curve: Curve) -> Figure {
     }
 }
 
+/// Several runs' validation (or training) `curve` on the same axes, each labelled.
+pub fn overlay(runs: &[(String, &[EpochMetrics])], curve: Curve, validation: bool) -> Figure {
+    let name = curve.name();
+    let set = if validation { "validation" } else { "training" };
+    let series: Vec<Series> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, (label, history))| Series {
+            name: label.clone(),
+            points: history
+                .iter()
+                .map(|m| {
+                    let e = if validation { &m.val } else { &m.train };
+                    (m.epoch as f64, curve.value(e))
+                })
+                .collect(),
+            colour: PALETTE[i % PALETTE.len()],
+            dashed: false,
+        })
+        .collect();
+    let title = format!("{} {name} of {} runs", capitalise(set), runs.len());
+    let svg = svg::line_chart(&title, "epoch", name, &series);
+    let mut csv = format!("run,epoch,{set}_{name}\n");
+    for s in &series {
+        for (x, y) in &s.points {
+            let _ = writeln!(csv, "{},{x},{y}", csv_field(&s.name));
+        }
+    }
+    Figure {
+        id: format!("overlay_{set}_{name}"),
+        title,
+        svg,
+        csv,
+    }
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next()

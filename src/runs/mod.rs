@@ -199,6 +199,32 @@ impl RunWriter {
         Ok(RunWriter { dir, meta, metrics })
     }
 
+    /// Reopens a saved run's folder to append epochs (continuing its training).
+    pub fn resume(dir: &Path) -> Result<Self, RunError> {
+        let run = SavedRun::load(dir)?;
+        let mut meta = run.meta;
+        meta.status = RunStatus::Running;
+        write_meta(dir, &meta)?;
+        let _ = std::fs::remove_file(dir.join("summary.json"));
+        let path = dir.join("metrics.jsonl");
+        // Rewrite the complete lines only, so a torn last line does not stay in the middle.
+        let mut text = String::new();
+        for m in &run.history {
+            text.push_str(&serde_json::to_string(m).unwrap_or_default());
+            text.push('\n');
+        }
+        write_text(&path, &text)?;
+        let metrics = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        Ok(RunWriter {
+            dir: dir.to_path_buf(),
+            meta,
+            metrics,
+        })
+    }
+
     /// The run's folder.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -448,6 +474,42 @@ impl SavedRun {
     pub fn delete(self) -> Result<(), RunError> {
         std::fs::remove_dir_all(&self.dir).map_err(io(&self.dir))
     }
+}
+
+/// Labels for runs that say what differs between them: for each run, `key=value` for every
+/// setting whose value is not the same in all of them (the run's name when none differs).
+pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
+    let tables: Vec<toml::Table> = runs
+        .iter()
+        .map(|r| toml::Table::try_from(&r.config).unwrap_or_default())
+        .collect();
+    let keys: Vec<String> = tables
+        .first()
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default();
+    let differing: Vec<&String> = keys
+        .iter()
+        .filter(|k| tables.iter().any(|t| t.get(*k) != tables[0].get(*k)))
+        .collect();
+    runs.iter()
+        .zip(&tables)
+        .map(|(run, t)| {
+            if differing.is_empty() {
+                return run.meta.name.clone();
+            }
+            differing
+                .iter()
+                .map(|k| {
+                    let v = t.get(*k).map_or_else(String::new, |v| match v {
+                        toml::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    });
+                    format!("{k}={v}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect()
 }
 
 /// Every run under `root` (folders holding a `meta.json`, including sweep points up to two

@@ -282,6 +282,21 @@ impl Trainer {
         })
     }
 
+    /// Continues a saved run: its weights and the epochs it already trained (the learning-rate
+    /// schedule picks up where it was).
+    pub fn restore(&mut self, net: Network<f32>, history: Vec<EpochMetrics>) {
+        self.ws = Workspace::new(&net, self.config.batch);
+        self.net = net;
+        self.epochs_done = history.len();
+        self.steps_done = self.epochs_done * self.steps_per_epoch();
+        self.epoch_seconds = history.iter().map(|m| m.seconds).collect();
+        if let Some(last) = history.last() {
+            self.last_eta = last.eta;
+        }
+        self.history = history;
+        self.cursor = self.order.len();
+    }
+
     /// Allows or forbids sharing big steps between two threads (default: allowed unless
     /// [`ONE_THREAD_ENV`] is set). Results agree up to float rounding either way.
     pub fn set_share_steps(&mut self, share: bool) {

@@ -1,6 +1,7 @@
 //! The worker thread: owns data and model, runs the engine, takes [`Command`]s and emits
 //! [`Event`]s over crossbeam channels. Neither side ever waits for the other.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -15,6 +16,7 @@ use super::trainer::{Subset, Trainer};
 use crate::data::{self, DataRequest, ImageShape, Normalizer, Preprocess, Splits};
 use crate::model::Network;
 use crate::model::gradcheck::ParamCheck;
+use crate::runs::{RunWriter, SavedRun};
 
 /// What the app or CLI asks of the worker.
 #[derive(Debug, Clone)]
@@ -33,6 +35,14 @@ pub enum Command {
     EvaluateTest,
     /// Analyse the current weights; answered by [`Event::Analysis`].
     Analyse(AnalysisRequest),
+    /// Load a saved run (settings, curves, weights) as a new, paused run that can continue
+    /// for `extra_epochs` more epochs beyond those it trained.
+    LoadRun {
+        /// The run's folder.
+        dir: PathBuf,
+        /// Epochs to allow beyond those already trained (0: as the run was configured).
+        extra_epochs: usize,
+    },
     /// Stop the worker.
     Shutdown,
 }
@@ -192,6 +202,13 @@ pub enum Event {
         /// Final numbers.
         summary: Box<Summary>,
     },
+    /// The run is being saved in this folder (sent once, when its first epoch is saved).
+    Saved {
+        /// Run id.
+        run: u64,
+        /// The run's folder.
+        dir: PathBuf,
+    },
     /// The answer to an [`Command::Analyse`].
     Analysis {
         /// Run id.
@@ -239,8 +256,14 @@ fn lower_thread_priority() {
 }
 
 impl WorkerHandle {
-    /// Starts a worker thread. `waker` is called after events are sent.
+    /// Starts a worker thread that saves nothing. `waker` is called after events are sent.
     pub fn spawn(waker: Option<Waker>) -> Self {
+        Self::spawn_saving(waker, None)
+    }
+
+    /// Starts a worker thread that saves every run it trains under `runs_dir` (see
+    /// [`crate::runs`]). `waker` is called after events are sent.
+    pub fn spawn_saving(waker: Option<Waker>, runs_dir: Option<PathBuf>) -> Self {
         let (cmd_tx, cmd_rx) = unbounded();
         let (ev_tx, ev_rx) = unbounded();
         let stop = Arc::new(AtomicBool::new(false));
@@ -263,6 +286,10 @@ impl WorkerHandle {
                     run_started: None,
                     last_weights: Instant::now(),
                     embedding_cancel: Arc::new(AtomicBool::new(false)),
+                    runs_dir,
+                    writer: None,
+                    resume_dir: None,
+                    save_failed: false,
                     last_good: None,
                 };
                 w.run_loop();
@@ -331,6 +358,14 @@ struct Worker {
     last_good: Option<Network<f32>>,
     /// Set to stop the running t-SNE, if any.
     embedding_cancel: Arc<AtomicBool>,
+    /// Where runs are saved (`None`: not saved).
+    runs_dir: Option<PathBuf>,
+    /// The current run's folder writer, from its first saved epoch.
+    writer: Option<RunWriter>,
+    /// A loaded run's folder: its new epochs are appended there.
+    resume_dir: Option<PathBuf>,
+    /// Saving failed once for this run; said once, then left alone.
+    save_failed: bool,
 }
 
 impl Worker {
@@ -433,6 +468,10 @@ impl Worker {
                 }
             }
             Command::Analyse(request) => self.analyse(request),
+            Command::LoadRun { dir, extra_epochs } => {
+                self.embedding_cancel.store(true, Ordering::Relaxed);
+                self.load_run(dir, extra_epochs);
+            }
             Command::Shutdown => {}
         }
     }
@@ -534,6 +573,9 @@ impl Worker {
 
     /// Loads data (cached when unchanged) and builds a trainer for `self.config`.
     fn setup(&mut self) -> bool {
+        self.writer = None;
+        self.resume_dir = None;
+        self.save_failed = false;
         self.run += 1;
         self.run_started = None;
         self.last_good = None;
@@ -650,6 +692,116 @@ impl Worker {
         }
     }
 
+    /// The facts of the current run.
+    fn run_info(&self) -> Option<RunInfo> {
+        let t = self.trainer.as_ref()?;
+        let d = t.data();
+        Some(RunInfo {
+            dataset: d.name.clone(),
+            class_names: d.class_names.clone(),
+            shape: d.shape(),
+            sizes: [d.train.len(), d.val.len(), d.test.len()],
+            config: t.config(),
+        })
+    }
+
+    /// Saves a finished epoch (creating the run's folder at the first); a failure is
+    /// reported once and training goes on.
+    fn save_epoch(&mut self, metrics: &EpochMetrics) {
+        if self.save_failed {
+            return;
+        }
+        let Some(root) = self.runs_dir.clone() else {
+            return;
+        };
+        if self.writer.is_none() {
+            let created = match (&self.resume_dir, self.run_info()) {
+                (Some(dir), _) => RunWriter::resume(dir),
+                (None, Some(info)) => RunWriter::create(&root, &info),
+                (None, None) => return,
+            };
+            match created {
+                Ok(w) => {
+                    self.emit(Event::Saved {
+                        run: self.run,
+                        dir: w.dir().to_path_buf(),
+                    });
+                    self.writer = Some(w);
+                }
+                Err(e) => {
+                    self.save_failed(e.to_string());
+                    return;
+                }
+            }
+        }
+        let (Some(w), Some(t)) = (&mut self.writer, &self.trainer) else {
+            return;
+        };
+        if let Err(e) = w.epoch(metrics, t.network()) {
+            self.save_failed(e.to_string());
+        }
+    }
+
+    fn save_failed(&mut self, problem: String) {
+        self.save_failed = true;
+        self.error(format!(
+            "Could not save the run ({problem}); training goes on unsaved."
+        ));
+    }
+
+    /// Loads a saved run as a new, paused run.
+    fn load_run(&mut self, dir: PathBuf, extra_epochs: usize) {
+        let saved = match SavedRun::load(&dir) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error(format!("Cannot load the run: {e}"));
+                return;
+            }
+        };
+        let network = match saved.weights() {
+            Ok(n) => n,
+            Err(e) => {
+                self.error(format!("Cannot load the run's weights: {e}"));
+                return;
+            }
+        };
+        self.set_running(false);
+        let done = saved.history.len();
+        self.config = saved.config.clone();
+        self.config.epochs = if extra_epochs > 0 {
+            done + extra_epochs
+        } else {
+            self.config.epochs.max(done)
+        };
+        self.trainer = None;
+        if !self.setup() {
+            return;
+        }
+        let Some(t) = &mut self.trainer else { return };
+        if network.input_dim() != t.network().input_dim()
+            || network.classes() != t.network().classes()
+            || network.hidden() != t.network().hidden()
+        {
+            self.error("The saved weights do not fit the run's settings and data.".into());
+            return;
+        }
+        t.restore(network.clone(), saved.history.clone());
+        self.last_good = Some(network.clone());
+        self.resume_dir = Some(dir);
+        let run = self.run;
+        for m in saved.history {
+            self.emit(Event::Epoch {
+                run,
+                metrics: Box::new(m),
+            });
+        }
+        self.emit(Event::Weights {
+            run,
+            epoch: done,
+            network: Arc::new(network),
+        });
+    }
+
     fn diverge(&mut self) {
         let Some(t) = &mut self.trainer else { return };
         let eta = t.current_eta();
@@ -663,6 +815,11 @@ impl Worker {
             t.steps_done(),
             eta / 10.0
         );
+        if let Some(w) = &mut self.writer
+            && let Err(e) = w.diverged()
+        {
+            self.save_failed(e.to_string());
+        }
         self.set_running(false);
         self.emit(Event::Diverged {
             run: self.run,
@@ -679,6 +836,8 @@ impl Worker {
             return;
         }
         self.last_good = Some(t.network().clone());
+        self.save_epoch(&metrics);
+        let Some(t) = &mut self.trainer else { return };
         let finished = t.is_finished();
         let epoch = t.epochs_done();
         let send_weights =
@@ -705,6 +864,11 @@ impl Worker {
             });
         }
         if let Some((summary, test)) = summary {
+            if let Some(w) = &mut self.writer
+                && let Err(e) = w.finish(&summary)
+            {
+                self.save_failed(e.to_string());
+            }
             self.emit(Event::Test {
                 run: self.run,
                 eval: Box::new(test),

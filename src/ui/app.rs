@@ -16,6 +16,7 @@ use super::history::RunHistory;
 use super::plots::PlotsPanel;
 use super::predictions::PredictionsPanel;
 use super::results::ResultsPanel;
+use super::runs::{RunsAction, RunsPanel};
 use super::templates::TemplatesPanel;
 use crate::report::{PngSize, RunRecord};
 use crate::train::{Command, TrainConfig, WorkerHandle};
@@ -38,11 +39,13 @@ pub enum Tab {
     GradientCheck,
     /// Results table and report export.
     Results,
+    /// Saved runs, overlays and sweeps.
+    Runs,
 }
 
 impl Tab {
-    /// All tabs, in order (keys 1–7).
-    pub const ALL: [Tab; 7] = [
+    /// All tabs, in order (keys 1–8).
+    pub const ALL: [Tab; 8] = [
         Tab::Training,
         Tab::Confusion,
         Tab::Histograms,
@@ -50,6 +53,7 @@ impl Tab {
         Tab::Embedding,
         Tab::GradientCheck,
         Tab::Results,
+        Tab::Runs,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -60,6 +64,7 @@ impl Tab {
             Tab::Embedding => "Embedding",
             Tab::GradientCheck => "Gradient check",
             Tab::Results => "Results & export",
+            Tab::Runs => "Runs",
         }
     }
 }
@@ -112,6 +117,8 @@ pub struct TrainvizApp {
     predictions: PredictionsPanel,
     embedding: EmbeddingPanel,
     gradcheck: GradcheckPanel,
+    runs: RunsPanel,
+    runs_dir: Option<std::path::PathBuf>,
     /// Outcome of the last export, shown in the status bar: Ok(message) or Err(message).
     pub export_message: Option<Result<String, String>>,
     /// Every command sent to the worker, oldest first (shown nowhere; for tests and logs).
@@ -119,9 +126,18 @@ pub struct TrainvizApp {
 }
 
 impl TrainvizApp {
-    /// A new app with its worker; `waker` lets the worker ask for a repaint.
+    /// A new app with its worker, saving no runs; `waker` lets the worker ask for a repaint.
     pub fn new(settings: Settings, waker: Option<crate::train::worker::Waker>) -> Self {
-        let worker = WorkerHandle::spawn(waker.clone());
+        Self::with_runs_dir(settings, waker, None)
+    }
+
+    /// A new app whose runs are saved under `runs_dir` (and browsed from there).
+    pub fn with_runs_dir(
+        settings: Settings,
+        waker: Option<crate::train::worker::Waker>,
+        runs_dir: Option<std::path::PathBuf>,
+    ) -> Self {
+        let worker = WorkerHandle::spawn_saving(waker.clone(), runs_dir.clone());
         let mut app = TrainvizApp {
             waker,
             plots: PlotsPanel::with_smoothing(settings.smoothing),
@@ -136,6 +152,12 @@ impl TrainvizApp {
             predictions: PredictionsPanel::default(),
             embedding: EmbeddingPanel::default(),
             gradcheck: GradcheckPanel::default(),
+            runs: RunsPanel::new(
+                runs_dir
+                    .clone()
+                    .unwrap_or_else(crate::runs::default_runs_dir),
+            ),
+            runs_dir,
             export_message: None,
             sent: Vec::new(),
         };
@@ -151,7 +173,7 @@ impl TrainvizApp {
         if !self.worker.send(cmd) {
             self.history.message =
                 Some("The training worker has stopped; press Reset to start a new one.".into());
-            self.worker = WorkerHandle::spawn(self.waker.clone());
+            self.worker = WorkerHandle::spawn_saving(self.waker.clone(), self.runs_dir.clone());
         }
     }
 
@@ -383,6 +405,18 @@ impl TrainvizApp {
                     self.send(Command::Analyse(r));
                 }
             }
+            Tab::Runs => match self.runs.ui(ui, &self.settings.config) {
+                Some(RunsAction::Load(dir, extra_epochs)) => {
+                    // The settings panel shows the loaded run's settings.
+                    if let Some(run) = self.runs.runs().iter().find(|r| r.dir == dir) {
+                        self.settings.config = run.config.clone();
+                    }
+                    self.send(Command::LoadRun { dir, extra_epochs });
+                    self.settings.tab = Tab::Training;
+                }
+                Some(RunsAction::Export(r)) => request = Some(r),
+                None => {}
+            },
             Tab::Results => {
                 let table = self
                     .record()
@@ -416,6 +450,7 @@ impl TrainvizApp {
                 Key::Num5,
                 Key::Num6,
                 Key::Num7,
+                Key::Num8,
             ];
             for (key, tab) in keys.into_iter().zip(Tab::ALL) {
                 if ui.input(|i| i.key_pressed(key)) {
@@ -453,6 +488,11 @@ impl TrainvizApp {
         if let Some(r) = export_request {
             self.handle_export(r);
         }
+    }
+
+    /// The run browser (for tests).
+    pub fn runs_panel(&mut self) -> &mut RunsPanel {
+        &mut self.runs
     }
 
     /// Labels of the templates shown (for tests).

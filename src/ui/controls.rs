@@ -61,6 +61,22 @@ impl ControlsPanel {
     ) -> Vec<UiAction> {
         let Self { hidden_text } = self;
         let mut actions = Vec::new();
+
+        egui::ComboBox::from_label("preset")
+            .selected_text("Course settings…")
+            .show_ui(ui, |ui| {
+                for p in crate::runs::presets::PRESETS {
+                    if ui.button(p.label).clicked()
+                        && let Ok(c) = p.apply(edited)
+                    {
+                        *edited = c;
+                        *hidden_text = None;
+                        actions.push(UiAction::Reset);
+                    }
+                }
+            })
+            .response
+            .on_hover_text("Set up a classic experiment of the course (starts a new run)");
         let before = edited.live();
 
         ui.heading("Live");

@@ -66,6 +66,8 @@ pub struct RunHistory {
     pub embedding_progress: Option<f32>,
     /// The latest gradient check, per parameter.
     pub gradient_check: Option<Vec<ParamCheck>>,
+    /// Where the run is saved, once its first epoch is.
+    pub saved_dir: Option<std::path::PathBuf>,
 }
 
 impl RunHistory {
@@ -82,6 +84,7 @@ impl RunHistory {
             | Event::Diverged { run, .. }
             | Event::Finished { run, .. }
             | Event::Analysis { run, .. }
+            | Event::Saved { run, .. }
             | Event::Error { run, .. } => *run,
         };
         if run < self.run {
@@ -156,6 +159,7 @@ impl RunHistory {
                 self.running = false;
                 self.summary = Some(*summary);
             }
+            Event::Saved { dir, .. } => self.saved_dir = Some(dir),
             Event::Analysis { result, .. } => match *result {
                 AnalysisResult::EmbeddingProgress(f) => self.embedding_progress = Some(f),
                 r @ AnalysisResult::Embedding { .. } => {

@@ -13,6 +13,7 @@ pub mod history;
 pub mod plots;
 pub mod predictions;
 pub mod results;
+pub mod runs;
 pub mod templates;
 
 use std::sync::Arc;
@@ -48,7 +49,11 @@ pub fn run_app(args: &TrainArgs) -> anyhow::Result<()> {
             let ctx = cc.egui_ctx.clone();
             let waker: crate::train::worker::Waker =
                 Arc::new(move || ctx.request_repaint_after(Duration::from_millis(16)));
-            Ok(Box::new(TrainvizApp::new(settings, Some(waker))))
+            Ok(Box::new(TrainvizApp::with_runs_dir(
+                settings,
+                Some(waker),
+                Some(crate::runs::default_runs_dir()),
+            )))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))

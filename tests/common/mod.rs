@@ -30,5 +30,10 @@ pub fn trainviz() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trainviz"));
     // Tests must not pick up data from the developer's data/ directory by accident.
     cmd.env_remove("TRAINVIZ_CIFAR10");
+    // Nor save runs into the source tree.
+    cmd.env(
+        "TRAINVIZ_RUNS",
+        std::env::temp_dir().join("trainviz-test-runs"),
+    );
     cmd
 }

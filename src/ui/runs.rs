@@ -1,0 +1,436 @@
+//! The run browser: every saved run (name, date, data set, settings, best validation
+//! accuracy), rename, delete, load (weights and curves) or continue it; overlay several runs'
+//! curves with a legend naming what differs; run a sweep in the background with a live
+//! table of its results.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::{Receiver, unbounded};
+use egui::Ui;
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use super::export::ExportRequest;
+use crate::report::figures::{self, Curve};
+use crate::runs::sweep::{self, PointResult, SweepEvent};
+use crate::runs::{RunError, SavedRun, differing_labels, list_runs, utc_stamp};
+use crate::train::TrainConfig;
+
+/// What the browser asks the app to do.
+pub enum RunsAction {
+    /// Load this run (paused), allowing this many more epochs.
+    Load(PathBuf, usize),
+    /// Export a figure.
+    Export(ExportRequest),
+}
+
+/// A sweep running in the background.
+struct RunningSweep {
+    name: String,
+    total: usize,
+    events: Receiver<SweepEvent>,
+    stop: Arc<AtomicBool>,
+    results: Vec<PointResult>,
+    training: BTreeSet<String>,
+    failed: Vec<(String, String)>,
+    done: bool,
+}
+
+/// State of the run browser.
+pub struct RunsPanel {
+    root: PathBuf,
+    runs: Vec<SavedRun>,
+    errors: Vec<String>,
+    scanned: bool,
+    /// Folders of the runs overlaid.
+    pub selected: BTreeSet<PathBuf>,
+    renaming: Option<(PathBuf, String)>,
+    confirm_delete: Option<PathBuf>,
+    curve: Curve,
+    validation: bool,
+    sweep: Option<RunningSweep>,
+    message: Option<String>,
+}
+
+impl RunsPanel {
+    /// A browser of the runs under `root`.
+    pub fn new(root: PathBuf) -> Self {
+        RunsPanel {
+            root,
+            runs: Vec::new(),
+            errors: Vec::new(),
+            scanned: false,
+            selected: BTreeSet::new(),
+            renaming: None,
+            confirm_delete: None,
+            curve: Curve::Accuracy,
+            validation: true,
+            sweep: None,
+            message: None,
+        }
+    }
+
+    /// Reads the runs folder again.
+    pub fn rescan(&mut self) {
+        let (runs, errors) = list_runs(&self.root);
+        self.runs = runs;
+        self.errors = errors.iter().map(RunError::to_string).collect();
+        self.selected
+            .retain(|d| self.runs.iter().any(|r| &r.dir == d));
+        self.scanned = true;
+    }
+
+    /// Runs listed now.
+    pub fn runs(&self) -> &[SavedRun] {
+        &self.runs
+    }
+
+    /// The overlay figure of the selected runs.
+    pub fn overlay_figure(&self) -> Option<figures::Figure> {
+        let chosen: Vec<&SavedRun> = self
+            .runs
+            .iter()
+            .filter(|r| self.selected.contains(&r.dir))
+            .collect();
+        if chosen.is_empty() {
+            return None;
+        }
+        let labels = differing_labels(&chosen);
+        let series: Vec<(String, &[crate::train::EpochMetrics])> = labels
+            .into_iter()
+            .zip(&chosen)
+            .map(|(l, r)| (l, r.history.as_slice()))
+            .collect();
+        Some(figures::overlay(&series, self.curve, self.validation))
+    }
+
+    /// Starts the sweep in `file` with `base` as the starting settings.
+    pub fn start_sweep(&mut self, file: &Path, base: &TrainConfig, repaint: egui::Context) {
+        let prepared = match sweep::prepare(file, base, &self.root) {
+            Ok(s) => s,
+            Err(e) => {
+                self.message = Some(format!("Cannot start the sweep: {e}"));
+                return;
+            }
+        };
+        let (tx, rx) = unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = stop.clone();
+        let name = prepared
+            .dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let total = prepared.points.len();
+        let spawned = std::thread::Builder::new()
+            .name("trainviz-sweep".into())
+            .spawn(move || {
+                let report = |e: SweepEvent| {
+                    let _ = tx.send(e);
+                    repaint.request_repaint();
+                };
+                sweep::run(&prepared, &stop_flag, &report);
+            });
+        if spawned.is_err() {
+            self.message = Some("Cannot start a thread for the sweep.".into());
+            return;
+        }
+        self.sweep = Some(RunningSweep {
+            name,
+            total,
+            events: rx,
+            stop,
+            results: Vec::new(),
+            training: BTreeSet::new(),
+            failed: Vec::new(),
+            done: false,
+        });
+    }
+
+    /// Takes in what the sweep reported; true when a point finished (the list changed).
+    fn drain_sweep(&mut self) -> bool {
+        let Some(s) = &mut self.sweep else {
+            return false;
+        };
+        let mut changed = false;
+        while let Ok(e) = s.events.try_recv() {
+            match e {
+                SweepEvent::Started { id } => {
+                    s.training.insert(id);
+                }
+                SweepEvent::Epoch { .. } => {}
+                SweepEvent::Done(r) => {
+                    s.training.remove(&r.id);
+                    s.results.push(r);
+                    sweep::sort_results(&mut s.results);
+                    changed = true;
+                }
+                SweepEvent::Failed { id, message } => {
+                    s.training.remove(&id);
+                    s.failed.push((id, message));
+                }
+            }
+        }
+        if s.results.len() + s.failed.len() >= s.total {
+            s.done = true;
+        }
+        changed
+    }
+
+    /// Draws the browser; `base` is the window's current settings (a sweep starts from
+    /// them).
+    pub fn ui(&mut self, ui: &mut Ui, base: &TrainConfig) -> Option<RunsAction> {
+        if !self.scanned || self.drain_sweep() {
+            self.rescan();
+        }
+        let mut action = None;
+        ui.horizontal(|ui| {
+            ui.label(format!("Runs in {}", self.root.display()));
+            if ui.button("Refresh").clicked() {
+                self.rescan();
+            }
+            ui.separator();
+            let running = self.sweep.as_ref().is_some_and(|s| !s.done);
+            if ui
+                .add_enabled(!running, egui::Button::new("Run a sweep…"))
+                .on_hover_text("Pick a sweep file (TOML: [params] lambda = [0, 0.1] …); finished points are kept, so running it again resumes")
+                .clicked()
+                && let Some(file) = rfd::FileDialog::new()
+                    .add_filter("Sweep file", &["toml"])
+                    .pick_file()
+            {
+                self.start_sweep(&file, base, ui.ctx().clone());
+            }
+        });
+        if let Some(m) = &self.message {
+            ui.colored_label(ui.visuals().error_fg_color, m);
+        }
+        for e in &self.errors {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Skipped: {e}"));
+        }
+        self.sweep_ui(ui);
+        if self.runs.is_empty() {
+            ui.label("No saved runs yet: every run is saved here from its first epoch.");
+            return None;
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("runs-table")
+            .max_height(320.0)
+            .show(ui, |ui| {
+                egui::Grid::new("runs").striped(true).show(ui, |ui| {
+                    for h in [
+                        "overlay",
+                        "name",
+                        "created (UTC)",
+                        "data",
+                        "settings",
+                        "epochs",
+                        "best val",
+                        "",
+                    ] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    let mut rescan = false;
+                    for run in &mut self.runs {
+                        let mut on = self.selected.contains(&run.dir);
+                        if ui
+                            .checkbox(&mut on, "")
+                            .on_hover_text("Overlay this run's curves")
+                            .changed()
+                        {
+                            if on {
+                                self.selected.insert(run.dir.clone());
+                            } else {
+                                self.selected.remove(&run.dir);
+                            }
+                        }
+                        match &mut self.renaming {
+                            Some((dir, text)) if *dir == run.dir => {
+                                let edit = ui.text_edit_singleline(text);
+                                if edit.lost_focus() {
+                                    if let Err(e) = run.rename(text) {
+                                        self.message = Some(format!("Cannot rename: {e}"));
+                                    }
+                                    self.renaming = None;
+                                }
+                            }
+                            _ => {
+                                ui.label(&run.meta.name);
+                            }
+                        }
+                        ui.label(utc_stamp(run.meta.created));
+                        ui.label(&run.meta.dataset);
+                        ui.label(run.config.describe_model());
+                        ui.label(format!("{}/{}", run.history.len(), run.config.epochs));
+                        let best = run.best_val_accuracy();
+                        ui.label(if best.is_nan() {
+                            "-".to_string()
+                        } else {
+                            format!("{:.2} %", 100.0 * best)
+                        });
+                        ui.horizontal(|ui| {
+                            if ui
+                                .button("Load")
+                                .on_hover_text("Show its curves and weights; Start continues it")
+                                .clicked()
+                            {
+                                action = Some(RunsAction::Load(run.dir.clone(), 0));
+                            }
+                            if ui
+                                .button("+10 epochs")
+                                .on_hover_text("Load it and allow 10 more epochs")
+                                .clicked()
+                            {
+                                action = Some(RunsAction::Load(run.dir.clone(), 10));
+                            }
+                            if ui.button("Rename").clicked() {
+                                self.renaming = Some((run.dir.clone(), run.meta.name.clone()));
+                            }
+                            if self.confirm_delete.as_ref() == Some(&run.dir) {
+                                if ui.button("Really delete").clicked() {
+                                    match run.clone().delete() {
+                                        Ok(()) => rescan = true,
+                                        Err(e) => {
+                                            self.message = Some(format!("Cannot delete: {e}"))
+                                        }
+                                    }
+                                    self.confirm_delete = None;
+                                }
+                                if ui.button("Keep").clicked() {
+                                    self.confirm_delete = None;
+                                }
+                            } else if ui.button("Delete").clicked() {
+                                self.confirm_delete = Some(run.dir.clone());
+                            }
+                        });
+                        ui.end_row();
+                    }
+                    if rescan {
+                        self.rescan();
+                    }
+                });
+            });
+        if let Some(a) = self.overlay_ui(ui) {
+            action = Some(a);
+        }
+        action
+    }
+
+    fn sweep_ui(&mut self, ui: &mut Ui) {
+        let Some(s) = &self.sweep else { return };
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.strong(format!("Sweep {}", s.name));
+            let done = s.results.len() + s.failed.len();
+            ui.add(
+                egui::ProgressBar::new(done as f32 / s.total.max(1) as f32)
+                    .desired_width(200.0)
+                    .text(format!("{done}/{} points", s.total)),
+            );
+            if !s.done
+                && ui
+                    .button("Stop")
+                    .on_hover_text("Finished points are kept; run the same file again to resume")
+                    .clicked()
+            {
+                s.stop.store(true, Ordering::Relaxed);
+            }
+            if !s.training.is_empty() {
+                ui.label(format!(
+                    "training {}",
+                    s.training.iter().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        });
+        for (id, m) in &s.failed {
+            ui.colored_label(ui.visuals().error_fg_color, format!("{id}: {m}"));
+        }
+        if s.results.is_empty() {
+            return;
+        }
+        egui::Grid::new("sweep-results")
+            .striped(true)
+            .show(ui, |ui| {
+                ui.strong("rank");
+                for (k, _) in &s.results[0].values {
+                    ui.strong(k);
+                }
+                ui.strong("best val");
+                ui.strong("test");
+                ui.end_row();
+                for (i, r) in s.results.iter().enumerate() {
+                    ui.label((i + 1).to_string());
+                    for (_, v) in &r.values {
+                        ui.label(v);
+                    }
+                    ui.label(format!("{:.2} %", 100.0 * r.best_val_acc));
+                    ui.label(format!("{:.2} %", 100.0 * r.summary.test_acc));
+                    ui.end_row();
+                }
+            });
+    }
+
+    fn overlay_ui(&mut self, ui: &mut Ui) -> Option<RunsAction> {
+        let mut action = None;
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.strong(format!("Overlay of {} runs", self.selected.len()));
+            for (c, label) in [
+                (Curve::Accuracy, "accuracy"),
+                (Curve::Cost, "cost"),
+                (Curve::Loss, "loss"),
+            ] {
+                ui.selectable_value(&mut self.curve, c, label);
+            }
+            ui.separator();
+            ui.selectable_value(&mut self.validation, true, "validation");
+            ui.selectable_value(&mut self.validation, false, "training");
+            if ui
+                .add_enabled(
+                    !self.selected.is_empty(),
+                    egui::Button::new("Export overlay…"),
+                )
+                .clicked()
+                && let Some(fig) = self.overlay_figure()
+            {
+                action = Some(RunsAction::Export(ExportRequest::Figure(Box::new(fig))));
+            }
+        });
+        if self.selected.is_empty() {
+            ui.label("Tick runs above to compare their curves.");
+            return action;
+        }
+        let chosen: Vec<&SavedRun> = self
+            .runs
+            .iter()
+            .filter(|r| self.selected.contains(&r.dir))
+            .collect();
+        let labels = differing_labels(&chosen);
+        let (curve, validation) = (self.curve, self.validation);
+        Plot::new("overlay")
+            .height(280.0)
+            .legend(Legend::default())
+            .x_axis_label("epoch")
+            .show(ui, |plot| {
+                for (label, run) in labels.iter().zip(&chosen) {
+                    let points: Vec<[f64; 2]> = run
+                        .history
+                        .iter()
+                        .map(|m| {
+                            let e = if validation { &m.val } else { &m.train };
+                            let v = match curve {
+                                Curve::Accuracy => e.accuracy,
+                                Curve::Cost => e.cost,
+                                Curve::Loss => e.loss,
+                            };
+                            [m.epoch as f64, v]
+                        })
+                        .collect();
+                    plot.line(Line::new(label.as_str(), PlotPoints::from(points)));
+                }
+            });
+        action
+    }
+}

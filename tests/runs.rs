@@ -1,0 +1,254 @@
+//! Saved runs, sweeps (including resuming a killed one), evaluation of saved models, and
+//! overlaying runs in the window.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::trainviz;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use trainviz::runs::SavedRun;
+use trainviz::ui::{Settings, TrainvizApp};
+
+fn run_ok(args: &[&str], cwd: &Path) -> String {
+    let out = trainviz().args(args).current_dir(cwd).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The classic λ × η grid on small synthetic data, slow enough per point to be killed in
+/// the middle.
+const SWEEP: &str = r#"
+name = "lambda-eta"
+parallel = 1
+[base]
+dataset = "synthetic"
+train_limit = 3000
+epochs = 15
+[params]
+lambda = [0, 0.01, 0.1, 1]
+eta = [0.001, 0.01]
+"#;
+
+fn finished_points(dir: &Path) -> Vec<(String, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let summary = e.path().join("summary.json");
+            if let Ok(meta) = std::fs::metadata(&summary) {
+                out.push((
+                    e.file_name().to_string_lossy().into_owned(),
+                    meta.modified().unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_killed_sweep_resumes_without_redoing_finished_points() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sweep.toml"), SWEEP).unwrap();
+    let runs = dir.path().join("runs");
+    let points = runs.join("sweeps/lambda-eta");
+    let mut child = trainviz()
+        .args([
+            "sweep",
+            "--config",
+            "sweep.toml",
+            "--runs",
+            runs.to_str().unwrap(),
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while finished_points(&points).len() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the sweep ended before it could be killed: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = finished_points(&points);
+    assert!(before.len() >= 3 && before.len() < 8, "{before:?}");
+
+    let out = run_ok(
+        &[
+            "sweep",
+            "--config",
+            "sweep.toml",
+            "--runs",
+            runs.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let after = finished_points(&points);
+    assert_eq!(after.len(), 8, "{out}");
+    for (id, time) in &before {
+        let again = after.iter().find(|(i, _)| i == id).unwrap();
+        assert_eq!(&again.1, time, "{id} was trained again");
+    }
+    assert_eq!(out.matches("(saved)").count(), before.len(), "{out}");
+    // The table: one row per point, best validation accuracy first.
+    let rows: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("rank"))
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(rows.len(), 8, "{out}");
+    let best: Vec<f64> = rows
+        .iter()
+        .map(|r| {
+            let field = r.split_whitespace().nth(3).unwrap();
+            field.trim_end_matches('%').parse().unwrap()
+        })
+        .collect();
+    assert!(best.windows(2).all(|w| w[0] >= w[1]), "{best:?}");
+    // η = 0.01 learns this set within 15 epochs; η = 0.001 with λ = 1 does not get far.
+    assert!(best[0] > 80.0, "{out}");
+}
+
+#[test]
+fn training_saves_a_run_that_can_be_evaluated_and_survives_a_torn_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let out = run_ok(
+        &[
+            "train",
+            "--dataset",
+            "synthetic",
+            "--train-limit",
+            "1000",
+            "--epochs",
+            "3",
+            "--hidden",
+            "10",
+            "--runs",
+            runs.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(out.contains("saving the run in"), "{out}");
+    let (saved, errors) = trainviz::runs::list_runs(&runs);
+    assert!(errors.is_empty());
+    assert_eq!(saved.len(), 1);
+    let run = &saved[0];
+    assert_eq!(run.history.len(), 3);
+    assert!(run.summary.is_some());
+    assert_eq!(run.weights().unwrap().hidden(), vec![10]);
+    let eval = run_ok(&["eval", run.dir.to_str().unwrap()], dir.path());
+    let acc = run.summary.as_ref().unwrap().test_acc;
+    assert!(
+        eval.contains(&format!("accuracy {:.2} %", 100.0 * acc)),
+        "{eval}"
+    );
+
+    // A kill in the middle of writing an epoch leaves a torn last line: the epochs before
+    // it stand.
+    let metrics = run.dir.join("metrics.jsonl");
+    let mut text = std::fs::read_to_string(&metrics).unwrap();
+    text.push_str("{\"epoch\":4,\"eta\":");
+    std::fs::write(&metrics, text).unwrap();
+    assert_eq!(SavedRun::load(&run.dir).unwrap().history.len(), 3);
+
+    // Bad input is a clear error.
+    let bad = trainviz()
+        .args(["eval", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("meta.json"));
+}
+
+#[test]
+fn overlaying_three_runs_in_the_window_and_exporting_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    for lambda in ["0", "0.1", "1"] {
+        run_ok(
+            &[
+                "train",
+                "--dataset",
+                "synthetic",
+                "--train-limit",
+                "500",
+                "--epochs",
+                "3",
+                "--eta",
+                "0.01",
+                "--lambda",
+                lambda,
+                "--runs",
+                runs.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+    }
+    let settings = Settings {
+        autostart: false,
+        config: trainviz::train::TrainConfig {
+            dataset: trainviz::data::DatasetKind::Synthetic,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = TrainvizApp::with_runs_dir(settings, None, Some(runs.clone()));
+    let mut h = Harness::builder()
+        .with_size((1400.0, 900.0))
+        .build_ui_state(
+            |ui, app: &mut TrainvizApp| {
+                app.drain_events();
+                app.draw(ui);
+            },
+            app,
+        );
+    h.key_press(egui::Key::Num8);
+    h.step();
+    assert_eq!(h.state_mut().runs_panel().runs().len(), 3);
+    for _ in 0..3 {
+        let boxes: Vec<_> = h
+            .get_all_by_role(egui::accesskit::Role::CheckBox)
+            .filter(|n| n.accesskit_node().toggled() == Some(egui::accesskit::Toggled::False))
+            .collect();
+        boxes[0].click();
+        h.step();
+    }
+    h.step();
+    assert_eq!(h.state_mut().runs_panel().selected.len(), 3);
+    h.get_by_label("Overlay of 3 runs");
+    // The legend names what differs: λ.
+    for label in ["lambda=0.0", "lambda=0.1", "lambda=1.0"] {
+        h.get_by_label(label);
+    }
+    let fig = h.state_mut().runs_panel().overlay_figure().unwrap();
+    assert!(fig.svg.contains("lambda=0.1") && fig.svg.contains("lambda=1.0"));
+    let png = dir.path().join("overlay.png");
+    trainviz::report::export_figure(&fig, &png, trainviz::report::PngSize::default()).unwrap();
+    assert!(std::fs::metadata(&png).unwrap().len() > 10_000);
+    let csv = fig.csv.lines().count();
+    assert_eq!(csv, 1 + 3 * 3, "{}", fig.csv);
+
+    // Load one: its curves come back, paused.
+    h.get_all_by_label("Load").next().unwrap().click();
+    let started = Instant::now();
+    while h.state().history.epochs.len() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+    assert!(!h.state().history.running);
+    assert!(h.state().history.network.is_some());
+}
