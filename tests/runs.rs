@@ -251,4 +251,13 @@ fn overlaying_three_runs_in_the_window_and_exporting_them() {
     }
     assert!(!h.state().history.running);
     assert!(h.state().history.network.is_some());
+    // ... and the loaded weights can be tested.
+    h.get_by_label("Test").click();
+    while h.state().history.test.is_none() {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+    h.step();
+    h.get_by_label_contains("test accuracy");
 }

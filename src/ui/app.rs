@@ -198,6 +198,7 @@ impl TrainvizApp {
             UiAction::Start => self.send(Command::Start),
             UiAction::Pause => self.send(Command::Pause),
             UiAction::StepEpoch => self.send(Command::StepEpoch),
+            UiAction::EvaluateTest => self.send(Command::EvaluateTest),
             UiAction::Reset => {
                 let config = self.settings.config.clone();
                 self.send(Command::Reset(Box::new(config)));
@@ -248,6 +249,13 @@ impl TrainvizApp {
             {
                 actions.push(UiAction::Reset);
             }
+            if ui
+                .button("Test")
+                .on_hover_text("Evaluate the current weights on the test set (T)")
+                .clicked()
+            {
+                actions.push(UiAction::EvaluateTest);
+            }
             ui.separator();
             if let Some(info) = &self.history.info {
                 ui.label(format!(
@@ -255,9 +263,13 @@ impl TrainvizApp {
                     info.dataset, info.sizes[0], info.sizes[1], info.sizes[2]
                 ));
             }
-            if let Some(s) = &self.history.summary {
+            if let Some(t) = &self.history.test {
                 ui.separator();
-                ui.strong(format!("test accuracy {:.2} %", 100.0 * s.test_acc));
+                ui.strong(format!("test accuracy {:.2} %", 100.0 * t.accuracy));
+            }
+            if let Some(dir) = &self.history.saved_dir {
+                ui.separator();
+                ui.weak(format!("saved in {}", dir.display()));
             }
         });
     }
@@ -441,6 +453,9 @@ impl TrainvizApp {
             }
             if r {
                 actions.push(UiAction::Reset);
+            }
+            if ui.input(|i| i.key_pressed(Key::T)) {
+                actions.push(UiAction::EvaluateTest);
             }
             let keys = [
                 Key::Num1,

@@ -17,6 +17,8 @@ pub enum UiAction {
     Pause,
     /// Train one epoch, then pause.
     StepEpoch,
+    /// Evaluate the current weights on the test set.
+    EvaluateTest,
     /// Set up a new run with the edited settings.
     Reset,
     /// Apply changed live hyperparameters.
