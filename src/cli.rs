@@ -65,6 +65,21 @@ pub enum CliCommand {
     },
     /// List the presets.
     Presets,
+    /// Download a data set (resumable, checked against its published MD5).
+    Download {
+        /// Which: only cifar10 for now.
+        #[arg(value_parser = ["cifar10"])]
+        what: String,
+        /// Folder the data set goes into.
+        #[arg(long, default_value = "data")]
+        dir: PathBuf,
+        /// Address to fetch instead of the official one (e.g. a mirror).
+        #[arg(long)]
+        url: Option<String>,
+        /// The MD5 to expect with --url.
+        #[arg(long)]
+        md5: Option<String>,
+    },
     /// Compare analytic and numerical gradients on a small subset.
     Gradcheck {
         /// Settings (model, loss, data).
@@ -279,6 +294,7 @@ pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
     match command {
         CliCommand::Sweep { runs } => sweep_cmd(global, runs),
         CliCommand::Eval { run } => eval_cmd(&run),
+        CliCommand::Download { dir, url, md5, .. } => download_cmd(dir, url, md5),
         CliCommand::Presets => {
             for p in crate::runs::presets::PRESETS {
                 println!("{:<22} {}", p.name, p.label);
@@ -429,6 +445,43 @@ pub fn train(
         }
     }
     bail!("the training worker stopped unexpectedly")
+}
+
+fn download_cmd(dir: PathBuf, url: Option<String>, md5: Option<String>) -> Result<()> {
+    let mut spec = data::download::DownloadSpec::cifar10(dir);
+    if let Some(u) = url {
+        spec.url = u;
+    }
+    if let Some(m) = md5 {
+        spec.md5 = m;
+    }
+    println!("downloading {} into {}", spec.url, spec.dir.display());
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let mut shown = u64::MAX;
+    let result = data::download::download(&spec, &cancel, |got, total| {
+        // One update per percent (or per MB when the size is unknown).
+        let step = if total > 0 {
+            got * 100 / total
+        } else {
+            got >> 20
+        };
+        if step != shown {
+            shown = step;
+            if total > 0 {
+                eprint!(
+                    "\r  {:>6.1} / {:.1} MB ({step:>3} %)",
+                    got as f64 / 1e6,
+                    total as f64 / 1e6
+                );
+            } else {
+                eprint!("\r  {:>6.1} MB", got as f64 / 1e6);
+            }
+        }
+    });
+    eprintln!();
+    let dir = result?;
+    println!("CIFAR-10 is ready in {}", dir.display());
+    Ok(())
 }
 
 fn sweep_cmd(global: &TrainArgs, runs: Option<PathBuf>) -> Result<()> {

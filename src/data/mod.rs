@@ -2,6 +2,7 @@
 //! preprocessing. Pixels stay as `u8` in memory; batches are normalised on the fly.
 
 pub mod cifar;
+pub mod download;
 pub mod fashion;
 pub mod preprocess;
 pub mod synthetic;
