@@ -1,6 +1,9 @@
 //! The application: owns the worker handle and the panels, turns user actions into
 //! commands and worker events into history.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui::{Key, Ui};
@@ -97,6 +100,14 @@ impl Default for Settings {
     }
 }
 
+/// A download running on its own thread.
+struct Download {
+    /// Bytes received and expected.
+    progress: Arc<Mutex<(u64, u64)>>,
+    cancel: Arc<AtomicBool>,
+    result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+}
+
 /// Longest time spent draining worker events in one frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
 
@@ -119,8 +130,11 @@ pub struct TrainvizApp {
     gradcheck: GradcheckPanel,
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
-    /// Outcome of the last export, shown in the status bar: Ok(message) or Err(message).
-    pub export_message: Option<Result<String, String>>,
+    /// A CIFAR-10 download in progress.
+    download: Option<Download>,
+    /// Outcome of the last export or download, shown in the status bar: Ok(message) or
+    /// Err(message).
+    pub notice: Option<Result<String, String>>,
     /// Every command sent to the worker, oldest first (shown nowhere; for tests and logs).
     pub sent: Vec<Command>,
 }
@@ -158,7 +172,8 @@ impl TrainvizApp {
                     .unwrap_or_else(crate::runs::default_runs_dir),
             ),
             runs_dir,
-            export_message: None,
+            download: None,
+            notice: None,
             sent: Vec::new(),
         };
         app.send(Command::Reset(Box::new(app.settings.config.clone())));
@@ -199,6 +214,7 @@ impl TrainvizApp {
             UiAction::Pause => self.send(Command::Pause),
             UiAction::StepEpoch => self.send(Command::StepEpoch),
             UiAction::EvaluateTest => self.send(Command::EvaluateTest),
+            UiAction::DownloadCifar => self.start_download(),
             UiAction::Reset => {
                 let config = self.settings.config.clone();
                 self.send(Command::Reset(Box::new(config)));
@@ -276,6 +292,25 @@ impl TrainvizApp {
 
     fn status_bar(&self, ui: &mut Ui) {
         let h = &self.history;
+        if let Some(d) = &self.download {
+            ui.horizontal(|ui| {
+                let (got, total) = d.progress.lock().map_or((0, 0), |g| *g);
+                ui.label("Downloading CIFAR-10");
+                let frac = if total > 0 {
+                    got as f32 / total as f32
+                } else {
+                    0.0
+                };
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .desired_width(240.0)
+                        .text(format!("{:.1} / {:.1} MB", got as f64 / 1e6, total as f64 / 1e6)),
+                );
+                if ui.button("Cancel").on_hover_text("The next download resumes").clicked() {
+                    d.cancel.store(true, Ordering::Relaxed);
+                }
+            });
+        }
         ui.horizontal(|ui| {
             if let Some(what) = &h.loading {
                 ui.spinner();
@@ -307,7 +342,7 @@ impl TrainvizApp {
             if let Some(m) = &h.message {
                 ui.colored_label(ui.visuals().error_fg_color, m);
             }
-            match &self.export_message {
+            match &self.notice {
                 Some(Ok(m)) => {
                     ui.label(m);
                 }
@@ -317,6 +352,66 @@ impl TrainvizApp {
                 None => {}
             }
         });
+    }
+
+    fn start_download(&mut self) {
+        if self.download.is_some() {
+            return;
+        }
+        let spec = crate::data::download::DownloadSpec::cifar10(PathBuf::from("data"));
+        let progress = Arc::new(Mutex::new((0, 0)));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let result = Arc::new(Mutex::new(None));
+        let (p, c, r) = (progress.clone(), cancel.clone(), result.clone());
+        let waker = self.waker.clone();
+        let spawned = std::thread::Builder::new()
+            .name("trainviz-download".into())
+            .spawn(move || {
+                let outcome = crate::data::download::download(&spec, &c, |got, total| {
+                    if let Ok(mut g) = p.lock() {
+                        *g = (got, total);
+                    }
+                    if let Some(w) = &waker {
+                        w();
+                    }
+                });
+                if let Ok(mut g) = r.lock() {
+                    *g = Some(outcome.map_err(|e| e.to_string()));
+                }
+                if let Some(w) = &waker {
+                    w();
+                }
+            });
+        match spawned {
+            Ok(_) => {
+                self.download = Some(Download {
+                    progress,
+                    cancel,
+                    result,
+                })
+            }
+            Err(e) => self.notice = Some(Err(format!("Cannot start the download: {e}"))),
+        }
+    }
+
+    /// Picks up a finished download: on success the data is used for a new run.
+    fn poll_download(&mut self) {
+        let Some(d) = &self.download else { return };
+        let done = d.result.lock().ok().and_then(|mut g| g.take());
+        match done {
+            Some(Ok(dir)) => {
+                self.download = None;
+                self.notice = Some(Ok(format!("CIFAR-10 is ready in {}", dir.display())));
+                self.settings.config.dataset = crate::data::DatasetKind::Cifar10;
+                self.settings.config.data = Some(dir);
+                self.apply(UiAction::Reset);
+            }
+            Some(Err(e)) => {
+                self.download = None;
+                self.notice = Some(Err(e));
+            }
+            None => {}
+        }
     }
 
     /// The current run as the report module sees it; `None` before a run is ready.
@@ -337,19 +432,19 @@ impl TrainvizApp {
             Some(record) => export::save_report(&record, dir, self.settings.png),
             None => Err("Nothing to export yet: start a run first.".to_string()),
         };
-        self.export_message = Some(outcome);
+        self.notice = Some(outcome);
     }
 
     fn handle_export(&mut self, request: ExportRequest) {
         match request {
             ExportRequest::Figure(fig) => {
                 if let Some(path) = export::pick_figure_path(&fig) {
-                    self.export_message = Some(export::save_figure(&fig, &path, self.settings.png));
+                    self.notice = Some(export::save_figure(&fig, &path, self.settings.png));
                 }
             }
             ExportRequest::Report => {
                 if self.record().is_none() {
-                    self.export_message =
+                    self.notice =
                         Some(Err("Nothing to export yet: start a run first.".into()));
                 } else if let Some(dir) = export::pick_report_folder() {
                     self.export_report_to(&dir);
@@ -441,6 +536,7 @@ impl TrainvizApp {
 
     /// Draws the whole window and applies what the user did.
     pub fn draw(&mut self, ui: &mut Ui) {
+        self.poll_download();
         let mut actions = Vec::new();
         if !ui.ctx().egui_wants_keyboard_input() {
             let (space, r) = ui.input(|i| (i.key_pressed(Key::Space), i.key_pressed(Key::R)));

@@ -25,6 +25,8 @@ pub enum UiAction {
     SetLive(LiveParams),
     /// Ask for a folder holding a data set.
     ChooseDataFolder,
+    /// Download CIFAR-10 into data/.
+    DownloadCifar,
 }
 
 /// State of the settings panel (only what is not in the config itself).
@@ -243,6 +245,15 @@ impl ControlsPanel {
                 actions.push(UiAction::ChooseDataFolder);
             }
         });
+        if edited.data.is_none() && crate::data::default_cifar_dir().is_none() {
+            if ui
+                .button("Download CIFAR-10 (162 MB)")
+                .on_hover_text("From www.cs.toronto.edu into data/, checked against its MD5; resumes if interrupted")
+                .clicked()
+            {
+                actions.push(UiAction::DownloadCifar);
+            }
+        }
         combo(
             ui,
             "split",
