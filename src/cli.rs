@@ -181,6 +181,9 @@ pub struct TrainArgs {
     /// Random seed.
     #[arg(long, global = true)]
     pub seed: Option<u64>,
+    /// Side of the square images an image folder is resized to (8–128).
+    #[arg(long, global = true)]
+    pub image_size: Option<usize>,
     /// Start from a preset of the course's settings (see `trainviz presets`); the config
     /// file and flags override it.
     #[arg(long, global = true)]
@@ -232,7 +235,7 @@ impl TrainArgs {
             sigma,
             hidden
         );
-        set!(activation, seed);
+        set!(activation, seed, image_size);
         if self.train_limit.is_some() {
             c.train_limit = self.train_limit;
         }
@@ -246,12 +249,7 @@ impl TrainArgs {
             Some(d) => d,
             None if file_sets_dataset => c.dataset,
             None if c.data.is_some() => {
-                let dir = c.data.as_deref().unwrap_or(Path::new("."));
-                if data::fashion::looks_like_fashion(dir) {
-                    DatasetKind::FashionMnist
-                } else {
-                    DatasetKind::Cifar10
-                }
+                data::detect_kind(c.data.as_deref().unwrap_or(Path::new(".")))
             }
             None if data::default_cifar_dir().is_some() => DatasetKind::Cifar10,
             None => DatasetKind::Synthetic,

@@ -40,6 +40,11 @@ pub fn looks_like_cifar(dir: &Path) -> bool {
     dir.join(TRAIN_FILES[0]).is_file() && dir.join(TEST_FILE).is_file()
 }
 
+/// Images in an official batch file.
+const MAX_BATCH_RECORDS: u64 = 10_000;
+/// Bytes of an official batch file.
+const MAX_BATCH_BYTES: u64 = MAX_BATCH_RECORDS * RECORD_BYTES as u64;
+
 /// Parses one batch file's bytes; `path` is only used in messages.
 pub fn parse_batch(bytes: &[u8], path: &Path) -> Result<ImageSet, DataError> {
     if bytes.is_empty() {
@@ -78,6 +83,18 @@ pub fn parse_batch(bytes: &[u8], path: &Path) -> Result<ImageSet, DataError> {
 
 /// Reads and parses one batch file.
 pub fn load_batch(path: &Path) -> Result<ImageSet, DataError> {
+    // An official batch holds 10,000 images; a far bigger file is not read into memory.
+    let len = std::fs::metadata(path)
+        .map_err(|e| DataError::io(path, e))?
+        .len();
+    if len > MAX_BATCH_BYTES {
+        return Err(DataError::corrupt(
+            path,
+            format!(
+                "file is {len} bytes; a CIFAR-10 batch holds at most {MAX_BATCH_RECORDS} images ({MAX_BATCH_BYTES} bytes)"
+            ),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     parse_batch(&bytes, path)
 }

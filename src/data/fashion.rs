@@ -42,13 +42,36 @@ pub fn looks_like_fashion(dir: &Path) -> bool {
 }
 
 /// Reads a file, decompressing it when it starts with the gzip magic.
+/// Largest IDX file read (after unpacking).
+const MAX_IDX_BYTES: u64 = 256 << 20;
+
 fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, DataError> {
+    let too_big = || {
+        DataError::corrupt(
+            path,
+            format!(
+                "holds over {} MB; Fashion-MNIST files are under 50 MB",
+                MAX_IDX_BYTES >> 20
+            ),
+        )
+    };
+    let len = std::fs::metadata(path)
+        .map_err(|e| DataError::io(path, e))?
+        .len();
+    if len > MAX_IDX_BYTES {
+        return Err(too_big());
+    }
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
+        // Bounded, so a small file that unpacks to gigabytes is refused, not unpacked.
         flate2::read::GzDecoder::new(&raw[..])
+            .take(MAX_IDX_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|e| DataError::corrupt(path, format!("gzip data is broken: {e}")))?;
+        if out.len() as u64 > MAX_IDX_BYTES {
+            return Err(too_big());
+        }
         Ok(out)
     } else {
         Ok(raw)

@@ -4,6 +4,7 @@
 pub mod cifar;
 pub mod download;
 pub mod fashion;
+pub mod folder;
 pub mod preprocess;
 pub mod synthetic;
 
@@ -190,6 +191,8 @@ pub enum DatasetKind {
     FashionMnist,
     /// Built-in generated images; needs no files.
     Synthetic,
+    /// A folder of PNG/JPEG images, one sub-folder per class.
+    Folder,
 }
 
 /// How the training files are divided into training and validation sets.
@@ -217,8 +220,10 @@ pub struct DataRequest {
     pub val: usize,
     /// At most this many training images (`None`: all).
     pub train_limit: Option<usize>,
-    /// Seed for the synthetic set.
+    /// Seed for the synthetic set and random splits.
     pub seed: u64,
+    /// Side of the square images an image folder is resized to.
+    pub image_size: usize,
 }
 
 /// A data set divided into training, validation and test sets.
@@ -315,9 +320,42 @@ fn split_train(
     }
 }
 
+/// What kind of data set the folder `dir` holds (CIFAR-10 when it is not recognisable, so
+/// that the error names the CIFAR-10 files it lacks).
+pub fn detect_kind(dir: &Path) -> DatasetKind {
+    if fashion::looks_like_fashion(dir) {
+        DatasetKind::FashionMnist
+    } else if cifar::looks_like_cifar(dir) {
+        DatasetKind::Cifar10
+    } else if folder::looks_like_folder(dir) {
+        DatasetKind::Folder
+    } else {
+        DatasetKind::Cifar10
+    }
+}
+
 /// Loads the requested data set and splits it.
 pub fn load(req: &DataRequest) -> Result<Splits, DataError> {
+    load_with_progress(req, &|_, _| {})
+}
+
+/// [`load`], calling `progress(done, total)` while an image folder decodes (from several
+/// threads).
+pub fn load_with_progress(
+    req: &DataRequest,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Splits, DataError> {
     let mut splits = match req.kind {
+        DatasetKind::Folder => {
+            let dir = req.dir.as_ref().ok_or_else(|| DataError::MissingFile {
+                path: PathBuf::from("."),
+                what: "an image folder (choose it with --data DIR)",
+            })?;
+            if !dir.is_dir() {
+                return Err(DataError::MissingDir(dir.clone()));
+            }
+            folder::load_splits(dir, req.image_size, req.val, req.seed, progress)?
+        }
         DatasetKind::Synthetic => synthetic::generate(&synthetic::SyntheticSpec {
             seed: req.seed,
             ..Default::default()

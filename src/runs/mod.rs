@@ -334,6 +334,11 @@ pub fn load_weights(path: &Path) -> Result<Network<f32>, RunError> {
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
         .map_err(io(path))?;
+    parse_weights(&bytes, path)
+}
+
+/// Parses the bytes of a `weights.bin`; `path` is only used in messages.
+pub fn parse_weights(bytes: &[u8], path: &Path) -> Result<Network<f32>, RunError> {
     let corrupt = |problem: &str| RunError::Corrupt {
         path: path.to_path_buf(),
         problem: problem.to_string(),

@@ -87,6 +87,8 @@ pub struct TrainConfig {
     pub activation: Activation,
     /// Seed of every random choice (initialisation, shuffling, flips, synthetic data).
     pub seed: u64,
+    /// Side of the square images an image folder is resized to.
+    pub image_size: usize,
 }
 
 impl Default for TrainConfig {
@@ -118,6 +120,7 @@ impl Default for TrainConfig {
             hidden: Vec::new(),
             activation: Activation::Relu,
             seed: 0,
+            image_size: 32,
         }
     }
 }
@@ -273,6 +276,12 @@ impl TrainConfig {
         if let Some(limit) = self.train_limit {
             check(limit >= 1, "train_limit", limit, "at least 1")?;
         }
+        check(
+            (8..=128).contains(&self.image_size),
+            "image_size",
+            self.image_size,
+            "8 to 128 pixels",
+        )?;
         Ok(())
     }
 
@@ -328,6 +337,7 @@ impl TrainConfig {
             val: self.val,
             train_limit: self.train_limit,
             seed: self.seed,
+            image_size: self.image_size,
         }
     }
 

@@ -43,6 +43,10 @@ pub enum Command {
         /// Epochs to allow beyond those already trained (0: as the run was configured).
         extra_epochs: usize,
     },
+    /// Make the worker fail as a bug would (a panic while handling a command): for testing
+    /// that the app survives it.
+    #[doc(hidden)]
+    InjectFault,
     /// Stop the worker.
     Shutdown,
 }
@@ -394,12 +398,35 @@ impl Worker {
                 if matches!(cmd, Command::Shutdown) {
                     return;
                 }
-                self.handle(cmd);
+                self.guarded(|w| w.handle(cmd));
                 continue;
             }
             if self.running {
-                self.train_slice();
+                self.guarded(Worker::train_slice);
             }
+        }
+    }
+
+    /// Runs `f`; if it panics (a bug), the run is dropped, the error is reported, and the
+    /// worker stays alive for a Reset.
+    fn guarded(&mut self, f: impl FnOnce(&mut Self)) {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
+        if let Err(panic) = outcome {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            self.trainer = None;
+            self.writer = None;
+            self.running = false;
+            self.emit(Event::Running {
+                run: self.run,
+                running: false,
+            });
+            self.error(format!(
+                "The training engine failed ({what}). The run is stopped; press Reset to start again."
+            ));
         }
     }
 
@@ -468,6 +495,7 @@ impl Worker {
                 }
             }
             Command::Analyse(request) => self.analyse(request),
+            Command::InjectFault => panic!("fault injected for testing"),
             Command::LoadRun { dir, extra_epochs } => {
                 self.embedding_cancel.store(true, Ordering::Relaxed);
                 self.load_run(dir, extra_epochs);
@@ -594,7 +622,21 @@ impl Worker {
                 run: self.run,
                 what: format!("{:?} data", self.config.dataset),
             });
-            let splits = match data::load(&request) {
+            let (events, waker, run) = (self.events.clone(), self.waker.clone(), self.run);
+            let last_percent = std::sync::atomic::AtomicUsize::new(usize::MAX);
+            let progress = move |done: usize, total: usize| {
+                let percent = done * 100 / total.max(1);
+                if last_percent.swap(percent, Ordering::Relaxed) != percent {
+                    let _ = events.send(Event::Loading {
+                        run,
+                        what: format!("images: decoded {done} of {total}"),
+                    });
+                    if let Some(w) = &waker {
+                        w();
+                    }
+                }
+            };
+            let splits = match data::load_with_progress(&request, &progress) {
                 Ok(s) => Arc::new(s),
                 Err(e) => {
                     self.error(e.to_string());

@@ -183,7 +183,9 @@ impl TrainvizApp {
         app
     }
 
-    fn send(&mut self, cmd: Command) {
+    /// Sends a command to the worker (logged in `sent`); starts a new worker if the old one
+    /// has gone.
+    pub fn send(&mut self, cmd: Command) {
         self.sent.push(cmd.clone());
         if !self.worker.send(cmd) {
             self.history.message =
@@ -222,14 +224,10 @@ impl TrainvizApp {
             UiAction::SetLive(live) => self.send(Command::SetLive(live)),
             UiAction::ChooseDataFolder => {
                 if let Some(dir) = rfd::FileDialog::new()
-                    .set_title("Folder with CIFAR-10 or Fashion-MNIST")
+                    .set_title("Folder with CIFAR-10, Fashion-MNIST, or one sub-folder of images per class")
                     .pick_folder()
                 {
-                    if crate::data::fashion::looks_like_fashion(&dir) {
-                        self.settings.config.dataset = crate::data::DatasetKind::FashionMnist;
-                    } else {
-                        self.settings.config.dataset = crate::data::DatasetKind::Cifar10;
-                    }
+                    self.settings.config.dataset = crate::data::detect_kind(&dir);
                     self.settings.config.data = Some(dir);
                 }
             }
@@ -304,9 +302,17 @@ impl TrainvizApp {
                 ui.add(
                     egui::ProgressBar::new(frac)
                         .desired_width(240.0)
-                        .text(format!("{:.1} / {:.1} MB", got as f64 / 1e6, total as f64 / 1e6)),
+                        .text(format!(
+                            "{:.1} / {:.1} MB",
+                            got as f64 / 1e6,
+                            total as f64 / 1e6
+                        )),
                 );
-                if ui.button("Cancel").on_hover_text("The next download resumes").clicked() {
+                if ui
+                    .button("Cancel")
+                    .on_hover_text("The next download resumes")
+                    .clicked()
+                {
                     d.cancel.store(true, Ordering::Relaxed);
                 }
             });
@@ -444,8 +450,7 @@ impl TrainvizApp {
             }
             ExportRequest::Report => {
                 if self.record().is_none() {
-                    self.notice =
-                        Some(Err("Nothing to export yet: start a run first.".into()));
+                    self.notice = Some(Err("Nothing to export yet: start a run first.".into()));
                 } else if let Some(dir) = export::pick_report_folder() {
                     self.export_report_to(&dir);
                 }

@@ -227,9 +227,14 @@ impl ControlsPanel {
                 DatasetKind::Synthetic,
                 DatasetKind::Cifar10,
                 DatasetKind::FashionMnist,
+                DatasetKind::Folder,
             ],
-            "Synthetic needs no files; CIFAR-10 and Fashion-MNIST are read from the folder below.",
+            "Synthetic needs no files; CIFAR-10, Fashion-MNIST and image folders (one sub-folder of PNG/JPEG per class) are read from the folder below.",
         );
+        if edited.dataset == DatasetKind::Folder {
+            ui.add(Slider::new(&mut edited.image_size, 8..=128).text("image size"))
+                .on_hover_text("Images are resized to this many pixels square.");
+        }
         ui.horizontal(|ui| {
             let shown = edited
                 .data

@@ -1,0 +1,225 @@
+//! Image folders as data sets, and bad input of every kind: each gives a message naming the
+//! file and the problem, never a panic. Also: the window survives a failing worker.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::trainviz;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use image::{ImageBuffer, Rgb};
+use trainviz::data::DatasetKind;
+use trainviz::train::{Command, TrainConfig};
+use trainviz::ui::{Settings, TrainvizApp};
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = trainviz().args(args).output().expect("the binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Writes `n` images of class `class` (a colour per class, varying sizes, PNG and JPEG).
+fn write_class(dir: &Path, class: usize, n: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..n {
+        let (w, h) = (20 + 7 * i as u32, 16 + 5 * (i as u32 % 4));
+        let img = ImageBuffer::from_fn(w, h, |x, y| {
+            let base = [
+                (class * 90) as u8,
+                (255 - class * 80) as u8,
+                (x * 3 + y) as u8,
+            ];
+            Rgb(base)
+        });
+        let ext = if i % 3 == 0 { "jpg" } else { "png" };
+        img.save(dir.join(format!("img{i}.{ext}"))).unwrap();
+    }
+}
+
+fn train_folder(dir: &Path, extra: &[&str]) -> (bool, String, String) {
+    let mut args = vec![
+        "train",
+        "--no-save",
+        "--epochs",
+        "2",
+        "--eta",
+        "0.01",
+        "--data",
+        dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn an_image_folder_trains_with_a_random_or_given_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    let flat = tmp.path().join("photos");
+    for (c, name) in ["cats", "dogs", "owls"].iter().enumerate() {
+        write_class(&flat.join(name), c, 10);
+    }
+    let (ok, out, err) = train_folder(&flat, &["--image-size", "16"]);
+    assert!(ok, "{err}");
+    // 30 images: a fifth of each class for testing (6), 4 of the remaining 24 for validation.
+    assert!(
+        out.contains("photos (16×16): 20 training, 4 validation, 6 test"),
+        "{out}"
+    );
+
+    let split = tmp.path().join("split");
+    for (c, name) in ["a", "b"].iter().enumerate() {
+        write_class(&split.join("train").join(name), c, 8);
+        write_class(&split.join("test").join(name), c, 3);
+    }
+    let (ok, out, err) = train_folder(&split, &[]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("split (32×32): 13 training, 3 validation, 6 test"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_image_folders_name_the_file_and_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let make = |name: &str| {
+        let d = tmp.path().join(name);
+        write_class(&d.join("good"), 0, 6);
+        d
+    };
+    // A class with no images.
+    let d = make("empty-class");
+    std::fs::create_dir_all(d.join("nothing")).unwrap();
+    let (ok, _, err) = train_folder(&d, &[]);
+    assert!(
+        !ok && err.contains("nothing") && err.contains("no PNG or JPEG"),
+        "{err}"
+    );
+    // An image that does not decode.
+    let d = make("garbage");
+    std::fs::write(d.join("good/broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let (ok, _, err) = train_folder(&d, &[]);
+    assert!(
+        !ok && err.contains("broken.png") && err.contains("decode"),
+        "{err}"
+    );
+    // An empty file.
+    let d = make("empty-file");
+    std::fs::write(d.join("good/zero.jpg"), b"").unwrap();
+    let (ok, _, err) = train_folder(&d, &[]);
+    assert!(
+        !ok && err.contains("zero.jpg") && err.contains("empty"),
+        "{err}"
+    );
+    // An oversized file (sparse: nothing is really written).
+    let d = make("huge");
+    let f = std::fs::File::create(d.join("good/huge.png")).unwrap();
+    f.set_len(100 << 20).unwrap();
+    let (ok, _, err) = train_folder(&d, &[]);
+    assert!(
+        !ok && err.contains("huge.png") && err.contains("MB"),
+        "{err}"
+    );
+    // An image size out of range.
+    let d = make("size");
+    let (ok, _, err) = train_folder(&d, &["--image-size", "4"]);
+    assert!(
+        !ok && err.contains("image_size") && err.contains("8 to 128"),
+        "{err}"
+    );
+    for e in [&err] {
+        assert!(!e.contains("panicked"), "{e}");
+    }
+}
+
+#[test]
+fn an_oversized_cifar_batch_is_refused_without_reading_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cifar");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in [
+        "data_batch_1.bin",
+        "data_batch_2.bin",
+        "data_batch_3.bin",
+        "data_batch_4.bin",
+        "data_batch_5.bin",
+        "test_batch.bin",
+    ] {
+        std::fs::write(dir.join(name), vec![1u8; 3073 * 3]).unwrap();
+    }
+    let f = std::fs::File::create(dir.join("data_batch_1.bin")).unwrap();
+    f.set_len(3073 * 1_000_000).unwrap();
+    let started = Instant::now();
+    let (ok, _, err) = run(&[
+        "train",
+        "--no-save",
+        "--dataset",
+        "cifar10",
+        "--data",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("data_batch_1.bin") && err.contains("at most 10000 images"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the 3 GB file was not read"
+    );
+}
+
+#[test]
+fn the_window_survives_a_failing_worker_and_resets() {
+    let settings = Settings {
+        config: TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            epochs: 2,
+            ..Default::default()
+        },
+        autostart: true,
+        ..Default::default()
+    };
+    let mut h = Harness::builder()
+        .with_size((1400.0, 900.0))
+        .build_ui_state(
+            |ui, app: &mut TrainvizApp| {
+                app.drain_events();
+                app.draw(ui);
+            },
+            TrainvizApp::new(settings, None),
+        );
+    let wait =
+        |h: &mut Harness<'_, TrainvizApp>, what: &str, done: &dyn Fn(&TrainvizApp) -> bool| {
+            let started = Instant::now();
+            while !done(h.state()) {
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "timed out: {what}"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+                h.step();
+            }
+            h.step();
+        };
+    wait(&mut h, "the first run", &|a| a.history.summary.is_some());
+    h.state_mut().send(Command::InjectFault);
+    wait(&mut h, "the error", &|a| a.history.message.is_some());
+    h.get_by_label_contains("The training engine failed");
+    h.get_by_label("Reset").click();
+    h.step();
+    wait(&mut h, "a new run", &|a| {
+        a.history.info.is_some() && a.history.message.is_none()
+    });
+    h.get_by_label("Start").click();
+    h.step();
+    wait(&mut h, "the new run to finish", &|a| {
+        a.history.summary.is_some() && a.history.message.is_none()
+    });
+    assert_eq!(h.state().history.epochs.len(), 2);
+}
