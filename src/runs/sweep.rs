@@ -91,6 +91,9 @@ pub struct SweepSpec {
     pub params: toml::Table,
 }
 
+/// Most points a sweep may have.
+pub const MAX_POINTS: usize = 10_000;
+
 fn default_samples() -> usize {
     10
 }
@@ -189,6 +192,20 @@ impl SweepSpec {
         }
         if params.is_empty() {
             return Err("params: name at least one setting to vary".into());
+        }
+        let count = match self.mode {
+            SweepMode::Random => self.samples as u128,
+            SweepMode::Grid => params.iter().fold(1u128, |n, (_, v)| {
+                n.saturating_mul(match v {
+                    ParamValues::List(l) => l.len() as u128,
+                    ParamValues::Range { steps, .. } => steps.unwrap_or(1) as u128,
+                })
+            }),
+        };
+        if count > MAX_POINTS as u128 {
+            return Err(format!(
+                "the sweep has {count} points; at most {MAX_POINTS}"
+            ));
         }
         let combos: Vec<Vec<(String, toml::Value)>> = match self.mode {
             SweepMode::Grid => {
