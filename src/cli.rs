@@ -458,11 +458,7 @@ fn download_cmd(dir: PathBuf, url: Option<String>, md5: Option<String>) -> Resul
     let mut shown = u64::MAX;
     let result = data::download::download(&spec, &cancel, |got, total| {
         // One update per percent (or per MB when the size is unknown).
-        let step = if total > 0 {
-            got * 100 / total
-        } else {
-            got >> 20
-        };
+        let step = (got * 100).checked_div(total).unwrap_or(got >> 20);
         if step != shown {
             shown = step;
             if total > 0 {

@@ -78,8 +78,11 @@ fn class_name(dir: &Path) -> String {
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
 
+/// An image file and its class.
+type LabelledFile = (PathBuf, u8);
+
 /// (file, label) of every image under the class folders of `root`, with the class names.
-fn list(root: &Path) -> Result<(Vec<String>, Vec<(PathBuf, u8)>), DataError> {
+fn list(root: &Path) -> Result<(Vec<String>, Vec<LabelledFile>), DataError> {
     let classes = sub_dirs(root)?;
     if classes.is_empty() {
         return Err(DataError::corrupt(
@@ -139,7 +142,7 @@ pub fn decode_image(bytes: &[u8], size: usize, path: &Path) -> Result<Vec<u8>, D
 /// Reads and decodes `files` on every core; `progress(done, total)` is called as they
 /// finish (from several threads). The first failure, naming its file, ends it.
 fn decode_all(
-    files: &[(PathBuf, u8)],
+    files: &[LabelledFile],
     size: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ImageSet, DataError> {

@@ -343,10 +343,7 @@ pub fn parse_weights(bytes: &[u8], path: &Path) -> Result<Network<f32>, RunError
         path: path.to_path_buf(),
         problem: problem.to_string(),
     };
-    let mut cursor = Cursor {
-        bytes: &bytes,
-        pos: 0,
-    };
+    let mut cursor = Cursor { bytes, pos: 0 };
     if cursor
         .take(8)
         .ok_or_else(|| corrupt("the file ends early"))?

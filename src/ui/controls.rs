@@ -250,14 +250,16 @@ impl ControlsPanel {
                 actions.push(UiAction::ChooseDataFolder);
             }
         });
-        if edited.data.is_none() && crate::data::default_cifar_dir().is_none() {
-            if ui
+        if edited.data.is_none()
+            && crate::data::default_cifar_dir().is_none()
+            && ui
                 .button("Download CIFAR-10 (162 MB)")
-                .on_hover_text("From www.cs.toronto.edu into data/, checked against its MD5; resumes if interrupted")
+                .on_hover_text(
+                    "From www.cs.toronto.edu into data/, checked against its MD5; resumes if interrupted",
+                )
                 .clicked()
-            {
-                actions.push(UiAction::DownloadCifar);
-            }
+        {
+            actions.push(UiAction::DownloadCifar);
         }
         combo(
             ui,
