@@ -9,7 +9,7 @@ use std::path::Path;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 /// Mutations tried per seed input.
-const ROUNDS: usize = 1500;
+const ROUNDS: usize = 5000;
 
 /// A random mutation of `seed`.
 fn mutate(seed: &[u8], rng: &mut SmallRng) -> Vec<u8> {
