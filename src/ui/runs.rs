@@ -18,6 +18,22 @@ use crate::runs::sweep::{self, PointResult, SweepEvent};
 use crate::runs::{RunError, SavedRun, differing_labels, list_runs, utc_stamp};
 use crate::train::TrainConfig;
 
+/// The key settings in a few characters, e.g. "linear ce λ=0.1 η=0.001 b100".
+fn short_settings(c: &TrainConfig) -> String {
+    let arch = if c.hidden.is_empty() {
+        "linear".to_string()
+    } else {
+        format!("mlp{:?} {:?}", c.hidden, c.activation).to_lowercase()
+    };
+    format!(
+        "{arch} {} λ={} η={} b{}",
+        format!("{:?}", c.loss).to_lowercase(),
+        c.lambda,
+        c.eta,
+        c.batch
+    )
+}
+
 /// What the browser asks the app to do.
 pub enum RunsAction {
     /// Load this run (paused), allowing this many more epochs.
@@ -214,8 +230,9 @@ impl RunsPanel {
             ui.label("No saved runs yet: every run is saved here from its first epoch.");
             return None;
         }
-        egui::ScrollArea::vertical()
+        egui::ScrollArea::both()
             .id_salt("runs-table")
+            .max_width(ui.available_width())
             .max_height(320.0)
             .show(ui, |ui| {
                 egui::Grid::new("runs").striped(true).show(ui, |ui| {
@@ -262,7 +279,8 @@ impl RunsPanel {
                         }
                         ui.label(utc_stamp(run.meta.created));
                         ui.label(&run.meta.dataset);
-                        ui.label(run.config.describe_model());
+                        ui.label(short_settings(&run.config))
+                            .on_hover_text(run.config.describe_model());
                         ui.label(format!("{}/{}", run.history.len(), run.config.epochs));
                         let best = run.best_val_accuracy();
                         ui.label(if best.is_nan() {
