@@ -205,3 +205,58 @@ fn bad_png_size_names_the_value() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains("5000 DPI"), "{stderr}");
 }
+
+#[test]
+fn step_loss_gradient_check_and_predictions_figures_render() {
+    use std::sync::Arc;
+    use trainviz::data::synthetic::{SyntheticSpec, generate};
+    use trainviz::report::{PngSize, export_figure, figures};
+    use trainviz::train::{TrainConfig, Trainer, analysis};
+
+    let data = Arc::new(generate(&SyntheticSpec {
+        train: 600,
+        val: 100,
+        test: 100,
+        ..Default::default()
+    }));
+    let config = TrainConfig {
+        eta: 0.01,
+        epochs: 2,
+        ..Default::default()
+    };
+    let mut t = Trainer::new(config.clone(), data.clone(), None).unwrap();
+    let mut raw = Vec::new();
+    for _ in 0..12 {
+        let s = t.step();
+        raw.push((raw.len() as f64 / 6.0, s.batch_loss));
+    }
+    let smoothed = trainviz::train::metrics::smooth(raw.iter().copied(), 0.9);
+    let preds = analysis::predictions(t.network(), t.normalizer(), &data.test, config.loss, 100);
+    let shown: Vec<_> = preds.iter().filter(|p| !p.correct()).collect();
+    let page: Vec<_> = preds
+        .iter()
+        .take(12)
+        .map(|p| (p, data.test.rgb(p.index)))
+        .collect();
+    let check = analysis::gradient_check(&config, &data, t.normalizer(), 5, 30);
+    let figs = [
+        figures::step_loss(&raw, &smoothed, 0.9),
+        figures::gradient_check(&check),
+        figures::predictions(&page, &shown, data.shape(), &data.class_names),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let size = PngSize {
+        width_inches: 5.0,
+        dpi: 100.0,
+    };
+    for fig in &figs {
+        for ext in ["png", "svg", "csv"] {
+            export_figure(fig, &dir.path().join(format!("{}.{ext}", fig.id)), size).unwrap();
+        }
+        let (w, _, ink, colourful) = inspect_png(&dir.path().join(format!("{}.png", fig.id)));
+        assert_eq!(w, 500, "{}", fig.id);
+        assert!(ink > 0.01 && colourful, "{} is blank", fig.id);
+        assert!(fig.csv.lines().count() >= 2, "{}", fig.id);
+    }
+    assert_eq!(figs[2].csv.lines().count(), 1 + shown.len());
+}

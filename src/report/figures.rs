@@ -155,6 +155,125 @@ pub fn overlay(runs: &[(String, &[EpochMetrics])], curve: Curve, validation: boo
     }
 }
 
+/// The per-step mini-batch loss: the raw values (thinned) and their moving average.
+pub fn step_loss(raw: &[(f64, f64)], smoothed: &[(f64, f64)], smoothing: f64) -> Figure {
+    const MAX_POINTS: usize = 2000;
+    let thin = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        let stride = v.len().div_ceil(MAX_POINTS).max(1);
+        v.iter().step_by(stride).copied().collect()
+    };
+    let title = "Mini-batch loss per step".to_string();
+    let svg = svg::line_chart(
+        &title,
+        "epoch",
+        "loss",
+        &[
+            Series {
+                name: "each mini-batch".into(),
+                points: thin(raw),
+                colour: PALETTE[8],
+                dashed: false,
+            },
+            Series {
+                name: format!("moving average ({smoothing:.2})"),
+                points: thin(smoothed),
+                colour: PALETTE[0],
+                dashed: false,
+            },
+        ],
+    );
+    let mut csv = String::from("epoch,batch_loss,smoothed\n");
+    for (r, s) in raw.iter().zip(smoothed) {
+        let _ = writeln!(csv, "{},{},{}", r.0, r.1, s.1);
+    }
+    Figure {
+        id: "step_loss".into(),
+        title,
+        svg,
+        csv,
+    }
+}
+
+/// The gradient check: largest and mean relative error per parameter, as log10 bars.
+pub fn gradient_check(report: &[crate::model::gradcheck::ParamCheck]) -> Figure {
+    let names: Vec<String> = report.iter().map(|p| p.name.clone()).collect();
+    let log = |v: f64| v.max(1e-16).log10();
+    let groups = vec![
+        (
+            "largest",
+            PALETTE[1],
+            report.iter().map(|p| log(p.max_rel_error)).collect(),
+        ),
+        (
+            "mean",
+            PALETTE[0],
+            report.iter().map(|p| log(p.mean_rel_error)).collect(),
+        ),
+    ];
+    let title = "Gradient check: relative error per parameter".to_string();
+    let svg = svg::bar_chart(&title, "log10 relative error", &names, &groups, None);
+    let mut csv = String::from("parameter,values,max_rel_error,mean_rel_error\n");
+    for p in report {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{}",
+            p.name, p.count, p.max_rel_error, p.mean_rel_error
+        );
+    }
+    Figure {
+        id: "gradient_check".into(),
+        title,
+        svg,
+        csv,
+    }
+}
+
+/// A page of the predictions gallery: each image labelled "true → predicted (p)"; the CSV
+/// lists every prediction given, with the top 3.
+pub fn predictions(
+    shown: &[(&crate::train::analysis::Prediction, Vec<u8>)],
+    all: &[&crate::train::analysis::Prediction],
+    shape: ImageShape,
+    class_names: &[String],
+) -> Figure {
+    let name = |c: u8| {
+        class_names
+            .get(usize::from(c))
+            .cloned()
+            .unwrap_or_else(|| format!("class {c}"))
+    };
+    let tiles: Vec<Tile> = shown
+        .iter()
+        .map(|(p, rgb)| Tile {
+            label: format!(
+                "{} → {} {:.0}%",
+                name(p.label),
+                name(p.predicted()),
+                100.0 * p.top3[0].1
+            ),
+            width: shape.width,
+            height: shape.height,
+            rgb: rgb.clone(),
+        })
+        .collect();
+    let title = "Predictions: true class → predicted (probability)".to_string();
+    let svg = svg::image_grid(&title, &tiles, 6);
+    let mut csv = String::from("index,true,first,p1,second,p2,third,p3\n");
+    for p in all {
+        let _ = write!(csv, "{},{}", p.index, csv_field(&name(p.label)));
+        for (c, prob) in p.top3 {
+            let _ = write!(csv, ",{},{prob}", csv_field(&name(c)));
+        }
+        csv.push('\n');
+    }
+    Figure {
+        id: "predictions".into(),
+        title,
+        svg,
+        csv,
+    }
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next()

@@ -470,7 +470,7 @@ impl TrainvizApp {
         let mut request = None;
         egui::ScrollArea::vertical().show(ui, |ui| match self.settings.tab {
             Tab::Training => {
-                self.plots.ui(ui, &self.history);
+                request = self.plots.ui(ui, &self.history);
                 ui.separator();
                 self.templates.ui(ui, &self.history);
                 if let Some(record) = self.record() {
@@ -501,9 +501,11 @@ impl TrainvizApp {
             Tab::Confusion => request = self.confusion.ui(ui, &self.history),
             Tab::Histograms => request = self.histograms.ui(ui, &self.history),
             Tab::Predictions => {
-                if let Some(r) = self.predictions.ui(ui, &self.history) {
+                let (analysis, export) = self.predictions.ui(ui, &self.history);
+                if let Some(r) = analysis {
                     self.send(Command::Analyse(r));
                 }
+                request = export;
             }
             Tab::Embedding => {
                 let (analysis, export) = self.embedding.ui(ui, &self.history);
@@ -513,9 +515,11 @@ impl TrainvizApp {
                 request = export;
             }
             Tab::GradientCheck => {
-                if let Some(r) = self.gradcheck.ui(ui, &self.history) {
+                let (analysis, export) = self.gradcheck.ui(ui, &self.history);
+                if let Some(r) = analysis {
                     self.send(Command::Analyse(r));
                 }
+                request = export;
             }
             Tab::Runs => match self.runs.ui(ui, &self.settings.config) {
                 Some(RunsAction::Load(dir, extra_epochs)) => {

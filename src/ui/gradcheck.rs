@@ -3,6 +3,7 @@
 
 use egui::{Color32, Ui};
 
+use super::export::ExportRequest;
 use super::history::RunHistory;
 use crate::train::AnalysisRequest;
 
@@ -29,9 +30,15 @@ impl Default for GradcheckPanel {
 }
 
 impl GradcheckPanel {
-    /// Draws the panel; returns a request when the user starts a check.
-    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) -> Option<AnalysisRequest> {
+    /// Draws the panel; returns a request when the user starts a check, and an export
+    /// request.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        history: &RunHistory,
+    ) -> (Option<AnalysisRequest>, Option<ExportRequest>) {
         let mut request = None;
+        let mut export = None;
         ui.label(
             "Compares the analytic gradients with centred differences (h = 1e-4, float64) for \
              the model and loss on the left, freshly initialised, on a few training images.",
@@ -59,8 +66,16 @@ impl GradcheckPanel {
             }
         });
         let Some(report) = &history.gradient_check else {
-            return request;
+            return (request, None);
         };
+        if ui
+            .button("Export…")
+            .on_hover_text("PNG, SVG or CSV of the errors")
+            .clicked()
+        {
+            let fig = crate::report::figures::gradient_check(report);
+            export = Some(ExportRequest::Figure(Box::new(fig)));
+        }
         egui::Grid::new("gradcheck").striped(true).show(ui, |ui| {
             for h in [
                 "parameter",
@@ -85,6 +100,6 @@ impl GradcheckPanel {
                 ui.end_row();
             }
         });
-        request
+        (request, export)
     }
 }

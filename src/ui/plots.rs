@@ -3,6 +3,7 @@
 use egui::{Id, Ui};
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
+use super::export::ExportRequest;
 use super::history::RunHistory;
 use crate::train::metrics::smooth;
 
@@ -57,8 +58,9 @@ impl PlotsPanel {
         }
     }
 
-    /// Draws the plots of `history`.
-    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) {
+    /// Draws the plots of `history`; returns an export request for the step-loss curve.
+    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) -> Option<ExportRequest> {
+        let mut request = None;
         let width = (ui.available_width() / 3.0 - 8.0).max(120.0);
         let height = 200.0;
         let plots: [EpochPlot<'_>; 3] = [
@@ -101,6 +103,16 @@ impl PlotsPanel {
                 .on_hover_text(
                     "Exponential moving average of the per-step loss; 0 shows the raw values.",
                 );
+            if ui
+                .add_enabled(!history.step_loss.is_empty(), egui::Button::new("Export…"))
+                .on_hover_text("PNG, SVG or CSV of the per-step loss")
+                .clicked()
+            {
+                let raw: Vec<(f64, f64)> = history.step_loss.iter().map(|p| (p.x, p.y)).collect();
+                let smoothed = smooth(raw.iter().copied(), self.smoothing);
+                let fig = crate::report::figures::step_loss(&raw, &smoothed, self.smoothing);
+                request = Some(ExportRequest::Figure(Box::new(fig)));
+            }
         });
         let key = (
             history.run,
@@ -130,5 +142,6 @@ impl PlotsPanel {
                     PlotPoints::Borrowed(&self.smoothed),
                 ));
             });
+        request
     }
 }

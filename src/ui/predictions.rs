@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use egui::{Color32, ColorImage, TextureHandle, TextureOptions, Ui};
 
+use super::export::ExportRequest;
 use super::history::RunHistory;
 use crate::train::{AnalysisRequest, AnalysisResult, Subset};
 
@@ -39,9 +40,14 @@ impl Default for PredictionsPanel {
 }
 
 impl PredictionsPanel {
-    /// Draws the gallery; returns a request for fresh predictions when needed.
-    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) -> Option<AnalysisRequest> {
+    /// Draws the gallery; returns a request for fresh predictions, and an export request.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        history: &RunHistory,
+    ) -> (Option<AnalysisRequest>, Option<ExportRequest>) {
         let mut request = None;
+        let mut export = None;
         let version = (history.run, history.network_version);
         let stale = self.shown_for != Some(version);
         ui.horizontal(|ui| {
@@ -71,7 +77,7 @@ impl PredictionsPanel {
         }) = &history.predictions
         else {
             ui.label("Press the button to see test images with the model's top-3 guesses.");
-            return request;
+            return (request, None);
         };
         let names = &data.class_names;
         let name = |c: u8| names.get(usize::from(c)).map_or("?", String::as_str);
@@ -125,6 +131,20 @@ impl PredictionsPanel {
             {
                 self.page_start += PAGE;
             }
+            if ui
+                .button("Export page…")
+                .on_hover_text("The images of this page as a labelled grid (PNG/SVG); CSV: every image shown, with its top 3")
+                .clicked()
+            {
+                let page: Vec<_> = shown
+                    .iter()
+                    .skip(self.page_start)
+                    .take(PAGE)
+                    .map(|p| (*p, data.test.rgb(p.index)))
+                    .collect();
+                let fig = crate::report::figures::predictions(&page, &shown, data.shape(), names);
+                export = Some(ExportRequest::Figure(Box::new(fig)));
+            }
         });
         self.page_start = self
             .page_start
@@ -168,6 +188,6 @@ impl PredictionsPanel {
                 }
             });
         }
-        request
+        (request, export)
     }
 }
