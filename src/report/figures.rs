@@ -257,7 +257,7 @@ pub fn predictions(
         })
         .collect();
     let title = "Predictions: true class → predicted (probability)".to_string();
-    let svg = svg::image_grid(&title, &tiles, 6);
+    let svg = svg::image_grid(&title, &tiles, 4);
     let mut csv = String::from("index,true,first,p1,second,p2,third,p3\n");
     for p in all {
         let _ = write!(csv, "{},{}", p.index, csv_field(&name(p.label)));

@@ -326,6 +326,7 @@ fn padded_range(values: impl Iterator<Item = f64>, floor_zero: bool) -> (f64, f6
     }
     if floor_zero {
         lo = lo.min(0.0);
+        hi = hi.max(0.0);
     }
     if hi - lo < 1e-12 {
         hi = lo + 1.0;
@@ -412,7 +413,8 @@ pub fn bar_chart(
             }
             let x0 = axes.px(i as f64 + 0.1 + 0.8 * gi as f64 / n);
             let x1 = axes.px(i as f64 + 0.1 + 0.8 * (gi as f64 + 1.0) / n);
-            let (y0, y1) = (axes.py(v.max(axes.y.0)), axes.py(0f64.max(axes.y.0)));
+            let base = 0f64.clamp(axes.y.0, axes.y.1);
+            let (y0, y1) = (axes.py(v.clamp(axes.y.0, axes.y.1)), axes.py(base));
             c.rect(x0, y0.min(y1), x1 - x0, (y1 - y0).abs(), colour, None);
         }
     }
@@ -651,16 +653,22 @@ pub struct Tile {
 pub fn image_grid(title_text: &str, tiles: &[Tile], cols: usize) -> String {
     let cols = cols.clamp(1, tiles.len().max(1));
     let rows = tiles.len().div_ceil(cols).max(1);
-    let size = 128.0;
-    let gap = 16.0;
+    let size: f64 = 128.0;
+    // Columns as wide as the longest caption, so captions never run into each other.
+    let longest = tiles
+        .iter()
+        .map(|t| text_width(&t.label, 14.0))
+        .fold(0.0, f64::max);
+    let gap: f64 = 16.0;
+    let col_w = (size + gap).max(longest + gap);
     let caption = 24.0;
-    let w = cols as f64 * (size + gap) + gap;
+    let w = cols as f64 * col_w + gap;
     let h = 50.0 + rows as f64 * (size + gap + caption) + gap;
     let mut c = Canvas::new(w.max(320.0), h);
     title(&mut c, w.max(320.0), title_text);
     for (i, tile) in tiles.iter().enumerate() {
         let (r, col) = (i / cols, i % cols);
-        let x0 = gap + col as f64 * (size + gap);
+        let x0 = gap + col as f64 * col_w + (col_w - gap - size) / 2.0;
         let y0 = 50.0 + r as f64 * (size + gap + caption);
         c.text(
             x0 + size / 2.0,
