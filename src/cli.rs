@@ -655,15 +655,13 @@ fn bench(b: &BenchArgs) -> Result<()> {
         splits.train.len(),
         started.elapsed().as_secs_f64()
     );
+    // The reference's MLP setting is the mlp-relu preset.
     let mlp = TrainConfig {
-        hidden: vec![50],
-        init: InitKind::Xavier,
-        lambda: 0.005,
-        schedule: ScheduleKind::Cyclic,
-        eta_min: 1e-5,
-        eta_max: 0.1,
-        half_cycle: 980,
-        ..linear.clone()
+        epochs: b.epochs,
+        ..crate::runs::presets::find("mlp-relu")
+            .context("the mlp-relu preset")?
+            .apply(&linear)
+            .map_err(anyhow::Error::msg)?
     };
     let cases: [(&str, &TrainConfig, &[&str]); 2] = [
         ("linear, full set, batch 100", &linear, &[]),

@@ -4,11 +4,22 @@
 mod common;
 
 use trainviz::data::SplitKind;
-use trainviz::model::InitKind;
-use trainviz::train::{ScheduleKind, TrainConfig};
+use trainviz::train::TrainConfig;
 
 fn train(config: TrainConfig) -> trainviz::train::Summary {
     trainviz::cli::train(config, None, false, None, None).expect("training runs")
+}
+
+/// The preset `name` (the one-click settings of the window) on the CIFAR-10 in `dir`.
+fn preset(name: &str, dir: std::path::PathBuf) -> TrainConfig {
+    let base = TrainConfig {
+        data: Some(dir),
+        ..Default::default()
+    };
+    trainviz::runs::presets::find(name)
+        .expect("the preset exists")
+        .apply(&base)
+        .expect("the preset applies")
 }
 
 #[test]
@@ -30,16 +41,7 @@ fn all_data_flips_and_decay() {
     let Some(dir) = common::cifar_dir() else {
         return;
     };
-    let s = train(TrainConfig {
-        data: Some(dir),
-        split: SplitKind::All,
-        flip: 0.2,
-        eta: 0.01,
-        schedule: ScheduleKind::Exp,
-        decay: 0.9,
-        lambda: 0.01,
-        ..Default::default()
-    });
+    let s = train(preset("all-data-flip-decay", dir));
     eprintln!("all + flips + decay: {s:?}");
     assert!(s.test_acc >= 0.41, "test accuracy {} < 0.41", s.test_acc);
 }
@@ -49,19 +51,7 @@ fn mlp_with_cyclic_learning_rate() {
     let Some(dir) = common::cifar_dir() else {
         return;
     };
-    let s = train(TrainConfig {
-        data: Some(dir),
-        split: SplitKind::All,
-        hidden: vec![50],
-        init: InitKind::Xavier,
-        lambda: 0.005,
-        schedule: ScheduleKind::Cyclic,
-        eta_min: 1e-5,
-        eta_max: 0.1,
-        half_cycle: 980,
-        epochs: 12,
-        ..Default::default()
-    });
+    let s = train(preset("mlp-relu", dir));
     eprintln!("MLP 50: {s:?}");
     assert!(s.test_acc >= 0.51, "test accuracy {} < 0.51", s.test_acc);
 }
