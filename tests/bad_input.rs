@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::trainviz;
-use egui_kittest::Harness;
+
 use egui_kittest::kittest::Queryable;
 use image::{ImageBuffer, Rgb};
 use trainviz::data::DatasetKind;
@@ -184,40 +184,19 @@ fn the_window_survives_a_failing_worker_and_resets() {
         autostart: true,
         ..Default::default()
     };
-    let mut h = Harness::builder()
-        .with_size((1400.0, 900.0))
-        .build_ui_state(
-            |ui, app: &mut TrainvizApp| {
-                app.drain_events();
-                app.draw(ui);
-            },
-            TrainvizApp::new(settings, None),
-        );
-    let wait =
-        |h: &mut Harness<'_, TrainvizApp>, what: &str, done: &dyn Fn(&TrainvizApp) -> bool| {
-            let started = Instant::now();
-            while !done(h.state()) {
-                assert!(
-                    started.elapsed() < Duration::from_secs(60),
-                    "timed out: {what}"
-                );
-                std::thread::sleep(Duration::from_millis(5));
-                h.step();
-            }
-            h.step();
-        };
-    wait(&mut h, "the first run", &|a| a.history.summary.is_some());
+    let mut h = common::harness(TrainvizApp::new(settings, None));
+    common::wait_until(&mut h, "the first run", |a| a.history.summary.is_some());
     h.state_mut().send(Command::InjectFault);
-    wait(&mut h, "the error", &|a| a.history.message.is_some());
+    common::wait_until(&mut h, "the error", |a| a.history.message.is_some());
     h.get_by_label_contains("The training engine failed");
     h.get_by_label("Reset").click();
     h.step();
-    wait(&mut h, "a new run", &|a| {
+    common::wait_until(&mut h, "a new run", |a| {
         a.history.info.is_some() && a.history.message.is_none()
     });
     h.get_by_label("Start").click();
     h.step();
-    wait(&mut h, "the new run to finish", &|a| {
+    common::wait_until(&mut h, "the new run to finish", |a| {
         a.history.summary.is_some() && a.history.message.is_none()
     });
     assert_eq!(h.state().history.epochs.len(), 2);

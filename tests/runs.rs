@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::trainviz;
-use egui_kittest::Harness;
+
 use egui_kittest::kittest::{NodeT, Queryable};
 use trainviz::runs::SavedRun;
 use trainviz::ui::{Settings, TrainvizApp};
@@ -206,15 +206,7 @@ fn overlaying_three_runs_in_the_window_and_exporting_them() {
         ..Default::default()
     };
     let app = TrainvizApp::with_runs_dir(settings, None, Some(runs.clone()));
-    let mut h = Harness::builder()
-        .with_size((1400.0, 900.0))
-        .build_ui_state(
-            |ui, app: &mut TrainvizApp| {
-                app.drain_events();
-                app.draw(ui);
-            },
-            app,
-        );
+    let mut h = common::harness(app);
     h.key_press(egui::Key::Num8);
     h.step();
     assert_eq!(h.state_mut().runs_panel().runs().len(), 3);

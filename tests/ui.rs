@@ -1,9 +1,12 @@
 //! The app driven through its widgets with egui_kittest (no display needed): what the
 //! worker received and what the window shows.
 
-use std::time::{Duration, Instant};
+mod common;
 
-use egui_kittest::{Harness, kittest::Queryable};
+use std::time::Duration;
+
+use common::{harness, wait_until};
+use egui_kittest::kittest::Queryable;
 use trainviz::data::DatasetKind;
 use trainviz::train::{Command, TrainConfig};
 use trainviz::ui::{Settings, TrainvizApp};
@@ -19,32 +22,6 @@ fn synthetic_app(epochs: usize) -> TrainvizApp {
         ..Default::default()
     };
     TrainvizApp::new(settings, None)
-}
-
-fn harness(app: TrainvizApp) -> Harness<'static, TrainvizApp> {
-    Harness::builder()
-        .with_size((1400.0, 900.0))
-        .build_ui_state(
-            |ui, app: &mut TrainvizApp| {
-                app.drain_events();
-                app.draw(ui);
-            },
-            app,
-        )
-}
-
-/// Steps frames until `done` holds (the worker runs on its own thread meanwhile).
-fn wait_until(h: &mut Harness<'_, TrainvizApp>, what: &str, done: impl Fn(&TrainvizApp) -> bool) {
-    let started = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-        h.step();
-    }
-    h.step();
 }
 
 #[test]

@@ -2,6 +2,10 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use trainviz::ui::TrainvizApp;
 
 /// The CIFAR-10 directory for data-backed tests: `$TRAINVIZ_CIFAR10`, else
 /// `../shared/data/cifar-10-batches-bin`. `None` (the test is skipped, with a note) when
@@ -36,4 +40,37 @@ pub fn trainviz() -> std::process::Command {
         std::env::temp_dir().join("trainviz-test-runs"),
     );
     cmd
+}
+
+/// The window at 1400×900, driven headless; each frame takes in the worker's events first,
+/// as the real app does.
+pub fn harness(app: TrainvizApp) -> Harness<'static, TrainvizApp> {
+    Harness::builder()
+        .with_size((1400.0, 900.0))
+        .build_ui_state(
+            |ui, app: &mut TrainvizApp| {
+                app.drain_events();
+                app.draw(ui);
+            },
+            app,
+        )
+}
+
+/// Steps frames until `done` holds (the worker runs on its own thread meanwhile); fails
+/// after 60 s, naming `what` it waited for.
+pub fn wait_until(
+    h: &mut Harness<'_, TrainvizApp>,
+    what: &str,
+    done: impl Fn(&TrainvizApp) -> bool,
+) {
+    let started = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+    h.step();
 }
