@@ -9,8 +9,6 @@ use crate::model::{LossKind, Network};
 use crate::train::metrics::TRUTH_BINS;
 use crate::train::{EpochMetrics, Evaluation, Histogram, RunInfo};
 
-/// Bins of the weight-value histograms.
-const WEIGHT_BINS: usize = 41;
 /// Most first-layer units an MLP's template figure shows.
 const MAX_TEMPLATE_UNITS: usize = 20;
 
@@ -68,20 +66,23 @@ impl Curve {
             Curve::Accuracy => e.accuracy,
         }
     }
+    /// (epoch, value) of this curve on the validation (or training) set of each epoch.
+    pub fn points(self, history: &[EpochMetrics], validation: bool) -> Vec<(f64, f64)> {
+        history
+            .iter()
+            .map(|m| {
+                let e = if validation { &m.val } else { &m.train };
+                (m.epoch as f64, self.value(e))
+            })
+            .collect()
+    }
 }
 
 /// Training and validation `curve` per epoch.
 pub fn curve(record: &RunRecord<'_>, curve: Curve) -> Figure {
     let name = curve.name();
-    let pick = |f: fn(&EpochMetrics) -> &Evaluation| -> Vec<(f64, f64)> {
-        record
-            .history
-            .iter()
-            .map(|m| (m.epoch as f64, curve.value(f(m))))
-            .collect()
-    };
-    let train = pick(|m| &m.train);
-    let val = pick(|m| &m.val);
+    let train = curve.points(record.history, false);
+    let val = curve.points(record.history, true);
     let title = format!(
         "{} per epoch — {}, {}",
         capitalise(name),
@@ -128,13 +129,7 @@ pub fn overlay(runs: &[(String, &[EpochMetrics])], curve: Curve, validation: boo
         .enumerate()
         .map(|(i, (label, history))| Series {
             name: label.clone(),
-            points: history
-                .iter()
-                .map(|m| {
-                    let e = if validation { &m.val } else { &m.train };
-                    (m.epoch as f64, curve.value(e))
-                })
-                .collect(),
+            points: curve.points(history, validation),
             colour: PALETTE[i % PALETTE.len()],
             dashed: false,
         })
@@ -482,7 +477,7 @@ pub fn weight_histograms(net: &Network<f32>) -> Figure {
     let hists: Vec<Histogram> = net
         .layers
         .iter()
-        .map(|l| Histogram::symmetric(l.weights.iter().map(|&v| f64::from(v)), WEIGHT_BINS))
+        .map(|l| Histogram::of_matrix(&l.weights))
         .collect();
     let panels = single_panels(
         layer_names(layer_shapes(net).into_iter()),
@@ -701,7 +696,7 @@ pub fn results_table(record: &RunRecord<'_>) -> ResultsTable {
     // Every setting of the configuration, so the table alone reproduces the run.
     if let Ok(toml::Value::Table(t)) = toml::Value::try_from(c) {
         for (k, v) in t {
-            settings.push((k, v.to_string().trim_matches('"').to_string()));
+            settings.push((k, crate::train::config::setting_text(&v)));
         }
     }
     if let Some(m) = record.history.last() {

@@ -502,10 +502,9 @@ pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
             differing
                 .iter()
                 .map(|k| {
-                    let v = t.get(*k).map_or_else(String::new, |v| match v {
-                        toml::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    });
+                    let v = t
+                        .get(*k)
+                        .map_or_else(String::new, crate::train::config::setting_text);
                     format!("{k}={v}")
                 })
                 .collect::<Vec<_>>()

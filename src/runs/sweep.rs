@@ -27,6 +27,7 @@ use serde::Deserialize;
 
 use super::{RunWriter, SavedRun, presets};
 use crate::data::{self, DataRequest, Splits};
+use crate::train::config::setting_text;
 use crate::train::{RunInfo, Subset, Summary, TrainConfig, Trainer};
 
 /// Grid or random search.
@@ -118,14 +119,6 @@ pub struct Sweep {
     pub points: Vec<SweepPoint>,
     /// Points at a time.
     pub parallel: usize,
-}
-
-/// Text of a TOML value for ids and tables (strings without quotes).
-fn value_text(v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// The values of a range for a grid.
@@ -282,7 +275,7 @@ impl SweepSpec {
                     .map_err(|e| format!("point {}: {e}", i + 1))?;
                 let values: Vec<(String, String)> = combo
                     .iter()
-                    .map(|(k, v)| (k.clone(), value_text(v)))
+                    .map(|(k, v)| (k.clone(), setting_text(v)))
                     .collect();
                 let tag: String = values
                     .iter()
@@ -411,13 +404,7 @@ fn train_point(
         Trainer::new(point.config.clone(), data.clone(), None).map_err(|e| e.to_string())?;
     // The sweep spreads points over the cores; each point stays on one.
     trainer.set_share_steps(false);
-    let info = RunInfo {
-        dataset: data.name.clone(),
-        class_names: data.class_names.clone(),
-        shape: data.shape(),
-        sizes: [data.train.len(), data.val.len(), data.test.len()],
-        config: point.config.clone(),
-    };
+    let info = RunInfo::new(&data, point.config.clone());
     // A half-done point from an interrupted start is redone from scratch.
     let _ = std::fs::remove_dir_all(dir);
     let mut writer = RunWriter::create_at(dir.to_path_buf(), &info, Some(point.id.clone()))

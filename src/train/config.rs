@@ -125,6 +125,14 @@ impl Default for TrainConfig {
     }
 }
 
+/// A setting's TOML value as people read it: strings without quotes, the rest as TOML.
+pub fn setting_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// A setting outside its allowed range, or a config file that cannot be read.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {

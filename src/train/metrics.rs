@@ -99,7 +99,16 @@ pub struct Histogram {
     pub counts: Vec<u32>,
 }
 
+/// Bins of the histograms of weight and gradient matrices.
+pub const MATRIX_BINS: usize = 41;
+
 impl Histogram {
+    /// Histogram of the entries of a weight or gradient matrix ([`MATRIX_BINS`] bins,
+    /// symmetric around 0).
+    pub fn of_matrix(m: &ndarray::Array2<f32>) -> Self {
+        Self::symmetric(m.iter().map(|&v| f64::from(v)), MATRIX_BINS)
+    }
+
     /// Histogram of `values` over a range symmetric around 0 that holds them all.
     pub fn symmetric(values: impl Iterator<Item = f64> + Clone, bins: usize) -> Self {
         let extent = values

@@ -26,8 +26,6 @@ const TEAM_MIN_WORK: usize = 1_000_000;
 /// Set this environment variable to keep every training step on one thread (for
 /// comparisons, and for machines where the second core is busy).
 pub const ONE_THREAD_ENV: &str = "TRAINVIZ_ONE_THREAD";
-/// Bins of the gradient histograms.
-const HISTOGRAM_BINS: usize = 41;
 
 /// What one training step did.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -535,7 +533,7 @@ impl Trainer {
         );
         self.gradients
             .iter()
-            .map(|g| Histogram::symmetric(g.weights.iter().map(|&v| f64::from(v)), HISTOGRAM_BINS))
+            .map(|g| Histogram::of_matrix(&g.weights))
             .collect()
     }
 

@@ -124,6 +124,19 @@ pub struct RunInfo {
     pub config: TrainConfig,
 }
 
+impl RunInfo {
+    /// The facts of a run of `config` on `data`.
+    pub fn new(data: &Splits, config: TrainConfig) -> Self {
+        RunInfo {
+            dataset: data.name.clone(),
+            class_names: data.class_names.clone(),
+            shape: data.shape(),
+            sizes: [data.train.len(), data.val.len(), data.test.len()],
+            config,
+        }
+    }
+}
+
 /// What the worker reports. Every event carries the id of the run it belongs to, so a
 /// consumer can drop events of a run it has already reset.
 #[derive(Debug, Clone)]
@@ -660,14 +673,7 @@ impl Worker {
             Some(cache.normalizer.clone()),
         ) {
             Ok(t) => {
-                let d = t.data();
-                let info = RunInfo {
-                    dataset: d.name.clone(),
-                    class_names: d.class_names.clone(),
-                    shape: d.shape(),
-                    sizes: [d.train.len(), d.val.len(), d.test.len()],
-                    config: self.config.clone(),
-                };
+                let info = RunInfo::new(t.data(), self.config.clone());
                 self.last_good = Some(t.network().clone());
                 let network = Arc::new(t.network().clone());
                 self.trainer = Some(t);
@@ -737,14 +743,7 @@ impl Worker {
     /// The facts of the current run.
     fn run_info(&self) -> Option<RunInfo> {
         let t = self.trainer.as_ref()?;
-        let d = t.data();
-        Some(RunInfo {
-            dataset: d.name.clone(),
-            class_names: d.class_names.clone(),
-            shape: d.shape(),
-            sizes: [d.train.len(), d.val.len(), d.test.len()],
-            config: t.config(),
-        })
+        Some(RunInfo::new(t.data(), t.config()))
     }
 
     /// Saves a finished epoch (creating the run's folder at the first); a failure is

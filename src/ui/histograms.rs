@@ -10,9 +10,6 @@ use super::history::RunHistory;
 use crate::report::figures;
 use crate::train::Histogram;
 
-/// Bins of the weight histograms.
-const WEIGHT_BINS: usize = 41;
-
 /// State of the histograms panel.
 pub struct HistogramsPanel {
     /// Epoch shown (1-based), when not following the latest.
@@ -61,6 +58,25 @@ fn histogram_plot(ui: &mut Ui, id: String, title: &str, series: Vec<(String, Vec
     });
 }
 
+/// One histogram per weight matrix, side by side, titled with `names` (W1, W2… where a name
+/// is missing).
+fn matrix_histograms(ui: &mut Ui, id: &str, names: &[String], hists: &[Histogram], series: &str) {
+    ui.horizontal_wrapped(|ui| {
+        for (l, h) in hists.iter().enumerate() {
+            let name = names
+                .get(l)
+                .cloned()
+                .unwrap_or_else(|| format!("W{}", l + 1));
+            histogram_plot(
+                ui,
+                format!("{id}-{l}"),
+                &name,
+                vec![(series.to_string(), bars(h))],
+            );
+        }
+    });
+}
+
 impl HistogramsPanel {
     /// Draws the panel; returns an export request when the user asks for one.
     pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) -> Option<ExportRequest> {
@@ -98,20 +114,7 @@ impl HistogramsPanel {
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
-        ui.horizontal_wrapped(|ui| {
-            for (l, h) in metrics.gradient_histograms.iter().enumerate() {
-                let name = names
-                    .get(l)
-                    .cloned()
-                    .unwrap_or_else(|| format!("W{}", l + 1));
-                histogram_plot(
-                    ui,
-                    format!("grad-{l}"),
-                    &name,
-                    vec![("∂cost/∂w".into(), bars(h))],
-                );
-            }
-        });
+        matrix_histograms(ui, "grad", &names, &metrics.gradient_histograms, "∂cost/∂w");
 
         ui.horizontal(|ui| {
             ui.strong(format!(
@@ -151,9 +154,7 @@ impl HistogramsPanel {
                 self.weights = net
                     .layers
                     .iter()
-                    .map(|l| {
-                        Histogram::symmetric(l.weights.iter().map(|&v| f64::from(v)), WEIGHT_BINS)
-                    })
+                    .map(|l| Histogram::of_matrix(&l.weights))
                     .collect();
             }
             ui.horizontal(|ui| {
@@ -163,20 +164,7 @@ impl HistogramsPanel {
                     request = Some(ExportRequest::Figure(Box::new(fig)));
                 }
             });
-            ui.horizontal_wrapped(|ui| {
-                for (l, h) in self.weights.iter().enumerate() {
-                    let name = names
-                        .get(l)
-                        .cloned()
-                        .unwrap_or_else(|| format!("W{}", l + 1));
-                    histogram_plot(
-                        ui,
-                        format!("weights-{l}"),
-                        &name,
-                        vec![("w".into(), bars(h))],
-                    );
-                }
-            });
+            matrix_histograms(ui, "weights", &names, &self.weights, "w");
         }
         request
     }

@@ -103,23 +103,24 @@ impl RunsPanel {
         &self.runs
     }
 
-    /// The overlay figure of the selected runs.
-    pub fn overlay_figure(&self) -> Option<figures::Figure> {
+    /// The selected runs' histories, each labelled with what differs between them.
+    fn overlay_series(&self) -> Vec<(String, &[crate::train::EpochMetrics])> {
         let chosen: Vec<&SavedRun> = self
             .runs
             .iter()
             .filter(|r| self.selected.contains(&r.dir))
             .collect();
-        if chosen.is_empty() {
-            return None;
-        }
-        let labels = differing_labels(&chosen);
-        let series: Vec<(String, &[crate::train::EpochMetrics])> = labels
+        differing_labels(&chosen)
             .into_iter()
             .zip(&chosen)
             .map(|(l, r)| (l, r.history.as_slice()))
-            .collect();
-        Some(figures::overlay(&series, self.curve, self.validation))
+            .collect()
+    }
+
+    /// The overlay figure of the selected runs.
+    pub fn overlay_figure(&self) -> Option<figures::Figure> {
+        let series = self.overlay_series();
+        (!series.is_empty()).then(|| figures::overlay(&series, self.curve, self.validation))
     }
 
     /// Starts the sweep in `file` with `base` as the starting settings.
@@ -420,31 +421,18 @@ impl RunsPanel {
             ui.label("Tick runs above to compare their curves.");
             return action;
         }
-        let chosen: Vec<&SavedRun> = self
-            .runs
-            .iter()
-            .filter(|r| self.selected.contains(&r.dir))
-            .collect();
-        let labels = differing_labels(&chosen);
+        let series = self.overlay_series();
         let (curve, validation) = (self.curve, self.validation);
         Plot::new("overlay")
             .height(280.0)
             .legend(Legend::default())
             .x_axis_label("epoch")
             .show(ui, |plot| {
-                for (label, run) in labels.iter().zip(&chosen) {
-                    let points: Vec<[f64; 2]> = run
-                        .history
-                        .iter()
-                        .map(|m| {
-                            let e = if validation { &m.val } else { &m.train };
-                            let v = match curve {
-                                Curve::Accuracy => e.accuracy,
-                                Curve::Cost => e.cost,
-                                Curve::Loss => e.loss,
-                            };
-                            [m.epoch as f64, v]
-                        })
+                for (label, history) in &series {
+                    let points: Vec<[f64; 2]> = curve
+                        .points(history, validation)
+                        .into_iter()
+                        .map(|(x, y)| [x, y])
                         .collect();
                     plot.line(Line::new(label.as_str(), PlotPoints::from(points)));
                 }
