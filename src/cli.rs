@@ -57,6 +57,13 @@ pub enum CliCommand {
         /// Where the sweep's runs go (default: $TRAINVIZ_RUNS or runs/), under sweeps/NAME.
         #[arg(long)]
         runs: Option<PathBuf>,
+        /// Train point K alone (counted from 0, in the order `--list` prints), e.g. as one
+        /// job of a Slurm array; a later plain `trainviz sweep` collects it.
+        #[arg(long, value_name = "K")]
+        point: Option<usize>,
+        /// Print the points (K, settings) and exit.
+        #[arg(long)]
+        list: bool,
     },
     /// Evaluate a saved run's weights on the test set.
     Eval {
@@ -202,7 +209,7 @@ impl TrainArgs {
                 )
             })?;
             start = preset
-                .apply(&start)
+                .config(&start)
                 .map_err(|e| anyhow::anyhow!("preset {name}: {e}"))?;
         }
         let (mut c, file_sets_dataset) = match &self.config {
@@ -290,7 +297,7 @@ pub struct BenchArgs {
 /// Runs a subcommand; `global` holds the settings flags given before or after it.
 pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
     match command {
-        CliCommand::Sweep { runs } => sweep_cmd(global, runs),
+        CliCommand::Sweep { runs, point, list } => sweep_cmd(global, runs, point, list),
         CliCommand::Eval { run } => eval_cmd(&run),
         CliCommand::Download { dir, url, md5, .. } => download_cmd(dir, url, md5),
         CliCommand::Presets => {
@@ -329,8 +336,69 @@ pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
     }
 }
 
+/// The exit code of `trainviz train` when the run diverged (1 is any other error).
+pub const EXIT_DIVERGED: u8 = 3;
+
+/// The error `train` ends with when the run diverged (its summary is written first).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Diverged {
+    /// What happened and what to do.
+    pub message: String,
+    /// The numbers of the last good weights.
+    pub summary: Summary,
+}
+
+/// The header of `metrics.csv`.
+const METRICS_HEADER: [&str; 13] = [
+    "epoch",
+    "eta",
+    "lambda",
+    "batch",
+    "loss_function",
+    "decay",
+    "train_loss",
+    "train_cost",
+    "train_acc",
+    "val_loss",
+    "val_cost",
+    "val_acc",
+    "seconds",
+];
+
+/// One epoch's row of `metrics.csv`, with the live settings in force.
+fn metrics_row(m: &crate::train::EpochMetrics) -> Vec<String> {
+    let live = m.live;
+    vec![
+        m.epoch.to_string(),
+        m.eta.to_string(),
+        m.lambda.to_string(),
+        live.map_or_else(String::new, |l| l.batch.to_string()),
+        live.map_or_else(String::new, |l| crate::train::record::key_of(&l.loss)),
+        live.map_or_else(String::new, |l| l.decay.to_string()),
+        m.train.loss.to_string(),
+        m.train.cost.to_string(),
+        m.train.accuracy.to_string(),
+        m.val.loss.to_string(),
+        m.val.cost.to_string(),
+        m.val.accuracy.to_string(),
+        m.seconds.to_string(),
+    ]
+}
+
+/// `metrics.csv` of these epochs.
+fn metrics_csv(history: &[crate::train::EpochMetrics]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(METRICS_HEADER)?;
+    for m in history {
+        w.write_record(metrics_row(m))?;
+    }
+    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+}
+
 /// Trains with `config` on a worker thread, printing one line per epoch when `print` is set
-/// and writing the results to `out`. Returns the summary.
+/// and writing the results to `out`. Returns the summary; a diverged run ends with a
+/// [`Diverged`] error after its files are written.
 /// With `figures`, the report goes into `out` as well (see [`crate::report::export_report`]);
 /// with `runs`, the run is saved there (see [`crate::runs`]).
 pub fn train(
@@ -344,9 +412,6 @@ pub fn train(
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         crate::report::write_atomic(&dir.join("config.toml"), config.to_toml().as_bytes())?;
     }
-    let mut csv = String::from(
-        "epoch,eta,lambda,train_loss,train_cost,train_acc,val_loss,val_cost,val_acc,seconds\n",
-    );
     let worker = WorkerHandle::spawn_saving(None, runs);
     worker.send(crate::train::Command::Reset(Box::new(config.clone())));
     worker.send(crate::train::Command::Start);
@@ -372,7 +437,7 @@ pub fn train(
                     info.sizes[0],
                     info.sizes[1],
                     info.sizes[2],
-                    config.describe_model()
+                    info.settings.title()
                 );
             }
             Event::Epoch { metrics: m, .. } => {
@@ -388,23 +453,10 @@ pub fn train(
                         m.seconds
                     );
                 }
-                csv.push_str(&format!(
-                    "{},{},{},{},{},{},{},{},{},{}\n",
-                    m.epoch,
-                    m.eta,
-                    m.lambda,
-                    m.train.loss,
-                    m.train.cost,
-                    m.train.accuracy,
-                    m.val.loss,
-                    m.val.cost,
-                    m.val.accuracy,
-                    m.seconds
-                ));
-                if let Some(dir) = out {
-                    crate::report::write_atomic(&dir.join("metrics.csv"), csv.as_bytes())?;
-                }
                 history.push(*m);
+                if let Some(dir) = out {
+                    crate::report::write_atomic(&dir.join("metrics.csv"), &metrics_csv(&history)?)?;
+                }
             }
             Event::Finished { summary, .. } => {
                 if print {
@@ -438,7 +490,20 @@ pub fn train(
                 }
                 return Ok(*summary);
             }
-            Event::Diverged { message, .. } | Event::Error { message, .. } => bail!(message),
+            Event::Diverged {
+                message, summary, ..
+            } => {
+                if let Some(dir) = out {
+                    let json = serde_json::to_string_pretty(&*summary)?;
+                    crate::report::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+                }
+                return Err(Diverged {
+                    message,
+                    summary: *summary,
+                }
+                .into());
+            }
+            Event::Error { message, .. } => bail!(message),
             _ => {}
         }
     }
@@ -478,7 +543,12 @@ fn download_cmd(dir: PathBuf, url: Option<String>, md5: Option<String>) -> Resul
     Ok(())
 }
 
-fn sweep_cmd(global: &TrainArgs, runs: Option<PathBuf>) -> Result<()> {
+fn sweep_cmd(
+    global: &TrainArgs,
+    runs: Option<PathBuf>,
+    point: Option<usize>,
+    list: bool,
+) -> Result<()> {
     let file = global
         .config
         .clone()
@@ -491,6 +561,21 @@ fn sweep_cmd(global: &TrainArgs, runs: Option<PathBuf>) -> Result<()> {
     .resolve()?;
     let root = runs.unwrap_or_else(crate::runs::default_runs_dir);
     let sweep = crate::runs::sweep::prepare(&file, &base, &root).map_err(anyhow::Error::msg)?;
+    if list {
+        for (k, p) in sweep.points.iter().enumerate() {
+            println!("{k:>4}  {}", p.id);
+        }
+        return Ok(());
+    }
+    if let Some(k) = point
+        && k >= sweep.points.len()
+    {
+        bail!(
+            "--point {k} is out of range: the sweep has {} points (0 to {})",
+            sweep.points.len(),
+            sweep.points.len().saturating_sub(1)
+        );
+    }
     println!(
         "sweep of {} points in {}, {} at a time",
         sweep.points.len(),
@@ -520,7 +605,7 @@ fn sweep_cmd(global: &TrainArgs, runs: Option<PathBuf>) -> Result<()> {
             }
         }
     };
-    let results = crate::runs::sweep::run(&sweep, &stop, &report);
+    let results = crate::runs::sweep::run(&sweep, point, &stop, &report);
     println!("\n{}", crate::runs::sweep::table(&results));
     let failed = failures
         .into_inner()
@@ -534,17 +619,18 @@ fn sweep_cmd(global: &TrainArgs, runs: Option<PathBuf>) -> Result<()> {
 fn eval_cmd(dir: &Path) -> Result<()> {
     let saved = crate::runs::SavedRun::load(dir)?;
     let net = saved.weights()?;
-    let data = std::sync::Arc::new(data::load(&saved.config.data_request())?);
-    let mut t = crate::train::Trainer::new(saved.config.clone(), data, None)?;
+    let data = std::sync::Arc::new(data::load(&saved.settings.start.data_request())?);
+    let mut t = crate::train::Trainer::new(saved.settings.start.clone(), data, None)?;
     if net.input_dim() != t.network().input_dim() || net.classes() != t.network().classes() {
         bail!("the saved weights do not fit the run's data");
     }
     let epochs = saved.history.len();
-    t.restore(net, saved.history);
+    let name = saved.name();
+    t.restore(net, saved.history, saved.settings.changes);
     let test = t.evaluate(crate::train::Subset::Test);
     println!(
         "{} ({} epochs): test cost {:.4}, loss {:.4}, accuracy {:.2} % of {} images",
-        saved.meta.name,
+        name,
         epochs,
         test.cost,
         test.loss,
@@ -562,7 +648,7 @@ fn gradcheck_cmd(config: &TrainConfig, tol: f64, samples: usize, dims: usize) ->
     println!(
         "gradient check on {n} {} images, first {d} dimensions: {}",
         splits.name,
-        config.describe_model()
+        crate::train::RunSettings::new(config.clone()).title()
     );
     let report = crate::train::analysis::gradient_check(config, &splits, &norm, n, d);
     let mut worst = 0.0f64;
@@ -660,7 +746,7 @@ fn bench(b: &BenchArgs) -> Result<()> {
         epochs: b.epochs,
         ..crate::runs::presets::find("mlp-relu")
             .context("the mlp-relu preset")?
-            .apply(&linear)
+            .config(&linear)
             .map_err(anyhow::Error::msg)?
     };
     let cases: [(&str, &TrainConfig, &[&str]); 2] = [

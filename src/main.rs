@@ -13,7 +13,11 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            if e.downcast_ref::<trainviz::cli::Diverged>().is_some() {
+                std::process::ExitCode::from(trainviz::cli::EXIT_DIVERGED)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

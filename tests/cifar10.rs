@@ -18,7 +18,7 @@ fn preset(name: &str, dir: std::path::PathBuf) -> TrainConfig {
     };
     trainviz::runs::presets::find(name)
         .expect("the preset exists")
-        .apply(&base)
+        .config(&base)
         .expect("the preset applies")
 }
 

@@ -87,7 +87,7 @@ pub fn curve(record: &RunRecord<'_>, curve: Curve) -> Figure {
         "{} per epoch — {}, {}",
         capitalise(name),
         record.info.dataset,
-        record.info.config.loss.label()
+        record.info.settings.title()
     );
     let svg = svg::line_chart(
         &title,
@@ -641,7 +641,8 @@ pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
         out.push(per_class_accuracy(&sets, names));
     }
     for (set, eval) in sets.iter().filter(|s| s.0 != "train") {
-        out.push(truth_probability(eval, set, record.info.config.loss));
+        // The evaluations were made with the loss in force at their time: the last one.
+        out.push(truth_probability(eval, set, record.info.settings.live().loss));
     }
     if let Some(net) = record.network {
         if let Some(m) = last {
@@ -681,7 +682,7 @@ pub fn results_table(record: &RunRecord<'_>) -> ResultsTable {
     if let Some(t) = record.test {
         rows.push(("test".to_string(), t.cost, t.loss, t.accuracy));
     }
-    let c = &record.info.config;
+    let recorded = &record.info.settings;
     let mut settings = vec![
         ("data set".to_string(), record.info.dataset.clone()),
         (
@@ -691,18 +692,14 @@ pub fn results_table(record: &RunRecord<'_>) -> ResultsTable {
                 record.info.sizes[0], record.info.sizes[1], record.info.sizes[2]
             ),
         ),
-        ("model".to_string(), c.describe_model()),
+        ("model".to_string(), recorded.title()),
     ];
-    // Every setting of the configuration, so the table alone reproduces the run.
-    if let Ok(toml::Value::Table(t)) = toml::Value::try_from(c) {
-        for (k, v) in t {
-            settings.push((k, crate::train::config::setting_text(&v)));
-        }
-    }
+    // Every setting as it was over the run (with the changes made while it trained), so the
+    // table alone reproduces the run.
+    settings.extend(recorded.settings_table());
     if let Some(m) = record.history.last() {
         settings.push(("epochs trained".into(), m.epoch.to_string()));
         settings.push(("final η".into(), format!("{:.3e}", m.eta)));
-        settings.push(("final λ".into(), m.lambda.to_string()));
     }
     ResultsTable { rows, settings }
 }
@@ -753,7 +750,7 @@ pub fn markdown_report(record: &RunRecord<'_>, figures: &[Figure], table: &Resul
     let mut s = format!(
         "# {} — {}\n\n## Results\n\n{}\n## Figures\n\n",
         record.info.dataset,
-        record.info.config.describe_model(),
+        record.info.settings.title(),
         table.markdown()
     );
     for f in figures {

@@ -50,20 +50,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
         path: path.to_path_buf(),
         source,
     };
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // A temporary file in the same folder, renamed over the target: readers see the old file
+    // or the new one, never half of one; the folder is synced so the rename survives a crash.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".trainviz-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        // Best effort: not every platform can sync a folder.
+        let _ = d.sync_all();
     }
-    result.map_err(io)
+    Ok(())
 }
 
 /// Size of an exported PNG.

@@ -3,12 +3,14 @@
 //! sweeps over hyperparameters.
 //!
 //! A run folder holds:
-//! - `config.toml` — the settings;
+//! - `config.toml` — the settings the run started with;
+//! - `changes.json` — every change made while it trained (live hyperparameters with the step
+//!   and epoch they took effect, epochs added), oldest first; absent when nothing changed;
 //! - `meta.json` — name, creation time, data set, class names, image shape, set sizes, status;
 //! - `metrics.jsonl` — one [`EpochMetrics`] per line, appended and synced at each epoch end,
 //!   so a crash or kill loses at most the epoch in progress;
 //! - `weights.bin` — the latest weights (replaced atomically at each epoch end);
-//! - `summary.json` — the final numbers, once finished.
+//! - `summary.json` — the final numbers, once finished or diverged (`"status"` says which).
 
 pub mod presets;
 pub mod sweep;
@@ -25,6 +27,7 @@ use thiserror::Error;
 use crate::data::ImageShape;
 use crate::model::{Activation, Layer, Network};
 use crate::report::write_atomic;
+use crate::train::record::{RunSettings, SettingChange};
 use crate::train::{EpochMetrics, RunInfo, Summary, TrainConfig};
 #[cfg(test)]
 use rand::SeedableRng;
@@ -65,17 +68,7 @@ pub fn default_runs_dir() -> PathBuf {
     std::env::var_os(RUNS_ENV).map_or_else(|| PathBuf::from("runs"), PathBuf::from)
 }
 
-/// How a run ended (or that it has not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RunStatus {
-    /// Training, or stopped without a word (crash, kill, closed window).
-    Running,
-    /// All epochs done.
-    Finished,
-    /// The cost became NaN or infinite.
-    Diverged,
-}
+pub use crate::train::metrics::RunStatus;
 
 /// The facts about a run kept in `meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +87,12 @@ pub struct RunMeta {
     pub sizes: [usize; 3],
     /// How it ended.
     pub status: RunStatus,
+    /// True once a person renamed the run; until then its name is derived from its settings.
+    #[serde(default)]
+    pub renamed: bool,
+    /// Why it diverged, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Writes one run's folder as it trains.
@@ -103,50 +102,21 @@ pub struct RunWriter {
     metrics: File,
 }
 
-/// A folder name from the time and the settings, e.g. `20261122-193012-linear-ce-l0.1-e0.001`.
-fn folder_name(created: u64, config: &TrainConfig) -> String {
-    let arch = if config.hidden.is_empty() {
-        "linear".to_string()
-    } else {
-        format!(
-            "mlp{}",
-            config
-                .hidden
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join("x")
-        )
-    };
-    let loss = format!("{:?}", config.loss).to_lowercase();
-    format!(
-        "{}-{arch}-{loss}-l{}-e{}",
-        utc_stamp(created),
-        config.lambda,
-        config.eta
-    )
+/// A folder name from the time and the starting settings, e.g.
+/// `20261122-193012-linear-ce-l0.1-e0.001`.
+fn folder_name(created: u64, settings: &RunSettings) -> String {
+    format!("{}-{}", utc_stamp(created), settings.slug())
 }
 
 /// `YYYYMMDD-HHMMSS` (UTC) of a Unix time.
 pub fn utc_stamp(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(
+            || "00000000-000000".to_string(),
+            |t| t.strftime("%Y%m%d-%H%M%S").to_string(),
+        )
 }
 
 fn now_secs() -> u64 {
@@ -160,7 +130,7 @@ impl RunWriter {
     /// settings) and writes its settings.
     pub fn create(root: &Path, info: &RunInfo) -> Result<Self, RunError> {
         let created = now_secs();
-        let base = folder_name(created, &info.config);
+        let base = folder_name(created, &info.settings);
         let mut dir = root.join(&base);
         let mut n = 2;
         while dir.exists() {
@@ -175,7 +145,7 @@ impl RunWriter {
     pub fn create_at(dir: PathBuf, info: &RunInfo, name: Option<String>) -> Result<Self, RunError> {
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let meta = RunMeta {
-            name: name.unwrap_or_else(|| {
+            name: name.clone().unwrap_or_else(|| {
                 dir.file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default()
@@ -186,8 +156,11 @@ impl RunWriter {
             shape: info.shape,
             sizes: info.sizes,
             status: RunStatus::Running,
+            renamed: name.is_some(),
+            message: None,
         };
-        write_text(&dir.join("config.toml"), &info.config.to_toml())?;
+        write_text(&dir.join("config.toml"), &info.settings.start.to_toml())?;
+        write_changes(&dir, &info.settings.changes)?;
         write_meta(&dir, &meta)?;
         let path = dir.join("metrics.jsonl");
         let metrics = OpenOptions::new()
@@ -199,11 +172,14 @@ impl RunWriter {
         Ok(RunWriter { dir, meta, metrics })
     }
 
-    /// Reopens a saved run's folder to append epochs (continuing its training).
-    pub fn resume(dir: &Path) -> Result<Self, RunError> {
+    /// Reopens a saved run's folder to append epochs (continuing its training), recording
+    /// `changes` (the saved ones and any made since).
+    pub fn resume(dir: &Path, changes: &[SettingChange]) -> Result<Self, RunError> {
         let run = SavedRun::load(dir)?;
         let mut meta = run.meta;
         meta.status = RunStatus::Running;
+        meta.message = None;
+        write_changes(dir, changes)?;
         write_meta(dir, &meta)?;
         let _ = std::fs::remove_file(dir.join("summary.json"));
         let path = dir.join("metrics.jsonl");
@@ -256,10 +232,27 @@ impl RunWriter {
         write_meta(&self.dir, &self.meta)
     }
 
-    /// Records that the run diverged.
-    pub fn diverged(&mut self) -> Result<(), RunError> {
+    /// Records that the run diverged: its summary (of the last good weights, status
+    /// `diverged`) and why.
+    pub fn diverged(&mut self, summary: &Summary, message: &str) -> Result<(), RunError> {
+        let json = serde_json::to_string_pretty(summary).unwrap_or_default();
+        write_text(&self.dir.join("summary.json"), &json)?;
         self.meta.status = RunStatus::Diverged;
+        self.meta.message = Some(message.to_string());
         write_meta(&self.dir, &self.meta)
+    }
+
+    /// Marks an ended run as training again (continued after it finished or diverged).
+    pub fn reopen(&mut self) -> Result<(), RunError> {
+        let _ = std::fs::remove_file(self.dir.join("summary.json"));
+        self.meta.status = RunStatus::Running;
+        self.meta.message = None;
+        write_meta(&self.dir, &self.meta)
+    }
+
+    /// Records the changes made while training (all of them, oldest first).
+    pub fn changes(&mut self, changes: &[SettingChange]) -> Result<(), RunError> {
+        write_changes(&self.dir, changes)
     }
 }
 
@@ -268,6 +261,18 @@ fn write_text(path: &Path, text: &str) -> Result<(), RunError> {
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     })
+}
+
+fn write_changes(dir: &Path, changes: &[SettingChange]) -> Result<(), RunError> {
+    let path = dir.join("changes.json");
+    if changes.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&path)(e)),
+            _ => Ok(()),
+        };
+    }
+    let json = serde_json::to_string_pretty(changes).unwrap_or_default();
+    write_text(&path, &json)
 }
 
 fn write_meta(dir: &Path, meta: &RunMeta) -> Result<(), RunError> {
@@ -396,8 +401,8 @@ pub struct SavedRun {
     pub dir: PathBuf,
     /// `meta.json`.
     pub meta: RunMeta,
-    /// `config.toml`.
-    pub config: TrainConfig,
+    /// `config.toml` (the start) and `changes.json` (what changed while it trained).
+    pub settings: RunSettings,
     /// The complete lines of `metrics.jsonl` (a torn last line is dropped).
     pub history: Vec<EpochMetrics>,
     /// `summary.json`, if the run finished.
@@ -418,6 +423,16 @@ impl SavedRun {
             path: config_path.clone(),
             problem: e.to_string(),
         })?;
+        let changes_path = dir.join("changes.json");
+        let changes: Vec<SettingChange> = match std::fs::read_to_string(&changes_path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| RunError::Corrupt {
+                path: changes_path.clone(),
+                problem: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(&changes_path)(e)),
+        };
+        let settings = RunSettings { start: config, changes };
         let metrics_path = dir.join("metrics.jsonl");
         let mut history = Vec::new();
         if let Ok(f) = File::open(&metrics_path) {
@@ -436,7 +451,7 @@ impl SavedRun {
         Ok(SavedRun {
             dir: dir.to_path_buf(),
             meta,
-            config,
+            settings,
             history,
             summary,
         })
@@ -462,13 +477,28 @@ impl SavedRun {
             class_names: self.meta.class_names.clone(),
             shape: self.meta.shape,
             sizes: self.meta.sizes,
-            config: self.config.clone(),
+            settings: self.settings.clone(),
         }
+    }
+
+    /// The name people see: the one given by renaming, else the settings as trained.
+    pub fn name(&self) -> String {
+        if self.meta.renamed && !self.meta.name.is_empty() {
+            self.meta.name.clone()
+        } else {
+            self.settings.title()
+        }
+    }
+
+    /// The settings in force when the run stopped.
+    pub fn config(&self) -> TrainConfig {
+        self.settings.in_force()
     }
 
     /// Renames the run (its `name`, not its folder).
     pub fn rename(&mut self, name: &str) -> Result<(), RunError> {
         self.meta.name = name.trim().to_string();
+        self.meta.renamed = !self.meta.name.is_empty();
         write_meta(&self.dir, &self.meta)
     }
 
@@ -478,35 +508,25 @@ impl SavedRun {
     }
 }
 
-/// Labels for runs that say what differs between them: for each run, `key=value` for every
-/// setting whose value is not the same in all of them (the run's name when none differs).
+/// Labels for runs that say what differs between them: for each run, `key value` for every
+/// setting whose value over the run (see [`RunSettings::setting_text`]: changes made while
+/// training count) is not the same in all of them; the run's name when none differs.
 pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
-    let tables: Vec<toml::Table> = runs
-        .iter()
-        .map(|r| toml::Table::try_from(&r.config).unwrap_or_default())
-        .collect();
-    let keys: Vec<String> = tables
-        .first()
-        .map(|t| t.keys().cloned().collect())
-        .unwrap_or_default();
-    let differing: Vec<&String> = keys
-        .iter()
-        .filter(|k| tables.iter().any(|t| t.get(*k) != tables[0].get(*k)))
+    let tables: Vec<Vec<(String, String)>> =
+        runs.iter().map(|r| r.settings.settings_table()).collect();
+    let differing: Vec<usize> = (0..tables.first().map_or(0, Vec::len))
+        .filter(|&i| tables.iter().any(|t| t.get(i) != tables[0].get(i)))
         .collect();
     runs.iter()
         .zip(&tables)
         .map(|(run, t)| {
             if differing.is_empty() {
-                return run.meta.name.clone();
+                return run.name();
             }
             differing
                 .iter()
-                .map(|k| {
-                    let v = t
-                        .get(*k)
-                        .map_or_else(String::new, crate::train::config::setting_text);
-                    format!("{k}={v}")
-                })
+                .filter_map(|&i| t.get(i))
+                .map(|(k, v)| format!("{}={v}", crate::train::config::setting_label(k)))
                 .collect::<Vec<_>>()
                 .join(", ")
         })

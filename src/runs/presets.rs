@@ -1,5 +1,7 @@
 //! Presets: the settings of the classic course experiments, one click (or `--preset NAME`)
-//! away. A preset only sets the keys it names; data location and anything else stay.
+//! away. A preset is a whole configuration: the defaults with the keys it names. Only the
+//! data location (data set, folder, image size) carries over from where it is applied, so a
+//! preset gives the same run from the window as from `trainviz train --preset`.
 
 use crate::train::TrainConfig;
 
@@ -83,8 +85,14 @@ pub fn names() -> String {
 }
 
 impl Preset {
-    /// `base` with this preset's settings applied.
-    pub fn apply(&self, base: &TrainConfig) -> Result<TrainConfig, String> {
+    /// This preset's whole configuration, with the data location of `data_from`.
+    pub fn config(&self, data_from: &TrainConfig) -> Result<TrainConfig, String> {
+        let base = TrainConfig {
+            dataset: data_from.dataset,
+            data: data_from.data.clone(),
+            image_size: data_from.image_size,
+            ..TrainConfig::default()
+        };
         let table: toml::Table = toml::from_str(self.toml).map_err(|e| e.to_string())?;
         base.with_overrides(&table)
     }
@@ -98,13 +106,13 @@ mod tests {
     fn every_preset_applies_and_validates() {
         for p in PRESETS {
             let c = p
-                .apply(&TrainConfig::default())
+                .config(&TrainConfig::default())
                 .unwrap_or_else(|e| panic!("{}: {e}", p.name));
             c.validate().unwrap_or_else(|e| panic!("{}: {e}", p.name));
         }
         let classic = find("classic")
             .unwrap()
-            .apply(&TrainConfig::default())
+            .config(&TrainConfig::default())
             .unwrap();
         assert_eq!(
             classic,
@@ -113,8 +121,13 @@ mod tests {
         );
         let mlp = find("mlp-tanh")
             .unwrap()
-            .apply(&TrainConfig::default())
+            .config(&TrainConfig::default())
             .unwrap();
         assert_eq!(mlp.hidden, vec![50]);
+        // Whole settings: nothing of the preset before leaks into the next one.
+        let linear = find("lambda0-eta0.1").unwrap().config(&mlp).unwrap();
+        assert_eq!(linear.init, TrainConfig::default().init);
+        assert_eq!(linear.activation, TrainConfig::default().activation);
+        assert!(linear.hidden.is_empty());
     }
 }

@@ -25,10 +25,10 @@ use std::sync::{Arc, Mutex};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use serde::Deserialize;
 
-use super::{RunWriter, SavedRun, presets};
+use super::{SavedRun, presets};
 use crate::data::{self, DataRequest, Splits};
 use crate::train::config::setting_text;
-use crate::train::{RunInfo, Subset, Summary, TrainConfig, Trainer};
+use crate::train::{RunEnd, RunStatus, SaveTo, Session, Summary, TrainConfig};
 
 /// Grid or random search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -170,7 +170,7 @@ impl SweepSpec {
         if let Some(name) = &self.preset {
             let preset = presets::find(name)
                 .ok_or_else(|| format!("unknown preset {name:?}; presets: {}", presets::names()))?;
-            start = preset.apply(&start)?;
+            start = preset.config(&start)?;
         }
         start = start
             .with_overrides(&self.base)
@@ -378,9 +378,12 @@ fn load_cached(cache: &DataCache, request: &DataRequest) -> Result<Arc<Splits>, 
     Ok(d)
 }
 
-/// A point's result read back from its folder, if it finished.
+/// A point's result read back from its folder, if it ended (finished or diverged).
 fn finished_result(point: &SweepPoint, dir: &Path) -> Option<PointResult> {
     let run = SavedRun::load(dir).ok()?;
+    if run.meta.status == RunStatus::Running {
+        return None;
+    }
     let summary = run.summary.clone()?;
     Some(PointResult {
         id: point.id.clone(),
@@ -391,7 +394,8 @@ fn finished_result(point: &SweepPoint, dir: &Path) -> Option<PointResult> {
     })
 }
 
-/// Trains one point into `dir`, reporting epochs; `None` when stopped.
+/// Trains one point into `dir` through the one training [`Session`], reporting epochs;
+/// `None` when stopped.
 fn train_point(
     point: &SweepPoint,
     dir: &Path,
@@ -400,57 +404,52 @@ fn train_point(
     report: &(dyn Fn(SweepEvent) + Sync),
 ) -> Result<Option<PointResult>, String> {
     let data = load_cached(cache, &point.config.data_request())?;
-    let mut trainer =
-        Trainer::new(point.config.clone(), data.clone(), None).map_err(|e| e.to_string())?;
+    let save = SaveTo::At {
+        dir: dir.to_path_buf(),
+        name: point.id.clone(),
+    };
+    let mut session =
+        Session::new(point.config.clone(), data, None, save).map_err(|e| e.to_string())?;
     // The sweep spreads points over the cores; each point stays on one.
-    trainer.set_share_steps(false);
-    let info = RunInfo::new(&data, point.config.clone());
-    // A half-done point from an interrupted start is redone from scratch.
-    let _ = std::fs::remove_dir_all(dir);
-    let mut writer = RunWriter::create_at(dir.to_path_buf(), &info, Some(point.id.clone()))
-        .map_err(|e| e.to_string())?;
-    let started = std::time::Instant::now();
+    session.set_share_steps(false);
     let mut best = f64::NAN;
-    let mut diverged = false;
-    while !trainer.is_finished() {
+    loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let m = trainer.run_epoch();
-        best = best.max(m.val.accuracy);
-        writer
-            .epoch(&m, trainer.network())
-            .map_err(|e| e.to_string())?;
-        report(SweepEvent::Epoch {
-            id: point.id.clone(),
-            epoch: m.epoch,
-            val_acc: m.val.accuracy,
-        });
-        if !m.train.cost.is_finite() {
-            diverged = true;
-            break;
+        let a = session.run_epoch();
+        if let Some(e) = a.save_error {
+            return Err(e);
         }
+        if let Some(m) = &a.epoch {
+            best = best.max(m.val.accuracy);
+            report(SweepEvent::Epoch {
+                id: point.id.clone(),
+                epoch: m.epoch,
+                val_acc: m.val.accuracy,
+            });
+        }
+        let summary = match a.end {
+            Some(RunEnd::Finished { summary, .. } | RunEnd::Diverged { summary, .. }) => summary,
+            None => continue,
+        };
+        return Ok(Some(PointResult {
+            id: point.id.clone(),
+            values: point.values.clone(),
+            summary,
+            best_val_acc: best,
+            reused: false,
+        }));
     }
-    let test = trainer.evaluate(Subset::Test);
-    let summary = trainer.summary(&test, started.elapsed().as_secs_f64());
-    writer.finish(&summary).map_err(|e| e.to_string())?;
-    if diverged {
-        writer.diverged().map_err(|e| e.to_string())?;
-    }
-    Ok(Some(PointResult {
-        id: point.id.clone(),
-        values: point.values.clone(),
-        summary,
-        best_val_acc: best,
-        reused: false,
-    }))
 }
 
-/// Runs the sweep: finished points are read back, the rest trained `parallel` at a time.
+/// Runs the sweep: finished points are read back, the rest trained `parallel` at a time
+/// (with `only = Some(k)`, point k alone: a job of a sweep spread over machines).
 /// Returns every finished point's result, best validation accuracy first. Stops between
 /// epochs when `stop` is set (the unfinished points are redone on the next start).
 pub fn run(
     sweep: &Sweep,
+    only: Option<usize>,
     stop: &AtomicBool,
     report: &(dyn Fn(SweepEvent) + Sync),
 ) -> Vec<PointResult> {
@@ -464,7 +463,12 @@ pub fn run(
                 return;
             }
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(point) = sweep.points.get(i) else {
+            let point = match only {
+                Some(_) if i > 0 => return,
+                Some(k) => sweep.points.get(k),
+                None => sweep.points.get(i),
+            };
+            let Some(point) = point else {
                 return;
             };
             let dir = sweep.dir.join(&point.id);
@@ -545,7 +549,11 @@ pub fn table(results: &[PointResult]) -> String {
             100.0 * r.best_val_acc,
             100.0 * r.summary.val_acc,
             100.0 * r.summary.test_acc,
-            if r.reused { "(saved)" } else { "" }
+            match (r.summary.status, r.reused) {
+                (RunStatus::Diverged, _) => "diverged",
+                (_, true) => "(saved)",
+                _ => "",
+            }
         ));
     }
     out

@@ -144,7 +144,7 @@ pub enum ConfigError {
         /// The offending value, as written.
         value: String,
         /// The allowed range, in words.
-        allowed: &'static str,
+        allowed: String,
     },
     /// The config file could not be read or parsed.
     #[error("{path}: {message}")]
@@ -160,7 +160,7 @@ fn check(
     ok: bool,
     name: &'static str,
     value: impl ToString,
-    allowed: &'static str,
+    allowed: &str,
 ) -> Result<(), ConfigError> {
     if ok {
         Ok(())
@@ -168,99 +168,133 @@ fn check(
         Err(ConfigError::OutOfRange {
             name,
             value: value.to_string(),
-            allowed,
+            allowed: allowed.to_string(),
         })
     }
 }
 
-impl TrainConfig {
-    /// One line describing the model, e.g. "linear classifier, softmax cross-entropy, λ=0.1
-    /// η=0.001 batch 100".
-    pub fn describe_model(&self) -> String {
-        let arch = if self.hidden.is_empty() {
-            "linear classifier".to_string()
-        } else {
-            format!("MLP {:?} {:?}", self.hidden, self.activation).to_lowercase()
-        };
-        format!(
-            "{arch}, {}, λ={} η={} batch {}",
-            self.loss.label(),
-            self.lambda,
-            self.eta,
-            self.batch
+/// A numeric setting: its TOML key (= CLI flag), the name people read, what it does, and the
+/// values the engine accepts. Validation, the window's sliders and the CLI's help all read
+/// these, so the three cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NumericSetting {
+    /// TOML key; the CLI flag is the same with dashes.
+    pub key: &'static str,
+    /// Short name for people, e.g. "η learning rate".
+    pub label: &'static str,
+    /// What it does, for tooltips and `--help`.
+    pub help: &'static str,
+    /// Smallest allowed value.
+    pub min: f64,
+    /// Largest allowed value.
+    pub max: f64,
+    /// Whether a slider should be logarithmic.
+    pub log: bool,
+}
+
+impl NumericSetting {
+    /// The allowed values, for sliders.
+    pub fn range(&self) -> std::ops::RangeInclusive<f64> {
+        self.min..=self.max
+    }
+    /// The allowed range in words.
+    pub fn allowed(&self) -> String {
+        use super::record::number;
+        format!("{} to {}", number(self.min), number(self.max))
+    }
+    /// Checks a value; the error names the setting and its range.
+    pub fn check(&self, value: f64) -> Result<(), ConfigError> {
+        check(
+            value.is_finite() && self.range().contains(&value),
+            self.key,
+            super::record::number(value),
+            &self.allowed(),
         )
+    }
+}
+
+macro_rules! numeric_settings {
+    ($($name:ident: $key:literal, $label:literal, $min:expr, $max:expr, $log:expr, $help:literal;)*) => {
+        $(
+            #[doc = concat!("The `", $key, "` setting: ", $help)]
+            pub const $name: NumericSetting = NumericSetting {
+                key: $key, label: $label, help: $help, min: $min, max: $max, log: $log,
+            };
+        )*
+        /// Every numeric setting.
+        pub const NUMERIC_SETTINGS: &[NumericSetting] = &[$($name),*];
+    };
+}
+
+numeric_settings! {
+    EPOCHS: "epochs", "epochs", 1.0, 100_000.0, true, "Passes over the training set.";
+    BATCH: "batch", "batch size", 1.0, 10_000.0, true, "Images per gradient step.";
+    ETA: "eta", "η learning rate", 1e-7, 100.0, true,
+        "Step size of gradient descent (the base of the schedule). Too large diverges, too small crawls.";
+    LAMBDA: "lambda", "λ L2 penalty", 0.0, 100.0, true,
+        "Weight decay: cost = mean loss + λ·Σ‖W‖². Larger λ gives smoother templates.";
+    DECAY: "decay", "decay per epoch", 0.01, 1.0, false,
+        "Exponential schedule: η ← η·decay after every epoch.";
+    STEP_EVERY: "step_every", "epochs per drop", 1.0, 10_000.0, true,
+        "Step schedule: epochs between drops of η.";
+    STEP_FACTOR: "step_factor", "drop factor", 0.001, 1.0, true,
+        "Step schedule: η is multiplied by this at every drop.";
+    ETA_MIN: "eta_min", "lowest η", 1e-7, 100.0, true, "Cyclic schedule: the lowest η.";
+    ETA_MAX: "eta_max", "highest η", 1e-7, 100.0, true, "Cyclic schedule: the highest η.";
+    HALF_CYCLE: "half_cycle", "half-cycle (steps)", 1.0, 1_000_000.0, true,
+        "Cyclic schedule: steps from the lowest η to the highest.";
+    FLIP: "flip", "flip probability", 0.0, 1.0, false,
+        "Probability of mirroring a training image left–right (augmentation).";
+    SIGMA: "sigma", "σ of the initial weights", 1e-6, 10.0, true,
+        "Standard deviation of the Gaussian initialisation.";
+    VAL: "val", "validation images", 1.0, 49_999.0, true,
+        "Images held out for validation by the all-data split.";
+    IMAGE_SIZE: "image_size", "image size (pixels)", 8.0, 128.0, false,
+        "Side of the square images an image folder is resized to.";
+}
+
+/// The name people read for a setting's TOML key (its key when it has no other).
+pub fn setting_label(key: &str) -> &str {
+    match key {
+        "eta" => "η",
+        "lambda" => "λ",
+        "sigma" => "σ",
+        "loss" => "loss",
+        _ => NUMERIC_SETTINGS
+            .iter()
+            .find(|s| s.key == key)
+            .map_or(key, |s| s.label),
+    }
+}
+
+impl TrainConfig {
+    /// The live part of these settings replaced by `live` (the rest as it is).
+    pub fn with_live(&self, live: &LiveParams) -> TrainConfig {
+        let mut c = self.clone();
+        c.set_live(live);
+        c
     }
 
     /// Checks every value; the error names the first wrong one and its allowed range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let finite_pos = |v: f64| v.is_finite() && v > 0.0;
+        EPOCHS.check(self.epochs as f64)?;
+        BATCH.check(self.batch as f64)?;
+        ETA.check(self.eta)?;
+        LAMBDA.check(self.lambda)?;
+        DECAY.check(self.decay)?;
+        STEP_EVERY.check(self.step_every as f64)?;
+        STEP_FACTOR.check(self.step_factor)?;
+        ETA_MIN.check(self.eta_min)?;
+        ETA_MAX.check(self.eta_max)?;
         check(
-            self.epochs >= 1 && self.epochs <= 100_000,
-            "epochs",
-            self.epochs,
-            "1 to 100000",
-        )?;
-        check(
-            self.batch >= 1 && self.batch <= 100_000,
-            "batch",
-            self.batch,
-            "1 to 100000",
-        )?;
-        check(finite_pos(self.eta), "eta", self.eta, "a number > 0")?;
-        check(
-            self.lambda.is_finite() && self.lambda >= 0.0,
-            "lambda",
-            self.lambda,
-            "a number >= 0",
-        )?;
-        check(
-            finite_pos(self.decay) && self.decay <= 1.0,
-            "decay",
-            self.decay,
-            "0 < decay <= 1",
-        )?;
-        check(
-            self.step_every >= 1,
-            "step_every",
-            self.step_every,
-            "at least 1",
-        )?;
-        check(
-            finite_pos(self.step_factor) && self.step_factor <= 1.0,
-            "step_factor",
-            self.step_factor,
-            "0 < factor <= 1",
-        )?;
-        check(
-            finite_pos(self.eta_min),
-            "eta_min",
-            self.eta_min,
-            "a number > 0",
-        )?;
-        check(
-            finite_pos(self.eta_max) && self.eta_max >= self.eta_min,
+            self.eta_max >= self.eta_min,
             "eta_max",
-            self.eta_max,
-            "a number >= eta_min",
+            super::record::number(self.eta_max),
+            "at least eta_min",
         )?;
-        check(
-            self.half_cycle >= 1,
-            "half_cycle",
-            self.half_cycle,
-            "at least 1 step",
-        )?;
-        check(
-            (0.0..=1.0).contains(&self.flip),
-            "flip",
-            self.flip,
-            "a probability in 0..=1",
-        )?;
-        check(
-            self.sigma.is_finite() && self.sigma > 0.0,
-            "sigma",
-            self.sigma,
-            "a number > 0",
-        )?;
+        HALF_CYCLE.check(self.half_cycle as f64)?;
+        FLIP.check(self.flip)?;
+        SIGMA.check(self.sigma)?;
         check(
             self.hidden.len() <= 8,
             "hidden",
@@ -275,21 +309,11 @@ impl TrainConfig {
                 "widths 1 to 4096",
             )?;
         }
-        check(
-            self.val >= 1,
-            "val",
-            self.val,
-            "at least 1 validation image",
-        )?;
+        VAL.check(self.val as f64)?;
         if let Some(limit) = self.train_limit {
             check(limit >= 1, "train_limit", limit, "at least 1")?;
         }
-        check(
-            (8..=128).contains(&self.image_size),
-            "image_size",
-            self.image_size,
-            "8 to 128 pixels",
-        )?;
+        IMAGE_SIZE.check(self.image_size as f64)?;
         Ok(())
     }
 
@@ -426,6 +450,27 @@ mod tests {
             let err = c.validate().unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");
             assert!(err.to_string().contains("range"), "{err}");
+        }
+    }
+
+    #[test]
+    fn every_numeric_setting_is_a_key_and_its_bounds_validate() {
+        let table = toml::Table::try_from(TrainConfig::default()).unwrap();
+        for s in NUMERIC_SETTINGS {
+            assert!(table.contains_key(s.key), "{}", s.key);
+            assert!(s.check(s.min).is_ok() && s.check(s.max).is_ok(), "{}", s.key);
+            assert!(s.check(s.max * 1.5 + 1.0).is_err(), "{}", s.key);
+            assert!(s.check(f64::NAN).is_err(), "{}", s.key);
+            let mut t = table.clone();
+            let v = if matches!(t[s.key], toml::Value::Integer(_)) {
+                toml::Value::Integer(s.max as i64 + 1)
+            } else {
+                toml::Value::Float(s.max * 2.0 + 1.0)
+            };
+            t.insert(s.key.to_string(), v);
+            let c: TrainConfig = t.try_into().unwrap();
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.starts_with(s.key), "{err}");
         }
     }
 

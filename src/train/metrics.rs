@@ -2,14 +2,77 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::config::LiveParams;
+
+/// Serde for `f64` values that may be NaN or infinite (a diverged run's costs): JSON has no
+/// such numbers, so they are written as the strings `"NaN"`, `"inf"` and `"-inf"` (and
+/// `null` is read back as NaN), and every stored metric reads back as it was.
+pub mod float {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes finite numbers as numbers and the rest as text.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Number(f64),
+        Text(String),
+        Null(()),
+    }
+
+    /// Reads what [`serialize`] wrote (and `null` as NaN).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Option::<Stored>::deserialize(d)? {
+            Some(Stored::Number(v)) => Ok(v),
+            Some(Stored::Text(t)) => match t.as_str() {
+                "NaN" | "nan" => Ok(f64::NAN),
+                "inf" | "+inf" | "infinity" => Ok(f64::INFINITY),
+                "-inf" | "-infinity" => Ok(f64::NEG_INFINITY),
+                other => Err(serde::de::Error::custom(format!(
+                    "expected a number, found \"{other}\""
+                ))),
+            },
+            Some(Stored::Null(())) | None => Ok(f64::NAN),
+        }
+    }
+}
+
+/// How a run ended (or that it has not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Training, or stopped without a word (crash, kill, closed window).
+    #[default]
+    Running,
+    /// All epochs done.
+    Finished,
+    /// The cost became NaN, infinite or far larger than at the start: training stopped and
+    /// the last good weights were kept.
+    Diverged,
+}
+
 /// Result of evaluating the model on one set of images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Mean loss over the images.
+    #[serde(with = "float")]
     pub loss: f64,
     /// Mean loss + λ Σ‖W‖².
+    #[serde(with = "float")]
     pub cost: f64,
     /// Fraction classified correctly.
+    #[serde(with = "float")]
     pub accuracy: f64,
     /// Images evaluated.
     pub count: usize,
@@ -144,40 +207,63 @@ pub struct EpochMetrics {
     /// Epoch number, from 1.
     pub epoch: usize,
     /// Learning rate used by the epoch's last step.
+    #[serde(with = "float")]
     pub eta: f64,
     /// λ at the end of the epoch.
+    #[serde(with = "float")]
     pub lambda: f64,
     /// Training-set evaluation.
     pub train: Evaluation,
     /// Validation-set evaluation.
     pub val: Evaluation,
     /// Seconds of training steps plus this evaluation.
+    #[serde(with = "float")]
     pub seconds: f64,
     /// Gradient histogram of each weight matrix, on one training batch.
     pub gradient_histograms: Vec<Histogram>,
+    /// The live hyperparameters in force at the end of the epoch (absent in runs saved by
+    /// older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveParams>,
 }
 
 /// The numbers of a finished run, as written to `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Final training cost.
+    #[serde(with = "float")]
     pub train_cost: f64,
     /// Final training accuracy.
+    #[serde(with = "float")]
     pub train_acc: f64,
     /// Final validation cost.
+    #[serde(with = "float")]
     pub val_cost: f64,
     /// Final validation accuracy.
+    #[serde(with = "float")]
     pub val_acc: f64,
     /// Test cost.
+    #[serde(with = "float")]
     pub test_cost: f64,
     /// Test accuracy.
+    #[serde(with = "float")]
     pub test_acc: f64,
     /// Epochs trained.
     pub epochs: usize,
     /// Wall-clock seconds of training and evaluation.
+    #[serde(with = "float")]
     pub seconds: f64,
     /// Median over epochs of the seconds per epoch (steps + per-epoch evaluation).
+    #[serde(with = "float")]
     pub epoch_seconds_median: f64,
+    /// How the run ended: `finished`, or `diverged` (the numbers are those of the last good
+    /// weights).
+    #[serde(default = "finished")]
+    pub status: RunStatus,
+}
+
+fn finished() -> RunStatus {
+    RunStatus::Finished
 }
 
 /// Median of a list (0 when empty).
@@ -205,6 +291,35 @@ mod tests {
         assert_eq!(h.counts, vec![1, 0, 1, 2]);
         assert_eq!((h.min, h.max), (-1.0, 1.0));
         assert_eq!(h.bin_centre(0), -0.75);
+    }
+
+    #[test]
+    fn non_finite_numbers_survive_json() {
+        let m = Summary {
+            train_cost: f64::NAN,
+            train_acc: 0.1,
+            val_cost: f64::INFINITY,
+            val_acc: 0.1,
+            test_cost: f64::NEG_INFINITY,
+            test_acc: 0.1,
+            epochs: 3,
+            seconds: 1.0,
+            epoch_seconds_median: 0.3,
+            status: RunStatus::Diverged,
+        };
+        let json = serde_json::to_string(&m).unwrap();
+        let back: Summary = serde_json::from_str(&json).unwrap();
+        assert!(back.train_cost.is_nan());
+        assert_eq!(back.val_cost, f64::INFINITY);
+        assert_eq!(back.test_cost, f64::NEG_INFINITY);
+        assert_eq!(back.status, RunStatus::Diverged);
+        let old: Summary = serde_json::from_str(
+            r#"{"train_cost":null,"train_acc":0.1,"val_cost":1,"val_acc":0.1,"test_cost":1,
+            "test_acc":0.1,"epochs":1,"seconds":1,"epoch_seconds_median":1}"#,
+        )
+        .unwrap();
+        assert!(old.train_cost.is_nan());
+        assert_eq!(old.status, RunStatus::Finished);
     }
 
     #[test]

@@ -3,13 +3,18 @@
 
 pub mod analysis;
 pub mod config;
+pub mod divergence;
 pub mod metrics;
+pub mod record;
 pub mod schedule;
+pub mod session;
 mod team;
 pub mod trainer;
 pub mod worker;
 
 pub use config::{ConfigError, LiveParams, ScheduleKind, TrainConfig};
-pub use metrics::{EpochMetrics, Evaluation, Histogram, Summary};
+pub use metrics::{EpochMetrics, Evaluation, Histogram, RunStatus, Summary};
+pub use record::{RunSettings, SettingChange};
+pub use session::{Advance, RunEnd, SaveTo, Session};
 pub use trainer::{StepOutcome, Subset, Trainer};
 pub use worker::{AnalysisRequest, AnalysisResult, Command, Event, RunInfo, WorkerHandle};

@@ -10,6 +10,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
+use super::record::{RunSettings, SettingChange};
 use super::metrics::{EpochMetrics, Evaluation, Histogram, Summary, TruthProbability, median};
 use super::schedule::learning_rate;
 use super::team;
@@ -53,7 +54,9 @@ pub enum Subset {
 
 /// A training run in progress: data, model, optimiser state and history.
 pub struct Trainer {
-    config: TrainConfig,
+    /// The starting settings and every change since: the one record of what this run trains
+    /// with. `live` is the last change's values, kept apart only so a step need not search.
+    settings: RunSettings,
     live: LiveParams,
     data: Arc<Splits>,
     normalizer: Arc<Normalizer>,
@@ -150,18 +153,20 @@ impl Trainer {
             share_steps: std::env::var_os(ONE_THREAD_ENV).is_none(),
             team_buffers: (Vec::new(), Vec::new()),
             pool: shared_pool(),
-            config,
+            settings: RunSettings::new(config),
             data,
             normalizer,
             net,
         })
     }
 
-    /// The run's settings (live ones as they are now).
+    /// The run's settings in force now (the start with every change applied).
     pub fn config(&self) -> TrainConfig {
-        let mut c = self.config.clone();
-        c.set_live(&self.live);
-        c
+        self.settings.in_force()
+    }
+    /// The record of the run's settings: where it started and every change.
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
     }
     /// The data.
     pub fn data(&self) -> &Arc<Splits> {
@@ -191,13 +196,20 @@ impl Trainer {
     pub fn history(&self) -> &[EpochMetrics] {
         &self.history
     }
-    /// True when the configured number of epochs is done.
+    /// True when the planned number of epochs is done.
     pub fn is_finished(&self) -> bool {
-        self.epochs_done >= self.config.epochs
+        self.epochs_done >= self.settings.epochs()
     }
-    /// Sets the number of epochs to train (to continue a finished run).
-    pub fn set_epochs(&mut self, epochs: usize) {
-        self.config.epochs = epochs.max(1);
+    /// Plans `extra` more epochs beyond those done (continuing a run); recorded as a change.
+    pub fn extend(&mut self, extra: usize) -> SettingChange {
+        let change = SettingChange {
+            step: self.steps_done,
+            epoch: self.epochs_done,
+            live: None,
+            epochs: Some(self.epochs_done + extra.max(1)),
+        };
+        self.settings.record(change.clone());
+        change
     }
     /// Mini-batches per epoch at the current batch size.
     pub fn steps_per_epoch(&self) -> usize {
@@ -214,7 +226,7 @@ impl Trainer {
     /// The learning rate the next step will use.
     pub fn current_eta(&self) -> f64 {
         learning_rate(
-            &self.config,
+            &self.settings.start,
             self.live.eta,
             self.live.decay,
             self.epochs_done,
@@ -225,19 +237,30 @@ impl Trainer {
     pub fn live(&self) -> LiveParams {
         self.live
     }
-    /// Changes hyperparameters; they apply from the next step.
-    pub fn set_live(&mut self, live: LiveParams) -> Result<(), ConfigError> {
-        let mut c = self.config.clone();
+    /// Changes hyperparameters from the next step on and records the change (`None` when
+    /// nothing changed).
+    pub fn set_live(&mut self, live: LiveParams) -> Result<Option<SettingChange>, ConfigError> {
+        let mut c = self.settings.start.clone();
         c.set_live(&live);
         c.validate()?;
+        if live == self.live {
+            return Ok(None);
+        }
         self.live = live;
+        let change = SettingChange {
+            step: self.steps_done,
+            epoch: self.epochs_done,
+            live: Some(live),
+            epochs: None,
+        };
+        self.settings.record(change.clone());
         let dim = self.data.shape().dim();
         if live.batch > self.batch_labels.len() {
             self.batch_x.resize(live.batch * dim, 0.0);
             self.batch_labels.resize(live.batch, 0);
             self.batch_flips.resize(live.batch, false);
         }
-        Ok(())
+        Ok(Some(change))
     }
 
     /// One mini-batch step of gradient descent.
@@ -280,10 +303,22 @@ impl Trainer {
         })
     }
 
-    /// Continues a saved run: its weights and the epochs it already trained (the learning-rate
-    /// schedule picks up where it was).
-    pub fn restore(&mut self, net: Network<f32>, history: Vec<EpochMetrics>) {
-        self.ws = Workspace::new(&net, self.config.batch);
+    /// Continues a saved run: its weights, the epochs it already trained and the changes made
+    /// while it trained (the learning-rate schedule and live values pick up where they were).
+    pub fn restore(
+        &mut self,
+        net: Network<f32>,
+        history: Vec<EpochMetrics>,
+        changes: Vec<SettingChange>,
+    ) {
+        self.settings.changes = changes;
+        self.live = self.settings.live();
+        let dim = self.data.shape().dim();
+        let batch = self.live.batch.max(self.batch_labels.len());
+        self.batch_x.resize(batch * dim, 0.0);
+        self.batch_labels.resize(batch, 0);
+        self.batch_flips.resize(batch, false);
+        self.ws = Workspace::new(&net, batch);
         self.net = net;
         self.epochs_done = history.len();
         self.steps_done = self.epochs_done * self.steps_per_epoch();
@@ -320,13 +355,13 @@ impl Trainer {
     fn next_batch(&mut self) -> usize {
         let n = self.order.len();
         if self.cursor >= n {
-            if self.config.shuffle {
+            if self.settings.start.shuffle {
                 self.order.shuffle(&mut self.rng);
             }
             self.cursor = 0;
         }
         let b = self.live.batch.min(n - self.cursor);
-        let flip_p = self.config.flip;
+        let flip_p = self.settings.start.flip;
         for f in &mut self.batch_flips[..b] {
             *f = flip_p > 0.0 && self.rng.random::<f64>() < flip_p;
         }
@@ -556,6 +591,7 @@ impl Trainer {
             val,
             seconds,
             gradient_histograms,
+            live: Some(self.live),
         };
         self.history.push(m.clone());
         m
@@ -602,6 +638,7 @@ impl Trainer {
             epochs: self.epochs_done,
             seconds,
             epoch_seconds_median: median(&self.epoch_seconds),
+            status: super::metrics::RunStatus::Finished,
         }
     }
 }

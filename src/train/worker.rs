@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -11,12 +11,14 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
 use super::analysis::{self, Prediction, Projection, TsneSettings};
 use super::config::{LiveParams, TrainConfig};
-use super::metrics::{EpochMetrics, Evaluation, Summary};
-use super::trainer::{Subset, Trainer};
+use super::metrics::{EpochMetrics, Evaluation, RunStatus, Summary};
+use super::record::{RunSettings, SettingChange};
+use super::session::{RunEnd, SaveTo, Session};
+use super::trainer::Subset;
 use crate::data::{self, DataRequest, ImageShape, Normalizer, Preprocess, Splits};
 use crate::model::Network;
 use crate::model::gradcheck::ParamCheck;
-use crate::runs::{RunWriter, SavedRun};
+use crate::runs::SavedRun;
 
 /// What the app or CLI asks of the worker.
 #[derive(Debug, Clone)]
@@ -29,8 +31,12 @@ pub enum Command {
     StepEpoch,
     /// Discard the run and set up a new one with these settings (loads data if needed).
     Reset(Box<TrainConfig>),
-    /// Change hyperparameters of the running training from the next step.
+    /// Change hyperparameters of the running training from the next step (answered by
+    /// [`Event::SettingsChanged`] with the recorded change).
     SetLive(LiveParams),
+    /// Continue the current run for this many more epochs ("+N epochs"), with the values in
+    /// force; the new total is recorded.
+    Extend(usize),
     /// Evaluate the test set now.
     EvaluateTest,
     /// Analyse the current weights; answered by [`Event::Analysis`].
@@ -44,8 +50,8 @@ pub enum Command {
         extra_epochs: usize,
     },
     /// Make the worker fail as a bug would (a panic while handling a command): for testing
-    /// that the app survives it.
-    #[doc(hidden)]
+    /// that the app survives it. Only in builds with the `test-hooks` feature.
+    #[cfg(feature = "test-hooks")]
     InjectFault,
     /// Stop the worker.
     Shutdown,
@@ -109,7 +115,7 @@ pub enum AnalysisResult {
     GradientCheck(Vec<ParamCheck>),
 }
 
-/// Facts about a run that do not change while it trains.
+/// Facts about a run: its data and its settings record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunInfo {
     /// Data-set name.
@@ -120,19 +126,20 @@ pub struct RunInfo {
     pub shape: ImageShape,
     /// Sizes of the training, validation and test sets.
     pub sizes: [usize; 3],
-    /// The settings of the run.
-    pub config: TrainConfig,
+    /// The run's settings: where it started and every change so far (the window adds the
+    /// changes it is told of by [`Event::SettingsChanged`]).
+    pub settings: RunSettings,
 }
 
 impl RunInfo {
-    /// The facts of a run of `config` on `data`.
-    pub fn new(data: &Splits, config: TrainConfig) -> Self {
+    /// The facts of a run with `settings` on `data`.
+    pub fn new(data: &Splits, settings: RunSettings) -> Self {
         RunInfo {
             dataset: data.name.clone(),
             class_names: data.class_names.clone(),
             shape: data.shape(),
             sizes: [data.train.len(), data.val.len(), data.test.len()],
-            config,
+            settings,
         }
     }
 }
@@ -204,12 +211,35 @@ pub enum Event {
         /// Whether steps are being taken.
         running: bool,
     },
-    /// Training diverged: the cost became NaN or infinite; the last good weights are back
-    /// and training is paused.
+    /// Training diverged (see [`super::divergence`]); the last good weights are back and
+    /// the run has stopped.
     Diverged {
         /// Run id.
         run: u64,
         /// What happened and what to do.
+        message: String,
+        /// The numbers of the last good weights (status `diverged`).
+        summary: Box<Summary>,
+    },
+    /// A setting changed while the run trained (recorded with the step it took effect).
+    SettingsChanged {
+        /// Run id.
+        run: u64,
+        /// The change.
+        change: SettingChange,
+    },
+    /// A loaded run has already ended (finished or diverged).
+    Status {
+        /// Run id.
+        run: u64,
+        /// How it ended.
+        status: RunStatus,
+    },
+    /// Something to tell the user that is not an error (e.g. "this run has finished").
+    Notice {
+        /// Run id.
+        run: u64,
+        /// One line.
         message: String,
     },
     /// All epochs done.
@@ -294,20 +324,14 @@ impl WorkerHandle {
                     events: ev_tx,
                     waker,
                     stop: stop_flag,
-                    config: TrainConfig::default(),
-                    trainer: None,
+                    session: None,
                     data_cache: None,
                     run: 0,
                     running: false,
                     pause_after_epoch: false,
-                    run_started: None,
                     last_weights: Instant::now(),
                     embedding_cancel: Arc::new(AtomicBool::new(false)),
                     runs_dir,
-                    writer: None,
-                    resume_dir: None,
-                    save_failed: false,
-                    last_good: None,
                 };
                 w.run_loop();
             })
@@ -359,30 +383,28 @@ const SLICE: Duration = Duration::from_millis(30);
 /// At most this often a weight snapshot is sent.
 const WEIGHTS_EVERY: Duration = Duration::from_millis(200);
 
+/// The next run id: unique for the life of the process, across workers, so a window that
+/// starts a new worker never mistakes its runs for old ones.
+fn next_run_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 struct Worker {
     commands: Receiver<Command>,
     events: Sender<Event>,
     waker: Option<Waker>,
     stop: Arc<AtomicBool>,
-    config: TrainConfig,
-    trainer: Option<Trainer>,
+    session: Option<Session>,
     data_cache: Option<DataCache>,
     run: u64,
     running: bool,
     pause_after_epoch: bool,
-    run_started: Option<Instant>,
     last_weights: Instant,
-    last_good: Option<Network<f32>>,
     /// Set to stop the running t-SNE, if any.
     embedding_cancel: Arc<AtomicBool>,
     /// Where runs are saved (`None`: not saved).
     runs_dir: Option<PathBuf>,
-    /// The current run's folder writer, from its first saved epoch.
-    writer: Option<RunWriter>,
-    /// A loaded run's folder: its new epochs are appended there.
-    resume_dir: Option<PathBuf>,
-    /// Saving failed once for this run; said once, then left alone.
-    save_failed: bool,
 }
 
 impl Worker {
@@ -430,8 +452,8 @@ impl Worker {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown".into());
-            self.trainer = None;
-            self.writer = None;
+            log::error!("the training engine panicked: {what}");
+            self.session = None;
             self.running = false;
             self.emit(Event::Running {
                 run: self.run,
@@ -460,47 +482,61 @@ impl Worker {
         });
     }
 
+    fn notice(&self, message: String) {
+        self.emit(Event::Notice {
+            run: self.run,
+            message,
+        });
+    }
+
     fn handle(&mut self, cmd: Command) {
         match cmd {
             Command::Start | Command::StepEpoch => {
                 self.pause_after_epoch = matches!(cmd, Command::StepEpoch);
-                if self.trainer.is_none() && !self.setup() {
+                let Some(s) = &self.session else {
+                    self.error("No run is set up: press Reset.".into());
                     return;
+                };
+                match s.status() {
+                    RunStatus::Running => self.set_running(true),
+                    RunStatus::Finished => self.notice(format!(
+                        "This run has finished its {} epochs. Use “+10 epochs” to continue it, \
+                         or Reset for a new run.",
+                        s.settings().epochs()
+                    )),
+                    RunStatus::Diverged => self.notice(
+                        "This run diverged. Lower η and press Reset for a new run, or use \
+                         “+10 epochs” to continue from the last good weights."
+                            .into(),
+                    ),
                 }
-                if let Some(t) = &mut self.trainer
-                    && t.is_finished()
-                {
-                    // Asked to go on after the end: train one more round of epochs.
-                    let more = t.epochs_done()
-                        + if self.pause_after_epoch {
-                            1
-                        } else {
-                            t.config().epochs.max(1)
-                        };
-                    t.set_epochs(more);
-                }
-                self.run_started.get_or_insert_with(Instant::now);
-                self.set_running(true);
             }
             Command::Pause => self.set_running(false),
             Command::Reset(config) => {
                 self.embedding_cancel.store(true, Ordering::Relaxed);
                 self.set_running(false);
-                self.config = *config;
-                self.trainer = None;
-                self.setup();
+                self.session = None;
+                self.setup(*config);
             }
             Command::SetLive(live) => {
-                self.config.set_live(&live);
-                if let Some(t) = &mut self.trainer
-                    && let Err(e) = t.set_live(live)
-                {
-                    self.error(e.to_string());
+                let run = self.run;
+                let Some(s) = &mut self.session else { return };
+                match s.set_live(live) {
+                    Ok(Some(change)) => self.emit(Event::SettingsChanged { run, change }),
+                    Ok(None) => {}
+                    Err(e) => self.error(e.to_string()),
                 }
             }
+            Command::Extend(extra) => {
+                let run = self.run;
+                let Some(s) = &mut self.session else { return };
+                let change = s.extend(extra);
+                self.emit(Event::SettingsChanged { run, change });
+                self.set_running(true);
+            }
             Command::EvaluateTest => {
-                if let Some(t) = &self.trainer {
-                    let eval = t.evaluate(Subset::Test);
+                if let Some(s) = &self.session {
+                    let eval = s.evaluate_test();
                     self.emit(Event::Test {
                         run: self.run,
                         eval: Box::new(eval),
@@ -508,6 +544,7 @@ impl Worker {
                 }
             }
             Command::Analyse(request) => self.analyse(request),
+            #[cfg(feature = "test-hooks")]
             Command::InjectFault => panic!("fault injected for testing"),
             Command::LoadRun { dir, extra_epochs } => {
                 self.embedding_cancel.store(true, Ordering::Relaxed);
@@ -518,10 +555,11 @@ impl Worker {
     }
 
     fn analyse(&mut self, request: AnalysisRequest) {
-        let Some(t) = &self.trainer else {
+        let Some(session) = &self.session else {
             self.error("Nothing to analyse yet: wait until the run is ready.".into());
             return;
         };
+        let t = session.trainer();
         let run = self.run;
         let net = t.network();
         let loss = t.live().loss;
@@ -540,9 +578,22 @@ impl Worker {
                     predictions: Arc::new(predictions),
                 }
             }
-            AnalysisRequest::GradientCheck { samples, dims } => AnalysisResult::GradientCheck(
-                analysis::gradient_check(&t.config(), t.data(), t.normalizer(), samples, dims),
-            ),
+            AnalysisRequest::GradientCheck { samples, dims } => {
+                // Seconds of f64 work: on its own thread, so training goes on meanwhile.
+                let (config, data, norm) = (t.config(), t.data().clone(), t.normalizer().clone());
+                let send = self.sender(run);
+                let spawned = std::thread::Builder::new()
+                    .name("trainviz-gradcheck".into())
+                    .spawn(move || {
+                        send(AnalysisResult::GradientCheck(analysis::gradient_check(
+                            &config, &data, &norm, samples, dims,
+                        )));
+                    });
+                if spawned.is_err() {
+                    self.error("Could not start a thread for the gradient check.".into());
+                }
+                return;
+            }
             AnalysisRequest::Embedding {
                 layer,
                 projection,
@@ -570,15 +621,11 @@ impl Worker {
         });
     }
 
-    /// Runs a t-SNE on its own thread (seconds for a few thousand points), reporting
-    /// progress; a newer request or a reset cancels it.
-    fn spawn_tsne(&mut self, run: u64, layer: usize, acts: ndarray::Array2<f32>, labels: Vec<u8>) {
-        self.embedding_cancel.store(true, Ordering::Relaxed);
-        let cancel = Arc::new(AtomicBool::new(false));
-        self.embedding_cancel = cancel.clone();
+    /// A function that sends an analysis result of run `run` from another thread.
+    fn sender(&self, run: u64) -> impl Fn(AnalysisResult) + Send + 'static {
         let events = self.events.clone();
         let waker = self.waker.clone();
-        let send = move |result: AnalysisResult| {
+        move |result: AnalysisResult| {
             let _ = events.send(Event::Analysis {
                 run,
                 result: Box::new(result),
@@ -586,7 +633,16 @@ impl Worker {
             if let Some(w) = &waker {
                 w();
             }
-        };
+        }
+    }
+
+    /// Runs a t-SNE on its own thread (seconds for a few thousand points), reporting
+    /// progress; a newer request or a reset cancels it.
+    fn spawn_tsne(&mut self, run: u64, layer: usize, acts: ndarray::Array2<f32>, labels: Vec<u8>) {
+        self.embedding_cancel.store(true, Ordering::Relaxed);
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.embedding_cancel = cancel.clone();
+        let send = self.sender(run);
         let spawned = std::thread::Builder::new()
             .name("trainviz-tsne".into())
             .spawn(move || {
@@ -612,28 +668,21 @@ impl Worker {
         }
     }
 
-    /// Loads data (cached when unchanged) and builds a trainer for `self.config`.
-    fn setup(&mut self) -> bool {
-        self.writer = None;
-        self.resume_dir = None;
-        self.save_failed = false;
-        self.run += 1;
-        self.run_started = None;
-        self.last_good = None;
-        if let Err(e) = self.config.validate() {
-            self.error(e.to_string());
-            return false;
-        }
-        let request = self.config.data_request();
+    /// Data for `request` (loaded, or from the cache when unchanged), with progress events.
+    fn data(
+        &mut self,
+        request: DataRequest,
+        preprocess: Preprocess,
+    ) -> Option<(Arc<Splits>, Arc<Normalizer>)> {
         let cached = self
             .data_cache
             .as_ref()
-            .is_some_and(|c| c.request == request && c.preprocess == self.config.preprocess);
+            .is_some_and(|c| c.request == request && c.preprocess == preprocess);
         if !cached {
             self.data_cache = None;
             self.emit(Event::Loading {
                 run: self.run,
-                what: format!("{:?} data", self.config.dataset),
+                what: format!("{} data", request.kind.label()),
             });
             let (events, waker, run) = (self.events.clone(), self.waker.clone(), self.run);
             let last_percent = std::sync::atomic::AtomicUsize::new(usize::MAX);
@@ -653,71 +702,84 @@ impl Worker {
                 Ok(s) => Arc::new(s),
                 Err(e) => {
                     self.error(e.to_string());
-                    return false;
+                    return None;
                 }
             };
-            let normalizer = Arc::new(Normalizer::fit(&splits.train, self.config.preprocess));
+            let normalizer = Arc::new(Normalizer::fit(&splits.train, preprocess));
             self.data_cache = Some(DataCache {
                 request,
                 splits,
-                preprocess: self.config.preprocess,
+                preprocess,
                 normalizer,
             });
         }
-        let Some(cache) = &self.data_cache else {
-            return false;
+        self.data_cache
+            .as_ref()
+            .map(|c| (c.splits.clone(), c.normalizer.clone()))
+    }
+
+    /// Sets up a new run of `config` (a new run id).
+    fn setup(&mut self, config: TrainConfig) {
+        self.run = next_run_id();
+        if let Err(e) = config.validate() {
+            self.error(e.to_string());
+            return;
+        }
+        let Some((splits, normalizer)) = self.data(config.data_request(), config.preprocess)
+        else {
+            return;
         };
-        match Trainer::new(
-            self.config.clone(),
-            cache.splits.clone(),
-            Some(cache.normalizer.clone()),
-        ) {
-            Ok(t) => {
-                let info = RunInfo::new(t.data(), self.config.clone());
-                self.last_good = Some(t.network().clone());
-                let network = Arc::new(t.network().clone());
-                self.trainer = Some(t);
-                self.emit(Event::Ready {
-                    run: self.run,
-                    info: Box::new(info),
-                });
-                self.emit(Event::Weights {
-                    run: self.run,
-                    epoch: 0,
-                    network,
-                });
-                true
-            }
-            Err(e) => {
-                self.error(e.to_string());
-                false
-            }
+        let save = match &self.runs_dir {
+            Some(root) => SaveTo::Under(root.clone()),
+            None => SaveTo::Nowhere,
+        };
+        match Session::new(config, splits, Some(normalizer), save) {
+            Ok(s) => self.start_session(s),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    /// Makes `session` the current run and tells the window about it.
+    fn start_session(&mut self, session: Session) {
+        let run = self.run;
+        let info = session.info().clone();
+        let history = session.trainer().history().to_vec();
+        let network = Arc::new(session.trainer().network().clone());
+        let epoch = session.trainer().epochs_done();
+        let status = session.status();
+        self.session = Some(session);
+        self.emit(Event::Ready {
+            run,
+            info: Box::new(info),
+        });
+        for m in history {
+            self.emit(Event::Epoch {
+                run,
+                metrics: Box::new(m),
+            });
+        }
+        self.emit(Event::Weights {
+            run,
+            epoch,
+            network,
+        });
+        if status != RunStatus::Running {
+            self.emit(Event::Status { run, status });
         }
     }
 
     /// Trains for about [`SLICE`], then reports.
     fn train_slice(&mut self) {
-        let Some(t) = &mut self.trainer else {
+        let run = self.run;
+        let Some(s) = &mut self.session else {
             self.set_running(false);
             return;
         };
-        let started = Instant::now();
-        let mut losses = Vec::new();
-        let mut images = 0usize;
-        let mut epoch_complete = false;
-        let mut diverged = false;
-        let out = t.steps_for(SLICE, |o| {
-            losses.push(o.batch_loss as f32);
-            images += o.images;
-        });
-        if !out.batch_loss.is_finite() {
-            diverged = true;
-        } else if out.epoch_complete {
-            epoch_complete = true;
-        }
-        let elapsed = started.elapsed().as_secs_f64();
+        let advance = s.advance(SLICE, |_| {});
+        let t = s.trainer();
+        let epoch_complete = advance.epoch.is_some();
         let progress = Event::Progress {
-            run: self.run,
+            run,
             epoch: t.epochs_done(),
             images_into_epoch: if epoch_complete {
                 t.data().train.len()
@@ -726,71 +788,77 @@ impl Worker {
             },
             images_per_epoch: t.data().train.len(),
             step: t.steps_done(),
-            batch_losses: losses,
+            batch_losses: advance.batch_losses,
             eta: t.current_eta(),
-            images_per_sec: images as f64 / elapsed.max(1e-9),
+            images_per_sec: advance.images as f64 / advance.seconds.max(1e-9),
         };
+        let ended = advance.end.is_some();
+        let send_weights = epoch_complete
+            && (ended || self.pause_after_epoch || self.last_weights.elapsed() >= WEIGHTS_EVERY);
+        let network = send_weights.then(|| Arc::new(t.network().clone()));
+        let epoch = t.epochs_done();
         self.emit(progress);
-        if diverged {
-            self.diverge();
-            return;
+        if let Some(dir) = advance.saved_in {
+            self.emit(Event::Saved { run, dir });
         }
-        if epoch_complete {
-            self.end_epoch();
+        if let Some(message) = advance.save_error {
+            self.error(message);
         }
-    }
-
-    /// The facts of the current run.
-    fn run_info(&self) -> Option<RunInfo> {
-        let t = self.trainer.as_ref()?;
-        Some(RunInfo::new(t.data(), t.config()))
-    }
-
-    /// Saves a finished epoch (creating the run's folder at the first); a failure is
-    /// reported once and training goes on.
-    fn save_epoch(&mut self, metrics: &EpochMetrics) {
-        if self.save_failed {
-            return;
+        if let Some(metrics) = advance.epoch {
+            self.emit(Event::Epoch {
+                run,
+                metrics: Box::new(metrics),
+            });
         }
-        let Some(root) = self.runs_dir.clone() else {
-            return;
-        };
-        if self.writer.is_none() {
-            let created = match (&self.resume_dir, self.run_info()) {
-                (Some(dir), _) => RunWriter::resume(dir),
-                (None, Some(info)) => RunWriter::create(&root, &info),
-                (None, None) => return,
-            };
-            match created {
-                Ok(w) => {
-                    self.emit(Event::Saved {
-                        run: self.run,
-                        dir: w.dir().to_path_buf(),
+        if let Some(network) = network {
+            self.last_weights = Instant::now();
+            self.emit(Event::Weights {
+                run,
+                epoch,
+                network,
+            });
+        }
+        match advance.end {
+            Some(RunEnd::Finished { summary, test }) => {
+                self.emit(Event::Test {
+                    run,
+                    eval: Box::new(test),
+                });
+                self.set_running(false);
+                self.emit(Event::Finished {
+                    run,
+                    summary: Box::new(summary),
+                });
+            }
+            Some(RunEnd::Diverged { summary, message }) => {
+                let network = self
+                    .session
+                    .as_ref()
+                    .map(|s| Arc::new(s.trainer().network().clone()));
+                self.set_running(false);
+                if let Some(network) = network {
+                    self.emit(Event::Weights {
+                        run,
+                        epoch,
+                        network,
                     });
-                    self.writer = Some(w);
                 }
-                Err(e) => {
-                    self.save_failed(e.to_string());
-                    return;
+                self.emit(Event::Diverged {
+                    run,
+                    message,
+                    summary: Box::new(summary),
+                });
+            }
+            None => {
+                if epoch_complete && self.pause_after_epoch {
+                    self.pause_after_epoch = false;
+                    self.set_running(false);
                 }
             }
         }
-        let (Some(w), Some(t)) = (&mut self.writer, &self.trainer) else {
-            return;
-        };
-        if let Err(e) = w.epoch(metrics, t.network()) {
-            self.save_failed(e.to_string());
-        }
     }
 
-    fn save_failed(&mut self, problem: String) {
-        self.save_failed = true;
-        self.error(format!(
-            "Could not save the run ({problem}); training goes on unsaved."
-        ));
-    }
-
-    /// Loads a saved run as a new, paused run.
+    /// Loads a saved run as a new, paused run (with `extra_epochs` more planned).
     fn load_run(&mut self, dir: PathBuf, extra_epochs: usize) {
         let saved = match SavedRun::load(&dir) {
             Ok(s) => s,
@@ -799,129 +867,17 @@ impl Worker {
                 return;
             }
         };
-        let network = match saved.weights() {
-            Ok(n) => n,
-            Err(e) => {
-                self.error(format!("Cannot load the run's weights: {e}"));
-                return;
-            }
-        };
         self.set_running(false);
-        let done = saved.history.len();
-        self.config = saved.config.clone();
-        self.config.epochs = if extra_epochs > 0 {
-            done + extra_epochs
-        } else {
-            self.config.epochs.max(done)
+        self.session = None;
+        self.run = next_run_id();
+        let start = &saved.settings.start;
+        let Some((splits, normalizer)) = self.data(start.data_request(), start.preprocess) else {
+            return;
         };
-        self.trainer = None;
-        if !self.setup() {
-            return;
-        }
-        let Some(t) = &mut self.trainer else { return };
-        if network.input_dim() != t.network().input_dim()
-            || network.classes() != t.network().classes()
-            || network.hidden() != t.network().hidden()
-        {
-            self.error("The saved weights do not fit the run's settings and data.".into());
-            return;
-        }
-        t.restore(network.clone(), saved.history.clone());
-        self.last_good = Some(network.clone());
-        self.resume_dir = Some(dir);
-        let run = self.run;
-        for m in saved.history {
-            self.emit(Event::Epoch {
-                run,
-                metrics: Box::new(m),
-            });
-        }
-        self.emit(Event::Weights {
-            run,
-            epoch: done,
-            network: Arc::new(network),
-        });
-    }
-
-    fn diverge(&mut self) {
-        let Some(t) = &mut self.trainer else { return };
-        let eta = t.current_eta();
-        if let Some(good) = &self.last_good {
-            t.set_network(good.clone());
-        }
-        let message = format!(
-            "Training diverged: the loss became NaN or infinite at step {} with η = {eta:.3e}. \
-             The weights of the last finished epoch are restored and training is paused; \
-             try a smaller η (e.g. {:.1e}).",
-            t.steps_done(),
-            eta / 10.0
-        );
-        if let Some(w) = &mut self.writer
-            && let Err(e) = w.diverged()
-        {
-            self.save_failed(e.to_string());
-        }
-        self.set_running(false);
-        self.emit(Event::Diverged {
-            run: self.run,
-            message,
-        });
-    }
-
-    fn end_epoch(&mut self) {
-        let Some(t) = &mut self.trainer else { return };
-        let metrics = t.finish_epoch();
-        let finite = metrics.train.cost.is_finite() && t.network().is_finite();
-        if !finite {
-            self.diverge();
-            return;
-        }
-        self.last_good = Some(t.network().clone());
-        self.save_epoch(&metrics);
-        let Some(t) = &mut self.trainer else { return };
-        let finished = t.is_finished();
-        let epoch = t.epochs_done();
-        let send_weights =
-            finished || self.pause_after_epoch || self.last_weights.elapsed() >= WEIGHTS_EVERY;
-        let network = send_weights.then(|| Arc::new(t.network().clone()));
-        let summary = finished.then(|| {
-            let test = t.evaluate(Subset::Test);
-            let seconds = self
-                .run_started
-                .map(|s| s.elapsed().as_secs_f64())
-                .unwrap_or(0.0);
-            (t.summary(&test, seconds), test)
-        });
-        self.emit(Event::Epoch {
-            run: self.run,
-            metrics: Box::new(metrics),
-        });
-        if let Some(network) = network {
-            self.last_weights = Instant::now();
-            self.emit(Event::Weights {
-                run: self.run,
-                epoch,
-                network,
-            });
-        }
-        if let Some((summary, test)) = summary {
-            if let Some(w) = &mut self.writer
-                && let Err(e) = w.finish(&summary)
-            {
-                self.save_failed(e.to_string());
-            }
-            self.emit(Event::Test {
-                run: self.run,
-                eval: Box::new(test),
-            });
-            self.set_running(false);
-            self.emit(Event::Finished {
-                run: self.run,
-                summary: Box::new(summary),
-            });
-        } else if self.pause_after_epoch {
-            self.pause_after_epoch = false;
-            self.set_running(false);
+        let save = self.runs_dir.is_some();
+        match Session::resume(&saved, splits, Some(normalizer), extra_epochs, save) {
+            Ok(s) => self.start_session(s),
+            Err(e) => self.error(e),
         }
     }
 }

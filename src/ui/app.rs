@@ -323,8 +323,11 @@ impl TrainvizApp {
                 ui.label(format!("Loading {what}…"));
                 return;
             }
-            let epochs = h.info.as_ref().map(|i| i.config.epochs).unwrap_or(0);
-            ui.label(format!("epoch {}/{epochs}", h.epoch));
+            let Some(epochs) = h.planned_epochs() else {
+                ui.label("Setting up…");
+                return;
+            };
+            ui.label(format!("epoch {}/{epochs}", h.epoch.min(epochs)));
             ui.label(format!("step {}", h.step));
             let frac = if h.summary.is_some() {
                 1.0
@@ -344,7 +347,15 @@ impl TrainvizApp {
             if let Some(left) = h.seconds_left() {
                 ui.label(format!("{left:.0} s left"));
             }
-            ui.label(if h.running { "training" } else { "paused" });
+            ui.label(match (h.running, h.ended) {
+                (true, _) => "training",
+                (false, Some(crate::train::RunStatus::Finished)) => "finished",
+                (false, Some(crate::train::RunStatus::Diverged)) => "diverged",
+                (false, _) => "paused",
+            });
+            if let Some(n) = &h.notice {
+                ui.label(n);
+            }
             if let Some(m) = &h.message {
                 ui.colored_label(ui.visuals().error_fg_color, m);
             }
@@ -525,7 +536,7 @@ impl TrainvizApp {
                 Some(RunsAction::Load(dir, extra_epochs)) => {
                     // The settings panel shows the loaded run's settings.
                     if let Some(run) = self.runs.runs().iter().find(|r| r.dir == dir) {
-                        self.settings.config = run.config.clone();
+                        self.settings.config = run.config();
                     }
                     self.send(Command::LoadRun { dir, extra_epochs });
                     self.settings.tab = Tab::Training;
@@ -584,7 +595,7 @@ impl TrainvizApp {
         }
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &mut actions));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
-        let running_config = self.history.info.as_ref().map(|i| i.config.clone());
+        let running_settings = self.history.info.as_ref().map(|i| i.settings.clone());
         egui::Panel::left("controls")
             .default_size(300.0)
             .show(ui, |ui| {
@@ -592,7 +603,7 @@ impl TrainvizApp {
                     actions.extend(self.controls.ui(
                         ui,
                         &mut self.settings.config,
-                        running_config.as_ref(),
+                        running_settings.as_ref(),
                     ));
                 });
             });

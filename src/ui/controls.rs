@@ -5,7 +5,8 @@ use egui::{ComboBox, Slider, Ui};
 
 use crate::data::{DatasetKind, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
-use crate::train::{LiveParams, ScheduleKind, TrainConfig};
+use crate::train::config::{self as settings, NumericSetting};
+use crate::train::{LiveParams, RunSettings, ScheduleKind, TrainConfig};
 
 /// What the user asked for in this frame; applied by the app after drawing.
 #[must_use]
@@ -34,6 +35,26 @@ pub enum UiAction {
 pub struct ControlsPanel {
     /// Text of the hidden-layers field, kept while it is being typed.
     hidden_text: Option<String>,
+    /// Live values being dragged to (sent when the drag ends, so one drag is one recorded
+    /// change, not thirty).
+    dragging: Option<LiveParams>,
+}
+
+/// A slider over a setting's whole allowed range (the range validation accepts, so a value
+/// typed into it is never silently changed), with its name and help.
+pub fn setting_slider<N: egui::emath::Numeric>(
+    ui: &mut Ui,
+    value: &mut N,
+    spec: &NumericSetting,
+) -> egui::Response {
+    let mut slider = Slider::new(value, N::from_f64(spec.min)..=N::from_f64(spec.max))
+        .logarithmic(spec.log)
+        .clamping(egui::SliderClamping::Never)
+        .text(spec.label);
+    if spec.log && spec.min == 0.0 {
+        slider = slider.smallest_positive(1e-5);
+    }
+    ui.add(slider).on_hover_text(spec.help)
 }
 
 fn combo<T: PartialEq + Copy + std::fmt::Debug>(
@@ -55,15 +76,19 @@ fn combo<T: PartialEq + Copy + std::fmt::Debug>(
 }
 
 impl ControlsPanel {
-    /// Draws the panel. `edited` is the config being edited; `running` is the config of the
-    /// current run (to tell which edits wait for a reset).
+    /// Draws the panel. `edited` holds the settings for the next run; `running` is the
+    /// record of the current run, whose live values (owned by the engine) the live controls
+    /// show and change.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         edited: &mut TrainConfig,
-        running: Option<&TrainConfig>,
+        running: Option<&RunSettings>,
     ) -> Vec<UiAction> {
-        let Self { hidden_text } = self;
+        let Self {
+            hidden_text,
+            dragging,
+        } = self;
         let mut actions = Vec::new();
 
         egui::ComboBox::from_label("preset")
@@ -71,7 +96,7 @@ impl ControlsPanel {
             .show_ui(ui, |ui| {
                 for p in crate::runs::presets::PRESETS {
                     if ui.button(p.label).clicked()
-                        && let Ok(c) = p.apply(edited)
+                        && let Ok(c) = p.config(edited)
                     {
                         *edited = c;
                         *hidden_text = None;
@@ -81,62 +106,57 @@ impl ControlsPanel {
             })
             .response
             .on_hover_text("Set up a classic experiment of the course (starts a new run)");
-        let before = edited.live();
 
         ui.heading("Live");
         ui.label("Applied at the next step.");
-        ui.add(
-            Slider::new(&mut edited.eta, 1e-6..=1.0)
-                .logarithmic(true)
-                .text("η learning rate"),
-        )
-        .on_hover_text("Step size of gradient descent. Too large diverges, too small crawls.");
-        ui.add(
-            Slider::new(&mut edited.lambda, 0.0..=10.0)
-                .logarithmic(true)
-                .smallest_positive(1e-5)
-                .text("λ L2 penalty"),
-        )
-        .on_hover_text(
-            "Weight decay: cost = mean loss + λ·Σ|W|². Larger λ gives smoother templates.",
-        );
-        ui.add(
-            Slider::new(&mut edited.batch, 1..=2000)
-                .logarithmic(true)
-                .text("batch size"),
-        )
-        .on_hover_text("Images per gradient step.");
-        ui.add(Slider::new(&mut edited.decay, 0.5..=1.0).text("decay"))
-            .on_hover_text("Per-epoch factor of the exp schedule: η ← η·decay after each epoch.");
+        // The engine's values, unless a drag is under way.
+        let in_force = running.map_or_else(|| edited.live(), RunSettings::live);
+        if dragging.is_some_and(|d| d == in_force) {
+            *dragging = None;
+        }
+        let before = dragging.unwrap_or(in_force);
+        let mut live = before;
+        let mut drag_active = false;
+        let mut drag_ended = false;
+        let mut watch = |r: egui::Response| {
+            drag_active |= r.dragged();
+            drag_ended |= r.drag_stopped();
+        };
+        watch(setting_slider(ui, &mut live.eta, &settings::ETA));
+        watch(setting_slider(ui, &mut live.lambda, &settings::LAMBDA));
+        watch(setting_slider(ui, &mut live.batch, &settings::BATCH));
+        watch(setting_slider(ui, &mut live.decay, &settings::DECAY));
         combo(
             ui,
             "loss",
-            &mut edited.loss,
+            &mut live.loss,
             &LossKind::ALL,
             "Ce: softmax cross-entropy. Bce: one sigmoid per class (multiple binary cross-entropy). Svm: multiclass hinge, margin 1.",
         );
-        if edited.live() != before {
-            actions.push(UiAction::SetLive(edited.live()));
+        if drag_active {
+            *dragging = Some(live);
+        } else if live != in_force || drag_ended {
+            *dragging = None;
+            if live != in_force {
+                edited.set_live(&live);
+                actions.push(UiAction::SetLive(live));
+            }
         }
 
         ui.separator();
         ui.heading("On reset");
         let pending = running.is_some_and(|r| {
-            let mut r = r.clone();
-            r.set_live(&edited.live());
-            r != *edited
+            let mut start = r.start.clone();
+            start.set_live(&edited.live());
+            start.epochs = edited.epochs;
+            start != *edited
         });
         if pending {
             ui.colored_label(ui.visuals().warn_fg_color, "Changed: applies on Reset (R).");
         } else {
             ui.label("Apply when you press Reset (R).");
         }
-        ui.add(
-            Slider::new(&mut edited.epochs, 1..=500)
-                .logarithmic(true)
-                .text("epochs"),
-        )
-        .on_hover_text("Passes over the training set.");
+        setting_slider(ui, &mut edited.epochs, &settings::EPOCHS);
         combo(
             ui,
             "schedule",
@@ -146,30 +166,17 @@ impl ControlsPanel {
         );
         match edited.schedule {
             ScheduleKind::Step => {
-                ui.add(Slider::new(&mut edited.step_every, 1..=100).text("step every (epochs)"));
-                ui.add(Slider::new(&mut edited.step_factor, 0.01..=1.0).text("step factor"));
+                setting_slider(ui, &mut edited.step_every, &settings::STEP_EVERY);
+                setting_slider(ui, &mut edited.step_factor, &settings::STEP_FACTOR);
             }
             ScheduleKind::Cyclic => {
-                ui.add(
-                    Slider::new(&mut edited.eta_min, 1e-6..=1.0)
-                        .logarithmic(true)
-                        .text("η min"),
-                );
-                ui.add(
-                    Slider::new(&mut edited.eta_max, 1e-6..=1.0)
-                        .logarithmic(true)
-                        .text("η max"),
-                );
-                ui.add(
-                    Slider::new(&mut edited.half_cycle, 10..=10_000)
-                        .logarithmic(true)
-                        .text("half cycle (steps)"),
-                );
+                setting_slider(ui, &mut edited.eta_min, &settings::ETA_MIN);
+                setting_slider(ui, &mut edited.eta_max, &settings::ETA_MAX);
+                setting_slider(ui, &mut edited.half_cycle, &settings::HALF_CYCLE);
             }
             _ => {}
         }
-        ui.add(Slider::new(&mut edited.flip, 0.0..=1.0).text("flip probability"))
-            .on_hover_text("Chance that a training image is mirrored left–right (augmentation).");
+        setting_slider(ui, &mut edited.flip, &settings::FLIP);
         ui.checkbox(&mut edited.shuffle, "shuffle each epoch")
             .on_hover_text("Visit the training images in a new random order every epoch.");
         combo(
@@ -180,11 +187,7 @@ impl ControlsPanel {
             "Gaussian: σ below. Xavier: σ = 1/√d_in. He: σ = √(2/d_in).",
         );
         if edited.init == InitKind::Gaussian {
-            ui.add(
-                Slider::new(&mut edited.sigma, 1e-4..=1.0)
-                    .logarithmic(true)
-                    .text("σ"),
-            );
+            setting_slider(ui, &mut edited.sigma, &settings::SIGMA);
         }
         let text = hidden_text.get_or_insert_with(|| {
             edited
@@ -232,8 +235,7 @@ impl ControlsPanel {
             "Synthetic needs no files; CIFAR-10, Fashion-MNIST and image folders (one sub-folder of PNG/JPEG per class) are read from the folder below.",
         );
         if edited.dataset == DatasetKind::Folder {
-            ui.add(Slider::new(&mut edited.image_size, 8..=128).text("image size"))
-                .on_hover_text("Images are resized to this many pixels square.");
+            setting_slider(ui, &mut edited.image_size, &settings::IMAGE_SIZE);
         }
         ui.horizontal(|ui| {
             let shown = edited

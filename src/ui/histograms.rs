@@ -125,7 +125,7 @@ impl HistogramsPanel {
                 let loss = history
                     .info
                     .as_ref()
-                    .map(|i| i.config.loss)
+                    .map(|i| i.settings.live().loss)
                     .unwrap_or_default();
                 let fig = figures::truth_probability(&metrics.val, "val", loss);
                 request = Some(ExportRequest::Figure(Box::new(fig)));

@@ -7,7 +7,7 @@ use egui_plot::PlotPoint;
 use crate::model::Network;
 use crate::model::gradcheck::ParamCheck;
 use crate::train::worker::AnalysisResult;
-use crate::train::{EpochMetrics, Evaluation, Event, RunInfo, Summary};
+use crate::train::{EpochMetrics, Evaluation, Event, LiveParams, RunInfo, RunStatus, Summary};
 
 /// Series of a run, ready to plot without copying.
 #[derive(Default)]
@@ -42,6 +42,10 @@ pub struct RunHistory {
     pub summary: Option<Summary>,
     /// Steps are being taken.
     pub running: bool,
+    /// How the run ended, once it has (finished or diverged).
+    pub ended: Option<RunStatus>,
+    /// The last thing the worker said that is not an error (shown until the next one).
+    pub notice: Option<String>,
     /// Loading data.
     pub loading: Option<String>,
     /// Last error or divergence message.
@@ -85,6 +89,9 @@ impl RunHistory {
             | Event::Finished { run, .. }
             | Event::Analysis { run, .. }
             | Event::Saved { run, .. }
+            | Event::SettingsChanged { run, .. }
+            | Event::Status { run, .. }
+            | Event::Notice { run, .. }
             | Event::Error { run, .. } => *run,
         };
         if run < self.run {
@@ -103,7 +110,6 @@ impl RunHistory {
                 self.loading = None;
                 self.message = None;
                 self.images_per_epoch = info.sizes[0];
-                self.eta = info.config.eta;
                 self.info = Some(*info);
             }
             Event::Progress {
@@ -119,7 +125,7 @@ impl RunHistory {
                 let n = batch_losses.len();
                 let per_epoch = images_per_epoch.max(1) as f64;
                 let end = epoch as f64 + images_into_epoch as f64 / per_epoch;
-                let batch = self.info.as_ref().map(|i| i.config.batch).unwrap_or(100) as f64;
+                let batch = self.live().map_or(100, |l| l.batch) as f64;
                 for (i, l) in batch_losses.into_iter().enumerate() {
                     let x = end - (n - 1 - i) as f64 * batch / per_epoch;
                     self.step_loss
@@ -150,15 +156,40 @@ impl RunHistory {
                 self.network_version += 1;
             }
             Event::Test { eval, .. } => self.test = Some(*eval),
-            Event::Running { running, .. } => self.running = running,
-            Event::Diverged { message, .. } => {
+            Event::Running { running, .. } => {
+                self.running = running;
+                if running {
+                    self.notice = None;
+                }
+            }
+            Event::Diverged {
+                message, summary, ..
+            } => {
                 self.running = false;
+                self.ended = Some(RunStatus::Diverged);
                 self.message = Some(message);
+                self.summary = Some(*summary);
             }
             Event::Finished { summary, .. } => {
                 self.running = false;
+                self.ended = Some(RunStatus::Finished);
                 self.summary = Some(*summary);
             }
+            Event::SettingsChanged { change, .. } => {
+                if change.epochs.is_some() {
+                    // Continued: the run trains again.
+                    self.ended = None;
+                    self.summary = None;
+                    self.message = None;
+                }
+                if let Some(info) = &mut self.info {
+                    info.settings.record(change);
+                }
+            }
+            Event::Status { status, .. } => {
+                self.ended = (status != RunStatus::Running).then_some(status);
+            }
+            Event::Notice { message, .. } => self.notice = Some(message),
             Event::Saved { dir, .. } => self.saved_dir = Some(dir),
             Event::Analysis { result, .. } => match *result {
                 AnalysisResult::EmbeddingProgress(f) => self.embedding_progress = Some(f),
@@ -178,13 +209,23 @@ impl RunHistory {
         true
     }
 
-    /// Seconds left at the current throughput for the configured epochs.
+    /// The live hyperparameters in force, as the worker last reported them.
+    pub fn live(&self) -> Option<LiveParams> {
+        self.info.as_ref().map(|i| i.settings.live())
+    }
+
+    /// The planned number of epochs, as the worker last reported it.
+    pub fn planned_epochs(&self) -> Option<usize> {
+        self.info.as_ref().map(|i| i.settings.epochs())
+    }
+
+    /// Seconds left at the current throughput for the planned epochs.
     pub fn seconds_left(&self) -> Option<f64> {
-        let info = self.info.as_ref()?;
+        let epochs = self.planned_epochs()?;
         if !self.running || self.images_per_sec <= 0.0 {
             return None;
         }
-        let total = info.config.epochs as f64 * self.images_per_epoch as f64;
+        let total = epochs as f64 * self.images_per_epoch as f64;
         let done = self.epoch as f64 * self.images_per_epoch as f64 + self.images_into_epoch as f64;
         Some(((total - done).max(0.0)) / self.images_per_sec)
     }

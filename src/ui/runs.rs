@@ -19,19 +19,14 @@ use crate::runs::{RunError, SavedRun, differing_labels, list_runs, utc_stamp};
 use crate::train::TrainConfig;
 
 /// The key settings in a few characters, e.g. "linear ce λ=0.1 η=0.001 b100".
-fn short_settings(c: &TrainConfig) -> String {
-    let arch = if c.hidden.is_empty() {
-        "linear".to_string()
-    } else {
-        format!("mlp{:?} {:?}", c.hidden, c.activation).to_lowercase()
-    };
-    format!(
-        "{arch} {} λ={} η={} b{}",
-        format!("{:?}", c.loss).to_lowercase(),
-        c.lambda,
-        c.eta,
-        c.batch
-    )
+/// Every setting of a run as it trained, one per line.
+fn settings_tooltip(settings: &crate::train::RunSettings) -> String {
+    settings
+        .settings_table()
+        .into_iter()
+        .map(|(k, v)| format!("{}: {v}", crate::train::config::setting_label(&k)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// What the browser asks the app to do.
@@ -147,7 +142,7 @@ impl RunsPanel {
                     let _ = tx.send(e);
                     repaint.request_repaint();
                 };
-                sweep::run(&prepared, &stop_flag, &report);
+                sweep::run(&prepared, None, &stop_flag, &report);
             });
         if spawned.is_err() {
             self.message = Some("Cannot start a thread for the sweep.".into());
@@ -275,14 +270,14 @@ impl RunsPanel {
                                 }
                             }
                             _ => {
-                                ui.label(&run.meta.name);
+                                ui.label(run.name());
                             }
                         }
                         ui.label(utc_stamp(run.meta.created));
                         ui.label(&run.meta.dataset);
-                        ui.label(short_settings(&run.config))
-                            .on_hover_text(run.config.describe_model());
-                        ui.label(format!("{}/{}", run.history.len(), run.config.epochs));
+                        ui.label(run.settings.title())
+                            .on_hover_text(settings_tooltip(&run.settings));
+                        ui.label(format!("{}/{}", run.history.len(), run.settings.epochs()));
                         let best = run.best_val_accuracy();
                         ui.label(if best.is_nan() {
                             "-".to_string()

@@ -1,0 +1,312 @@
+//! The record of what a run really trained with: its starting settings and every change made
+//! while it ran (live hyperparameters, epochs added). Names, legends, titles, tables and
+//! reports are all derived from this record, so they cannot drift from the training.
+
+use serde::{Deserialize, Serialize};
+
+use super::config::{LiveParams, ScheduleKind, TrainConfig};
+
+/// One change of a running training's settings, in force from `step` on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingChange {
+    /// Global step (from 0) of the first step that used the new values.
+    pub step: usize,
+    /// Epochs completed when the change took effect.
+    pub epoch: usize,
+    /// New live hyperparameters, when they changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveParams>,
+    /// New planned number of epochs, when the run was continued ("+N epochs").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+}
+
+/// A run's settings as trained: where it started and what changed, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// The settings the run started with.
+    pub start: TrainConfig,
+    /// Every change, oldest first.
+    pub changes: Vec<SettingChange>,
+}
+
+/// Live settings in the order people name them, with their TOML keys.
+const LIVE_KEYS: [&str; 5] = ["eta", "lambda", "batch", "decay", "loss"];
+
+impl RunSettings {
+    /// A run that has not changed yet.
+    pub fn new(start: TrainConfig) -> Self {
+        RunSettings {
+            start,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Adds a change. Changes at the same step (no step trained in between, e.g. a slider
+    /// moved twice while paused) merge into one, so the record lists what really trained.
+    pub fn record(&mut self, change: SettingChange) {
+        if let Some(last) = self.changes.last_mut()
+            && last.step == change.step
+            && last.live.is_some() == change.live.is_some()
+            && last.epochs.is_some() == change.epochs.is_some()
+        {
+            *last = change;
+        } else {
+            self.changes.push(change);
+        }
+        // A change back to the values already in force before it is no change at all.
+        let n = self.changes.len();
+        if n >= 1 && self.changes[n - 1].epochs.is_none() {
+            let before = RunSettings {
+                start: self.start.clone(),
+                changes: self.changes[..n - 1].to_vec(),
+            };
+            if self.changes[n - 1].live == Some(before.live()) {
+                self.changes.pop();
+            }
+        }
+    }
+
+    /// The settings in force now: the start with every change applied.
+    pub fn in_force(&self) -> TrainConfig {
+        let mut c = self.start.clone();
+        for ch in &self.changes {
+            if let Some(live) = &ch.live {
+                c.set_live(live);
+            }
+            if let Some(e) = ch.epochs {
+                c.epochs = e;
+            }
+        }
+        c
+    }
+
+    /// The live hyperparameters in force now.
+    pub fn live(&self) -> LiveParams {
+        self.changes
+            .iter()
+            .rev()
+            .find_map(|c| c.live)
+            .unwrap_or_else(|| self.start.live())
+    }
+
+    /// The planned number of epochs now.
+    pub fn epochs(&self) -> usize {
+        self.changes
+            .iter()
+            .rev()
+            .find_map(|c| c.epochs)
+            .unwrap_or(self.start.epochs)
+    }
+
+    /// Whether the live setting `key` ever changed while the run trained.
+    pub fn changed(&self, key: &str) -> bool {
+        let mut value = live_value(&self.start.live(), key);
+        for ch in &self.changes {
+            if let Some(live) = &ch.live {
+                let v = live_value(live, key);
+                if v != value {
+                    return true;
+                }
+                value = v;
+            }
+        }
+        false
+    }
+
+    /// How a setting read over the run, for tables and legends: its value, or its history
+    /// ("0.001 → 0.05 at epoch 10"), or for η under the cyclic schedule "cyclic 1e-05…0.1".
+    /// `key` is a TOML key of [`TrainConfig`].
+    pub fn setting_text(&self, key: &str) -> String {
+        let c = &self.start;
+        if key == "eta" && c.schedule == ScheduleKind::Cyclic {
+            return format!("cyclic {}…{}", number(c.eta_min), number(c.eta_max));
+        }
+        if key == "epochs" {
+            let mut text = c.epochs.to_string();
+            for ch in &self.changes {
+                if let Some(e) = ch.epochs {
+                    text.push_str(&format!(" → {e} after epoch {}", ch.epoch));
+                }
+            }
+            return text;
+        }
+        if !LIVE_KEYS.contains(&key) {
+            return toml_text(c, key);
+        }
+        let mut value = live_value(&c.live(), key);
+        let mut text = value.clone();
+        for ch in &self.changes {
+            let Some(live) = &ch.live else { continue };
+            let v = live_value(live, key);
+            if v != value {
+                text.push_str(&format!(" → {v} at epoch {}", ch.epoch + 1));
+                value = v;
+            }
+        }
+        text
+    }
+
+    /// Every setting as (TOML key, text over the run), in the order of [`TrainConfig`].
+    pub fn settings_table(&self) -> Vec<(String, String)> {
+        toml::Table::try_from(&self.start)
+            .map(|t| {
+                t.keys()
+                    .map(|k| (k.clone(), self.setting_text(k)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A short name of the run as trained, e.g. "linear · softmax cross-entropy · λ 0.1 ·
+    /// η 0.001 → 0.05 at epoch 10".
+    pub fn title(&self) -> String {
+        let c = &self.start;
+        let arch = if c.hidden.is_empty() {
+            "linear".to_string()
+        } else {
+            let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
+            format!("MLP {} {}", widths.join("-"), activation_name(c.activation))
+        };
+        let mut parts = vec![arch, self.setting_text("loss")];
+        parts.push(format!("λ {}", self.setting_text("lambda")));
+        parts.push(format!("η {}", self.setting_text("eta")));
+        if c.schedule != ScheduleKind::Constant && c.schedule != ScheduleKind::Cyclic {
+            parts.push(format!("{} schedule", schedule_label(c.schedule)));
+        }
+        if self.changed("batch") || c.batch != TrainConfig::default().batch {
+            parts.push(format!("batch {}", self.setting_text("batch")));
+        }
+        parts.join(" · ")
+    }
+
+    /// A folder-name-safe summary of the starting settings, e.g. `linear-ce-l0.1-e0.001` or
+    /// `mlp50-ce-l0.005-cyc1e-05-0.1`.
+    pub fn slug(&self) -> String {
+        let c = &self.start;
+        let arch = if c.hidden.is_empty() {
+            "linear".to_string()
+        } else {
+            let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
+            format!("mlp{}", widths.join("x"))
+        };
+        let eta = if c.schedule == ScheduleKind::Cyclic {
+            format!("cyc{}-{}", number(c.eta_min), number(c.eta_max))
+        } else {
+            format!("e{}", number(c.eta))
+        };
+        format!("{arch}-{}-l{}-{eta}", key_of(&c.loss), number(c.lambda))
+    }
+}
+
+/// A number as people write it in a setting: `0.001`, `0.1`, `1e-5`, `2.5e-7`.
+pub fn number(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && (x.abs() < 1e-3 || x.abs() >= 1e5) {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// The TOML/CLI key of an enum value, e.g. `ce` for [`crate::model::LossKind::Ce`].
+pub fn key_of<T: Serialize>(value: &T) -> String {
+    match toml::Value::try_from(value) {
+        Ok(toml::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// The activation as people write it.
+fn activation_name(a: crate::model::Activation) -> &'static str {
+    match a {
+        crate::model::Activation::Relu => "ReLU",
+        crate::model::Activation::Tanh => "tanh",
+        crate::model::Activation::Sigmoid => "sigmoid",
+    }
+}
+
+/// A live setting's value as text.
+fn live_value(live: &LiveParams, key: &str) -> String {
+    match key {
+        "eta" => number(live.eta),
+        "lambda" => number(live.lambda),
+        "batch" => live.batch.to_string(),
+        "decay" => number(live.decay),
+        "loss" => live.loss.label().to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Any setting's value as text (strings without quotes, lists as TOML).
+fn toml_text(c: &TrainConfig, key: &str) -> String {
+    toml::Table::try_from(c)
+        .ok()
+        .and_then(|t| t.get(key).map(super::config::setting_text))
+        .unwrap_or_default()
+}
+
+/// The schedule as people name it.
+pub fn schedule_label(kind: ScheduleKind) -> &'static str {
+    match kind {
+        ScheduleKind::Constant => "constant",
+        ScheduleKind::Exp => "exponential decay",
+        ScheduleKind::Step => "step decay",
+        ScheduleKind::Cyclic => "cyclic",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LossKind;
+
+    fn change(step: usize, epoch: usize, live: LiveParams) -> SettingChange {
+        SettingChange {
+            step,
+            epoch,
+            live: Some(live),
+            epochs: None,
+        }
+    }
+
+    #[test]
+    fn changes_read_as_history() {
+        let mut s = RunSettings::new(TrainConfig::default());
+        assert_eq!(s.setting_text("eta"), "0.001");
+        let mut live = s.live();
+        live.eta = 0.05;
+        s.changes.push(change(4900, 9, live));
+        live.loss = LossKind::Svm;
+        s.changes.push(change(5000, 10, live));
+        assert_eq!(s.setting_text("eta"), "0.001 → 0.05 at epoch 10");
+        let svm = format!("→ {} at epoch 11", LossKind::Svm.label());
+        assert!(s.setting_text("loss").ends_with(&svm), "{}", s.setting_text("loss"));
+        assert_eq!(s.setting_text("lambda"), "0.1");
+        assert!(s.changed("eta") && !s.changed("lambda"));
+        assert_eq!(s.in_force().eta, 0.05);
+        assert_eq!(s.in_force().loss, LossKind::Svm);
+        assert!(s.title().contains("η 0.001 → 0.05 at epoch 10"), "{}", s.title());
+        s.changes.push(SettingChange {
+            step: 8000,
+            epoch: 40,
+            live: None,
+            epochs: Some(50),
+        });
+        assert_eq!(s.epochs(), 50);
+        assert_eq!(s.in_force().epochs, 50);
+        assert_eq!(s.live().loss, LossKind::Svm);
+        assert_eq!(s.setting_text("epochs"), "40 → 50 after epoch 40");
+    }
+
+    #[test]
+    fn cyclic_runs_name_their_cycle_not_the_unused_eta() {
+        let s = RunSettings::new(TrainConfig {
+            schedule: ScheduleKind::Cyclic,
+            eta: 0.05,
+            ..Default::default()
+        });
+        assert_eq!(s.setting_text("eta"), "cyclic 1e-5…0.1");
+        assert!(!s.slug().contains("e0.05"), "{}", s.slug());
+        assert!(!s.title().contains("0.05"), "{}", s.title());
+    }
+}
