@@ -203,6 +203,21 @@ impl Session {
         change
     }
 
+    /// Goes on training a diverged run from its last good weights, with the values in force
+    /// now (typically after lowering η). Its folder is marked as training again.
+    pub fn retry(&mut self) {
+        if self.status != RunStatus::Diverged {
+            return;
+        }
+        self.status = RunStatus::Running;
+        if let Some(w) = &mut self.writer
+            && let Err(e) = w.reopen()
+        {
+            self.save_failed = true;
+            log::error!("could not reopen the run folder: {e}");
+        }
+    }
+
     fn record_change(&mut self, change: SettingChange) {
         self.info.settings.record(change);
         if let Some(w) = &mut self.writer

@@ -493,10 +493,20 @@ impl Worker {
         match cmd {
             Command::Start | Command::StepEpoch => {
                 self.pause_after_epoch = matches!(cmd, Command::StepEpoch);
-                let Some(s) = &self.session else {
+                let run = self.run;
+                let Some(s) = &mut self.session else {
                     self.error("No run is set up: press Reset.".into());
                     return;
                 };
+                if s.status() == RunStatus::Diverged {
+                    // Going on after a divergence (usually with a smaller η) is a choice.
+                    s.retry();
+                    self.emit(Event::Status {
+                        run,
+                        status: RunStatus::Running,
+                    });
+                }
+                let Some(s) = &self.session else { return };
                 match s.status() {
                     RunStatus::Running => self.set_running(true),
                     RunStatus::Finished => self.notice(format!(
@@ -504,11 +514,7 @@ impl Worker {
                          or Reset for a new run.",
                         s.settings().epochs()
                     )),
-                    RunStatus::Diverged => self.notice(
-                        "This run diverged. Lower η and press Reset for a new run, or use \
-                         “+10 epochs” to continue from the last good weights."
-                            .into(),
-                    ),
+                    RunStatus::Diverged => {}
                 }
             }
             Command::Pause => self.set_running(false),

@@ -323,29 +323,29 @@ impl TrainvizApp {
                 ui.label(format!("Loading {what}…"));
                 return;
             }
-            let Some(epochs) = h.planned_epochs() else {
-                ui.label("Setting up…");
-                return;
-            };
-            ui.label(format!("epoch {}/{epochs}", h.epoch.min(epochs)));
-            ui.label(format!("step {}", h.step));
-            let frac = if h.summary.is_some() {
-                1.0
-            } else if h.images_per_epoch > 0 {
-                h.images_into_epoch as f32 / h.images_per_epoch as f32
-            } else {
-                0.0
-            };
-            ui.add(
-                egui::ProgressBar::new(frac)
-                    .desired_width(160.0)
-                    .show_percentage(),
-            )
-            .on_hover_text("Progress through the current epoch");
-            ui.label(format!("{:.0} images/s", h.images_per_sec));
-            ui.label(format!("η {:.2e}", h.eta));
-            if let Some(left) = h.seconds_left() {
-                ui.label(format!("{left:.0} s left"));
+            if let Some(epochs) = h.planned_epochs() {
+                ui.label(format!("epoch {}/{epochs}", h.epoch.min(epochs)));
+                ui.label(format!("step {}", h.step));
+                let frac = if h.summary.is_some() {
+                    1.0
+                } else if h.images_per_epoch > 0 {
+                    h.images_into_epoch as f32 / h.images_per_epoch as f32
+                } else {
+                    0.0
+                };
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .desired_width(160.0)
+                        .show_percentage(),
+                )
+                .on_hover_text("Progress through the current epoch");
+                if h.step > 0 {
+                    ui.label(format!("{:.0} images/s", h.images_per_sec));
+                    ui.label(format!("η {:.2e}", h.eta));
+                }
+                if let Some(left) = h.seconds_left() {
+                    ui.label(format!("{left:.0} s left"));
+                }
             }
             ui.label(match (h.running, h.ended) {
                 (true, _) => "training",

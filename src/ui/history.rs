@@ -188,6 +188,10 @@ impl RunHistory {
             }
             Event::Status { status, .. } => {
                 self.ended = (status != RunStatus::Running).then_some(status);
+                if status == RunStatus::Running {
+                    self.summary = None;
+                    self.message = None;
+                }
             }
             Event::Notice { message, .. } => self.notice = Some(message),
             Event::Saved { dir, .. } => self.saved_dir = Some(dir),

@@ -237,7 +237,7 @@ impl RunsPanel {
                         "name",
                         "created (UTC)",
                         "data",
-                        "settings",
+                        "status",
                         "epochs",
                         "best val",
                         "",
@@ -270,13 +270,21 @@ impl RunsPanel {
                                 }
                             }
                             _ => {
-                                ui.label(run.name());
+                                ui.label(run.name())
+                                    .on_hover_text(settings_tooltip(&run.settings));
                             }
                         }
                         ui.label(utc_stamp(run.meta.created));
                         ui.label(&run.meta.dataset);
-                        ui.label(run.settings.title())
-                            .on_hover_text(settings_tooltip(&run.settings));
+                        ui.label(match run.meta.status {
+                            crate::train::RunStatus::Finished => "finished",
+                            crate::train::RunStatus::Diverged => "diverged",
+                            crate::train::RunStatus::Running => "stopped early",
+                        })
+                        .on_hover_text(run.meta.message.as_deref().unwrap_or(
+                            "Finished: every planned epoch done. Stopped early: the window or \
+                             program closed before the end (+10 epochs continues it).",
+                        ));
                         ui.label(format!("{}/{}", run.history.len(), run.settings.epochs()));
                         let best = run.best_val_accuracy();
                         ui.label(if best.is_nan() {
