@@ -253,3 +253,64 @@ fn overlaying_three_runs_in_the_window_and_exporting_them() {
     h.step();
     h.get_by_label_contains("test accuracy");
 }
+
+/// A grid where one point diverges (η = 20 on the synthetic set).
+const DIVERGING_SWEEP: &str = r#"
+name = "eta"
+parallel = 1
+[base]
+dataset = "synthetic"
+train_limit = 600
+epochs = 3
+lambda = 0.0
+[params]
+eta = [0.001, 20.0]
+"#;
+
+#[test]
+fn a_diverged_point_is_not_trained_again_and_points_run_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sweep.toml"), DIVERGING_SWEEP).unwrap();
+    let runs = dir.path().join("runs");
+    let points = runs.join("sweeps/eta");
+    let sweep = |extra: &[&str]| {
+        let mut args = vec!["sweep", "--config", "sweep.toml", "--runs"];
+        args.push(runs.to_str().unwrap());
+        args.extend_from_slice(extra);
+        run_ok(&args, dir.path())
+    };
+
+    // One point alone, as one job of an array would (K = 1: η = 20, which diverges).
+    let listed = sweep(&["--list"]);
+    assert!(listed.contains("   1  "), "{listed}");
+    let out = sweep(&["--point", "1"]);
+    assert!(out.contains("diverged"), "{out}");
+    let done = finished_points(&points);
+    assert_eq!(done.len(), 1, "only point 1 trained: {done:?}");
+    let diverged = SavedRun::load(&points.join(&done[0].0)).unwrap();
+    assert_eq!(diverged.meta.status, trainviz::train::RunStatus::Diverged);
+    assert_eq!(
+        diverged.summary.as_ref().unwrap().status,
+        trainviz::train::RunStatus::Diverged
+    );
+
+    // The plain sweep collects it (not retrained: same file time) and trains the other.
+    let out = sweep(&[]);
+    let after = finished_points(&points);
+    assert_eq!(after.len(), 2, "{out}");
+    let again = after.iter().find(|(id, _)| *id == done[0].0).unwrap();
+    assert_eq!(again.1, done[0].1, "the diverged point was trained again:\n{out}");
+    assert!(out.contains("diverged"), "{out}");
+    // And once more: nothing is trained.
+    let out = sweep(&[]);
+    assert!(!out.contains("training"), "{out}");
+
+    // A point out of range is a clear error.
+    let bad = trainviz()
+        .args(["sweep", "--config", "sweep.toml", "--point", "7", "--runs"])
+        .arg(&runs)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--point 7 is out of range"));
+}

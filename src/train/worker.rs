@@ -346,7 +346,15 @@ impl WorkerHandle {
 
     /// Sends a command; false when the worker has gone.
     pub fn send(&self, cmd: Command) -> bool {
-        self.commands.send(cmd).is_ok()
+        self.try_send(cmd).is_ok()
+    }
+
+    /// Sends a command, or gives it back when the worker has gone.
+    pub fn try_send(&self, cmd: Command) -> Result<(), crossbeam_channel::SendError<Command>> {
+        if self.thread.as_ref().is_none_or(JoinHandle::is_finished) {
+            return Err(crossbeam_channel::SendError(cmd));
+        }
+        self.commands.send(cmd)
     }
 
     /// The event stream.

@@ -135,8 +135,6 @@ pub struct TrainvizApp {
     /// Outcome of the last export or download, shown in the status bar: Ok(message) or
     /// Err(message).
     pub notice: Option<Result<String, String>>,
-    /// Every command sent to the worker, oldest first (shown nowhere; for tests and logs).
-    pub sent: Vec<Command>,
 }
 
 impl TrainvizApp {
@@ -174,7 +172,6 @@ impl TrainvizApp {
             runs_dir,
             download: None,
             notice: None,
-            sent: Vec::new(),
         };
         app.send(Command::Reset(Box::new(app.settings.config.clone())));
         if app.settings.autostart {
@@ -183,15 +180,22 @@ impl TrainvizApp {
         app
     }
 
-    /// Sends a command to the worker (logged in `sent`); starts a new worker if the old one
-    /// has gone.
+    /// Sends a command to the worker; if the worker has gone, starts a new one (its run ids
+    /// go on from the old ones, so its events are shown) and hands it the command.
     pub fn send(&mut self, cmd: Command) {
-        self.sent.push(cmd.clone());
-        if !self.worker.send(cmd) {
-            self.history.message =
-                Some("The training worker has stopped; press Reset to start a new one.".into());
+        if let Err(crossbeam_channel::SendError(cmd)) = self.worker.try_send(cmd) {
+            log::warn!("the training worker had stopped; starting a new one");
             self.worker = WorkerHandle::spawn_saving(self.waker.clone(), self.runs_dir.clone());
+            if !self.worker.send(cmd) {
+                self.history.message = Some("The training worker cannot be started.".into());
+            }
         }
+    }
+
+    /// Stops the worker as a crash of its thread would (for tests of the recovery).
+    #[cfg(feature = "test-hooks")]
+    pub fn stop_worker(&mut self) {
+        self.worker.shutdown();
     }
 
     /// Takes in the worker's events without blocking, within a time budget; true if any.
