@@ -117,10 +117,10 @@ pub struct TrainArgs {
     #[arg(long, global = true)]
     pub data: Option<PathBuf>,
     /// Data set; default: CIFAR-10 when found, else the built-in synthetic set.
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_parser = by_name::<DatasetKind>, global = true)]
     pub dataset: Option<DatasetKind>,
     /// classic: batch 1 / batch 2; all: all batches minus --val.
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_parser = by_name::<SplitKind>, global = true)]
     pub split: Option<SplitKind>,
     /// Validation images for --split all.
     #[arg(long, global = true)]
@@ -129,7 +129,7 @@ pub struct TrainArgs {
     #[arg(long, global = true)]
     pub train_limit: Option<usize>,
     /// Input normalisation.
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_parser = by_name::<Preprocess>, global = true)]
     pub preprocess: Option<Preprocess>,
     /// Epochs.
     #[arg(long, global = true)]
@@ -144,10 +144,10 @@ pub struct TrainArgs {
     #[arg(long = "lambda", global = true)]
     pub lambda: Option<f64>,
     /// Loss: ce (softmax cross-entropy), bce (sigmoids), svm (hinge).
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_parser = by_name::<LossKind>, global = true)]
     pub loss: Option<LossKind>,
     /// Learning-rate schedule.
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_parser = by_name::<ScheduleKind>, global = true)]
     pub schedule: Option<ScheduleKind>,
     /// Per-epoch factor of the exp schedule.
     #[arg(long, global = true)]
@@ -174,7 +174,7 @@ pub struct TrainArgs {
     #[arg(long, global = true)]
     pub no_shuffle: bool,
     /// Weight initialisation.
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_parser = by_name::<InitKind>, global = true)]
     pub init: Option<InitKind>,
     /// σ of the gaussian initialisation.
     #[arg(long, global = true)]
@@ -183,7 +183,7 @@ pub struct TrainArgs {
     #[arg(long, value_delimiter = ',', global = true)]
     pub hidden: Option<Vec<usize>>,
     /// Activation of hidden layers.
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_parser = by_name::<Activation>, global = true)]
     pub activation: Option<Activation>,
     /// Random seed.
     #[arg(long, global = true)]
@@ -198,9 +198,33 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    /// The settings: defaults, then the preset, then the config file, then the flags.
+    /// The settings for a fresh start: defaults, then the preset, then the config file, then
+    /// the flags; with no data named anywhere, CIFAR-10 when found, else the synthetic set.
     pub fn resolve(&self) -> Result<TrainConfig> {
-        let mut start = TrainConfig::default();
+        let (mut c, named_data) = self.apply(&TrainConfig::default())?;
+        if !named_data {
+            c.dataset = if data::default_cifar_dir().is_some() {
+                DatasetKind::Cifar10
+            } else {
+                DatasetKind::Synthetic
+            };
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// `base` (e.g. the window's remembered settings) with only what these flags name
+    /// changed: a preset replaces the whole configuration but the data location, a config
+    /// file sets its keys, each flag its setting.
+    pub fn apply_to(&self, base: &TrainConfig) -> Result<TrainConfig> {
+        let (c, _) = self.apply(base)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// The settings and whether the data set was named (by flag, data folder or file).
+    fn apply(&self, base: &TrainConfig) -> Result<(TrainConfig, bool)> {
+        let mut start = base.clone();
         if let Some(name) = &self.preset {
             let preset = crate::runs::presets::find(name).with_context(|| {
                 format!(
@@ -221,7 +245,10 @@ impl TrainArgs {
                 let c = start
                     .with_overrides(&table)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                (c, table.contains_key("dataset"))
+                (
+                    c,
+                    table.contains_key("dataset") || table.contains_key("data"),
+                )
             }
             None => (start, false),
         };
@@ -246,24 +273,25 @@ impl TrainArgs {
         if self.train_limit.is_some() {
             c.train_limit = self.train_limit;
         }
-        if self.data.is_some() {
-            c.data = self.data.clone();
-        }
         if self.no_shuffle {
             c.shuffle = false;
         }
-        c.dataset = match self.dataset {
-            Some(d) => d,
-            None if file_sets_dataset => c.dataset,
-            None if c.data.is_some() => {
-                data::detect_kind(c.data.as_deref().unwrap_or(Path::new(".")))
-            }
-            None if data::default_cifar_dir().is_some() => DatasetKind::Cifar10,
-            None => DatasetKind::Synthetic,
-        };
-        c.validate()?;
-        Ok(c)
+        if let Some(dir) = &self.data {
+            c.data = Some(dir.clone());
+            c.dataset = data::detect_kind(dir);
+        }
+        if let Some(d) = self.dataset {
+            c.dataset = d;
+        }
+        let named = self.dataset.is_some() || self.data.is_some() || file_sets_dataset;
+        Ok((c, named))
     }
+}
+
+/// Parses a setting's value by its TOML name (`ce`, `fashion-mnist`, …), so the engine's
+/// types need no command-line derive; the error lists the names allowed.
+fn by_name<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    T::deserialize(toml::Value::String(text.to_string())).map_err(|e| e.to_string())
 }
 
 /// Options of `trainviz bench`.
@@ -393,7 +421,7 @@ fn metrics_csv(history: &[crate::train::EpochMetrics]) -> Result<Vec<u8>> {
     for m in history {
         w.write_record(metrics_row(m))?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Trains with `config` on a worker thread, printing one line per epoch when `print` is set
@@ -712,29 +740,28 @@ fn time_reference(b: &BenchArgs, dir: &Path, extra: &[&str]) -> Result<f64> {
         .context("the NumPy reference's JSON has no epoch_s_median")
 }
 
-fn bench(b: &BenchArgs) -> Result<()> {
-    if let Some(epochs) = b.ui_epochs {
-        return crate::ui::bench::frame_benchmark(epochs, 100);
-    }
+/// The benchmark's linear setting: the full CIFAR-10 training set, batch 100.
+pub fn bench_linear_config(b: &BenchArgs) -> Result<TrainConfig> {
     let dir = match &b.data {
         Some(d) => d.clone(),
         None => data::default_cifar_dir()
             .context("CIFAR-10 not found: pass --data DIR or set TRAINVIZ_CIFAR10")?,
     };
-    let started = Instant::now();
-    let linear = TrainConfig {
-        data: Some(dir.clone()),
+    Ok(TrainConfig {
+        data: Some(dir),
         split: SplitKind::All,
         epochs: b.epochs,
         ..Default::default()
-    };
-    if let Some(seconds) = b.ui_while_training {
-        let config = TrainConfig {
-            epochs: 1000,
-            ..linear
-        };
-        return crate::ui::bench::frames_while_training(config, seconds);
+    })
+}
+
+fn bench(b: &BenchArgs) -> Result<()> {
+    if b.ui_epochs.is_some() || b.ui_while_training.is_some() {
+        bail!("the window's benchmarks run from the trainviz program, not the library");
     }
+    let started = Instant::now();
+    let linear = bench_linear_config(b)?;
+    let dir = linear.data.clone().unwrap_or_default();
     let splits = std::sync::Arc::new(data::load(&linear.data_request())?);
     println!(
         "loaded {} training images in {:.2} s",

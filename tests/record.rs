@@ -83,7 +83,10 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
         unreachable!()
     };
     assert_eq!(change.epoch, 1, "took effect after epoch 1");
-    assert_eq!(change.step, 6, "from the first step of epoch 2 (600 images, batch 100)");
+    assert_eq!(
+        change.step, 6,
+        "from the first step of epoch 2 (600 images, batch 100)"
+    );
     assert_eq!(change.live, Some(live));
 
     // The rows carry the values in force; the run finishes with them.
@@ -100,7 +103,9 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
     // Start on a finished run does not extend it.
     w.send(Command::Start);
     let said = until(&w, |e| matches!(e, Event::Notice { .. }));
-    assert!(matches!(said.last(), Some(Event::Notice { message, .. }) if message.contains("finished")));
+    assert!(
+        matches!(said.last(), Some(Event::Notice { message, .. }) if message.contains("finished"))
+    );
 
     // "+2 epochs" continues with the values in force and records the new total.
     w.send(Command::Extend(2));
@@ -142,8 +147,14 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
     drop(w);
     let (plain, _) = trainviz::runs::list_runs(other.path());
     let labels = differing_labels(&[run, &plain[0]]);
-    assert!(labels[0].contains("η=0.001 → 0.05 at epoch 2"), "{labels:?}");
-    assert!(labels[1].contains("η=0.001") && !labels[1].contains('→'), "{labels:?}");
+    assert!(
+        labels[0].contains("η=0.001 → 0.05 at epoch 2"),
+        "{labels:?}"
+    );
+    assert!(
+        labels[1].contains("η=0.001") && !labels[1].contains('→'),
+        "{labels:?}"
+    );
     assert_ne!(labels[0], labels[1]);
 
     // Report title, results table and the true-class probability figure.
@@ -163,7 +174,11 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
         .expect("an eta row");
     assert_eq!(eta_row.1, "0.001 → 0.05 at epoch 2");
     let loss_row = table.settings.iter().find(|(k, _)| k == "loss").unwrap();
-    assert!(loss_row.1.ends_with(&format!("→ {} at epoch 2", LossKind::Svm.label())));
+    assert!(
+        loss_row
+            .1
+            .ends_with(&format!("→ {} at epoch 2", LossKind::Svm.label()))
+    );
     let all = figures::all(&record);
     let report = figures::markdown_report(&record, &all, &table);
     assert!(report.lines().next().unwrap().contains(eta), "{report}");
@@ -171,7 +186,11 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
         .iter()
         .find(|f| f.id.starts_with("truth_probability"))
         .expect("a true-class probability figure");
-    assert!(truth.title.contains(LossKind::Svm.label()), "{}", truth.title);
+    assert!(
+        truth.title.contains(LossKind::Svm.label()),
+        "{}",
+        truth.title
+    );
 }
 
 #[test]
@@ -277,7 +296,10 @@ fn diverging_on_cifar10_stops_with_the_message_and_healthy_presets_do_not() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("diverged") && stderr.contains("smaller η"), "{stderr}");
+    assert!(
+        stderr.contains("diverged") && stderr.contains("smaller η"),
+        "{stderr}"
+    );
     let summary = std::fs::read_to_string(out.path().join("summary.json")).unwrap();
     assert!(summary.contains("\"status\": \"diverged\""), "{summary}");
 
@@ -292,7 +314,10 @@ fn diverging_on_cifar10_stops_with_the_message_and_healthy_presets_do_not() {
     let events = until(&w, |e| {
         matches!(e, Event::Diverged { .. } | Event::Finished { .. })
     });
-    let Some(Event::Diverged { message, summary, .. }) = events.last() else {
+    let Some(Event::Diverged {
+        message, summary, ..
+    }) = events.last()
+    else {
         panic!("η = 10 should diverge")
     };
     assert!(message.contains("smaller η"), "{message}");

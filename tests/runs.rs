@@ -299,7 +299,10 @@ fn a_diverged_point_is_not_trained_again_and_points_run_one_by_one() {
     let after = finished_points(&points);
     assert_eq!(after.len(), 2, "{out}");
     let again = after.iter().find(|(id, _)| *id == done[0].0).unwrap();
-    assert_eq!(again.1, done[0].1, "the diverged point was trained again:\n{out}");
+    assert_eq!(
+        again.1, done[0].1,
+        "the diverged point was trained again:\n{out}"
+    );
     assert!(out.contains("diverged"), "{out}");
     // And once more: nothing is trained.
     let out = sweep(&[]);

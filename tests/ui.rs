@@ -50,7 +50,9 @@ fn start_pause_slider_and_reset_through_the_widgets() {
     h.step();
     // The worker takes the new value and records it; the slider shows the engine's value.
     wait_until(&mut h, "the recorded η", |a| {
-        a.history.live().is_some_and(|l| (l.eta - 0.05).abs() < 1e-9)
+        a.history
+            .live()
+            .is_some_and(|l| (l.eta - 0.05).abs() < 1e-9)
     });
     let live = h.state().history.live().unwrap();
     assert_eq!(h.state().settings.config.eta, live.eta);
@@ -62,7 +64,10 @@ fn start_pause_slider_and_reset_through_the_widgets() {
         a.history.run > old_run && a.history.info.is_some()
     });
     let start = &h.state().history.info.as_ref().unwrap().settings.start;
-    assert_eq!(start.eta, live.eta, "the new run starts with the value in force");
+    assert_eq!(
+        start.eta, live.eta,
+        "the new run starts with the value in force"
+    );
     assert!(
         h.state().history.epochs.is_empty(),
         "a reset starts a fresh history"

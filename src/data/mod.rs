@@ -181,7 +181,7 @@ impl ImageSet {
 }
 
 /// Which data set to train on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetKind {
     /// CIFAR-10, binary version.
@@ -208,7 +208,7 @@ impl DatasetKind {
 }
 
 /// How the training files are divided into training and validation sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum SplitKind {
     /// CIFAR-10: train on batch 1, validate on batch 2 (Fashion-MNIST: the first 10,000

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::ImageSet;
 
 /// How pixels are turned into network inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preprocess {
     /// Subtract the training set's per-dimension mean and divide by its std.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::Real;
 
 /// Which loss the classifier minimises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum LossKind {
     /// Softmax cross-entropy.

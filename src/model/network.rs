@@ -9,7 +9,7 @@ use super::Real;
 use super::loss::{LossKind, loss_rows};
 
 /// Non-linearity after each hidden layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Activation {
     /// max(0, z)
@@ -49,7 +49,7 @@ impl Activation {
 }
 
 /// How weights are initialised (biases start at zero).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum InitKind {
     /// Gaussian with a fixed σ (default 0.01).

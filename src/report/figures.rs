@@ -642,7 +642,11 @@ pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
     }
     for (set, eval) in sets.iter().filter(|s| s.0 != "train") {
         // The evaluations were made with the loss in force at their time: the last one.
-        out.push(truth_probability(eval, set, record.info.settings.live().loss));
+        out.push(truth_probability(
+            eval,
+            set,
+            record.info.settings.live().loss,
+        ));
     }
     if let Some(net) = record.network {
         if let Some(m) = last {

@@ -432,7 +432,10 @@ impl SavedRun {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io(&changes_path)(e)),
         };
-        let settings = RunSettings { start: config, changes };
+        let settings = RunSettings {
+            start: config,
+            changes,
+        };
         let metrics_path = dir.join("metrics.jsonl");
         let mut history = Vec::new();
         if let Ok(f) = File::open(&metrics_path) {

@@ -380,10 +380,9 @@ fn load_cached(cache: &DataCache, request: &DataRequest) -> Result<Arc<Splits>, 
 
 /// A point's result read back from its folder, if it ended (finished or diverged).
 fn finished_result(point: &SweepPoint, dir: &Path) -> Option<PointResult> {
+    // summary.json is written when a run ends (finished or diverged) and removed when it is
+    // continued, so its presence is what "ended" means, whatever meta.json had time to say.
     let run = SavedRun::load(dir).ok()?;
-    if run.meta.status == RunStatus::Running {
-        return None;
-    }
     let summary = run.summary.clone()?;
     Some(PointResult {
         id: point.id.clone(),

@@ -9,7 +9,7 @@ use crate::data::{DataRequest, DatasetKind, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 
 /// Learning-rate schedule kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScheduleKind {
     /// η stays as set.
@@ -458,7 +458,11 @@ mod tests {
         let table = toml::Table::try_from(TrainConfig::default()).unwrap();
         for s in NUMERIC_SETTINGS {
             assert!(table.contains_key(s.key), "{}", s.key);
-            assert!(s.check(s.min).is_ok() && s.check(s.max).is_ok(), "{}", s.key);
+            assert!(
+                s.check(s.min).is_ok() && s.check(s.max).is_ok(),
+                "{}",
+                s.key
+            );
             assert!(s.check(s.max * 1.5 + 1.0).is_err(), "{}", s.key);
             assert!(s.check(f64::NAN).is_err(), "{}", s.key);
             let mut t = table.clone();

@@ -280,12 +280,20 @@ mod tests {
         s.changes.push(change(5000, 10, live));
         assert_eq!(s.setting_text("eta"), "0.001 → 0.05 at epoch 10");
         let svm = format!("→ {} at epoch 11", LossKind::Svm.label());
-        assert!(s.setting_text("loss").ends_with(&svm), "{}", s.setting_text("loss"));
+        assert!(
+            s.setting_text("loss").ends_with(&svm),
+            "{}",
+            s.setting_text("loss")
+        );
         assert_eq!(s.setting_text("lambda"), "0.1");
         assert!(s.changed("eta") && !s.changed("lambda"));
         assert_eq!(s.in_force().eta, 0.05);
         assert_eq!(s.in_force().loss, LossKind::Svm);
-        assert!(s.title().contains("η 0.001 → 0.05 at epoch 10"), "{}", s.title());
+        assert!(
+            s.title().contains("η 0.001 → 0.05 at epoch 10"),
+            "{}",
+            s.title()
+        );
         s.changes.push(SettingChange {
             step: 8000,
             epoch: 40,

@@ -10,8 +10,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
-use super::record::{RunSettings, SettingChange};
 use super::metrics::{EpochMetrics, Evaluation, Histogram, Summary, TruthProbability, median};
+use super::record::{RunSettings, SettingChange};
 use super::schedule::learning_rate;
 use super::team;
 use crate::data::{ImageSet, Normalizer, Splits};

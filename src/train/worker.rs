@@ -739,8 +739,7 @@ impl Worker {
             self.error(e.to_string());
             return;
         }
-        let Some((splits, normalizer)) = self.data(config.data_request(), config.preprocess)
-        else {
+        let Some((splits, normalizer)) = self.data(config.data_request(), config.preprocess) else {
             return;
         };
         let save = match &self.runs_dir {

@@ -19,13 +19,15 @@ pub mod templates;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::TrainArgs;
+use crate::train::TrainConfig;
+
 pub use app::{Settings, TrainvizApp};
 
-/// Opens the window. Settings come from the last session, overridden by any flags given.
-pub fn run_app(args: &TrainArgs) -> anyhow::Result<()> {
-    let flags_given = std::env::args().len() > 1;
-    let from_flags = args.resolve()?;
+/// Opens the window. `settings_for` turns the settings remembered from the last session (if
+/// any) into those to start with (e.g. applying the command line's flags).
+pub fn run_app(
+    settings_for: impl FnOnce(Option<TrainConfig>) -> anyhow::Result<TrainConfig> + 'static,
+) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("trainviz")
@@ -36,16 +38,14 @@ pub fn run_app(args: &TrainArgs) -> anyhow::Result<()> {
         "trainviz",
         options,
         Box::new(move |cc| {
-            let mut settings: Settings = cc
+            let remembered: Option<Settings> = cc
                 .storage
-                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
-                .unwrap_or_default();
-            if flags_given || settings == Settings::default() {
-                settings.config = from_flags;
-            }
-            if settings.config.validate().is_err() {
-                settings.config = crate::train::TrainConfig::default();
-            }
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY));
+            let mut settings = remembered.clone().unwrap_or_default();
+            let remembered = remembered
+                .map(|r| r.config)
+                .filter(|c| c.validate().is_ok());
+            settings.config = settings_for(remembered)?;
             let ctx = cc.egui_ctx.clone();
             let waker: crate::train::worker::Waker =
                 Arc::new(move || ctx.request_repaint_after(Duration::from_millis(16)));

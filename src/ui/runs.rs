@@ -281,10 +281,12 @@ impl RunsPanel {
                             crate::train::RunStatus::Diverged => "diverged",
                             crate::train::RunStatus::Running => "stopped early",
                         })
-                        .on_hover_text(run.meta.message.as_deref().unwrap_or(
-                            "Finished: every planned epoch done. Stopped early: the window or \
+                        .on_hover_text(
+                            run.meta.message.as_deref().unwrap_or(
+                                "Finished: every planned epoch done. Stopped early: the window or \
                              program closed before the end (+10 epochs continues it).",
-                        ));
+                            ),
+                        );
                         ui.label(format!("{}/{}", run.history.len(), run.settings.epochs()));
                         let best = run.best_val_accuracy();
                         ui.label(if best.is_nan() {
