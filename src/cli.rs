@@ -374,6 +374,9 @@ pub fn train(
                     info.sizes[2],
                     config.describe_model()
                 );
+                for warning in &info.warnings {
+                    eprintln!("warning: {warning}");
+                }
             }
             Event::Epoch { metrics: m, .. } => {
                 if print {

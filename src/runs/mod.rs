@@ -463,6 +463,7 @@ impl SavedRun {
             shape: self.meta.shape,
             sizes: self.meta.sizes,
             config: self.config.clone(),
+            warnings: Vec::new(),
         }
     }
 

@@ -122,6 +122,8 @@ pub struct RunInfo {
     pub sizes: [usize; 3],
     /// The settings of the run.
     pub config: TrainConfig,
+    /// Files and folders of the data that were skipped, and why.
+    pub warnings: Vec<data::DataWarning>,
 }
 
 impl RunInfo {
@@ -133,6 +135,7 @@ impl RunInfo {
             shape: data.shape(),
             sizes: [data.train.len(), data.val.len(), data.test.len()],
             config,
+            warnings: data.warnings.clone(),
         }
     }
 }
