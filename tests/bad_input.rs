@@ -123,6 +123,10 @@ fn a_photo_folder_with_bad_files_trains_and_names_what_it_skipped() {
     std::fs::write(d.join("empty/README"), b"nothing here yet").unwrap();
     std::fs::write(d.join(".DS_Store"), b"\0\0\0\x01Bud1").unwrap();
     std::fs::write(d.join("cat/notes.txt"), b"cats").unwrap();
+    // Hidden files and folders: macOS's resource-fork twins, a thumbnail cache.
+    std::fs::write(d.join("dog/._img1.png"), b"\0\x05\x16\x07").unwrap();
+    std::fs::create_dir_all(d.join(".thumbnails")).unwrap();
+    std::fs::write(d.join(".thumbnails/t.png"), b"not a png").unwrap();
 
     let (ok, out, err) = train_folder(&d, &["--image-size", "16"]);
     assert!(ok, "{out}{err}");
@@ -154,7 +158,7 @@ fn a_photo_folder_with_bad_files_trains_and_names_what_it_skipped() {
         5,
         "one warning per skipped file or folder: {err}"
     );
-    for quiet in ["README", "DS_Store", "notes.txt"] {
+    for quiet in ["README", "DS_Store", "notes.txt", "._img1", "thumbnails"] {
         assert!(
             !err.contains(quiet),
             "{quiet} is not an image by name: {err}"

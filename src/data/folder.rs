@@ -2,6 +2,9 @@
 //! size, resized to `size`×`size` colour images. With `train/` and `test/` sub-folders
 //! (each with the class folders) those are the split; otherwise a seeded random fifth of
 //! each class is held out for testing. Decoding runs on every core and reports progress.
+//! Files that cannot be decoded and class folders without images are skipped with a
+//! warning; hidden files and folders (`.DS_Store`, macOS's `._photo.jpg` twins, thumbnail
+//! caches) and files that are not images by name are not looked at.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,14 +24,22 @@ const MAX_SIDE: u32 = 16_384;
 /// Most classes (labels are bytes).
 const MAX_CLASSES: usize = 256;
 
-/// True for a file name ending in .png, .jpg or .jpeg (any case).
-fn is_image(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+/// True for a name starting with a dot: system files, not photos or classes.
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
-/// Sub-folders of `dir`, sorted by name.
+/// True for a file name ending in .png, .jpg or .jpeg (any case), not hidden.
+fn is_image(path: &Path) -> bool {
+    !is_hidden(path)
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+}
+
+/// Sub-folders of `dir` that are not hidden, sorted by name.
 fn sub_dirs(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let entries = std::fs::read_dir(dir).map_err(|e| DataError::Io {
         path: dir.to_path_buf(),
@@ -37,7 +48,7 @@ fn sub_dirs(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let mut dirs: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
+        .filter(|p| p.is_dir() && !is_hidden(p))
         .collect();
     dirs.sort();
     Ok(dirs)
