@@ -467,6 +467,9 @@ pub fn train(
                     info.sizes[2],
                     info.settings.title()
                 );
+                for warning in &info.warnings {
+                    eprintln!("warning: {warning}");
+                }
             }
             Event::Epoch { metrics: m, .. } => {
                 if print {

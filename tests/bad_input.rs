@@ -86,49 +86,151 @@ fn an_image_folder_trains_with_a_random_or_given_split() {
     );
 }
 
+/// Writes a valid JPEG of `class`'s colour and cuts it to half its length, as an
+/// interrupted copy leaves it.
+fn write_truncated_jpeg(path: &Path, class: usize) {
+    let img = ImageBuffer::from_fn(40, 30, |x, y| {
+        Rgb([(class * 90) as u8, (x * 5) as u8, (y * 7) as u8])
+    });
+    img.save(path).unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::write(path, &bytes[..bytes.len() / 2]).unwrap();
+}
+
+/// Lines of `stderr` that warn about a skipped file or folder.
+fn warnings(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: skipped"))
+        .collect()
+}
+
 #[test]
-fn bad_image_folders_name_the_file_and_the_problem() {
+fn a_photo_folder_with_bad_files_trains_and_names_what_it_skipped() {
     let tmp = tempfile::tempdir().unwrap();
-    let make = |name: &str| {
-        let d = tmp.path().join(name);
-        write_class(&d.join("good"), 0, 6);
-        d
-    };
-    // A class with no images.
-    let d = make("empty-class");
+    let d = tmp.path().join("photos");
+    for (c, name) in ["cat", "dog", "owl"].iter().enumerate() {
+        write_class(&d.join(name), c, 10);
+    }
+    // Unreadable images among good ones: truncated, empty, not an image, too large.
+    write_truncated_jpeg(&d.join("cat/img_012.jpg"), 0);
+    std::fs::write(d.join("dog/zero.jpg"), b"").unwrap();
+    std::fs::write(d.join("owl/broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let f = std::fs::File::create(d.join("owl/huge.png")).unwrap();
+    f.set_len(100 << 20).unwrap(); // sparse: nothing is really written
+    // A class folder without images; files that are not images by name.
+    std::fs::create_dir_all(d.join("empty")).unwrap();
+    std::fs::write(d.join("empty/README"), b"nothing here yet").unwrap();
+    std::fs::write(d.join(".DS_Store"), b"\0\0\0\x01Bud1").unwrap();
+    std::fs::write(d.join("cat/notes.txt"), b"cats").unwrap();
+    // Hidden files and folders: macOS's resource-fork twins, a thumbnail cache.
+    std::fs::write(d.join("dog/._img1.png"), b"\0\x05\x16\x07").unwrap();
+    std::fs::create_dir_all(d.join(".thumbnails")).unwrap();
+    std::fs::write(d.join(".thumbnails/t.png"), b"not a png").unwrap();
+
+    let (ok, out, err) = train_folder(&d, &["--image-size", "16"]);
+    assert!(ok, "{out}{err}");
+    // The 30 good images of 3 classes train as if the bad ones were not there.
+    assert!(
+        out.contains("photos (16×16): 20 training, 4 validation, 6 test"),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("epoch")).count(),
+        2,
+        "{out}"
+    );
+    let warned = warnings(&err);
+    for (file, why) in [
+        ("img_012.jpg", "decode"),
+        ("zero.jpg", "empty"),
+        ("broken.png", "decode"),
+        ("huge.png", "MB"),
+        ("empty", "no PNG or JPEG"),
+    ] {
+        assert!(
+            warned.iter().any(|w| w.contains(file) && w.contains(why)),
+            "no warning naming {file} ({why}): {err}"
+        );
+    }
+    assert_eq!(
+        warned.len(),
+        5,
+        "one warning per skipped file or folder: {err}"
+    );
+    for quiet in ["README", "DS_Store", "notes.txt", "._img1", "thumbnails"] {
+        assert!(
+            !err.contains(quiet),
+            "{quiet} is not an image by name: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_split_folder_skips_bad_files_in_train_and_test() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("split");
+    for (c, name) in ["a", "b", "c"].iter().enumerate() {
+        write_class(&d.join("train").join(name), c, 8);
+        write_class(&d.join("test").join(name), c, 3);
+    }
+    write_truncated_jpeg(&d.join("test/b/cut.jpg"), 1);
+    // Class c has test images but no readable training image: it is dropped as a class.
+    for i in 0..8 {
+        std::fs::remove_file(
+            d.join("train/c")
+                .join(format!("img{i}.{}", if i % 3 == 0 { "jpg" } else { "png" })),
+        )
+        .unwrap();
+    }
+    std::fs::write(d.join("train/c/only.jpg"), b"not a jpeg").unwrap();
+    let (ok, out, err) = train_folder(&d, &[]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("split (32×32): 13 training, 3 validation, 6 test"),
+        "{out}"
+    );
+    let warned = warnings(&err);
+    for file in ["cut.jpg", "only.jpg", "train/c", "test/c"] {
+        assert!(
+            warned.iter().any(|w| w.contains(file)),
+            "no warning naming {file}: {err}"
+        );
+    }
+}
+
+#[test]
+fn fewer_than_two_classes_with_images_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("one-class");
+    write_class(&d.join("good"), 0, 6);
     std::fs::create_dir_all(d.join("nothing")).unwrap();
+    std::fs::create_dir_all(d.join("broken")).unwrap();
+    std::fs::write(d.join("broken/a.png"), b"garbage").unwrap();
+    write_truncated_jpeg(&d.join("broken/b.jpg"), 1);
     let (ok, _, err) = train_folder(&d, &[]);
+    assert!(!ok);
     assert!(
-        !ok && err.contains("nothing") && err.contains("no PNG or JPEG"),
+        err.contains("at least two class folders")
+            && err.contains("only good")
+            && err.contains("nothing")
+            && err.contains("broken"),
         "{err}"
     );
-    // An image that does not decode.
-    let d = make("garbage");
-    std::fs::write(d.join("good/broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
-    let (ok, _, err) = train_folder(&d, &[]);
-    assert!(
-        !ok && err.contains("broken.png") && err.contains("decode"),
-        "{err}"
-    );
-    // An empty file.
-    let d = make("empty-file");
-    std::fs::write(d.join("good/zero.jpg"), b"").unwrap();
-    let (ok, _, err) = train_folder(&d, &[]);
-    assert!(
-        !ok && err.contains("zero.jpg") && err.contains("empty"),
-        "{err}"
-    );
-    // An oversized file (sparse: nothing is really written).
-    let d = make("huge");
-    let f = std::fs::File::create(d.join("good/huge.png")).unwrap();
-    f.set_len(100 << 20).unwrap();
-    let (ok, _, err) = train_folder(&d, &[]);
-    assert!(
-        !ok && err.contains("huge.png") && err.contains("MB"),
-        "{err}"
-    );
-    // An image size out of range.
-    let d = make("size");
+    // No class folders at all.
+    let d = tmp.path().join("flat");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("a.png"), b"x").unwrap();
+    let (ok, _, err) = train_folder(&d, &["--dataset", "folder"]);
+    assert!(!ok && err.contains("no class folders"), "{err}");
+}
+
+#[test]
+fn an_image_size_out_of_range_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("size");
+    write_class(&d.join("a"), 0, 6);
+    write_class(&d.join("b"), 1, 6);
     let (ok, _, err) = train_folder(&d, &["--image-size", "4"]);
     assert!(
         !ok && err.contains("image_size") && err.contains("8 to 128"),

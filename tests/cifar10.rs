@@ -1,5 +1,6 @@
 //! Accuracy on real CIFAR-10 for the settings the course reports use; skipped (with a note)
-//! where the data is absent, always run in CI (`TRAINVIZ_CIFAR10` is set there).
+//! where the data is absent, and failing in CI (`CI` or `TRAINVIZ_CIFAR10` set) when it
+//! cannot be read.
 
 mod common;
 
@@ -70,4 +71,49 @@ fn full_set_loads_fast_and_validates() {
     );
     assert_eq!(splits.class_names[0], "airplane");
     eprintln!("loaded CIFAR-10 in {secs:.3} s");
+}
+
+/// Without CIFAR-10 the data tests skip with a note, except in CI (or with
+/// `TRAINVIZ_CIFAR10` set), where they fail: a missing or truncated data set is an error
+/// there, not a pass.
+#[test]
+fn missing_data_fails_in_ci_and_skips_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cifar");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_eq!(common::locate_cifar(dir.clone(), false), Ok(None));
+    let err = common::locate_cifar(dir.clone(), true).unwrap_err();
+    assert!(
+        err.contains("cannot be read") && err.contains("data_batch_1.bin"),
+        "{err}"
+    );
+    // Files of the official size (sparse, so nothing is really written) are taken.
+    let files = [
+        "data_batch_1.bin",
+        "data_batch_2.bin",
+        "data_batch_3.bin",
+        "data_batch_4.bin",
+        "data_batch_5.bin",
+        "test_batch.bin",
+    ];
+    for name in files {
+        let f = std::fs::File::create(dir.join(name)).unwrap();
+        f.set_len(30_730_000).unwrap();
+    }
+    assert_eq!(
+        common::locate_cifar(dir.clone(), true),
+        Ok(Some(dir.clone()))
+    );
+    // A truncated batch is not.
+    let f = std::fs::File::options()
+        .write(true)
+        .open(dir.join("test_batch.bin"))
+        .unwrap();
+    f.set_len(3073 * 10).unwrap();
+    let err = common::locate_cifar(dir.clone(), true).unwrap_err();
+    assert!(
+        err.contains("test_batch.bin") && err.contains("30730"),
+        "{err}"
+    );
+    assert_eq!(common::locate_cifar(dir, false), Ok(None));
 }

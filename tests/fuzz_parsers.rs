@@ -47,11 +47,20 @@ fn mutate(seed: &[u8], rng: &mut SmallRng) -> Vec<u8> {
     v
 }
 
-/// Runs `parse` on every mutation of every seed; fails on the first panic.
-fn fuzz(name: &str, seeds: &[Vec<u8>], parse: impl Fn(&[u8])) {
+/// What a parser made of one input: `Err` with its message when it refused it.
+type Outcome = Result<(), String>;
+
+/// Runs `parse` on every mutation of every seed; fails on the first panic, and when a seed
+/// itself (a valid input) is refused, so that a parser that refused everything fails too.
+fn fuzz(name: &str, seeds: &[Vec<u8>], parse: impl Fn(&[u8]) -> Outcome) {
     let mut rng = SmallRng::seed_from_u64(0x7472_6169);
-    for seed in seeds {
-        parse(seed);
+    for (i, seed) in seeds.iter().enumerate() {
+        if let Err(e) = parse(seed) {
+            panic!(
+                "{name}: valid seed {i} ({} bytes) was refused: {e}",
+                seed.len()
+            );
+        }
         for round in 0..ROUNDS {
             let input = mutate(seed, &mut rng);
             let outcome = catch_unwind(AssertUnwindSafe(|| parse(&input)));
@@ -63,6 +72,11 @@ fn fuzz(name: &str, seeds: &[Vec<u8>], parse: impl Fn(&[u8])) {
             );
         }
     }
+}
+
+/// `Ok` when `r` is, else its message.
+fn outcome<T, E: std::fmt::Display>(r: Result<T, E>) -> Outcome {
+    r.map(|_| ()).map_err(|e| e.to_string())
 }
 
 fn cifar_records(n: usize) -> Vec<u8> {
@@ -82,8 +96,11 @@ fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn cifar_batches() {
-    fuzz("cifar", &[cifar_records(2)], |b| {
-        let _ = trainviz::data::cifar::parse_batch(b, Path::new("f.bin"));
+    let seed = cifar_records(2);
+    let set = trainviz::data::cifar::parse_batch(&seed, Path::new("f.bin")).unwrap();
+    assert_eq!((set.len(), set.labels[1], set.image(1)[0]), (2, 1, 1));
+    fuzz("cifar", &[seed], |b| {
+        outcome(trainviz::data::cifar::parse_batch(b, Path::new("f.bin")))
     });
 }
 
@@ -91,10 +108,15 @@ fn cifar_batches() {
 fn idx_files() {
     let images = idx(&[2, 28, 28], &[7u8; 2 * 784]);
     let labels = idx(&[2], &[3, 4]);
-    fuzz("idx", &[images, labels], |b| {
-        let _ = trainviz::data::fashion::parse_idx(b, 3, Path::new("f.idx"));
-        let _ = trainviz::data::fashion::parse_idx(b, 1, Path::new("f.idx"));
-    });
+    // Every input goes through both readings; each seed must pass its own.
+    let both = |b: &[u8]| {
+        (
+            outcome(trainviz::data::fashion::parse_idx(b, 3, Path::new("f.idx"))),
+            outcome(trainviz::data::fashion::parse_idx(b, 1, Path::new("f.idx"))),
+        )
+    };
+    fuzz("idx images", &[images], |b| both(b).0);
+    fuzz("idx labels", &[labels], |b| both(b).1);
 }
 
 #[test]
@@ -111,7 +133,11 @@ fn image_files() {
         )
         .unwrap();
     fuzz("image", &[png, jpg], |b| {
-        let _ = trainviz::data::folder::decode_image(b, 8, Path::new("f.png"));
+        outcome(trainviz::data::folder::decode_image(
+            b,
+            8,
+            Path::new("f.png"),
+        ))
     });
 }
 
@@ -131,8 +157,13 @@ fn weight_files() {
     let path = dir.path().join("w.bin");
     trainviz::runs::save_weights(&path, &net).unwrap();
     let seed = std::fs::read(&path).unwrap();
+    assert_eq!(
+        trainviz::runs::parse_weights(&seed, Path::new("w.bin")).unwrap(),
+        net,
+        "the saved weights read back different"
+    );
     fuzz("weights", &[seed], |b| {
-        let _ = trainviz::runs::parse_weights(b, Path::new("w.bin"));
+        outcome(trainviz::runs::parse_weights(b, Path::new("w.bin")))
     });
 }
 
@@ -142,12 +173,24 @@ fn sweep_and_config_files() {
     let config = trainviz::train::TrainConfig::default()
         .to_toml()
         .into_bytes();
-    fuzz("toml", &[sweep, config], |b| {
-        if let Ok(text) = std::str::from_utf8(b) {
-            let _ = trainviz::train::TrainConfig::from_toml(text);
-            if let Ok(spec) = trainviz::runs::sweep::SweepSpec::from_toml(text) {
-                let _ = spec.points(&trainviz::train::TrainConfig::default());
-            }
-        }
-    });
+    // Every input goes through both parsers; each seed must pass its own.
+    let both = |b: &[u8]| -> (Outcome, Outcome) {
+        let text = match std::str::from_utf8(b) {
+            Ok(t) => t,
+            Err(e) => return (Err(e.to_string()), Err(e.to_string())),
+        };
+        let config = outcome(trainviz::train::TrainConfig::from_toml(text));
+        let sweep = trainviz::runs::sweep::SweepSpec::from_toml(text)
+            .and_then(|spec| spec.points(&trainviz::train::TrainConfig::default()))
+            .and_then(|points| {
+                if points.is_empty() {
+                    Err("no sweep points".into())
+                } else {
+                    Ok(())
+                }
+            });
+        (config, sweep)
+    };
+    fuzz("sweep", &[sweep], |b| both(b).1);
+    fuzz("config", &[config], |b| both(b).0);
 }

@@ -176,6 +176,7 @@ pub fn load_splits(dir: &Path, split: SplitKind, val: usize) -> Result<Splits, D
         train,
         val,
         test,
+        warnings: Vec::new(),
     })
 }
 

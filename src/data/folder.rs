@@ -2,6 +2,9 @@
 //! size, resized to `size`×`size` colour images. With `train/` and `test/` sub-folders
 //! (each with the class folders) those are the split; otherwise a seeded random fifth of
 //! each class is held out for testing. Decoding runs on every core and reports progress.
+//! Files that cannot be decoded and class folders without images are skipped with a
+//! warning; hidden files and folders (`.DS_Store`, macOS's `._photo.jpg` twins, thumbnail
+//! caches) and files that are not images by name are not looked at.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 use rayon::prelude::*;
 
-use super::{DataError, ImageSet, ImageShape, Splits};
+use super::{DataError, DataWarning, ImageSet, ImageShape, Splits};
 
 /// Largest image file read (bytes): bigger files are refused, not decoded.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -21,14 +24,22 @@ const MAX_SIDE: u32 = 16_384;
 /// Most classes (labels are bytes).
 const MAX_CLASSES: usize = 256;
 
-/// True for a file name ending in .png, .jpg or .jpeg (any case).
-fn is_image(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+/// True for a name starting with a dot: system files, not photos or classes.
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
-/// Sub-folders of `dir`, sorted by name.
+/// True for a file name ending in .png, .jpg or .jpeg (any case), not hidden.
+fn is_image(path: &Path) -> bool {
+    !is_hidden(path)
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+}
+
+/// Sub-folders of `dir` that are not hidden, sorted by name.
 fn sub_dirs(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let entries = std::fs::read_dir(dir).map_err(|e| DataError::Io {
         path: dir.to_path_buf(),
@@ -37,7 +48,7 @@ fn sub_dirs(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let mut dirs: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
+        .filter(|p| p.is_dir() && !is_hidden(p))
         .collect();
     dirs.sort();
     Ok(dirs)
@@ -81,8 +92,12 @@ fn class_name(dir: &Path) -> String {
 /// An image file and its class.
 type LabelledFile = (PathBuf, u8);
 
-/// (file, label) of every image under the class folders of `root`, with the class names.
-fn list(root: &Path) -> Result<(Vec<String>, Vec<LabelledFile>), DataError> {
+/// The class folders of `root` (label = index) and every image file in them. A class
+/// folder without images, or one that cannot be listed, adds a warning and no files.
+fn list(
+    root: &Path,
+    warnings: &mut Vec<DataWarning>,
+) -> Result<(Vec<PathBuf>, Vec<LabelledFile>), DataError> {
     let classes = sub_dirs(root)?;
     if classes.is_empty() {
         return Err(DataError::corrupt(
@@ -98,16 +113,16 @@ fn list(root: &Path) -> Result<(Vec<String>, Vec<LabelledFile>), DataError> {
     }
     let mut files = Vec::new();
     for (label, class) in classes.iter().enumerate() {
-        let images = images_in(class)?;
-        if images.is_empty() {
-            return Err(DataError::corrupt(
+        match images_in(class) {
+            Ok(images) if images.is_empty() => warnings.push(DataWarning::new(
                 class,
                 "class folder holds no PNG or JPEG images",
-            ));
+            )),
+            Ok(images) => files.extend(images.into_iter().map(|f| (f, label as u8))),
+            Err(e) => warnings.push(e.into()),
         }
-        files.extend(images.into_iter().map(|f| (f, label as u8)));
     }
-    Ok((classes.iter().map(|c| class_name(c)).collect(), files))
+    Ok((classes, files))
 }
 
 /// Decodes one image file's bytes and resizes it to `size`×`size`, as planar RGB (the
@@ -139,60 +154,142 @@ pub fn decode_image(bytes: &[u8], size: usize, path: &Path) -> Result<Vec<u8>, D
     Ok(out)
 }
 
+/// Reads and decodes one image file, refusing oversized files before reading them.
+fn read_image(path: &Path, size: usize) -> Result<Vec<u8>, DataError> {
+    let meta = std::fs::metadata(path).map_err(|e| DataError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(DataError::corrupt(
+            path,
+            format!(
+                "file is {} MB; images over {} MB are not read",
+                meta.len() >> 20,
+                MAX_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| DataError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    decode_image(&bytes, size, path)
+}
+
+/// A decoded image: its class and its planar pixels.
+type Decoded = (u8, Vec<u8>);
+
 /// Reads and decodes `files` on every core; `progress(done, total)` is called as they
-/// finish (from several threads). The first failure, naming its file, ends it.
+/// finish (from several threads). A file that cannot be used is left out with a warning
+/// naming it, so one bad photo does not stop the whole folder.
 fn decode_all(
     files: &[LabelledFile],
     size: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<ImageSet, DataError> {
+    warnings: &mut Vec<DataWarning>,
+) -> Vec<Decoded> {
     let done = AtomicUsize::new(0);
-    let decoded: Vec<Vec<u8>> = files
+    let results: Vec<Result<Vec<u8>, DataError>> = files
         .par_iter()
         .map(|(path, _)| {
-            let meta = std::fs::metadata(path).map_err(|e| DataError::Io {
-                path: path.clone(),
-                source: e,
-            })?;
-            if meta.len() > MAX_FILE_BYTES {
-                return Err(DataError::corrupt(
-                    path,
-                    format!(
-                        "file is {} MB; images over {} MB are not read",
-                        meta.len() >> 20,
-                        MAX_FILE_BYTES >> 20
-                    ),
-                ));
-            }
-            let mut bytes = Vec::with_capacity(meta.len() as usize);
-            std::fs::File::open(path)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
-                .map_err(|e| DataError::Io {
-                    path: path.clone(),
-                    source: e,
-                })?;
-            let px = decode_image(&bytes, size, path)?;
+            let px = read_image(path, size);
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress(n, files.len());
-            Ok(px)
+            px
         })
-        .collect::<Result<_, DataError>>()?;
+        .collect();
+    let mut decoded = Vec::with_capacity(files.len());
+    for ((_, label), result) in files.iter().zip(results) {
+        match result {
+            Ok(px) => decoded.push((*label, px)),
+            Err(e) => warnings.push(e.into()),
+        }
+    }
+    decoded
+}
+
+/// Images as a set of `size`×`size` colour images.
+fn image_set(images: Vec<Decoded>, size: usize) -> ImageSet {
     let shape = ImageShape {
         channels: 3,
         height: size,
         width: size,
     };
     let mut set = ImageSet::empty(shape);
-    set.pixels.reserve_exact(files.len() * shape.dim());
-    for px in decoded {
+    set.pixels.reserve_exact(images.len() * shape.dim());
+    set.labels.reserve_exact(images.len());
+    for (label, px) in images {
         set.pixels.extend_from_slice(&px);
+        set.labels.push(label);
     }
-    set.labels = files.iter().map(|f| f.1).collect();
-    Ok(set)
+    set
+}
+
+/// Keeps the classes of `class_dirs` that have at least one decoded training image, with a
+/// warning for each class folder whose files all failed. Returns the kept classes' names and
+/// the new label of each old one (`None`: dropped). Fewer than two classes is an error.
+fn classes_with_images(
+    root: &Path,
+    class_dirs: &[PathBuf],
+    files: &[LabelledFile],
+    train: &[Decoded],
+    warnings: &mut Vec<DataWarning>,
+) -> Result<(Vec<String>, Vec<Option<u8>>), DataError> {
+    let mut decoded = vec![0usize; class_dirs.len()];
+    for (label, _) in train {
+        decoded[usize::from(*label)] += 1;
+    }
+    let mut listed = vec![0usize; class_dirs.len()];
+    for (_, label) in files {
+        listed[usize::from(*label)] += 1;
+    }
+    let mut names = Vec::new();
+    let mut relabel = vec![None; class_dirs.len()];
+    for (old, dir) in class_dirs.iter().enumerate() {
+        if decoded[old] > 0 {
+            relabel[old] = Some(names.len() as u8);
+            names.push(class_name(dir));
+        } else if listed[old] > 0 {
+            warnings.push(DataWarning::new(
+                dir,
+                format!(
+                    "none of the class's {} image files could be read",
+                    listed[old]
+                ),
+            ));
+        }
+    }
+    if names.len() < 2 {
+        let empty: Vec<String> = class_dirs
+            .iter()
+            .enumerate()
+            .filter(|(old, _)| relabel[*old].is_none())
+            .map(|(_, d)| class_name(d))
+            .collect();
+        let found = match names.first() {
+            Some(name) => format!("only {name} has any"),
+            None => "none has any".into(),
+        };
+        return Err(DataError::corrupt(
+            root,
+            format!(
+                "needs at least two class folders with images it can read; {found} \
+                 (no usable images in: {})",
+                empty.join(", ")
+            ),
+        ));
+    }
+    Ok((names, relabel))
 }
 
 /// Loads an image folder (see the module docs); `val` images of the training part (at most
-/// a fifth) are held out for validation, chosen at random with `seed`.
+/// a fifth) are held out for validation, chosen at random with `seed`. Files that cannot be
+/// decoded and class folders without images are skipped and listed in
+/// [`Splits::warnings`]; fewer than two classes with images is an error.
 pub fn load_splits(
     dir: &Path,
     size: usize,
@@ -201,38 +298,86 @@ pub fn load_splits(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Splits, DataError> {
     let mut rng = SmallRng::seed_from_u64(seed);
-    let (class_names, mut train_files, test_files) = if dir.join("train").is_dir()
-        && dir.join("test").is_dir()
+    let mut warnings = Vec::new();
+    let (class_names, mut train, test) = if dir.join("train").is_dir() && dir.join("test").is_dir()
     {
-        let (names, train) = list(&dir.join("train"))?;
-        let (test_names, test) = list(&dir.join("test"))?;
-        if let Some(extra) = test_names.iter().find(|n| !names.contains(n)) {
+        let (class_dirs, train_files) = list(&dir.join("train"), &mut warnings)?;
+        let (test_dirs, test_files) = list(&dir.join("test"), &mut warnings)?;
+        let train_names: Vec<String> = class_dirs.iter().map(|d| class_name(d)).collect();
+        // Test labels follow the training classes' order.
+        let mut test_label = Vec::with_capacity(test_dirs.len());
+        for test_dir in &test_dirs {
+            let name = class_name(test_dir);
+            let Some(label) = train_names.iter().position(|n| *n == name) else {
+                return Err(DataError::corrupt(
+                    test_dir,
+                    "class folder has no counterpart in train/",
+                ));
+            };
+            test_label.push(label as u8);
+        }
+        let test_files: Vec<LabelledFile> = test_files
+            .into_iter()
+            .map(|(f, l)| (f, test_label[usize::from(l)]))
+            .collect();
+        let total = train_files.len() + test_files.len();
+        let offset = train_files.len();
+        let train = decode_all(
+            &train_files,
+            size,
+            &|n, _| progress(n, total),
+            &mut warnings,
+        );
+        let test = decode_all(
+            &test_files,
+            size,
+            &|n, _| progress(offset + n, total),
+            &mut warnings,
+        );
+        let (names, relabel) =
+            classes_with_images(dir, &class_dirs, &train_files, &train, &mut warnings)?;
+        for (test_dir, &label) in test_dirs.iter().zip(&test_label) {
+            let has_images = test.iter().any(|(l, _)| *l == label);
+            if relabel[usize::from(label)].is_none() && has_images {
+                warnings.push(DataWarning::new(
+                    test_dir,
+                    "its class has no training images",
+                ));
+            }
+        }
+        let keep = |set: Vec<Decoded>| -> Vec<Decoded> {
+            set.into_iter()
+                .filter_map(|(l, px)| relabel[usize::from(l)].map(|l| (l, px)))
+                .collect()
+        };
+        let (train, test) = (keep(train), keep(test));
+        if test.is_empty() {
             return Err(DataError::corrupt(
-                &dir.join("test").join(extra),
-                "class folder has no counterpart in train/",
+                &dir.join("test"),
+                "holds no images it can read for the training classes",
             ));
         }
-        // Test labels follow the training classes' order.
-        let test = test
-            .into_iter()
-            .map(|(f, l)| {
-                let name = &test_names[usize::from(l)];
-                let label = names.iter().position(|n| n == name).unwrap_or(0) as u8;
-                (f, label)
-            })
-            .collect();
         (names, train, test)
     } else {
-        let (names, mut all) = list(dir)?;
+        let (class_dirs, files) = list(dir, &mut warnings)?;
+        let all = decode_all(&files, size, progress, &mut warnings);
+        let (names, relabel) = classes_with_images(dir, &class_dirs, &files, &all, &mut warnings)?;
+        let mut all: Vec<Decoded> = all
+            .into_iter()
+            .filter_map(|(l, px)| relabel[usize::from(l)].map(|l| (l, px)))
+            .collect();
         all.shuffle(&mut rng);
         // A fifth of each class for testing.
+        let mut by_class: Vec<Vec<Decoded>> = vec![Vec::new(); names.len()];
+        for image in all {
+            by_class[usize::from(image.0)].push(image);
+        }
         let mut train = Vec::new();
         let mut test = Vec::new();
-        for label in 0..names.len() as u8 {
-            let of_class: Vec<_> = all.iter().filter(|f| f.1 == label).cloned().collect();
+        for mut of_class in by_class {
             let n_test = of_class.len() / 5;
-            test.extend_from_slice(&of_class[..n_test]);
-            train.extend_from_slice(&of_class[n_test..]);
+            test.extend(of_class.drain(..n_test));
+            train.extend(of_class);
         }
         if test.is_empty() {
             return Err(DataError::corrupt(
@@ -242,18 +387,12 @@ pub fn load_splits(
         }
         (names, train, test)
     };
-    train_files.shuffle(&mut rng);
-    if train_files.len() < 2 {
+    train.shuffle(&mut rng);
+    if train.len() < 2 {
         return Err(DataError::corrupt(dir, "needs at least 2 training images"));
     }
-    let n_val = val.clamp(1, (train_files.len() / 5).max(1));
-    let total = train_files.len() + test_files.len();
-    let offset = train_files.len();
-    let train_all = decode_all(&train_files, size, &|n, _| progress(n, total))?;
-    let test = decode_all(&test_files, size, &|n, _| progress(offset + n, total))?;
-    let val_set = train_all.slice(train_all.len() - n_val..train_all.len());
-    let mut train = train_all;
-    train.truncate(train.len() - n_val);
+    let n_val = val.clamp(1, (train.len() / 5).max(1));
+    let val_set = image_set(train.split_off(train.len() - n_val), size);
     Ok(Splits {
         name: format!(
             "{} ({size}×{size})",
@@ -261,8 +400,93 @@ pub fn load_splits(
                 .map_or_else(|| "images".into(), |n| n.to_string_lossy().into_owned())
         ),
         class_names,
-        train,
+        train: image_set(train, size),
         val: val_set,
-        test,
+        test: image_set(test, size),
+        warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` PNG images of one flat colour in `dir`.
+    fn write_colour(dir: &Path, colour: [u8; 3], n: usize) {
+        std::fs::create_dir_all(dir).unwrap();
+        for i in 0..n {
+            image::RgbImage::from_pixel(12 + i as u32, 10, image::Rgb(colour))
+                .save(dir.join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+
+    /// The red, green and blue values of image `i` of `set` (flat colours: the first pixel).
+    fn colour_of(set: &ImageSet, i: usize) -> [u8; 3] {
+        let plane = set.shape.height * set.shape.width;
+        let px = set.image(i);
+        [px[0], px[plane], px[2 * plane]]
+    }
+
+    /// Skipped classes leave no gap: the remaining classes are numbered 0, 1, … and every
+    /// image keeps its own class's label.
+    #[test]
+    fn skipped_classes_leave_labels_consistent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::create_dir_all(d.join("a-empty")).unwrap();
+        write_colour(&d.join("b-red"), [250, 0, 0], 10);
+        std::fs::create_dir_all(d.join("c-broken")).unwrap();
+        std::fs::write(d.join("c-broken/x.png"), b"not a png").unwrap();
+        std::fs::write(d.join("c-broken/y.jpg"), b"").unwrap();
+        write_colour(&d.join("d-blue"), [0, 0, 250], 10);
+        std::fs::write(d.join("d-blue/bad.jpg"), b"\xff\xd8\xff").unwrap();
+
+        let splits = load_splits(d, 8, 3, 1, &|_, _| {}).unwrap();
+        assert_eq!(splits.class_names, ["b-red", "d-blue"]);
+        let expected = [[250, 0, 0], [0, 0, 250]];
+        for set in [&splits.train, &splits.val, &splits.test] {
+            for i in 0..set.len() {
+                assert_eq!(colour_of(set, i), expected[usize::from(set.labels[i])]);
+            }
+        }
+        assert_eq!(
+            (splits.train.len(), splits.val.len(), splits.test.len()),
+            (13, 3, 4)
+        );
+        let shown: Vec<String> = splits.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(shown.len(), 5, "{shown:?}");
+        for (name, why) in [
+            ("a-empty", "holds no PNG or JPEG images"),
+            ("x.png", "cannot"),
+            ("y.jpg", "file is empty"),
+            ("bad.jpg", "cannot decode"),
+        ] {
+            assert!(
+                shown
+                    .iter()
+                    .any(|w| w.starts_with("skipped ") && w.contains(name) && w.contains(why)),
+                "{name}: {shown:?}"
+            );
+        }
+        // The class whose files all failed says so, after its files.
+        assert!(
+            splits
+                .warnings
+                .iter()
+                .any(|w| w.path.ends_with("c-broken") && w.problem.contains("none of")),
+            "{shown:?}"
+        );
+    }
+
+    /// A folder without problems loads with no warnings.
+    #[test]
+    fn a_clean_folder_has_no_warnings() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_colour(&tmp.path().join("a"), [1, 2, 3], 5);
+        write_colour(&tmp.path().join("b"), [3, 2, 1], 5);
+        let splits = load_splits(tmp.path(), 8, 1, 0, &|_, _| {}).unwrap();
+        assert!(splits.warnings.is_empty(), "{:?}", splits.warnings);
+        assert_eq!(splits.num_classes(), 2);
+    }
 }

@@ -67,6 +67,52 @@ impl DataError {
     }
 }
 
+/// A file or folder left out while loading a data set, and why; the rest of the data is
+/// used. Shown as "skipped photos/cat/img_012.jpg: cannot decode the image: …".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataWarning {
+    /// The file or folder that was skipped.
+    pub path: PathBuf,
+    /// Why, in words.
+    pub problem: String,
+}
+
+impl DataWarning {
+    pub(crate) fn new(path: &Path, problem: impl Into<String>) -> Self {
+        DataWarning {
+            path: path.to_path_buf(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for DataWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "skipped {}: {}", self.path.display(), self.problem)
+    }
+}
+
+impl From<DataError> for DataWarning {
+    /// The error that made a file unusable, as the warning that it was skipped.
+    fn from(e: DataError) -> Self {
+        match e {
+            DataError::Corrupt { path, problem } => DataWarning { path, problem },
+            DataError::Io { path, source } => DataWarning {
+                path,
+                problem: source.to_string(),
+            },
+            DataError::MissingFile { path, what } => DataWarning {
+                path,
+                problem: format!("file not found ({what})"),
+            },
+            DataError::MissingDir(path) => DataWarning {
+                path,
+                problem: "folder does not exist".into(),
+            },
+        }
+    }
+}
+
 /// Shape of one image: channels are stored as planes (all red, then green, then blue).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageShape {
@@ -251,6 +297,9 @@ pub struct Splits {
     pub val: ImageSet,
     /// Images evaluated at the end.
     pub test: ImageSet,
+    /// Files and folders that were skipped because they could not be used (an image
+    /// folder's undecodable files and classes without images); empty for the built-in sets.
+    pub warnings: Vec<DataWarning>,
 }
 
 impl Splits {

@@ -92,6 +92,7 @@ pub fn generate(spec: &SyntheticSpec) -> Splits {
         train,
         val,
         test,
+        warnings: Vec::new(),
     }
 }
 

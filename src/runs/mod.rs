@@ -93,6 +93,9 @@ pub struct RunMeta {
     /// Why it diverged, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Files and folders of the data that were skipped when it loaded, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::data::DataWarning>,
 }
 
 /// Writes one run's folder as it trains.
@@ -158,6 +161,7 @@ impl RunWriter {
             status: RunStatus::Running,
             renamed: name.is_some(),
             message: None,
+            warnings: info.warnings.clone(),
         };
         write_text(&dir.join("config.toml"), &info.settings.start.to_toml())?;
         write_changes(&dir, &info.settings.changes)?;
@@ -481,6 +485,7 @@ impl SavedRun {
             shape: self.meta.shape,
             sizes: self.meta.sizes,
             settings: self.settings.clone(),
+            warnings: self.meta.warnings.clone(),
         }
     }
 

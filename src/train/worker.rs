@@ -129,6 +129,8 @@ pub struct RunInfo {
     /// The run's settings: where it started and every change so far (the window adds the
     /// changes it is told of by [`Event::SettingsChanged`]).
     pub settings: RunSettings,
+    /// Files and folders of the data that were skipped, and why.
+    pub warnings: Vec<data::DataWarning>,
 }
 
 impl RunInfo {
@@ -140,6 +142,7 @@ impl RunInfo {
             shape: data.shape(),
             sizes: [data.train.len(), data.val.len(), data.test.len()],
             settings,
+            warnings: data.warnings.clone(),
         }
     }
 }

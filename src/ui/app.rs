@@ -281,6 +281,16 @@ impl TrainvizApp {
                     info.dataset, info.sizes[0], info.sizes[1], info.sizes[2]
                 ));
             }
+            if let Some(info) = &self.history.info
+                && !info.warnings.is_empty()
+            {
+                let list: Vec<String> = info.warnings.iter().map(ToString::to_string).collect();
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("{} files skipped", info.warnings.len()),
+                )
+                .on_hover_text(list.join("\n"));
+            }
             if let Some(t) = &self.history.test {
                 ui.separator();
                 ui.strong(format!("test accuracy {:.2} %", 100.0 * t.accuracy));

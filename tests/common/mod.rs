@@ -1,32 +1,75 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use trainviz::ui::TrainvizApp;
 
 /// The CIFAR-10 directory for data-backed tests: `$TRAINVIZ_CIFAR10`, else
-/// `../shared/data/cifar-10-batches-bin`. `None` (the test is skipped, with a note) when
-/// neither exists; when the variable is set the data must be there, so CI cannot skip.
+/// `../shared/data/cifar-10-batches-bin`. `None` (the test is skipped, with a note) when the
+/// data cannot be read there; but when the variable or `CI` is set the data must be readable
+/// and the test fails instead, so that CI cannot pass by skipping.
 pub fn cifar_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("TRAINVIZ_CIFAR10") {
-        let dir = PathBuf::from(dir);
-        assert!(
-            dir.join("data_batch_1.bin").is_file(),
-            "TRAINVIZ_CIFAR10={} holds no CIFAR-10",
-            dir.display()
-        );
-        return Some(dir);
+    let from_env = std::env::var_os("TRAINVIZ_CIFAR10").map(PathBuf::from);
+    let must_have = from_env.is_some() || in_ci();
+    let dir = from_env.unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar-10-batches-bin")
+    });
+    locate_cifar(dir, must_have).unwrap_or_else(|message| panic!("{message}"))
+}
+
+/// `dir` when it holds a readable CIFAR-10; else `None` with a note on stderr, or, when
+/// `must_have`, an error saying what cannot be read.
+pub fn locate_cifar(dir: PathBuf, must_have: bool) -> Result<Option<PathBuf>, String> {
+    match cifar_problem(&dir) {
+        None => Ok(Some(dir)),
+        Some(problem) if must_have => Err(format!(
+            "CIFAR-10 is required here (CI or TRAINVIZ_CIFAR10 is set) but cannot be read: {problem}"
+        )),
+        Some(problem) => {
+            eprintln!(
+                "CIFAR-10 not found ({problem}): set TRAINVIZ_CIFAR10 to run this test; skipped"
+            );
+            Ok(None)
+        }
     }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar-10-batches-bin");
-    if dir.join("data_batch_1.bin").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("CIFAR-10 not found: set TRAINVIZ_CIFAR10 to run this test; skipped");
-        None
+}
+
+/// True when running in CI: `CI` set to anything but empty, `0` or `false`.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// Why `dir` does not hold a readable CIFAR-10 (every batch file present, of the official
+/// size, and its first record readable), or `None` when it does.
+fn cifar_problem(dir: &Path) -> Option<String> {
+    const RECORD: usize = 3073;
+    let files = [
+        "data_batch_1.bin",
+        "data_batch_2.bin",
+        "data_batch_3.bin",
+        "data_batch_4.bin",
+        "data_batch_5.bin",
+        "test_batch.bin",
+    ];
+    for name in files {
+        let path = dir.join(name);
+        let check = || -> std::io::Result<u64> {
+            let mut f = std::fs::File::open(&path)?;
+            let mut record = [0u8; RECORD];
+            f.read_exact(&mut record)?;
+            Ok(f.metadata()?.len())
+        };
+        match check() {
+            Ok(len) if len == 10_000 * RECORD as u64 => {}
+            Ok(len) => return Some(format!("{} is {len} bytes, not 30730000", path.display())),
+            Err(e) => return Some(format!("{}: {e}", path.display())),
+        }
     }
+    None
 }
 
 /// The trainviz binary built for these tests.
