@@ -164,6 +164,25 @@ fn a_photo_folder_with_bad_files_trains_and_names_what_it_skipped() {
             "{quiet} is not an image by name: {err}"
         );
     }
+
+    // Saved, the run's folder records what was skipped.
+    let runs = tmp.path().join("runs");
+    let (ok, _, err) = run(&[
+        "train",
+        "--epochs",
+        "1",
+        "--image-size",
+        "16",
+        "--data",
+        d.to_str().unwrap(),
+        "--runs",
+        runs.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let (saved, _) = trainviz::runs::list_runs(&runs);
+    let meta = std::fs::read_to_string(saved[0].dir.join("meta.json")).unwrap();
+    assert!(meta.contains("img_012.jpg") && meta.contains("zero.jpg"), "{meta}");
+    assert_eq!(saved[0].info().warnings.len(), 5);
 }
 
 #[test]
