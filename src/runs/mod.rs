@@ -10,6 +10,7 @@
 //! - `weights.bin` — the latest weights (replaced atomically at each epoch end);
 //! - `summary.json` — the final numbers, once finished.
 
+pub mod npz;
 pub mod presets;
 pub mod sweep;
 
