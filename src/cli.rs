@@ -425,10 +425,20 @@ fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
                 analysis::axis_names(Projection::Pca, Some(pca.variance_share)),
             )
         }
-        Projection::Tsne => (
-            analysis::tsne2(&acts, TsneSettings::default(), |_| true),
-            analysis::axis_names(Projection::Tsne, None),
-        ),
+        Projection::Tsne => {
+            let mut search_done = None;
+            let points = analysis::tsne2(&acts, TsneSettings::default(), |f| {
+                // The neighbour search and input similarities come first (a tenth).
+                if f > 0.1 && search_done.is_none() {
+                    search_done = Some(start.elapsed().as_secs_f64());
+                }
+                true
+            });
+            if let Some(s) = search_done {
+                println!("neighbour search and input similarities: {s:.2} s");
+            }
+            (points, analysis::axis_names(Projection::Tsne, None))
+        }
     };
     let seconds = start.elapsed().as_secs_f64();
     let widths: Vec<usize> = net.layers.iter().map(|l| l.weights.nrows()).collect();

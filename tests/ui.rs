@@ -191,7 +191,7 @@ fn predictions_embedding_and_gradient_check_from_the_window() {
     h.step();
     h.get_by_label("Compute").click();
     wait_until(&mut h, "the PCA", |a| a.history.embedding.is_some());
-    h.get_by_label_contains("hidden layer 1 (16 units), PCA of 1000 validation images");
+    h.get_by_label_contains("PCA of hidden layer 1 (16 units) on 1,000 validation images");
     h.get_by_label("t-SNE").click();
     h.step();
     h.get_by_label("Compute").click();

@@ -355,12 +355,20 @@ pub(super) fn gradient(
 ) {
     let tree = QuadTree::new(y);
     let theta2 = theta * theta;
-    let rep: Vec<[f64; 3]> = (0..y.len())
-        .into_par_iter()
-        .map_init(Vec::new, |stack, i| {
-            tree.repulsion(i as u32, y[i], theta2, stack)
+    // Points in tree order: neighbours in a row walk nearly the same cells, which stay in
+    // cache.
+    let mut rep = vec![[0.0; 3]; y.len()];
+    let in_tree_order: Vec<(u32, [f64; 3])> = tree
+        .order
+        .par_iter()
+        .zip(&tree.pos)
+        .map_init(Vec::new, |stack, (&i, &yi)| {
+            (i, tree.repulsion(i, yi, theta2, stack))
         })
         .collect();
+    for (i, r) in in_tree_order {
+        rep[i as usize] = r;
+    }
     let z: f64 = rep.iter().map(|r| r[2]).sum::<f64>().max(1e-300);
     grads.par_iter_mut().enumerate().for_each(|(i, g)| {
         let (cols, vals) = p.row(i);
