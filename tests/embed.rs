@@ -78,8 +78,14 @@ fn embed_writes_png_svg_and_csv_of_a_saved_run() {
         rows.iter().map(|r| r.rsplit(',').next().unwrap()).collect();
     assert_eq!(classes.len(), 10, "{classes:?}");
     let svg = std::fs::read_to_string(out.join("embedding.svg")).unwrap();
-    assert!(svg.contains("on 400 validation images"), "the title gives the count");
-    assert!(svg.contains(">t-SNE 1<") && svg.contains(">t-SNE 2<"), "axis names");
+    assert!(
+        svg.contains("on 400 validation images"),
+        "the title gives the count"
+    );
+    assert!(
+        svg.contains(">t-SNE 1<") && svg.contains(">t-SNE 2<"),
+        "axis names"
+    );
     assert!(svg.contains("#4E79A7"), "Tableau 10 colours");
     let png = std::fs::read(out.join("embedding.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
@@ -149,7 +155,14 @@ fn export_npz_writes_every_layer_and_the_normalisation() {
     let npz = run_dir.join("weights.npz");
     assert!(stdout.contains("weights.npz"), "{stdout}");
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&npz).unwrap()).unwrap();
-    for name in ["W1.npy", "b1.npy", "W2.npy", "b2.npy", "mean.npy", "scale.npy"] {
+    for name in [
+        "W1.npy",
+        "b1.npy",
+        "W2.npy",
+        "b2.npy",
+        "mean.npy",
+        "scale.npy",
+    ] {
         assert!(zip.by_name(name).is_ok(), "{name} missing");
     }
     let mut act = Vec::new();

@@ -136,8 +136,7 @@ fn report_of_a_synthetic_mlp_run() {
         report.contains("### PCA of the last hidden layer (20 units) on 1,000 validation images"),
         "{report}"
     );
-    let csv =
-        std::fs::read_to_string(out.join("figures/embedding_pca_last_hidden.csv")).unwrap();
+    let csv = std::fs::read_to_string(out.join("figures/embedding_pca_last_hidden.csv")).unwrap();
     assert!(csv.starts_with("PC1 ("), "{csv}");
     assert_eq!(csv.lines().count(), 1001);
 }

@@ -639,7 +639,8 @@ pub fn last_hidden_pca(
     if val.is_empty() {
         return None;
     }
-    let (acts, labels) = analysis::layer_activations(net, norm, val, last_hidden, REPORT_PCA_POINTS);
+    let (acts, labels) =
+        analysis::layer_activations(net, norm, val, last_hidden, REPORT_PCA_POINTS);
     let pca = analysis::pca2_with_variance(&acts);
     let axes = analysis::axis_names(analysis::Projection::Pca, Some(pca.variance_share));
     let what = format!(
@@ -656,7 +657,7 @@ pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

@@ -120,9 +120,7 @@ pub fn layer_activations(
 }
 
 /// How to project activations to 2-D.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 pub enum Projection {
     /// The two directions of largest variance (instant).
     #[default]
@@ -293,8 +291,7 @@ pub fn tsne2(
             .unwrap_or(false)
     };
     let k = ((3.0 * perplexity).ceil() as usize).min(n - 1);
-    let Some(neighbours) =
-        tsne::nearest_neighbours(x.view(), k, &|f| report(NEIGHBOUR_SHARE * f))
+    let Some(neighbours) = tsne::nearest_neighbours(x.view(), k, &|f| report(NEIGHBOUR_SHARE * f))
     else {
         return vec![[0.0, 0.0]; n];
     };
@@ -346,9 +343,7 @@ fn optimise(
                 y[i][k] += velocity[i][k];
             }
         }
-        if it % 10 == 0
-            && !progress(from + (1.0 - from) * it as f32 / settings.iterations as f32)
-        {
+        if it % 10 == 0 && !progress(from + (1.0 - from) * it as f32 / settings.iterations as f32) {
             break;
         }
     }
@@ -533,6 +528,12 @@ mod tests {
             v.iter().sum::<f32>() / v.len() as f32
         };
         assert!((mean(0) - mean(1)).abs() > 5.0, "first component separates");
+        // Two blobs 5·√2 apart with noise σ = 0.3: nearly all variance lies between them.
+        let share = pca2_with_variance(&x).variance_share;
+        assert!(share[0] > 0.9 && share[1] < 0.05, "{share:?}");
+        let names = axis_names(Projection::Pca, Some(share));
+        assert!(names[0].starts_with("PC1 (9") && names[0].ends_with(" % of variance)"));
+        assert_eq!(axis_names(Projection::Tsne, None), ["t-SNE 1", "t-SNE 2"]);
     }
 
     #[test]
@@ -581,8 +582,14 @@ mod tests {
             neighbour_preservation(&x, &exact, 10),
         );
         eprintln!("10-NN kept on 2,000 points: Barnes-Hut {q_bh:.4}, exact {q_exact:.4}");
-        assert!(q_exact > 0.2, "the exact layout keeps neighbourhoods: {q_exact}");
-        assert!((q_bh - q_exact).abs() <= 0.02, "BH {q_bh} vs exact {q_exact}");
+        assert!(
+            q_exact > 0.2,
+            "the exact layout keeps neighbourhoods: {q_exact}"
+        );
+        assert!(
+            (q_bh - q_exact).abs() <= 0.02,
+            "BH {q_bh} vs exact {q_exact}"
+        );
     }
 
     #[test]
