@@ -389,6 +389,9 @@ fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
         dpi: e.dpi,
     };
     size.validate()?;
+    if e.compare_exact && e.method != Projection::Tsne {
+        bail!("--compare-exact compares two t-SNE methods: use it with --method tsne");
+    }
     if e.points < 1 || e.points > MAX_EMBEDDING_POINTS {
         bail!("--points must be between 1 and {MAX_EMBEDDING_POINTS}");
     }
@@ -453,7 +456,7 @@ fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
     };
     println!(
         "{method} of {layer_name} on {} validation images: {seconds:.2} s",
-        points.len()
+        crate::report::figures::thousands(points.len())
     );
     if e.compare_exact && e.method == Projection::Tsne {
         if points.len() > 5000 {

@@ -120,18 +120,18 @@ fn embed_refuses_a_layer_or_count_that_does_not_exist() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = synthetic_run(&dir.path().join("runs"));
     let out = dir.path().join("out");
-    for (flag, value, says) in [
-        ("--layer", "3", "1 hidden layer(s); use 1 to 2"),
-        ("--points", "10001", "between 1 and 10000"),
+    for (flags, says) in [
+        (["--layer", "3"], "1 hidden layer(s); use 1 to 2"),
+        (["--points", "10001"], "between 1 and 10000"),
+        (
+            ["--compare-exact", "--method=pca"],
+            "use it with --method tsne",
+        ),
     ] {
-        let (ok, _, stderr) = run(&[
-            "embed",
-            run_dir.to_str().unwrap(),
-            flag,
-            value,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let mut args = vec!["embed", run_dir.to_str().unwrap(), "--out"];
+        args.push(out.to_str().unwrap());
+        args.extend(flags);
+        let (ok, _, stderr) = run(&args);
         assert!(!ok);
         assert!(stderr.contains(says), "{stderr}");
     }
