@@ -127,6 +127,18 @@ fn report_of_a_synthetic_mlp_run() {
         String::from_utf8_lossy(&result.stderr)
     );
     check_report(&out, 400, "unit ");
+    // An MLP's report also shows its last hidden layer, with a heading that says so.
+    let (w, _, ink, colourful) = inspect_png(&out.join("figures/embedding_pca_last_hidden.png"));
+    assert_eq!(w, 400);
+    assert!(ink > 0.01 && colourful);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("### PCA of the last hidden layer (20 units) on 1,000 validation images"),
+        "{report}"
+    );
+    let csv = std::fs::read_to_string(out.join("figures/embedding_pca_last_hidden.csv")).unwrap();
+    assert!(csv.starts_with("PC1 ("), "{csv}");
+    assert_eq!(csv.lines().count(), 1001);
 }
 
 #[test]
@@ -155,6 +167,10 @@ fn report_of_the_classic_cifar_setting() {
         String::from_utf8_lossy(&result.stderr)
     );
     check_report(&out, 1920, "airplane");
+    assert!(
+        !out.join("figures/embedding_pca_last_hidden.png").exists(),
+        "a linear classifier has no hidden layer to embed"
+    );
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("| lambda | 0.1 |"), "{report}");
 }

@@ -193,7 +193,7 @@ fn predictions_embedding_and_gradient_check_from_the_window() {
     h.step();
     h.get_by_label("Compute").click();
     wait_until(&mut h, "the PCA", |a| a.history.embedding.is_some());
-    h.get_by_label_contains("hidden layer 1 (16 units), PCA of 1000 validation images");
+    h.get_by_label_contains("PCA of hidden layer 1 (16 units) on 1,000 validation images");
     h.get_by_label("t-SNE").click();
     h.step();
     h.get_by_label("Compute").click();
@@ -209,6 +209,14 @@ fn predictions_embedding_and_gradient_check_from_the_window() {
                 )
             })
     });
+
+    // While a t-SNE runs, the tab shows how far it is and offers to stop it (what the
+    // worker does with the cancel is tested in tests/worker.rs).
+    h.state_mut().history.embedding_progress = Some(0.5);
+    h.step();
+    h.get_by_label_contains("t-SNE 50 %");
+    h.get_by_label("Cancel").click();
+    h.step();
 
     h.key_press(egui::Key::Num6);
     h.step();

@@ -129,3 +129,40 @@ fn shutdown_is_prompt_while_training() {
     w.shutdown();
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[test]
+fn a_cancelled_tsne_says_so_and_sends_no_layout() {
+    use trainviz::train::analysis::Projection;
+    use trainviz::train::{AnalysisRequest, AnalysisResult};
+    let w = WorkerHandle::spawn(None);
+    w.send(Command::Reset(Box::new(TrainConfig {
+        hidden: vec![8],
+        ..config()
+    })));
+    w.send(Command::StepEpoch);
+    next_epoch(&w);
+    w.send(Command::Analyse(AnalysisRequest::Embedding {
+        layer: 0,
+        projection: Projection::Tsne,
+        count: 1000,
+    }));
+    // The worker reads commands in order: the cancel arrives while the t-SNE thread is in
+    // its first stage.
+    w.send(Command::Analyse(AnalysisRequest::CancelEmbedding));
+    loop {
+        match w
+            .events()
+            .recv_timeout(Duration::from_secs(60))
+            .expect("an event")
+        {
+            Event::Analysis { result, .. } => match *result {
+                AnalysisResult::EmbeddingCancelled => break,
+                AnalysisResult::Embedding { .. } => panic!("a cancelled t-SNE sent its layout"),
+                _ => {}
+            },
+            Event::Error { message, .. } => panic!("{message}"),
+            _ => {}
+        }
+    }
+    w.send(Command::Shutdown);
+}

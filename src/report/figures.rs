@@ -3,9 +3,10 @@
 
 use std::fmt::Write;
 
-use super::svg::{self, HistogramPanel, PALETTE, Series, Tile};
-use crate::data::ImageShape;
+use super::svg::{self, HistogramPanel, PALETTE, Series, TABLEAU10, Tile};
+use crate::data::{ImageSet, ImageShape, Normalizer};
 use crate::model::{LossKind, Network};
+use crate::train::analysis;
 use crate::train::metrics::TRUTH_BINS;
 use crate::train::{EpochMetrics, Evaluation, Histogram, RunInfo};
 
@@ -573,9 +574,17 @@ pub fn templates(net: &Network<f32>, shape: ImageShape, class_names: &[String]) 
     })
 }
 
-/// A 2-D map of a layer's outputs, one colour per class; `what` names the layer and the
-/// projection for the title.
-pub fn embedding(points: &[[f32; 2]], labels: &[u8], class_names: &[String], what: &str) -> Figure {
+/// Scatter plot of a 2-D embedding (PCA or t-SNE), one Tableau 10 colour per class; `what`
+/// says what was embedded and how (e.g. "t-SNE of hidden layer 1 (50 units)"), `axes` names
+/// the two axes (see [`crate::train::analysis::axis_names`]). The title gives the number
+/// of points.
+pub fn embedding(
+    points: &[[f32; 2]],
+    labels: &[u8],
+    class_names: &[String],
+    what: &str,
+    axes: &[String; 2],
+) -> Figure {
     let k = labels
         .iter()
         .map(|&l| usize::from(l) + 1)
@@ -592,12 +601,12 @@ pub fn embedding(points: &[[f32; 2]], labels: &[u8], class_names: &[String], wha
                 .filter(|(_, l)| usize::from(**l) == c)
                 .map(|(p, _)| (f64::from(p[0]), f64::from(p[1])))
                 .collect();
-            (name.clone(), PALETTE[c % PALETTE.len()], pts)
+            (name.clone(), TABLEAU10[c % TABLEAU10.len()], pts)
         })
         .collect();
-    let title = format!("Embedding of {what}");
-    let svg = svg::scatter_chart(&title, &groups);
-    let mut csv = String::from("x,y,class\n");
+    let title = format!("{what} on {} validation images", thousands(points.len()));
+    let svg = svg::scatter_chart(&title, &axes[0], &axes[1], &groups);
+    let mut csv = format!("{},{},class\n", csv_field(&axes[0]), csv_field(&axes[1]));
     for (p, &l) in points.iter().zip(labels) {
         let _ = writeln!(
             csv,
@@ -613,6 +622,47 @@ pub fn embedding(points: &[[f32; 2]], labels: &[u8], class_names: &[String], wha
         svg,
         csv,
     }
+}
+
+/// Validation images in the report's PCA of the last hidden layer.
+pub const REPORT_PCA_POINTS: usize = 2000;
+
+/// The PCA of the last hidden layer of `net` (None without a hidden layer) on the first
+/// [`REPORT_PCA_POINTS`] images of `val`, for the report.
+pub fn last_hidden_pca(
+    net: &Network<f32>,
+    norm: &Normalizer,
+    val: &ImageSet,
+    class_names: &[String],
+) -> Option<Figure> {
+    let last_hidden = net.layers.len().checked_sub(2)?;
+    if val.is_empty() {
+        return None;
+    }
+    let (acts, labels) =
+        analysis::layer_activations(net, norm, val, last_hidden, REPORT_PCA_POINTS);
+    let pca = analysis::pca2_with_variance(&acts);
+    let axes = analysis::axis_names(analysis::Projection::Pca, Some(pca.variance_share));
+    let what = format!(
+        "PCA of the last hidden layer ({} units)",
+        net.layers[last_hidden].weights.nrows()
+    );
+    let mut fig = embedding(&pca.points, &labels, class_names, &what, &axes);
+    fig.id = "embedding_pca_last_hidden".into();
+    Some(fig)
+}
+
+/// `n` with commas between thousands (10,000).
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Every figure of the run that its data allows, in report order.

@@ -212,7 +212,22 @@ pub fn export_figure(figure: &Figure, path: &Path, size: PngSize) -> Result<(), 
     write_atomic(path, &bytes)
 }
 
-/// Writes the report folder: `figures/` with every figure as PNG, SVG and CSV,
+/// The report's PCA of the last hidden layer (see [`figures::last_hidden_pca`]), on the
+/// run's validation images loaded again from its settings; `None` without a hidden layer or
+/// when the data cannot be loaded (the rest of the report does not need them).
+fn last_hidden_pca(record: &RunRecord<'_>) -> Option<Figure> {
+    let net = record.network.filter(|n| n.layers.len() > 1)?;
+    let config = &record.info.settings.start;
+    let data = crate::data::load(&config.data_request()).ok()?;
+    if data.shape().dim() != net.input_dim() {
+        return None;
+    }
+    let norm = crate::data::Normalizer::fit(&data.train, config.preprocess);
+    figures::last_hidden_pca(net, &norm, &data.val, &record.info.class_names)
+}
+
+/// Writes the report folder: `figures/` with every figure as PNG, SVG and CSV (and, for an
+/// MLP, a PCA of its last hidden layer on validation images),
 /// `results.csv`, `results.tex` (a LaTeX table) and `report.md` (settings, results table,
 /// figures embedded). Returns the files written.
 pub fn export_report(
@@ -227,7 +242,8 @@ pub fn export_report(
         source,
     })?;
     let mut written = Vec::new();
-    let figures = figures::all(record);
+    let mut figures = figures::all(record);
+    figures.extend(last_hidden_pca(record));
     for fig in &figures {
         for ext in ["svg", "png", "csv"] {
             let path = figures_dir.join(format!("{}.{ext}", fig.id));

@@ -17,6 +17,13 @@ pub const PALETTE: [&str; 10] = [
     "#999999", "#8C510A",
 ];
 
+/// Tableau 10: ten class colours that stay apart from each other, on white paper and on a
+/// dark window alike (none is near black or white).
+pub const TABLEAU10: [&str; 10] = [
+    "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
+    "#9C755F", "#BAB0AC",
+];
+
 /// Horizontal anchor of a text.
 #[derive(Debug, Clone, Copy)]
 pub enum Anchor {
@@ -442,7 +449,12 @@ pub fn bar_chart(
 pub type ScatterGroup = (String, &'static str, Vec<(f64, f64)>);
 
 /// A scatter plot of labelled groups of points (e.g. an embedding coloured by class).
-pub fn scatter_chart(title_text: &str, groups: &[ScatterGroup]) -> String {
+pub fn scatter_chart(
+    title_text: &str,
+    x_label: &str,
+    y_label: &str,
+    groups: &[ScatterGroup],
+) -> String {
     let (w, h) = CHART_SIZE;
     let legend_w = 40.0
         + groups
@@ -457,7 +469,7 @@ pub fn scatter_chart(title_text: &str, groups: &[ScatterGroup]) -> String {
         x: padded_range(all().map(|p| p.0), false),
         y: padded_range(all().map(|p| p.1), false),
     };
-    axes.draw(&mut c, "component 1", "component 2", true);
+    axes.draw(&mut c, x_label, y_label, true);
     for (_, colour, points) in groups {
         for &(x, y) in points {
             if x.is_finite() && y.is_finite() {

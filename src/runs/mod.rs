@@ -12,6 +12,7 @@
 //! - `weights.bin` — the latest weights (replaced atomically at each epoch end);
 //! - `summary.json` — the final numbers, once finished or diverged (`"status"` says which).
 
+pub mod npz;
 pub mod presets;
 pub mod sweep;
 

@@ -8,6 +8,10 @@ use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod tsne;
+
+pub use tsne::neighbour_preservation;
+
 use super::config::TrainConfig;
 use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::gradcheck::{self, ParamCheck};
@@ -116,7 +120,7 @@ pub fn layer_activations(
 }
 
 /// How to project activations to 2-D.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 pub enum Projection {
     /// The two directions of largest variance (instant).
     #[default]
@@ -125,11 +129,33 @@ pub enum Projection {
     Tsne,
 }
 
+/// Most points an embedding is computed for (the window's limit and `trainviz embed`'s):
+/// Barnes-Hut t-SNE of 10,000 points takes seconds.
+pub const MAX_EMBEDDING_POINTS: usize = 10_000;
+
+/// A PCA projection: the points and the share of the total variance along each axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pca2 {
+    /// One point per row, on the first two principal components.
+    pub points: Vec<[f32; 2]>,
+    /// Variance along each component as a share (0–1) of the total variance.
+    pub variance_share: [f64; 2],
+}
+
 /// The first two principal components of the rows of `x`.
 pub fn pca2(x: &Array2<f32>) -> Vec<[f32; 2]> {
+    pca2_with_variance(x).points
+}
+
+/// The first two principal components of the rows of `x`, with the share of the variance
+/// each explains.
+pub fn pca2_with_variance(x: &Array2<f32>) -> Pca2 {
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
-        return Vec::new();
+        return Pca2 {
+            points: Vec::new(),
+            variance_share: [0.0; 2],
+        };
     }
     let x = x.mapv(f64::from);
     let mean = x.mean_axis(Axis(0)).expect("n > 0");
@@ -154,14 +180,41 @@ pub fn pca2(x: &Array2<f32>) -> Vec<[f32; 2]> {
         }
         components.push(v);
     }
+    let total: f64 = cov.diag().sum();
+    let mut variance_share = [0.0; 2];
+    for (share, c) in variance_share.iter_mut().zip(&components) {
+        // The Rayleigh quotient of a unit eigenvector is its eigenvalue.
+        *share = if total > 0.0 {
+            (c.dot(&cov.dot(c)) / total).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+    }
     let proj = |row: ndarray::ArrayView1<f64>, k: usize| {
         components.get(k).map_or(0.0, |c| row.dot(c)) as f32
     };
-    centred
+    let points = centred
         .rows()
         .into_iter()
         .map(|r| [proj(r, 0), proj(r, 1)])
-        .collect()
+        .collect();
+    Pca2 {
+        points,
+        variance_share,
+    }
+}
+
+/// Names of an embedding's two axes: "PC1 (31 % of variance)" and "PC2 (…)" for PCA (with
+/// the shares when known), "t-SNE 1" and "t-SNE 2" for t-SNE.
+pub fn axis_names(projection: Projection, variance_share: Option<[f64; 2]>) -> [String; 2] {
+    match (projection, variance_share) {
+        (Projection::Pca, Some(v)) => [
+            format!("PC1 ({:.0} % of variance)", 100.0 * v[0]),
+            format!("PC2 ({:.0} % of variance)", 100.0 * v[1]),
+        ],
+        (Projection::Pca, None) => ["PC1".into(), "PC2".into()],
+        (Projection::Tsne, _) => ["t-SNE 1".into(), "t-SNE 2".into()],
+    }
 }
 
 /// Settings of [`tsne2`].
@@ -173,6 +226,9 @@ pub struct TsneSettings {
     pub iterations: usize,
     /// Seed of the initial layout.
     pub seed: u64,
+    /// Barnes-Hut accuracy: a cell of the layout counts as one point when its side is below
+    /// θ times its distance. 0 runs the exact O(n²) method (for a few thousand points).
+    pub theta: f64,
 }
 
 impl Default for TsneSettings {
@@ -181,23 +237,85 @@ impl Default for TsneSettings {
             perplexity: 30.0,
             iterations: 500,
             seed: 0,
+            theta: 0.5,
         }
     }
 }
 
-/// Exact t-SNE (van der Maaten & Hinton 2008) of the rows of `x` into 2-D. `progress` gets
-/// the fraction done every few iterations and returns false to stop early (the layout so
-/// far is returned). O(n²) memory and time per iteration: meant for a few thousand points.
+impl TsneSettings {
+    /// The same settings with the exact method.
+    pub fn exact(self) -> Self {
+        TsneSettings { theta: 0.0, ..self }
+    }
+}
+
+/// Fraction of a Barnes-Hut run's progress given to the neighbour search.
+const NEIGHBOUR_SHARE: f32 = 0.1;
+
+/// t-SNE (van der Maaten & Hinton 2008) of the rows of `x` into 2-D. `progress` gets the
+/// fraction done every few iterations and returns false to stop early (the layout so far is
+/// returned; all zeros if stopped before the layout started).
+///
+/// With `settings.theta > 0` (the default) it is Barnes-Hut t-SNE (van der Maaten 2014):
+/// input similarities over the 3·perplexity nearest neighbours and a quadtree for the
+/// repulsion, O(n log n) per iteration and O(n) memory, both cores used: 10,000 points in
+/// seconds. With θ = 0 it is the exact method, O(n²) in time and memory.
 pub fn tsne2(
     x: &Array2<f32>,
     settings: TsneSettings,
-    mut progress: impl FnMut(f32) -> bool,
+    progress: impl FnMut(f32) -> bool + Send,
 ) -> Vec<[f32; 2]> {
     let n = x.nrows();
     if n < 4 {
         return vec![[0.0, 0.0]; n];
     }
-    let p = joint_probabilities(x, settings.perplexity.clamp(2.0, (n - 1) as f64 / 3.0));
+    let perplexity = settings.perplexity.clamp(2.0, (n - 1) as f64 / 3.0);
+    if settings.theta <= 0.0 {
+        let p = joint_probabilities(x, perplexity);
+        let exact = |y: &[[f64; 2]], exaggeration: f64, grads: &mut [[f64; 2]]| {
+            exact_gradient(y, &p, exaggeration, grads);
+        };
+        return optimise(n, settings, exact, progress, 0.0);
+    }
+    // The neighbour search reports from every core, blocks finishing in any order: keep
+    // the reported fraction from going backwards.
+    let progress = std::sync::Mutex::new((progress, 0.0f32));
+    let report = |f: f32| {
+        progress
+            .lock()
+            .map(|mut guard| {
+                let (p, last) = &mut *guard;
+                *last = last.max(f);
+                p(*last)
+            })
+            .unwrap_or(false)
+    };
+    let k = ((3.0 * perplexity).ceil() as usize).min(n - 1);
+    let Some(neighbours) = tsne::nearest_neighbours(x.view(), k, &|f| report(NEIGHBOUR_SHARE * f))
+    else {
+        return vec![[0.0, 0.0]; n];
+    };
+    let p = tsne::SparseP::new(&neighbours, perplexity);
+    drop(neighbours);
+    let barnes_hut = |y: &[[f64; 2]], exaggeration: f64, grads: &mut [[f64; 2]]| {
+        tsne::gradient(y, &p, settings.theta, exaggeration, grads);
+    };
+    let (progress, _) = progress
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    optimise(n, settings, barnes_hut, progress, NEIGHBOUR_SHARE)
+}
+
+/// Gradient descent on the layout with the usual schedule (early exaggeration 12 and
+/// momentum 0.5 for the first quarter, then 1 and 0.8; per-coordinate gains), from a small
+/// random start. Progress runs from `from` to 1.
+fn optimise(
+    n: usize,
+    settings: TsneSettings,
+    mut gradient: impl FnMut(&[[f64; 2]], f64, &mut [[f64; 2]]),
+    mut progress: impl FnMut(f32) -> bool,
+    from: f32,
+) -> Vec<[f32; 2]> {
     let mut rng = SmallRng::seed_from_u64(settings.seed);
     let normal = Normal::new(0.0, 1e-2).expect("valid σ");
     let mut y: Vec<[f64; 2]> = (0..n)
@@ -205,42 +323,13 @@ pub fn tsne2(
         .collect();
     let mut velocity = vec![[0.0f64; 2]; n];
     let mut gains = vec![[1.0f64; 2]; n];
+    let mut grads = vec![[0.0f64; 2]; n];
     let learning_rate = (n as f64 / 12.0).max(50.0);
     let exaggeration_until = settings.iterations / 4;
     for it in 0..settings.iterations {
         let exaggeration = if it < exaggeration_until { 12.0 } else { 1.0 };
         let momentum = if it < exaggeration_until { 0.5 } else { 0.8 };
-        // Student-t kernel sums (Z), then the gradient, each row in parallel.
-        let z: f64 = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let yi = y[i];
-                y.iter()
-                    .enumerate()
-                    .filter(|&(j, _)| j != i)
-                    .map(|(_, yj)| 1.0 / (1.0 + (yi[0] - yj[0]).powi(2) + (yi[1] - yj[1]).powi(2)))
-                    .sum::<f64>()
-            })
-            .sum();
-        let grads: Vec<[f64; 2]> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let yi = y[i];
-                let row = &p[i * n..(i + 1) * n];
-                let mut g = [0.0; 2];
-                for (j, yj) in y.iter().enumerate() {
-                    if j == i {
-                        continue;
-                    }
-                    let (dx, dy) = (yi[0] - yj[0], yi[1] - yj[1]);
-                    let num = 1.0 / (1.0 + dx * dx + dy * dy);
-                    let f = (exaggeration * f64::from(row[j]) - num / z) * num;
-                    g[0] += 4.0 * f * dx;
-                    g[1] += 4.0 * f * dy;
-                }
-                g
-            })
-            .collect();
+        gradient(&y, exaggeration, &mut grads);
         for i in 0..n {
             for k in 0..2 {
                 let same_sign = (grads[i][k] > 0.0) == (velocity[i][k] > 0.0);
@@ -254,12 +343,43 @@ pub fn tsne2(
                 y[i][k] += velocity[i][k];
             }
         }
-        if it % 10 == 0 && !progress(it as f32 / settings.iterations as f32) {
+        if it % 10 == 0 && !progress(from + (1.0 - from) * it as f32 / settings.iterations as f32) {
             break;
         }
     }
     progress(1.0);
     y.iter().map(|p| [p[0] as f32, p[1] as f32]).collect()
+}
+
+/// The exact t-SNE gradient: Student-t kernel sums (Z), then each row, in parallel.
+fn exact_gradient(y: &[[f64; 2]], p: &[f32], exaggeration: f64, grads: &mut [[f64; 2]]) {
+    let n = y.len();
+    let z: f64 = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let yi = y[i];
+            y.iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, yj)| 1.0 / (1.0 + (yi[0] - yj[0]).powi(2) + (yi[1] - yj[1]).powi(2)))
+                .sum::<f64>()
+        })
+        .sum();
+    grads.par_iter_mut().enumerate().for_each(|(i, g)| {
+        let yi = y[i];
+        let row = &p[i * n..(i + 1) * n];
+        *g = [0.0; 2];
+        for (j, yj) in y.iter().enumerate() {
+            if j == i {
+                continue;
+            }
+            let (dx, dy) = (yi[0] - yj[0], yi[1] - yj[1]);
+            let num = 1.0 / (1.0 + dx * dx + dy * dy);
+            let f = (exaggeration * f64::from(row[j]) - num / z) * num;
+            g[0] += 4.0 * f * dx;
+            g[1] += 4.0 * f * dy;
+        }
+    });
 }
 
 /// Symmetric t-SNE input probabilities: a Gaussian per point whose width gives the wanted
@@ -408,6 +528,12 @@ mod tests {
             v.iter().sum::<f32>() / v.len() as f32
         };
         assert!((mean(0) - mean(1)).abs() > 5.0, "first component separates");
+        // Two blobs 5·√2 apart with noise σ = 0.3: nearly all variance lies between them.
+        let share = pca2_with_variance(&x).variance_share;
+        assert!(share[0] > 0.9 && share[1] < 0.05, "{share:?}");
+        let names = axis_names(Projection::Pca, Some(share));
+        assert!(names[0].starts_with("PC1 (9") && names[0].ends_with(" % of variance)"));
+        assert_eq!(axis_names(Projection::Tsne, None), ["t-SNE 1", "t-SNE 2"]);
     }
 
     #[test]
@@ -422,6 +548,60 @@ mod tests {
         assert_eq!(last, 1.0);
         assert!(y.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
         assert!(neighbour_agreement(&y, &labels) > 0.95);
+    }
+
+    /// `n` points in 50-D: ten clusters, each a random 5-D patch (so neighbourhoods within a
+    /// cluster mean something) plus noise.
+    fn manifold_clusters(n: usize) -> Array2<f32> {
+        let mut rng = SmallRng::seed_from_u64(7);
+        let unit = Normal::new(0.0, 1.0).unwrap();
+        let centres = Array2::from_shape_fn((10, 50), |_| 4.0 * unit.sample(&mut rng));
+        let bases: Vec<Array2<f32>> = (0..10)
+            .map(|_| Array2::from_shape_fn((5, 50), |_| unit.sample(&mut rng)))
+            .collect();
+        let mut x = Array2::zeros((n, 50));
+        for (i, mut row) in x.rows_mut().into_iter().enumerate() {
+            let c = i % 10;
+            let z = ndarray::Array1::from_shape_fn(5, |_| unit.sample(&mut rng));
+            row.assign(&(&centres.row(c) + &z.dot(&bases[c])));
+            row.mapv_inplace(|v| v + 0.1 * unit.sample(&mut rng));
+        }
+        x
+    }
+
+    #[test]
+    fn barnes_hut_keeps_as_many_neighbours_as_the_exact_method() {
+        // The quality bar: on 2,000 points, the share of each point's 10 nearest
+        // neighbours kept by Barnes-Hut is within 2 points of the exact method's.
+        let x = manifold_clusters(2000);
+        let settings = TsneSettings::default();
+        let bh = tsne2(&x, settings, |_| true);
+        let exact = tsne2(&x, settings.exact(), |_| true);
+        let (q_bh, q_exact) = (
+            neighbour_preservation(&x, &bh, 10),
+            neighbour_preservation(&x, &exact, 10),
+        );
+        eprintln!("10-NN kept on 2,000 points: Barnes-Hut {q_bh:.4}, exact {q_exact:.4}");
+        assert!(
+            q_exact > 0.2,
+            "the exact layout keeps neighbourhoods: {q_exact}"
+        );
+        assert!(
+            (q_bh - q_exact).abs() <= 0.02,
+            "BH {q_bh} vs exact {q_exact}"
+        );
+    }
+
+    #[test]
+    fn barnes_hut_stops_when_asked_during_the_neighbour_search() {
+        let x = manifold_clusters(1000);
+        let mut calls = 0;
+        let y = tsne2(&x, TsneSettings::default(), |_| {
+            calls += 1;
+            false
+        });
+        assert_eq!(y.len(), 1000);
+        assert!(calls <= 4, "stopped after the first block: {calls} calls");
     }
 
     #[test]

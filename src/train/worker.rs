@@ -77,6 +77,8 @@ pub enum AnalysisRequest {
         /// Images.
         count: usize,
     },
+    /// Stop the t-SNE in progress (answered by [`AnalysisResult::EmbeddingCancelled`]).
+    CancelEmbedding,
     /// The numerical gradient check on `samples` training images, first `dims` inputs.
     GradientCheck {
         /// Images.
@@ -100,12 +102,16 @@ pub enum AnalysisResult {
     },
     /// How far a t-SNE has got, 0–1.
     EmbeddingProgress(f32),
+    /// A t-SNE stopped before the end (cancelled, or replaced by a newer request).
+    EmbeddingCancelled,
     /// A finished 2-D map.
     Embedding {
         /// Layer embedded.
         layer: usize,
         /// How.
         projection: Projection,
+        /// Names of the two axes (for PCA with the share of variance).
+        axes: [String; 2],
         /// One point per image.
         points: Vec<[f32; 2]>,
         /// The images' classes.
@@ -611,20 +617,29 @@ impl Worker {
                 }
                 return;
             }
+            AnalysisRequest::CancelEmbedding => {
+                self.embedding_cancel.store(true, Ordering::Relaxed);
+                return;
+            }
             AnalysisRequest::Embedding {
                 layer,
                 projection,
                 count,
             } => {
+                let count = count.min(analysis::MAX_EMBEDDING_POINTS);
                 let (acts, labels) =
                     analysis::layer_activations(net, t.normalizer(), &t.data().val, layer, count);
                 match projection {
-                    Projection::Pca => AnalysisResult::Embedding {
-                        layer,
-                        projection,
-                        points: analysis::pca2(&acts),
-                        labels,
-                    },
+                    Projection::Pca => {
+                        let pca = analysis::pca2_with_variance(&acts);
+                        AnalysisResult::Embedding {
+                            layer,
+                            projection,
+                            axes: analysis::axis_names(projection, Some(pca.variance_share)),
+                            points: pca.points,
+                            labels,
+                        }
+                    }
                     Projection::Tsne => {
                         self.spawn_tsne(run, layer, acts, labels);
                         return;
@@ -653,8 +668,8 @@ impl Worker {
         }
     }
 
-    /// Runs a t-SNE on its own thread (seconds for a few thousand points), reporting
-    /// progress; a newer request or a reset cancels it.
+    /// Runs a t-SNE on its own thread (seconds for 10,000 points), reporting progress; a
+    /// newer request, a reset or [`AnalysisRequest::CancelEmbedding`] cancels it.
     fn spawn_tsne(&mut self, run: u64, layer: usize, acts: ndarray::Array2<f32>, labels: Vec<u8>) {
         self.embedding_cancel.store(true, Ordering::Relaxed);
         let cancel = Arc::new(AtomicBool::new(false));
@@ -665,16 +680,20 @@ impl Worker {
             .spawn(move || {
                 let mut last = 0.0;
                 let points = analysis::tsne2(&acts, TsneSettings::default(), |fraction| {
-                    if fraction - last >= 0.02 {
+                    let go_on = !cancel.load(Ordering::Relaxed);
+                    if go_on && fraction - last >= 0.02 {
                         last = fraction;
                         send(AnalysisResult::EmbeddingProgress(fraction));
                     }
-                    !cancel.load(Ordering::Relaxed)
+                    go_on
                 });
-                if !cancel.load(Ordering::Relaxed) {
+                if cancel.load(Ordering::Relaxed) {
+                    send(AnalysisResult::EmbeddingCancelled);
+                } else {
                     send(AnalysisResult::Embedding {
                         layer,
                         projection: Projection::Tsne,
+                        axes: analysis::axis_names(Projection::Tsne, None),
                         points,
                         labels,
                     });

@@ -6,10 +6,10 @@ use egui_plot::{Legend, Plot, Points};
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
-use crate::report::{figures, svg::PALETTE};
+use crate::report::{figures, svg::TABLEAU10};
 use crate::train::AnalysisRequest;
 use crate::train::AnalysisResult;
-use crate::train::analysis::Projection;
+use crate::train::analysis::{MAX_EMBEDDING_POINTS, Projection};
 
 /// State of the embedding panel.
 pub struct EmbeddingPanel {
@@ -71,14 +71,19 @@ impl EmbeddingPanel {
             ui.selectable_value(&mut self.projection, Projection::Pca, "PCA")
                 .on_hover_text("Two directions of largest variance; instant");
             ui.selectable_value(&mut self.projection, Projection::Tsne, "t-SNE")
-                .on_hover_text("Keeps neighbourhoods (perplexity 30); a few seconds");
+                .on_hover_text(
+                    "Keeps neighbourhoods (perplexity 30, Barnes-Hut); seconds for 10,000 images",
+                );
             ui.add(
                 egui::DragValue::new(&mut self.count)
-                    .range(100..=5000)
+                    .range(100..=MAX_EMBEDDING_POINTS)
                     .speed(50)
                     .suffix(" images"),
             )
-            .on_hover_text("Validation images to embed (t-SNE time grows with the square)");
+            .on_hover_text(format!(
+                "Validation images to embed (at most {}, or as many as the validation set has)",
+                figures::thousands(MAX_EMBEDDING_POINTS)
+            ));
             let busy = history.embedding_progress.is_some();
             if ui
                 .add_enabled(!busy, egui::Button::new("Compute"))
@@ -93,15 +98,21 @@ impl EmbeddingPanel {
             }
         });
         if let Some(f) = history.embedding_progress {
-            ui.add(
-                egui::ProgressBar::new(f)
-                    .show_percentage()
-                    .text(format!("t-SNE {:.0} %", 100.0 * f)),
-            );
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::ProgressBar::new(f)
+                        .desired_width(ui.available_width() - 80.0)
+                        .text(format!("t-SNE {:.0} %", 100.0 * f)),
+                );
+                if ui.button("Cancel").clicked() {
+                    request = Some(AnalysisRequest::CancelEmbedding);
+                }
+            });
         }
         let Some(AnalysisResult::Embedding {
             layer,
             projection,
+            axes,
             points,
             labels,
         }) = &history.embedding
@@ -115,25 +126,28 @@ impl EmbeddingPanel {
             .map(|i| i.class_names.clone())
             .unwrap_or_default();
         let what = format!(
-            "{}, {} of {} validation images",
-            layer_name(&widths, (*layer).min(widths.len() - 1)),
+            "{} of {}",
             match projection {
                 Projection::Pca => "PCA",
                 Projection::Tsne => "t-SNE",
             },
-            points.len()
+            layer_name(&widths, (*layer).min(widths.len() - 1)),
         );
         ui.horizontal(|ui| {
-            ui.label(&what);
+            ui.label(format!(
+                "{what} on {} validation images",
+                figures::thousands(points.len())
+            ));
             if ui.button("Export…").clicked() {
-                let fig = figures::embedding(points, labels, &names, &what);
+                let fig = figures::embedding(points, labels, &names, &what, axes);
                 export = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
-        let text_colour = ui.visuals().text_color();
         Plot::new("embedding")
             .height((ui.available_height() - 10.0).max(300.0))
             .data_aspect(1.0)
+            .x_axis_label(axes[0].as_str())
+            .y_axis_label(axes[1].as_str())
             .legend(Legend::default())
             .show(ui, |plot| {
                 for (c, name) in names.iter().enumerate() {
@@ -143,13 +157,7 @@ impl EmbeddingPanel {
                         .filter(|(_, l)| usize::from(**l) == c)
                         .map(|(p, _)| [f64::from(p[0]), f64::from(p[1])])
                         .collect();
-                    // The print palette's black would vanish on a dark background.
-                    let hex = PALETTE[c % PALETTE.len()];
-                    let colour = if hex == "#000000" {
-                        text_colour
-                    } else {
-                        colour(hex)
-                    };
+                    let colour = colour(TABLEAU10[c % TABLEAU10.len()]);
                     plot.points(Points::new(name.as_str(), pts).radius(2.0).color(colour));
                 }
             });

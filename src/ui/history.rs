@@ -197,6 +197,7 @@ impl RunHistory {
             Event::Saved { dir, .. } => self.saved_dir = Some(dir),
             Event::Analysis { result, .. } => match *result {
                 AnalysisResult::EmbeddingProgress(f) => self.embedding_progress = Some(f),
+                AnalysisResult::EmbeddingCancelled => self.embedding_progress = None,
                 r @ AnalysisResult::Embedding { .. } => {
                     self.embedding_progress = None;
                     self.embedding = Some(r);

@@ -1,0 +1,241 @@
+//! End-to-end tests of `trainviz embed` and `trainviz export-npz` on runs the tests train.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{cifar_dir, trainviz};
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = trainviz().args(args).output().expect("the binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Trains with `args` plus `--runs runs` and returns the one run folder made.
+fn train_run(runs: &Path, args: &[&str]) -> PathBuf {
+    let mut all = vec!["train", "--runs", runs.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (ok, _, stderr) = run(&all);
+    assert!(ok, "{stderr}");
+    let folders: Vec<PathBuf> = std::fs::read_dir(runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("meta.json").is_file())
+        .collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    folders[0].clone()
+}
+
+fn synthetic_run(runs: &Path) -> PathBuf {
+    train_run(
+        runs,
+        &["--dataset", "synthetic", "--hidden", "20", "--epochs", "2"],
+    )
+}
+
+#[test]
+fn embed_writes_png_svg_and_csv_of_a_saved_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = synthetic_run(&dir.path().join("runs"));
+    let out = dir.path().join("tsne");
+    let (ok, stdout, stderr) = run(&[
+        "embed",
+        run_dir.to_str().unwrap(),
+        "--layer",
+        "1",
+        "--method",
+        "tsne",
+        "--points",
+        "400",
+        "--out",
+        out.to_str().unwrap(),
+        "--figure-width",
+        "3",
+        "--dpi",
+        "100",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("t-SNE of hidden layer 1 (20 units) on 400 validation images"),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(out.join("embedding.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("t-SNE 1,t-SNE 2,class"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 400);
+    for row in &rows {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert!(cells[0].parse::<f32>().unwrap().is_finite(), "{row}");
+        assert!(cells[1].parse::<f32>().unwrap().is_finite(), "{row}");
+    }
+    // Ten classes, all present among 400 images.
+    let classes: std::collections::HashSet<&str> =
+        rows.iter().map(|r| r.rsplit(',').next().unwrap()).collect();
+    assert_eq!(classes.len(), 10, "{classes:?}");
+    let svg = std::fs::read_to_string(out.join("embedding.svg")).unwrap();
+    assert!(
+        svg.contains("on 400 validation images"),
+        "the title gives the count"
+    );
+    assert!(
+        svg.contains(">t-SNE 1<") && svg.contains(">t-SNE 2<"),
+        "axis names"
+    );
+    assert!(svg.contains("#4E79A7"), "Tableau 10 colours");
+    let png = std::fs::read(out.join("embedding.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+
+    // PCA of the class scores (layer 2 of an MLP with one hidden layer).
+    let out = dir.path().join("pca");
+    let (ok, stdout, stderr) = run(&[
+        "embed",
+        run_dir.to_str().unwrap(),
+        "--layer",
+        "2",
+        "--method",
+        "pca",
+        "--points",
+        "300",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("PCA of the class scores (10)"), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("embedding.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.starts_with("PC1 (") && header.contains("% of variance),PC2 ("),
+        "{header}"
+    );
+    assert_eq!(csv.lines().count(), 301);
+}
+
+#[test]
+fn embed_refuses_a_layer_or_count_that_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = synthetic_run(&dir.path().join("runs"));
+    let out = dir.path().join("out");
+    for (flags, says) in [
+        (["--layer", "3"], "1 hidden layer(s); use 1 to 2"),
+        (["--points", "10001"], "between 1 and 10000"),
+        (
+            ["--compare-exact", "--method=pca"],
+            "use it with --method tsne",
+        ),
+    ] {
+        let mut args = vec!["embed", run_dir.to_str().unwrap(), "--out"];
+        args.push(out.to_str().unwrap());
+        args.extend(flags);
+        let (ok, _, stderr) = run(&args);
+        assert!(!ok);
+        assert!(stderr.contains(says), "{stderr}");
+    }
+    assert!(!out.join("embedding.png").exists());
+    let (ok, _, stderr) = run(&[
+        "embed",
+        dir.path().join("no-such-run").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("meta.json"), "{stderr}");
+}
+
+#[test]
+fn export_npz_writes_every_layer_and_the_normalisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = synthetic_run(&dir.path().join("runs"));
+    let (ok, stdout, stderr) = run(&["export-npz", run_dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let npz = run_dir.join("weights.npz");
+    assert!(stdout.contains("weights.npz"), "{stdout}");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&npz).unwrap()).unwrap();
+    for name in [
+        "W1.npy",
+        "b1.npy",
+        "W2.npy",
+        "b2.npy",
+        "mean.npy",
+        "scale.npy",
+    ] {
+        assert!(zip.by_name(name).is_ok(), "{name} missing");
+    }
+    let mut act = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name("activation.npy").unwrap(), &mut act).unwrap();
+    assert!(act.ends_with(b"relu"));
+}
+
+/// True when `python3` can import NumPy. With `TRAINVIZ_REQUIRE_NUMPY=1` (CI, after
+/// `pip install numpy`) a missing NumPy fails the test instead of skipping it.
+fn numpy_available() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("TRAINVIZ_REQUIRE_NUMPY").is_none(),
+            "TRAINVIZ_REQUIRE_NUMPY is set but python3 cannot import numpy"
+        );
+        eprintln!("python3 with NumPy not found (pip install numpy); skipped");
+    }
+    ok
+}
+
+#[test]
+fn numpy_reproduces_the_test_accuracy_from_the_npz() {
+    let Some(cifar) = cifar_dir() else { return };
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cifar = cifar.to_str().unwrap();
+    let run_dir = train_run(
+        &dir.path().join("runs"),
+        &[
+            "--data",
+            cifar,
+            "--train-limit",
+            "2000",
+            "--hidden",
+            "30",
+            "--activation",
+            "tanh",
+            "--init",
+            "xavier",
+            "--eta",
+            "0.01",
+            "--epochs",
+            "2",
+        ],
+    );
+    let (ok, stdout, stderr) = run(&["eval", run_dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    // "... accuracy 41.81 % of 10000 images"
+    let accuracy = stdout
+        .split("accuracy ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or_else(|| panic!("no accuracy in {stdout}"));
+    let (ok, _, stderr) = run(&["export-npz", run_dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_npz.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(run_dir.join("weights.npz"))
+        .arg(cifar)
+        .args(["--expect", accuracy])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
