@@ -271,15 +271,19 @@ fn classes_with_images(
             .map(|(_, d)| class_name(d))
             .collect();
         let found = match names.first() {
-            Some(name) => format!("only {name} has any"),
-            None => "none has any".into(),
+            Some(name) => format!("only {name} has them"),
+            None => "no class folder has any".into(),
+        };
+        let missing = if empty.is_empty() {
+            String::new()
+        } else {
+            format!("; none in {}", empty.join(", "))
         };
         return Err(DataError::corrupt(
             root,
             format!(
-                "needs at least two class folders with images it can read; {found} \
-                 (no usable images in: {})",
-                empty.join(", ")
+                "needs at least two class folders with readable PNG or JPEG images; \
+                 {found}{missing}"
             ),
         ));
     }
