@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::data::{self, DatasetKind, Normalizer, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 use crate::report::PngSize;
+use crate::train::config as settings;
 use crate::train::{Event, ScheduleKind, Summary, TrainConfig, WorkerHandle};
 
 /// trainviz: watch a classifier learn. Without a subcommand, opens the window.
@@ -163,8 +164,8 @@ pub struct TrainArgs {
     /// classic: batch 1 / batch 2; all: all batches minus --val.
     #[arg(long, value_parser = by_name::<SplitKind>, global = true)]
     pub split: Option<SplitKind>,
-    /// Validation images for --split all.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::VAL`].
+    #[arg(long, help = settings::VAL.help, global = true)]
     pub val: Option<usize>,
     /// Use at most N training images.
     #[arg(long, global = true)]
@@ -172,17 +173,17 @@ pub struct TrainArgs {
     /// Input normalisation.
     #[arg(long, value_parser = by_name::<Preprocess>, global = true)]
     pub preprocess: Option<Preprocess>,
-    /// Epochs.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::EPOCHS`].
+    #[arg(long, help = settings::EPOCHS.help, global = true)]
     pub epochs: Option<usize>,
-    /// Mini-batch size.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::BATCH`].
+    #[arg(long, help = settings::BATCH.help, global = true)]
     pub batch: Option<usize>,
-    /// Learning rate η.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::ETA`].
+    #[arg(long, help = settings::ETA.help, global = true)]
     pub eta: Option<f64>,
-    /// L2 strength λ.
-    #[arg(long = "lambda", global = true)]
+    /// See [`crate::train::config::LAMBDA`].
+    #[arg(long = "lambda", help = settings::LAMBDA.help, global = true)]
     pub lambda: Option<f64>,
     /// Loss: ce (softmax cross-entropy), bce (sigmoids), svm (hinge).
     #[arg(long, value_parser = by_name::<LossKind>, global = true)]
@@ -190,26 +191,26 @@ pub struct TrainArgs {
     /// Learning-rate schedule.
     #[arg(long, value_parser = by_name::<ScheduleKind>, global = true)]
     pub schedule: Option<ScheduleKind>,
-    /// Per-epoch factor of the exp schedule.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::DECAY`].
+    #[arg(long, help = settings::DECAY.help, global = true)]
     pub decay: Option<f64>,
-    /// Epochs between drops of the step schedule.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::STEP_EVERY`].
+    #[arg(long, help = settings::STEP_EVERY.help, global = true)]
     pub step_every: Option<usize>,
-    /// Factor of each drop of the step schedule.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::STEP_FACTOR`].
+    #[arg(long, help = settings::STEP_FACTOR.help, global = true)]
     pub step_factor: Option<f64>,
-    /// Lowest η of the cyclic schedule.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::ETA_MIN`].
+    #[arg(long, help = settings::ETA_MIN.help, global = true)]
     pub eta_min: Option<f64>,
-    /// Highest η of the cyclic schedule.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::ETA_MAX`].
+    #[arg(long, help = settings::ETA_MAX.help, global = true)]
     pub eta_max: Option<f64>,
-    /// Half-cycle of the cyclic schedule, in steps.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::HALF_CYCLE`].
+    #[arg(long, help = settings::HALF_CYCLE.help, global = true)]
     pub half_cycle: Option<usize>,
-    /// Probability of a horizontal flip per training image.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::FLIP`].
+    #[arg(long, help = settings::FLIP.help, global = true)]
     pub flip: Option<f64>,
     /// Keep the training order fixed.
     #[arg(long, global = true)]
@@ -217,8 +218,8 @@ pub struct TrainArgs {
     /// Weight initialisation.
     #[arg(long, value_parser = by_name::<InitKind>, global = true)]
     pub init: Option<InitKind>,
-    /// σ of the gaussian initialisation.
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::SIGMA`].
+    #[arg(long, help = settings::SIGMA.help, global = true)]
     pub sigma: Option<f64>,
     /// Hidden-layer widths, e.g. 50 or 50,50 (empty: linear classifier).
     #[arg(long, value_delimiter = ',', global = true)]
@@ -229,8 +230,8 @@ pub struct TrainArgs {
     /// Random seed.
     #[arg(long, global = true)]
     pub seed: Option<u64>,
-    /// Side of the square images an image folder is resized to (8–128).
-    #[arg(long, global = true)]
+    /// See [`crate::train::config::IMAGE_SIZE`].
+    #[arg(long, help = settings::IMAGE_SIZE.help, global = true)]
     pub image_size: Option<usize>,
     /// Start from a preset of the course's settings (see `trainviz presets`); the config
     /// file and flags override it.

@@ -181,7 +181,10 @@ fn a_photo_folder_with_bad_files_trains_and_names_what_it_skipped() {
     assert!(ok, "{err}");
     let (saved, _) = trainviz::runs::list_runs(&runs);
     let meta = std::fs::read_to_string(saved[0].dir.join("meta.json")).unwrap();
-    assert!(meta.contains("img_012.jpg") && meta.contains("zero.jpg"), "{meta}");
+    assert!(
+        meta.contains("img_012.jpg") && meta.contains("zero.jpg"),
+        "{meta}"
+    );
     assert_eq!(saved[0].info().warnings.len(), 5);
 }
 

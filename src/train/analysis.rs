@@ -391,7 +391,6 @@ fn joint_probabilities(x: &Array2<f32>, perplexity: f64) -> Vec<f32> {
         .into_iter()
         .map(|r| r.iter().map(|&v| f64::from(v).powi(2)).sum())
         .collect();
-    let target = perplexity.ln();
     let rows: Vec<Vec<f64>> = (0..n)
         .into_par_iter()
         .map(|i| {
@@ -406,34 +405,12 @@ fn joint_probabilities(x: &Array2<f32>, perplexity: f64) -> Vec<f32> {
                     (sq[i] + sq[j] - 2.0 * dot).max(0.0)
                 })
                 .collect();
-            let (mut lo, mut hi, mut beta) = (0.0f64, f64::INFINITY, 1.0f64);
-            let mut row = vec![0.0; n];
-            for _ in 0..64 {
-                let mut sum = 0.0;
-                for j in 0..n {
-                    row[j] = if j == i { 0.0 } else { (-beta * d[j]).exp() };
-                    sum += row[j];
-                }
-                let sum = sum.max(1e-300);
-                let entropy = sum.ln() + beta * (0..n).map(|j| d[j] * row[j]).sum::<f64>() / sum;
-                for v in &mut row {
-                    *v /= sum;
-                }
-                if (entropy - target).abs() < 1e-5 {
-                    break;
-                }
-                if entropy > target {
-                    lo = beta;
-                    beta = if hi.is_finite() {
-                        (beta + hi) / 2.0
-                    } else {
-                        beta * 2.0
-                    };
-                } else {
-                    hi = beta;
-                    beta = (beta + lo) / 2.0;
-                }
-            }
+            // The same calibration as Barnes-Hut's, over every other point.
+            let others: Vec<f64> = (0..n).filter(|&j| j != i).map(|j| d[j]).collect();
+            let mut p_others = vec![0.0; n - 1];
+            tsne::calibrate_row(&others, perplexity, &mut p_others);
+            let mut row = p_others;
+            row.insert(i, 0.0);
             row
         })
         .collect();
