@@ -3,8 +3,9 @@
 
 use egui::{ComboBox, Slider, Ui};
 
-use crate::data::{DatasetKind, Preprocess, SplitKind};
-use crate::model::{Activation, InitKind, LossKind};
+use super::words::Words;
+use crate::data::DatasetKind;
+use crate::model::InitKind;
 use crate::train::{LiveParams, ScheduleKind, TrainConfig};
 
 /// What the user asked for in this frame; applied by the app after drawing.
@@ -36,22 +37,25 @@ pub struct ControlsPanel {
     hidden_text: Option<String>,
 }
 
-fn combo<T: PartialEq + Copy + std::fmt::Debug>(
-    ui: &mut Ui,
-    label: &str,
-    value: &mut T,
-    all: &[T],
-    tip: &str,
-) {
+/// A menu of `T`'s choices, labelled in words, each explained on hover.
+fn combo<T: Words>(ui: &mut Ui, label: &str, value: &mut T, tip: &str) {
     ComboBox::from_label(label)
-        .selected_text(format!("{value:?}"))
+        .selected_text(value.label())
         .show_ui(ui, |ui| {
-            for &v in all {
-                ui.selectable_value(value, v, format!("{v:?}"));
+            for &v in T::all() {
+                ui.selectable_value(value, v, v.label())
+                    .on_hover_text(v.explain());
             }
         })
         .response
-        .on_hover_text(tip);
+        .on_hover_text(format!("{tip}\n\nNow: {}", value.explain()));
+}
+
+/// The preset whose settings `config` has now, if any.
+pub fn active_preset(config: &TrainConfig) -> Option<&'static crate::runs::presets::Preset> {
+    crate::runs::presets::PRESETS
+        .iter()
+        .find(|p| p.apply(config).is_ok_and(|c| c == *config))
 }
 
 impl ControlsPanel {
@@ -66,11 +70,16 @@ impl ControlsPanel {
         let Self { hidden_text } = self;
         let mut actions = Vec::new();
 
-        egui::ComboBox::from_label("preset")
-            .selected_text("Course settings…")
+        let active = active_preset(edited);
+        egui::ComboBox::from_id_salt("preset")
+            .selected_text(active.map_or("Course settings…", |p| p.label))
+            .width(ui.available_width().min(300.0))
+            // Tall enough for every preset: none hides below a scroll.
+            .height(f32::INFINITY)
             .show_ui(ui, |ui| {
                 for p in crate::runs::presets::PRESETS {
-                    if ui.button(p.label).clicked()
+                    let is_active = active.is_some_and(|a| a.name == p.name);
+                    if ui.selectable_label(is_active, p.label).clicked()
                         && let Ok(c) = p.apply(edited)
                     {
                         *edited = c;
@@ -80,7 +89,7 @@ impl ControlsPanel {
                 }
             })
             .response
-            .on_hover_text("Set up a classic experiment of the course (starts a new run)");
+            .on_hover_text("Set up a classic experiment of the course (starts a new run); the one in use is marked");
         let before = edited.live();
 
         ui.heading("Live");
@@ -106,15 +115,11 @@ impl ControlsPanel {
                 .text("batch size"),
         )
         .on_hover_text("Images per gradient step.");
-        ui.add(Slider::new(&mut edited.decay, 0.5..=1.0).text("decay"))
-            .on_hover_text("Per-epoch factor of the exp schedule: η ← η·decay after each epoch.");
-        combo(
-            ui,
-            "loss",
-            &mut edited.loss,
-            &LossKind::ALL,
-            "Ce: softmax cross-entropy. Bce: one sigmoid per class (multiple binary cross-entropy). Svm: multiclass hinge, margin 1.",
-        );
+        if edited.schedule == ScheduleKind::Exp {
+            ui.add(Slider::new(&mut edited.decay, 0.5..=1.0).text("η decay per epoch"))
+                .on_hover_text("η ← η·decay after each epoch.");
+        }
+        combo(ui, "loss", &mut edited.loss, "What the classifier minimises.");
         if edited.live() != before {
             actions.push(UiAction::SetLive(edited.live()));
         }
@@ -139,12 +144,14 @@ impl ControlsPanel {
         .on_hover_text("Passes over the training set.");
         combo(
             ui,
-            "schedule",
+            "η schedule",
             &mut edited.schedule,
-            &ScheduleKind::ALL,
             "How η changes during training.",
         );
         match edited.schedule {
+            ScheduleKind::Exp => {
+                ui.weak("Decay factor: in the Live section above.");
+            }
             ScheduleKind::Step => {
                 ui.add(Slider::new(&mut edited.step_every, 1..=100).text("step every (epochs)"));
                 ui.add(Slider::new(&mut edited.step_factor, 0.01..=1.0).text("step factor"));
@@ -166,26 +173,15 @@ impl ControlsPanel {
                         .text("half cycle (steps)"),
                 );
             }
-            _ => {}
+            ScheduleKind::Constant => {}
         }
         ui.add(Slider::new(&mut edited.flip, 0.0..=1.0).text("flip probability"))
             .on_hover_text("Chance that a training image is mirrored left–right (augmentation).");
         ui.checkbox(&mut edited.shuffle, "shuffle each epoch")
             .on_hover_text("Visit the training images in a new random order every epoch.");
-        combo(
-            ui,
-            "init",
-            &mut edited.init,
-            &InitKind::ALL,
-            "Gaussian: σ below. Xavier: σ = 1/√d_in. He: σ = √(2/d_in).",
-        );
-        if edited.init == InitKind::Gaussian {
-            ui.add(
-                Slider::new(&mut edited.sigma, 1e-4..=1.0)
-                    .logarithmic(true)
-                    .text("σ"),
-            );
-        }
+
+        ui.separator();
+        ui.heading("Model");
         let text = hidden_text.get_or_insert_with(|| {
             edited
                 .hidden
@@ -196,9 +192,11 @@ impl ControlsPanel {
         });
         ui.horizontal(|ui| {
             ui.label("hidden layers");
-            let r = ui.text_edit_singleline(text).on_hover_text(
-                "Widths of hidden layers, e.g. 50 or 100,50. Empty: a linear classifier.",
-            );
+            let r = ui
+                .add(egui::TextEdit::singleline(text).desired_width(90.0).hint_text("none"))
+                .on_hover_text(
+                    "Widths of hidden layers, e.g. 50 or 100,50. Empty: a linear classifier.",
+                );
             if r.changed() {
                 let parsed: Result<Vec<usize>, _> = text
                     .split(',')
@@ -211,45 +209,66 @@ impl ControlsPanel {
                 }
             }
         });
+        ui.weak(if edited.hidden.is_empty() {
+            "A linear classifier: one weight template per class."
+        } else {
+            "A multilayer perceptron."
+        });
+        let has_hidden = !edited.hidden.is_empty();
+        ui.add_enabled_ui(has_hidden, |ui| {
+            combo(
+                ui,
+                "activation",
+                &mut edited.activation,
+                "Non-linearity of the hidden layers.",
+            );
+        })
+        .response
+        .on_disabled_hover_text("Only for a model with hidden layers: type a width above.");
         combo(
             ui,
-            "activation",
-            &mut edited.activation,
-            &Activation::ALL,
-            "Non-linearity of hidden layers.",
+            "weight init",
+            &mut edited.init,
+            "How the weights start (biases start at 0).",
         );
+        if edited.init == InitKind::Gaussian {
+            ui.add(
+                Slider::new(&mut edited.sigma, 1e-4..=1.0)
+                    .logarithmic(true)
+                    .text("σ"),
+            )
+            .on_hover_text("Spread of the initial weights.");
+        }
+
         ui.separator();
+        ui.heading("Data");
         combo(
             ui,
-            "dataset",
+            "data set",
             &mut edited.dataset,
-            &[
-                DatasetKind::Synthetic,
-                DatasetKind::Cifar10,
-                DatasetKind::FashionMnist,
-                DatasetKind::Folder,
-            ],
-            "Synthetic needs no files; CIFAR-10, Fashion-MNIST and image folders (one sub-folder of PNG/JPEG per class) are read from the folder below.",
+            "CIFAR-10, Fashion-MNIST and image folders are read from the folder below; the practice set needs no files.",
         );
         if edited.dataset == DatasetKind::Folder {
             ui.add(Slider::new(&mut edited.image_size, 8..=128).text("image size"))
                 .on_hover_text("Images are resized to this many pixels square.");
         }
-        ui.horizontal(|ui| {
-            let shown = edited
-                .data
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "default places".into());
-            ui.label(format!("folder: {shown}"));
-            if ui
-                .button("Choose…")
-                .on_hover_text("Pick the folder holding the data set's files.")
-                .clicked()
-            {
-                actions.push(UiAction::ChooseDataFolder);
-            }
-        });
+        if edited.dataset != DatasetKind::Synthetic {
+            ui.horizontal_wrapped(|ui| {
+                let shown = edited
+                    .data
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "the usual places".into());
+                ui.label(format!("folder: {shown}"));
+                if ui
+                    .button("Choose…")
+                    .on_hover_text("Pick the folder holding the data set's files.")
+                    .clicked()
+                {
+                    actions.push(UiAction::ChooseDataFolder);
+                }
+            });
+        }
         if edited.data.is_none()
             && crate::data::default_cifar_dir().is_none()
             && ui
@@ -261,23 +280,19 @@ impl ControlsPanel {
         {
             actions.push(UiAction::DownloadCifar);
         }
+        if matches!(edited.dataset, DatasetKind::Cifar10 | DatasetKind::FashionMnist) {
+            combo(
+                ui,
+                "split",
+                &mut edited.split,
+                "Which training images are used for training and which for validation.",
+            );
+        }
         combo(
             ui,
-            "split",
-            &mut edited.split,
-            &[SplitKind::Classic, SplitKind::All],
-            "Classic: train on batch 1, validate on batch 2. All: all batches minus the validation images.",
-        );
-        combo(
-            ui,
-            "preprocess",
+            "inputs",
             &mut edited.preprocess,
-            &[
-                Preprocess::Standardize,
-                Preprocess::MeanOnly,
-                Preprocess::None,
-            ],
-            "Standardize each input dimension, subtract its mean only, or just scale to 0..1.",
+            "How pixels are turned into the model's inputs.",
         );
         ui.add(egui::DragValue::new(&mut edited.seed).prefix("seed "))
             .on_hover_text("Seed of initialisation, shuffling and flips: same seed, same run.");

@@ -7,32 +7,19 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
 use egui::Ui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
+use super::background::{Task, repaint_waker};
 use super::export::ExportRequest;
+use super::words::short_settings;
 use crate::report::figures::{self, Curve};
 use crate::runs::sweep::{self, PointResult, SweepEvent};
-use crate::runs::{RunError, SavedRun, differing_labels, list_runs, utc_stamp};
+use crate::runs::{RunError, RunStatus, SavedRun, differing_labels, list_runs, utc_stamp};
 use crate::train::TrainConfig;
-
-/// The key settings in a few characters, e.g. "linear ce λ=0.1 η=0.001 b100".
-fn short_settings(c: &TrainConfig) -> String {
-    let arch = if c.hidden.is_empty() {
-        "linear".to_string()
-    } else {
-        format!("mlp{:?} {:?}", c.hidden, c.activation).to_lowercase()
-    };
-    format!(
-        "{arch} {} λ={} η={} b{}",
-        format!("{:?}", c.loss).to_lowercase(),
-        c.lambda,
-        c.eta,
-        c.batch
-    )
-}
 
 /// What the browser asks the app to do.
 pub enum RunsAction {
@@ -54,12 +41,70 @@ struct RunningSweep {
     done: bool,
 }
 
+/// Where a saved run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Being trained now (its files changed a moment ago, or the window trains it).
+    Training,
+    /// Stopped before its last epoch; it can be continued.
+    Paused,
+    /// All epochs done.
+    Finished,
+    /// Stopped because the cost became NaN or infinite.
+    Diverged,
+}
+
+impl RunState {
+    /// The word shown in the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunState::Training => "training",
+            RunState::Paused => "paused",
+            RunState::Finished => "finished",
+            RunState::Diverged => "diverged",
+        }
+    }
+}
+
+/// A run whose files changed this recently is taken to be training.
+const TRAINING_IF_CHANGED_WITHIN: Duration = Duration::from_secs(90);
+/// How often the runs folder is read again while the tab is shown.
+const SCAN_EVERY: Duration = Duration::from_secs(2);
+
+/// The state of `run` from its files.
+fn state_of(run: &SavedRun) -> RunState {
+    match run.meta.status {
+        RunStatus::Finished => RunState::Finished,
+        RunStatus::Diverged => RunState::Diverged,
+        RunStatus::Running => {
+            let recent = ["metrics.jsonl", "meta.json"].iter().any(|f| {
+                std::fs::metadata(run.dir.join(f))
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age < TRAINING_IF_CHANGED_WITHIN)
+            });
+            if recent {
+                RunState::Training
+            } else {
+                RunState::Paused
+            }
+        }
+    }
+}
+
+/// What one read of the runs folder found.
+type Scan = (Vec<(SavedRun, RunState)>, Vec<String>);
+
 /// State of the run browser.
 pub struct RunsPanel {
     root: PathBuf,
     runs: Vec<SavedRun>,
+    states: Vec<RunState>,
     errors: Vec<String>,
     scanned: bool,
+    scan: Option<Task<Scan>>,
+    last_scan: Option<Instant>,
     /// Folders of the runs overlaid.
     pub selected: BTreeSet<PathBuf>,
     renaming: Option<(PathBuf, String)>,
@@ -76,8 +121,11 @@ impl RunsPanel {
         RunsPanel {
             root,
             runs: Vec::new(),
+            states: Vec::new(),
             errors: Vec::new(),
             scanned: false,
+            scan: None,
+            last_scan: None,
             selected: BTreeSet::new(),
             renaming: None,
             confirm_delete: None,
@@ -88,14 +136,58 @@ impl RunsPanel {
         }
     }
 
-    /// Reads the runs folder again.
-    pub fn rescan(&mut self) {
-        let (runs, errors) = list_runs(&self.root);
-        self.runs = runs;
-        self.errors = errors.iter().map(RunError::to_string).collect();
-        self.selected
-            .retain(|d| self.runs.iter().any(|r| &r.dir == d));
-        self.scanned = true;
+    /// Reads the runs folder again on a background task (unless a read is under way).
+    pub fn rescan(&mut self, ctx: &egui::Context) {
+        if self.scan.is_some() {
+            return;
+        }
+        let root = self.root.clone();
+        self.last_scan = Some(Instant::now());
+        self.scan = Some(Task::spawn(
+            "Reading the runs folder",
+            Some(repaint_waker(ctx)),
+            move |_| {
+                let (runs, errors) = list_runs(&root);
+                let runs = runs
+                    .into_iter()
+                    .map(|r| {
+                        let s = state_of(&r);
+                        (r, s)
+                    })
+                    .collect();
+                Ok((runs, errors.iter().map(RunError::to_string).collect()))
+            },
+        ));
+    }
+
+    /// Takes in a finished scan; reads again every [`SCAN_EVERY`] so that runs made or
+    /// deleted elsewhere (a sweep, the command line) come and go by themselves.
+    fn follow_folder(&mut self, ctx: &egui::Context) {
+        if let Some(task) = &mut self.scan
+            && let Some(outcome) = task.poll()
+        {
+            self.scan = None;
+            match outcome {
+                Ok((runs, errors)) => {
+                    (self.runs, self.states) = runs.into_iter().unzip();
+                    self.errors = errors;
+                    self.selected
+                        .retain(|d| self.runs.iter().any(|r| &r.dir == d));
+                }
+                Err(e) => self.errors = vec![e],
+            }
+            self.scanned = true;
+        }
+        if self.last_scan.is_none_or(|t| t.elapsed() >= SCAN_EVERY) {
+            self.rescan(ctx);
+        }
+        // Come back for the next read even when nothing else redraws the window.
+        ctx.request_repaint_after(SCAN_EVERY);
+    }
+
+    /// True once the folder has been read at least once.
+    pub fn scanned(&self) -> bool {
+        self.scanned
     }
 
     /// Runs listed now.
@@ -197,15 +289,23 @@ impl RunsPanel {
 
     /// Draws the browser; `base` is the window's current settings (a sweep starts from
     /// them).
-    pub fn ui(&mut self, ui: &mut Ui, base: &TrainConfig) -> Option<RunsAction> {
-        if !self.scanned || self.drain_sweep() {
-            self.rescan();
+    /// `current` is the window's own run: its folder and whether it is training.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        base: &TrainConfig,
+        current: Option<(&Path, bool)>,
+    ) -> Option<RunsAction> {
+        let ctx = ui.ctx().clone();
+        if self.drain_sweep() {
+            self.last_scan = None;
         }
+        self.follow_folder(&ctx);
         let mut action = None;
         ui.horizontal(|ui| {
             ui.label(format!("Runs in {}", self.root.display()));
-            if ui.button("Refresh").clicked() {
-                self.rescan();
+            if self.scan.is_some() {
+                ui.spinner();
             }
             ui.separator();
             let running = self.sweep.as_ref().is_some_and(|s| !s.done);
@@ -227,6 +327,10 @@ impl RunsPanel {
             ui.colored_label(ui.visuals().warn_fg_color, format!("Skipped: {e}"));
         }
         self.sweep_ui(ui);
+        if !self.scanned {
+            ui.label("Reading the runs folder…");
+            return None;
+        }
         if self.runs.is_empty() {
             ui.label("No saved runs yet: every run is saved here from its first epoch.");
             return None;
@@ -241,6 +345,7 @@ impl RunsPanel {
                         "overlay",
                         "name",
                         "created (UTC)",
+                        "state",
                         "data",
                         "settings",
                         "epochs",
@@ -251,7 +356,7 @@ impl RunsPanel {
                     }
                     ui.end_row();
                     let mut rescan = false;
-                    for run in &mut self.runs {
+                    for (run, state) in self.runs.iter_mut().zip(&self.states) {
                         let mut on = self.selected.contains(&run.dir);
                         if ui
                             .checkbox(&mut on, "")
@@ -271,6 +376,7 @@ impl RunsPanel {
                                     if let Err(e) = run.rename(text) {
                                         self.message = Some(format!("Cannot rename: {e}"));
                                     }
+                                    rescan = true;
                                     self.renaming = None;
                                 }
                             }
@@ -279,6 +385,24 @@ impl RunsPanel {
                             }
                         }
                         ui.label(utc_stamp(run.meta.created));
+                        let state = match current {
+                            Some((dir, running)) if dir == run.dir => {
+                                if running {
+                                    RunState::Training
+                                } else if *state == RunState::Training {
+                                    RunState::Paused
+                                } else {
+                                    *state
+                                }
+                            }
+                            _ => *state,
+                        };
+                        let colour = match state {
+                            RunState::Diverged => ui.visuals().error_fg_color,
+                            RunState::Training => ui.visuals().warn_fg_color,
+                            _ => ui.visuals().text_color(),
+                        };
+                        ui.colored_label(colour, state.label());
                         ui.label(&run.meta.dataset);
                         ui.label(short_settings(&run.config))
                             .on_hover_text(run.config.describe_model());
@@ -327,7 +451,7 @@ impl RunsPanel {
                         ui.end_row();
                     }
                     if rescan {
-                        self.rescan();
+                        self.last_scan = None;
                     }
                 });
             });
