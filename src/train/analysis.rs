@@ -407,7 +407,9 @@ pub fn classify_picture(
                     f32::from(rgb[plane + p]),
                     f32::from(rgb[2 * plane + p]),
                 );
-                (0.299 * r + 0.587 * g + 0.114 * b).round().clamp(0.0, 255.0) as u8
+                (0.299 * r + 0.587 * g + 0.114 * b)
+                    .round()
+                    .clamp(0.0, 255.0) as u8
             })
             .collect()
     } else {
@@ -541,4 +543,3 @@ mod tests {
         assert!(report.iter().all(|p| p.max_rel_error < 1e-6), "{report:?}");
     }
 }
-

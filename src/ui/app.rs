@@ -288,7 +288,10 @@ impl TrainvizApp {
     }
 
     fn waker(&self) -> Option<crate::train::worker::Waker> {
-        self.ctx.as_ref().map(repaint_waker).or_else(|| self.waker.clone())
+        self.ctx
+            .as_ref()
+            .map(repaint_waker)
+            .or_else(|| self.waker.clone())
     }
 
     fn toolbar(&mut self, ui: &mut Ui, actions: &mut Vec<UiAction>) {
@@ -307,7 +310,7 @@ impl TrainvizApp {
                 });
             }
             if ui
-                .button("Step")
+                .button("One epoch")
                 .on_hover_text("Train one epoch, then pause")
                 .clicked()
             {
@@ -345,8 +348,8 @@ impl TrainvizApp {
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let (next, label) = match self.settings.theme {
-                    ThemeChoice::Dark => (ThemeChoice::Light, "☀ Light theme"),
-                    ThemeChoice::Light => (ThemeChoice::Dark, "🌙 Dark theme"),
+                    ThemeChoice::Dark => (ThemeChoice::Light, "Light theme"),
+                    ThemeChoice::Light => (ThemeChoice::Dark, "Dark theme"),
                 };
                 if ui
                     .button(label)
@@ -603,7 +606,7 @@ impl TrainvizApp {
                     {
                         actions.push(UiAction::ChooseDataFolder);
                     }
-                    if ui.small_button("✖").on_hover_text("Hide this notice").clicked() {
+                    if ui.small_button("Hide").on_hover_text("Hide this notice").clicked() {
                         self.synthetic_notice_closed = true;
                     }
                 });
@@ -738,24 +741,18 @@ impl TrainvizApp {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| match self.settings.tab {
-            Tab::Training => {
-                request = self.plots.ui(ui, &self.history, view_height);
-                ui.separator();
-                self.templates.ui(ui, &self.history);
-                if let Some(record) = self.record() {
-                    ui.horizontal_wrapped(|ui| {
-                        for (label, curve) in [
-                            ("Export cost…", crate::report::figures::Curve::Cost),
-                            ("Export loss…", crate::report::figures::Curve::Loss),
-                            ("Export accuracy…", crate::report::figures::Curve::Accuracy),
-                        ] {
-                            if ui.button(label).clicked() {
-                                let fig = crate::report::figures::curve(&record, curve);
-                                request = Some(ExportRequest::Figure(Box::new(fig)));
-                            }
+                Tab::Training => {
+                    let (step_loss, curve) = self.plots.ui(ui, &self.history, view_height);
+                    request = step_loss;
+                    ui.separator();
+                    let templates = self.templates.ui(ui, &self.history);
+                    if let Some(record) = self.record() {
+                        if let Some(curve) = curve {
+                            let fig = crate::report::figures::curve(&record, curve);
+                            request = Some(ExportRequest::Figure(Box::new(fig)));
                         }
-                        if let Some(net) = record.network
-                            && ui.button("Export templates…").clicked()
+                        if templates
+                            && let Some(net) = record.network
                             && let Some(fig) = crate::report::figures::templates(
                                 net,
                                 record.info.shape,
@@ -764,62 +761,61 @@ impl TrainvizApp {
                         {
                             request = Some(ExportRequest::Figure(Box::new(fig)));
                         }
-                    });
-                }
-            }
-            Tab::Confusion => request = self.confusion.ui(ui, &self.history),
-            Tab::Histograms => request = self.histograms.ui(ui, &self.history, view_height),
-            Tab::Predictions => {
-                egui::CollapsingHeader::new("Classify your own picture")
-                    .default_open(true)
-                    .show(ui, |ui| self.classify.ui(ui, &self.history));
-                ui.separator();
-                let (analysis, export) = self.predictions.ui(ui, &self.history);
-                if let Some(r) = analysis {
-                    self.send(Command::Analyse(r));
-                }
-                request = export;
-            }
-            Tab::Embedding => {
-                let (analysis, export) = self.embedding.ui(ui, &self.history);
-                if let Some(r) = analysis {
-                    self.send(Command::Analyse(r));
-                }
-                request = export;
-            }
-            Tab::GradientCheck => {
-                let (analysis, export) = self.gradcheck.ui(ui, &self.history);
-                if let Some(r) = analysis {
-                    self.send(Command::Analyse(r));
-                }
-                request = export;
-            }
-            Tab::Runs => {
-                let current = self
-                    .history
-                    .saved_dir
-                    .as_deref()
-                    .map(|d| (d, self.history.running));
-                match self.runs.ui(ui, &self.settings.config, current) {
-                    Some(RunsAction::Load(dir, extra_epochs)) => {
-                        // The settings panel shows the loaded run's settings.
-                        if let Some(run) = self.runs.runs().iter().find(|r| r.dir == dir) {
-                            self.settings.config = run.config.clone();
-                        }
-                        self.send(Command::LoadRun { dir, extra_epochs });
-                        self.settings.tab = Tab::Training;
                     }
-                    Some(RunsAction::Export(r)) => request = Some(r),
-                    None => {}
                 }
-            }
-            Tab::Results => {
-                let table = self
-                    .record()
-                    .map(|r| crate::report::figures::results_table(&r));
-                request = self.results.ui(ui, table.as_ref(), &mut self.settings.png);
-            }
-        });
+                Tab::Confusion => request = self.confusion.ui(ui, &self.history),
+                Tab::Histograms => request = self.histograms.ui(ui, &self.history, view_height),
+                Tab::Predictions => {
+                    egui::CollapsingHeader::new("Classify your own picture")
+                        .default_open(true)
+                        .show(ui, |ui| self.classify.ui(ui, &self.history));
+                    ui.separator();
+                    let (analysis, export) = self.predictions.ui(ui, &self.history);
+                    if let Some(r) = analysis {
+                        self.send(Command::Analyse(r));
+                    }
+                    request = export;
+                }
+                Tab::Embedding => {
+                    let (analysis, export) = self.embedding.ui(ui, &self.history);
+                    if let Some(r) = analysis {
+                        self.send(Command::Analyse(r));
+                    }
+                    request = export;
+                }
+                Tab::GradientCheck => {
+                    let (analysis, export) = self.gradcheck.ui(ui, &self.history);
+                    if let Some(r) = analysis {
+                        self.send(Command::Analyse(r));
+                    }
+                    request = export;
+                }
+                Tab::Runs => {
+                    let current = self
+                        .history
+                        .saved_dir
+                        .as_deref()
+                        .map(|d| (d, self.history.running));
+                    match self.runs.ui(ui, &self.settings.config, current) {
+                        Some(RunsAction::Load(dir, extra_epochs)) => {
+                            // The settings panel shows the loaded run's settings.
+                            if let Some(run) = self.runs.runs().iter().find(|r| r.dir == dir) {
+                                self.settings.config = run.config.clone();
+                            }
+                            self.send(Command::LoadRun { dir, extra_epochs });
+                            self.settings.tab = Tab::Training;
+                        }
+                        Some(RunsAction::Export(r)) => request = Some(r),
+                        None => {}
+                    }
+                }
+                Tab::Results => {
+                    let table = self
+                        .record()
+                        .map(|r| crate::report::figures::results_table(&r));
+                    request = self.results.ui(ui, table.as_ref(), &mut self.settings.png);
+                }
+            });
         request
     }
 
@@ -879,9 +875,7 @@ impl TrainvizApp {
             .size_range(220.0..=560.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical()
-                    .scroll_bar_visibility(
-                        egui::scroll_area::ScrollBarVisibility::AlwaysVisible,
-                    )
+                    .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
                     .auto_shrink([false, false])
                     .show(ui, |ui| {
                         actions.extend(self.controls.ui(
@@ -904,6 +898,16 @@ impl TrainvizApp {
         if let Some(r) = export_request {
             self.handle_export(r);
         }
+    }
+
+    /// Size of each per-epoch curve plot in the last frame (for layout tests).
+    pub fn curve_plot_size(&self) -> egui::Vec2 {
+        self.plots.last_plot_size
+    }
+
+    /// The run browser, read-only (for tests).
+    pub fn runs_panel_ref(&self) -> &RunsPanel {
+        &self.runs
     }
 
     /// The run browser (for tests).

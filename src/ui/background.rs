@@ -193,7 +193,10 @@ mod tests {
         assert_eq!(task.progress(), Some(0.75));
         assert!(task.is_finished());
         assert_eq!(task.poll(), None, "the result is handed out once");
-        assert!(woken.load(Ordering::Relaxed) >= 2, "progress and the end wake");
+        assert!(
+            woken.load(Ordering::Relaxed) >= 2,
+            "progress and the end wake"
+        );
     }
 
     #[test]
@@ -202,7 +205,10 @@ mod tests {
             panic!("disk on fire");
         });
         let err = wait(&mut task).unwrap_err();
-        assert!(err.contains("Exporting the report stopped unexpectedly"), "{err}");
+        assert!(
+            err.contains("Exporting the report stopped unexpectedly"),
+            "{err}"
+        );
         assert!(err.contains("disk on fire"), "{err}");
     }
 

@@ -83,25 +83,29 @@ impl ClassifyPanel {
             .filter(|(r, _)| *r == run)
             .map(|(_, n)| n.clone());
         let loss = info.config.loss;
-        let name = path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         self.error = None;
-        let task = Task::spawn("Classifying the picture", Some(repaint_waker(ctx)), move |_| {
-            let bytes = match bytes {
-                Some(b) => b,
-                None => std::fs::read(&path)
-                    .map_err(|e| format!("Cannot read {}: {e}", path.display()))?,
-            };
-            let norm = match cached {
-                Some(n) => n,
-                None => Arc::new(normalizer_for(&info.config).map_err(|e| e.to_string())?),
-            };
-            let picture =
-                classify_picture(&bytes, &path, &net, &norm, info.shape, loss, TOP)
+        let task = Task::spawn(
+            "Classifying the picture",
+            Some(repaint_waker(ctx)),
+            move |_| {
+                let bytes = match bytes {
+                    Some(b) => b,
+                    None => std::fs::read(&path)
+                        .map_err(|e| format!("Cannot read {}: {e}", path.display()))?,
+                };
+                let norm = match cached {
+                    Some(n) => n,
+                    None => Arc::new(normalizer_for(&info.config).map_err(|e| e.to_string())?),
+                };
+                let picture = classify_picture(&bytes, &path, &net, &norm, info.shape, loss, TOP)
                     .map_err(|e| e.to_string())?;
-            Ok((picture, norm))
-        });
+                Ok((picture, norm))
+            },
+        );
         self.task = Some((run, name, history_class_names(history), task));
     }
 
@@ -155,7 +159,8 @@ impl ClassifyPanel {
         let Some(shown) = &mut self.shown else { return };
         let shape = shown.picture.image.shape;
         let texture = shown.texture.get_or_insert_with(|| {
-            let image = ColorImage::from_rgb([shape.width, shape.height], &shown.picture.image.rgb(0));
+            let image =
+                ColorImage::from_rgb([shape.width, shape.height], &shown.picture.image.rgb(0));
             ui.ctx()
                 .load_texture("classified-picture", image, TextureOptions::NEAREST)
         });

@@ -119,7 +119,12 @@ impl ControlsPanel {
             ui.add(Slider::new(&mut edited.decay, 0.5..=1.0).text("η decay per epoch"))
                 .on_hover_text("η ← η·decay after each epoch.");
         }
-        combo(ui, "loss", &mut edited.loss, "What the classifier minimises.");
+        combo(
+            ui,
+            "loss",
+            &mut edited.loss,
+            "What the classifier minimises.",
+        );
         if edited.live() != before {
             actions.push(UiAction::SetLive(edited.live()));
         }
@@ -193,7 +198,11 @@ impl ControlsPanel {
         ui.horizontal(|ui| {
             ui.label("hidden layers");
             let r = ui
-                .add(egui::TextEdit::singleline(text).desired_width(90.0).hint_text("none"))
+                .add(
+                    egui::TextEdit::singleline(text)
+                        .desired_width(90.0)
+                        .hint_text("none"),
+                )
                 .on_hover_text(
                     "Widths of hidden layers, e.g. 50 or 100,50. Empty: a linear classifier.",
                 );
@@ -280,7 +289,10 @@ impl ControlsPanel {
         {
             actions.push(UiAction::DownloadCifar);
         }
-        if matches!(edited.dataset, DatasetKind::Cifar10 | DatasetKind::FashionMnist) {
+        if matches!(
+            edited.dataset,
+            DatasetKind::Cifar10 | DatasetKind::FashionMnist
+        ) {
             combo(
                 ui,
                 "split",

@@ -86,9 +86,8 @@ pub fn dialog_available() -> bool {
     if !cfg!(target_os = "linux") {
         return true;
     }
-    let zenity = std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|p| p.join("zenity").is_file())
-    });
+    let zenity = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join("zenity").is_file()));
     zenity || std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
 }
 
@@ -189,8 +188,19 @@ impl Exporter {
     }
 
     /// Writes the report of `data` into `dir` on a background task.
-    pub fn write_report(&mut self, data: ReportData, dir: PathBuf, size: PngSize, waker: Option<Waker>) {
-        self.start(Target::Report(Box::new(data)), Dest::Folder(dir), size, waker);
+    pub fn write_report(
+        &mut self,
+        data: ReportData,
+        dir: PathBuf,
+        size: PngSize,
+        waker: Option<Waker>,
+    ) {
+        self.start(
+            Target::Report(Box::new(data)),
+            Dest::Folder(dir),
+            size,
+            waker,
+        );
     }
 
     fn start(&mut self, target: Target, dest: Dest, size: PngSize, waker: Option<Waker>) {
@@ -243,7 +253,13 @@ impl Exporter {
 
     /// Draws the export window, if open. `run_dir` is the run's folder (None when the run is
     /// not saved).
-    pub fn window(&mut self, ctx: &egui::Context, run_dir: Option<&Path>, size: PngSize, waker: Option<Waker>) {
+    pub fn window(
+        &mut self,
+        ctx: &egui::Context,
+        run_dir: Option<&Path>,
+        size: PngSize,
+        waker: Option<Waker>,
+    ) {
         let Some(target) = &self.open else { return };
         let mut keep_open = true;
         let mut go: Option<Dest> = None;
@@ -258,8 +274,13 @@ impl Exporter {
                     Target::Report(_) => report_dir(d),
                 });
                 let button = ui
-                    .add_enabled(in_run.is_some(), egui::Button::new("Save in the run folder"))
-                    .on_disabled_hover_text("This run is not saved in a folder (yet): it is once its first epoch ends.");
+                    .add_enabled(
+                        in_run.is_some(),
+                        egui::Button::new("Save in the run folder"),
+                    )
+                    .on_disabled_hover_text(
+                        "This run is not saved in a folder (yet): it is once its first epoch ends.",
+                    );
                 if let Some(dir) = &in_run {
                     ui.weak(match target {
                         Target::Figure(_) => format!("PNG, SVG and CSV into {}", dir.display()),
@@ -286,9 +307,8 @@ impl Exporter {
                         Target::Figure(_) => "File (.png, .svg or .csv):",
                         Target::Report(_) => "Folder:",
                     });
-                    let edit = ui.add(
-                        egui::TextEdit::singleline(&mut self.typed).desired_width(280.0),
-                    );
+                    let edit =
+                        ui.add(egui::TextEdit::singleline(&mut self.typed).desired_width(280.0));
                     let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                     if (ui.button("Save").clicked() || enter) && !self.typed.trim().is_empty() {
                         let path = PathBuf::from(self.typed.trim());
@@ -314,7 +334,11 @@ impl Exporter {
 
     fn open_dialog(&mut self, target: Target, waker: Option<Waker>) {
         let (title, name, is_figure) = match &target {
-            Target::Figure(f) => (format!("Export “{}”", f.title), format!("{}.png", f.id), true),
+            Target::Figure(f) => (
+                format!("Export “{}”", f.title),
+                format!("{}.png", f.id),
+                true,
+            ),
             Target::Report(_) => (
                 "Folder for the report (figures, report.md, results.tex)".to_string(),
                 String::new(),
@@ -366,11 +390,11 @@ impl Exporter {
                 if ui.small_button("Copy path").clicked() {
                     ui.ctx().copy_text(w.folder.display().to_string());
                 }
-                dismiss = ui.small_button("✖").on_hover_text("Hide").clicked();
+                dismiss = ui.small_button("Hide").on_hover_text("Hide").clicked();
             }
             Some(Err(m)) => {
                 ui.colored_label(ui.visuals().error_fg_color, m);
-                dismiss = ui.small_button("✖").on_hover_text("Hide").clicked();
+                dismiss = ui.small_button("Hide").on_hover_text("Hide").clicked();
             }
             None => {}
         }

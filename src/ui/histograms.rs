@@ -40,9 +40,11 @@ fn bars(h: &Histogram) -> Vec<Bar> {
         .enumerate()
         .map(|(i, &n)| {
             let c = h.bin_centre(i);
-            Bar::new(c, f64::from(n))
-                .width(w)
-                .name(format!("{} to {}", number(c - w / 2.0), number(c + w / 2.0)))
+            Bar::new(c, f64::from(n)).width(w).name(format!(
+                "{} to {}",
+                number(c - w / 2.0),
+                number(c + w / 2.0)
+            ))
         })
         .collect()
 }

@@ -57,8 +57,20 @@ pub fn merge_flags(remembered: &TrainConfig, args: &TrainArgs) -> anyhow::Result
     macro_rules! set {
         ($($field:ident),*) => { $( if let Some(v) = &args.$field { c.$field = v.clone(); } )* };
     }
-    set!(split, val, preprocess, epochs, batch, eta, lambda, loss, schedule, decay);
-    set!(step_every, step_factor, eta_min, eta_max, half_cycle, flip, init, sigma, hidden);
+    set!(
+        split, val, preprocess, epochs, batch, eta, lambda, loss, schedule, decay
+    );
+    set!(
+        step_every,
+        step_factor,
+        eta_min,
+        eta_max,
+        half_cycle,
+        flip,
+        init,
+        sigma,
+        hidden
+    );
     set!(activation, seed, image_size);
     if args.train_limit.is_some() {
         c.train_limit = args.train_limit;

@@ -11,6 +11,7 @@ use egui_plot::{
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
+use crate::report::figures::Curve;
 use crate::train::metrics::smooth;
 
 /// Most points drawn for the step-loss curve.
@@ -142,7 +143,12 @@ pub fn readable_plot<'a>(id: &str, x_label: &str, y_label: &str, integer_x: bool
 
 /// The corner of the data's bounding box with the fewest points near it, for a legend.
 pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
-    let all = || series.iter().flat_map(|s| s.iter()).filter(|p| p.y.is_finite());
+    let all = || {
+        series
+            .iter()
+            .flat_map(|s| s.iter())
+            .filter(|p| p.y.is_finite())
+    };
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for p in all() {
         x0 = x0.min(p.x);
@@ -208,7 +214,7 @@ pub fn curve_readout(pos: &HoverPosition<'_>) -> Option<String> {
 pub fn legend_row(ui: &mut Ui, entries: &[(&str, Color32)]) {
     ui.horizontal_wrapped(|ui| {
         for (name, colour) in entries {
-            ui.colored_label(*colour, "━━");
+            ui.colored_label(*colour, "——");
             ui.label(*name);
         }
     });
@@ -220,6 +226,8 @@ pub struct PlotsPanel {
     pub smoothing: f64,
     smoothed: Vec<PlotPoint>,
     smoothed_key: (u64, usize, u64),
+    /// Size of each per-epoch plot in the last frame (for layout tests).
+    pub last_plot_size: egui::Vec2,
 }
 
 impl Default for PlotsPanel {
@@ -228,16 +236,20 @@ impl Default for PlotsPanel {
             smoothing: 0.9,
             smoothed: Vec::new(),
             smoothed_key: (0, 0, 0),
+            last_plot_size: egui::Vec2::ZERO,
         }
     }
 }
 
-/// One per-epoch plot: id, title, y label, and its training and validation points.
-type EpochPlot<'a> = (&'a str, &'a str, &'a str, [&'a [PlotPoint]; 2]);
+/// One per-epoch plot: which curve, id, title, y label, and its training and validation
+/// points.
+type EpochPlot<'a> = (Curve, &'a str, &'a str, &'a str, [&'a [PlotPoint]; 2]);
 
-fn epoch_plot(ui: &mut Ui, plot: EpochPlot<'_>, width: f32, height: f32) {
-    let (id, title, y_label, [train, val]) = plot;
+/// Draws one per-epoch plot; true when its Export… button was clicked.
+fn epoch_plot(ui: &mut Ui, plot: EpochPlot<'_>, width: f32, height: f32, can_export: bool) -> bool {
+    let (_, id, title, y_label, [train, val]) = plot;
     let group = Id::unique("trainviz-epoch-axes");
+    let mut export = false;
     ui.vertical(|ui| {
         ui.set_width(width);
         ui.horizontal_wrapped(|ui| {
@@ -246,6 +258,13 @@ fn epoch_plot(ui: &mut Ui, plot: EpochPlot<'_>, width: f32, height: f32) {
                 ui,
                 &[("training", TRAIN_COLOUR), ("validation", VAL_COLOUR)],
             );
+            export = ui
+                .add_enabled(
+                    can_export,
+                    egui::Button::new(format!("Export {id}…")).small(),
+                )
+                .on_hover_text("PNG, SVG or CSV of this plot, for print")
+                .clicked();
         });
         readable_plot(id, "epoch", y_label, true)
             .width(width)
@@ -266,6 +285,7 @@ fn epoch_plot(ui: &mut Ui, plot: EpochPlot<'_>, width: f32, height: f32) {
                 );
             });
     });
+    export
 }
 
 impl PlotsPanel {
@@ -278,33 +298,40 @@ impl PlotsPanel {
     }
 
     /// Draws the plots of `history`, sized to share `view_height` with the templates;
-    /// returns an export request for the step-loss curve.
+    /// returns an export request for the step-loss curve, and the per-epoch curve whose
+    /// Export… was clicked.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         history: &RunHistory,
         view_height: f32,
-    ) -> Option<ExportRequest> {
+    ) -> (Option<ExportRequest>, Option<Curve>) {
         let mut request = None;
+        let mut export_curve = None;
+        let can_export = !history.epochs.is_empty();
         let avail = ui.available_width();
         let columns = if avail >= 660.0 { 3 } else { 1 };
         let spacing = ui.spacing().item_spacing.x;
         let width = ((avail - spacing * (columns as f32 - 1.0)) / columns as f32).max(160.0) - 2.0;
         let height = ((view_height - 120.0) * 0.42).clamp(150.0, 640.0);
+        self.last_plot_size = egui::vec2(width, height);
         let plots: [EpochPlot<'_>; 3] = [
             (
+                Curve::Cost,
                 "cost",
                 "Cost (loss + λ·|W|²)",
                 "cost",
                 [&history.train_cost, &history.val_cost],
             ),
             (
+                Curve::Loss,
                 "loss",
                 "Loss",
                 "loss",
                 [&history.train_loss, &history.val_loss],
             ),
             (
+                Curve::Accuracy,
                 "accuracy",
                 "Accuracy",
                 "fraction correct",
@@ -314,7 +341,9 @@ impl PlotsPanel {
         for row in plots.chunks(columns) {
             ui.horizontal(|ui| {
                 for plot in row {
-                    epoch_plot(ui, *plot, width, height);
+                    if epoch_plot(ui, *plot, width, height, can_export) {
+                        export_curve = Some(plot.0);
+                    }
                 }
             });
         }
@@ -367,7 +396,7 @@ impl PlotsPanel {
                     .color(TRAIN_COLOUR),
                 );
             });
-        request
+        (request, export_curve)
     }
 }
 

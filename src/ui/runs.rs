@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
 use egui::Ui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Legend, Line, PlotPoint, PlotPoints};
 
 use super::background::{Task, repaint_waker};
 use super::export::ExportRequest;
+use super::plots::{curve_readout, emptiest_corner, readable_plot};
 use super::words::short_settings;
 use crate::report::figures::{self, Curve};
 use crate::runs::sweep::{self, PointResult, SweepEvent};
@@ -338,19 +339,11 @@ impl RunsPanel {
         egui::ScrollArea::both()
             .id_salt("runs-table")
             .max_width(ui.available_width())
-            .max_height(320.0)
+            .max_height((ui.available_height() * 0.45).max(200.0))
             .show(ui, |ui| {
                 egui::Grid::new("runs").striped(true).show(ui, |ui| {
                     for h in [
-                        "overlay",
-                        "name",
-                        "created (UTC)",
-                        "state",
-                        "data",
-                        "settings",
-                        "epochs",
-                        "best val",
-                        "",
+                        "overlay", "name", "state", "data", "settings", "epochs", "best val", "",
                     ] {
                         ui.strong(h);
                     }
@@ -381,10 +374,15 @@ impl RunsPanel {
                                 }
                             }
                             _ => {
-                                ui.label(&run.meta.name);
+                                ui.add(egui::Label::new(&run.meta.name).truncate())
+                                    .on_hover_text(format!(
+                                        "{}\ncreated {} UTC\n{}",
+                                        run.meta.name,
+                                        utc_stamp(run.meta.created),
+                                        run.dir.display()
+                                    ));
                             }
                         }
-                        ui.label(utc_stamp(run.meta.created));
                         let state = match current {
                             Some((dir, running)) if dir == run.dir => {
                                 if running {
@@ -404,8 +402,15 @@ impl RunsPanel {
                         };
                         ui.colored_label(colour, state.label());
                         ui.label(&run.meta.dataset);
-                        ui.label(short_settings(&run.config))
-                            .on_hover_text(run.config.describe_model());
+                        ui.scope(|ui| {
+                            ui.set_max_width(170.0);
+                            ui.add(egui::Label::new(short_settings(&run.config)).truncate())
+                                .on_hover_text(format!(
+                                    "{}\n{}",
+                                    short_settings(&run.config),
+                                    run.config.describe_model()
+                                ));
+                        });
                         ui.label(format!("{}/{}", run.history.len(), run.config.epochs));
                         let best = run.best_val_accuracy();
                         ui.label(if best.is_nan() {
@@ -421,16 +426,21 @@ impl RunsPanel {
                             {
                                 action = Some(RunsAction::Load(run.dir.clone(), 0));
                             }
-                            if ui
-                                .button("+10 epochs")
-                                .on_hover_text("Load it and allow 10 more epochs")
-                                .clicked()
-                            {
-                                action = Some(RunsAction::Load(run.dir.clone(), 10));
-                            }
-                            if ui.button("Rename").clicked() {
-                                self.renaming = Some((run.dir.clone(), run.meta.name.clone()));
-                            }
+                            ui.menu_button("More…", |ui| {
+                                if ui
+                                    .button("Continue for 10 more epochs")
+                                    .on_hover_text("Load it and allow 10 more epochs")
+                                    .clicked()
+                                {
+                                    action = Some(RunsAction::Load(run.dir.clone(), 10));
+                                }
+                                if ui.button("Rename").clicked() {
+                                    self.renaming = Some((run.dir.clone(), run.meta.name.clone()));
+                                }
+                                if ui.button("Delete…").clicked() {
+                                    self.confirm_delete = Some(run.dir.clone());
+                                }
+                            });
                             if self.confirm_delete.as_ref() == Some(&run.dir) {
                                 if ui.button("Really delete").clicked() {
                                     match run.clone().delete() {
@@ -444,8 +454,6 @@ impl RunsPanel {
                                 if ui.button("Keep").clicked() {
                                     self.confirm_delete = None;
                                 }
-                            } else if ui.button("Delete").clicked() {
-                                self.confirm_delete = Some(run.dir.clone());
                             }
                         });
                         ui.end_row();
@@ -547,18 +555,30 @@ impl RunsPanel {
         }
         let series = self.overlay_series();
         let (curve, validation) = (self.curve, self.validation);
-        Plot::new("overlay")
-            .height(280.0)
-            .legend(Legend::default())
-            .x_axis_label("epoch")
+        let lines: Vec<(&str, Vec<PlotPoint>)> = series
+            .iter()
+            .map(|(label, history)| {
+                let points = curve
+                    .points(history, validation)
+                    .into_iter()
+                    .map(|(x, y)| PlotPoint::new(x, y))
+                    .collect();
+                (label.as_str(), points)
+            })
+            .collect();
+        let all: Vec<&[PlotPoint]> = lines.iter().map(|(_, p)| p.as_slice()).collect();
+        let y_label = match curve {
+            Curve::Accuracy => "fraction correct",
+            Curve::Cost => "cost",
+            Curve::Loss => "loss",
+        };
+        readable_plot("overlay", "epoch", y_label, true)
+            .height((ui.available_height() - 8.0).clamp(220.0, 900.0))
+            .legend(Legend::default().position(emptiest_corner(&all)))
+            .label_formatter(curve_readout)
             .show(ui, |plot| {
-                for (label, history) in &series {
-                    let points: Vec<[f64; 2]> = curve
-                        .points(history, validation)
-                        .into_iter()
-                        .map(|(x, y)| [x, y])
-                        .collect();
-                    plot.line(Line::new(label.as_str(), PlotPoints::from(points)));
+                for (label, points) in &lines {
+                    plot.line(Line::new(*label, PlotPoints::Borrowed(points)));
                 }
             });
         action

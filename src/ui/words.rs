@@ -32,7 +32,9 @@ impl Words for LossKind {
             LossKind::Bce => {
                 "One independent sigmoid per class, each a yes/no question, averaged over classes."
             }
-            LossKind::Svm => "Multiclass hinge loss: other classes should score 1 below the true one.",
+            LossKind::Svm => {
+                "Multiclass hinge loss: other classes should score 1 below the true one."
+            }
         }
     }
 }
