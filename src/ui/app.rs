@@ -124,6 +124,17 @@ impl Default for Settings {
     }
 }
 
+/// How to install CIFAR-10 without the app's download, step by step.
+fn manual_steps() -> String {
+    use crate::data::download::{CIFAR10_FOLDER, CIFAR10_MD5, CIFAR10_URL};
+    format!(
+        "1. On a computer that is online, download {CIFAR10_URL} (162 MB).\n\
+         2. Check that its MD5 is {CIFAR10_MD5}:\n   md5sum cifar-10-binary.tar.gz\n\
+         3. Extract it into data/ in the folder trainviz starts in:\n   mkdir -p data && tar -xzf cifar-10-binary.tar.gz -C data\n\
+         4. Start trainviz again: it finds data/{CIFAR10_FOLDER} by itself (or choose that folder under Data, Choose…)."
+    )
+}
+
 /// Longest time spent draining worker events in one frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
 
@@ -343,8 +354,18 @@ impl TrainvizApp {
             }
             if let Some(dir) = &self.history.saved_dir {
                 ui.separator();
-                ui.weak(format!("saved in {}", dir.display()))
-                    .on_hover_text("Ctrl+E writes the report into its report/ folder");
+                let name = dir.file_name().map_or_else(
+                    || dir.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                ui.add(
+                    egui::Label::new(egui::RichText::new(format!("saved as {name}")).weak())
+                        .truncate(),
+                )
+                .on_hover_text(format!(
+                    "Saved in {}; Ctrl+E writes the report into its report/ folder",
+                    dir.display()
+                ));
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let (next, label) = match self.settings.theme {
@@ -621,21 +642,26 @@ impl TrainvizApp {
             .window(ctx, run_dir.as_deref(), self.settings.png, waker);
         if let Some(help) = self.download_help.clone() {
             let mut open = true;
-            let mut text = help.clone();
+            let mut text = manual_steps();
             let mut retry = false;
             egui::Window::new("Installing CIFAR-10 by hand")
                 .open(&mut open)
                 .default_width(520.0)
                 .show(ctx, |ui| {
-                    ui.label("The download did not work. The steps (select and copy them):");
+                    ui.label("The download did not work:");
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        help.split(". What was received").next().unwrap_or(&help),
+                    );
+                    ui.label("To install it by hand (select and copy the steps):");
                     ui.add(
                         egui::TextEdit::multiline(&mut text)
                             .desired_width(f32::INFINITY)
                             .desired_rows(6),
                     );
                     ui.horizontal(|ui| {
-                        if ui.button("Copy").clicked() {
-                            ui.ctx().copy_text(help.clone());
+                        if ui.button("Copy the steps").clicked() {
+                            ui.ctx().copy_text(manual_steps());
                         }
                         retry = ui.button("Try again").clicked();
                     });

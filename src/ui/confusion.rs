@@ -143,8 +143,21 @@ impl ConfusionPanel {
         if k == 0 {
             return;
         }
-        let label_w = 110.0;
-        let side = (ui.available_width() - label_w - 10.0).clamp(150.0, 900.0);
+        // Room for the longest class name, so no row label is cut off.
+        let label_w = names
+            .iter()
+            .map(|n| {
+                ui.painter()
+                    .layout_no_wrap(n.clone(), FontId::proportional(12.0), Color32::WHITE)
+                    .size()
+                    .x
+            })
+            .fold(40.0_f32, f32::max)
+            + 12.0;
+        // As wide as the view allows, and no taller than the window shows at once.
+        let side = (ui.available_width() - label_w - 10.0)
+            .min(ui.ctx().content_rect().height() - 220.0)
+            .clamp(150.0, 1000.0);
         // Pale to saturated in the light theme, dark to bright in the dark one: the empty
         // cells never glare.
         let (low, high) = if ui.visuals().dark_mode {

@@ -267,6 +267,8 @@ impl Exporter {
         egui::Window::new(target.title())
             .collapsible(false)
             .resizable(false)
+            .pivot(egui::Align2::CENTER_TOP)
+            .default_pos(ctx.content_rect().center_top() + egui::vec2(0.0, 80.0))
             .open(&mut keep_open)
             .show(ctx, |ui| {
                 let in_run = run_dir.map(|d| match target {

@@ -212,7 +212,7 @@ pub fn curve_readout(pos: &HoverPosition<'_>) -> Option<String> {
 
 /// A legend drawn as a line of text above a plot: never on top of the data.
 pub fn legend_row(ui: &mut Ui, entries: &[(&str, Color32)]) {
-    ui.horizontal_wrapped(|ui| {
+    ui.horizontal(|ui| {
         for (name, colour) in entries {
             ui.colored_label(*colour, "——");
             ui.label(*name);
@@ -252,12 +252,9 @@ fn epoch_plot(ui: &mut Ui, plot: EpochPlot<'_>, width: f32, height: f32, can_exp
     let mut export = false;
     ui.vertical(|ui| {
         ui.set_width(width);
-        ui.horizontal_wrapped(|ui| {
+        // Title and button on one line, legend on the next: the three plots line up.
+        ui.horizontal(|ui| {
             ui.strong(title);
-            legend_row(
-                ui,
-                &[("training", TRAIN_COLOUR), ("validation", VAL_COLOUR)],
-            );
             export = ui
                 .add_enabled(
                     can_export,
@@ -266,6 +263,10 @@ fn epoch_plot(ui: &mut Ui, plot: EpochPlot<'_>, width: f32, height: f32, can_exp
                 .on_hover_text("PNG, SVG or CSV of this plot, for print")
                 .clicked();
         });
+        legend_row(
+            ui,
+            &[("training", TRAIN_COLOUR), ("validation", VAL_COLOUR)],
+        );
         readable_plot(id, "epoch", y_label, true)
             .width(width)
             .height(height)
@@ -313,7 +314,7 @@ impl PlotsPanel {
         let columns = if avail >= 660.0 { 3 } else { 1 };
         let spacing = ui.spacing().item_spacing.x;
         let width = ((avail - spacing * (columns as f32 - 1.0)) / columns as f32).max(160.0) - 2.0;
-        let height = ((view_height - 120.0) * 0.42).clamp(150.0, 640.0);
+        let height = ((view_height - 120.0) * 0.45).clamp(150.0, 700.0);
         self.last_plot_size = egui::vec2(width, height);
         let plots: [EpochPlot<'_>; 3] = [
             (
@@ -382,7 +383,7 @@ impl PlotsPanel {
                 .collect();
             self.smoothed_key = key;
         }
-        let step_height = ((view_height - 120.0) * 0.2).clamp(110.0, 360.0);
+        let step_height = ((view_height - 120.0) * 0.21).clamp(110.0, 400.0);
         readable_plot("step-loss", "epoch", "batch loss", false)
             .height(step_height)
             .label_formatter(curve_readout)

@@ -304,10 +304,8 @@ impl RunsPanel {
         self.follow_folder(&ctx);
         let mut action = None;
         ui.horizontal(|ui| {
-            ui.label(format!("Runs in {}", self.root.display()));
-            if self.scan.is_some() {
-                ui.spinner();
-            }
+            ui.label(format!("Runs in {}", self.root.display()))
+                .on_hover_text("Read again every 2 s: runs made or deleted elsewhere come and go by themselves");
             ui.separator();
             let running = self.sweep.as_ref().is_some_and(|s| !s.done);
             if ui
@@ -374,13 +372,17 @@ impl RunsPanel {
                                 }
                             }
                             _ => {
-                                ui.add(egui::Label::new(&run.meta.name).truncate())
-                                    .on_hover_text(format!(
-                                        "{}\ncreated {} UTC\n{}",
-                                        run.meta.name,
-                                        utc_stamp(run.meta.created),
-                                        run.dir.display()
-                                    ));
+                                ui.scope(|ui| {
+                                    ui.set_min_width(120.0);
+                                    ui.set_max_width(240.0);
+                                    ui.add(egui::Label::new(&run.meta.name).truncate())
+                                        .on_hover_text(format!(
+                                            "{}\ncreated {} UTC\n{}",
+                                            run.meta.name,
+                                            utc_stamp(run.meta.created),
+                                            run.dir.display()
+                                        ));
+                                });
                             }
                         }
                         let state = match current {
@@ -403,7 +405,8 @@ impl RunsPanel {
                         ui.colored_label(colour, state.label());
                         ui.label(&run.meta.dataset);
                         ui.scope(|ui| {
-                            ui.set_max_width(170.0);
+                            ui.set_min_width(140.0);
+                            ui.set_max_width(220.0);
                             ui.add(egui::Label::new(short_settings(&run.config)).truncate())
                                 .on_hover_text(format!(
                                     "{}\n{}",

@@ -88,7 +88,7 @@ impl TemplatesPanel {
         let avail = ui.available_width();
         let gap = 10.0;
         let per_row_wanted = if n <= 10 { n } else { n.div_ceil(2) };
-        let size = ((avail / per_row_wanted as f32) - gap).clamp(48.0, 160.0);
+        let size = ((avail / per_row_wanted as f32) - gap).clamp(48.0, 240.0);
         let per_row = ((avail / (size + gap)).floor() as usize).clamp(1, n);
         for row in self.textures.chunks(per_row) {
             ui.horizontal(|ui| {
