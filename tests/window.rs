@@ -206,6 +206,23 @@ fn ctrl_e_writes_the_report_into_the_run_folder_without_a_dialog() {
     assert!(report.join("figures/accuracy.png").is_file());
     assert!(report.join("figures/confusion_val.svg").is_file());
     assert!(report.join("results.tex").is_file());
+    // Every figure's heading says what it shows, and no two are alike.
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let headings: Vec<&str> = md.lines().filter(|l| l.starts_with("### ")).collect();
+    let distinct: std::collections::BTreeSet<&&str> = headings.iter().collect();
+    assert_eq!(distinct.len(), headings.len(), "{headings:#?}");
+    for wanted in [
+        "Confusion matrix, validation set (counts)",
+        "Confusion matrix, validation set (% of each true class)",
+        "Confusion matrix, test set (counts)",
+        "Probability given to the true class, validation set",
+        "Accuracy per class, training, validation, test sets",
+    ] {
+        assert!(
+            headings.iter().any(|h| h.contains(wanted)),
+            "no heading {wanted:?} in {headings:#?}"
+        );
+    }
     // The window says where, with a way to open the folder.
     h.get_by_label_contains("Saved the report");
     h.get_by_label("Open folder");
