@@ -92,7 +92,9 @@ fn nice_at_most(x: f64) -> f64 {
 pub fn tick_marks(input: GridInput, px_per_tick: f64, integer: bool) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
     let range = hi - lo;
-    if !(range > 0.0) || !range.is_finite() || !(input.base_step_size > 0.0) {
+    // NaN ranges fail these checks too.
+    let usable = range.is_finite() && range > 0.0 && input.base_step_size > 0.0;
+    if !usable {
         return Vec::new();
     }
     // base_step_size is the plot's smallest grid spacing (8 points) in data units.
@@ -156,7 +158,8 @@ pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
         y0 = y0.min(p.y);
         y1 = y1.max(p.y);
     }
-    if !(x1 > x0) || !(y1 > y0) {
+    let spread = x1 > x0 && y1 > y0;
+    if !spread {
         return Corner::RightTop;
     }
     let mut counts = [0usize; 4]; // left-top, right-top, left-bottom, right-bottom
