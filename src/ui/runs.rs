@@ -114,6 +114,10 @@ pub struct RunsPanel {
     validation: bool,
     sweep: Option<RunningSweep>,
     message: Option<String>,
+    /// The sweep file's path as typed (shown when no file dialog can open).
+    sweep_typed: Option<String>,
+    /// A file dialog for the sweep file, open on its own thread, and when it opened.
+    sweep_dialog: Option<(Task<Option<PathBuf>>, Instant)>,
 }
 
 impl RunsPanel {
@@ -134,6 +138,8 @@ impl RunsPanel {
             validation: true,
             sweep: None,
             message: None,
+            sweep_typed: None,
+            sweep_dialog: None,
         }
     }
 
@@ -312,13 +318,60 @@ impl RunsPanel {
                 .add_enabled(!running, egui::Button::new("Run a sweep…"))
                 .on_hover_text("Pick a sweep file (TOML: [params] lambda = [0, 0.1] …); finished points are kept, so running it again resumes")
                 .clicked()
-                && let Some(file) = rfd::FileDialog::new()
-                    .add_filter("Sweep file", &["toml"])
-                    .pick_file()
             {
-                self.start_sweep(&file, base, ui.ctx().clone());
+                if super::export::dialog_available() {
+                    // rfd's dialog blocks: on its own thread the window keeps drawing.
+                    let task = Task::spawn("The file dialog", Some(repaint_waker(&ctx)), |_| {
+                        Ok(rfd::FileDialog::new()
+                            .set_title("Sweep file")
+                            .add_filter("Sweep file", &["toml"])
+                            .pick_file())
+                    });
+                    self.sweep_dialog = Some((task, Instant::now()));
+                } else {
+                    self.sweep_typed = Some(String::new());
+                }
             }
         });
+        if let Some((task, opened)) = &mut self.sweep_dialog
+            && let Some(outcome) = task.poll()
+        {
+            // A dialog that "returns" at once was never shown: offer the path field.
+            let quick = opened.elapsed() < Duration::from_millis(300);
+            self.sweep_dialog = None;
+            match outcome {
+                Ok(Some(file)) => self.start_sweep(&file, base, ctx.clone()),
+                Ok(None) if !quick => {}
+                Ok(None) | Err(_) => self.sweep_typed = Some(String::new()),
+            }
+        }
+        let mut start = None;
+        let mut close = false;
+        if let Some(typed) = &mut self.sweep_typed {
+            ui.horizontal(|ui| {
+                ui.label("Sweep file:");
+                let edit = ui.add(
+                    egui::TextEdit::singleline(typed)
+                        .desired_width(320.0)
+                        .hint_text("/path/to/sweep.toml"),
+                );
+                let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if (ui.button("Run").clicked() || enter) && !typed.trim().is_empty() {
+                    start = Some(PathBuf::from(typed.trim()));
+                }
+                close = ui.button("Cancel").clicked();
+            })
+            .response
+            .on_hover_text(
+                "No file dialog can open on this desktop (no portal, no zenity): type the path",
+            );
+        }
+        if let Some(file) = start {
+            self.sweep_typed = None;
+            self.start_sweep(&file, base, ctx.clone());
+        } else if close {
+            self.sweep_typed = None;
+        }
         if let Some(m) = &self.message {
             ui.colored_label(ui.visuals().error_fg_color, m);
         }
