@@ -219,10 +219,15 @@ fn no_server_gives_the_manual_steps() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = tempfile::tempdir().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
     let url = format!("http://127.0.0.1:{port}/cifar-10-binary.tar.gz");
-    let (ok, out) = download(dir.path(), &url, "c32a1d4ab5d03f1284b67883e8d87530");
+    let (ok, out) = download(&data, &url, "c32a1d4ab5d03f1284b67883e8d87530");
     assert!(!ok);
+    assert!(
+        !data.exists(),
+        "offline, no empty data folder is left behind"
+    );
     assert!(out.contains("To install by hand"), "{out}");
     assert!(out.contains("c32a1d4ab5d03f1284b67883e8d87530"), "{out}");
 }

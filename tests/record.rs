@@ -206,7 +206,8 @@ fn a_live_change_through_the_window_reaches_the_record() {
     h.get_by_label("loss").click();
     h.step();
     h.step();
-    h.get_by_label(&format!("{:?}", LossKind::Bce)).click();
+    h.get_by_label(trainviz::ui::words::Words::label(LossKind::Bce))
+        .click();
     h.step();
     wait_until(&mut h, "the recorded change", |a| {
         a.history.live().map(|l| l.loss) == Some(LossKind::Bce)
@@ -229,20 +230,22 @@ fn a_live_change_through_the_window_reaches_the_record() {
 fn every_preset_gives_the_same_settings_in_the_window_and_on_the_command_line() {
     for preset in trainviz::runs::presets::PRESETS {
         // The window: start from another preset's settings, then pick this one.
-        let before = trainviz::runs::presets::find("mlp-sigmoid")
-            .unwrap()
-            .config(&synthetic(2))
-            .unwrap();
+        let sigmoid = trainviz::runs::presets::find("mlp-sigmoid").unwrap();
+        let before = sigmoid.config(&synthetic(2)).unwrap();
         let settings = Settings {
             autostart: false,
             config: before,
             ..Default::default()
         };
         let mut h = harness(TrainvizApp::new(settings, None));
-        h.get_by_label("preset").click();
+        // The presets menu is the first of the settings panel.
+        h.get_all_by_role(egui::accesskit::Role::ComboBox)
+            .next()
+            .unwrap()
+            .click();
         h.step();
         h.step();
-        h.get_by_label(preset.label).click();
+        h.get_all_by_label(preset.label).last().unwrap().click();
         h.step();
         let window = h.state().settings.config.clone();
 

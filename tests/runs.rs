@@ -209,6 +209,10 @@ fn overlaying_three_runs_in_the_window_and_exporting_them() {
     let mut h = common::harness(app);
     h.key_press(egui::Key::Num8);
     h.step();
+    // The folder is read on a background task.
+    common::wait_until(&mut h, "the runs to be listed", |a| {
+        a.runs_panel_ref().scanned()
+    });
     assert_eq!(h.state_mut().runs_panel().runs().len(), 3);
     for _ in 0..3 {
         let boxes: Vec<_> = h

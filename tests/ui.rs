@@ -84,7 +84,7 @@ fn start_pause_slider_and_reset_through_the_widgets() {
 fn step_trains_exactly_one_epoch() {
     let mut h = harness(synthetic_app(50));
     wait_until(&mut h, "the run to be ready", |a| a.history.info.is_some());
-    h.get_by_label("Step").click();
+    h.get_by_label("One epoch").click();
     h.step();
     wait_until(&mut h, "one epoch", |a| {
         a.history.epochs.len() == 1 && !a.history.running
@@ -147,7 +147,7 @@ fn analysis_tabs_show_the_finished_run_and_export_its_report() {
     let dir = tempfile::tempdir().unwrap();
     h.state_mut().settings.png.dpi = 72.0;
     h.state_mut().export_report_to(dir.path());
-    h.step();
+    wait_until(&mut h, "the report", |a| a.exporter.last.is_some());
     assert!(dir.path().join("report.md").is_file());
     assert!(dir.path().join("figures/confusion_test.png").is_file());
     h.get_by_label_contains("Saved the report");
@@ -155,8 +155,9 @@ fn analysis_tabs_show_the_finished_run_and_export_its_report() {
     // An unwritable folder: a message naming it, no crash.
     let blocker = dir.path().join("a-file");
     std::fs::write(&blocker, b"x").unwrap();
+    h.state_mut().exporter.last = None;
     h.state_mut().export_report_to(&blocker.join("report"));
-    h.step();
+    wait_until(&mut h, "the failed export", |a| a.exporter.last.is_some());
     h.get_by_label_contains("Export failed: cannot write");
 }
 

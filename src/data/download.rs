@@ -139,9 +139,21 @@ pub fn download(
     if target.join("data_batch_1.bin").is_file() {
         return Ok(target);
     }
+    let dir_existed = spec.dir.is_dir();
     std::fs::create_dir_all(&spec.dir).map_err(io_err(&spec.dir))?;
     let part = spec.part_path();
-    fetch(spec, &part, cancel, &mut progress)?;
+    if let Err(e) = fetch(spec, &part, cancel, &mut progress) {
+        // Offline or refused before a byte arrived: leave no empty file or folder behind
+        // (a part file with bytes in it stays, for resuming).
+        if std::fs::metadata(&part).is_ok_and(|m| m.len() == 0) {
+            let _ = std::fs::remove_file(&part);
+        }
+        if !dir_existed {
+            // Only removes the folder when it is empty.
+            let _ = std::fs::remove_dir(&spec.dir);
+        }
+        return Err(e);
+    }
     let actual = file_md5(&part)?;
     if actual != spec.md5.to_lowercase() {
         let _ = std::fs::remove_file(&part);

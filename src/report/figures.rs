@@ -277,6 +277,15 @@ fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The name people use for the set with the short id `set` ("val" → "validation").
+fn set_name(set: &str) -> &str {
+    match set {
+        "train" => "training",
+        "val" => "validation",
+        other => other,
+    }
+}
+
 /// The confusion matrix of `eval` on the set called `set`, as counts or row-normalised.
 pub fn confusion(eval: &Evaluation, class_names: &[String], set: &str, normalised: bool) -> Figure {
     let k = eval.classes();
@@ -302,7 +311,15 @@ pub fn confusion(eval: &Evaluation, class_names: &[String], set: &str, normalise
             }
         })
         .collect();
-    let title = format!("Confusion matrix, {set} set");
+    let title = format!(
+        "Confusion matrix, {} set ({})",
+        set_name(set),
+        if normalised {
+            "% of each true class"
+        } else {
+            "counts"
+        }
+    );
     let subtitle = format!(
         "{}accuracy {:.1} % of {} images",
         if normalised {
@@ -376,7 +393,12 @@ pub fn per_class_accuracy(sets: &[(&str, &Evaluation)], class_names: &[String]) 
         .enumerate()
         .map(|(i, (set, e))| (*set, PALETTE[i % PALETTE.len()], e.per_class_accuracy()))
         .collect();
-    let title = "Accuracy per class".to_string();
+    let set_list: Vec<&str> = sets.iter().map(|(s, _)| set_name(s)).collect();
+    let title = format!(
+        "Accuracy per class, {} set{}",
+        set_list.join(", "),
+        if set_list.len() > 1 { "s" } else { "" }
+    );
     let svg = svg::bar_chart(&title, "accuracy", &names, &groups, Some((0.0, 1.0)));
     let mut csv = String::from("class");
     for (set, _, _) in &groups {
@@ -462,7 +484,7 @@ pub fn gradient_histograms(metrics: &EpochMetrics, layer_shapes: &[(usize, usize
     let panels = single_panels(names, &metrics.gradient_histograms, "gradient");
     histograms_figure(
         "gradient_histograms",
-        format!("Gradients of the weights, epoch {}", metrics.epoch),
+        format!("Gradients of the weights in epoch {}", metrics.epoch),
         "∂cost/∂w",
         panels,
     )
@@ -485,7 +507,12 @@ pub fn weight_histograms(net: &Network<f32>) -> Figure {
         &hists,
         "weights",
     );
-    histograms_figure("weight_histograms", "Weight values".into(), "w", panels)
+    histograms_figure(
+        "weight_histograms",
+        "Weight values of the final weights".into(),
+        "w",
+        panels,
+    )
 }
 
 /// Histogram of the probability given to the true class, correct vs misclassified.
@@ -497,7 +524,7 @@ pub fn truth_probability(eval: &Evaluation, set: &str, loss: LossKind) -> Figure
         LossKind::Svm => "softmax of the SVM scores",
     };
     let panels = vec![HistogramPanel {
-        title: format!("{set} set, {how}"),
+        title: format!("{} set, {how}", set_name(set)),
         min: 0.0,
         max: 1.0,
         series: vec![
@@ -512,7 +539,11 @@ pub fn truth_probability(eval: &Evaluation, set: &str, loss: LossKind) -> Figure
     debug_assert_eq!(tp.correct.len(), TRUTH_BINS);
     histograms_figure(
         &format!("truth_probability_{set}"),
-        format!("Probability of the true class — {}", loss.label()),
+        format!(
+            "Probability given to the true class, {} set — {}",
+            set_name(set),
+            loss.label()
+        ),
         "p(true class)",
         panels,
     )

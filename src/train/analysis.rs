@@ -457,6 +457,92 @@ pub fn gradient_check(
     gradcheck::check(&net, x.view(), labels, config.loss, config.lambda, 1e-4)
 }
 
+/// A picture of the user's as the model sees it, and the model's most probable classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifiedPicture {
+    /// The picture resized to the model's input (one image, the data set's shape).
+    pub image: ImageSet,
+    /// Up to `k` (class, probability) pairs, most probable first.
+    pub top: Vec<(u8, f32)>,
+}
+
+/// Decodes a PNG or JPEG (`bytes`; `path` only names it in messages), resizes it to
+/// `shape` (grey for one-channel data), normalises it with `norm` and runs `net` on it;
+/// probabilities as the loss defines them (see [`predictions`]).
+pub fn classify_picture(
+    bytes: &[u8],
+    path: &std::path::Path,
+    net: &Network<f32>,
+    norm: &Normalizer,
+    shape: crate::data::ImageShape,
+    loss: LossKind,
+    k: usize,
+) -> Result<ClassifiedPicture, crate::data::DataError> {
+    if shape.width != shape.height || !(shape.channels == 1 || shape.channels == 3) {
+        return Err(crate::data::DataError::corrupt(
+            path,
+            format!(
+                "the model takes {}×{} images with {} channels, which a picture cannot be resized to",
+                shape.width, shape.height, shape.channels
+            ),
+        ));
+    }
+    if net.input_dim() != shape.dim() || norm.mean.len() != shape.dim() {
+        return Err(crate::data::DataError::corrupt(
+            path,
+            "the model and its data disagree on the input size",
+        ));
+    }
+    let rgb = crate::data::folder::decode_image(bytes, shape.width, path)?;
+    let pixels = if shape.channels == 1 {
+        // ITU-R BT.601 luma, the usual grey of a colour picture.
+        let plane = shape.width * shape.height;
+        (0..plane)
+            .map(|p| {
+                let (r, g, b) = (
+                    f32::from(rgb[p]),
+                    f32::from(rgb[plane + p]),
+                    f32::from(rgb[2 * plane + p]),
+                );
+                (0.299 * r + 0.587 * g + 0.114 * b)
+                    .round()
+                    .clamp(0.0, 255.0) as u8
+            })
+            .collect()
+    } else {
+        rgb
+    };
+    let image = ImageSet {
+        pixels,
+        labels: vec![0],
+        shape,
+    };
+    let classes = net.classes();
+    let mut probs = vec![0f32; classes];
+    forward_blocks(net, norm, &image, 1, |_, ws, rows| {
+        if let Some(scores) = ws.scores(rows).rows().into_iter().next()
+            && let Some(scores) = scores.as_slice()
+        {
+            probabilities(loss, scores, &mut probs);
+        }
+    });
+    let mut order: Vec<usize> = (0..classes).collect();
+    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+    let top = order
+        .into_iter()
+        .take(k)
+        .map(|c| (c as u8, probs[c]))
+        .collect();
+    Ok(ClassifiedPicture { image, top })
+}
+
+/// The input normalisation a run of `config` trained with: its data loaded again and the
+/// normaliser fitted as the trainer fits it (for classifying pictures of a loaded run).
+pub fn normalizer_for(config: &TrainConfig) -> Result<Normalizer, crate::data::DataError> {
+    let splits = crate::data::load(&config.data_request())?;
+    Ok(Normalizer::fit(&splits.train, config.preprocess))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

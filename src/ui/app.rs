@@ -2,17 +2,17 @@
 //! commands and worker events into history.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui::{Key, Ui};
 use serde::{Deserialize, Serialize};
 
+use super::background::{Task, repaint_waker};
+use super::classify::ClassifyPanel;
 use super::confusion::ConfusionPanel;
 use super::controls::{ControlsPanel, UiAction};
 use super::embedding::EmbeddingPanel;
-use super::export::{self, ExportRequest};
+use super::export::{ExportRequest, Exporter, ReportData};
 use super::gradcheck::GradcheckPanel;
 use super::histograms::HistogramsPanel;
 use super::history::RunHistory;
@@ -21,6 +21,7 @@ use super::predictions::PredictionsPanel;
 use super::results::ResultsPanel;
 use super::runs::{RunsAction, RunsPanel};
 use super::templates::TemplatesPanel;
+use crate::data::DatasetKind;
 use crate::report::{PngSize, RunRecord};
 use crate::train::{Command, TrainConfig, WorkerHandle};
 
@@ -86,6 +87,28 @@ pub struct Settings {
     pub tab: Tab,
     /// Size of exported PNG figures.
     pub png: PngSize,
+    /// Light or dark window.
+    pub theme: ThemeChoice,
+}
+
+/// The window's colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ThemeChoice {
+    /// Light text on dark grey.
+    #[default]
+    Dark,
+    /// Dark text on white.
+    Light,
+}
+
+impl ThemeChoice {
+    /// As egui knows it.
+    pub fn egui(self) -> egui::Theme {
+        match self {
+            ThemeChoice::Dark => egui::Theme::Dark,
+            ThemeChoice::Light => egui::Theme::Light,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -96,16 +119,20 @@ impl Default for Settings {
             autostart: true,
             tab: Tab::default(),
             png: PngSize::default(),
+            theme: ThemeChoice::default(),
         }
     }
 }
 
-/// A download running on its own thread.
-struct Download {
-    /// Bytes received and expected.
-    progress: Arc<Mutex<(u64, u64)>>,
-    cancel: Arc<AtomicBool>,
-    result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+/// How to install CIFAR-10 without the app's download, step by step.
+fn manual_steps() -> String {
+    use crate::data::download::{CIFAR10_FOLDER, CIFAR10_MD5, CIFAR10_URL};
+    format!(
+        "1. On a computer that is online, download {CIFAR10_URL} (162 MB).\n\
+         2. Check that its MD5 is {CIFAR10_MD5}:\n   md5sum cifar-10-binary.tar.gz\n\
+         3. Extract it into data/ in the folder trainviz starts in:\n   mkdir -p data && tar -xzf cifar-10-binary.tar.gz -C data\n\
+         4. Start trainviz again: it finds data/{CIFAR10_FOLDER} by itself (or choose that folder under Data, Choose…)."
+    )
 }
 
 /// Longest time spent draining worker events in one frame.
@@ -131,9 +158,25 @@ pub struct TrainvizApp {
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
-    download: Option<Download>,
-    /// Outcome of the last export or download, shown in the status bar: Ok(message) or
-    /// Err(message).
+    download: Option<Task<PathBuf>>,
+    /// The full manual steps after a failed download, shown in their own window.
+    download_help: Option<String>,
+    /// The export window and writes in flight.
+    pub exporter: Exporter,
+    /// "Classify your own picture".
+    pub classify: ClassifyPanel,
+    /// Fashion-MNIST found in one of the usual places (looked for once, at start).
+    fashion_dir: Option<PathBuf>,
+    /// The user closed the "training on the synthetic set" notice.
+    synthetic_notice_closed: bool,
+    /// The "choose a data folder" window is open with this text typed.
+    folder_window: Option<String>,
+    /// A folder dialog open on its own thread, and when it opened.
+    folder_dialog: Option<(Task<Option<PathBuf>>, Instant)>,
+    /// The window's context, to wake it from background tasks.
+    ctx: Option<egui::Context>,
+    /// Outcome of the last data-folder choice or download, shown in the status bar:
+    /// Ok(message) or Err(message).
     pub notice: Option<Result<String, String>>,
 }
 
@@ -171,6 +214,14 @@ impl TrainvizApp {
             ),
             runs_dir,
             download: None,
+            download_help: None,
+            exporter: Exporter::default(),
+            classify: ClassifyPanel::default(),
+            fashion_dir: crate::data::default_fashion_dir(),
+            synthetic_notice_closed: false,
+            folder_window: None,
+            folder_dialog: None,
+            ctx: None,
             notice: None,
         };
         app.send(Command::Reset(Box::new(app.settings.config.clone())));
@@ -227,19 +278,39 @@ impl TrainvizApp {
             }
             UiAction::SetLive(live) => self.send(Command::SetLive(live)),
             UiAction::ChooseDataFolder => {
-                if let Some(dir) = rfd::FileDialog::new()
-                    .set_title("Folder with CIFAR-10, Fashion-MNIST, or one sub-folder of images per class")
-                    .pick_folder()
-                {
-                    self.settings.config.dataset = crate::data::detect_kind(&dir);
-                    self.settings.config.data = Some(dir);
-                }
+                self.folder_window = Some(
+                    self.settings
+                        .config
+                        .data
+                        .as_ref()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_default(),
+                );
             }
         }
     }
 
+    /// Uses the data set in `dir` (its kind detected from its files) and starts a new run.
+    pub fn use_data_folder(&mut self, dir: PathBuf) {
+        if !dir.is_dir() {
+            self.notice = Some(Err(format!("{} is not a folder", dir.display())));
+            return;
+        }
+        self.settings.config.dataset = crate::data::detect_kind(&dir);
+        self.settings.config.data = Some(dir);
+        self.notice = None;
+        self.apply(UiAction::Reset);
+    }
+
+    fn waker(&self) -> Option<crate::train::worker::Waker> {
+        self.ctx
+            .as_ref()
+            .map(repaint_waker)
+            .or_else(|| self.waker.clone())
+    }
+
     fn toolbar(&mut self, ui: &mut Ui, actions: &mut Vec<UiAction>) {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let running = self.history.running;
             let label = if running { "Pause" } else { "Start" };
             if ui
@@ -254,7 +325,7 @@ impl TrainvizApp {
                 });
             }
             if ui
-                .button("Step")
+                .button("One epoch")
                 .on_hover_text("Train one epoch, then pause")
                 .clicked()
             {
@@ -297,24 +368,63 @@ impl TrainvizApp {
             }
             if let Some(dir) = &self.history.saved_dir {
                 ui.separator();
-                ui.weak(format!("saved in {}", dir.display()));
+                let name = dir.file_name().map_or_else(
+                    || dir.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                ui.add(
+                    egui::Label::new(egui::RichText::new(format!("saved as {name}")).weak())
+                        .truncate(),
+                )
+                .on_hover_text(format!(
+                    "Saved in {}; Ctrl+E writes the report into its report/ folder",
+                    dir.display()
+                ));
             }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let (next, label) = match self.settings.theme {
+                    ThemeChoice::Dark => (ThemeChoice::Light, "Light theme"),
+                    ThemeChoice::Light => (ThemeChoice::Dark, "Dark theme"),
+                };
+                if ui
+                    .button(label)
+                    .on_hover_text("Switch between light and dark colours")
+                    .clicked()
+                {
+                    self.settings.theme = next;
+                }
+            });
         });
     }
 
-    fn status_bar(&self, ui: &mut Ui) {
+    /// What the run is doing, in one word; `None` before there is a run.
+    fn run_state(&self) -> Option<&'static str> {
         let h = &self.history;
+        if h.loading.is_some() {
+            return Some("loading");
+        }
+        h.info.as_ref()?;
+        Some(if h.running {
+            "training"
+        } else if h.ended == Some(crate::train::RunStatus::Finished) {
+            "finished"
+        } else if h.ended == Some(crate::train::RunStatus::Diverged) {
+            "diverged"
+        } else if h.epochs.is_empty() && h.step == 0 {
+            "ready"
+        } else {
+            "paused"
+        })
+    }
+
+    fn status_bar(&mut self, ui: &mut Ui) {
+        let mut cancel = false;
         if let Some(d) = &self.download {
             ui.horizontal(|ui| {
-                let (got, total) = d.progress.lock().map_or((0, 0), |g| *g);
+                let (got, total) = d.counts();
                 ui.label("Downloading CIFAR-10");
-                let frac = if total > 0 {
-                    got as f32 / total as f32
-                } else {
-                    0.0
-                };
                 ui.add(
-                    egui::ProgressBar::new(frac)
+                    egui::ProgressBar::new(d.progress().unwrap_or(0.0))
                         .desired_width(240.0)
                         .text(format!(
                             "{:.1} / {:.1} MB",
@@ -322,22 +432,22 @@ impl TrainvizApp {
                             total as f64 / 1e6
                         )),
                 );
-                if ui
+                cancel = ui
                     .button("Cancel")
                     .on_hover_text("The next download resumes")
-                    .clicked()
-                {
-                    d.cancel.store(true, Ordering::Relaxed);
-                }
+                    .clicked();
             });
         }
-        ui.horizontal(|ui| {
+        if cancel && let Some(d) = &self.download {
+            d.cancel();
+        }
+        ui.horizontal_wrapped(|ui| {
+            let h = &self.history;
             if let Some(what) = &h.loading {
                 ui.spinner();
                 ui.label(format!("Loading {what}…"));
-                return;
-            }
-            if let Some(epochs) = h.planned_epochs() {
+            } else if let Some(info) = &h.info {
+                let epochs = info.settings.epochs();
                 ui.label(format!("epoch {}/{epochs}", h.epoch.min(epochs)));
                 ui.label(format!("step {}", h.step));
                 let frac = if h.summary.is_some() {
@@ -349,28 +459,32 @@ impl TrainvizApp {
                 };
                 ui.add(
                     egui::ProgressBar::new(frac)
-                        .desired_width(160.0)
+                        .desired_width(140.0)
                         .show_percentage(),
                 )
                 .on_hover_text("Progress through the current epoch");
-                if h.step > 0 {
+                if h.running && h.images_per_sec > 0.0 {
                     ui.label(format!("{:.0} images/s", h.images_per_sec));
-                    ui.label(format!("η {:.2e}", h.eta));
+                }
+                if h.step > 0 {
+                    ui.label(format!("η {}", super::plots::number(h.eta)));
                 }
                 if let Some(left) = h.seconds_left() {
                     ui.label(format!("{left:.0} s left"));
                 }
             }
-            ui.label(match (h.running, h.ended) {
-                (true, _) => "training",
-                (false, Some(crate::train::RunStatus::Finished)) => "finished",
-                (false, Some(crate::train::RunStatus::Diverged)) => "diverged",
-                (false, _) => "paused",
-            });
-            if let Some(n) = &h.notice {
+            if let Some(state) = self.run_state() {
+                let colour = match state {
+                    "diverged" => ui.visuals().error_fg_color,
+                    "finished" => ui.visuals().strong_text_color(),
+                    _ => ui.visuals().text_color(),
+                };
+                ui.colored_label(colour, state);
+            }
+            if let Some(n) = &self.history.notice {
                 ui.label(n);
             }
-            if let Some(m) = &h.message {
+            if let Some(m) = &self.history.message {
                 ui.colored_label(ui.visuals().error_fg_color, m);
             }
             match &self.notice {
@@ -382,6 +496,13 @@ impl TrainvizApp {
                 }
                 None => {}
             }
+            if self.download_help.is_some() {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    "CIFAR-10 could not be downloaded (offline?).",
+                );
+            }
+            self.exporter.status(ui);
         });
     }
 
@@ -389,57 +510,40 @@ impl TrainvizApp {
         if self.download.is_some() {
             return;
         }
+        self.download_help = None;
         let spec = crate::data::download::DownloadSpec::cifar10(PathBuf::from("data"));
-        let progress = Arc::new(Mutex::new((0, 0)));
-        let cancel = Arc::new(AtomicBool::new(false));
-        let result = Arc::new(Mutex::new(None));
-        let (p, c, r) = (progress.clone(), cancel.clone(), result.clone());
-        let waker = self.waker.clone();
-        let spawned = std::thread::Builder::new()
-            .name("trainviz-download".into())
-            .spawn(move || {
-                let outcome = crate::data::download::download(&spec, &c, |got, total| {
-                    if let Ok(mut g) = p.lock() {
-                        *g = (got, total);
-                    }
-                    if let Some(w) = &waker {
-                        w();
-                    }
-                });
-                if let Ok(mut g) = r.lock() {
-                    *g = Some(outcome.map_err(|e| e.to_string()));
-                }
-                if let Some(w) = &waker {
-                    w();
-                }
-            });
-        match spawned {
-            Ok(_) => {
-                self.download = Some(Download {
-                    progress,
-                    cancel,
-                    result,
+        self.download = Some(Task::spawn(
+            "Downloading CIFAR-10",
+            self.waker(),
+            move |cx| {
+                crate::data::download::download(&spec, cx.cancel_flag(), |got, total| {
+                    cx.progress(got, total)
                 })
-            }
-            Err(e) => self.notice = Some(Err(format!("Cannot start the download: {e}"))),
-        }
+                .map_err(|e| e.to_string())
+            },
+        ));
     }
 
     /// Picks up a finished download: on success the data is used for a new run.
     fn poll_download(&mut self) {
-        let Some(d) = &self.download else { return };
-        let done = d.result.lock().ok().and_then(|mut g| g.take());
-        match done {
+        let Some(d) = &mut self.download else { return };
+        match d.poll() {
             Some(Ok(dir)) => {
                 self.download = None;
                 self.notice = Some(Ok(format!("CIFAR-10 is ready in {}", dir.display())));
-                self.settings.config.dataset = crate::data::DatasetKind::Cifar10;
+                self.settings.config.dataset = DatasetKind::Cifar10;
                 self.settings.config.data = Some(dir);
                 self.apply(UiAction::Reset);
             }
             Some(Err(e)) => {
                 self.download = None;
-                self.notice = Some(Err(e));
+                if e.contains("To install by hand") {
+                    // The short line goes in the status bar; the steps in their own window.
+                    self.notice = None;
+                    self.download_help = Some(e);
+                } else {
+                    self.notice = Some(Err(e));
+                }
             }
             None => {}
         }
@@ -456,62 +560,245 @@ impl TrainvizApp {
         })
     }
 
-    /// Writes the report of the current run into `dir` (the "Export report" action without
-    /// its dialog) and shows the outcome.
-    pub fn export_report_to(&mut self, dir: &std::path::Path) {
-        let outcome = match self.record() {
-            Some(record) => export::save_report(&record, dir, self.settings.png),
-            None => Err("Nothing to export yet: start a run first.".to_string()),
-        };
-        self.notice = Some(outcome);
+    /// An owned copy of what the report is drawn from, to write on another thread.
+    fn report_data(&self) -> Option<ReportData> {
+        Some(ReportData {
+            info: self.history.info.clone()?,
+            history: self.history.epochs.clone(),
+            network: self.history.network.clone(),
+            test: self.history.test.clone(),
+        })
     }
 
-    fn handle_export(&mut self, request: ExportRequest) {
-        match request {
-            ExportRequest::Figure(fig) => {
-                if let Some(path) = export::pick_figure_path(&fig) {
-                    self.notice = Some(export::save_figure(&fig, &path, self.settings.png));
-                }
+    /// Writes the report of the current run into `dir` on a background task; the outcome
+    /// shows in the status bar (and in `exporter.last`).
+    pub fn export_report_to(&mut self, dir: &std::path::Path) {
+        match self.report_data() {
+            Some(data) => {
+                let waker = self.waker();
+                self.exporter
+                    .write_report(data, dir.to_path_buf(), self.settings.png, waker);
             }
-            ExportRequest::Report => {
-                if self.record().is_none() {
-                    self.notice = Some(Err("Nothing to export yet: start a run first.".into()));
-                } else if let Some(dir) = export::pick_report_folder() {
-                    self.export_report_to(&dir);
-                }
+            None => {
+                self.exporter.last = Some(Err("Nothing to export yet: start a run first.".into()))
             }
         }
     }
 
+    fn handle_export(&mut self, request: ExportRequest) {
+        match request {
+            ExportRequest::Figure(fig) => self.exporter.ask_figure(fig),
+            ExportRequest::Report => match (&self.history.saved_dir, self.report_data()) {
+                (_, None) => {
+                    self.exporter.last =
+                        Some(Err("Nothing to export yet: start a run first.".into()));
+                }
+                (Some(dir), Some(_)) => {
+                    let dir = super::export::report_dir(dir);
+                    self.export_report_to(&dir);
+                }
+                // Not saved (yet): ask where.
+                (None, Some(data)) => self.exporter.ask_report(data),
+            },
+        }
+    }
+
+    /// The notice shown while the run trains on the synthetic set, with one click to real
+    /// data.
+    fn synthetic_notice(&mut self, ui: &mut Ui, actions: &mut Vec<UiAction>) {
+        let synthetic = self
+            .history
+            .info
+            .as_ref()
+            .is_some_and(|i| i.settings.start.dataset == DatasetKind::Synthetic);
+        if !synthetic || self.synthetic_notice_closed {
+            return;
+        }
+        egui::Frame::group(ui.style())
+            .fill(ui.visuals().faint_bg_color)
+            .show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        "Training on the synthetic practice set: coloured blobs, not photos.",
+                    );
+                    if self.download.is_some() {
+                        ui.label("Downloading CIFAR-10 (progress below)…");
+                    } else if ui
+                        .button("Download CIFAR-10 (162 MB)")
+                        .on_hover_text("Into data/, checked against its MD5; then it trains on it")
+                        .clicked()
+                    {
+                        actions.push(UiAction::DownloadCifar);
+                    }
+                    if let Some(dir) = self.fashion_dir.clone()
+                        && ui
+                            .button("Use Fashion-MNIST")
+                            .on_hover_text(format!("Found in {}", dir.display()))
+                            .clicked()
+                    {
+                        self.settings.config.split = crate::data::SplitKind::Classic;
+                        self.use_data_folder(dir);
+                    }
+                    if ui
+                        .button("Choose an image folder…")
+                        .on_hover_text("A folder with one sub-folder of PNG/JPEG pictures per class, or CIFAR-10 / Fashion-MNIST files")
+                        .clicked()
+                    {
+                        actions.push(UiAction::ChooseDataFolder);
+                    }
+                    if ui.small_button("Hide").on_hover_text("Hide this notice").clicked() {
+                        self.synthetic_notice_closed = true;
+                    }
+                });
+            });
+    }
+
+    /// The windows on top: export, manual download steps, data folder.
+    fn windows(&mut self, ctx: &egui::Context) {
+        let run_dir = self.history.saved_dir.clone();
+        let waker = self.waker();
+        self.exporter
+            .window(ctx, run_dir.as_deref(), self.settings.png, waker);
+        if let Some(help) = self.download_help.clone() {
+            let mut open = true;
+            let mut text = manual_steps();
+            let mut retry = false;
+            egui::Window::new("Installing CIFAR-10 by hand")
+                .open(&mut open)
+                .default_width(520.0)
+                .show(ctx, |ui| {
+                    ui.label("The download did not work:");
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        help.split(". What was received").next().unwrap_or(&help),
+                    );
+                    ui.label("To install it by hand (select and copy the steps):");
+                    ui.add(
+                        egui::TextEdit::multiline(&mut text)
+                            .desired_width(f32::INFINITY)
+                            .desired_rows(6),
+                    );
+                    ui.horizontal(|ui| {
+                        if ui.button("Copy the steps").clicked() {
+                            ui.ctx().copy_text(manual_steps());
+                        }
+                        retry = ui.button("Try again").clicked();
+                    });
+                });
+            if !open || retry {
+                self.download_help = None;
+            }
+            if retry {
+                self.start_download();
+            }
+        }
+        if let Some((task, opened)) = &mut self.folder_dialog
+            && let Some(outcome) = task.poll()
+        {
+            let quick = opened.elapsed() < Duration::from_millis(300);
+            self.folder_dialog = None;
+            match outcome {
+                Ok(Some(dir)) => {
+                    self.folder_window = None;
+                    self.use_data_folder(dir);
+                }
+                Ok(None) if !quick => {}
+                Ok(None) | Err(_) => {
+                    self.notice = Some(Err(
+                        "The folder dialog could not open: type the folder's path instead.".into(),
+                    ));
+                }
+            }
+        }
+        let mut use_dir = None;
+        let mut browse = false;
+        if let Some(typed) = &mut self.folder_window {
+            let mut open = true;
+            egui::Window::new("Choose a data folder")
+                .open(&mut open)
+                .collapsible(false)
+                .show(ctx, |ui| {
+                    ui.label("CIFAR-10 or Fashion-MNIST files, or one sub-folder of PNG/JPEG pictures per class.");
+                    let can_dialog = super::export::dialog_available();
+                    if ui
+                        .add_enabled(can_dialog, egui::Button::new("Browse…"))
+                        .on_disabled_hover_text("No file dialog on this desktop (no portal, no zenity): type the path below")
+                        .clicked()
+                    {
+                        browse = true;
+                    }
+                    ui.horizontal(|ui| {
+                        ui.label("Folder:");
+                        let edit = ui.add(
+                            egui::TextEdit::singleline(typed)
+                                .desired_width(320.0)
+                                .hint_text("/path/to/pictures"),
+                        );
+                        let enter =
+                            edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                        if (ui.button("Use").clicked() || enter) && !typed.trim().is_empty() {
+                            use_dir = Some(PathBuf::from(typed.trim()));
+                        }
+                    });
+                });
+            if !open {
+                self.folder_window = None;
+            }
+        }
+        if let Some(dir) = use_dir {
+            self.folder_window = None;
+            self.use_data_folder(dir);
+        }
+        if browse && self.folder_dialog.is_none() {
+            let task = Task::spawn("The folder dialog", self.waker(), |_| {
+                Ok(rfd::FileDialog::new()
+                    .set_title("Folder with CIFAR-10, Fashion-MNIST, or one sub-folder of images per class")
+                    .pick_folder())
+            });
+            self.folder_dialog = Some((task, Instant::now()));
+        }
+    }
+
+    /// Takes in pictures dropped on the window: the first one is classified.
+    fn dropped_pictures(&mut self, ctx: &egui::Context) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.first().cloned());
+        if let Some(file) = dropped {
+            let bytes = file.bytes().ok();
+            let path = file.path().to_path_buf();
+            self.classify.classify(path, bytes, &self.history, ctx);
+            self.settings.tab = Tab::Predictions;
+        }
+    }
+
     /// The central area: tab bar and the chosen view.
-    fn central(&mut self, ui: &mut Ui) -> Option<ExportRequest> {
-        ui.horizontal(|ui| {
+    fn central(&mut self, ui: &mut Ui, actions: &mut Vec<UiAction>) -> Option<ExportRequest> {
+        ui.horizontal_wrapped(|ui| {
             for (i, tab) in Tab::ALL.iter().enumerate() {
                 ui.selectable_value(&mut self.settings.tab, *tab, tab.label())
                     .on_hover_text(format!("Key {}", i + 1));
             }
         });
         ui.separator();
+        self.synthetic_notice(ui, actions);
         let mut request = None;
-        egui::ScrollArea::vertical().show(ui, |ui| match self.settings.tab {
-            Tab::Training => {
-                request = self.plots.ui(ui, &self.history);
-                ui.separator();
-                self.templates.ui(ui, &self.history);
-                if let Some(record) = self.record() {
-                    ui.horizontal(|ui| {
-                        for (label, curve) in [
-                            ("Export cost…", crate::report::figures::Curve::Cost),
-                            ("Export loss…", crate::report::figures::Curve::Loss),
-                            ("Export accuracy…", crate::report::figures::Curve::Accuracy),
-                        ] {
-                            if ui.button(label).clicked() {
-                                let fig = crate::report::figures::curve(&record, curve);
-                                request = Some(ExportRequest::Figure(Box::new(fig)));
-                            }
+        // The plots share what is left of the window's height.
+        let view_height = ui.available_height();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| match self.settings.tab {
+                Tab::Training => {
+                    let (step_loss, curve) = self.plots.ui(ui, &self.history, view_height);
+                    request = step_loss;
+                    ui.separator();
+                    let templates = self.templates.ui(ui, &self.history);
+                    if let Some(record) = self.record() {
+                        if let Some(curve) = curve {
+                            let fig = crate::report::figures::curve(&record, curve);
+                            request = Some(ExportRequest::Figure(Box::new(fig)));
                         }
-                        if let Some(net) = record.network
-                            && ui.button("Export templates…").clicked()
+                        if templates
+                            && let Some(net) = record.network
                             && let Some(fig) = crate::report::figures::templates(
                                 net,
                                 record.info.shape,
@@ -520,59 +807,77 @@ impl TrainvizApp {
                         {
                             request = Some(ExportRequest::Figure(Box::new(fig)));
                         }
-                    });
-                }
-            }
-            Tab::Confusion => request = self.confusion.ui(ui, &self.history),
-            Tab::Histograms => request = self.histograms.ui(ui, &self.history),
-            Tab::Predictions => {
-                let (analysis, export) = self.predictions.ui(ui, &self.history);
-                if let Some(r) = analysis {
-                    self.send(Command::Analyse(r));
-                }
-                request = export;
-            }
-            Tab::Embedding => {
-                let (analysis, export) = self.embedding.ui(ui, &self.history);
-                if let Some(r) = analysis {
-                    self.send(Command::Analyse(r));
-                }
-                request = export;
-            }
-            Tab::GradientCheck => {
-                let (analysis, export) = self.gradcheck.ui(ui, &self.history);
-                if let Some(r) = analysis {
-                    self.send(Command::Analyse(r));
-                }
-                request = export;
-            }
-            Tab::Runs => match self.runs.ui(ui, &self.settings.config) {
-                Some(RunsAction::Load(dir, extra_epochs)) => {
-                    // The settings panel shows the loaded run's settings.
-                    if let Some(run) = self.runs.runs().iter().find(|r| r.dir == dir) {
-                        self.settings.config = run.config();
                     }
-                    self.send(Command::LoadRun { dir, extra_epochs });
-                    self.settings.tab = Tab::Training;
                 }
-                Some(RunsAction::Export(r)) => request = Some(r),
-                None => {}
-            },
-            Tab::Results => {
-                let table = self
-                    .record()
-                    .map(|r| crate::report::figures::results_table(&r));
-                request = self.results.ui(ui, table.as_ref(), &mut self.settings.png);
-            }
-        });
+                Tab::Confusion => request = self.confusion.ui(ui, &self.history),
+                Tab::Histograms => request = self.histograms.ui(ui, &self.history, view_height),
+                Tab::Predictions => {
+                    egui::CollapsingHeader::new("Classify your own picture")
+                        .default_open(true)
+                        .show(ui, |ui| self.classify.ui(ui, &self.history));
+                    ui.separator();
+                    let (analysis, export) = self.predictions.ui(ui, &self.history);
+                    if let Some(r) = analysis {
+                        self.send(Command::Analyse(r));
+                    }
+                    request = export;
+                }
+                Tab::Embedding => {
+                    let (analysis, export) = self.embedding.ui(ui, &self.history);
+                    if let Some(r) = analysis {
+                        self.send(Command::Analyse(r));
+                    }
+                    request = export;
+                }
+                Tab::GradientCheck => {
+                    let (analysis, export) = self.gradcheck.ui(ui, &self.history);
+                    if let Some(r) = analysis {
+                        self.send(Command::Analyse(r));
+                    }
+                    request = export;
+                }
+                Tab::Runs => {
+                    let current = self
+                        .history
+                        .saved_dir
+                        .as_deref()
+                        .map(|d| (d, self.history.running));
+                    match self.runs.ui(ui, &self.settings.config, current) {
+                        Some(RunsAction::Load(dir, extra_epochs)) => {
+                            // The settings panel shows the loaded run's settings.
+                            if let Some(run) = self.runs.runs().iter().find(|r| r.dir == dir) {
+                                self.settings.config = run.config();
+                            }
+                            self.send(Command::LoadRun { dir, extra_epochs });
+                            self.settings.tab = Tab::Training;
+                        }
+                        Some(RunsAction::Export(r)) => request = Some(r),
+                        None => {}
+                    }
+                }
+                Tab::Results => {
+                    let table = self
+                        .record()
+                        .map(|r| crate::report::figures::results_table(&r));
+                    request = self.results.ui(ui, table.as_ref(), &mut self.settings.png);
+                }
+            });
         request
     }
 
     /// Draws the whole window and applies what the user did.
     pub fn draw(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        self.ctx = Some(ctx.clone());
+        if ctx.theme() != self.settings.theme.egui() {
+            ctx.set_theme(self.settings.theme.egui());
+        }
         self.poll_download();
+        let waker = self.waker();
+        self.exporter.poll(self.settings.png, waker);
+        self.dropped_pictures(&ctx);
         let mut actions = Vec::new();
-        if !ui.ctx().egui_wants_keyboard_input() {
+        if !ctx.egui_wants_keyboard_input() {
             let (space, r) = ui.input(|i| (i.key_pressed(Key::Space), i.key_pressed(Key::R)));
             if space {
                 actions.push(if self.history.running {
@@ -611,21 +916,27 @@ impl TrainvizApp {
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         let running_settings = self.history.info.as_ref().map(|i| i.settings.clone());
         egui::Panel::left("controls")
+            .resizable(true)
             .default_size(300.0)
+            .size_range(220.0..=560.0)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    actions.extend(self.controls.ui(
-                        ui,
-                        &mut self.settings.config,
-                        running_settings.as_ref(),
-                    ));
-                });
+                egui::ScrollArea::vertical()
+                    .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        actions.extend(self.controls.ui(
+                            ui,
+                            &mut self.settings.config,
+                            running_settings.as_ref(),
+                        ));
+                    });
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            if let Some(r) = self.central(ui) {
+            if let Some(r) = self.central(ui, &mut actions) {
                 export_request = Some(r);
             }
         });
+        self.windows(&ctx);
         self.settings.smoothing = self.plots.smoothing;
         for a in actions {
             self.apply(a);
@@ -633,6 +944,16 @@ impl TrainvizApp {
         if let Some(r) = export_request {
             self.handle_export(r);
         }
+    }
+
+    /// Size of each per-epoch curve plot in the last frame (for layout tests).
+    pub fn curve_plot_size(&self) -> egui::Vec2 {
+        self.plots.last_plot_size
+    }
+
+    /// The run browser, read-only (for tests).
+    pub fn runs_panel_ref(&self) -> &RunsPanel {
+        &self.runs
     }
 
     /// The run browser (for tests).

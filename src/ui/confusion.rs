@@ -143,8 +143,28 @@ impl ConfusionPanel {
         if k == 0 {
             return;
         }
-        let label_w = 110.0;
-        let side = (ui.available_width() - label_w - 10.0).clamp(150.0, 520.0);
+        // Room for the longest class name, so no row label is cut off.
+        let label_w = names
+            .iter()
+            .map(|n| {
+                ui.painter()
+                    .layout_no_wrap(n.clone(), FontId::proportional(12.0), Color32::WHITE)
+                    .size()
+                    .x
+            })
+            .fold(40.0_f32, f32::max)
+            + 12.0;
+        // As wide as the view allows, and no taller than the window shows at once.
+        let side = (ui.available_width() - label_w - 10.0)
+            .min(ui.ctx().content_rect().height() - 220.0)
+            .clamp(150.0, 1000.0);
+        // Pale to saturated in the light theme, dark to bright in the dark one: the empty
+        // cells never glare.
+        let (low, high) = if ui.visuals().dark_mode {
+            ([38.0, 42.0, 52.0], [110.0, 170.0, 255.0])
+        } else {
+            ([247.0, 251.0, 255.0], [8.0, 48.0, 107.0])
+        };
         let cell = side / k as f32;
         let (rect, _) = ui.allocate_exact_size(vec2(label_w + side, side + 22.0), Sense::hover());
         let painter = ui.painter_at(rect);
@@ -177,9 +197,8 @@ impl ConfusionPanel {
                 } else {
                     n as f32 / total as f32
                 };
-                let shade = |a: f32, b: f32| (a + (b - a) * frac) as u8;
-                let fill =
-                    Color32::from_rgb(shade(255.0, 8.0), shade(255.0, 48.0), shade(255.0, 107.0));
+                let shade = |i: usize| (low[i] + (high[i] - low[i]) * frac) as u8;
+                let fill = Color32::from_rgb(shade(0), shade(1), shade(2));
                 let cell_rect = Rect::from_min_size(
                     origin + vec2(c as f32 * cell, r as f32 * cell),
                     vec2(cell - 1.0, cell - 1.0),
@@ -190,10 +209,14 @@ impl ConfusionPanel {
                 } else {
                     n.to_string()
                 };
-                let ink = if frac > 0.55 {
-                    Color32::WHITE
-                } else {
+                // Black on light cells, white on dark ones (relative luminance).
+                let luminance = 0.2126 * f32::from(fill.r())
+                    + 0.7152 * f32::from(fill.g())
+                    + 0.0722 * f32::from(fill.b());
+                let ink = if luminance > 140.0 {
                     Color32::BLACK
+                } else {
+                    Color32::WHITE
                 };
                 painter.text(
                     cell_rect.center(),

@@ -3,8 +3,9 @@
 
 use egui::{ComboBox, Slider, Ui};
 
-use crate::data::{DatasetKind, Preprocess, SplitKind};
-use crate::model::{Activation, InitKind, LossKind};
+use super::words::Words;
+use crate::data::DatasetKind;
+use crate::model::InitKind;
 use crate::train::config::{self as settings, NumericSetting};
 use crate::train::{LiveParams, RunSettings, ScheduleKind, TrainConfig};
 
@@ -57,22 +58,25 @@ pub fn setting_slider<N: egui::emath::Numeric>(
     ui.add(slider).on_hover_text(spec.help)
 }
 
-fn combo<T: PartialEq + Copy + std::fmt::Debug>(
-    ui: &mut Ui,
-    label: &str,
-    value: &mut T,
-    all: &[T],
-    tip: &str,
-) {
+/// A menu of `T`'s choices, labelled in words, each explained on hover.
+fn combo<T: Words>(ui: &mut Ui, label: &str, value: &mut T, tip: &str) {
     ComboBox::from_label(label)
-        .selected_text(format!("{value:?}"))
+        .selected_text(value.label())
         .show_ui(ui, |ui| {
-            for &v in all {
-                ui.selectable_value(value, v, format!("{v:?}"));
+            for &v in T::all() {
+                ui.selectable_value(value, v, v.label())
+                    .on_hover_text(v.explain());
             }
         })
         .response
-        .on_hover_text(tip);
+        .on_hover_text(format!("{tip}\n\nNow: {}", value.explain()));
+}
+
+/// The preset whose settings `config` has now, if any.
+pub fn active_preset(config: &TrainConfig) -> Option<&'static crate::runs::presets::Preset> {
+    crate::runs::presets::PRESETS
+        .iter()
+        .find(|p| p.config(config).is_ok_and(|c| c == *config))
 }
 
 impl ControlsPanel {
@@ -91,11 +95,16 @@ impl ControlsPanel {
         } = self;
         let mut actions = Vec::new();
 
-        egui::ComboBox::from_label("preset")
-            .selected_text("Course settings…")
+        let active = active_preset(edited);
+        egui::ComboBox::from_id_salt("preset")
+            .selected_text(active.map_or("Course settings…", |p| p.label))
+            .width(ui.available_width().min(300.0))
+            // Tall enough for every preset: none hides below a scroll.
+            .height(f32::INFINITY)
             .show_ui(ui, |ui| {
                 for p in crate::runs::presets::PRESETS {
-                    if ui.button(p.label).clicked()
+                    let is_active = active.is_some_and(|a| a.name == p.name);
+                    if ui.selectable_label(is_active, p.label).clicked()
                         && let Ok(c) = p.config(edited)
                     {
                         *edited = c;
@@ -105,7 +114,7 @@ impl ControlsPanel {
                 }
             })
             .response
-            .on_hover_text("Set up a classic experiment of the course (starts a new run)");
+            .on_hover_text("Set up a classic experiment of the course (starts a new run); the one in use is marked");
 
         ui.heading("Live");
         ui.label("Applied at the next step.");
@@ -125,13 +134,14 @@ impl ControlsPanel {
         watch(setting_slider(ui, &mut live.eta, &settings::ETA));
         watch(setting_slider(ui, &mut live.lambda, &settings::LAMBDA));
         watch(setting_slider(ui, &mut live.batch, &settings::BATCH));
-        watch(setting_slider(ui, &mut live.decay, &settings::DECAY));
+        if edited.schedule == ScheduleKind::Exp {
+            watch(setting_slider(ui, &mut live.decay, &settings::DECAY));
+        }
         combo(
             ui,
             "loss",
             &mut live.loss,
-            &LossKind::ALL,
-            "Ce: softmax cross-entropy. Bce: one sigmoid per class (multiple binary cross-entropy). Svm: multiclass hinge, margin 1.",
+            "What the classifier minimises.",
         );
         if drag_active {
             *dragging = Some(live);
@@ -159,12 +169,14 @@ impl ControlsPanel {
         setting_slider(ui, &mut edited.epochs, &settings::EPOCHS);
         combo(
             ui,
-            "schedule",
+            "η schedule",
             &mut edited.schedule,
-            &ScheduleKind::ALL,
             "How η changes during training.",
         );
         match edited.schedule {
+            ScheduleKind::Exp => {
+                ui.weak("Decay factor: in the Live section above.");
+            }
             ScheduleKind::Step => {
                 setting_slider(ui, &mut edited.step_every, &settings::STEP_EVERY);
                 setting_slider(ui, &mut edited.step_factor, &settings::STEP_FACTOR);
@@ -174,21 +186,14 @@ impl ControlsPanel {
                 setting_slider(ui, &mut edited.eta_max, &settings::ETA_MAX);
                 setting_slider(ui, &mut edited.half_cycle, &settings::HALF_CYCLE);
             }
-            _ => {}
+            ScheduleKind::Constant => {}
         }
         setting_slider(ui, &mut edited.flip, &settings::FLIP);
         ui.checkbox(&mut edited.shuffle, "shuffle each epoch")
             .on_hover_text("Visit the training images in a new random order every epoch.");
-        combo(
-            ui,
-            "init",
-            &mut edited.init,
-            &InitKind::ALL,
-            "Gaussian: σ below. Xavier: σ = 1/√d_in. He: σ = √(2/d_in).",
-        );
-        if edited.init == InitKind::Gaussian {
-            setting_slider(ui, &mut edited.sigma, &settings::SIGMA);
-        }
+
+        ui.separator();
+        ui.heading("Model");
         let text = hidden_text.get_or_insert_with(|| {
             edited
                 .hidden
@@ -199,9 +204,15 @@ impl ControlsPanel {
         });
         ui.horizontal(|ui| {
             ui.label("hidden layers");
-            let r = ui.text_edit_singleline(text).on_hover_text(
-                "Widths of hidden layers, e.g. 50 or 100,50. Empty: a linear classifier.",
-            );
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(text)
+                        .desired_width(90.0)
+                        .hint_text("none"),
+                )
+                .on_hover_text(
+                    "Widths of hidden layers, e.g. 50 or 100,50. Empty: a linear classifier.",
+                );
             if r.changed() {
                 let parsed: Result<Vec<usize>, _> = text
                     .split(',')
@@ -214,44 +225,60 @@ impl ControlsPanel {
                 }
             }
         });
+        ui.weak(if edited.hidden.is_empty() {
+            "A linear classifier: one weight template per class."
+        } else {
+            "A multilayer perceptron."
+        });
+        let has_hidden = !edited.hidden.is_empty();
+        ui.add_enabled_ui(has_hidden, |ui| {
+            combo(
+                ui,
+                "activation",
+                &mut edited.activation,
+                "Non-linearity of the hidden layers.",
+            );
+        })
+        .response
+        .on_disabled_hover_text("Only for a model with hidden layers: type a width above.");
         combo(
             ui,
-            "activation",
-            &mut edited.activation,
-            &Activation::ALL,
-            "Non-linearity of hidden layers.",
+            "weight init",
+            &mut edited.init,
+            "How the weights start (biases start at 0).",
         );
+        if edited.init == InitKind::Gaussian {
+            setting_slider(ui, &mut edited.sigma, &settings::SIGMA);
+        }
+
         ui.separator();
+        ui.heading("Data");
         combo(
             ui,
-            "dataset",
+            "data set",
             &mut edited.dataset,
-            &[
-                DatasetKind::Synthetic,
-                DatasetKind::Cifar10,
-                DatasetKind::FashionMnist,
-                DatasetKind::Folder,
-            ],
-            "Synthetic needs no files; CIFAR-10, Fashion-MNIST and image folders (one sub-folder of PNG/JPEG per class) are read from the folder below.",
+            "CIFAR-10, Fashion-MNIST and image folders are read from the folder below; the practice set needs no files.",
         );
         if edited.dataset == DatasetKind::Folder {
             setting_slider(ui, &mut edited.image_size, &settings::IMAGE_SIZE);
         }
-        ui.horizontal(|ui| {
-            let shown = edited
-                .data
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "default places".into());
-            ui.label(format!("folder: {shown}"));
-            if ui
-                .button("Choose…")
-                .on_hover_text("Pick the folder holding the data set's files.")
-                .clicked()
-            {
-                actions.push(UiAction::ChooseDataFolder);
-            }
-        });
+        if edited.dataset != DatasetKind::Synthetic {
+            ui.horizontal_wrapped(|ui| {
+                let shown = edited
+                    .data
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "the usual places".into());
+                ui.label(format!("folder: {shown}"));
+                if ui
+                    .button("Choose…")
+                    .on_hover_text("Pick the folder holding the data set's files.")
+                    .clicked()
+                {
+                    actions.push(UiAction::ChooseDataFolder);
+                }
+            });
+        }
         if edited.data.is_none()
             && crate::data::default_cifar_dir().is_none()
             && ui
@@ -263,23 +290,22 @@ impl ControlsPanel {
         {
             actions.push(UiAction::DownloadCifar);
         }
+        if matches!(
+            edited.dataset,
+            DatasetKind::Cifar10 | DatasetKind::FashionMnist
+        ) {
+            combo(
+                ui,
+                "split",
+                &mut edited.split,
+                "Which training images are used for training and which for validation.",
+            );
+        }
         combo(
             ui,
-            "split",
-            &mut edited.split,
-            &[SplitKind::Classic, SplitKind::All],
-            "Classic: train on batch 1, validate on batch 2. All: all batches minus the validation images.",
-        );
-        combo(
-            ui,
-            "preprocess",
+            "inputs",
             &mut edited.preprocess,
-            &[
-                Preprocess::Standardize,
-                Preprocess::MeanOnly,
-                Preprocess::None,
-            ],
-            "Standardize each input dimension, subtract its mean only, or just scale to 0..1.",
+            "How pixels are turned into the model's inputs.",
         );
         ui.add(egui::DragValue::new(&mut edited.seed).prefix("seed "))
             .on_hover_text("Seed of initialisation, shuffling and flips: same seed, same run.");

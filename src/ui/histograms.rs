@@ -2,11 +2,12 @@
 //! of the latest weights, and the probability given to the true class, split into right and
 //! wrong answers (how softmax and sigmoid losses differ).
 
-use egui::Ui;
-use egui_plot::{Bar, BarChart, Legend, Plot};
+use egui::{Color32, Ui};
+use egui_plot::{Bar, BarChart, Legend};
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
+use super::plots::{TRAIN_COLOUR, VAL_COLOUR, emptiest_corner, number, readable_plot};
 use crate::report::figures;
 use crate::train::Histogram;
 
@@ -31,55 +32,121 @@ impl Default for HistogramsPanel {
     }
 }
 
-/// Bars of a histogram, in data coordinates.
+/// Bars of a histogram, in data coordinates, each named by its bin for the read-out.
 fn bars(h: &Histogram) -> Vec<Bar> {
     let w = h.bin_width();
     h.counts
         .iter()
         .enumerate()
-        .map(|(i, &n)| Bar::new(h.bin_centre(i), f64::from(n)).width(w))
+        .map(|(i, &n)| {
+            let c = h.bin_centre(i);
+            Bar::new(c, f64::from(n)).width(w).name(format!(
+                "{} to {}",
+                number(c - w / 2.0),
+                number(c + w / 2.0)
+            ))
+        })
         .collect()
 }
 
-/// One small histogram plot.
-fn histogram_plot(ui: &mut Ui, id: String, title: &str, series: Vec<(String, Vec<Bar>)>) {
+/// One series of a histogram plot: name, colour, bars.
+type HistSeries = (String, Color32, Vec<Bar>);
+
+/// One histogram plot `width` × `height`; hovering a bar shows its bin and count.
+fn histogram_plot(
+    ui: &mut Ui,
+    id: String,
+    title: &str,
+    x_label: &str,
+    series: Vec<HistSeries>,
+    size: egui::Vec2,
+) {
     ui.vertical(|ui| {
+        ui.set_width(size.x);
         ui.label(title);
-        Plot::new(id)
-            .height(180.0)
-            .width((ui.available_width() - 8.0).clamp(220.0, 420.0))
-            .legend(Legend::default())
-            .allow_scroll(false)
-            .show(ui, |plot| {
-                for (name, b) in series {
-                    plot.bar_chart(BarChart::new(name, b));
-                }
-            });
+        // The legend goes where the bars are lowest.
+        let tops: Vec<Vec<egui_plot::PlotPoint>> = series
+            .iter()
+            .map(|(_, _, b)| {
+                b.iter()
+                    .map(|b| egui_plot::PlotPoint::new(b.argument, b.value))
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[egui_plot::PlotPoint]> = tops.iter().map(Vec::as_slice).collect();
+        let mut plot = readable_plot(&id, x_label, "count", false)
+            .width(size.x)
+            .height(size.y)
+            .include_y(0.0)
+            .allow_scroll(false);
+        if series.len() > 1 {
+            plot = plot.legend(Legend::default().position(emptiest_corner(&refs)));
+        }
+        plot.show(ui, |plot| {
+            for (name, colour, b) in series {
+                let label = name.clone();
+                plot.bar_chart(
+                    BarChart::new(name, b)
+                        .color(colour)
+                        .element_formatter(Box::new(move |bar, _| {
+                            format!("{label}\nbin {}\ncount {}", bar.name, bar.value)
+                        })),
+                );
+            }
+        });
     });
+}
+
+/// Size of each of `n` plots side by side in `width` (wrapping onto rows of at most 3).
+fn plot_size(width: f32, n: usize, view_height: f32) -> egui::Vec2 {
+    let per_row = n.clamp(1, 3) as f32;
+    let w = ((width - 12.0 * per_row) / per_row).max(200.0);
+    let h = ((view_height - 200.0) / 3.2).clamp(140.0, 420.0);
+    egui::vec2(w, h)
 }
 
 /// One histogram per weight matrix, side by side, titled with `names` (W1, W2… where a name
 /// is missing).
-fn matrix_histograms(ui: &mut Ui, id: &str, names: &[String], hists: &[Histogram], series: &str) {
-    ui.horizontal_wrapped(|ui| {
-        for (l, h) in hists.iter().enumerate() {
-            let name = names
-                .get(l)
-                .cloned()
-                .unwrap_or_else(|| format!("W{}", l + 1));
-            histogram_plot(
-                ui,
-                format!("{id}-{l}"),
-                &name,
-                vec![(series.to_string(), bars(h))],
-            );
-        }
-    });
+fn matrix_histograms(
+    ui: &mut Ui,
+    id: &str,
+    names: &[String],
+    hists: &[Histogram],
+    (series, x_label): (&str, &str),
+    view_height: f32,
+) {
+    let size = plot_size(ui.available_width(), hists.len(), view_height);
+    let per_row = ((ui.available_width() / (size.x + 12.0)).floor() as usize).max(1);
+    for (r, row) in hists.chunks(per_row).enumerate() {
+        ui.horizontal(|ui| {
+            for (j, h) in row.iter().enumerate() {
+                let l = r * per_row + j;
+                let name = names
+                    .get(l)
+                    .cloned()
+                    .unwrap_or_else(|| format!("W{}", l + 1));
+                histogram_plot(
+                    ui,
+                    format!("{id}-{l}"),
+                    &name,
+                    x_label,
+                    vec![(series.to_string(), TRAIN_COLOUR, bars(h))],
+                    size,
+                );
+            }
+        });
+    }
 }
 
 impl HistogramsPanel {
     /// Draws the panel; returns an export request when the user asks for one.
-    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) -> Option<ExportRequest> {
+    /// `view_height` is the height of the view, which the plots share.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        history: &RunHistory,
+        view_height: f32,
+    ) -> Option<ExportRequest> {
         let mut request = None;
         let n = history.epochs.len();
         if n == 0 {
@@ -114,7 +181,14 @@ impl HistogramsPanel {
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
-        matrix_histograms(ui, "grad", &names, &metrics.gradient_histograms, "∂cost/∂w");
+        matrix_histograms(
+            ui,
+            "grad",
+            &names,
+            &metrics.gradient_histograms,
+            ("∂cost/∂w", "gradient ∂cost/∂w"),
+            view_height,
+        );
 
         ui.horizontal(|ui| {
             ui.strong(format!(
@@ -141,10 +215,20 @@ impl HistogramsPanel {
             ui,
             "truth-probability".into(),
             "p(true class): right vs wrong answers",
+            "probability given to the true class",
             vec![
-                ("correctly classified".into(), bars(&as_hist(&tp.correct))),
-                ("misclassified".into(), bars(&as_hist(&tp.wrong))),
+                (
+                    "correctly classified".into(),
+                    TRAIN_COLOUR,
+                    bars(&as_hist(&tp.correct)),
+                ),
+                (
+                    "misclassified".into(),
+                    VAL_COLOUR,
+                    bars(&as_hist(&tp.wrong)),
+                ),
             ],
+            plot_size(ui.available_width(), 1, view_height) * egui::vec2(0.6, 1.0),
         );
 
         if let Some(net) = history.network.as_deref() {
@@ -164,7 +248,14 @@ impl HistogramsPanel {
                     request = Some(ExportRequest::Figure(Box::new(fig)));
                 }
             });
-            matrix_histograms(ui, "weights", &names, &self.weights, "w");
+            matrix_histograms(
+                ui,
+                "weights",
+                &names,
+                &self.weights,
+                ("w", "weight value"),
+                view_height,
+            );
         }
         request
     }

@@ -2,7 +2,9 @@
 //! here; the UI reads event snapshots and never touches the model.
 
 pub mod app;
+pub mod background;
 pub mod bench;
+pub mod classify;
 pub mod confusion;
 pub mod controls;
 pub mod embedding;
@@ -15,13 +17,14 @@ pub mod predictions;
 pub mod results;
 pub mod runs;
 pub mod templates;
+pub mod words;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::train::TrainConfig;
 
-pub use app::{Settings, TrainvizApp};
+pub use app::{Settings, ThemeChoice, TrainvizApp};
 
 /// Opens the window. `settings_for` turns the settings remembered from the last session (if
 /// any) into those to start with (e.g. applying the command line's flags).
@@ -31,7 +34,9 @@ pub fn run_app(
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("trainviz")
-            .with_inner_size([1400.0, 900.0]),
+            .with_inner_size([1400.0, 900.0])
+            .with_min_inner_size([640.0, 400.0])
+            .with_drag_and_drop(true),
         ..Default::default()
     };
     eframe::run_native(

@@ -7,18 +7,21 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
 use egui::Ui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Legend, Line, PlotPoint, PlotPoints};
 
+use super::background::{Task, repaint_waker};
 use super::export::ExportRequest;
+use super::plots::{curve_readout, emptiest_corner, readable_plot};
+use super::words::short_settings;
 use crate::report::figures::{self, Curve};
 use crate::runs::sweep::{self, PointResult, SweepEvent};
-use crate::runs::{RunError, SavedRun, differing_labels, list_runs, utc_stamp};
+use crate::runs::{RunError, RunStatus, SavedRun, differing_labels, list_runs, utc_stamp};
 use crate::train::TrainConfig;
 
-/// The key settings in a few characters, e.g. "linear ce λ=0.1 η=0.001 b100".
 /// Every setting of a run as it trained, one per line.
 fn settings_tooltip(settings: &crate::train::RunSettings) -> String {
     settings
@@ -49,12 +52,70 @@ struct RunningSweep {
     done: bool,
 }
 
+/// Where a saved run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Being trained now (its files changed a moment ago, or the window trains it).
+    Training,
+    /// Stopped before its last epoch; it can be continued.
+    Paused,
+    /// All epochs done.
+    Finished,
+    /// Stopped because the cost became NaN or infinite.
+    Diverged,
+}
+
+impl RunState {
+    /// The word shown in the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunState::Training => "training",
+            RunState::Paused => "paused",
+            RunState::Finished => "finished",
+            RunState::Diverged => "diverged",
+        }
+    }
+}
+
+/// A run whose files changed this recently is taken to be training.
+const TRAINING_IF_CHANGED_WITHIN: Duration = Duration::from_secs(90);
+/// How often the runs folder is read again while the tab is shown.
+const SCAN_EVERY: Duration = Duration::from_secs(2);
+
+/// The state of `run` from its files.
+fn state_of(run: &SavedRun) -> RunState {
+    match run.meta.status {
+        RunStatus::Finished => RunState::Finished,
+        RunStatus::Diverged => RunState::Diverged,
+        RunStatus::Running => {
+            let recent = ["metrics.jsonl", "meta.json"].iter().any(|f| {
+                std::fs::metadata(run.dir.join(f))
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age < TRAINING_IF_CHANGED_WITHIN)
+            });
+            if recent {
+                RunState::Training
+            } else {
+                RunState::Paused
+            }
+        }
+    }
+}
+
+/// What one read of the runs folder found.
+type Scan = (Vec<(SavedRun, RunState)>, Vec<String>);
+
 /// State of the run browser.
 pub struct RunsPanel {
     root: PathBuf,
     runs: Vec<SavedRun>,
+    states: Vec<RunState>,
     errors: Vec<String>,
     scanned: bool,
+    scan: Option<Task<Scan>>,
+    last_scan: Option<Instant>,
     /// Folders of the runs overlaid.
     pub selected: BTreeSet<PathBuf>,
     renaming: Option<(PathBuf, String)>,
@@ -63,6 +124,10 @@ pub struct RunsPanel {
     validation: bool,
     sweep: Option<RunningSweep>,
     message: Option<String>,
+    /// The sweep file's path as typed (shown when no file dialog can open).
+    sweep_typed: Option<String>,
+    /// A file dialog for the sweep file, open on its own thread, and when it opened.
+    sweep_dialog: Option<(Task<Option<PathBuf>>, Instant)>,
 }
 
 impl RunsPanel {
@@ -71,8 +136,11 @@ impl RunsPanel {
         RunsPanel {
             root,
             runs: Vec::new(),
+            states: Vec::new(),
             errors: Vec::new(),
             scanned: false,
+            scan: None,
+            last_scan: None,
             selected: BTreeSet::new(),
             renaming: None,
             confirm_delete: None,
@@ -80,17 +148,63 @@ impl RunsPanel {
             validation: true,
             sweep: None,
             message: None,
+            sweep_typed: None,
+            sweep_dialog: None,
         }
     }
 
-    /// Reads the runs folder again.
-    pub fn rescan(&mut self) {
-        let (runs, errors) = list_runs(&self.root);
-        self.runs = runs;
-        self.errors = errors.iter().map(RunError::to_string).collect();
-        self.selected
-            .retain(|d| self.runs.iter().any(|r| &r.dir == d));
-        self.scanned = true;
+    /// Reads the runs folder again on a background task (unless a read is under way).
+    pub fn rescan(&mut self, ctx: &egui::Context) {
+        if self.scan.is_some() {
+            return;
+        }
+        let root = self.root.clone();
+        self.last_scan = Some(Instant::now());
+        self.scan = Some(Task::spawn(
+            "Reading the runs folder",
+            Some(repaint_waker(ctx)),
+            move |_| {
+                let (runs, errors) = list_runs(&root);
+                let runs = runs
+                    .into_iter()
+                    .map(|r| {
+                        let s = state_of(&r);
+                        (r, s)
+                    })
+                    .collect();
+                Ok((runs, errors.iter().map(RunError::to_string).collect()))
+            },
+        ));
+    }
+
+    /// Takes in a finished scan; reads again every [`SCAN_EVERY`] so that runs made or
+    /// deleted elsewhere (a sweep, the command line) come and go by themselves.
+    fn follow_folder(&mut self, ctx: &egui::Context) {
+        if let Some(task) = &mut self.scan
+            && let Some(outcome) = task.poll()
+        {
+            self.scan = None;
+            match outcome {
+                Ok((runs, errors)) => {
+                    (self.runs, self.states) = runs.into_iter().unzip();
+                    self.errors = errors;
+                    self.selected
+                        .retain(|d| self.runs.iter().any(|r| &r.dir == d));
+                }
+                Err(e) => self.errors = vec![e],
+            }
+            self.scanned = true;
+        }
+        if self.last_scan.is_none_or(|t| t.elapsed() >= SCAN_EVERY) {
+            self.rescan(ctx);
+        }
+        // Come back for the next read even when nothing else redraws the window.
+        ctx.request_repaint_after(SCAN_EVERY);
+    }
+
+    /// True once the folder has been read at least once.
+    pub fn scanned(&self) -> bool {
+        self.scanned
     }
 
     /// Runs listed now.
@@ -192,29 +306,82 @@ impl RunsPanel {
 
     /// Draws the browser; `base` is the window's current settings (a sweep starts from
     /// them).
-    pub fn ui(&mut self, ui: &mut Ui, base: &TrainConfig) -> Option<RunsAction> {
-        if !self.scanned || self.drain_sweep() {
-            self.rescan();
+    /// `current` is the window's own run: its folder and whether it is training.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        base: &TrainConfig,
+        current: Option<(&Path, bool)>,
+    ) -> Option<RunsAction> {
+        let ctx = ui.ctx().clone();
+        if self.drain_sweep() {
+            self.last_scan = None;
         }
+        self.follow_folder(&ctx);
         let mut action = None;
         ui.horizontal(|ui| {
-            ui.label(format!("Runs in {}", self.root.display()));
-            if ui.button("Refresh").clicked() {
-                self.rescan();
-            }
+            ui.label(format!("Runs in {}", self.root.display()))
+                .on_hover_text("Read again every 2 s: runs made or deleted elsewhere come and go by themselves");
             ui.separator();
             let running = self.sweep.as_ref().is_some_and(|s| !s.done);
             if ui
                 .add_enabled(!running, egui::Button::new("Run a sweep…"))
                 .on_hover_text("Pick a sweep file (TOML: [params] lambda = [0, 0.1] …); finished points are kept, so running it again resumes")
                 .clicked()
-                && let Some(file) = rfd::FileDialog::new()
-                    .add_filter("Sweep file", &["toml"])
-                    .pick_file()
             {
-                self.start_sweep(&file, base, ui.ctx().clone());
+                if super::export::dialog_available() {
+                    // rfd's dialog blocks: on its own thread the window keeps drawing.
+                    let task = Task::spawn("The file dialog", Some(repaint_waker(&ctx)), |_| {
+                        Ok(rfd::FileDialog::new()
+                            .set_title("Sweep file")
+                            .add_filter("Sweep file", &["toml"])
+                            .pick_file())
+                    });
+                    self.sweep_dialog = Some((task, Instant::now()));
+                } else {
+                    self.sweep_typed = Some(String::new());
+                }
             }
         });
+        if let Some((task, opened)) = &mut self.sweep_dialog
+            && let Some(outcome) = task.poll()
+        {
+            // A dialog that "returns" at once was never shown: offer the path field.
+            let quick = opened.elapsed() < Duration::from_millis(300);
+            self.sweep_dialog = None;
+            match outcome {
+                Ok(Some(file)) => self.start_sweep(&file, base, ctx.clone()),
+                Ok(None) if !quick => {}
+                Ok(None) | Err(_) => self.sweep_typed = Some(String::new()),
+            }
+        }
+        let mut start = None;
+        let mut close = false;
+        if let Some(typed) = &mut self.sweep_typed {
+            ui.horizontal(|ui| {
+                ui.label("Sweep file:");
+                let edit = ui.add(
+                    egui::TextEdit::singleline(typed)
+                        .desired_width(320.0)
+                        .hint_text("/path/to/sweep.toml"),
+                );
+                let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if (ui.button("Run").clicked() || enter) && !typed.trim().is_empty() {
+                    start = Some(PathBuf::from(typed.trim()));
+                }
+                close = ui.button("Cancel").clicked();
+            })
+            .response
+            .on_hover_text(
+                "No file dialog can open on this desktop (no portal, no zenity): type the path",
+            );
+        }
+        if let Some(file) = start {
+            self.sweep_typed = None;
+            self.start_sweep(&file, base, ctx.clone());
+        } else if close {
+            self.sweep_typed = None;
+        }
         if let Some(m) = &self.message {
             ui.colored_label(ui.visuals().error_fg_color, m);
         }
@@ -222,6 +389,10 @@ impl RunsPanel {
             ui.colored_label(ui.visuals().warn_fg_color, format!("Skipped: {e}"));
         }
         self.sweep_ui(ui);
+        if !self.scanned {
+            ui.label("Reading the runs folder…");
+            return None;
+        }
         if self.runs.is_empty() {
             ui.label("No saved runs yet: every run is saved here from its first epoch.");
             return None;
@@ -229,24 +400,17 @@ impl RunsPanel {
         egui::ScrollArea::both()
             .id_salt("runs-table")
             .max_width(ui.available_width())
-            .max_height(320.0)
+            .max_height((ui.available_height() * 0.45).max(200.0))
             .show(ui, |ui| {
                 egui::Grid::new("runs").striped(true).show(ui, |ui| {
                     for h in [
-                        "overlay",
-                        "name",
-                        "created (UTC)",
-                        "data",
-                        "status",
-                        "epochs",
-                        "best val",
-                        "",
+                        "overlay", "name", "state", "data", "settings", "epochs", "best val", "",
                     ] {
                         ui.strong(h);
                     }
                     ui.end_row();
                     let mut rescan = false;
-                    for run in &mut self.runs {
+                    for (run, state) in self.runs.iter_mut().zip(&self.states) {
                         let mut on = self.selected.contains(&run.dir);
                         if ui
                             .checkbox(&mut on, "")
@@ -266,27 +430,49 @@ impl RunsPanel {
                                     if let Err(e) = run.rename(text) {
                                         self.message = Some(format!("Cannot rename: {e}"));
                                     }
+                                    rescan = true;
                                     self.renaming = None;
                                 }
                             }
                             _ => {
-                                ui.label(run.name())
-                                    .on_hover_text(settings_tooltip(&run.settings));
+                                ui.scope(|ui| {
+                                    ui.set_min_width(120.0);
+                                    ui.set_max_width(240.0);
+                                    ui.add(egui::Label::new(run.name()).truncate())
+                                        .on_hover_text(format!(
+                                            "{}\ncreated {} UTC\n{}",
+                                            run.name(),
+                                            utc_stamp(run.meta.created),
+                                            run.dir.display()
+                                        ));
+                                });
                             }
                         }
-                        ui.label(utc_stamp(run.meta.created));
+                        let state = match current {
+                            Some((dir, running)) if dir == run.dir => {
+                                if running {
+                                    RunState::Training
+                                } else if *state == RunState::Training {
+                                    RunState::Paused
+                                } else {
+                                    *state
+                                }
+                            }
+                            _ => *state,
+                        };
+                        let colour = match state {
+                            RunState::Diverged => ui.visuals().error_fg_color,
+                            RunState::Training => ui.visuals().warn_fg_color,
+                            _ => ui.visuals().text_color(),
+                        };
+                        ui.colored_label(colour, state.label());
                         ui.label(&run.meta.dataset);
-                        ui.label(match run.meta.status {
-                            crate::train::RunStatus::Finished => "finished",
-                            crate::train::RunStatus::Diverged => "diverged",
-                            crate::train::RunStatus::Running => "stopped early",
-                        })
-                        .on_hover_text(
-                            run.meta.message.as_deref().unwrap_or(
-                                "Finished: every planned epoch done. Stopped early: the window or \
-                             program closed before the end (+10 epochs continues it).",
-                            ),
-                        );
+                        ui.scope(|ui| {
+                            ui.set_min_width(140.0);
+                            ui.set_max_width(220.0);
+                            ui.add(egui::Label::new(short_settings(&run.config())).truncate())
+                                .on_hover_text(settings_tooltip(&run.settings));
+                        });
                         ui.label(format!("{}/{}", run.history.len(), run.settings.epochs()));
                         let best = run.best_val_accuracy();
                         ui.label(if best.is_nan() {
@@ -302,16 +488,21 @@ impl RunsPanel {
                             {
                                 action = Some(RunsAction::Load(run.dir.clone(), 0));
                             }
-                            if ui
-                                .button("+10 epochs")
-                                .on_hover_text("Load it and allow 10 more epochs")
-                                .clicked()
-                            {
-                                action = Some(RunsAction::Load(run.dir.clone(), 10));
-                            }
-                            if ui.button("Rename").clicked() {
-                                self.renaming = Some((run.dir.clone(), run.meta.name.clone()));
-                            }
+                            ui.menu_button("More…", |ui| {
+                                if ui
+                                    .button("Continue for 10 more epochs")
+                                    .on_hover_text("Load it and allow 10 more epochs")
+                                    .clicked()
+                                {
+                                    action = Some(RunsAction::Load(run.dir.clone(), 10));
+                                }
+                                if ui.button("Rename").clicked() {
+                                    self.renaming = Some((run.dir.clone(), run.name()));
+                                }
+                                if ui.button("Delete…").clicked() {
+                                    self.confirm_delete = Some(run.dir.clone());
+                                }
+                            });
                             if self.confirm_delete.as_ref() == Some(&run.dir) {
                                 if ui.button("Really delete").clicked() {
                                     match run.clone().delete() {
@@ -325,14 +516,12 @@ impl RunsPanel {
                                 if ui.button("Keep").clicked() {
                                     self.confirm_delete = None;
                                 }
-                            } else if ui.button("Delete").clicked() {
-                                self.confirm_delete = Some(run.dir.clone());
                             }
                         });
                         ui.end_row();
                     }
                     if rescan {
-                        self.rescan();
+                        self.last_scan = None;
                     }
                 });
             });
@@ -428,18 +617,30 @@ impl RunsPanel {
         }
         let series = self.overlay_series();
         let (curve, validation) = (self.curve, self.validation);
-        Plot::new("overlay")
-            .height(280.0)
-            .legend(Legend::default())
-            .x_axis_label("epoch")
+        let lines: Vec<(&str, Vec<PlotPoint>)> = series
+            .iter()
+            .map(|(label, history)| {
+                let points = curve
+                    .points(history, validation)
+                    .into_iter()
+                    .map(|(x, y)| PlotPoint::new(x, y))
+                    .collect();
+                (label.as_str(), points)
+            })
+            .collect();
+        let all: Vec<&[PlotPoint]> = lines.iter().map(|(_, p)| p.as_slice()).collect();
+        let y_label = match curve {
+            Curve::Accuracy => "fraction correct",
+            Curve::Cost => "cost",
+            Curve::Loss => "loss",
+        };
+        readable_plot("overlay", "epoch", y_label, true)
+            .height((ui.available_height() - 8.0).clamp(220.0, 900.0))
+            .legend(Legend::default().position(emptiest_corner(&all)))
+            .label_formatter(curve_readout)
             .show(ui, |plot| {
-                for (label, history) in &series {
-                    let points: Vec<[f64; 2]> = curve
-                        .points(history, validation)
-                        .into_iter()
-                        .map(|(x, y)| [x, y])
-                        .collect();
-                    plot.line(Line::new(label.as_str(), PlotPoints::from(points)));
+                for (label, points) in &lines {
+                    plot.line(Line::new(*label, PlotPoints::Borrowed(points)));
                 }
             });
         action

@@ -27,11 +27,12 @@ impl TemplatesPanel {
         self.textures.iter().map(|(l, _)| l.as_str()).collect()
     }
 
-    /// Draws the templates of the latest weights in `history`.
-    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) {
+    /// Draws the templates of the latest weights in `history`; true when their Export…
+    /// was clicked.
+    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) -> bool {
         let (Some(net), Some(info)) = (&history.network, &history.info) else {
             ui.label("Templates appear when a run is ready.");
-            return;
+            return false;
         };
         let version = (history.run, history.network_version);
         if version != self.version {
@@ -74,20 +75,36 @@ impl TemplatesPanel {
         } else {
             "First-layer units (most important 20, by outgoing weight norm)"
         };
-        ui.label(title);
-        let size = 72.0;
-        ui.horizontal_wrapped(|ui| {
-            for (label, tex) in &self.textures {
-                ui.vertical(|ui| {
-                    ui.set_width(size + 8.0);
-                    ui.image((tex.id(), egui::vec2(size, size)))
-                        .on_hover_ui(|ui| {
-                            ui.label(label);
-                            ui.image((tex.id(), egui::vec2(256.0, 256.0)));
-                        });
-                    ui.small(label);
-                });
-            }
-        });
+        let export = ui
+            .horizontal_wrapped(|ui| {
+                ui.strong(title);
+                ui.add(egui::Button::new("Export templates…").small())
+                    .on_hover_text("PNG, SVG or CSV of the templates, for print")
+                    .clicked()
+            })
+            .inner;
+        // Tiles grow with the window; rows wrap so every class or unit shows.
+        let n = self.textures.len().max(1);
+        let avail = ui.available_width();
+        let gap = 10.0;
+        let per_row_wanted = if n <= 10 { n } else { n.div_ceil(2) };
+        let size = ((avail / per_row_wanted as f32) - gap).clamp(48.0, 240.0);
+        let per_row = ((avail / (size + gap)).floor() as usize).clamp(1, n);
+        for row in self.textures.chunks(per_row) {
+            ui.horizontal(|ui| {
+                for (label, tex) in row {
+                    ui.vertical(|ui| {
+                        ui.set_width(size + gap - ui.spacing().item_spacing.x);
+                        ui.image((tex.id(), egui::vec2(size, size)))
+                            .on_hover_ui(|ui| {
+                                ui.label(label);
+                                ui.image((tex.id(), egui::vec2(256.0, 256.0)));
+                            });
+                        ui.small(label);
+                    });
+                }
+            });
+        }
+        export
     }
 }

@@ -1,0 +1,203 @@
+//! "Classify your own picture": a PNG or JPEG dropped on the window (or chosen) shown as the
+//! model sees it, with the five most probable classes. The decoding, resizing,
+//! normalisation and forward pass are the engine's ([`classify_picture`]), run on a
+//! background [`Task`]; this panel only shows the result.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use egui::{ColorImage, TextureHandle, TextureOptions, Ui};
+
+use super::background::{Task, repaint_waker};
+use super::history::RunHistory;
+use crate::data::Normalizer;
+use crate::train::analysis::{ClassifiedPicture, classify_picture, normalizer_for};
+
+/// Classes listed for a picture.
+const TOP: usize = 5;
+
+/// What the background task hands back: the answer and the run's normaliser (kept for the
+/// next picture).
+type Answer = (ClassifiedPicture, Arc<Normalizer>);
+
+/// A picture with the model's answer.
+struct Shown {
+    name: String,
+    picture: ClassifiedPicture,
+    class_names: Vec<String>,
+    texture: Option<TextureHandle>,
+}
+
+/// State of the picture classifier.
+#[derive(Default)]
+pub struct ClassifyPanel {
+    /// The normalisation of run `.0`, fitted once per run.
+    normalizer: Option<(u64, Arc<Normalizer>)>,
+    task: Option<(u64, String, Vec<String>, Task<Answer>)>,
+    shown: Option<Shown>,
+    error: Option<String>,
+    typed: String,
+}
+
+impl ClassifyPanel {
+    /// The classes and probabilities of the picture shown, most probable first (for tests).
+    pub fn top(&self) -> Vec<(String, f32)> {
+        self.shown.as_ref().map_or_else(Vec::new, |s| {
+            s.picture
+                .top
+                .iter()
+                .map(|&(c, p)| {
+                    let name = s
+                        .class_names
+                        .get(usize::from(c))
+                        .cloned()
+                        .unwrap_or_else(|| format!("class {c}"));
+                    (name, p)
+                })
+                .collect()
+        })
+    }
+
+    /// The last error, if the last picture could not be classified.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Classifies the picture at `path` (its `bytes` when already read) with the run in
+    /// `history`, on a background task.
+    pub fn classify(
+        &mut self,
+        path: PathBuf,
+        bytes: Option<Vec<u8>>,
+        history: &RunHistory,
+        ctx: &egui::Context,
+    ) {
+        let (Some(net), Some(info)) = (history.network.clone(), history.info.clone()) else {
+            self.error = Some("Start or load a run first: a picture needs a model.".into());
+            return;
+        };
+        let run = history.run;
+        let cached = self
+            .normalizer
+            .as_ref()
+            .filter(|(r, _)| *r == run)
+            .map(|(_, n)| n.clone());
+        let loss = info.settings.live().loss;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        self.error = None;
+        let task = Task::spawn(
+            "Classifying the picture",
+            Some(repaint_waker(ctx)),
+            move |_| {
+                let bytes = match bytes {
+                    Some(b) => b,
+                    None => std::fs::read(&path)
+                        .map_err(|e| format!("Cannot read {}: {e}", path.display()))?,
+                };
+                let norm = match cached {
+                    Some(n) => n,
+                    None => Arc::new(normalizer_for(&info.settings.start).map_err(|e| e.to_string())?),
+                };
+                let picture = classify_picture(&bytes, &path, &net, &norm, info.shape, loss, TOP)
+                    .map_err(|e| e.to_string())?;
+                Ok((picture, norm))
+            },
+        );
+        self.task = Some((run, name, history_class_names(history), task));
+    }
+
+    /// Draws the panel: the drop hint, a path field, and the picture with its top-5.
+    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) {
+        if let Some((run, _, _, task)) = &mut self.task
+            && let Some(outcome) = task.poll()
+        {
+            let run = *run;
+            if let Some((_, name, class_names, _)) = self.task.take() {
+                match outcome {
+                    Ok((picture, norm)) => {
+                        self.normalizer = Some((run, norm));
+                        self.shown = Some(Shown {
+                            name,
+                            picture,
+                            class_names,
+                            texture: None,
+                        });
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
+        }
+        ui.label(
+            "Drop a PNG or JPEG anywhere on the window, or type its path, to see how the model \
+             classifies it.",
+        );
+        ui.horizontal(|ui| {
+            ui.label("Picture:");
+            let edit = ui.add(
+                egui::TextEdit::singleline(&mut self.typed)
+                    .desired_width(320.0)
+                    .hint_text("/path/to/photo.jpg"),
+            );
+            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Classify").clicked() || enter) && !self.typed.trim().is_empty() {
+                let path = PathBuf::from(self.typed.trim());
+                self.classify(path, None, history, ui.ctx());
+            }
+        });
+        if let Some((_, name, _, _)) = &self.task {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("Classifying {name}…"));
+            });
+        }
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        let Some(shown) = &mut self.shown else { return };
+        let shape = shown.picture.image.shape;
+        let texture = shown.texture.get_or_insert_with(|| {
+            let image =
+                ColorImage::from_rgb([shape.width, shape.height], &shown.picture.image.rgb(0));
+            ui.ctx()
+                .load_texture("classified-picture", image, TextureOptions::NEAREST)
+        });
+        ui.horizontal(|ui| {
+            ui.vertical(|ui| {
+                ui.image((texture.id(), egui::vec2(160.0, 160.0)));
+                ui.small(format!(
+                    "{}, as the model sees it ({}×{})",
+                    shown.name, shape.width, shape.height
+                ));
+            });
+            ui.vertical(|ui| {
+                ui.strong("Most probable classes");
+                egui::Grid::new("classified-top").show(ui, |ui| {
+                    for &(c, p) in &shown.picture.top {
+                        let name = shown
+                            .class_names
+                            .get(usize::from(c))
+                            .map_or("?", String::as_str);
+                        ui.label(name);
+                        ui.add(
+                            egui::ProgressBar::new(p.clamp(0.0, 1.0))
+                                .desired_width(160.0)
+                                .text(format!("{:.1} %", 100.0 * p)),
+                        );
+                        ui.end_row();
+                    }
+                });
+            });
+        });
+    }
+}
+
+fn history_class_names(history: &RunHistory) -> Vec<String> {
+    history
+        .info
+        .as_ref()
+        .map(|i| i.class_names.clone())
+        .unwrap_or_default()
+}
