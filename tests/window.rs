@@ -165,6 +165,22 @@ fn every_widget_fits_the_window_and_the_plots_grow_with_it() {
             let status = h.get_by_label_contains("epoch 2/2").rect();
             assert!(window.contains_rect(status), "status bar at {status:?}");
         }
+        // The runs table's buttons are whole and inside the window (nothing is clipped
+        // at the right edge).
+        h.key_press(egui::Key::Num8);
+        h.run_steps(3);
+        wait_until(&mut h, "the runs folder to be read", |a| {
+            a.runs_panel_ref().scanned() && !a.runs_panel_ref().runs().is_empty()
+        });
+        for label in ["Load", "More…"] {
+            let r = h.get_by_label(label).rect();
+            assert!(
+                r.width() > 20.0 && r.max.x <= w,
+                "{label} at {r:?} in the {w}×{hgt} window"
+            );
+        }
+        h.key_press(egui::Key::Num1);
+        h.run_steps(3);
         // Every one of the 20 first-layer units is shown, in rows that fit.
         assert_eq!(h.state().template_labels().len(), 20);
         for unit in h.get_all_by_label_contains("unit ") {
@@ -390,8 +406,15 @@ fn command_line_flags_override_only_the_settings_they_name() {
     let merged = cli.app.apply_to(&remembered).unwrap();
     assert_eq!(merged.loss, trainviz::model::LossKind::Svm);
     assert_eq!(merged.lambda, 0.0);
-    assert_eq!(merged.batch, 100, "a preset does not keep the remembered batch size");
-    assert_eq!(merged.dataset, DatasetKind::Synthetic, "the data location stays");
+    assert_eq!(
+        merged.batch, 100,
+        "a preset does not keep the remembered batch size"
+    );
+    assert_eq!(
+        merged.dataset,
+        DatasetKind::Synthetic,
+        "the data location stays"
+    );
 
     // A wrong value is refused with its name.
     let cli = trainviz::cli::Cli::try_parse_from(["trainviz", "--eta=-1"]).unwrap();

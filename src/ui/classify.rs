@@ -99,7 +99,9 @@ impl ClassifyPanel {
                 };
                 let norm = match cached {
                     Some(n) => n,
-                    None => Arc::new(normalizer_for(&info.settings.start).map_err(|e| e.to_string())?),
+                    None => {
+                        Arc::new(normalizer_for(&info.settings.start).map_err(|e| e.to_string())?)
+                    }
                 };
                 let picture = classify_picture(&bytes, &path, &net, &norm, info.shape, loss, TOP)
                     .map_err(|e| e.to_string())?;

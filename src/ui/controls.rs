@@ -137,12 +137,7 @@ impl ControlsPanel {
         if edited.schedule == ScheduleKind::Exp {
             watch(setting_slider(ui, &mut live.decay, &settings::DECAY));
         }
-        combo(
-            ui,
-            "loss",
-            &mut live.loss,
-            "What the classifier minimises.",
-        );
+        combo(ui, "loss", &mut live.loss, "What the classifier minimises.");
         if drag_active {
             *dragging = Some(live);
         } else if live != in_force || drag_ended {

@@ -100,11 +100,17 @@ pub fn tick_marks(input: GridInput, px_per_tick: f64, integer: bool) -> Vec<Grid
     // base_step_size is the plot's smallest grid spacing (8 points) in data units.
     let px = 8.0 * range / input.base_step_size;
     let wanted = (px / px_per_tick).floor().clamp(MIN_TICKS as f64, 12.0);
+    let count = |step: f64| (hi / step).floor() - (lo / step).ceil() + 1.0;
+    // The largest round step that still puts three ticks inside the range: ticks as far
+    // apart as possible, so their labels fit even on a small plot.
     let mut step = nice_at_least(range / wanted);
-    if range / step < (MIN_TICKS - 1) as f64 + 0.999 {
-        step = nice_at_most(range / MIN_TICKS as f64);
+    for _ in 0..40 {
+        if count(step) >= MIN_TICKS as f64 {
+            break;
+        }
+        step = nice_at_most(step * 0.99);
     }
-    if integer && step < 1.0 && range >= MIN_TICKS as f64 {
+    if integer && step < 1.0 && count(1.0) >= MIN_TICKS as f64 {
         step = 1.0;
     }
     let first = (lo / step).ceil() as i64;
@@ -437,6 +443,9 @@ mod tests {
                 assert!(m.iter().all(|&v| v >= lo - 1e-12 && v <= hi + 1e-12));
             }
         }
+        // A short plot gets its three ticks as far apart as round steps allow, so that
+        // their labels fit (1.5, 2, 2.5 rather than five ticks 0.2 apart).
+        assert_eq!(marks(1.45, 2.55, 75.0, false), vec![1.5, 2.0, 2.5]);
         // An epoch axis of a short run: whole epochs, three or more of them.
         let m = marks(0.8, 6.2, 200.0, true);
         assert!(m.len() >= 3 && m.iter().all(|v| v.fract() == 0.0), "{m:?}");

@@ -402,11 +402,16 @@ impl RunsPanel {
             .max_width(ui.available_width())
             .max_height((ui.available_height() * 0.45).max(200.0))
             .show(ui, |ui| {
+                // In a narrow window the data and settings columns give way; the name's
+                // tooltip still tells them.
+                let wide = ui.available_width() >= 900.0;
                 egui::Grid::new("runs").striped(true).show(ui, |ui| {
                     for h in [
                         "overlay", "name", "state", "data", "settings", "epochs", "best val", "",
                     ] {
-                        ui.strong(h);
+                        if wide || !matches!(h, "data" | "settings") {
+                            ui.strong(h);
+                        }
                     }
                     ui.end_row();
                     let mut rescan = false;
@@ -437,13 +442,15 @@ impl RunsPanel {
                             _ => {
                                 ui.scope(|ui| {
                                     ui.set_min_width(120.0);
-                                    ui.set_max_width(240.0);
+                                    ui.set_max_width(200.0);
                                     ui.add(egui::Label::new(run.name()).truncate())
                                         .on_hover_text(format!(
-                                            "{}\ncreated {} UTC\n{}",
+                                            "{}\ncreated {} UTC\n{}\n{}, {}",
                                             run.name(),
                                             utc_stamp(run.meta.created),
-                                            run.dir.display()
+                                            run.dir.display(),
+                                            run.meta.dataset,
+                                            short_settings(&run.config())
                                         ));
                                 });
                             }
@@ -466,13 +473,15 @@ impl RunsPanel {
                             _ => ui.visuals().text_color(),
                         };
                         ui.colored_label(colour, state.label());
-                        ui.label(&run.meta.dataset);
-                        ui.scope(|ui| {
-                            ui.set_min_width(140.0);
-                            ui.set_max_width(220.0);
-                            ui.add(egui::Label::new(short_settings(&run.config())).truncate())
-                                .on_hover_text(settings_tooltip(&run.settings));
-                        });
+                        if wide {
+                            ui.label(&run.meta.dataset);
+                            ui.scope(|ui| {
+                                ui.set_min_width(140.0);
+                                ui.set_max_width(220.0);
+                                ui.add(egui::Label::new(short_settings(&run.config())).truncate())
+                                    .on_hover_text(settings_tooltip(&run.settings));
+                            });
+                        }
                         ui.label(format!("{}/{}", run.history.len(), run.settings.epochs()));
                         let best = run.best_val_accuracy();
                         ui.label(if best.is_nan() {
