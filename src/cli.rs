@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::data::{self, DatasetKind, Normalizer, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 use crate::report::PngSize;
-use crate::train::{Event, ScheduleKind, Summary, TrainConfig, WorkerHandle};
+use crate::train::{Event, OptimizerKind, ScheduleKind, Summary, TrainConfig, WorkerHandle};
 
 /// trainviz: watch a classifier learn. Without a subcommand, opens the window.
 #[derive(Debug, Parser)]
@@ -184,6 +184,27 @@ pub struct TrainArgs {
     /// Side of the square images an image folder is resized to (8–128).
     #[arg(long, global = true)]
     pub image_size: Option<usize>,
+    /// Batch normalisation after every hidden layer's linear part.
+    #[arg(long, global = true)]
+    pub batch_norm: bool,
+    /// Update rule: sgd, momentum, nesterov, rmsprop or adam.
+    #[arg(long, value_enum, global = true)]
+    pub optimizer: Option<OptimizerKind>,
+    /// μ of the momentum and Nesterov optimisers (default 0.9).
+    #[arg(long, global = true)]
+    pub momentum: Option<f64>,
+    /// β₁ of Adam (default 0.9).
+    #[arg(long, global = true)]
+    pub beta1: Option<f64>,
+    /// β₂ of Adam and RMSProp's decay (default 0.999).
+    #[arg(long, global = true)]
+    pub beta2: Option<f64>,
+    /// ε of RMSProp and Adam (default 1e-8).
+    #[arg(long, global = true)]
+    pub eps: Option<f64>,
+    /// Probability of dropping a hidden unit's output while training (inverted dropout).
+    #[arg(long, global = true)]
+    pub dropout: Option<f64>,
     /// Start from a preset of the course's settings (see `trainviz presets`); the config
     /// file and flags override it.
     #[arg(long, global = true)]
@@ -236,6 +257,10 @@ impl TrainArgs {
             hidden
         );
         set!(activation, seed, image_size);
+        set!(optimizer, momentum, beta1, beta2, eps, dropout);
+        if self.batch_norm {
+            c.batch_norm = true;
+        }
         if self.train_limit.is_some() {
             c.train_limit = self.train_limit;
         }

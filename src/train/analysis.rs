@@ -356,7 +356,8 @@ pub fn gradient_check(
         config.init,
         config.sigma,
         &mut rng,
-    );
+    )
+    .with_batch_norm(config.batch_norm);
     gradcheck::check(&net, x.view(), labels, config.loss, config.lambda, 1e-4)
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DataRequest, DatasetKind, Preprocess, SplitKind};
+use super::optimizer::{OptimizerKind, OptimizerSettings};
 use crate::model::{Activation, InitKind, LossKind};
 
 /// Learning-rate schedule kinds.
@@ -89,6 +90,20 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Side of the square images an image folder is resized to.
     pub image_size: usize,
+    /// Batch normalisation after every hidden layer's linear part.
+    pub batch_norm: bool,
+    /// Update rule.
+    pub optimizer: OptimizerKind,
+    /// μ of the momentum and Nesterov optimisers.
+    pub momentum: f64,
+    /// β₁ of Adam.
+    pub beta1: f64,
+    /// β₂ of Adam; also RMSProp's decay.
+    pub beta2: f64,
+    /// ε of RMSProp and Adam.
+    pub eps: f64,
+    /// Probability of dropping a hidden unit's output in training (inverted dropout).
+    pub dropout: f64,
 }
 
 impl Default for TrainConfig {
@@ -121,6 +136,13 @@ impl Default for TrainConfig {
             activation: Activation::Relu,
             seed: 0,
             image_size: 32,
+            batch_norm: false,
+            optimizer: OptimizerKind::Sgd,
+            momentum: 0.9,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            dropout: 0.0,
         }
     }
 }
@@ -177,11 +199,20 @@ impl TrainConfig {
     /// One line describing the model, e.g. "linear classifier, softmax cross-entropy, λ=0.1
     /// η=0.001 batch 100".
     pub fn describe_model(&self) -> String {
-        let arch = if self.hidden.is_empty() {
+        let mut arch = if self.hidden.is_empty() {
             "linear classifier".to_string()
         } else {
             format!("MLP {:?} {:?}", self.hidden, self.activation).to_lowercase()
         };
+        if self.batch_norm && !self.hidden.is_empty() {
+            arch.push_str(" + batch norm");
+        }
+        if self.dropout > 0.0 && !self.hidden.is_empty() {
+            arch.push_str(&format!(" + dropout {}", self.dropout));
+        }
+        if self.optimizer != OptimizerKind::Sgd {
+            arch.push_str(&format!(", {}", self.optimizer.label()));
+        }
         format!(
             "{arch}, {}, λ={} η={} batch {}",
             self.loss.label(),
@@ -285,6 +316,36 @@ impl TrainConfig {
             check(limit >= 1, "train_limit", limit, "at least 1")?;
         }
         check(
+            self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum),
+            "momentum",
+            self.momentum,
+            "0 <= momentum < 1",
+        )?;
+        check(
+            self.beta1.is_finite() && (0.0..1.0).contains(&self.beta1),
+            "beta1",
+            self.beta1,
+            "0 <= beta1 < 1",
+        )?;
+        check(
+            self.beta2.is_finite() && (0.0..1.0).contains(&self.beta2),
+            "beta2",
+            self.beta2,
+            "0 <= beta2 < 1",
+        )?;
+        check(
+            finite_pos(self.eps) && self.eps <= 1.0,
+            "eps",
+            self.eps,
+            "0 < eps <= 1",
+        )?;
+        check(
+            self.dropout.is_finite() && (0.0..0.95).contains(&self.dropout),
+            "dropout",
+            self.dropout,
+            "a probability in 0 to 0.95",
+        )?;
+        check(
             (8..=128).contains(&self.image_size),
             "image_size",
             self.image_size,
@@ -357,6 +418,18 @@ impl TrainConfig {
             batch: self.batch,
             decay: self.decay,
             loss: self.loss,
+            optimizer: self.optimizer,
+        }
+    }
+
+    /// The optimiser's settings.
+    pub fn optimizer_settings(&self) -> OptimizerSettings {
+        OptimizerSettings {
+            kind: self.optimizer,
+            momentum: self.momentum,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
         }
     }
 
@@ -367,6 +440,7 @@ impl TrainConfig {
         self.batch = live.batch;
         self.decay = live.decay;
         self.loss = live.loss;
+        self.optimizer = live.optimizer;
     }
 }
 
@@ -383,6 +457,9 @@ pub struct LiveParams {
     pub decay: f64,
     /// Loss function.
     pub loss: LossKind,
+    /// Update rule; a change restarts the optimiser's state at the next step.
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
 }
 
 #[cfg(test)]
@@ -420,8 +497,22 @@ mod tests {
                 lambda: f64::NAN,
                 ..Default::default()
             },
+            TrainConfig {
+                dropout: 1.0,
+                ..Default::default()
+            },
+            TrainConfig {
+                momentum: 1.5,
+                ..Default::default()
+            },
+            TrainConfig {
+                beta2: -0.1,
+                ..Default::default()
+            },
         ];
-        let names = ["batch", "eta", "flip", "hidden", "lambda"];
+        let names = [
+            "batch", "eta", "flip", "hidden", "lambda", "dropout", "momentum", "beta2",
+        ];
         for (c, name) in bad.iter().zip(names) {
             let err = c.validate().unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");

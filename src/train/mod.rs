@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod config;
 pub mod metrics;
+pub mod optimizer;
 pub mod schedule;
 mod team;
 pub mod trainer;
@@ -11,5 +12,6 @@ pub mod worker;
 
 pub use config::{ConfigError, LiveParams, ScheduleKind, TrainConfig};
 pub use metrics::{EpochMetrics, Evaluation, Histogram, Summary};
+pub use optimizer::{Optimizer, OptimizerKind, OptimizerSettings};
 pub use trainer::{StepOutcome, Subset, Trainer};
 pub use worker::{AnalysisRequest, AnalysisResult, Command, Event, RunInfo, WorkerHandle};
