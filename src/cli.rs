@@ -688,15 +688,27 @@ fn bench(b: &BenchArgs) -> Result<()> {
             .apply(&linear)
             .map_err(anyhow::Error::msg)?
     };
-    let cases: [(&str, &TrainConfig, &[&str]); 2] = [
-        ("linear, full set, batch 100", &linear, &[]),
+    let mlp_bn = TrainConfig {
+        batch_norm: true,
+        ..mlp.clone()
+    };
+    let mlp_adam = TrainConfig {
+        optimizer: crate::train::OptimizerKind::Adam,
+        ..mlp.clone()
+    };
+    // The last two have no NumPy counterpart: they show what batch norm and a stateful
+    // optimiser add to the MLP's epoch.
+    let cases: [(&str, &TrainConfig, Option<&[&str]>); 4] = [
+        ("linear, full set, batch 100", &linear, Some(&[])),
         (
             "MLP 50 ReLU, full set, batch 100",
             &mlp,
-            &[
+            Some(&[
                 "--hidden", "50", "--lam", "0.005", "--cyclic", "1e-5", "0.1", "980",
-            ],
+            ]),
         ),
+        ("MLP 50 ReLU + batch norm", &mlp_bn, None),
+        ("MLP 50 ReLU, Adam", &mlp_adam, None),
     ];
     println!(
         "{:<34} {:>12} {:>12} {:>8}",
@@ -704,10 +716,10 @@ fn bench(b: &BenchArgs) -> Result<()> {
     );
     for (name, config, extra) in cases {
         let (ours, _) = time_trainviz(config, &splits)?;
-        if b.no_reference {
+        let Some(extra) = extra.filter(|_| !b.no_reference) else {
             println!("{name:<34} {ours:>12.4} {:>12} {:>8}", "-", "-");
             continue;
-        }
+        };
         let theirs = time_reference(b, &dir, extra)?;
         println!(
             "{name:<34} {ours:>12.4} {theirs:>12.4} {:>7.1}×",
