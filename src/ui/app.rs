@@ -16,6 +16,7 @@ use super::export::{self, ExportRequest};
 use super::gradcheck::GradcheckPanel;
 use super::histograms::HistogramsPanel;
 use super::history::RunHistory;
+use super::layers::LayersPanel;
 use super::plots::PlotsPanel;
 use super::predictions::PredictionsPanel;
 use super::results::ResultsPanel;
@@ -40,6 +41,8 @@ pub enum Tab {
     Embedding,
     /// Numerical gradient check.
     GradientCheck,
+    /// Per-layer statistics per epoch.
+    Layers,
     /// Results table and report export.
     Results,
     /// Saved runs, overlays and sweeps.
@@ -47,8 +50,8 @@ pub enum Tab {
 }
 
 impl Tab {
-    /// All tabs, in order (keys 1–8).
-    pub const ALL: [Tab; 8] = [
+    /// All tabs, in order (keys 1–9).
+    pub const ALL: [Tab; 9] = [
         Tab::Training,
         Tab::Confusion,
         Tab::Histograms,
@@ -57,6 +60,7 @@ impl Tab {
         Tab::GradientCheck,
         Tab::Results,
         Tab::Runs,
+        Tab::Layers,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -68,6 +72,7 @@ impl Tab {
             Tab::GradientCheck => "Gradient check",
             Tab::Results => "Results & export",
             Tab::Runs => "Runs",
+            Tab::Layers => "Layers",
         }
     }
 }
@@ -128,6 +133,7 @@ pub struct TrainvizApp {
     predictions: PredictionsPanel,
     embedding: EmbeddingPanel,
     gradcheck: GradcheckPanel,
+    layers: LayersPanel,
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
@@ -166,6 +172,7 @@ impl TrainvizApp {
             predictions: PredictionsPanel::default(),
             embedding: EmbeddingPanel::default(),
             gradcheck: GradcheckPanel::default(),
+            layers: LayersPanel,
             runs: RunsPanel::new(
                 runs_dir
                     .clone()
@@ -499,6 +506,7 @@ impl TrainvizApp {
                 }
             }
             Tab::Confusion => request = self.confusion.ui(ui, &self.history),
+            Tab::Layers => request = self.layers.ui(ui, &self.history),
             Tab::Histograms => request = self.histograms.ui(ui, &self.history),
             Tab::Predictions => {
                 let (analysis, export) = self.predictions.ui(ui, &self.history);
@@ -571,6 +579,7 @@ impl TrainvizApp {
                 Key::Num6,
                 Key::Num7,
                 Key::Num8,
+                Key::Num9,
             ];
             for (key, tab) in keys.into_iter().zip(Tab::ALL) {
                 if ui.input(|i| i.key_pressed(key)) {

@@ -5,7 +5,7 @@ use egui::{ComboBox, Slider, Ui};
 
 use crate::data::{DatasetKind, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
-use crate::train::{LiveParams, ScheduleKind, TrainConfig};
+use crate::train::{LiveParams, OptimizerKind, ScheduleKind, TrainConfig};
 
 /// What the user asked for in this frame; applied by the app after drawing.
 #[must_use]
@@ -115,6 +115,17 @@ impl ControlsPanel {
             &LossKind::ALL,
             "Ce: softmax cross-entropy. Bce: one sigmoid per class (multiple binary cross-entropy). Svm: multiclass hinge, margin 1.",
         );
+        ComboBox::from_label("optimiser")
+            .selected_text(edited.optimizer.label())
+            .show_ui(ui, |ui| {
+                for k in OptimizerKind::ALL {
+                    ui.selectable_value(&mut edited.optimizer, k, k.label());
+                }
+            })
+            .response
+            .on_hover_text(
+                "How a gradient becomes a step. A change applies at the next step and restarts the optimiser's memory (velocity, running averages).",
+            );
         if edited.live() != before {
             actions.push(UiAction::SetLive(edited.live()));
         }
@@ -218,6 +229,27 @@ impl ControlsPanel {
             &Activation::ALL,
             "Non-linearity of hidden layers.",
         );
+        ui.checkbox(&mut edited.batch_norm, "batch normalisation")
+            .on_hover_text(
+                "Normalise each hidden unit over the mini-batch before its activation, then scale and shift it by learned γ and β. Evaluation uses running averages.",
+            );
+        ui.add(Slider::new(&mut edited.dropout, 0.0..=0.9).text("dropout"))
+            .on_hover_text(
+                "Chance that a hidden unit's output is zeroed at each training step (the rest are scaled up so evaluation needs no change).",
+            );
+        match edited.optimizer {
+            OptimizerKind::Momentum | OptimizerKind::Nesterov => {
+                ui.add(Slider::new(&mut edited.momentum, 0.0..=0.999).text("momentum μ"));
+            }
+            OptimizerKind::Rmsprop => {
+                ui.add(Slider::new(&mut edited.beta2, 0.5..=0.9999).text("decay of g² average"));
+            }
+            OptimizerKind::Adam => {
+                ui.add(Slider::new(&mut edited.beta1, 0.0..=0.999).text("β1"));
+                ui.add(Slider::new(&mut edited.beta2, 0.5..=0.9999).text("β2"));
+            }
+            OptimizerKind::Sgd => {}
+        }
         ui.separator();
         combo(
             ui,

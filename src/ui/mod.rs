@@ -10,6 +10,7 @@ pub mod export;
 pub mod gradcheck;
 pub mod histograms;
 pub mod history;
+pub mod layers;
 pub mod plots;
 pub mod predictions;
 pub mod results;
