@@ -11,6 +11,7 @@
 //! - `summary.json` — the final numbers, once finished.
 
 pub mod presets;
+pub mod race;
 pub mod sweep;
 
 use std::fs::{File, OpenOptions};
