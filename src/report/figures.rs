@@ -624,9 +624,9 @@ pub enum LayerMetric {
     Spread,
     /// Share of dead (ReLU) or saturated (sigmoid, tanh) units.
     Stuck,
-    /// log₁₀ ‖∂cost/∂W‖.
+    /// log₁₀ ‖∂cost/∂W‖ (Frobenius).
     GradientNorm,
-    /// log₁₀ ‖ΔW‖/‖W‖.
+    /// log₁₀ ‖ΔW‖/‖W‖ (Frobenius; the window's font has no ‖, so its labels use |·|).
     UpdateRatio,
 }
 
@@ -658,8 +658,8 @@ impl LayerMetric {
                 "Share of dead units (never active on the validation images)"
             }
             (LayerMetric::Stuck, _) => "Share of saturated units (slope < 5 % on 90 % of images)",
-            (LayerMetric::GradientNorm, _) => "Gradient norm per weight matrix (log₁₀)",
-            (LayerMetric::UpdateRatio, _) => "Update-to-weight ratio ‖ΔW‖/‖W‖ (log₁₀)",
+            (LayerMetric::GradientNorm, _) => "Gradient norm of each weight matrix (log10)",
+            (LayerMetric::UpdateRatio, _) => "Update-to-weight ratio |ΔW| / |W| (log10)",
         }
     }
     /// The y-axis label.
@@ -668,8 +668,8 @@ impl LayerMetric {
             LayerMetric::Mean => "mean",
             LayerMetric::Spread => "standard deviation",
             LayerMetric::Stuck => "share of units",
-            LayerMetric::GradientNorm => "log₁₀ ‖∇W‖",
-            LayerMetric::UpdateRatio => "log₁₀ ‖ΔW‖/‖W‖",
+            LayerMetric::GradientNorm => "log10 |dcost/dW|",
+            LayerMetric::UpdateRatio => "log10 |ΔW| / |W|",
         }
     }
     fn value(self, s: &LayerStats) -> f64 {

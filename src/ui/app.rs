@@ -17,6 +17,7 @@ use super::gradcheck::GradcheckPanel;
 use super::histograms::HistogramsPanel;
 use super::history::RunHistory;
 use super::layers::LayersPanel;
+use super::race::RacePanel;
 use super::plots::PlotsPanel;
 use super::predictions::PredictionsPanel;
 use super::results::ResultsPanel;
@@ -43,6 +44,8 @@ pub enum Tab {
     GradientCheck,
     /// Per-layer statistics per epoch.
     Layers,
+    /// Variants trained side by side.
+    Race,
     /// Results table and report export.
     Results,
     /// Saved runs, overlays and sweeps.
@@ -50,8 +53,8 @@ pub enum Tab {
 }
 
 impl Tab {
-    /// All tabs, in order (keys 1–9).
-    pub const ALL: [Tab; 9] = [
+    /// All tabs, in order (keys 1–9; the tenth has none).
+    pub const ALL: [Tab; 10] = [
         Tab::Training,
         Tab::Confusion,
         Tab::Histograms,
@@ -61,6 +64,7 @@ impl Tab {
         Tab::Results,
         Tab::Runs,
         Tab::Layers,
+        Tab::Race,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -73,6 +77,7 @@ impl Tab {
             Tab::Results => "Results & export",
             Tab::Runs => "Runs",
             Tab::Layers => "Layers",
+            Tab::Race => "Race",
         }
     }
 }
@@ -134,6 +139,7 @@ pub struct TrainvizApp {
     embedding: EmbeddingPanel,
     gradcheck: GradcheckPanel,
     layers: LayersPanel,
+    race: RacePanel,
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
@@ -173,6 +179,7 @@ impl TrainvizApp {
             embedding: EmbeddingPanel::default(),
             gradcheck: GradcheckPanel::default(),
             layers: LayersPanel,
+            race: RacePanel::default(),
             runs: RunsPanel::new(
                 runs_dir
                     .clone()
@@ -507,6 +514,11 @@ impl TrainvizApp {
             }
             Tab::Confusion => request = self.confusion.ui(ui, &self.history),
             Tab::Layers => request = self.layers.ui(ui, &self.history),
+            Tab::Race => {
+                request = self
+                    .race
+                    .ui(ui, &self.settings.config, self.runs_dir.clone())
+            }
             Tab::Histograms => request = self.histograms.ui(ui, &self.history),
             Tab::Predictions => {
                 let (analysis, export) = self.predictions.ui(ui, &self.history);
@@ -622,6 +634,11 @@ impl TrainvizApp {
     /// The run browser (for tests).
     pub fn runs_panel(&mut self) -> &mut RunsPanel {
         &mut self.runs
+    }
+
+    /// The race panel (for tests).
+    pub fn race_panel(&mut self) -> &mut RacePanel {
+        &mut self.race
     }
 
     /// Labels of the templates shown (for tests).

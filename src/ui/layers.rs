@@ -67,7 +67,7 @@ impl LayersPanel {
             }
         });
         ui.weak(
-            "Outputs are measured on the validation images after each epoch (after the activation; the last layer's are class scores). Gradients and updates are those of the epoch's last mini-batch. Healthy updates are around 10⁻³ of the weights.",
+            "Outputs are measured on the validation images after each epoch (after the activation; the last layer's are class scores). Gradients and updates are those of the epoch's last mini-batch. Healthy updates are around a thousandth of the weights (−3 on the log10 scale).",
         );
         request
     }

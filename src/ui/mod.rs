@@ -13,6 +13,7 @@ pub mod history;
 pub mod layers;
 pub mod plots;
 pub mod predictions;
+pub mod race;
 pub mod results;
 pub mod runs;
 pub mod templates;
