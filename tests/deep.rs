@@ -69,7 +69,11 @@ fn two_hidden_layers_with_batch_norm() {
     // The Layers tab's numbers are there for every layer and every epoch.
     for m in t.history() {
         assert_eq!(m.layers.len(), 3);
-        assert!(m.layers.iter().all(|l| l.grad_norm > 0.0 && l.update_ratio > 0.0));
+        assert!(
+            m.layers
+                .iter()
+                .all(|l| l.grad_norm > 0.0 && l.update_ratio > 0.0)
+        );
     }
 }
 
@@ -83,7 +87,10 @@ fn nine_layers_learn_better_with_batch_norm() {
     let splits = load(&with);
     let (_, acc_bn) = train(with, &splits);
     let (_, acc_plain) = train(chapter(dir, &hidden, false), &splits);
-    assert!(acc_bn >= 0.50, "with batch norm: test accuracy {acc_bn} < 0.50");
+    assert!(
+        acc_bn >= 0.50,
+        "with batch norm: test accuracy {acc_bn} < 0.50"
+    );
     assert!(
         acc_bn > acc_plain,
         "batch norm {acc_bn} is not above plain {acc_plain}"

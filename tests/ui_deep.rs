@@ -33,7 +33,11 @@ fn layers_tab_plots_every_layer_and_exports() {
     wait_until(&mut h, "three epochs", |a| a.history.epochs.len() >= 3);
     let m = &h.state().history.epochs[2];
     assert_eq!(m.layers.len(), 4, "three hidden layers and the scores");
-    assert!(m.layers.iter().all(|l| l.grad_norm.is_finite() && l.std > 0.0));
+    assert!(
+        m.layers
+            .iter()
+            .all(|l| l.grad_norm.is_finite() && l.std > 0.0)
+    );
     h.state_mut().settings.tab = Tab::Layers;
     h.step();
     h.step();

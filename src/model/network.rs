@@ -124,32 +124,55 @@ pub struct Layer<F> {
 }
 
 impl<F: Real> Layer<F> {
-    /// The learned parameters as flat slices: weights, bias, then γ and β under batch norm
-    /// (not the running averages, which are not learned).
+    /// The learned parameters as flat slices: weights and bias, or under batch norm weights,
+    /// γ and β (the bias stays 0 there: the batch mean would cancel it and β takes its
+    /// place; the running averages are not learned either). Names in [`Self::param_names`].
     pub fn params(&self) -> Vec<&[F]> {
-        let mut out = vec![
-            self.weights.as_slice().expect("owned weights are contiguous"),
-            self.bias.as_slice().expect("owned biases are contiguous"),
-        ];
-        if let Some(bn) = &self.bn {
-            out.push(bn.gamma.as_slice().expect("owned arrays are contiguous"));
-            out.push(bn.beta.as_slice().expect("owned arrays are contiguous"));
+        let w = self
+            .weights
+            .as_slice()
+            .expect("owned weights are contiguous");
+        match &self.bn {
+            None => vec![
+                w,
+                self.bias.as_slice().expect("owned biases are contiguous"),
+            ],
+            Some(bn) => vec![
+                w,
+                bn.gamma.as_slice().expect("owned arrays are contiguous"),
+                bn.beta.as_slice().expect("owned arrays are contiguous"),
+            ],
         }
-        out
     }
     /// [`Self::params`], writable.
     pub fn params_mut(&mut self) -> Vec<&mut [F]> {
-        let mut out = vec![
-            self.weights
-                .as_slice_mut()
-                .expect("owned weights are contiguous"),
-            self.bias.as_slice_mut().expect("owned biases are contiguous"),
-        ];
-        if let Some(bn) = &mut self.bn {
-            out.push(bn.gamma.as_slice_mut().expect("owned arrays are contiguous"));
-            out.push(bn.beta.as_slice_mut().expect("owned arrays are contiguous"));
+        let w = self
+            .weights
+            .as_slice_mut()
+            .expect("owned weights are contiguous");
+        match &mut self.bn {
+            None => vec![
+                w,
+                self.bias
+                    .as_slice_mut()
+                    .expect("owned biases are contiguous"),
+            ],
+            Some(bn) => vec![
+                w,
+                bn.gamma
+                    .as_slice_mut()
+                    .expect("owned arrays are contiguous"),
+                bn.beta.as_slice_mut().expect("owned arrays are contiguous"),
+            ],
         }
-        out
+    }
+    /// Short names of [`Self::params`]: "W", "b" or "W", "γ", "β".
+    pub fn param_names(&self) -> &'static [&'static str] {
+        if self.bn.is_some() {
+            &["W", "γ", "β"]
+        } else {
+            &["W", "b"]
+        }
     }
 }
 
@@ -370,12 +393,9 @@ impl<F: Real> Network<F> {
     /// True when every parameter (and running average) is finite.
     pub fn is_finite(&self) -> bool {
         self.layers.iter().all(|l| {
-            let bn_ok = l.bn.as_ref().is_none_or(|bn| {
-                bn.mean
-                    .iter()
-                    .chain(bn.var.iter())
-                    .all(|v| v.is_finite())
-            });
+            let bn_ok =
+                l.bn.as_ref()
+                    .is_none_or(|bn| bn.mean.iter().chain(bn.var.iter()).all(|v| v.is_finite()));
             bn_ok && l.params().iter().all(|p| p.iter().all(|v| v.is_finite()))
         })
     }
@@ -507,8 +527,10 @@ impl<F: Real> Network<F> {
         let new = F::one() - keep;
         for (layer, cache) in self.layers.iter_mut().zip(&ws.bn) {
             if let (Some(bn), Some(cache)) = (&mut layer.bn, cache) {
-                bn.mean.zip_mut_with(&cache.mean, |r, &m| *r = keep * *r + new * m);
-                bn.var.zip_mut_with(&cache.var, |r, &v| *r = keep * *r + new * v);
+                bn.mean
+                    .zip_mut_with(&cache.mean, |r, &m| *r = keep * *r + new * m);
+                bn.var
+                    .zip_mut_with(&cache.var, |r, &v| *r = keep * *r + new * v);
             }
         }
     }
@@ -653,10 +675,12 @@ impl<F: Real> Network<F> {
                             *eta,
                         );
                     }
-                    layer.bias.scaled_add(-*eta, &bias_grad);
-                    if let (Some(bn), Some((dgamma, dbeta))) = (&mut layer.bn, &bn_grads) {
-                        bn.gamma.scaled_add(-*eta, dgamma);
-                        bn.beta.scaled_add(-*eta, dbeta);
+                    match (&mut layer.bn, &bn_grads) {
+                        (Some(bn), Some((dgamma, dbeta))) => {
+                            bn.gamma.scaled_add(-*eta, dgamma);
+                            bn.beta.scaled_add(-*eta, dbeta);
+                        }
+                        _ => layer.bias.scaled_add(-*eta, &bias_grad),
                     }
                 }
                 GradientUse::Store { lambda, out } => {
@@ -816,8 +840,7 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(5);
         let (x, labels) = problem(&mut rng);
         for act in Activation::ALL {
-            let net =
-                Network::<f64>::new(7, &[9, 8], 3, act, InitKind::Xavier, 0.0, &mut rng);
+            let net = Network::<f64>::new(7, &[9, 8], 3, act, InitKind::Xavier, 0.0, &mut rng);
             let cost = |n: &Network<f64>| {
                 let mut ws = Workspace::new(n, 12);
                 let mut masks = SmallRng::seed_from_u64(99);
@@ -845,8 +868,8 @@ mod tests {
                 },
             );
             let h = 1e-5;
-            for l in 0..3 {
-                for idx in 0..net.layers[l].weights.len() {
+            for (l, grad) in grads.iter().enumerate() {
+                for idx in 0..grad.weights.len() {
                     let mut probe = net.clone();
                     let w = probe.layers[l].weights.as_slice_mut().unwrap();
                     w[idx] += h;
@@ -854,9 +877,13 @@ mod tests {
                     probe.layers[l].weights.as_slice_mut().unwrap()[idx] -= 2.0 * h;
                     let minus = cost(&probe);
                     let numeric = (plus - minus) / (2.0 * h);
-                    let analytic = grads[l].weights.as_slice().unwrap()[idx];
+                    let analytic = grad.weights.as_slice().unwrap()[idx];
                     let e = relative_error(analytic, numeric, 1e-4);
-                    assert!(e < 1e-6, "{act:?} W{} entry {idx}: {analytic} vs {numeric}", l + 1);
+                    assert!(
+                        e < 1e-6,
+                        "{act:?} W{} entry {idx}: {analytic} vs {numeric}",
+                        l + 1
+                    );
                 }
             }
             // Some units were dropped and the rest scaled up.

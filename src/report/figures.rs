@@ -711,7 +711,11 @@ impl LayerMetric {
 }
 
 /// One figure of the Layers view: `metric` per epoch, one line per layer.
-pub fn layer_metric(history: &[EpochMetrics], metric: LayerMetric, activation: Activation) -> Figure {
+pub fn layer_metric(
+    history: &[EpochMetrics],
+    metric: LayerMetric,
+    activation: Activation,
+) -> Figure {
     let series: Vec<Series> = metric
         .series(history)
         .into_iter()
@@ -725,7 +729,10 @@ pub fn layer_metric(history: &[EpochMetrics], metric: LayerMetric, activation: A
         .collect();
     let title = metric.title(activation).to_string();
     let svg = svg::line_chart(&title, "epoch", metric.axis(), &series);
-    let mut csv = format!("layer,epoch,{}\n", metric.id().trim_start_matches("layers_"));
+    let mut csv = format!(
+        "layer,epoch,{}\n",
+        metric.id().trim_start_matches("layers_")
+    );
     for s in &series {
         for (x, y) in &s.points {
             let _ = writeln!(csv, "{},{x},{y}", csv_field(&s.name));

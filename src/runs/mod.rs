@@ -302,7 +302,10 @@ pub fn save_weights(path: &Path, net: &Network<f32>) -> Result<(), RunError> {
         }
         bytes.extend(u32::from(l.bn.is_some()).to_le_bytes());
         if let Some(bn) = &l.bn {
-            for v in [&bn.gamma, &bn.beta, &bn.mean, &bn.var].into_iter().flatten() {
+            for v in [&bn.gamma, &bn.beta, &bn.mean, &bn.var]
+                .into_iter()
+                .flatten()
+            {
                 bytes.extend(v.to_le_bytes());
             }
         }

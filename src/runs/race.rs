@@ -92,9 +92,13 @@ pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, String> {
         .map(|v| match key {
             "optimizer" => OptimizerKind::ALL
                 .iter()
-                .find(|k| k.label().eq_ignore_ascii_case(v) || format!("{k:?}").eq_ignore_ascii_case(v))
+                .find(|k| {
+                    k.label().eq_ignore_ascii_case(v) || format!("{k:?}").eq_ignore_ascii_case(v)
+                })
                 .map(|k| toml::Value::String(format!("{k:?}").to_lowercase()))
-                .ok_or_else(|| format!("{v:?} is not an optimiser (sgd, momentum, nesterov, rmsprop, adam)")),
+                .ok_or_else(|| {
+                    format!("{v:?} is not an optimiser (sgd, momentum, nesterov, rmsprop, adam)")
+                }),
             "batch_norm" => match v.to_ascii_lowercase().as_str() {
                 "on" | "true" | "yes" => Ok(toml::Value::Boolean(true)),
                 "off" | "false" | "no" => Ok(toml::Value::Boolean(false)),
@@ -127,7 +131,10 @@ fn value_text(key: &str, v: &toml::Value) -> String {
 
 /// The variants of `base` where each `(key, values)` takes each of its values (every
 /// combination when there are two). Errors name a bad value or too many variants.
-pub fn variants(base: &TrainConfig, vary: &[(String, Vec<toml::Value>)]) -> Result<Vec<Variant>, String> {
+pub fn variants(
+    base: &TrainConfig,
+    vary: &[(String, Vec<toml::Value>)],
+) -> Result<Vec<Variant>, String> {
     let mut combos: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
     for (key, values) in vary {
         combos = combos
@@ -220,7 +227,10 @@ pub fn run(
                 .name(format!("trainviz-race-{i}"))
                 .spawn_scoped(s, move || {
                     if let Err(message) = run_variant(i, v, runs_root, cache, stop, report) {
-                        report(RaceEvent::Failed { variant: i, message });
+                        report(RaceEvent::Failed {
+                            variant: i,
+                            message,
+                        });
                     }
                 });
             if let Err(e) = spawned {
@@ -244,7 +254,9 @@ fn run_variant(
     let request = v.config.data_request();
     let splits = {
         // Held while loading so that the variants load their common data once.
-        let mut cache = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match cache.iter().find(|(r, _)| *r == request) {
             Some((_, d)) => d.clone(),
             None => {
@@ -254,7 +266,8 @@ fn run_variant(
             }
         }
     };
-    let mut trainer = Trainer::new(v.config.clone(), splits.clone(), None).map_err(|e| e.to_string())?;
+    let mut trainer =
+        Trainer::new(v.config.clone(), splits.clone(), None).map_err(|e| e.to_string())?;
     // The variants already share the cores between them.
     trainer.set_share_steps(false);
     let mut writer = match runs_root {
@@ -325,8 +338,14 @@ mod tests {
     fn variants_combine_and_are_labelled_in_words() {
         let base = TrainConfig::default();
         let vary = vec![
-            ("optimizer".to_string(), parse_values("optimizer", "SGD, adam").unwrap()),
-            ("batch_norm".to_string(), parse_values("batch_norm", "on, off").unwrap()),
+            (
+                "optimizer".to_string(),
+                parse_values("optimizer", "SGD, adam").unwrap(),
+            ),
+            (
+                "batch_norm".to_string(),
+                parse_values("batch_norm", "on, off").unwrap(),
+            ),
         ];
         let v = variants(&base, &vary).unwrap();
         assert_eq!(v.len(), 4);
@@ -337,7 +356,10 @@ mod tests {
         assert!(parse_values("optimizer", "lbfgs").is_err());
         let one = vec![("eta".to_string(), parse_values("eta", "0.1").unwrap())];
         assert!(variants(&base, &one).unwrap_err().contains("2 to"));
-        let bad = vec![("dropout".to_string(), parse_values("dropout", "0, 2").unwrap())];
+        let bad = vec![(
+            "dropout".to_string(),
+            parse_values("dropout", "0, 2").unwrap(),
+        )];
         assert!(variants(&base, &bad).unwrap_err().contains("dropout"));
         for p in RACE_PRESETS {
             let v = preset_variants(p, &base).unwrap_or_else(|e| panic!("{}: {e}", p.name));

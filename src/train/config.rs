@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DataRequest, DatasetKind, Preprocess, SplitKind};
 use super::optimizer::{OptimizerKind, OptimizerSettings};
+use crate::data::{DataRequest, DatasetKind, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 
 /// Learning-rate schedule kinds.

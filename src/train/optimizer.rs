@@ -175,7 +175,12 @@ impl Optimizer {
 
     /// ‖ΔW‖ of each layer's weight matrix for the step this optimiser would take along
     /// `grads` now, without taking it (for the update-to-weight ratio).
-    pub fn weight_update_norms(&self, net: &Network<f32>, grads: &[Layer<f32>], eta: f64) -> Vec<f64> {
+    pub fn weight_update_norms(
+        &self,
+        net: &Network<f32>,
+        grads: &[Layer<f32>],
+        eta: f64,
+    ) -> Vec<f64> {
         let mut probe = self.clone();
         let mut after = net.clone();
         probe.step(&mut after, grads, eta);
@@ -214,9 +219,16 @@ mod tests {
     #[test]
     fn every_rule_descends_a_bowl() {
         let mut rng = SmallRng::seed_from_u64(3);
-        let start =
-            Network::<f32>::new(4, &[3], 2, Activation::Relu, InitKind::Xavier, 0.0, &mut rng)
-                .with_batch_norm(true);
+        let start = Network::<f32>::new(
+            4,
+            &[3],
+            2,
+            Activation::Relu,
+            InitKind::Xavier,
+            0.0,
+            &mut rng,
+        )
+        .with_batch_norm(true);
         let norm = |n: &Network<f32>| -> f64 {
             n.layers
                 .iter()

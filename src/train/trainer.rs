@@ -628,9 +628,9 @@ impl Trainer {
     /// update ratios of the gradients [`Self::gradient_histograms`] just stored.
     fn layer_stats(&self) -> Vec<LayerStats> {
         let layers = self.net.layers.len();
-        let (mean, std, stuck) = self.pool.install(|| {
-            activation_stats(&self.net, &self.normalizer, &self.data.val)
-        });
+        let (mean, std, stuck) = self
+            .pool
+            .install(|| activation_stats(&self.net, &self.normalizer, &self.data.val));
         let updates = if self.gradients.len() != layers {
             vec![f64::NAN; layers]
         } else if self.live.optimizer == OptimizerKind::Sgd {
@@ -773,7 +773,10 @@ fn activation_stats(
         let m = sum[l] / count;
         mean.push(m);
         std.push((sum_sq[l] / count - m * m).max(0.0).sqrt());
-        let units = stuck_count[l].iter().filter(|&&c| n > 0 && c >= needed).count();
+        let units = stuck_count[l]
+            .iter()
+            .filter(|&&c| n > 0 && c >= needed)
+            .count();
         stuck.push(if l + 1 < layers {
             units as f64 / widths[l] as f64
         } else {

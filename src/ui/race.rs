@@ -72,7 +72,10 @@ impl RacePanel {
 
     /// Labels of the variants of the current (or last) race.
     pub fn labels(&self) -> Vec<String> {
-        self.race.as_ref().map(|r| r.labels.clone()).unwrap_or_default()
+        self.race
+            .as_ref()
+            .map(|r| r.labels.clone())
+            .unwrap_or_default()
     }
 
     /// Epochs each variant has finished.
@@ -92,13 +95,19 @@ impl RacePanel {
     pub fn variants(&self, base: &TrainConfig) -> Result<Vec<Variant>, String> {
         let mut vary = Vec::new();
         let (key, _) = RACE_SETTINGS[self.first.min(RACE_SETTINGS.len() - 1)];
-        vary.push((key.to_string(), race::parse_values(key, &self.first_values)?));
+        vary.push((
+            key.to_string(),
+            race::parse_values(key, &self.first_values)?,
+        ));
         if let Some(i) = self.second {
             let (key2, _) = RACE_SETTINGS[i.min(RACE_SETTINGS.len() - 1)];
             if key2 == key {
                 return Err("vary two different settings".into());
             }
-            vary.push((key2.to_string(), race::parse_values(key2, &self.second_values)?));
+            vary.push((
+                key2.to_string(),
+                race::parse_values(key2, &self.second_values)?,
+            ));
         }
         race::variants(base, &vary)
     }
@@ -204,7 +213,9 @@ impl RacePanel {
                     }
                 });
             ui.add(egui::TextEdit::singleline(&mut self.first_values).desired_width(200.0))
-                .on_hover_text("Values separated by commas, e.g. sgd, momentum, adam · on, off · 0.1, 0.01");
+                .on_hover_text(
+                    "Values separated by commas, e.g. sgd, momentum, adam · on, off · 0.1, 0.01",
+                );
         });
         ui.horizontal(|ui| {
             let mut both = self.second.is_some();
@@ -238,7 +249,10 @@ impl RacePanel {
                 .selected_text("Ready-made races…")
                 .show_ui(ui, |ui| {
                     for p in RACE_PRESETS {
-                        if ui.add_enabled(!running, egui::Button::new(p.label)).clicked() {
+                        if ui
+                            .add_enabled(!running, egui::Button::new(p.label))
+                            .clicked()
+                        {
                             match race::preset_variants(p, base) {
                                 Ok(v) => self.start(v, runs_root.clone(), Some(ui.ctx().clone())),
                                 Err(e) => self.message = Some(e),
@@ -246,7 +260,8 @@ impl RacePanel {
                         }
                     }
                 });
-            if running && ui.button("Stop").clicked()
+            if running
+                && ui.button("Stop").clicked()
                 && let Some(r) = &self.race
             {
                 r.stop.store(true, Ordering::Relaxed);
@@ -259,7 +274,13 @@ impl RacePanel {
             return None;
         };
         egui::Grid::new("race-table").striped(true).show(ui, |ui| {
-            for h in ["variant", "epochs", "validation accuracy", "test accuracy", "saved in"] {
+            for h in [
+                "variant",
+                "epochs",
+                "validation accuracy",
+                "test accuracy",
+                "saved in",
+            ] {
                 ui.strong(h);
             }
             ui.end_row();
@@ -274,7 +295,10 @@ impl RacePanel {
                 match (&r.finished[i], &r.failed[i]) {
                     (Some((acc, dir)), _) => {
                         ui.label(format!("{:.2} %", 100.0 * acc));
-                        ui.label(dir.as_ref().map_or("not saved".into(), |d| d.display().to_string()));
+                        ui.label(
+                            dir.as_ref()
+                                .map_or("not saved".into(), |d| d.display().to_string()),
+                        );
                     }
                     (None, Some(e)) => {
                         ui.colored_label(ui.visuals().error_fg_color, e);
