@@ -10,7 +10,7 @@ use crate::data::{self, DatasetKind, Normalizer, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 use crate::report::PngSize;
 use crate::train::config as settings;
-use crate::train::{Event, ScheduleKind, Summary, TrainConfig, WorkerHandle};
+use crate::train::{Event, OptimizerKind, ScheduleKind, Summary, TrainConfig, WorkerHandle};
 
 /// trainviz: watch a classifier learn. Without a subcommand, opens the window.
 #[derive(Debug, Parser)]
@@ -233,6 +233,27 @@ pub struct TrainArgs {
     /// See [`crate::train::config::IMAGE_SIZE`].
     #[arg(long, help = settings::IMAGE_SIZE.help, global = true)]
     pub image_size: Option<usize>,
+    /// Batch normalisation after every hidden layer's linear part.
+    #[arg(long, global = true)]
+    pub batch_norm: bool,
+    /// Update rule: sgd, momentum, nesterov, rmsprop or adam.
+    #[arg(long, value_enum, global = true)]
+    pub optimizer: Option<OptimizerKind>,
+    /// μ of the momentum and Nesterov optimisers (default 0.9).
+    #[arg(long, global = true)]
+    pub momentum: Option<f64>,
+    /// β₁ of Adam (default 0.9).
+    #[arg(long, global = true)]
+    pub beta1: Option<f64>,
+    /// β₂ of Adam and RMSProp's decay (default 0.999).
+    #[arg(long, global = true)]
+    pub beta2: Option<f64>,
+    /// ε of RMSProp and Adam (default 1e-8).
+    #[arg(long, global = true)]
+    pub eps: Option<f64>,
+    /// Probability of dropping a hidden unit's output while training (inverted dropout).
+    #[arg(long, global = true)]
+    pub dropout: Option<f64>,
     /// Start from a preset of the course's settings (see `trainviz presets`); the config
     /// file and flags override it.
     #[arg(long, global = true)]
@@ -312,6 +333,10 @@ impl TrainArgs {
             hidden
         );
         set!(activation, seed, image_size);
+        set!(optimizer, momentum, beta1, beta2, eps, dropout);
+        if self.batch_norm {
+            c.batch_norm = true;
+        }
         if self.train_limit.is_some() {
             c.train_limit = self.train_limit;
         }
@@ -939,15 +964,27 @@ fn bench(b: &BenchArgs) -> Result<()> {
             .config(&linear)
             .map_err(anyhow::Error::msg)?
     };
-    let cases: [(&str, &TrainConfig, &[&str]); 2] = [
-        ("linear, full set, batch 100", &linear, &[]),
+    let mlp_bn = TrainConfig {
+        batch_norm: true,
+        ..mlp.clone()
+    };
+    let mlp_adam = TrainConfig {
+        optimizer: crate::train::OptimizerKind::Adam,
+        ..mlp.clone()
+    };
+    // The last two have no NumPy counterpart: they show what batch norm and a stateful
+    // optimiser add to the MLP's epoch.
+    let cases: [(&str, &TrainConfig, Option<&[&str]>); 4] = [
+        ("linear, full set, batch 100", &linear, Some(&[])),
         (
             "MLP 50 ReLU, full set, batch 100",
             &mlp,
-            &[
+            Some(&[
                 "--hidden", "50", "--lam", "0.005", "--cyclic", "1e-5", "0.1", "980",
-            ],
+            ]),
         ),
+        ("MLP 50 ReLU + batch norm", &mlp_bn, None),
+        ("MLP 50 ReLU, Adam", &mlp_adam, None),
     ];
     println!(
         "{:<34} {:>12} {:>12} {:>8}",
@@ -955,10 +992,10 @@ fn bench(b: &BenchArgs) -> Result<()> {
     );
     for (name, config, extra) in cases {
         let (ours, _) = time_trainviz(config, &splits)?;
-        if b.no_reference {
+        let Some(extra) = extra.filter(|_| !b.no_reference) else {
             println!("{name:<34} {ours:>12.4} {:>12} {:>8}", "-", "-");
             continue;
-        }
+        };
         let theirs = time_reference(b, &dir, extra)?;
         println!(
             "{name:<34} {ours:>12.4} {theirs:>12.4} {:>7.1}×",

@@ -20,15 +20,14 @@ pub struct ParamCheck {
     pub mean_rel_error: f64,
 }
 
-/// The `idx`-th entry (row-major) of layer `layer`'s weights or bias.
-fn param_mut<F: Real>(net: &mut Network<F>, layer: usize, is_bias: bool, idx: usize) -> &mut F {
-    let l = &mut net.layers[layer];
-    if is_bias {
-        &mut l.bias[idx]
-    } else {
-        let cols = l.weights.ncols();
-        &mut l.weights[[idx / cols, idx % cols]]
-    }
+/// The `idx`-th entry of parameter array `which` (see [`crate::model::Layer::params`]) of
+/// layer `layer`.
+fn param_mut<F: Real>(net: &mut Network<F>, layer: usize, which: usize, idx: usize) -> &mut F {
+    net.layers[layer]
+        .params_mut()
+        .swap_remove(which)
+        .get_mut(idx)
+        .expect("index within the parameter array")
 }
 
 /// Relative error as the course defines it; `eps` keeps 0/0 at 0.
@@ -207,19 +206,25 @@ impl<'a, F: Real> Probe<'a, F> {
         }
     }
 
-    /// The cost with parameter (`layer`, `is_bias`, `idx`) set to `value` (`frozen`: with
+    /// The cost with parameter (`layer`, `which`, `idx`) set to `value` (`frozen`: with
     /// the kinks held as at the unperturbed point), and whether that point is on the
     /// unperturbed point's side of every kink.
     fn cost_at(
         &mut self,
         layer: usize,
-        is_bias: bool,
+        which: usize,
         idx: usize,
         value: F,
         frozen: bool,
     ) -> (f64, bool) {
-        *param_mut(&mut self.net, layer, is_bias, idx) = value;
+        *param_mut(&mut self.net, layer, which, idx) = value;
         let (x, labels, loss, lambda) = (self.x, self.labels, self.loss, self.lambda);
+        if self.net.has_batch_norm() {
+            // Batch norm: the cost with the batch's own statistics, as in training. The
+            // normalisation moves every unit's kink with the batch, so no pattern is held.
+            let cost = self.net.batch_cost(x, labels, loss, lambda, &mut self.ws);
+            return (cost, true);
+        }
         if frozen {
             let cost = frozen_cost(
                 &self.net,
@@ -238,12 +243,12 @@ impl<'a, F: Real> Probe<'a, F> {
     }
 
     /// ∂cost/∂(parameter), see [`compare`]; the parameter is left as it was.
-    fn derivative(&mut self, layer: usize, is_bias: bool, idx: usize, h: f64) -> f64 {
-        let orig = *param_mut(&mut self.net, layer, is_bias, idx);
+    fn derivative(&mut self, layer: usize, which: usize, idx: usize, h: f64) -> f64 {
+        let orig = *param_mut(&mut self.net, layer, which, idx);
         let mut estimate = f64::NAN;
         for frozen in [false, true] {
             let mut at =
-                |steps: f64| self.cost_at(layer, is_bias, idx, orig + F::of(steps * h), frozen);
+                |steps: f64| self.cost_at(layer, which, idx, orig + F::of(steps * h), frozen);
             let (p1, p1_same) = at(1.0);
             let (m1, m1_same) = at(-1.0);
             let (p2, p2_same) = at(2.0);
@@ -253,7 +258,7 @@ impl<'a, F: Real> Probe<'a, F> {
                 break;
             }
         }
-        *param_mut(&mut self.net, layer, is_bias, idx) = orig;
+        *param_mut(&mut self.net, layer, which, idx) = orig;
         estimate
     }
 }
@@ -288,16 +293,12 @@ pub fn compare<F: Real>(
     let mut probe = Probe::new(net, x, labels, loss, lambda);
     let mut results = Vec::new();
     for (l, grad) in analytic.iter().enumerate().take(net.layers.len()) {
-        for is_bias in [false, true] {
-            let values: Vec<F> = if is_bias {
-                grad.bias.iter().copied().collect()
-            } else {
-                grad.weights.iter().copied().collect()
-            };
+        for (which, values) in grad.params().into_iter().enumerate() {
+            let values: Vec<F> = values.to_vec();
             let mut max = 0.0f64;
             let mut sum = 0.0f64;
             for (idx, &ga) in values.iter().enumerate() {
-                let gn = probe.derivative(l, is_bias, idx, h);
+                let gn = probe.derivative(l, which, idx, h);
                 let e = relative_error(ga.to_f64().unwrap_or(f64::NAN), gn, EPS);
                 // A NaN must stick (f64::max would drop it): a NaN gradient fails the check.
                 if e > max || e.is_nan() {
@@ -306,7 +307,7 @@ pub fn compare<F: Real>(
                 sum += e;
             }
             results.push(ParamCheck {
-                name: format!("{}{}", if is_bias { "b" } else { "W" }, l + 1),
+                name: format!("{}{}", grad.param_names()[which], l + 1),
                 count: values.len(),
                 max_rel_error: max,
                 mean_rel_error: sum / values.len().max(1) as f64,
@@ -484,5 +485,46 @@ mod tests {
         assert!(relative_error(1.0, 1.001, 1e-10) > 1e-6);
         assert_eq!(relative_error(0.0, 0.0, 1e-10), 0.0);
         assert!((relative_error(2.0, 1.0, 1e-10) - 1.0 / 3.0).abs() < 1e-15);
+    }
+
+    /// Batch norm after every hidden layer, with γ and β away from 1 and 0, at depths 2 and
+    /// 3 and with every activation and loss.
+    #[test]
+    fn batch_norm_gradients_match_numerical_ones() {
+        // Batch norm curves the cost more sharply in W than a plain layer does, so the
+        // check uses h = 1e-5 (its fourth-order differences err far below 1e-6 either way).
+        let mut rng = SmallRng::seed_from_u64(12);
+        let (n, d, k) = (8, 10, 4);
+        let x = Array2::from_shape_simple_fn((n, d), || rng.random_range(-1.0..1.0f64));
+        let labels: Vec<u8> = (0..n).map(|i| (i % k) as u8).collect();
+        let models: [(&[usize], Activation); 4] = [
+            (&[6], Activation::Relu),
+            (&[6, 5], Activation::Relu),
+            (&[6, 5], Activation::Tanh),
+            (&[6], Activation::Sigmoid),
+        ];
+        for (hidden, act) in models {
+            for loss in LossKind::ALL {
+                let mut net = Network::<f64>::new(d, hidden, k, act, InitKind::He, 0.0, &mut rng)
+                    .with_batch_norm(true);
+                for layer in &mut net.layers {
+                    if let Some(bn) = &mut layer.bn {
+                        bn.gamma.mapv_inplace(|_| rng.random_range(0.5..1.5));
+                        bn.beta.mapv_inplace(|_| rng.random_range(-0.5..0.5));
+                    }
+                }
+                let report = check(&net, x.view(), &labels, loss, 0.1, 1e-5);
+                assert_eq!(report.len(), 3 * hidden.len() + 2);
+                assert!(report.iter().any(|p| p.name == "γ1"));
+                for p in &report {
+                    assert!(
+                        p.max_rel_error < 1e-6,
+                        "batch norm {loss:?} hidden {hidden:?} {act:?}: {} max rel error {}",
+                        p.name,
+                        p.max_rel_error
+                    );
+                }
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ pub mod network;
 pub mod templates;
 
 pub use loss::LossKind;
-pub use network::{Activation, InitKind, Layer, Network, Workspace};
+pub use network::{Activation, BatchNorm, InitKind, Layer, Network, Pass, Workspace};
 
 use std::fmt::Debug;
 use std::iter::Sum;

@@ -14,6 +14,7 @@
 
 pub mod npz;
 pub mod presets;
+pub mod race;
 pub mod sweep;
 
 use std::fs::{File, OpenOptions};
@@ -26,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::data::ImageShape;
-use crate::model::{Activation, Layer, Network};
+use crate::model::{Activation, BatchNorm, Layer, Network};
 use crate::report::write_atomic;
 use crate::train::record::{RunSettings, SettingChange};
 use crate::train::{EpochMetrics, RunInfo, Summary, TrainConfig};
@@ -285,11 +286,14 @@ fn write_meta(dir: &Path, meta: &RunMeta) -> Result<(), RunError> {
     write_text(&dir.join("meta.json"), &json)
 }
 
-/// Magic of `weights.bin`.
-const WEIGHTS_MAGIC: &[u8; 8] = b"TVWGHT01";
+/// Magic of `weights.bin` files written before batch norm (still read).
+const WEIGHTS_MAGIC_V1: &[u8; 8] = b"TVWGHT01";
+/// Magic of `weights.bin`: version 2 adds batch norm to each layer.
+const WEIGHTS_MAGIC: &[u8; 8] = b"TVWGHT02";
 
 /// Saves a network: magic, activation, layer count, then per layer rows, cols (u32 LE),
-/// weights and bias (f32 LE). Atomic.
+/// weights and bias (f32 LE), and a batch-norm flag (u32, 0 or 1) followed, when 1, by γ,
+/// β, running mean and running variance (f32 LE, one per row). Atomic.
 pub fn save_weights(path: &Path, net: &Network<f32>) -> Result<(), RunError> {
     let mut bytes = WEIGHTS_MAGIC.to_vec();
     let act: u32 = match net.activation {
@@ -305,6 +309,15 @@ pub fn save_weights(path: &Path, net: &Network<f32>) -> Result<(), RunError> {
         bytes.extend((c as u32).to_le_bytes());
         for v in l.weights.iter().chain(l.bias.iter()) {
             bytes.extend(v.to_le_bytes());
+        }
+        bytes.extend(u32::from(l.bn.is_some()).to_le_bytes());
+        if let Some(bn) = &l.bn {
+            for v in [&bn.gamma, &bn.beta, &bn.mean, &bn.var]
+                .into_iter()
+                .flatten()
+            {
+                bytes.extend(v.to_le_bytes());
+            }
         }
     }
     write_atomic(path, &bytes).map_err(|e| RunError::Io {
@@ -354,13 +367,16 @@ pub fn parse_weights(bytes: &[u8], path: &Path) -> Result<Network<f32>, RunError
         problem: problem.to_string(),
     };
     let mut cursor = Cursor { bytes, pos: 0 };
-    if cursor
+    let magic = cursor
         .take(8)
-        .ok_or_else(|| corrupt("the file ends early"))?
-        != WEIGHTS_MAGIC
-    {
+        .ok_or_else(|| corrupt("the file ends early"))?;
+    let with_bn = if magic == WEIGHTS_MAGIC {
+        true
+    } else if magic == WEIGHTS_MAGIC_V1 {
+        false
+    } else {
         return Err(corrupt("not a trainviz weights file"));
-    }
+    };
     let activation = match cursor.u32().ok_or_else(|| corrupt("the file ends early"))? {
         0 => Activation::Relu,
         1 => Activation::Tanh,
@@ -386,9 +402,30 @@ pub fn parse_weights(bytes: &[u8], path: &Path) -> Result<Network<f32>, RunError
         let b = cursor
             .floats(r)
             .ok_or_else(|| corrupt("the file ends early"))?;
+        let bn = match with_bn.then(|| cursor.u32()) {
+            None => None,
+            Some(None) => return Err(corrupt("the file ends early")),
+            Some(Some(0)) => None,
+            Some(Some(1)) => {
+                let mut next = || {
+                    cursor
+                        .floats(r)
+                        .map(Array1::from)
+                        .ok_or_else(|| corrupt("the file ends early"))
+                };
+                Some(BatchNorm {
+                    gamma: next()?,
+                    beta: next()?,
+                    mean: next()?,
+                    var: next()?,
+                })
+            }
+            Some(Some(_)) => return Err(corrupt("bad batch-norm flag")),
+        };
         layers.push(Layer {
             weights: Array2::from_shape_vec((r, c), w).map_err(|_| corrupt("bad shape"))?,
             bias: Array1::from(b),
+            bn,
         });
     }
     for pair in layers.windows(2) {
@@ -606,6 +643,35 @@ mod tests {
         assert_eq!(back.activation, Activation::Tanh);
         assert_eq!(back.layers[0].weights, net.layers[0].weights);
         assert_eq!(back.layers[1].bias, net.layers[1].bias);
+        assert_eq!(back, net);
+
+        // Batch norm's γ, β and running averages come back too.
+        let mut bn_net = net.clone().with_batch_norm(true);
+        if let Some(bn) = &mut bn_net.layers[0].bn {
+            bn.gamma.fill(1.5);
+            bn.beta.fill(-0.25);
+            bn.mean.fill(0.125);
+            bn.var.fill(2.0);
+        }
+        let bn_path = dir.path().join("bn.bin");
+        save_weights(&bn_path, &bn_net).unwrap();
+        assert_eq!(load_weights(&bn_path).unwrap(), bn_net);
+
+        // A file of the first version (no batch-norm flags) still loads.
+        let mut v1 = b"TVWGHT01".to_vec();
+        v1.extend(1u32.to_le_bytes());
+        v1.extend(1u32.to_le_bytes());
+        v1.extend(2u32.to_le_bytes());
+        v1.extend(3u32.to_le_bytes());
+        for v in 0..8 {
+            v1.extend((v as f32).to_le_bytes());
+        }
+        let old = parse_weights(&v1, Path::new("old.bin")).unwrap();
+        assert_eq!(old.activation, Activation::Tanh);
+        assert_eq!(old.layers[0].weights[[1, 2]], 5.0);
+        assert_eq!(old.layers[0].bias[1], 7.0);
+        assert!(old.layers[0].bn.is_none());
+
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
         let err = load_weights(&path).unwrap_err().to_string();

@@ -21,52 +21,87 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "lambda0-eta0.1",
         label: "Linear, λ=0, η=0.1 (too large a step: oscillates)",
-        toml: "hidden = []\nlambda = 0.0\neta = 0.1\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"",
+        toml: "hidden = []\nlambda = 0.0\neta = 0.1\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
     },
     Preset {
         name: "lambda0-eta0.001",
         label: "Linear, λ=0, η=0.001",
-        toml: "hidden = []\nlambda = 0.0\neta = 0.001\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"",
+        toml: "hidden = []\nlambda = 0.0\neta = 0.001\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
     },
     Preset {
         name: "classic",
         label: "Linear, λ=0.1, η=0.001 (the classic setting, ~39 %)",
-        toml: "hidden = []\nlambda = 0.1\neta = 0.001\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"",
+        toml: "hidden = []\nlambda = 0.1\neta = 0.001\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
     },
     Preset {
         name: "lambda1-eta0.001",
         label: "Linear, λ=1, η=0.001 (strong regularisation)",
-        toml: "hidden = []\nlambda = 1.0\neta = 0.001\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"",
+        toml: "hidden = []\nlambda = 1.0\neta = 0.001\nepochs = 40\nbatch = 100\nloss = \"ce\"\nsplit = \"classic\"\nschedule = \"constant\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
     },
     Preset {
         name: "all-data-flip-decay",
         label: "Linear, all data + flips + η decay (~41 %)",
-        toml: "hidden = []\nsplit = \"all\"\nval = 1000\nflip = 0.2\neta = 0.01\nschedule = \"exp\"\ndecay = 0.9\nlambda = 0.01\nepochs = 40\nloss = \"ce\"",
+        toml: "hidden = []\nsplit = \"all\"\nval = 1000\nflip = 0.2\neta = 0.01\nschedule = \"exp\"\ndecay = 0.9\nlambda = 0.01\nepochs = 40\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
     },
     Preset {
         name: "svm",
         label: "Linear, multiclass SVM loss",
-        toml: "hidden = []\nloss = \"svm\"\nlambda = 0.01\neta = 0.001\nepochs = 40\nsplit = \"classic\"\nschedule = \"constant\"",
+        toml: "hidden = []\nloss = \"svm\"\nlambda = 0.01\neta = 0.001\nepochs = 40\nsplit = \"classic\"\nschedule = \"constant\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
     },
     Preset {
         name: "bce",
         label: "Linear, multiple binary cross-entropy (sigmoids)",
-        toml: "hidden = []\nloss = \"bce\"\nlambda = 0.01\neta = 0.01\nepochs = 40\nsplit = \"classic\"\nschedule = \"constant\"",
+        toml: "hidden = []\nloss = \"bce\"\nlambda = 0.01\neta = 0.01\nepochs = 40\nsplit = \"classic\"\nschedule = \"constant\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
     },
     Preset {
         name: "mlp-relu",
         label: "MLP 50 ReLU, Xavier, cyclic η (~52 %)",
-        toml: "hidden = [50]\nactivation = \"relu\"\ninit = \"xavier\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\nsplit = \"all\"\nval = 1000\nepochs = 12\nloss = \"ce\"",
+        toml: "hidden = [50]\nactivation = \"relu\"\ninit = \"xavier\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\nsplit = \"all\"\nval = 1000\nepochs = 12\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
     },
     Preset {
         name: "mlp-tanh",
         label: "MLP 50 tanh, Xavier, cyclic η",
-        toml: "hidden = [50]\nactivation = \"tanh\"\ninit = \"xavier\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\nsplit = \"all\"\nval = 1000\nepochs = 12\nloss = \"ce\"",
+        toml: "hidden = [50]\nactivation = \"tanh\"\ninit = \"xavier\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\nsplit = \"all\"\nval = 1000\nepochs = 12\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
     },
     Preset {
         name: "mlp-sigmoid",
         label: "MLP 50 sigmoid, Xavier, cyclic η",
-        toml: "hidden = [50]\nactivation = \"sigmoid\"\ninit = \"xavier\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\nsplit = \"all\"\nval = 1000\nepochs = 12\nloss = \"ce\"",
+        toml: "hidden = [50]\nactivation = \"sigmoid\"\ninit = \"xavier\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\nsplit = \"all\"\nval = 1000\nepochs = 12\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "bn-3-layer",
+        label: "3-layer 50,50 with batch norm, He, cyclic η, 20 epochs (~53 %)",
+        toml: "hidden = [50, 50]\nactivation = \"relu\"\nbatch_norm = true\ninit = \"he\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 2250\nsplit = \"all\"\nval = 5000\nepochs = 20\nloss = \"ce\"\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "bn-9-layer",
+        label: "9-layer with batch norm (~51 %)",
+        toml: "hidden = [50, 30, 20, 20, 10, 10, 10, 10]\nactivation = \"relu\"\nbatch_norm = true\ninit = \"he\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 2250\nsplit = \"all\"\nval = 5000\nepochs = 20\nloss = \"ce\"\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "plain-9-layer",
+        label: "9-layer without batch norm (~47 %)",
+        toml: "hidden = [50, 30, 20, 20, 10, 10, 10, 10]\nactivation = \"relu\"\nbatch_norm = false\ninit = \"he\"\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 2250\nsplit = \"all\"\nval = 5000\nepochs = 20\nloss = \"ce\"\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "tiny-init-bn",
+        label: "σ = 1e-4 initialisation with batch norm: still learns (~52 %)",
+        toml: "hidden = [50, 50]\nactivation = \"relu\"\nbatch_norm = true\ninit = \"gaussian\"\nsigma = 1e-4\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 900\nsplit = \"all\"\nval = 5000\nepochs = 8\nloss = \"ce\"\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "tiny-init-plain",
+        label: "σ = 1e-4 initialisation without batch norm: does not learn (10 %)",
+        toml: "hidden = [50, 50]\nactivation = \"relu\"\nbatch_norm = false\ninit = \"gaussian\"\nsigma = 1e-4\nlambda = 0.005\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 900\nsplit = \"all\"\nval = 5000\nepochs = 8\nloss = \"ce\"\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "adam-4x100",
+        label: "4 × 100 ReLU, 4,000 images, Adam η=0.001 (the optimiser comparison)",
+        toml: "hidden = [100, 100, 100, 100]\nactivation = \"relu\"\nbatch_norm = false\ninit = \"gaussian\"\nsigma = 0.05\nlambda = 0.0\nschedule = \"constant\"\neta = 0.001\nsplit = \"classic\"\ntrain_limit = 4000\nbatch = 100\nepochs = 5\nloss = \"ce\"\noptimizer = \"adam\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "dropout",
+        label: "MLP 500 ReLU, dropout 0.5, Adam, 4,000 images (less overfitting)",
+        toml: "hidden = [500]\nactivation = \"relu\"\nbatch_norm = false\ninit = \"he\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.0005\nsplit = \"classic\"\ntrain_limit = 4000\nbatch = 100\nepochs = 20\nloss = \"ce\"\noptimizer = \"adam\"\ndropout = 0.5",
     },
 ];
 
@@ -129,5 +164,13 @@ mod tests {
         assert_eq!(linear.init, TrainConfig::default().init);
         assert_eq!(linear.activation, TrainConfig::default().activation);
         assert!(linear.hidden.is_empty());
+        let deep = find("bn-9-layer")
+            .unwrap()
+            .config(&TrainConfig::default())
+            .unwrap();
+        assert!(deep.batch_norm && deep.hidden.len() == 8 && deep.val == 5000);
+        // Choosing a plain preset after a batch-norm one turns batch norm off again.
+        let plain = find("plain-9-layer").unwrap().config(&deep).unwrap();
+        assert!(!plain.batch_norm);
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::optimizer::{OptimizerKind, OptimizerSettings};
 use crate::data::{DataRequest, DatasetKind, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 
@@ -89,6 +90,20 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Side of the square images an image folder is resized to.
     pub image_size: usize,
+    /// Batch normalisation after every hidden layer's linear part.
+    pub batch_norm: bool,
+    /// Update rule.
+    pub optimizer: OptimizerKind,
+    /// μ of the momentum and Nesterov optimisers.
+    pub momentum: f64,
+    /// β₁ of Adam.
+    pub beta1: f64,
+    /// β₂ of Adam; also RMSProp's decay.
+    pub beta2: f64,
+    /// ε of RMSProp and Adam.
+    pub eps: f64,
+    /// Probability of dropping a hidden unit's output in training (inverted dropout).
+    pub dropout: f64,
 }
 
 impl Default for TrainConfig {
@@ -121,6 +136,13 @@ impl Default for TrainConfig {
             activation: Activation::Relu,
             seed: 0,
             image_size: 32,
+            batch_norm: false,
+            optimizer: OptimizerKind::Sgd,
+            momentum: 0.9,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            dropout: 0.0,
         }
     }
 }
@@ -251,6 +273,15 @@ numeric_settings! {
         "Images held out for validation by the all-data split.";
     IMAGE_SIZE: "image_size", "image size (pixels)", 8.0, 128.0, false,
         "Side of the square images an image folder is resized to.";
+    MOMENTUM: "momentum", "momentum", 0.0, 0.999, false,
+        "Momentum and Nesterov: the share of the last step kept in the next.";
+    BETA1: "beta1", "β₁", 0.0, 0.999, false, "Adam: decay of the running mean of gradients.";
+    BETA2: "beta2", "β₂", 0.0, 0.99999, false,
+        "Adam and RMSProp: decay of the running mean of squared gradients.";
+    EPS: "eps", "ε", 1e-12, 1.0, true,
+        "Adam and RMSProp: added to the root of the squared-gradient mean, against division by 0.";
+    DROPOUT: "dropout", "dropout", 0.0, 0.9, false,
+        "Share of hidden units switched off at random in each training step (inverted dropout; none when evaluating).";
 }
 
 /// The name people read for a setting's TOML key (its key when it has no other).
@@ -313,6 +344,11 @@ impl TrainConfig {
         if let Some(limit) = self.train_limit {
             check(limit >= 1, "train_limit", limit, "at least 1")?;
         }
+        MOMENTUM.check(self.momentum)?;
+        BETA1.check(self.beta1)?;
+        BETA2.check(self.beta2)?;
+        EPS.check(self.eps)?;
+        DROPOUT.check(self.dropout)?;
         IMAGE_SIZE.check(self.image_size as f64)?;
         Ok(())
     }
@@ -381,6 +417,18 @@ impl TrainConfig {
             batch: self.batch,
             decay: self.decay,
             loss: self.loss,
+            optimizer: self.optimizer,
+        }
+    }
+
+    /// The optimiser's settings.
+    pub fn optimizer_settings(&self) -> OptimizerSettings {
+        OptimizerSettings {
+            kind: self.optimizer,
+            momentum: self.momentum,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
         }
     }
 
@@ -391,6 +439,7 @@ impl TrainConfig {
         self.batch = live.batch;
         self.decay = live.decay;
         self.loss = live.loss;
+        self.optimizer = live.optimizer;
     }
 }
 
@@ -407,6 +456,9 @@ pub struct LiveParams {
     pub decay: f64,
     /// Loss function.
     pub loss: LossKind,
+    /// Update rule; a change restarts the optimiser's state at the next step.
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
 }
 
 #[cfg(test)]
@@ -444,8 +496,22 @@ mod tests {
                 lambda: f64::NAN,
                 ..Default::default()
             },
+            TrainConfig {
+                dropout: 1.0,
+                ..Default::default()
+            },
+            TrainConfig {
+                momentum: 1.5,
+                ..Default::default()
+            },
+            TrainConfig {
+                beta2: -0.1,
+                ..Default::default()
+            },
         ];
-        let names = ["batch", "eta", "flip", "hidden", "lambda"];
+        let names = [
+            "batch", "eta", "flip", "hidden", "lambda", "dropout", "momentum", "beta2",
+        ];
         for (c, name) in bad.iter().zip(names) {
             let err = c.validate().unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");

@@ -62,6 +62,8 @@ pub enum RunStatus {
     Diverged,
 }
 
+use super::optimizer::OptimizerKind;
+
 /// Result of evaluating the model on one set of images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
@@ -225,6 +227,51 @@ pub struct EpochMetrics {
     /// older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveParams>,
+    /// The optimiser in use at the end of the epoch.
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    /// Changes of optimiser during the epoch (each restarted the optimiser's state).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optimizer_switches: Vec<OptimizerSwitch>,
+    /// Health of each layer (hidden layers first, the class-score layer last).
+    #[serde(default)]
+    pub layers: Vec<LayerStats>,
+}
+
+/// A change of optimiser while training, which restarts its state.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerSwitch {
+    /// Training steps taken before the change.
+    pub step: usize,
+    /// The optimiser before.
+    pub from: OptimizerKind,
+    /// The optimiser from this step on.
+    pub to: OptimizerKind,
+}
+
+/// Thresholds of [`LayerStats::stuck`]: a ReLU unit is dead when it is zero on every
+/// validation image; a sigmoid or tanh unit is saturated when its derivative is below 5 %
+/// of its largest value (|tanh| > 0.975, sigmoid outside 0.013–0.987) on at least 90 % of
+/// the validation images.
+pub const SATURATED_SLOPE: f64 = 0.05;
+/// See [`SATURATED_SLOPE`].
+pub const SATURATED_SHARE: f64 = 0.9;
+
+/// How one layer is doing at the end of an epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LayerStats {
+    /// Mean of the layer's outputs (after the activation; scores for the last layer) over
+    /// the validation images.
+    pub mean: f64,
+    /// Standard deviation of the same.
+    pub std: f64,
+    /// Share of the layer's units that are dead (ReLU) or saturated (sigmoid, tanh); see
+    /// [`SATURATED_SLOPE`]. Zero for the class-score layer.
+    pub stuck: f64,
+    /// ‖∂cost/∂W‖ (Frobenius) on the epoch's last mini-batch.
+    pub grad_norm: f64,
+    /// ‖ΔW‖/‖W‖ of the step the optimiser takes on that mini-batch.
+    pub update_ratio: f64,
 }
 
 /// The numbers of a finished run, as written to `summary.json`.

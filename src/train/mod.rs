@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod config;
 pub mod divergence;
 pub mod metrics;
+pub mod optimizer;
 pub mod record;
 pub mod schedule;
 pub mod session;
@@ -14,6 +15,7 @@ pub mod worker;
 
 pub use config::{ConfigError, LiveParams, ScheduleKind, TrainConfig};
 pub use metrics::{EpochMetrics, Evaluation, Histogram, RunStatus, Summary};
+pub use optimizer::{Optimizer, OptimizerKind, OptimizerSettings};
 pub use record::{RunSettings, SettingChange};
 pub use session::{Advance, RunEnd, SaveTo, Session};
 pub use trainer::{StepOutcome, Subset, Trainer};

@@ -31,7 +31,7 @@ pub struct RunSettings {
 }
 
 /// Live settings in the order people name them, with their TOML keys.
-const LIVE_KEYS: [&str; 5] = ["eta", "lambda", "batch", "decay", "loss"];
+const LIVE_KEYS: [&str; 6] = ["eta", "lambda", "batch", "decay", "loss", "optimizer"];
 
 impl RunSettings {
     /// A run that has not changed yet.
@@ -171,6 +171,15 @@ impl RunSettings {
         let mut parts = vec![arch, self.setting_text("loss")];
         parts.push(format!("λ {}", self.setting_text("lambda")));
         parts.push(format!("η {}", self.setting_text("eta")));
+        if !c.hidden.is_empty() && c.batch_norm {
+            parts.push("batch norm".into());
+        }
+        if !c.hidden.is_empty() && c.dropout > 0.0 {
+            parts.push(format!("dropout {}", number(c.dropout)));
+        }
+        if self.changed("optimizer") || c.optimizer != super::optimizer::OptimizerKind::Sgd {
+            parts.push(self.setting_text("optimizer"));
+        }
         if c.schedule != ScheduleKind::Constant && c.schedule != ScheduleKind::Cyclic {
             parts.push(format!("{} schedule", schedule_label(c.schedule)));
         }
@@ -233,6 +242,7 @@ fn live_value(live: &LiveParams, key: &str) -> String {
         "batch" => live.batch.to_string(),
         "decay" => number(live.decay),
         "loss" => live.loss.label().to_string(),
+        "optimizer" => live.optimizer.label().to_string(),
         _ => String::new(),
     }
 }

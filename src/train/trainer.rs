@@ -10,7 +10,11 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
-use super::metrics::{EpochMetrics, Evaluation, Histogram, Summary, TruthProbability, median};
+use super::metrics::{
+    EpochMetrics, Evaluation, Histogram, LayerStats, OptimizerSwitch, SATURATED_SHARE,
+    SATURATED_SLOPE, Summary, TruthProbability, median,
+};
+use super::optimizer::{Optimizer, OptimizerKind};
 use super::record::{RunSettings, SettingChange};
 use super::schedule::learning_rate;
 use super::team;
@@ -18,7 +22,7 @@ use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::kernels;
 use crate::model::loss::probabilities;
 use crate::model::network::GradientUse;
-use crate::model::{Layer, LossKind, Network, Workspace};
+use crate::model::{Activation, Layer, LossKind, Network, Pass, Workspace};
 
 /// Rows per block in the evaluation pass: the block's normalised pixels (≈400 KB) stay in cache.
 const EVAL_BLOCK: usize = 32;
@@ -83,6 +87,10 @@ pub struct Trainer {
     /// The two threads' normalised half-batches, kept between calls.
     team_buffers: (Vec<f32>, Vec<f32>),
     pool: Arc<rayon::ThreadPool>,
+    /// State of the optimiser (unused by plain SGD, which is fused into the backward pass).
+    optimizer: Optimizer,
+    /// Optimiser changes since the last finished epoch.
+    optimizer_switches: Vec<OptimizerSwitch>,
 }
 
 /// The thread pool every trainer shares: one thread per core.
@@ -129,7 +137,8 @@ impl Trainer {
             config.init,
             config.sigma,
             &mut rng,
-        );
+        )
+        .with_batch_norm(config.batch_norm);
         let ws = Workspace::new(&net, config.batch);
         let n = data.train.len();
         Ok(Trainer {
@@ -153,6 +162,8 @@ impl Trainer {
             share_steps: std::env::var_os(ONE_THREAD_ENV).is_none(),
             team_buffers: (Vec::new(), Vec::new()),
             pool: shared_pool(),
+            optimizer: Optimizer::new(config.optimizer_settings()),
+            optimizer_switches: Vec::new(),
             settings: RunSettings::new(config),
             data,
             normalizer,
@@ -183,6 +194,8 @@ impl Trainer {
     /// Replaces the model (e.g. to restore the last good weights after divergence).
     pub fn set_network(&mut self, net: Network<f32>) {
         self.net = net;
+        // The state was built on the weights being replaced (and may hold NaNs).
+        self.optimizer = Optimizer::new(self.config().optimizer_settings());
     }
     /// Epochs completed.
     pub fn epochs_done(&self) -> usize {
@@ -245,6 +258,15 @@ impl Trainer {
         c.validate()?;
         if live == self.live {
             return Ok(None);
+        }
+        if live.optimizer != self.live.optimizer {
+            // A different rule's state means nothing to the new one: start afresh.
+            self.optimizer = Optimizer::new(c.optimizer_settings());
+            self.optimizer_switches.push(OptimizerSwitch {
+                step: self.steps_done,
+                from: self.live.optimizer,
+                to: live.optimizer,
+            });
         }
         self.live = live;
         let change = SettingChange {
@@ -320,6 +342,7 @@ impl Trainer {
         self.batch_flips.resize(batch, false);
         self.ws = Workspace::new(&net, batch);
         self.net = net;
+        self.optimizer = Optimizer::new(self.config().optimizer_settings());
         self.epochs_done = history.len();
         self.steps_done = self.epochs_done * self.steps_per_epoch();
         self.epoch_seconds = history.iter().map(|m| m.seconds).collect();
@@ -339,7 +362,11 @@ impl Trainer {
     /// Where the input columns are split between two threads, when steps are big enough
     /// for two threads to pay (measured: a 100 × 3072 × 10 linear step gains ~1.6×).
     fn team_split(&self) -> Option<usize> {
-        if !self.share_steps || self.pool.current_num_threads() < 2 {
+        // The helper thread updates its half of W₀ by plain SGD; other rules keep state.
+        if !self.share_steps
+            || self.pool.current_num_threads() < 2
+            || self.live.optimizer != OptimizerKind::Sgd
+        {
             return None;
         }
         let d = self.data.shape().dim();
@@ -407,16 +434,39 @@ impl Trainer {
         let eta = self.current_eta();
         let x = ArrayView2::from_shape((b, dim), &self.batch_x[..b * dim])
             .expect("batch buffer holds b rows of dim values");
-        let total = self.net.loss_and_backward(
+        let pass = if self.settings.start.dropout > 0.0 {
+            Pass::Dropout {
+                rate: self.settings.start.dropout,
+                rng: &mut self.rng,
+            }
+        } else {
+            Pass::Batch
+        };
+        let lambda = self.live.lambda as f32;
+        let sgd = self.live.optimizer == OptimizerKind::Sgd;
+        let grad = if sgd {
+            GradientUse::Step {
+                eta: eta as f32,
+                lambda,
+            }
+        } else {
+            GradientUse::Store {
+                lambda,
+                out: &mut self.gradients,
+            }
+        };
+        let total = self.net.loss_and_backward_with(
             x,
             &self.batch_labels[..b],
             self.live.loss,
             &mut self.ws,
-            Some(GradientUse::Step {
-                eta: eta as f32,
-                lambda: self.live.lambda as f32,
-            }),
+            grad,
+            pass,
         );
+        if !sgd {
+            self.optimizer.step(&mut self.net, &self.gradients, eta);
+        }
+        self.net.track_batch_statistics(&self.ws);
         self.finish_step(b, total, eta, started)
     }
 
@@ -485,7 +535,15 @@ impl Trainer {
                             .expect("partial holds rows × width");
                         product += &theirs;
                     }
-                    self.net.forward_after_first_product(b, &mut self.ws);
+                    let pass = if self.settings.start.dropout > 0.0 {
+                        Pass::Dropout {
+                            rate: self.settings.start.dropout,
+                            rng: &mut self.rng,
+                        }
+                    } else {
+                        Pass::Batch
+                    };
+                    self.net.forward_after_first_product(b, &mut self.ws, pass);
                     let eta = self.current_eta();
                     let lambda = self.live.lambda as f32;
                     let total = self.net.step_all_but_first_weights(
@@ -496,6 +554,7 @@ impl Trainer {
                         eta as f32,
                         lambda,
                     );
+                    self.net.track_batch_statistics(&self.ws);
                     let out = self.finish_step(b, total, eta, step_started);
                     step_started = Instant::now();
                     let go_on = !out.epoch_complete
@@ -579,6 +638,7 @@ impl Trainer {
         let gradient_histograms = self.gradient_histograms();
         let train = self.evaluate(Subset::Train);
         let val = self.evaluate(Subset::Val);
+        let layers = self.layer_stats();
         self.epoch_active += started.elapsed();
         let seconds = std::mem::take(&mut self.epoch_active).as_secs_f64();
         self.epoch_seconds.push(seconds);
@@ -592,9 +652,47 @@ impl Trainer {
             seconds,
             gradient_histograms,
             live: Some(self.live),
+            optimizer: self.live.optimizer,
+            optimizer_switches: std::mem::take(&mut self.optimizer_switches),
+            layers,
         };
         self.history.push(m.clone());
         m
+    }
+
+    /// Per-layer health: output statistics on the validation set, and the gradient norms and
+    /// update ratios of the gradients [`Self::gradient_histograms`] just stored.
+    fn layer_stats(&self) -> Vec<LayerStats> {
+        let layers = self.net.layers.len();
+        let (mean, std, stuck) = self
+            .pool
+            .install(|| activation_stats(&self.net, &self.normalizer, &self.data.val));
+        let updates = if self.gradients.len() != layers {
+            vec![f64::NAN; layers]
+        } else if self.live.optimizer == OptimizerKind::Sgd {
+            self.gradients
+                .iter()
+                .map(|g| self.last_eta * frobenius(g.weights.iter()))
+                .collect()
+        } else {
+            self.optimizer
+                .weight_update_norms(&self.net, &self.gradients, self.last_eta)
+        };
+        (0..layers)
+            .map(|l| {
+                let grad_norm = self
+                    .gradients
+                    .get(l)
+                    .map_or(f64::NAN, |g| frobenius(g.weights.iter()));
+                LayerStats {
+                    mean: mean[l],
+                    std: std[l],
+                    stuck: stuck[l],
+                    grad_norm,
+                    update_ratio: updates[l] / frobenius(self.net.layers[l].weights.iter()),
+                }
+            })
+            .collect()
     }
 
     /// Runs steps until the epoch completes, then [`Self::finish_epoch`].
@@ -641,6 +739,88 @@ impl Trainer {
             status: super::metrics::RunStatus::Finished,
         }
     }
+}
+
+/// √(Σ v²).
+fn frobenius<'a>(values: impl Iterator<Item = &'a f32>) -> f64 {
+    values.map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt()
+}
+
+/// Whether a unit's output `a` counts as stuck: a ReLU that is off, a sigmoid or tanh whose
+/// derivative is below [`SATURATED_SLOPE`] of its largest value.
+fn is_stuck(act: Activation, a: f32) -> bool {
+    let a = f64::from(a);
+    match act {
+        Activation::Relu => a <= 0.0,
+        Activation::Tanh => 1.0 - a * a < SATURATED_SLOPE,
+        Activation::Sigmoid => a * (1.0 - a) < 0.25 * SATURATED_SLOPE,
+    }
+}
+
+/// Per layer: mean and standard deviation of the outputs over `set`, and the share of
+/// units that are dead or saturated (see [`crate::train::metrics::SATURATED_SLOPE`]).
+fn activation_stats(
+    net: &Network<f32>,
+    norm: &Normalizer,
+    set: &ImageSet,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    const BLOCK: usize = 256;
+    let layers = net.layers.len();
+    let widths: Vec<usize> = net.layers.iter().map(|l| l.weights.nrows()).collect();
+    let dim = set.shape.dim();
+    let n = set.len();
+    let mut sum = vec![0f64; layers];
+    let mut sum_sq = vec![0f64; layers];
+    let mut stuck_count: Vec<Vec<usize>> = widths.iter().map(|&w| vec![0; w]).collect();
+    let mut ws = Workspace::new(net, BLOCK);
+    let mut buf = vec![0f32; BLOCK * dim];
+    let mut start = 0;
+    while start < n {
+        let end = (start + BLOCK).min(n);
+        let rows = end - start;
+        for (i, row) in (start..end).zip(buf.chunks_exact_mut(dim)) {
+            norm.write_row(set.image(i), None, row);
+        }
+        let x = ArrayView2::from_shape((rows, dim), &buf[..rows * dim])
+            .expect("block buffer holds rows × dim values");
+        net.forward(x, &mut ws);
+        for l in 0..layers {
+            let out = ws.layer_output(l, rows);
+            for row in out.rows() {
+                for (j, &a) in row.iter().enumerate() {
+                    sum[l] += f64::from(a);
+                    sum_sq[l] += f64::from(a) * f64::from(a);
+                    if l + 1 < layers && is_stuck(net.activation, a) {
+                        stuck_count[l][j] += 1;
+                    }
+                }
+            }
+        }
+        start = end;
+    }
+    let needed = match net.activation {
+        Activation::Relu => n,
+        _ => (SATURATED_SHARE * n as f64).ceil() as usize,
+    };
+    let mut mean = Vec::with_capacity(layers);
+    let mut std = Vec::with_capacity(layers);
+    let mut stuck = Vec::with_capacity(layers);
+    for l in 0..layers {
+        let count = (n * widths[l]).max(1) as f64;
+        let m = sum[l] / count;
+        mean.push(m);
+        std.push((sum_sq[l] / count - m * m).max(0.0).sqrt());
+        let units = stuck_count[l]
+            .iter()
+            .filter(|&&c| n > 0 && c >= needed)
+            .count();
+        stuck.push(if l + 1 < layers {
+            units as f64 / widths[l] as f64
+        } else {
+            0.0
+        });
+    }
+    (mean, std, stuck)
 }
 
 /// What one part of an evaluation adds up.

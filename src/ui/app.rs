@@ -16,8 +16,10 @@ use super::export::{ExportRequest, Exporter, ReportData};
 use super::gradcheck::GradcheckPanel;
 use super::histograms::HistogramsPanel;
 use super::history::RunHistory;
+use super::layers::LayersPanel;
 use super::plots::PlotsPanel;
 use super::predictions::PredictionsPanel;
+use super::race::RacePanel;
 use super::results::ResultsPanel;
 use super::runs::{RunsAction, RunsPanel};
 use super::templates::TemplatesPanel;
@@ -41,6 +43,10 @@ pub enum Tab {
     Embedding,
     /// Numerical gradient check.
     GradientCheck,
+    /// Per-layer statistics per epoch.
+    Layers,
+    /// Variants trained side by side.
+    Race,
     /// Results table and report export.
     Results,
     /// Saved runs, overlays and sweeps.
@@ -48,8 +54,8 @@ pub enum Tab {
 }
 
 impl Tab {
-    /// All tabs, in order (keys 1–8).
-    pub const ALL: [Tab; 8] = [
+    /// All tabs, in order (keys 1–9; the tenth has none).
+    pub const ALL: [Tab; 10] = [
         Tab::Training,
         Tab::Confusion,
         Tab::Histograms,
@@ -58,6 +64,8 @@ impl Tab {
         Tab::GradientCheck,
         Tab::Results,
         Tab::Runs,
+        Tab::Layers,
+        Tab::Race,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -69,6 +77,8 @@ impl Tab {
             Tab::GradientCheck => "Gradient check",
             Tab::Results => "Results & export",
             Tab::Runs => "Runs",
+            Tab::Layers => "Layers",
+            Tab::Race => "Race",
         }
     }
 }
@@ -155,6 +165,8 @@ pub struct TrainvizApp {
     predictions: PredictionsPanel,
     embedding: EmbeddingPanel,
     gradcheck: GradcheckPanel,
+    layers: LayersPanel,
+    race: RacePanel,
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
@@ -207,6 +219,8 @@ impl TrainvizApp {
             predictions: PredictionsPanel::default(),
             embedding: EmbeddingPanel::default(),
             gradcheck: GradcheckPanel::default(),
+            layers: LayersPanel,
+            race: RacePanel::default(),
             runs: RunsPanel::new(
                 runs_dir
                     .clone()
@@ -810,6 +824,12 @@ impl TrainvizApp {
                     }
                 }
                 Tab::Confusion => request = self.confusion.ui(ui, &self.history),
+                Tab::Layers => request = self.layers.ui(ui, &self.history),
+                Tab::Race => {
+                    request = self
+                        .race
+                        .ui(ui, &self.settings.config, self.runs_dir.clone())
+                }
                 Tab::Histograms => request = self.histograms.ui(ui, &self.history, view_height),
                 Tab::Predictions => {
                     egui::CollapsingHeader::new("Classify your own picture")
@@ -901,6 +921,7 @@ impl TrainvizApp {
                 Key::Num6,
                 Key::Num7,
                 Key::Num8,
+                Key::Num9,
             ];
             for (key, tab) in keys.into_iter().zip(Tab::ALL) {
                 if ui.input(|i| i.key_pressed(key)) {
@@ -959,6 +980,11 @@ impl TrainvizApp {
     /// The run browser (for tests).
     pub fn runs_panel(&mut self) -> &mut RunsPanel {
         &mut self.runs
+    }
+
+    /// The race panel (for tests).
+    pub fn race_panel(&mut self) -> &mut RacePanel {
+        &mut self.race
     }
 
     /// Labels of the templates shown (for tests).

@@ -7,7 +7,7 @@ use super::words::Words;
 use crate::data::DatasetKind;
 use crate::model::InitKind;
 use crate::train::config::{self as settings, NumericSetting};
-use crate::train::{LiveParams, RunSettings, ScheduleKind, TrainConfig};
+use crate::train::{LiveParams, OptimizerKind, RunSettings, ScheduleKind, TrainConfig};
 
 /// What the user asked for in this frame; applied by the app after drawing.
 #[must_use]
@@ -138,6 +138,17 @@ impl ControlsPanel {
             watch(setting_slider(ui, &mut live.decay, &settings::DECAY));
         }
         combo(ui, "loss", &mut live.loss, "What the classifier minimises.");
+        ComboBox::from_label("optimiser")
+            .selected_text(live.optimizer.label())
+            .show_ui(ui, |ui| {
+                for k in OptimizerKind::ALL {
+                    ui.selectable_value(&mut live.optimizer, k, k.label());
+                }
+            })
+            .response
+            .on_hover_text(
+                "How a gradient becomes a step. A change applies at the next step and restarts the optimiser's memory (velocity, running averages); the change is recorded.",
+            );
         if drag_active {
             *dragging = Some(live);
         } else if live != in_force || drag_ended {
@@ -246,6 +257,28 @@ impl ControlsPanel {
             setting_slider(ui, &mut edited.sigma, &settings::SIGMA);
         }
 
+        if !edited.hidden.is_empty() {
+            ui.checkbox(&mut edited.batch_norm, "batch normalisation")
+                .on_hover_text(
+                    "Normalise each hidden unit over the mini-batch before its activation, then scale and shift it by learned γ and β. Evaluation uses running averages.",
+                );
+            setting_slider(ui, &mut edited.dropout, &settings::DROPOUT);
+        }
+        match edited.optimizer {
+            OptimizerKind::Momentum | OptimizerKind::Nesterov => {
+                setting_slider(ui, &mut edited.momentum, &settings::MOMENTUM);
+            }
+            OptimizerKind::Rmsprop => {
+                setting_slider(ui, &mut edited.beta2, &settings::BETA2);
+                setting_slider(ui, &mut edited.eps, &settings::EPS);
+            }
+            OptimizerKind::Adam => {
+                setting_slider(ui, &mut edited.beta1, &settings::BETA1);
+                setting_slider(ui, &mut edited.beta2, &settings::BETA2);
+                setting_slider(ui, &mut edited.eps, &settings::EPS);
+            }
+            OptimizerKind::Sgd => {}
+        }
         ui.separator();
         ui.heading("Data");
         combo(

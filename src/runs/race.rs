@@ -1,0 +1,400 @@
+//! Races: a few variants of the same settings trained side by side, one thread each, their
+//! curves compared as they come in; every variant is saved as a run.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::data;
+use crate::train::config::setting_text;
+use crate::train::{EpochMetrics, OptimizerKind, RunEnd, SaveTo, Session, TrainConfig};
+
+/// Most variants in one race (the initialisation preset needs six: three σ × batch norm
+/// on/off).
+pub const MAX_VARIANTS: usize = 6;
+
+/// The settings a race can vary: (TOML key, name for people).
+pub const RACE_SETTINGS: [(&str, &str); 6] = [
+    ("optimizer", "optimiser"),
+    ("batch_norm", "batch norm"),
+    ("lambda", "λ"),
+    ("eta", "η"),
+    ("sigma", "σ"),
+    ("dropout", "dropout"),
+];
+
+/// One contestant: what differs, and its settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// E.g. "optimiser Adam, batch norm on".
+    pub label: String,
+    /// Its full settings.
+    pub config: TrainConfig,
+}
+
+/// A ready-made race of the chapter's experiments.
+#[derive(Debug, Clone, Copy)]
+pub struct RacePreset {
+    /// Short name.
+    pub name: &'static str,
+    /// What it shows, for menus.
+    pub label: &'static str,
+    /// The preset (see `presets.rs`) the variants start from.
+    pub base: &'static str,
+    /// (setting key, values as typed).
+    pub vary: &'static [(&'static str, &'static str)],
+}
+
+/// The races of the chapter, in menu order.
+pub const RACE_PRESETS: &[RacePreset] = &[
+    RacePreset {
+        name: "optimisers",
+        label: "Optimisers: SGD, momentum, Adam (4 × 100 ReLU, 4,000 images)",
+        base: "adam-4x100",
+        vary: &[("optimizer", "sgd, momentum, adam")],
+    },
+    RacePreset {
+        name: "initialisation",
+        label: "Initialisation σ = 1e-1, 1e-3, 1e-4, with and without batch norm",
+        base: "tiny-init-bn",
+        vary: &[("sigma", "0.1, 0.001, 0.0001"), ("batch_norm", "on, off")],
+    },
+    RacePreset {
+        name: "batch-norm-9",
+        label: "9 layers with and without batch norm",
+        base: "bn-9-layer",
+        vary: &[("batch_norm", "on, off")],
+    },
+    RacePreset {
+        name: "dropout",
+        label: "Dropout 0, 0.3, 0.5 (MLP 500, 4,000 images)",
+        base: "dropout",
+        vary: &[("dropout", "0, 0.3, 0.5")],
+    },
+];
+
+/// The name people use for setting `key`.
+pub fn setting_name(key: &str) -> &str {
+    RACE_SETTINGS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(key, |(_, name)| name)
+}
+
+/// Parses the comma-separated `text` of values for `key`: optimiser names, on/off for
+/// batch norm, numbers for the rest.
+pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, String> {
+    let values: Result<Vec<toml::Value>, String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|v| match key {
+            "optimizer" => OptimizerKind::ALL
+                .iter()
+                .find(|k| {
+                    k.label().eq_ignore_ascii_case(v) || format!("{k:?}").eq_ignore_ascii_case(v)
+                })
+                .map(|k| toml::Value::String(format!("{k:?}").to_lowercase()))
+                .ok_or_else(|| {
+                    format!("{v:?} is not an optimiser (sgd, momentum, nesterov, rmsprop, adam)")
+                }),
+            "batch_norm" => match v.to_ascii_lowercase().as_str() {
+                "on" | "true" | "yes" => Ok(toml::Value::Boolean(true)),
+                "off" | "false" | "no" => Ok(toml::Value::Boolean(false)),
+                _ => Err(format!("batch norm is on or off, not {v:?}")),
+            },
+            _ => v
+                .parse::<f64>()
+                .map(toml::Value::Float)
+                .map_err(|_| format!("{}: {v:?} is not a number", setting_name(key))),
+        })
+        .collect();
+    let values = values?;
+    if values.is_empty() {
+        return Err(format!("no values for {}", setting_name(key)));
+    }
+    Ok(values)
+}
+
+/// A value as people read it (on/off, the optimiser's name).
+fn value_text(key: &str, v: &toml::Value) -> String {
+    match (key, v) {
+        ("batch_norm", toml::Value::Boolean(b)) => if *b { "on" } else { "off" }.to_string(),
+        ("optimizer", toml::Value::String(s)) => OptimizerKind::ALL
+            .iter()
+            .find(|k| format!("{k:?}").eq_ignore_ascii_case(s))
+            .map_or_else(|| s.clone(), |k| k.label().to_string()),
+        _ => setting_text(v),
+    }
+}
+
+/// The variants of `base` where each `(key, values)` takes each of its values (every
+/// combination when there are two). Errors name a bad value or too many variants.
+pub fn variants(
+    base: &TrainConfig,
+    vary: &[(String, Vec<toml::Value>)],
+) -> Result<Vec<Variant>, String> {
+    let mut combos: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
+    for (key, values) in vary {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push((key.clone(), v.clone()));
+                    c
+                })
+            })
+            .collect();
+    }
+    if combos.len() < 2 || combos.len() > MAX_VARIANTS {
+        return Err(format!(
+            "a race needs 2 to {MAX_VARIANTS} variants; these settings give {}",
+            combos.len()
+        ));
+    }
+    combos
+        .into_iter()
+        .map(|combo| {
+            let table: toml::Table = combo.iter().cloned().collect();
+            let config = base.with_overrides(&table)?;
+            let label = combo
+                .iter()
+                .map(|(k, v)| format!("{} {}", setting_name(k), value_text(k, v)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Ok(Variant { label, config })
+        })
+        .collect()
+}
+
+/// The variants of a ready-made race on top of `base` (data location etc.).
+pub fn preset_variants(preset: &RacePreset, base: &TrainConfig) -> Result<Vec<Variant>, String> {
+    let start = super::presets::find(preset.base)
+        .ok_or_else(|| format!("unknown preset {}", preset.base))?
+        .config(base)?;
+    let vary = preset
+        .vary
+        .iter()
+        .map(|(k, text)| Ok((k.to_string(), parse_values(k, text)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    variants(&start, &vary)
+}
+
+/// What a race reports, tagged with the variant's index.
+#[derive(Debug, Clone)]
+pub enum RaceEvent {
+    /// A variant finished an epoch.
+    Epoch {
+        /// Which variant.
+        variant: usize,
+        /// Its metrics.
+        metrics: Box<EpochMetrics>,
+    },
+    /// A variant is done.
+    Finished {
+        /// Which variant.
+        variant: usize,
+        /// Its test accuracy.
+        test_accuracy: f64,
+        /// Where it was saved (`None` when not saved).
+        dir: Option<PathBuf>,
+    },
+    /// A variant could not run (bad data, unwritable folder); the others go on.
+    Failed {
+        /// Which variant.
+        variant: usize,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Trains every variant to the end, each on its own thread (the cores share them), saving
+/// each as a run under `runs_root` when given. Stops between steps when `stop` is set.
+pub fn run(
+    variants: &[Variant],
+    runs_root: Option<&Path>,
+    stop: &AtomicBool,
+    report: &(dyn Fn(RaceEvent) + Sync),
+) {
+    let cache: Mutex<Vec<(data::DataRequest, std::sync::Arc<data::Splits>)>> =
+        Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for (i, v) in variants.iter().enumerate() {
+            let cache = &cache;
+            let spawned = std::thread::Builder::new()
+                .name(format!("trainviz-race-{i}"))
+                .spawn_scoped(s, move || {
+                    if let Err(message) = run_variant(i, v, runs_root, cache, stop, report) {
+                        report(RaceEvent::Failed {
+                            variant: i,
+                            message,
+                        });
+                    }
+                });
+            if let Err(e) = spawned {
+                report(RaceEvent::Failed {
+                    variant: i,
+                    message: format!("cannot start a thread: {e}"),
+                });
+            }
+        }
+    });
+}
+
+fn run_variant(
+    i: usize,
+    v: &Variant,
+    runs_root: Option<&Path>,
+    cache: &Mutex<Vec<(data::DataRequest, std::sync::Arc<data::Splits>)>>,
+    stop: &AtomicBool,
+    report: &(dyn Fn(RaceEvent) + Sync),
+) -> Result<(), String> {
+    let request = v.config.data_request();
+    let splits = {
+        // Held while loading so that the variants load their common data once.
+        let mut cache = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match cache.iter().find(|(r, _)| *r == request) {
+            Some((_, d)) => d.clone(),
+            None => {
+                let d = std::sync::Arc::new(data::load(&request).map_err(|e| e.to_string())?);
+                cache.push((request, d.clone()));
+                d
+            }
+        }
+    };
+    // The one training session (engine, run folder, divergence rule, summary), as for the
+    // window's runs, `trainviz train` and sweep points.
+    let save = match runs_root {
+        Some(root) => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let base = format!("{}-race-{}", super::utc_stamp(secs), i + 1);
+            let mut dir = root.join(&base);
+            let mut n = 2;
+            while dir.exists() {
+                dir = root.join(format!("{base}-{n}"));
+                n += 1;
+            }
+            SaveTo::At {
+                dir,
+                name: format!("race: {}", v.label),
+            }
+        }
+        None => SaveTo::Nowhere,
+    };
+    let mut session =
+        Session::new(v.config.clone(), splits, None, save).map_err(|e| e.to_string())?;
+    // The variants already share the cores between them.
+    session.set_share_steps(false);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let a = session.advance(std::time::Duration::from_millis(200), |_| {});
+        if let Some(e) = a.save_error {
+            return Err(e);
+        }
+        if let Some(m) = a.epoch {
+            report(RaceEvent::Epoch {
+                variant: i,
+                metrics: Box::new(m),
+            });
+        }
+        let test_accuracy = match a.end {
+            Some(RunEnd::Finished { test, .. }) => test.accuracy,
+            Some(RunEnd::Diverged { summary, .. }) => summary.test_acc,
+            None => continue,
+        };
+        report(RaceEvent::Finished {
+            variant: i,
+            test_accuracy,
+            dir: session.dir().map(Path::to_path_buf),
+        });
+        return Ok(());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DatasetKind;
+
+    #[test]
+    fn variants_combine_and_are_labelled_in_words() {
+        let base = TrainConfig::default();
+        let vary = vec![
+            (
+                "optimizer".to_string(),
+                parse_values("optimizer", "SGD, adam").unwrap(),
+            ),
+            (
+                "batch_norm".to_string(),
+                parse_values("batch_norm", "on, off").unwrap(),
+            ),
+        ];
+        let v = variants(&base, &vary).unwrap();
+        assert_eq!(v.len(), 4);
+        assert_eq!(v[0].label, "optimiser SGD, batch norm on");
+        assert_eq!(v[3].config.optimizer, OptimizerKind::Adam);
+        assert!(!v[3].config.batch_norm);
+        assert!(parse_values("eta", "0.1, x").unwrap_err().contains("x"));
+        assert!(parse_values("optimizer", "lbfgs").is_err());
+        let one = vec![("eta".to_string(), parse_values("eta", "0.1").unwrap())];
+        assert!(variants(&base, &one).unwrap_err().contains("2 to"));
+        let bad = vec![(
+            "dropout".to_string(),
+            parse_values("dropout", "0, 2").unwrap(),
+        )];
+        assert!(variants(&base, &bad).unwrap_err().contains("dropout"));
+        for p in RACE_PRESETS {
+            let v = preset_variants(p, &base).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            assert!((2..=MAX_VARIANTS).contains(&v.len()), "{}", p.name);
+        }
+    }
+
+    /// Three optimisers on the synthetic set, side by side, each saved as a run.
+    #[test]
+    fn a_race_trains_every_variant_and_saves_it() {
+        let base = TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            train_limit: Some(300),
+            hidden: vec![16],
+            epochs: 2,
+            eta: 0.01,
+            ..Default::default()
+        };
+        let vary = vec![(
+            "optimizer".to_string(),
+            parse_values("optimizer", "sgd, momentum, adam").unwrap(),
+        )];
+        let v = variants(&base, &vary).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let events = Mutex::new(Vec::new());
+        run(&v, Some(root.path()), &AtomicBool::new(false), &|e| {
+            events.lock().unwrap().push(e)
+        });
+        let events = events.into_inner().unwrap();
+        let epochs = events
+            .iter()
+            .filter(|e| matches!(e, RaceEvent::Epoch { .. }))
+            .count();
+        assert_eq!(epochs, 6);
+        let saved: Vec<PathBuf> = events
+            .iter()
+            .filter_map(|e| match e {
+                RaceEvent::Finished { dir, .. } => dir.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(saved.len(), 3);
+        for dir in saved {
+            let run = crate::runs::SavedRun::load(&dir).unwrap();
+            assert!(run.meta.name.starts_with("race: optimiser"));
+            assert_eq!(run.config().epochs, 2);
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Race: two to six variants of the current settings (one or two settings varied) trained
+//! side by side on their own threads, their curves overlaid live with what differs in the
+//! legend; each variant is saved as a run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::{Receiver, unbounded};
+use egui::Ui;
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use super::export::ExportRequest;
+use crate::report::figures::{self, Curve};
+use crate::runs::race::{self, RACE_PRESETS, RACE_SETTINGS, RaceEvent, Variant};
+use crate::train::{EpochMetrics, TrainConfig};
+
+/// A race in progress (or finished).
+struct RunningRace {
+    labels: Vec<String>,
+    histories: Vec<Vec<EpochMetrics>>,
+    /// Test accuracy and folder of each finished variant.
+    finished: Vec<Option<(f64, Option<PathBuf>)>>,
+    failed: Vec<Option<String>>,
+    events: Receiver<RaceEvent>,
+    stop: Arc<AtomicBool>,
+}
+
+impl RunningRace {
+    fn done(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+            || self
+                .finished
+                .iter()
+                .zip(&self.failed)
+                .all(|(f, e)| f.is_some() || e.is_some())
+    }
+}
+
+/// State of the Race panel.
+pub struct RacePanel {
+    /// Index in [`RACE_SETTINGS`] of the first varied setting.
+    pub first: usize,
+    /// Its values, comma-separated.
+    pub first_values: String,
+    /// The second varied setting, if any.
+    pub second: Option<usize>,
+    /// Its values.
+    pub second_values: String,
+    race: Option<RunningRace>,
+    message: Option<String>,
+}
+
+impl Default for RacePanel {
+    fn default() -> Self {
+        RacePanel {
+            first: 0,
+            first_values: "sgd, momentum, adam".into(),
+            second: None,
+            second_values: "on, off".into(),
+            race: None,
+            message: None,
+        }
+    }
+}
+
+impl RacePanel {
+    /// True while variants are training.
+    pub fn running(&self) -> bool {
+        self.race.as_ref().is_some_and(|r| !r.done())
+    }
+
+    /// Labels of the variants of the current (or last) race.
+    pub fn labels(&self) -> Vec<String> {
+        self.race
+            .as_ref()
+            .map(|r| r.labels.clone())
+            .unwrap_or_default()
+    }
+
+    /// Epochs each variant has finished.
+    pub fn epochs_done(&self) -> Vec<usize> {
+        self.race
+            .as_ref()
+            .map(|r| r.histories.iter().map(Vec::len).collect())
+            .unwrap_or_default()
+    }
+
+    /// The message of the last failed start, if any.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The variants the fields describe, on top of `base`.
+    pub fn variants(&self, base: &TrainConfig) -> Result<Vec<Variant>, String> {
+        let mut vary = Vec::new();
+        let (key, _) = RACE_SETTINGS[self.first.min(RACE_SETTINGS.len() - 1)];
+        vary.push((
+            key.to_string(),
+            race::parse_values(key, &self.first_values)?,
+        ));
+        if let Some(i) = self.second {
+            let (key2, _) = RACE_SETTINGS[i.min(RACE_SETTINGS.len() - 1)];
+            if key2 == key {
+                return Err("vary two different settings".into());
+            }
+            vary.push((
+                key2.to_string(),
+                race::parse_values(key2, &self.second_values)?,
+            ));
+        }
+        race::variants(base, &vary)
+    }
+
+    /// Starts `variants`, saving them under `runs_root`; `repaint` is woken on each event.
+    pub fn start(
+        &mut self,
+        variants: Vec<Variant>,
+        runs_root: Option<PathBuf>,
+        repaint: Option<egui::Context>,
+    ) {
+        if self.running() {
+            return;
+        }
+        let (tx, rx) = unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = stop.clone();
+        let n = variants.len();
+        let labels = variants.iter().map(|v| v.label.clone()).collect();
+        let spawned = std::thread::Builder::new()
+            .name("trainviz-race".into())
+            .spawn(move || {
+                let report = |e: RaceEvent| {
+                    let _ = tx.send(e);
+                    if let Some(ctx) = &repaint {
+                        ctx.request_repaint();
+                    }
+                };
+                race::run(&variants, runs_root.as_deref(), &stop_flag, &report);
+            });
+        if spawned.is_err() {
+            self.message = Some("Cannot start a thread for the race.".into());
+            return;
+        }
+        self.message = None;
+        self.race = Some(RunningRace {
+            labels,
+            histories: vec![Vec::new(); n],
+            finished: vec![None; n],
+            failed: vec![None; n],
+            events: rx,
+            stop,
+        });
+    }
+
+    /// Takes in what the race reported.
+    pub fn drain(&mut self) {
+        let Some(r) = &mut self.race else { return };
+        while let Ok(e) = r.events.try_recv() {
+            match e {
+                RaceEvent::Epoch { variant, metrics } => {
+                    if let Some(h) = r.histories.get_mut(variant) {
+                        h.push(*metrics);
+                    }
+                }
+                RaceEvent::Finished {
+                    variant,
+                    test_accuracy,
+                    dir,
+                } => {
+                    if let Some(f) = r.finished.get_mut(variant) {
+                        *f = Some((test_accuracy, dir));
+                    }
+                }
+                RaceEvent::Failed { variant, message } => {
+                    if let Some(f) = r.failed.get_mut(variant) {
+                        *f = Some(message);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The overlay of the variants' `curve` (validation or training).
+    fn overlay(&self, curve: Curve, validation: bool) -> Option<figures::Figure> {
+        let r = self.race.as_ref()?;
+        let runs: Vec<(String, &[EpochMetrics])> = r
+            .labels
+            .iter()
+            .cloned()
+            .zip(r.histories.iter().map(Vec::as_slice))
+            .collect();
+        Some(figures::overlay(&runs, curve, validation))
+    }
+
+    /// Draws the panel; `base` is the window's settings (the variants start from them).
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        base: &TrainConfig,
+        runs_root: Option<PathBuf>,
+    ) -> Option<ExportRequest> {
+        self.drain();
+        let mut request = None;
+        let running = self.running();
+        ui.label("Train a few variants of the settings on the left side by side; each is saved as a run.");
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_id_salt("race-first")
+                .selected_text(RACE_SETTINGS[self.first].1)
+                .show_ui(ui, |ui| {
+                    for (i, (_, name)) in RACE_SETTINGS.iter().enumerate() {
+                        ui.selectable_value(&mut self.first, i, *name);
+                    }
+                });
+            ui.add(egui::TextEdit::singleline(&mut self.first_values).desired_width(200.0))
+                .on_hover_text(
+                    "Values separated by commas, e.g. sgd, momentum, adam · on, off · 0.1, 0.01",
+                );
+        });
+        ui.horizontal(|ui| {
+            let mut both = self.second.is_some();
+            ui.checkbox(&mut both, "and");
+            if both != self.second.is_some() {
+                self.second = both.then_some(if self.first == 1 { 0 } else { 1 });
+            }
+            if let Some(second) = &mut self.second {
+                egui::ComboBox::from_id_salt("race-second")
+                    .selected_text(RACE_SETTINGS[*second].1)
+                    .show_ui(ui, |ui| {
+                        for (i, (_, name)) in RACE_SETTINGS.iter().enumerate() {
+                            ui.selectable_value(second, i, *name);
+                        }
+                    });
+                ui.add(egui::TextEdit::singleline(&mut self.second_values).desired_width(200.0));
+            }
+        });
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!running, egui::Button::new("Start race"))
+                .on_hover_text("Every combination of the values above, each on its own thread")
+                .clicked()
+            {
+                match self.variants(base) {
+                    Ok(v) => self.start(v, runs_root.clone(), Some(ui.ctx().clone())),
+                    Err(e) => self.message = Some(e),
+                }
+            }
+            egui::ComboBox::from_id_salt("race-presets")
+                .selected_text("Ready-made races…")
+                .show_ui(ui, |ui| {
+                    for p in RACE_PRESETS {
+                        if ui
+                            .add_enabled(!running, egui::Button::new(p.label))
+                            .clicked()
+                        {
+                            match race::preset_variants(p, base) {
+                                Ok(v) => self.start(v, runs_root.clone(), Some(ui.ctx().clone())),
+                                Err(e) => self.message = Some(e),
+                            }
+                        }
+                    }
+                });
+            if running
+                && ui.button("Stop").clicked()
+                && let Some(r) = &self.race
+            {
+                r.stop.store(true, Ordering::Relaxed);
+            }
+        });
+        if let Some(m) = &self.message {
+            ui.colored_label(ui.visuals().error_fg_color, m);
+        }
+        let Some(r) = &self.race else {
+            return None;
+        };
+        egui::Grid::new("race-table").striped(true).show(ui, |ui| {
+            for h in [
+                "variant",
+                "epochs",
+                "validation accuracy",
+                "test accuracy",
+                "saved in",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for (i, label) in r.labels.iter().enumerate() {
+                ui.label(label);
+                let h = &r.histories[i];
+                ui.label(h.len().to_string());
+                ui.label(
+                    h.last()
+                        .map_or("–".into(), |m| format!("{:.2} %", 100.0 * m.val.accuracy)),
+                );
+                match (&r.finished[i], &r.failed[i]) {
+                    (Some((acc, dir)), _) => {
+                        ui.label(format!("{:.2} %", 100.0 * acc));
+                        ui.label(
+                            dir.as_ref()
+                                .map_or("not saved".into(), |d| d.display().to_string()),
+                        );
+                    }
+                    (None, Some(e)) => {
+                        ui.colored_label(ui.visuals().error_fg_color, e);
+                        ui.label("");
+                    }
+                    (None, None) => {
+                        ui.label(if running { "training…" } else { "stopped" });
+                        ui.label("");
+                    }
+                }
+                ui.end_row();
+            }
+        });
+        let width = (ui.available_width() / 2.0 - 12.0).max(240.0);
+        ui.horizontal(|ui| {
+            for (curve, validation, title) in [
+                (Curve::Accuracy, true, "Validation accuracy"),
+                (Curve::Loss, false, "Training loss"),
+            ] {
+                ui.allocate_ui(egui::vec2(width, 300.0), |ui| {
+                    ui.vertical(|ui| {
+                        ui.horizontal(|ui| {
+                            ui.label(title);
+                            if ui.small_button("Export…").clicked() {
+                                request = self
+                                    .overlay(curve, validation)
+                                    .map(|f| ExportRequest::Figure(Box::new(f)));
+                            }
+                        });
+                        Plot::new(("race", title))
+                            .height(260.0)
+                            .width(width)
+                            .legend(Legend::default())
+                            .x_axis_label("epoch")
+                            .allow_scroll(false)
+                            .show(ui, |plot| {
+                                for (label, h) in r.labels.iter().zip(&r.histories) {
+                                    let pts: Vec<[f64; 2]> = curve
+                                        .points(h, validation)
+                                        .into_iter()
+                                        .map(|(x, y)| [x, y])
+                                        .collect();
+                                    plot.line(Line::new(label.clone(), PlotPoints::from(pts)));
+                                }
+                            });
+                    });
+                });
+            }
+        });
+        request
+    }
+}

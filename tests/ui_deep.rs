@@ -1,0 +1,97 @@
+//! The Layers and Race tabs of a deep network, driven headless with egui_kittest.
+
+mod common;
+
+use common::{harness, wait_until};
+use egui_kittest::kittest::Queryable;
+use trainviz::data::DatasetKind;
+use trainviz::train::TrainConfig;
+use trainviz::ui::app::Tab;
+use trainviz::ui::{Settings, TrainvizApp};
+
+fn deep_app(epochs: usize) -> TrainvizApp {
+    let settings = Settings {
+        config: TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            train_limit: Some(500),
+            hidden: vec![20, 20, 20],
+            batch_norm: true,
+            dropout: 0.1,
+            eta: 0.01,
+            epochs,
+            ..Default::default()
+        },
+        autostart: true,
+        ..Default::default()
+    };
+    TrainvizApp::new(settings, None)
+}
+
+#[test]
+fn layers_tab_plots_every_layer_and_exports() {
+    let mut h = harness(deep_app(3));
+    wait_until(&mut h, "three epochs", |a| a.history.epochs.len() >= 3);
+    let m = &h.state().history.epochs[2];
+    assert_eq!(m.layers.len(), 4, "three hidden layers and the scores");
+    assert!(
+        m.layers
+            .iter()
+            .all(|l| l.grad_norm.is_finite() && l.std > 0.0)
+    );
+    h.state_mut().settings.tab = Tab::Layers;
+    h.step();
+    h.step();
+    h.get_by_label("Update-to-weight ratio |ΔW| / |W| (log10)");
+    h.get_by_label("Share of dead units (never active on the validation images)");
+    // The report carries the five layer figures.
+    let dir = tempfile::tempdir().unwrap();
+    h.state_mut().export_report_to(dir.path());
+    wait_until(&mut h, "the report to be written", |a| {
+        a.exporter.last.is_some()
+    });
+    assert!(h.state().exporter.last.clone().unwrap().is_ok());
+    for id in [
+        "layers_mean",
+        "layers_spread",
+        "layers_dead_or_saturated",
+        "layers_gradient_norm",
+        "layers_update_ratio",
+    ] {
+        for ext in ["png", "svg", "csv"] {
+            let f = dir.path().join("figures").join(format!("{id}.{ext}"));
+            assert!(f.is_file(), "{} missing", f.display());
+        }
+    }
+    let csv = std::fs::read_to_string(dir.path().join("figures/layers_gradient_norm.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4 * 3, "{csv}");
+}
+
+#[test]
+fn a_race_of_three_optimisers_runs_side_by_side() {
+    let mut app = deep_app(2);
+    app.settings.autostart = false;
+    let mut h = harness(app);
+    h.state_mut().settings.tab = Tab::Race;
+    h.step();
+    h.get_by_label("Start race").click();
+    h.step();
+    assert_eq!(
+        h.state_mut().race_panel().labels(),
+        ["optimiser SGD", "optimiser momentum", "optimiser Adam"]
+    );
+    let started = std::time::Instant::now();
+    loop {
+        h.step();
+        let panel = h.state_mut().race_panel();
+        if panel.epochs_done() == [2, 2, 2] && !panel.running() {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "race timed out");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.get_by_label("Validation accuracy");
+    // The legend and the table name the variants in words.
+    assert!(h.get_all_by_label("optimiser Adam").count() >= 2);
+    // Nothing was saved: the test app has no runs folder.
+    assert_eq!(h.get_all_by_label("not saved").count(), 3);
+}
