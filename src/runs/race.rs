@@ -49,9 +49,9 @@ pub struct RacePreset {
 pub const RACE_PRESETS: &[RacePreset] = &[
     RacePreset {
         name: "optimisers",
-        label: "Optimisers: SGD, momentum, Adam (4 × 100 ReLU, 4,000 images)",
+        label: "Optimisers: SGD, momentum, Adam at η = 0.01 and 0.001 (4 × 100 ReLU, 4,000 images)",
         base: "adam-4x100",
-        vary: &[("optimizer", "sgd, momentum, adam")],
+        vary: &[("optimizer", "sgd, momentum, adam"), ("eta", "0.01, 0.001")],
     },
     RacePreset {
         name: "initialisation",
