@@ -219,6 +219,36 @@ pub fn curve_readout(pos: &HoverPosition<'_>) -> Option<String> {
     }
 }
 
+/// The read-out anywhere over a plot of `series` (x sorted): near a point, that point; else
+/// every series' value at the x under the pointer (the nearest point of each), so hovering
+/// a curve between two points still tells its values.
+pub fn series_readout(series: &[(&str, &[PlotPoint])], pos: &HoverPosition<'_>) -> Option<String> {
+    let x = match pos {
+        HoverPosition::NearDataPoint { .. } => return curve_readout(pos),
+        HoverPosition::Elsewhere { position } => position.x,
+    };
+    let mut lines = Vec::new();
+    let mut at = None;
+    for (name, points) in series {
+        let i = points.partition_point(|p| p.x < x);
+        let nearest = [i.checked_sub(1), Some(i)]
+            .into_iter()
+            .flatten()
+            .filter_map(|j| points.get(j))
+            .min_by(|a, b| (a.x - x).abs().total_cmp(&(b.x - x).abs()));
+        if let Some(p) = nearest {
+            at.get_or_insert(p.x);
+            lines.push(format!("{name}: {}", number(p.y)));
+        }
+    }
+    let at = at?;
+    Some(format!(
+        "epoch {}\n{}",
+        number((at * 100.0).round() / 100.0),
+        lines.join("\n")
+    ))
+}
+
 /// A legend drawn as a line of text above a plot: never on top of the data.
 pub fn legend_row(ui: &mut Ui, entries: &[(&str, Color32)]) {
     ui.horizontal(|ui| {
@@ -281,7 +311,9 @@ fn epoch_plot(ui: &mut Ui, plot: EpochPlot<'_>, width: f32, height: f32, can_exp
             .height(height)
             .link_axis(group, [true, false])
             .link_cursor(group, [true, false])
-            .label_formatter(curve_readout)
+            .label_formatter(move |pos| {
+                series_readout(&[("training", train), ("validation", val)], pos)
+            })
             .show(ui, |plot| {
                 plot.line(
                     Line::new("training", PlotPoints::Borrowed(train))
@@ -392,18 +424,16 @@ impl PlotsPanel {
                 .collect();
             self.smoothed_key = key;
         }
-        let step_height = ((view_height - 120.0) * 0.21).clamp(110.0, 400.0);
+        let step_height = ((view_height - 120.0) * 0.21).clamp(140.0, 400.0);
+        let smoothed = &self.smoothed;
         readable_plot("step-loss", "epoch", "batch loss", false)
             .height(step_height)
-            .label_formatter(curve_readout)
+            .label_formatter(move |pos| series_readout(&[("batch loss (smoothed)", smoothed)], pos))
             .legend(Legend::default().position(emptiest_corner(&[&self.smoothed])))
             .show(ui, |plot| {
                 plot.line(
-                    Line::new(
-                        "batch loss (smoothed)",
-                        PlotPoints::Borrowed(&self.smoothed),
-                    )
-                    .color(TRAIN_COLOUR),
+                    Line::new("batch loss (smoothed)", PlotPoints::Borrowed(smoothed))
+                        .color(TRAIN_COLOUR),
                 );
             });
         (request, export_curve)
@@ -462,6 +492,17 @@ mod tests {
         assert_eq!(tick_text(0.3, 0.1), "0.3");
         assert_eq!(tick_text(40.0, 10.0), "40");
         assert_eq!(tick_text(1e-20, 1e-5), "0");
+    }
+
+    #[test]
+    fn hovering_between_points_reads_out_every_series() {
+        let train = [PlotPoint::new(1.0, 0.31), PlotPoint::new(2.0, 0.35)];
+        let val = [PlotPoint::new(1.0, 0.30), PlotPoint::new(2.0, 0.33)];
+        let pos = HoverPosition::Elsewhere {
+            position: PlotPoint::new(1.8, 0.9),
+        };
+        let text = series_readout(&[("training", &train), ("validation", &val)], &pos).unwrap();
+        assert_eq!(text, "epoch 2\ntraining: 0.35\nvalidation: 0.33");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use egui_plot::{Legend, Line, PlotPoint, PlotPoints};
 
 use super::background::{Task, repaint_waker};
 use super::export::ExportRequest;
-use super::plots::{curve_readout, emptiest_corner, readable_plot};
+use super::plots::{emptiest_corner, readable_plot, series_readout};
 use super::words::short_settings;
 use crate::report::figures::{self, Curve};
 use crate::runs::sweep::{self, PointResult, SweepEvent};
@@ -646,7 +646,11 @@ impl RunsPanel {
         readable_plot("overlay", "epoch", y_label, true)
             .height((ui.available_height() - 8.0).clamp(220.0, 900.0))
             .legend(Legend::default().position(emptiest_corner(&all)))
-            .label_formatter(curve_readout)
+            .label_formatter(|pos| {
+                let named: Vec<(&str, &[PlotPoint])> =
+                    lines.iter().map(|(l, p)| (*l, p.as_slice())).collect();
+                series_readout(&named, pos)
+            })
             .show(ui, |plot| {
                 for (label, points) in &lines {
                     plot.line(Line::new(*label, PlotPoints::Borrowed(points)));
