@@ -193,7 +193,11 @@ impl<'a, F: Real> Probe<'a, F> {
         lambda: f64,
     ) -> Self {
         let mut ws = Workspace::new(net, x.nrows());
-        net.cost(x, labels, loss, lambda, &mut ws);
+        if net.has_batch_norm() {
+            net.batch_cost(x, labels, loss, lambda, &mut ws);
+        } else {
+            net.cost(x, labels, loss, lambda, &mut ws);
+        }
         let pattern = Pattern::of(net, &ws, x.nrows(), labels, loss);
         Probe {
             net: net.clone(),
@@ -220,10 +224,12 @@ impl<'a, F: Real> Probe<'a, F> {
         *param_mut(&mut self.net, layer, which, idx) = value;
         let (x, labels, loss, lambda) = (self.x, self.labels, self.loss, self.lambda);
         if self.net.has_batch_norm() {
-            // Batch norm: the cost with the batch's own statistics, as in training. The
-            // normalisation moves every unit's kink with the batch, so no pattern is held.
+            // Batch norm: the cost with the batch's own statistics, as in training. Every
+            // unit's kink moves with the batch, so no pattern can be held; the caller
+            // shrinks the step until no point crosses one instead.
             let cost = self.net.batch_cost(x, labels, loss, lambda, &mut self.ws);
-            return (cost, true);
+            let same = Pattern::of(&self.net, &self.ws, x.nrows(), labels, loss) == self.pattern;
+            return (cost, same);
         }
         if frozen {
             let cost = frozen_cost(
@@ -244,6 +250,9 @@ impl<'a, F: Real> Probe<'a, F> {
 
     /// ∂cost/∂(parameter), see [`compare`]; the parameter is left as it was.
     fn derivative(&mut self, layer: usize, which: usize, idx: usize, h: f64) -> f64 {
+        if self.net.has_batch_norm() {
+            return self.derivative_shrinking(layer, which, idx, h);
+        }
         let orig = *param_mut(&mut self.net, layer, which, idx);
         let mut estimate = f64::NAN;
         for frozen in [false, true] {
@@ -257,6 +266,29 @@ impl<'a, F: Real> Probe<'a, F> {
             if p1_same && m1_same && p2_same && m2_same {
                 break;
             }
+        }
+        *param_mut(&mut self.net, layer, which, idx) = orig;
+        estimate
+    }
+
+    /// The five-point difference with the largest of h, h/4, h/16, … (down to h/1024) whose
+    /// points all lie on the unperturbed point's side of every kink (batch norm).
+    fn derivative_shrinking(&mut self, layer: usize, which: usize, idx: usize, h: f64) -> f64 {
+        let orig = *param_mut(&mut self.net, layer, which, idx);
+        let mut estimate = f64::NAN;
+        let mut step = h;
+        for _ in 0..6 {
+            let mut at =
+                |steps: f64| self.cost_at(layer, which, idx, orig + F::of(steps * step), false);
+            let (p1, p1_same) = at(1.0);
+            let (m1, m1_same) = at(-1.0);
+            let (p2, p2_same) = at(2.0);
+            let (m2, m2_same) = at(-2.0);
+            estimate = (8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * step);
+            if p1_same && m1_same && p2_same && m2_same {
+                break;
+            }
+            step /= 4.0;
         }
         *param_mut(&mut self.net, layer, which, idx) = orig;
         estimate
