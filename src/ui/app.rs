@@ -995,12 +995,27 @@ impl TrainvizApp {
 
 impl eframe::App for TrainvizApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        // Frames only when something new arrived, and at most ~30 a second while training
+        // (4 when the window is in the background, 1 when minimised): a frame costs the
+        // renderer a core on a software-rendered desktop, and that core trains instead.
+        let (focused, minimised) = ctx.input(|i| {
+            let v = i.viewport();
+            (v.focused.unwrap_or(true), v.minimized.unwrap_or(false))
+        });
+        let interval = if minimised {
+            Duration::from_millis(1000)
+        } else if focused {
+            super::FRAME_INTERVAL
+        } else {
+            Duration::from_millis(250)
+        };
+        super::set_frame_interval(interval);
         if self.drain_events() {
-            ctx.request_repaint();
+            ctx.request_repaint_after(interval);
         }
         if self.history.running {
             // The worker wakes us on events; this only covers a missed wake-up.
-            ctx.request_repaint_after(Duration::from_millis(250));
+            ctx.request_repaint_after(interval.max(Duration::from_millis(250)));
         }
     }
 

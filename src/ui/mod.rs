@@ -28,6 +28,27 @@ use crate::train::TrainConfig;
 
 pub use app::{Settings, ThemeChoice, TrainvizApp};
 
+/// The shortest time between frames while training in a focused window (~30 frames a
+/// second): repaints requested by the worker's events merge into one frame per interval.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+
+/// The frame interval in force, in milliseconds (longer when the window is in the
+/// background); set by the window each frame, read by the worker's waker.
+static FRAME_INTERVAL_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(33);
+
+/// Sets the frame interval the worker's wake-ups ask for.
+pub fn set_frame_interval(interval: Duration) {
+    FRAME_INTERVAL_MS.store(
+        interval.as_millis().try_into().unwrap_or(u64::MAX),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// The frame interval the worker's wake-ups ask for.
+pub fn frame_interval() -> Duration {
+    Duration::from_millis(FRAME_INTERVAL_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Opens the window. `settings_for` turns the settings remembered from the last session (if
 /// any) into those to start with (e.g. applying the command line's flags).
 pub fn run_app(
@@ -55,7 +76,7 @@ pub fn run_app(
             settings.config = settings_for(remembered)?;
             let ctx = cc.egui_ctx.clone();
             let waker: crate::train::worker::Waker =
-                Arc::new(move || ctx.request_repaint_after(Duration::from_millis(16)));
+                Arc::new(move || ctx.request_repaint_after(frame_interval()));
             Ok(Box::new(TrainvizApp::with_runs_dir(
                 settings,
                 Some(waker),
