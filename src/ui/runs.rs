@@ -45,7 +45,9 @@ struct RunningSweep {
     name: String,
     total: usize,
     events: Receiver<SweepEvent>,
-    stop: Arc<AtomicBool>,
+    /// The sweep itself, on the window's one mechanism for background work (a panic in it
+    /// becomes a message; Stop cancels it).
+    task: Task<()>,
     results: Vec<PointResult>,
     training: BTreeSet<String>,
     failed: Vec<(String, String)>,
@@ -242,31 +244,24 @@ impl RunsPanel {
             }
         };
         let (tx, rx) = unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_flag = stop.clone();
         let name = prepared
             .dir
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let total = prepared.points.len();
-        let spawned = std::thread::Builder::new()
-            .name("trainviz-sweep".into())
-            .spawn(move || {
-                let report = |e: SweepEvent| {
-                    let _ = tx.send(e);
-                    repaint.request_repaint();
-                };
-                sweep::run(&prepared, None, &stop_flag, &report);
-            });
-        if spawned.is_err() {
-            self.message = Some("Cannot start a thread for the sweep.".into());
-            return;
-        }
+        let task = Task::spawn("the sweep", Some(repaint_waker(&repaint)), move |cx| {
+            let report = |e: SweepEvent| {
+                let _ = tx.send(e);
+                repaint.request_repaint();
+            };
+            sweep::run(&prepared, None, cx.cancel_flag(), &report);
+            Ok(())
+        });
         self.sweep = Some(RunningSweep {
             name,
             total,
             events: rx,
-            stop,
+            task,
             results: Vec::new(),
             training: BTreeSet::new(),
             failed: Vec::new(),
@@ -300,6 +295,13 @@ impl RunsPanel {
         }
         if s.results.len() + s.failed.len() >= s.total {
             s.done = true;
+        }
+        // The task ended (stopped, or failed as a bug would): say so instead of waiting.
+        if let Some(outcome) = s.task.poll() {
+            s.done = true;
+            if let Err(message) = outcome {
+                s.failed.push((String::from("the sweep"), message));
+            }
         }
         changed
     }
@@ -557,7 +559,7 @@ impl RunsPanel {
                     .on_hover_text("Finished points are kept; run the same file again to resume")
                     .clicked()
             {
-                s.stop.store(true, Ordering::Relaxed);
+                s.task.cancel();
             }
             if !s.training.is_empty() {
                 ui.label(format!(
