@@ -56,11 +56,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     };
     // A temporary file in the same folder, renamed over the target: readers see the old file
     // or the new one, never half of one; the folder is synced so the rename survives a crash.
+    // A path typed by hand may name a folder that does not exist yet.
+    std::fs::create_dir_all(dir).map_err(io)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".trainviz-")
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(io)?;
+    // tempfile makes private files (0600); figures and tables are for sharing.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;

@@ -243,7 +243,11 @@ impl Axes {
 
 /// Title at the top centre.
 fn title(c: &mut Canvas, width: f64, text: &str) {
-    c.text(width / 2.0, 30.0, text, 20.0, Anchor::Middle, 0.0);
+    // A long title (a run's settings as trained) gets a smaller font rather than losing its
+    // ends: DejaVu Sans averages about 0.55 em per character.
+    let chars = text.chars().count().max(1) as f64;
+    let size = ((width - 24.0) / (0.55 * chars)).clamp(10.0, 20.0);
+    c.text(width / 2.0, 30.0, text, size, Anchor::Middle, 0.0);
 }
 
 /// Size of the legend box for `entries`.

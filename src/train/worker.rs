@@ -527,7 +527,7 @@ impl Worker {
                 match s.status() {
                     RunStatus::Running => self.set_running(true),
                     RunStatus::Finished => self.notice(format!(
-                        "This run has finished its {} epochs. Use “+10 epochs” to continue it, \
+                        "This run has finished its {} epochs. “+10 epochs” in the toolbar continues it, \
                          or Reset for a new run.",
                         s.settings().epochs()
                     )),
@@ -816,8 +816,9 @@ impl Worker {
         let progress = Event::Progress {
             run,
             epoch: t.epochs_done(),
+            // At an epoch's end `epoch` already counts it: 0 images into the next one.
             images_into_epoch: if epoch_complete {
-                t.data().train.len()
+                0
             } else {
                 t.images_into_epoch()
             },

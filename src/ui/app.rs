@@ -284,6 +284,7 @@ impl TrainvizApp {
             UiAction::Start => self.send(Command::Start),
             UiAction::Pause => self.send(Command::Pause),
             UiAction::StepEpoch => self.send(Command::StepEpoch),
+            UiAction::Continue(extra) => self.send(Command::Extend(extra)),
             UiAction::EvaluateTest => self.send(Command::EvaluateTest),
             UiAction::DownloadCifar => self.start_download(),
             UiAction::Reset => {
@@ -344,6 +345,16 @@ impl TrainvizApp {
                 .clicked()
             {
                 actions.push(UiAction::StepEpoch);
+            }
+            if self.history.ended.is_some()
+                && ui
+                    .button("+10 epochs")
+                    .on_hover_text(
+                        "Continue this run for 10 more epochs with the settings in force (recorded)",
+                    )
+                    .clicked()
+            {
+                actions.push(UiAction::Continue(10));
             }
             if ui
                 .button("Reset")

@@ -19,6 +19,8 @@ pub enum UiAction {
     Pause,
     /// Train one epoch, then pause.
     StepEpoch,
+    /// Continue the current run for this many more epochs.
+    Continue(usize),
     /// Evaluate the current weights on the test set.
     EvaluateTest,
     /// Set up a new run with the edited settings.
@@ -125,13 +127,21 @@ impl ControlsPanel {
         }
         let before = dragging.unwrap_or(in_force);
         let mut live = before;
-        let mut drag_active = false;
-        let mut drag_ended = false;
+        // A drag or a value being typed is held here and sent once, when it ends: one
+        // recorded change, and no half-typed value (a lone "0") reaches the engine.
+        let mut editing = false;
         let mut watch = |r: egui::Response| {
-            drag_active |= r.dragged();
-            drag_ended |= r.drag_stopped();
+            editing |= r.dragged() || r.has_focus();
         };
-        watch(setting_slider(ui, &mut live.eta, &settings::ETA));
+        if edited.schedule == ScheduleKind::Cyclic {
+            ui.label(format!(
+                "η follows the cyclic schedule ({}…{}); set its range below.",
+                crate::train::record::number(edited.eta_min),
+                crate::train::record::number(edited.eta_max)
+            ));
+        } else {
+            watch(setting_slider(ui, &mut live.eta, &settings::ETA));
+        }
         watch(setting_slider(ui, &mut live.lambda, &settings::LAMBDA));
         watch(setting_slider(ui, &mut live.batch, &settings::BATCH));
         if edited.schedule == ScheduleKind::Exp {
@@ -149,13 +159,20 @@ impl ControlsPanel {
             .on_hover_text(
                 "How a gradient becomes a step. A change applies at the next step and restarts the optimiser's memory (velocity, running averages); the change is recorded.",
             );
-        if drag_active {
+        if editing {
             *dragging = Some(live);
-        } else if live != in_force || drag_ended {
+        } else {
             *dragging = None;
             if live != in_force {
-                edited.set_live(&live);
-                actions.push(UiAction::SetLive(live));
+                match edited.with_live(&live).validate() {
+                    Ok(()) => {
+                        edited.set_live(&live);
+                        actions.push(UiAction::SetLive(live));
+                    }
+                    Err(e) => {
+                        ui.colored_label(ui.visuals().error_fg_color, format!("Not applied: {e}"));
+                    }
+                }
             }
         }
 

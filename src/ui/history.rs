@@ -206,8 +206,9 @@ impl RunHistory {
                 AnalysisResult::GradientCheck(report) => self.gradient_check = Some(report),
             },
             Event::Error { message, .. } => {
+                // Whether steps are taken is told by Running events alone: a refused
+                // setting does not stop training.
                 self.loading = None;
-                self.running = false;
                 self.message = Some(message);
             }
         }
