@@ -248,47 +248,43 @@ impl<'a, F: Real> Probe<'a, F> {
         (cost, same)
     }
 
-    /// ∂cost/∂(parameter), see [`compare`]; the parameter is left as it was.
-    fn derivative(&mut self, layer: usize, which: usize, idx: usize, h: f64) -> f64 {
-        if self.net.has_batch_norm() {
-            return self.derivative_shrinking(layer, which, idx, h);
-        }
-        let orig = *param_mut(&mut self.net, layer, which, idx);
-        let mut estimate = f64::NAN;
-        for frozen in [false, true] {
-            let mut at =
-                |steps: f64| self.cost_at(layer, which, idx, orig + F::of(steps * h), frozen);
-            let (p1, p1_same) = at(1.0);
-            let (m1, m1_same) = at(-1.0);
-            let (p2, p2_same) = at(2.0);
-            let (m2, m2_same) = at(-2.0);
-            estimate = (8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * h);
-            if p1_same && m1_same && p2_same && m2_same {
-                break;
-            }
-        }
-        *param_mut(&mut self.net, layer, which, idx) = orig;
-        estimate
+    /// The five-point centred difference `(8[f(θ+h) − f(θ−h)] − [f(θ+2h) − f(θ−2h)]) / 12h`
+    /// around `orig`, and whether all four points lie on `orig`'s side of every kink.
+    fn five_point(
+        &mut self,
+        (layer, which, idx): (usize, usize, usize),
+        orig: F,
+        h: f64,
+        frozen: bool,
+    ) -> (f64, bool) {
+        let mut at = |steps: f64| self.cost_at(layer, which, idx, orig + F::of(steps * h), frozen);
+        let (p1, p1_same) = at(1.0);
+        let (m1, m1_same) = at(-1.0);
+        let (p2, p2_same) = at(2.0);
+        let (m2, m2_same) = at(-2.0);
+        let estimate = (8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * h);
+        (estimate, p1_same && m1_same && p2_same && m2_same)
     }
 
-    /// The five-point difference with the largest of h, h/4, h/16, … (down to h/1024) whose
-    /// points all lie on the unperturbed point's side of every kink (batch norm).
-    fn derivative_shrinking(&mut self, layer: usize, which: usize, idx: usize, h: f64) -> f64 {
+    /// ∂cost/∂(parameter), see [`compare`]; the parameter is left as it was. Without batch
+    /// norm a difference that crosses a kink is taken again of the frozen cost; with it
+    /// (kinks move with the batch) the step shrinks by 4 up to five times until none is
+    /// crossed.
+    fn derivative(&mut self, layer: usize, which: usize, idx: usize, h: f64) -> f64 {
+        let at = (layer, which, idx);
         let orig = *param_mut(&mut self.net, layer, which, idx);
+        let attempts: Vec<(f64, bool)> = if self.net.has_batch_norm() {
+            (0..6).map(|i| (h / 4f64.powi(i), false)).collect()
+        } else {
+            vec![(h, false), (h, true)]
+        };
         let mut estimate = f64::NAN;
-        let mut step = h;
-        for _ in 0..6 {
-            let mut at =
-                |steps: f64| self.cost_at(layer, which, idx, orig + F::of(steps * step), false);
-            let (p1, p1_same) = at(1.0);
-            let (m1, m1_same) = at(-1.0);
-            let (p2, p2_same) = at(2.0);
-            let (m2, m2_same) = at(-2.0);
-            estimate = (8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * step);
-            if p1_same && m1_same && p2_same && m2_same {
+        for (step, frozen) in attempts {
+            let (e, clean) = self.five_point(at, orig, step, frozen);
+            estimate = e;
+            if clean {
                 break;
             }
-            step /= 4.0;
         }
         *param_mut(&mut self.net, layer, which, idx) = orig;
         estimate

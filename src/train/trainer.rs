@@ -93,6 +93,15 @@ pub struct Trainer {
     optimizer_switches: Vec<OptimizerSwitch>,
 }
 
+/// The forward pass of a training step: with inverted dropout at `rate` when it is above 0.
+fn training_pass(rate: f64, rng: &mut SmallRng) -> Pass<'_> {
+    if rate > 0.0 {
+        Pass::Dropout { rate, rng }
+    } else {
+        Pass::Batch
+    }
+}
+
 /// The thread pool every trainer shares: one thread per core.
 fn shared_pool() -> Arc<rayon::ThreadPool> {
     static POOL: std::sync::OnceLock<Arc<rayon::ThreadPool>> = std::sync::OnceLock::new();
@@ -434,14 +443,7 @@ impl Trainer {
         let eta = self.current_eta();
         let x = ArrayView2::from_shape((b, dim), &self.batch_x[..b * dim])
             .expect("batch buffer holds b rows of dim values");
-        let pass = if self.settings.start.dropout > 0.0 {
-            Pass::Dropout {
-                rate: self.settings.start.dropout,
-                rng: &mut self.rng,
-            }
-        } else {
-            Pass::Batch
-        };
+        let pass = training_pass(self.settings.start.dropout, &mut self.rng);
         let lambda = self.live.lambda as f32;
         let sgd = self.live.optimizer == OptimizerKind::Sgd;
         let grad = if sgd {
@@ -535,14 +537,7 @@ impl Trainer {
                             .expect("partial holds rows × width");
                         product += &theirs;
                     }
-                    let pass = if self.settings.start.dropout > 0.0 {
-                        Pass::Dropout {
-                            rate: self.settings.start.dropout,
-                            rng: &mut self.rng,
-                        }
-                    } else {
-                        Pass::Batch
-                    };
+                    let pass = training_pass(self.settings.start.dropout, &mut self.rng);
                     self.net.forward_after_first_product(b, &mut self.ws, pass);
                     let eta = self.current_eta();
                     let lambda = self.live.lambda as f32;
