@@ -41,6 +41,9 @@ pub struct ControlsPanel {
     /// Live values being dragged to (sent when the drag ends, so one drag is one recorded
     /// change, not thirty).
     dragging: Option<LiveParams>,
+    /// The preset the settings equal, for the settings it was worked out for: applying
+    /// every preset takes TOML round trips, too slow to repeat in every frame.
+    active: Option<(TrainConfig, Option<&'static crate::runs::presets::Preset>)>,
 }
 
 /// A slider over a setting's whole allowed range (the range validation accepts, so a value
@@ -94,10 +97,18 @@ impl ControlsPanel {
         let Self {
             hidden_text,
             dragging,
+            active: active_cache,
         } = self;
         let mut actions = Vec::new();
 
-        let active = active_preset(edited);
+        let active = match active_cache {
+            Some((c, p)) if c == edited => *p,
+            _ => {
+                let p = active_preset(edited);
+                *active_cache = Some((edited.clone(), p));
+                p
+            }
+        };
         egui::ComboBox::from_id_salt("preset")
             .selected_text(active.map_or("Course settings…", |p| p.label))
             .width(ui.available_width().min(300.0))

@@ -480,7 +480,9 @@ impl RunsPanel {
                                 ui.set_min_width(140.0);
                                 ui.set_max_width(220.0);
                                 ui.add(egui::Label::new(short_settings(&run.config())).truncate())
-                                    .on_hover_text(settings_tooltip(&run.settings));
+                                    .on_hover_ui(|ui| {
+                                        ui.label(settings_tooltip(&run.settings));
+                                    });
                             });
                         }
                         ui.label(format!("{}/{}", run.history.len(), run.settings.epochs()));
