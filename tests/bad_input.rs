@@ -265,14 +265,7 @@ fn an_oversized_cifar_batch_is_refused_without_reading_it() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("cifar");
     std::fs::create_dir_all(&dir).unwrap();
-    for name in [
-        "data_batch_1.bin",
-        "data_batch_2.bin",
-        "data_batch_3.bin",
-        "data_batch_4.bin",
-        "data_batch_5.bin",
-        "test_batch.bin",
-    ] {
+    for name in common::CIFAR_FILES {
         std::fs::write(dir.join(name), vec![1u8; 3073 * 3]).unwrap();
     }
     let f = std::fs::File::create(dir.join("data_batch_1.bin")).unwrap();

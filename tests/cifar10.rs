@@ -88,15 +88,7 @@ fn missing_data_fails_in_ci_and_skips_elsewhere() {
         "{err}"
     );
     // Files of the official size (sparse, so nothing is really written) are taken.
-    let files = [
-        "data_batch_1.bin",
-        "data_batch_2.bin",
-        "data_batch_3.bin",
-        "data_batch_4.bin",
-        "data_batch_5.bin",
-        "test_batch.bin",
-    ];
-    for name in files {
+    for name in common::CIFAR_FILES {
         let f = std::fs::File::create(dir.join(name)).unwrap();
         f.set_len(30_730_000).unwrap();
     }

@@ -193,11 +193,7 @@ impl<'a, F: Real> Probe<'a, F> {
         lambda: f64,
     ) -> Self {
         let mut ws = Workspace::new(net, x.nrows());
-        if net.has_batch_norm() {
-            net.batch_cost(x, labels, loss, lambda, &mut ws);
-        } else {
-            net.cost(x, labels, loss, lambda, &mut ws);
-        }
+        net.batch_cost(x, labels, loss, lambda, &mut ws);
         let pattern = Pattern::of(net, &ws, x.nrows(), labels, loss);
         Probe {
             net: net.clone(),
@@ -223,14 +219,6 @@ impl<'a, F: Real> Probe<'a, F> {
     ) -> (f64, bool) {
         *param_mut(&mut self.net, layer, which, idx) = value;
         let (x, labels, loss, lambda) = (self.x, self.labels, self.loss, self.lambda);
-        if self.net.has_batch_norm() {
-            // Batch norm: the cost with the batch's own statistics, as in training. Every
-            // unit's kink moves with the batch, so no pattern can be held; the caller
-            // shrinks the step until no point crosses one instead.
-            let cost = self.net.batch_cost(x, labels, loss, lambda, &mut self.ws);
-            let same = Pattern::of(&self.net, &self.ws, x.nrows(), labels, loss) == self.pattern;
-            return (cost, same);
-        }
         if frozen {
             let cost = frozen_cost(
                 &self.net,
@@ -243,7 +231,9 @@ impl<'a, F: Real> Probe<'a, F> {
             );
             return (cost, true);
         }
-        let cost = self.net.cost(x, labels, loss, lambda, &mut self.ws);
+        // The cost the training gradients are gradients of (with batch norm: on the batch's
+        // own statistics; without, the plain cost).
+        let cost = self.net.batch_cost(x, labels, loss, lambda, &mut self.ws);
         let same = Pattern::of(&self.net, &self.ws, x.nrows(), labels, loss) == self.pattern;
         (cost, same)
     }

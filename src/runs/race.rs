@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::data;
+use super::sweep::{DataCache, load_cached};
 use crate::train::config::setting_text;
 use crate::train::{EpochMetrics, OptimizerKind, RunEnd, SaveTo, Session, TrainConfig};
 
@@ -217,8 +217,7 @@ pub fn run(
     stop: &AtomicBool,
     report: &(dyn Fn(RaceEvent) + Sync),
 ) {
-    let cache: Mutex<Vec<(data::DataRequest, std::sync::Arc<data::Splits>)>> =
-        Mutex::new(Vec::new());
+    let cache: DataCache = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for (i, v) in variants.iter().enumerate() {
             let cache = &cache;
@@ -246,25 +245,12 @@ fn run_variant(
     i: usize,
     v: &Variant,
     runs_root: Option<&Path>,
-    cache: &Mutex<Vec<(data::DataRequest, std::sync::Arc<data::Splits>)>>,
+    cache: &DataCache,
     stop: &AtomicBool,
     report: &(dyn Fn(RaceEvent) + Sync),
 ) -> Result<(), String> {
-    let request = v.config.data_request();
-    let splits = {
-        // Held while loading so that the variants load their common data once.
-        let mut cache = cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match cache.iter().find(|(r, _)| *r == request) {
-            Some((_, d)) => d.clone(),
-            None => {
-                let d = std::sync::Arc::new(data::load(&request).map_err(|e| e.to_string())?);
-                cache.push((request, d.clone()));
-                d
-            }
-        }
-    };
+    // The variants load their common data once.
+    let splits = load_cached(cache, &v.config.data_request())?;
     // The one training session (engine, run folder, divergence rule, summary), as for the
     // window's runs, `trainviz train` and sweep points.
     let save = match runs_root {

@@ -364,9 +364,9 @@ pub enum SweepEvent {
 }
 
 /// Data sets loaded so far, shared by the points that ask for the same data.
-type DataCache = Mutex<Vec<(DataRequest, Arc<Splits>)>>;
+pub(super) type DataCache = Mutex<Vec<(DataRequest, Arc<Splits>)>>;
 
-fn load_cached(cache: &DataCache, request: &DataRequest) -> Result<Arc<Splits>, String> {
+pub(super) fn load_cached(cache: &DataCache, request: &DataRequest) -> Result<Arc<Splits>, String> {
     let mut cache = cache
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -21,6 +21,16 @@ pub fn cifar_dir() -> Option<PathBuf> {
     locate_cifar(dir, must_have).unwrap_or_else(|message| panic!("{message}"))
 }
 
+/// The six files of CIFAR-10's binary version.
+pub const CIFAR_FILES: [&str; 6] = [
+    "data_batch_1.bin",
+    "data_batch_2.bin",
+    "data_batch_3.bin",
+    "data_batch_4.bin",
+    "data_batch_5.bin",
+    "test_batch.bin",
+];
+
 /// `dir` when it holds a readable CIFAR-10; else `None` with a note on stderr, or, when
 /// `must_have`, an error saying what cannot be read.
 pub fn locate_cifar(dir: PathBuf, must_have: bool) -> Result<Option<PathBuf>, String> {
@@ -47,15 +57,7 @@ pub fn in_ci() -> bool {
 /// size, and its first record readable), or `None` when it does.
 fn cifar_problem(dir: &Path) -> Option<String> {
     const RECORD: usize = 3073;
-    let files = [
-        "data_batch_1.bin",
-        "data_batch_2.bin",
-        "data_batch_3.bin",
-        "data_batch_4.bin",
-        "data_batch_5.bin",
-        "test_batch.bin",
-    ];
-    for name in files {
+    for name in CIFAR_FILES {
         let path = dir.join(name);
         let check = || -> std::io::Result<u64> {
             let mut f = std::fs::File::open(&path)?;
