@@ -109,10 +109,10 @@ impl Normalizer {
                 normalize(pixels, mean, scale, out);
             }
             Some(perm) => {
-                // Normalise with the statistics of the source position, then move: the same
-                // as flipping an already-normalised image.
-                for (o, &src) in out.iter_mut().zip(&perm[cols]) {
-                    *o = (f32::from(pixels[src]) - self.mean[src]) * self.scale[src];
+                // Mirror the picture, then normalise it as any other: the products that read
+                // bytes (see `FoldedWeights`) can only normalise that way.
+                for ((o, &src), dst) in out.iter_mut().zip(&perm[cols.clone()]).zip(cols) {
+                    *o = (f32::from(pixels[src]) - self.mean[dst]) * self.scale[dst];
                 }
             }
         }

@@ -151,6 +151,253 @@ pub(crate) fn update_f32(
     }
 }
 
+/// A buffer of `f32` whose start lies on a 64-byte cache line: a 32- or 64-byte load that
+/// straddles two lines costs two, and the allocator only promises 16 bytes. With rows a
+/// multiple of 16 values long (CIFAR-10's 3,072 and its halves), every row is aligned too.
+#[derive(Debug, Clone, Default)]
+pub struct AlignedBuffer {
+    lines: Vec<CacheLine>,
+    len: usize,
+}
+
+/// 16 `f32` on one cache line.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct CacheLine([f32; 16]);
+
+impl AlignedBuffer {
+    /// `len` zeros.
+    pub fn zeros(len: usize) -> Self {
+        AlignedBuffer {
+            lines: vec![CacheLine::default(); len.div_ceil(16)],
+            len,
+        }
+    }
+
+    /// Makes it `len` values long, all zero.
+    pub fn reset(&mut self, len: usize) {
+        self.lines.clear();
+        self.lines.resize(len.div_ceil(16), CacheLine::default());
+        self.len = len;
+    }
+
+    /// The values.
+    pub fn as_slice(&self) -> &[f32] {
+        // SAFETY: `lines` holds at least `len` contiguous f32 (CacheLine is repr(C) over
+        // [f32; 16], with no padding).
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast::<f32>(), self.len) }
+    }
+
+    /// The values, to change.
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        // SAFETY: as in `as_slice`, and `self` is borrowed mutably.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast::<f32>(), self.len) }
+    }
+}
+
+/// The first layer's weights folded into the input normalisation `x = (p − mean) · scale`,
+/// so products can read images as the bytes `p` they are stored as:
+/// `x · Wᵀ = p · (W∘scale)ᵀ − offset`, with `offset_j = Σᵢ meanᵢ · scaleᵢ · W_ji`. This
+/// saves writing and reading back a normalised `f32` copy of every image (a third of a
+/// linear classifier's epoch went to that).
+#[derive(Debug, Clone, Default)]
+pub struct FoldedWeights {
+    /// `W∘scale`, outputs × inputs, row-major.
+    scaled: AlignedBuffer,
+    /// `Σᵢ meanᵢ · scaled_ji` per output.
+    offset: Vec<f32>,
+    /// Scratch for the 8-lane partial sums of `offset` while updating.
+    offset_acc: Vec<f32>,
+    inputs: usize,
+}
+
+impl FoldedWeights {
+    /// Folds `w` (outputs × inputs) with the normalisation's per-input `mean` and `scale`.
+    pub fn new(w: ArrayView2<f32>, mean: &[f32], scale: &[f32]) -> Self {
+        let (k, d) = w.dim();
+        assert!(
+            mean.len() == d && scale.len() == d,
+            "one mean and scale per input"
+        );
+        let mut scaled = AlignedBuffer::zeros(k * d);
+        let mut offset = Vec::with_capacity(k);
+        for (row, out) in w
+            .rows()
+            .into_iter()
+            .zip(scaled.as_mut_slice().chunks_exact_mut(d.max(1)))
+        {
+            let mut off = 0f64;
+            for (((&v, &m), &s), o) in row.iter().zip(mean).zip(scale).zip(out) {
+                *o = v * s;
+                off += f64::from(m) * f64::from(*o);
+            }
+            offset.push(off as f32);
+        }
+        FoldedWeights {
+            scaled,
+            offset,
+            offset_acc: vec![0.0; k * 8],
+            inputs: d,
+        }
+    }
+
+    /// Number of outputs (rows of W).
+    pub fn outputs(&self) -> usize {
+        self.offset.len()
+    }
+
+    /// Number of inputs (columns of W).
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+}
+
+/// `out = x · Wᵀ` where `x` is the normalised form of `pixels` (rows × inputs bytes) and `W`
+/// is folded into `folded`.
+pub fn bytes_wt(pixels: &[u8], rows: usize, folded: &FoldedWeights, mut out: ArrayViewMut2<f32>) {
+    let (k, d) = (folded.outputs(), folded.inputs);
+    assert!(pixels.len() >= rows * d && out.dim() == (rows, k));
+    #[cfg(target_arch = "x86_64")]
+    if have_avx2()
+        && let Some(os) = out.as_slice_mut()
+    {
+        // SAFETY: AVX2 and FMA were detected; the kernel checks the sizes.
+        unsafe {
+            avx2::bytes_wt(
+                pixels,
+                folded.scaled.as_slice(),
+                &folded.offset,
+                os,
+                rows,
+                k,
+                d,
+            )
+        };
+        return;
+    }
+    for (r, mut out_r) in out.rows_mut().into_iter().enumerate() {
+        let p = &pixels[r * d..(r + 1) * d];
+        for (j, o) in out_r.iter_mut().enumerate() {
+            let w = &folded.scaled.as_slice()[j * d..(j + 1) * d];
+            let s: f32 = p.iter().zip(w).map(|(&p, &w)| f32::from(p) * w).sum();
+            *o = s - folded.offset[j];
+        }
+    }
+}
+
+/// `W ← keep·W − η·δᵀ·x` where `x` is the normalised form of `pixels` (rows × inputs bytes)
+/// under `mean` and `scale`; `folded` is brought up to date with the new `W` on the way.
+#[allow(clippy::too_many_arguments)]
+pub fn sgd_update_bytes(
+    mut w: ArrayViewMut2<f32>,
+    folded: &mut FoldedWeights,
+    delta: ArrayView2<f32>,
+    pixels: &[u8],
+    mean: &[f32],
+    scale: &[f32],
+    keep: f32,
+    eta: f32,
+) {
+    let (k, d) = w.dim();
+    let rows = delta.nrows();
+    assert!(
+        folded.outputs() == k
+            && folded.inputs == d
+            && delta.ncols() == k
+            && pixels.len() >= rows * d
+            && mean.len() == d
+            && scale.len() == d
+    );
+    let delta_sum: Vec<f32> = delta.columns().into_iter().map(|c| c.sum()).collect();
+    #[cfg(target_arch = "x86_64")]
+    if have_avx2()
+        && let (Some(ws), Some(ds)) = (w.as_slice_mut(), delta.as_slice())
+    {
+        let mut update = avx2::BytesUpdate {
+            w: ws,
+            scaled: folded.scaled.as_mut_slice(),
+            offset: &mut folded.offset,
+            mean,
+            scale,
+            delta_sum: &delta_sum,
+            offset_acc: &mut folded.offset_acc,
+            keep,
+            eta,
+            d,
+        };
+        // SAFETY: AVX2 and FMA were detected; the kernel checks the sizes.
+        unsafe { avx2::update_bytes(&mut update, ds, pixels, rows) };
+        return;
+    }
+    for j in 0..k {
+        for i in 0..d {
+            let s: f32 = (0..rows)
+                .map(|r| delta[[r, j]] * f32::from(pixels[r * d + i]))
+                .sum();
+            let g = scale[i] * (s - mean[i] * delta_sum[j]);
+            w[[j, i]] = keep * w[[j, i]] - eta * g;
+        }
+    }
+    *folded = FoldedWeights::new(w.view(), mean, scale);
+}
+
+/// Whether the AVX-512 tiles can run on this CPU (`TRAINVIZ_NO_AVX512=1` turns them off,
+/// to compare).
+pub fn have_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static WIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *WIDE.get_or_init(|| {
+            have_avx2()
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::env::var_os("TRAINVIZ_NO_AVX512").is_none()
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// AVX-512 tiles: 32 registers of 16 lanes let a tile hold more accumulators, so each load
+/// of W feeds more multiply-adds.
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use std::arch::x86_64::*;
+
+    /// `Σ_r δ_{r,n} · a_r[16c..16c+16]` for NR outputs and C 16-lane vectors; as
+    /// [`super::avx2`]'s `outer_tile`.
+    ///
+    /// # Safety
+    /// Needs AVX-512F; the caller keeps rows × 16·C values of `a` and rows × NR of `delta`
+    /// inside their slices.
+    #[target_feature(enable = "avx2,fma,avx512f")]
+    #[inline]
+    pub(super) unsafe fn outer_tile<const C: usize, const NR: usize>(
+        a: *const f32,
+        a_stride: usize,
+        delta: *const f32,
+        k: usize,
+        rows: usize,
+    ) -> [[__m512; C]; NR] {
+        let mut acc = [[_mm512_setzero_ps(); C]; NR];
+        for r in 0..rows {
+            // SAFETY: as the caller promises.
+            unsafe {
+                let av: [__m512; C] =
+                    std::array::from_fn(|c| _mm512_loadu_ps(a.add(r * a_stride + 16 * c)));
+                for (n, acc_n) in acc.iter_mut().enumerate() {
+                    let dv = _mm512_set1_ps(*delta.add(r * k + n));
+                    for (s, &avc) in acc_n.iter_mut().zip(&av) {
+                        *s = _mm512_fmadd_ps(dv, avc, *s);
+                    }
+                }
+            }
+        }
+        acc
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
@@ -183,48 +430,44 @@ mod avx2 {
         acc.iter().map(|&v| hsum(v)).sum()
     }
 
-    /// One MR × NR tile of `x · wᵀ` over columns `p0..p1` (multiples of 8): rows r0.., outputs
-    /// j0..; the 8-lane partial sums live in `acc` (rows × k vectors of 8) between blocks.
+    /// One MR × NR tile of dot products over `len` columns (a multiple of 8): rows of x at
+    /// `x + m·x_stride`, rows of w at `w + n·w_stride`; the 8-lane partial sums live at
+    /// `acc + m·acc_stride + 8n` between calls.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn xwt_tile<const MR: usize, const NR: usize>(
-        x: &[f32],
-        w: &[f32],
-        acc: &mut [f32],
-        r0: usize,
-        j0: usize,
-        k: usize,
-        d: usize,
-        p0: usize,
-        p1: usize,
+    unsafe fn dot_tile<const MR: usize, const NR: usize>(
+        x: *const f32,
+        x_stride: usize,
+        w: *const f32,
+        w_stride: usize,
+        acc: *mut f32,
+        acc_stride: usize,
+        len: usize,
     ) {
-        let xp = x.as_ptr();
-        let wp = w.as_ptr();
-        let ap = acc.as_mut_ptr();
-        // SAFETY: the caller keeps r0 + MR <= rows, j0 + NR <= k and p1 <= d, and `acc`
-        // holds rows · k · 8 values, so every access is inside the slices.
+        // SAFETY: the caller keeps every row of x and w `len` values long from these
+        // pointers, and acc's MR rows × NR vectors of 8 inside its buffer.
         unsafe {
             // Registers: MR·NR accumulators + MR rows of x + one w vector ≤ 16 (no spills).
             let mut sums: [[__m256; NR]; MR] = std::array::from_fn(|m| {
-                std::array::from_fn(|n| _mm256_loadu_ps(ap.add(((r0 + m) * k + j0 + n) * 8)))
+                std::array::from_fn(|n| _mm256_loadu_ps(acc.add(m * acc_stride + n * 8)))
             });
-            let mut p = p0;
-            while p < p1 {
+            let mut q = 0;
+            while q < len {
                 let xv: [__m256; MR] =
-                    std::array::from_fn(|m| _mm256_loadu_ps(xp.add((r0 + m) * d + p)));
+                    std::array::from_fn(|m| _mm256_loadu_ps(x.add(m * x_stride + q)));
                 #[allow(clippy::needless_range_loop)] // n indexes the inner arrays of sums
                 for n in 0..NR {
-                    let wv = _mm256_loadu_ps(wp.add((j0 + n) * d + p));
+                    let wv = _mm256_loadu_ps(w.add(n * w_stride + q));
                     for (sum_m, &xm) in sums.iter_mut().zip(&xv) {
                         sum_m[n] = _mm256_fmadd_ps(xm, wv, sum_m[n]);
                     }
                 }
-                p += 8;
+                q += 8;
             }
             for (m, sum_m) in sums.iter().enumerate() {
                 for (n, &v) in sum_m.iter().enumerate() {
-                    _mm256_storeu_ps(ap.add(((r0 + m) * k + j0 + n) * 8), v);
+                    _mm256_storeu_ps(acc.add(m * acc_stride + n * 8), v);
                 }
             }
         }
@@ -256,59 +499,187 @@ mod avx2 {
     const XWT_BLOCK_ABOVE: usize = 256 * 1024;
 
     thread_local! {
-        /// Per-thread partial sums of `xwt`, reused between calls (no allocation per step).
-        static PARTIAL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+        /// Per-thread partial sums of the products, reused between calls (no allocation
+        /// per step).
+        static PARTIAL: std::cell::RefCell<super::AlignedBuffer> = std::cell::RefCell::new(super::AlignedBuffer::default());
+        /// Per-thread rows of bytes converted to `f32` (a product's block of two rows, or an
+        /// update's strip of columns), small enough to stay in L1.
+        static PACKED: std::cell::RefCell<super::AlignedBuffer> = std::cell::RefCell::new(super::AlignedBuffer::default());
     }
 
-    /// `out = x · wᵀ`.
-    ///
-    /// # Safety
-    /// Needs AVX2 and FMA; `x` holds rows·d, `w` k·d and `out` rows·k values.
+    /// Eight bytes from `src` as eight `f32`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn xwt(x: &[f32], w: &[f32], out: &mut [f32], rows: usize, k: usize, d: usize) {
-        assert!(x.len() >= rows * d && w.len() >= k * d && out.len() >= rows * k);
-        let d8 = d / 8 * 8;
-        PARTIAL.with_borrow_mut(|acc| {
-            acc.clear();
-            acc.resize(rows * k * 8, 0.0);
-            let block = if k * d * 4 > XWT_BLOCK_ABOVE {
-                XWT_BLOCK
-            } else {
-                d8.max(8)
-            };
+    #[inline]
+    unsafe fn bytes_to_f32(src: *const u8) -> __m256 {
+        // SAFETY: the caller keeps src..src+8 inside its slice.
+        unsafe { _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(src.cast()))) }
+    }
+
+    /// Where a product's rows come from, for [`blocked_dot`].
+    enum Rows<'a> {
+        /// Already `f32`, `d` apart.
+        Floats(&'a [f32]),
+        /// Bytes, `d` apart, converted a block of two rows at a time into `PACKED`.
+        Bytes(&'a [u8]),
+    }
+
+    /// `acc[r][j] = Σ_q x_rq · w_jq` as 8-lane partial sums over the first columns (the
+    /// count is returned; the caller adds the rest): W is walked in column blocks that stay
+    /// in cache while every pair of rows passes them. (AVX-512 tiles of four rows × five
+    /// outputs ran faster alone but slowed a whole MLP epoch by a fifth, measured: not used.)
+    #[target_feature(enable = "avx2,fma")]
+    fn blocked_dot(
+        x: &Rows<'_>,
+        w: &[f32],
+        acc: &mut super::AlignedBuffer,
+        rows: usize,
+        k: usize,
+        d: usize,
+    ) -> usize {
+        let covered = d / 8 * 8;
+        acc.reset(rows * k * 8);
+        let acc = acc.as_mut_slice();
+        let block = if k * d * 4 > XWT_BLOCK_ABOVE {
+            XWT_BLOCK
+        } else {
+            covered.max(8)
+        };
+        PACKED.with_borrow_mut(|pack| {
+            pack.reset(2 * block);
+            let pack = pack.as_mut_slice();
             let mut p0 = 0;
-            while p0 < d8 {
-                let p1 = (p0 + block).min(d8);
+            while p0 < covered {
+                let len = (p0 + block).min(covered) - p0;
                 let mut r = 0;
                 while r < rows {
                     let mr = (rows - r).min(2);
+                    let (xp, x_stride) = match x {
+                        Rows::Floats(x) => (x[(r * d + p0)..].as_ptr(), d),
+                        Rows::Bytes(bytes) => {
+                            for m in 0..mr {
+                                let src = &bytes[(r + m) * d + p0..(r + m) * d + p0 + len];
+                                let dst = &mut pack[m * len..(m + 1) * len];
+                                for (o, i) in dst.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
+                                    // SAFETY: both chunks hold 8 values.
+                                    unsafe {
+                                        _mm256_storeu_ps(o.as_mut_ptr(), bytes_to_f32(i.as_ptr()))
+                                    };
+                                }
+                            }
+                            (pack.as_ptr(), len)
+                        }
+                    };
                     let mut j = 0;
                     while j < k {
                         let nr = (k - j).min(5);
-                        // SAFETY: sizes asserted above; tiles stay inside rows × k × d8.
+                        let wp = w[j * d + p0..].as_ptr();
+                        let ap = acc[(r * k + j) * 8..].as_mut_ptr();
+                        // SAFETY: rows r..r+mr of x and j..j+nr of w hold `len` values from
+                        // these pointers (p0 + len <= d8 <= d); acc holds rows · k vectors.
                         unsafe {
-                            dispatch_tile!(xwt_tile, mr, nr, (x, w, acc, r, j, k, d, p0, p1))
+                            dispatch_tile!(dot_tile, mr, nr, (xp, x_stride, wp, d, ap, k * 8, len))
                         };
                         j += nr;
                     }
                     r += mr;
                 }
-                p0 = p1;
+                p0 += len;
             }
-            for r in 0..rows {
-                for j in 0..k {
-                    // SAFETY: acc holds rows · k vectors of 8.
-                    let mut s = hsum(unsafe { _mm256_loadu_ps(acc.as_ptr().add((r * k + j) * 8)) });
-                    for q in d8..d {
-                        s += x[r * d + q] * w[j * d + q];
-                    }
-                    out[r * k + j] = s;
+        });
+        covered
+    }
+
+    /// `out = x · wᵀ`.
+    ///
+    /// # Safety
+    /// Needs AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn xwt(x: &[f32], w: &[f32], out: &mut [f32], rows: usize, k: usize, d: usize) {
+        assert!(x.len() >= rows * d && w.len() >= k * d && out.len() >= rows * k);
+        PARTIAL.with_borrow_mut(|acc| {
+            let d8 = blocked_dot(&Rows::Floats(x), w, acc, rows, k, d);
+            for (r, out_r) in out.chunks_exact_mut(k).take(rows).enumerate() {
+                for (j, o) in out_r.iter_mut().enumerate() {
+                    let tail: f32 = (d8..d).map(|q| x[r * d + q] * w[j * d + q]).sum();
+                    *o = hsum(load8(acc.as_slice(), (r * k + j) * 8)) + tail;
                 }
             }
         });
     }
 
-    /// Columns p..p+8·C of outputs j0..j0+NR of the fused update.
+    /// `out = p · scaledᵀ − offset` for rows of bytes `p` (see [`super::FoldedWeights`]).
+    ///
+    /// # Safety
+    /// Needs AVX2 and FMA.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn bytes_wt(
+        p: &[u8],
+        scaled: &[f32],
+        offset: &[f32],
+        out: &mut [f32],
+        rows: usize,
+        k: usize,
+        d: usize,
+    ) {
+        assert!(
+            p.len() >= rows * d
+                && scaled.len() >= k * d
+                && offset.len() >= k
+                && out.len() >= rows * k
+        );
+        PARTIAL.with_borrow_mut(|acc| {
+            let d8 = blocked_dot(&Rows::Bytes(p), scaled, acc, rows, k, d);
+            for (r, out_r) in out.chunks_exact_mut(k).take(rows).enumerate() {
+                for (j, o) in out_r.iter_mut().enumerate() {
+                    let tail: f32 = (d8..d)
+                        .map(|q| f32::from(p[r * d + q]) * scaled[j * d + q])
+                        .sum();
+                    *o = hsum(load8(acc.as_slice(), (r * k + j) * 8)) + tail - offset[j];
+                }
+            }
+        });
+    }
+
+    /// The 8 values of `v` from `at`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn load8(v: &[f32], at: usize) -> __m256 {
+        let s = &v[at..at + 8];
+        // SAFETY: `s` holds 8 values.
+        unsafe { _mm256_loadu_ps(s.as_ptr()) }
+    }
+
+    /// `Σ_r δ_{r,n} · a_r[8c..8c+8]` for NR outputs and a strip of C vectors: rows of `a`
+    /// are `a_stride` apart, `delta` points at δ[0][j0] with rows `k` apart.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn outer_tile<const C: usize, const NR: usize>(
+        a: *const f32,
+        a_stride: usize,
+        delta: *const f32,
+        k: usize,
+        rows: usize,
+    ) -> [[__m256; C]; NR] {
+        let mut acc = [[_mm256_setzero_ps(); C]; NR];
+        for r in 0..rows {
+            // SAFETY: the caller keeps rows × (8·C) values of a and rows × NR of delta
+            // inside their slices.
+            unsafe {
+                let av: [__m256; C] =
+                    std::array::from_fn(|c| _mm256_loadu_ps(a.add(r * a_stride + 8 * c)));
+                for (n, acc_n) in acc.iter_mut().enumerate() {
+                    let dv = _mm256_broadcast_ss(&*delta.add(r * k + n));
+                    for (s, &avc) in acc_n.iter_mut().zip(&av) {
+                        *s = _mm256_fmadd_ps(dv, avc, *s);
+                    }
+                }
+            }
+        }
+        acc
+    }
+
+    /// Columns p..p+8·C of outputs j0..j0+NR of the fused update of [`update`].
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     #[allow(clippy::too_many_arguments)]
@@ -325,33 +696,17 @@ mod avx2 {
         keep: f32,
         eta: f32,
     ) {
-        let mut acc = [[_mm256_setzero_ps(); C]; NR];
-        let ap = a.as_ptr();
-        let dp = delta.as_ptr();
-        for r in 0..rows {
-            // SAFETY: p + 8·C <= d, r < rows and j0 + NR <= k keep every access in bounds.
-            unsafe {
-                let av: [__m256; C] =
-                    std::array::from_fn(|c| _mm256_loadu_ps(ap.add(r * d + p + 8 * c)));
-                for (n, acc_n) in acc.iter_mut().enumerate() {
-                    let dv = _mm256_broadcast_ss(&*dp.add(r * k + j0 + n));
-                    for (s, &avc) in acc_n.iter_mut().zip(&av) {
-                        *s = _mm256_fmadd_ps(dv, avc, *s);
-                    }
-                }
-            }
-        }
+        // SAFETY: p + 8·C <= d and j0 + NR <= k (the caller's loop bounds).
+        let acc = unsafe { outer_tile::<C, NR>(a[p..].as_ptr(), d, delta[j0..].as_ptr(), k, rows) };
         let keep_v = _mm256_set1_ps(keep);
         let neg_eta = _mm256_set1_ps(-eta);
-        let wp = w.as_mut_ptr();
         for (n, acc_n) in acc.iter().enumerate() {
+            let row = &mut w[(j0 - w_row0 + n) * d..];
             for (c, &s) in acc_n.iter().enumerate() {
-                // SAFETY: as above.
-                unsafe {
-                    let ptr = wp.add((j0 - w_row0 + n) * d + p + 8 * c);
-                    let old = _mm256_loadu_ps(ptr);
-                    _mm256_storeu_ps(ptr, _mm256_fmadd_ps(neg_eta, s, _mm256_mul_ps(keep_v, old)));
-                }
+                let at = p + 8 * c;
+                let new = _mm256_fmadd_ps(neg_eta, s, _mm256_mul_ps(keep_v, load8(row, at)));
+                // SAFETY: at + 8 <= d.
+                unsafe { _mm256_storeu_ps(row[at..at + 8].as_mut_ptr(), new) };
             }
         }
     }
@@ -360,7 +715,7 @@ mod avx2 {
     /// those rows.
     ///
     /// # Safety
-    /// Needs AVX2 and FMA; `w` holds nj·d, `delta` rows·k and `a` rows·d values.
+    /// Needs AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn update(
@@ -413,6 +768,231 @@ mod avx2 {
                 w[wi] = keep * w[wi] - eta * s;
             }
         }
+    }
+
+    /// What [`update_bytes`] works on besides the strip's accumulators.
+    pub struct BytesUpdate<'a> {
+        /// W, k × d.
+        pub w: &'a mut [f32],
+        /// W∘scale, k × d, rewritten from the new W.
+        pub scaled: &'a mut [f32],
+        /// Σ mean·scaled per output, rewritten.
+        pub offset: &'a mut [f32],
+        /// Per-column mean and scale of the normalisation.
+        pub mean: &'a [f32],
+        pub scale: &'a [f32],
+        /// Σ_r δ_rj per output.
+        pub delta_sum: &'a [f32],
+        /// 8-lane partial sums of `offset`, k × 8.
+        pub offset_acc: &'a mut [f32],
+        pub keep: f32,
+        pub eta: f32,
+        pub d: usize,
+    }
+
+    /// Writes the new W, W∘scale and offset terms for columns p..p+8·C of outputs
+    /// j0..j0+NR, given `acc[n][c] = Σ_r δ_{r,j0+n} p_r` over those columns.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn store_bytes_update<const C: usize, const NR: usize>(
+        u: &mut BytesUpdate<'_>,
+        acc: &[[__m256; C]; NR],
+        p: usize,
+        j0: usize,
+    ) {
+        let keep_v = _mm256_set1_ps(u.keep);
+        let neg_eta = _mm256_set1_ps(-u.eta);
+        let d = u.d;
+        for (n, acc_n) in acc.iter().enumerate() {
+            let j = j0 + n;
+            let ds = _mm256_set1_ps(u.delta_sum[j]);
+            let mut off = load8(u.offset_acc, j * 8);
+            for (c, &s) in acc_n.iter().enumerate() {
+                let col = p + 8 * c;
+                let (mv, sv) = (load8(u.mean, col), load8(u.scale, col));
+                // The gradient of the normalised inputs: scale · (Σ δp − mean · Σ δ).
+                let g = _mm256_mul_ps(sv, _mm256_fnmadd_ps(mv, ds, s));
+                let at = j * d + col;
+                let new = _mm256_fmadd_ps(neg_eta, g, _mm256_mul_ps(keep_v, load8(u.w, at)));
+                let folded = _mm256_mul_ps(new, sv);
+                off = _mm256_fmadd_ps(mv, folded, off);
+                // SAFETY: at + 8 <= k·d for both matrices.
+                unsafe {
+                    _mm256_storeu_ps(u.w[at..at + 8].as_mut_ptr(), new);
+                    _mm256_storeu_ps(u.scaled[at..at + 8].as_mut_ptr(), folded);
+                    _mm256_storeu_ps(u.offset_acc[j * 8..j * 8 + 8].as_mut_ptr(), off);
+                }
+            }
+        }
+    }
+
+    /// [`super::wide::outer_tile`] over 64 columns, as eight 8-lane vectors per output.
+    ///
+    /// # Safety
+    /// Needs AVX-512F; as `outer_tile`.
+    #[target_feature(enable = "avx2,fma,avx512f")]
+    #[inline]
+    unsafe fn wide_outer<const NR: usize>(
+        a: *const f32,
+        a_stride: usize,
+        delta: *const f32,
+        k: usize,
+        rows: usize,
+    ) -> [[__m256; 8]; NR] {
+        // SAFETY: passed on from the caller.
+        let acc = unsafe { super::wide::outer_tile::<4, NR>(a, a_stride, delta, k, rows) };
+        acc.map(|acc_n| {
+            std::array::from_fn(|v| {
+                let z = _mm512_castps_pd(acc_n[v / 2]);
+                _mm256_castpd_ps(if v % 2 == 0 {
+                    _mm512_castpd512_pd256(z)
+                } else {
+                    _mm512_extractf64x4_pd::<1>(z)
+                })
+            })
+        })
+    }
+
+    /// The update of [`super::sgd_update_bytes`] over all k outputs: a strip of 16 (then 8)
+    /// columns of every row is converted once into `PACKED`, then each group of five outputs
+    /// accumulates over it.
+    ///
+    /// # Safety
+    /// Needs AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn update_bytes(u: &mut BytesUpdate<'_>, delta: &[f32], p: &[u8], rows: usize) {
+        let d = u.d;
+        let k = u.delta_sum.len();
+        assert!(
+            u.w.len() >= k * d
+                && u.scaled.len() >= k * d
+                && u.offset.len() >= k
+                && u.offset_acc.len() >= k * 8
+                && u.mean.len() >= d
+                && u.scale.len() >= d
+                && delta.len() >= rows * k
+                && p.len() >= rows * d
+        );
+        u.offset_acc[..k * 8].fill(0.0);
+        // With AVX-512 a strip is 64 columns (four 16-lane vectors × five outputs of
+        // accumulators fit its 32 registers); else 16, then 8 at the end.
+        let wide = super::have_avx512();
+        const STRIDE: usize = 64;
+        PACKED.with_borrow_mut(|strip| {
+            strip.reset(rows * STRIDE);
+            let strip = strip.as_mut_slice();
+            let mut q = 0;
+            while q + 8 <= d {
+                let c = if wide && q + 64 <= d {
+                    8
+                } else if q + 16 <= d {
+                    2
+                } else {
+                    1
+                };
+                for r in 0..rows {
+                    for v in 0..c {
+                        let src = &p[r * d + q + 8 * v..r * d + q + 8 * v + 8];
+                        let dst = &mut strip[r * STRIDE + 8 * v..r * STRIDE + 8 * v + 8];
+                        // SAFETY: both hold 8 values.
+                        unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), bytes_to_f32(src.as_ptr())) };
+                    }
+                }
+                let mut j = 0;
+                while j < k {
+                    let nr = if c >= 2 { (k - j).min(5) } else { 1 };
+                    let (a, dp) = (strip.as_ptr(), delta[j..].as_ptr());
+                    // SAFETY: the strip holds rows × 64 values; delta rows × k from column j,
+                    // and j + nr <= k; c == 8 only when AVX-512 was detected.
+                    unsafe {
+                        match (c, nr) {
+                            (8, 5) => store_bytes_update(
+                                u,
+                                &wide_outer::<5>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                            (8, 4) => store_bytes_update(
+                                u,
+                                &wide_outer::<4>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                            (8, 3) => store_bytes_update(
+                                u,
+                                &wide_outer::<3>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                            (8, 2) => store_bytes_update(
+                                u,
+                                &wide_outer::<2>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                            (8, _) => store_bytes_update(
+                                u,
+                                &wide_outer::<1>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                            (2, 5) => store_bytes_update(
+                                u,
+                                &outer_tile::<2, 5>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                            (2, 4) => store_bytes_update(
+                                u,
+                                &outer_tile::<2, 4>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                            (2, 3) => store_bytes_update(
+                                u,
+                                &outer_tile::<2, 3>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                            (2, 2) => store_bytes_update(
+                                u,
+                                &outer_tile::<2, 2>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                            (2, _) => store_bytes_update(
+                                u,
+                                &outer_tile::<2, 1>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                            _ => store_bytes_update(
+                                u,
+                                &outer_tile::<1, 1>(a, STRIDE, dp, k, rows),
+                                q,
+                                j,
+                            ),
+                        }
+                    }
+                    j += nr;
+                }
+                q += 8 * c;
+            }
+            for j in 0..k {
+                let mut off = hsum(load8(u.offset_acc, j * 8));
+                for col in q..d {
+                    let s: f32 = (0..rows)
+                        .map(|r| delta[r * k + j] * f32::from(p[r * d + col]))
+                        .sum();
+                    let g = u.scale[col] * (s - u.mean[col] * u.delta_sum[j]);
+                    let at = j * d + col;
+                    u.w[at] = u.keep * u.w[at] - u.eta * g;
+                    u.scaled[at] = u.w[at] * u.scale[col];
+                    off += u.mean[col] * u.scaled[at];
+                }
+                u.offset[j] = off;
+            }
+        });
     }
 }
 
@@ -526,6 +1106,64 @@ mod tests {
             let w_slow = &w * 0.9 - &(delta.t().dot(&x) * 0.1);
             let err = (&w_fast - &w_slow).iter().fold(0f32, |m, v| m.max(v.abs()));
             assert!(err < 1e-4, "update {rows}×{k}×{d}: {err}");
+        }
+    }
+
+    /// Products and updates that read bytes agree with the same maths on normalised `f32`
+    /// rows, and leave the folded weights as a fresh fold of the new W would be.
+    #[test]
+    fn byte_kernels_match_normalised_floats() {
+        let mut rng = SmallRng::seed_from_u64(2);
+        for &(rows, k, d) in &[
+            (1, 1, 1),
+            (5, 10, 1536),
+            (7, 4, 45),
+            (100, 50, 392),
+            (3, 13, 37),
+            (9, 2, 8),
+            (100, 10, 3072),
+            (33, 23, 1536),
+        ] {
+            let pixels: Vec<u8> = (0..rows * d).map(|_| rng.random()).collect();
+            let mean: Vec<f32> = (0..d).map(|_| rng.random_range(100.0..150.0)).collect();
+            let scale: Vec<f32> = (0..d).map(|_| rng.random_range(0.01..0.03)).collect();
+            let x = Array2::from_shape_fn((rows, d), |(r, i)| {
+                (f32::from(pixels[r * d + i]) - mean[i]) * scale[i]
+            });
+            let w = random(k, d, &mut rng) * 0.05;
+            let mut folded = FoldedWeights::new(w.view(), &mean, &scale);
+            let mut fast = Array2::<f32>::zeros((rows, k));
+            bytes_wt(&pixels, rows, &folded, fast.view_mut());
+            let slow = x.dot(&w.t());
+            let err = (&fast - &slow).iter().fold(0f32, |m, v| m.max(v.abs()));
+            assert!(err < 2e-3, "bytes_wt {rows}×{k}×{d}: {err}");
+
+            let delta = random(rows, k, &mut rng);
+            let mut w_fast = w.clone();
+            sgd_update_bytes(
+                w_fast.view_mut(),
+                &mut folded,
+                delta.view(),
+                &pixels,
+                &mean,
+                &scale,
+                0.9,
+                0.01,
+            );
+            let w_slow = &w * 0.9 - &(delta.t().dot(&x) * 0.01);
+            let err = (&w_fast - &w_slow).iter().fold(0f32, |m, v| m.max(v.abs()));
+            assert!(err < 1e-4, "update {rows}×{k}×{d}: {err}");
+            let fresh = FoldedWeights::new(w_fast.view(), &mean, &scale);
+            let err = fresh
+                .scaled
+                .as_slice()
+                .iter()
+                .zip(folded.scaled.as_slice())
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(err < 1e-6, "refolded weights {rows}×{k}×{d}: {err}");
+            for (a, b) in fresh.offset.iter().zip(&folded.offset) {
+                assert!((a - b).abs() < 1e-3 * (1.0 + a.abs()), "offset {a} vs {b}");
+            }
         }
     }
 }

@@ -378,6 +378,21 @@ impl<F: Real> Network<F> {
             .map(|l| l.weights.nrows())
             .collect()
     }
+    /// Multiply-adds of one epoch: a training step's forward pass, weight gradients and
+    /// (above the first layer) input gradients for each of `trained` images, then a forward
+    /// pass for each of `evaluated` images (the per-epoch evaluation). Batch norm, the loss
+    /// and the optimiser's element-wise work are left out: they are small beside these.
+    pub fn multiply_adds_per_epoch(&self, trained: usize, evaluated: usize) -> f64 {
+        let per_image: Vec<f64> = self
+            .layers
+            .iter()
+            .map(|l| (l.weights.nrows() * l.weights.ncols()) as f64)
+            .collect();
+        let forward: f64 = per_image.iter().sum();
+        let input_gradients: f64 = per_image.iter().skip(1).sum();
+        trained as f64 * (2.0 * forward + input_gradients) + evaluated as f64 * forward
+    }
+
     /// Σ‖W‖² over the weight matrices (not the biases, nor batch norm's γ and β).
     pub fn weight_norm_sq(&self) -> f64 {
         self.layers
@@ -723,6 +738,29 @@ impl<F: Real> Network<F> {
     ) -> f64 {
         let rows = x.nrows();
         self.forward_with(x, ws, pass);
+        self.loss_of_scores(rows, labels, loss, ws)
+    }
+
+    /// [`Self::loss`] once `ws.first_product_mut(self, rows)` holds `x · W₀ᵀ`.
+    pub fn loss_after_first_product(
+        &self,
+        rows: usize,
+        labels: &[u8],
+        loss: LossKind,
+        ws: &mut Workspace<F>,
+    ) -> f64 {
+        self.forward_after_first_product(rows, ws, Pass::Eval);
+        self.loss_of_scores(rows, labels, loss, ws)
+    }
+
+    /// The summed loss of the scores of the last forward pass; predictions land in `ws`.
+    fn loss_of_scores(
+        &self,
+        rows: usize,
+        labels: &[u8],
+        loss: LossKind,
+        ws: &mut Workspace<F>,
+    ) -> f64 {
         let scores = ws.outputs[self.layers.len() - 1].slice(s![..rows, ..]);
         loss_rows(
             loss,

@@ -114,27 +114,57 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// One thread's half: its input columns, its normalised batch, its columns of W₀.
+/// One thread's half: its input columns, the batch's bytes in those columns, its columns
+/// of W₀ (and W₀ folded with the normalisation, see [`kernels::FoldedWeights`]).
 pub(super) struct Half {
     pub(super) set: Arc<crate::data::Splits>,
-    pub(super) normalizer: Arc<Normalizer>,
     pub(super) flip_perm: Vec<usize>,
     pub(super) cols: Range<usize>,
-    pub(super) x: Vec<f32>,
+    /// The normalisation's mean and scale of these columns.
+    pub(super) mean: Vec<f32>,
+    pub(super) scale: Vec<f32>,
+    /// The batch's pixels in these columns, rows × cols bytes.
+    pub(super) x: Vec<u8>,
     pub(super) w: Array2<f32>,
+    pub(super) folded: kernels::FoldedWeights,
 }
 
 impl Half {
+    /// The half of `w` (all of W₀) in columns `cols`, with `x` a buffer to reuse.
+    pub(super) fn new(
+        set: Arc<crate::data::Splits>,
+        normalizer: &Normalizer,
+        flip_perm: Vec<usize>,
+        w: ArrayView2<'_, f32>,
+        cols: Range<usize>,
+        x: Vec<u8>,
+    ) -> Self {
+        let w = w.slice(ndarray::s![.., cols.clone()]).to_owned();
+        let mean = normalizer.mean[cols.clone()].to_vec();
+        let scale = normalizer.scale[cols.clone()].to_vec();
+        let folded = kernels::FoldedWeights::new(w.view(), &mean, &scale);
+        Half {
+            set,
+            flip_perm,
+            cols,
+            mean,
+            scale,
+            x,
+            w,
+            folded,
+        }
+    }
+
     fn train_set(&self) -> &ImageSet {
         &self.set.train
     }
 
-    /// Normalises this half's columns of the batch's images into `x`.
+    /// Copies this half's columns of the batch's images into `x`, mirrored where asked.
     pub(super) fn gather(&mut self, batch: &Batch) {
         let c = self.cols.len();
         let need = batch.indices.len() * c;
         if self.x.len() < need {
-            self.x.resize(need, 0.0);
+            self.x.resize(need, 0);
         }
         let mut x = std::mem::take(&mut self.x);
         for ((&i, &flip), row) in batch
@@ -143,29 +173,35 @@ impl Half {
             .zip(&batch.flips)
             .zip(x.chunks_exact_mut(c))
         {
-            let perm = flip.then_some(self.flip_perm.as_slice());
-            self.normalizer
-                .write_cols(self.train_set().image(i), perm, self.cols.clone(), row);
+            let image = self.train_set().image(i);
+            if flip {
+                for (o, &src) in row.iter_mut().zip(&self.flip_perm[self.cols.clone()]) {
+                    *o = image[src];
+                }
+            } else {
+                row.copy_from_slice(&image[self.cols.clone()]);
+            }
         }
         self.x = x;
     }
 
-    fn x_view(&self, rows: usize) -> ArrayView2<'_, f32> {
-        let c = self.cols.len();
-        ArrayView2::from_shape((rows, c), &self.x[..rows * c]).expect("x holds rows × cols")
-    }
-
-    /// `out = x_half · W_halfᵀ` (rows × width).
+    /// `out = x_half · W_halfᵀ` (rows × width), x the normalised batch.
     pub(super) fn product(&self, rows: usize, out: ArrayViewMut2<'_, f32>) {
-        kernels::xwt(self.x_view(rows), self.w.view(), out);
+        kernels::bytes_wt(&self.x, rows, &self.folded, out);
     }
 
     /// `W_half ← keep·W_half − η δᵀ x_half`.
-    pub(super) fn update(&mut self, rows: usize, delta: ArrayView2<'_, f32>, keep: f32, eta: f32) {
-        let c = self.cols.len();
-        let x =
-            ArrayView2::from_shape((rows, c), &self.x[..rows * c]).expect("x holds rows × cols");
-        kernels::sgd_update(self.w.view_mut(), delta, x, keep, eta);
+    pub(super) fn update(&mut self, delta: ArrayView2<'_, f32>, keep: f32, eta: f32) {
+        kernels::sgd_update_bytes(
+            self.w.view_mut(),
+            &mut self.folded,
+            delta,
+            &self.x,
+            &self.mean,
+            &self.scale,
+            keep,
+            eta,
+        );
     }
 }
 
@@ -191,7 +227,7 @@ pub(super) fn helper_steps(half: &mut Half, mut batch: Batch, shared: &Shared) {
                 let mut after = lock(&shared.after);
                 let delta = ArrayView2::from_shape((rows, width), &after.delta[..rows * width])
                     .expect("delta holds rows × width");
-                half.update(rows, delta, after.keep, after.eta);
+                half.update(delta, after.keep, after.eta);
                 after.next.take()
             };
             match next {

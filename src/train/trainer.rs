@@ -19,7 +19,7 @@ use super::record::{RunSettings, SettingChange};
 use super::schedule::learning_rate;
 use super::team;
 use crate::data::{ImageSet, Normalizer, Splits};
-use crate::model::kernels;
+use crate::model::kernels::{self, FoldedWeights};
 use crate::model::loss::probabilities;
 use crate::model::network::GradientUse;
 use crate::model::{Activation, Layer, LossKind, Network, Pass, Workspace};
@@ -84,8 +84,8 @@ pub struct Trainer {
     last_batch: usize,
     /// Whether big steps may be shared by two threads.
     share_steps: bool,
-    /// The two threads' normalised half-batches, kept between calls.
-    team_buffers: (Vec<f32>, Vec<f32>),
+    /// The two threads' half-batches of pixels, kept between calls.
+    team_buffers: (Vec<u8>, Vec<u8>),
     pool: Arc<rayon::ThreadPool>,
     /// State of the optimiser (unused by plain SGD, which is fused into the backward pass).
     optimizer: Optimizer,
@@ -493,13 +493,15 @@ impl Trainer {
         let d = self.data.shape().dim();
         let w = &self.net.layers[0].weights;
         let width = w.nrows();
-        let half = |cols: Range<usize>, x: Vec<f32>| team::Half {
-            set: self.data.clone(),
-            normalizer: self.normalizer.clone(),
-            flip_perm: self.flip_perm.clone(),
-            w: w.slice(s![.., cols.clone()]).to_owned(),
-            cols,
-            x,
+        let half = |cols: Range<usize>, x: Vec<u8>| {
+            team::Half::new(
+                self.data.clone(),
+                &self.normalizer,
+                self.flip_perm.clone(),
+                w.view(),
+                cols,
+                x,
+            )
         };
         let (x0, x1) = std::mem::take(&mut self.team_buffers);
         let mut mine = half(0..split, x0);
@@ -575,7 +577,7 @@ impl Trainer {
                     if !shared.barrier.wait() {
                         break;
                     }
-                    mine.update(b, self.ws.first_delta(b), keep, eta as f32);
+                    mine.update(self.ws.first_delta(b), keep, eta as f32);
                     on_step(&out);
                     last = Some(out);
                     match next_b {
@@ -825,10 +827,11 @@ struct PartialEvaluation {
     truth: TruthProbability,
 }
 
-/// Sums of losses, confusion counts and true-class probabilities over `range` of `set`.
+/// Sums of losses, confusion counts and true-class probabilities over `range` of `set`; the
+/// first layer reads the images' bytes through `folded` (no normalised copy is made).
 fn evaluate_range(
     net: &Network<f32>,
-    norm: &Normalizer,
+    folded: &FoldedWeights,
     set: &ImageSet,
     range: Range<usize>,
     loss: LossKind,
@@ -836,7 +839,6 @@ fn evaluate_range(
     let dim = set.shape.dim();
     let classes = net.classes();
     let mut ws = Workspace::new(net, EVAL_BLOCK);
-    let mut buf = vec![0f32; EVAL_BLOCK * dim];
     let mut probs = vec![0f32; classes];
     let mut part = PartialEvaluation {
         loss_sum: 0.0,
@@ -847,13 +849,14 @@ fn evaluate_range(
     while start < range.end {
         let end = (start + EVAL_BLOCK).min(range.end);
         let rows = end - start;
-        for (i, row) in (start..end).zip(buf.chunks_exact_mut(dim)) {
-            norm.write_row(set.image(i), None, row);
-        }
-        let x = ArrayView2::from_shape((rows, dim), &buf[..rows * dim])
-            .expect("block buffer holds rows × dim values");
-        part.loss_sum += net.loss(x, &set.labels[start..end], loss, &mut ws);
         let labels = &set.labels[start..end];
+        kernels::bytes_wt(
+            &set.pixels[start * dim..end * dim],
+            rows,
+            folded,
+            ws.first_product_mut(net, rows),
+        );
+        part.loss_sum += net.loss_after_first_product(rows, labels, loss, &mut ws);
         for ((&y, &p), scores) in labels
             .iter()
             .zip(&ws.predictions[..rows])
@@ -872,19 +875,19 @@ fn evaluate_range(
 /// Evaluates `range` split into `pieces` parts run in parallel on the current rayon pool.
 fn eval_parallel(
     net: &Network<f32>,
-    norm: &Normalizer,
+    folded: &FoldedWeights,
     set: &ImageSet,
     range: Range<usize>,
     loss: LossKind,
     pieces: usize,
 ) -> Vec<PartialEvaluation> {
     if pieces <= 1 || range.len() < 2 * 1024 {
-        return vec![evaluate_range(net, norm, set, range, loss)];
+        return vec![evaluate_range(net, folded, set, range, loss)];
     }
     let mid = range.start + range.len() / 2;
     let (mut a, b) = rayon::join(
-        || eval_parallel(net, norm, set, range.start..mid, loss, pieces / 2),
-        || eval_parallel(net, norm, set, mid..range.end, loss, pieces - pieces / 2),
+        || eval_parallel(net, folded, set, range.start..mid, loss, pieces / 2),
+        || eval_parallel(net, folded, set, mid..range.end, loss, pieces - pieces / 2),
     );
     a.extend(b);
     a
@@ -900,7 +903,8 @@ pub fn evaluate_set(
 ) -> Evaluation {
     let n = set.len();
     let classes = net.classes();
-    let parts = eval_parallel(net, norm, set, 0..n, loss, rayon::current_num_threads());
+    let folded = FoldedWeights::new(net.layers[0].weights.view(), &norm.mean, &norm.scale);
+    let parts = eval_parallel(net, &folded, set, 0..n, loss, rayon::current_num_threads());
     let mut confusion = vec![0u32; classes * classes];
     let mut total = 0.0;
     let mut truth_probability = TruthProbability::default();
