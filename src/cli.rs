@@ -387,6 +387,54 @@ pub struct BenchArgs {
     /// worker trains the linear classifier on the full set.
     #[arg(long, value_name = "SECONDS")]
     pub ui_while_training: Option<f64>,
+    /// Also print the figures as one JSON object, as the last line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The figures of one `trainviz bench` run, printed as JSON with `--json`. Times are the
+/// median seconds per epoch over the run's epochs; GFLOP counts the multiply-adds ×2 of the
+/// steps and of the per-epoch evaluation (training and validation sets).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchReport {
+    /// Linear classifier, full set, batch 100.
+    pub linear_epoch_s: f64,
+    /// MLP with 50 ReLU units (the mlp-relu preset: cyclic η), full set, batch 100.
+    pub mlp_epoch_s: f64,
+    /// The same MLP with batch norm.
+    pub mlp_batch_norm_epoch_s: f64,
+    /// The same MLP trained by Adam.
+    pub mlp_adam_epoch_s: f64,
+    /// The NumPy reference (float32) in the linear setting; none with `--no-reference`.
+    pub numpy_linear_epoch_s: Option<f64>,
+    /// The NumPy reference in the MLP setting.
+    pub numpy_mlp_epoch_s: Option<f64>,
+    /// FLOP of a linear epoch, in units of 10⁹.
+    pub linear_gflop_per_epoch: f64,
+    /// FLOP of an MLP epoch, in units of 10⁹.
+    pub mlp_gflop_per_epoch: f64,
+    /// The achieved GFLOP/s as a share of `peak_fma_gflops`.
+    pub linear_share_of_peak: f64,
+    /// See `linear_share_of_peak`.
+    pub mlp_share_of_peak: f64,
+    /// One evaluation of the linear classifier on the training set, seconds.
+    pub evaluation_pass_s: f64,
+    /// The machine's measured f32 multiply-add rate on all cores, GFLOP/s.
+    pub peak_fma_gflops: f64,
+    /// The machine's measured rate of reading memory on all cores, GB/s.
+    pub peak_read_gbs: f64,
+    /// Cores used.
+    pub threads: usize,
+    /// The process's largest resident memory while training (Linux), MB.
+    pub peak_memory_mb: Option<f64>,
+}
+
+/// The largest resident set of this process so far, MB (Linux's `VmHWM`).
+fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Runs a subcommand; `global` holds the settings flags given before or after it.
@@ -990,17 +1038,22 @@ fn bench(b: &BenchArgs) -> Result<()> {
         "{:<34} {:>12} {:>12} {:>8}",
         "setting", "trainviz s", "numpy32 s", "ratio"
     );
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
     for (name, config, extra) in cases {
-        let (ours, _) = time_trainviz(config, &splits)?;
+        let (seconds, _) = time_trainviz(config, &splits)?;
+        ours.push(seconds);
         let Some(extra) = extra.filter(|_| !b.no_reference) else {
-            println!("{name:<34} {ours:>12.4} {:>12} {:>8}", "-", "-");
+            println!("{name:<34} {seconds:>12.4} {:>12} {:>8}", "-", "-");
+            theirs.push(None);
             continue;
         };
-        let theirs = time_reference(b, &dir, extra)?;
+        let reference = time_reference(b, &dir, extra)?;
         println!(
-            "{name:<34} {ours:>12.4} {theirs:>12.4} {:>7.1}×",
-            theirs / ours
+            "{name:<34} {seconds:>12.4} {reference:>12.4} {:>7.1}×",
+            reference / seconds
         );
+        theirs.push(Some(reference));
     }
     let t = crate::train::Trainer::new(linear.clone(), splits.clone(), None)?;
     let reps = 5;
@@ -1016,11 +1069,50 @@ fn bench(b: &BenchArgs) -> Result<()> {
         bytes / eval / 1e9,
         2.0 * bytes * 10.0 / eval / 1e9
     );
+    // Before the peak measurement, whose 256 MB buffer is not training's.
+    let peak_memory = peak_memory_mb();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let peaks = crate::model::kernels::measure_peaks(cores);
     println!(
         "machine peaks with {cores} threads: {:.1} GFLOP/s f32 multiply-add, {:.1} GB/s reading memory",
         peaks.gflops, peaks.read_gb_per_s
     );
+    let (trained, evaluated) = (splits.train.len(), splits.train.len() + splits.val.len());
+    let gflop = |config: &TrainConfig| -> Result<f64> {
+        let t = crate::train::Trainer::new(config.clone(), splits.clone(), None)?;
+        Ok(2.0 * t.network().multiply_adds_per_epoch(trained, evaluated) / 1e9)
+    };
+    let (linear_gflop, mlp_gflop) = (gflop(&linear)?, gflop(&mlp)?);
+    let share = |gflop: f64, seconds: f64| gflop / seconds / peaks.gflops;
+    let report = BenchReport {
+        linear_epoch_s: ours[0],
+        mlp_epoch_s: ours[1],
+        mlp_batch_norm_epoch_s: ours[2],
+        mlp_adam_epoch_s: ours[3],
+        numpy_linear_epoch_s: theirs[0],
+        numpy_mlp_epoch_s: theirs[1],
+        linear_gflop_per_epoch: linear_gflop,
+        mlp_gflop_per_epoch: mlp_gflop,
+        linear_share_of_peak: share(linear_gflop, ours[0]),
+        mlp_share_of_peak: share(mlp_gflop, ours[1]),
+        evaluation_pass_s: eval,
+        peak_fma_gflops: peaks.gflops,
+        peak_read_gbs: peaks.read_gb_per_s,
+        threads: cores,
+        peak_memory_mb: peak_memory,
+    };
+    println!(
+        "linear epoch: {:.2} GFLOP, {:.0} % of the FMA peak; MLP epoch: {:.2} GFLOP, {:.0} %; peak memory {}",
+        linear_gflop,
+        100.0 * report.linear_share_of_peak,
+        mlp_gflop,
+        100.0 * report.mlp_share_of_peak,
+        report
+            .peak_memory_mb
+            .map_or("unknown".to_string(), |mb| format!("{mb:.0} MB"))
+    );
+    if b.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
     Ok(())
 }
