@@ -10,6 +10,7 @@ use common::{harness, trainviz, wait_until};
 use egui_kittest::kittest::Queryable;
 use trainviz::data::DatasetKind;
 use trainviz::model::LossKind;
+use trainviz::words::Words;
 use trainviz::report::figures::{self, RunRecord};
 use trainviz::runs::{SavedRun, differing_labels};
 use trainviz::train::{

@@ -555,26 +555,47 @@ impl SavedRun {
 }
 
 /// Labels for runs that say what differs between them: for each run, `key value` for every
-/// setting whose value over the run (see [`RunSettings::setting_text`]: changes made while
-/// training count) is not the same in all of them; the run's name when none differs.
+/// setting in force in it (see [`RunSettings::applies`]) whose value over the run (see
+/// [`RunSettings::setting_text`]: changes made while training count) is not the same in all
+/// of them; the run's name when none differs. A setting that did nothing in a run (β₁ with
+/// plain SGD) is not named for that run.
 pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
     let tables: Vec<Vec<(String, String)>> =
         runs.iter().map(|r| r.settings.settings_table()).collect();
-    let differing: Vec<usize> = (0..tables.first().map_or(0, Vec::len))
-        .filter(|&i| tables.iter().any(|t| t.get(i) != tables[0].get(i)))
+    // Every key in force in some run, in the order of the settings.
+    let mut keys: Vec<&str> = Vec::new();
+    for t in &tables {
+        for (k, _) in t {
+            if !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+    }
+    let value = |t: &[(String, String)], key: &str| -> Option<String> {
+        t.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    };
+    let differing: Vec<&str> = keys
+        .into_iter()
+        .filter(|k| {
+            let first = value(&tables[0], k);
+            tables.iter().any(|t| value(t, k) != first)
+        })
         .collect();
     runs.iter()
         .zip(&tables)
         .map(|(run, t)| {
-            if differing.is_empty() {
-                return run.name();
-            }
-            differing
+            let named: Vec<String> = differing
                 .iter()
-                .filter_map(|&i| t.get(i))
-                .map(|(k, v)| format!("{}={v}", crate::train::config::setting_label(k)))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .filter_map(|k| {
+                    value(t, k)
+                        .map(|v| format!("{}={v}", crate::train::config::setting_label(k)))
+                })
+                .collect();
+            if named.is_empty() {
+                run.name()
+            } else {
+                named.join(", ")
+            }
         })
         .collect()
 }
