@@ -119,7 +119,9 @@ impl Words for OptimizerKind {
         match self {
             OptimizerKind::Sgd => "Plain gradient descent: W ← W − η·g.",
             OptimizerKind::Momentum => "Keeps a share μ of the last step in the next one.",
-            OptimizerKind::Nesterov => "Momentum with the gradient taken after the look-ahead step.",
+            OptimizerKind::Nesterov => {
+                "Momentum with the gradient taken after the look-ahead step."
+            }
             OptimizerKind::Rmsprop => "Divides each step by the root of a running mean of g².",
             OptimizerKind::Adam => "Running means of g and g², bias-corrected.",
         }
@@ -259,7 +261,11 @@ mod tests {
             ..Default::default()
         });
         let title = s.title();
-        for words in ["Multiclass SVM (hinge)", "Logistic sigmoid", "exponential decay"] {
+        for words in [
+            "Multiclass SVM (hinge)",
+            "Logistic sigmoid",
+            "exponential decay",
+        ] {
             assert!(title.contains(words), "{title}");
         }
         assert_eq!(s.setting_text("loss"), LossKind::Svm.label());

@@ -10,13 +10,13 @@ use common::{harness, trainviz, wait_until};
 use egui_kittest::kittest::Queryable;
 use trainviz::data::DatasetKind;
 use trainviz::model::LossKind;
-use trainviz::words::Words;
 use trainviz::report::figures::{self, RunRecord};
 use trainviz::runs::{SavedRun, differing_labels};
 use trainviz::train::{
     Command, EpochMetrics, Event, RunInfo, RunStatus, SettingChange, TrainConfig, WorkerHandle,
 };
 use trainviz::ui::{Settings, TrainvizApp};
+use trainviz::words::Words;
 
 fn synthetic(epochs: usize) -> TrainConfig {
     TrainConfig {

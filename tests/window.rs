@@ -295,7 +295,8 @@ fn live_changes_are_marked_and_the_report_lists_what_was_in_force() {
         h.query_all_by_label("Waiting for the first epoch…").count(),
         3
     );
-    h.state_mut().apply(trainviz::ui::controls::UiAction::StepEpoch);
+    h.state_mut()
+        .apply(trainviz::ui::controls::UiAction::StepEpoch);
     wait_until(&mut h, "one epoch", |a| a.history.epochs.len() == 1);
     assert_eq!(
         h.query_all_by_label("Waiting for the first epoch…").count(),
@@ -324,9 +325,25 @@ fn live_changes_are_marked_and_the_report_lists_what_was_in_force() {
     assert!(loss_svg.contains("η 0.01 → 0.05"), "no marker in loss.svg");
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("Mini-batch loss per step"), "{md}");
-    assert!(md.contains("training, ") && md.contains("validation, "), "{md}");
-    for absent in ["| eta_min", "| highest η", "| β₁", "| momentum", "| decay", "| dropout", "| activation", "| batch normalisation", "| validation images"] {
-        assert!(!md.contains(absent), "{absent} listed for a linear SGD run:\n{md}");
+    assert!(
+        md.contains("training, ") && md.contains("validation, "),
+        "{md}"
+    );
+    for absent in [
+        "| eta_min",
+        "| highest η",
+        "| β₁",
+        "| momentum",
+        "| decay",
+        "| dropout",
+        "| activation",
+        "| batch normalisation",
+        "| validation images",
+    ] {
+        assert!(
+            !md.contains(absent),
+            "{absent} listed for a linear SGD run:\n{md}"
+        );
     }
     h.get_by_label_contains("Saved the report");
 

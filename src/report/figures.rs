@@ -957,7 +957,13 @@ pub fn results_table(record: &RunRecord<'_>) -> ResultsTable {
     ];
     // Every setting as it was over the run (with the changes made while it trained), so the
     // table alone reproduces the run.
-    settings.extend(recorded.settings_table());
+    // The data set is named in the first row already.
+    settings.extend(
+        recorded
+            .settings_table()
+            .into_iter()
+            .filter(|(k, _)| k != "dataset"),
+    );
     if let Some(m) = record.history.last() {
         settings.push(("epochs trained".into(), m.epoch.to_string()));
         settings.push(("final η".into(), crate::train::record::number(m.eta)));

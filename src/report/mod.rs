@@ -276,7 +276,8 @@ pub fn export_report_with_steps(
     let mut figures = figures::all(record);
     if !steps.raw.is_empty() {
         let smoothed = crate::train::metrics::smooth(steps.raw.iter().copied(), steps.smoothing);
-        let markers = figures::step_markers(&record.info.settings, |s| steps.raw.get(s).map(|p| p.0));
+        let markers =
+            figures::step_markers(&record.info.settings, |s| steps.raw.get(s).map(|p| p.0));
         // After the three per-epoch curves, with which it belongs.
         let at = figures.len().min(3);
         figures.insert(

@@ -587,8 +587,7 @@ pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
             let named: Vec<String> = differing
                 .iter()
                 .filter_map(|k| {
-                    value(t, k)
-                        .map(|v| format!("{}={v}", crate::train::config::setting_label(k)))
+                    value(t, k).map(|v| format!("{}={v}", crate::train::config::setting_label(k)))
                 })
                 .collect();
             if named.is_empty() {

@@ -141,7 +141,12 @@ impl RunSettings {
             "init" => return c.init.label().to_string(),
             "activation" => return c.activation.label().to_string(),
             "shuffle" | "batch_norm" => {
-                return (if toml_text(c, key) == "true" { "on" } else { "off" }).to_string();
+                return (if toml_text(c, key) == "true" {
+                    "on"
+                } else {
+                    "off"
+                })
+                .to_string();
             }
             _ => {}
         }
@@ -393,13 +398,34 @@ mod tests {
         let linear = RunSettings::new(TrainConfig::default());
         let k = keys(&linear);
         for absent in [
-            "eta_min", "eta_max", "half_cycle", "decay", "step_every", "step_factor",
-            "momentum", "beta1", "beta2", "eps", "activation", "dropout", "batch_norm",
-            "hidden", "val", "image_size",
+            "eta_min",
+            "eta_max",
+            "half_cycle",
+            "decay",
+            "step_every",
+            "step_factor",
+            "momentum",
+            "beta1",
+            "beta2",
+            "eps",
+            "activation",
+            "dropout",
+            "batch_norm",
+            "hidden",
+            "val",
+            "image_size",
         ] {
             assert!(!k.iter().any(|x| x == absent), "{absent} listed: {k:?}");
         }
-        for present in ["eta", "lambda", "batch", "loss", "optimizer", "init", "sigma"] {
+        for present in [
+            "eta",
+            "lambda",
+            "batch",
+            "loss",
+            "optimizer",
+            "init",
+            "sigma",
+        ] {
             assert!(k.iter().any(|x| x == present), "{present} missing: {k:?}");
         }
         let mut adam = RunSettings::new(TrainConfig {
@@ -412,10 +438,21 @@ mod tests {
         live.optimizer = crate::train::OptimizerKind::Adam;
         adam.changes.push(change(300, 3, live));
         let k = keys(&adam);
-        for present in ["decay", "beta1", "beta2", "eps", "activation", "dropout", "val"] {
+        for present in [
+            "decay",
+            "beta1",
+            "beta2",
+            "eps",
+            "activation",
+            "dropout",
+            "val",
+        ] {
             assert!(k.iter().any(|x| x == present), "{present} missing: {k:?}");
         }
-        assert!(!k.iter().any(|x| x == "momentum" || x == "eta_max"), "{k:?}");
+        assert!(
+            !k.iter().any(|x| x == "momentum" || x == "eta_max"),
+            "{k:?}"
+        );
     }
 
     #[test]

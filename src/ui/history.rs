@@ -6,8 +6,8 @@ use egui_plot::PlotPoint;
 
 use crate::model::Network;
 use crate::model::gradcheck::ParamCheck;
-use crate::train::worker::AnalysisResult;
 use crate::train::metrics::RateMeter;
+use crate::train::worker::AnalysisResult;
 use crate::train::{EpochMetrics, Evaluation, Event, LiveParams, RunInfo, RunStatus, Summary};
 
 /// Series of a run, ready to plot without copying.

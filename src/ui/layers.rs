@@ -6,12 +6,13 @@ use egui::Ui;
 use egui_plot::{Legend, Line, PlotPoint, PlotPoints};
 
 use super::export::ExportRequest;
-use super::plots::{emptiest_corner, readable_plot, waiting, with_one_point_bounds};
 use super::history::RunHistory;
+use super::plots::{emptiest_corner, readable_plot, waiting, with_one_point_bounds};
 use crate::report::figures::{LayerMetric, layer_metric};
 
 /// What the dead-units plot says for a linear model.
-pub const LINEAR_NO_UNITS: &str = "A linear classifier has no hidden units: none can be dead or saturated.";
+pub const LINEAR_NO_UNITS: &str =
+    "A linear classifier has no hidden units: none can be dead or saturated.";
 
 /// State of the Layers panel (none yet: every plot is drawn from the history).
 #[derive(Default)]

@@ -283,10 +283,14 @@ pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour:
         );
         if top.is_finite() {
             plot.text(
-                Text::new("setting changed", PlotPoint::new(*x, top), format!(" {text}"))
-                    .color(colour)
-                    .anchor(egui::Align2::LEFT_TOP)
-                    .allow_hover(false),
+                Text::new(
+                    "setting changed",
+                    PlotPoint::new(*x, top),
+                    format!(" {text}"),
+                )
+                .color(colour)
+                .anchor(egui::Align2::LEFT_TOP)
+                .allow_hover(false),
             );
         }
     }
@@ -454,7 +458,11 @@ fn epoch_plot(
             &[("training", TRAIN_COLOUR), ("validation", VAL_COLOUR)],
         );
         if train.is_empty() && val.is_empty() {
-            waiting(ui, egui::vec2(width, height), "Waiting for the first epoch…");
+            waiting(
+                ui,
+                egui::vec2(width, height),
+                "Waiting for the first epoch…",
+            );
             return;
         }
         let marker_colour = ui.visuals().weak_text_color();
@@ -473,20 +481,19 @@ fn epoch_plot(
                     format!("{text}\n{}", near.join("\n"))
                 })
             });
-        with_one_point_bounds(plot, &[train, val])
-            .show(ui, |plot| {
-                draw_markers(plot, markers, top, marker_colour);
-                plot.line(
-                    Line::new("training", PlotPoints::Borrowed(train))
-                        .color(TRAIN_COLOUR)
-                        .width(2.0),
-                );
-                plot.line(
-                    Line::new("validation", PlotPoints::Borrowed(val))
-                        .color(VAL_COLOUR)
-                        .width(2.0),
-                );
-            });
+        with_one_point_bounds(plot, &[train, val]).show(ui, |plot| {
+            draw_markers(plot, markers, top, marker_colour);
+            plot.line(
+                Line::new("training", PlotPoints::Borrowed(train))
+                    .color(TRAIN_COLOUR)
+                    .width(2.0),
+            );
+            plot.line(
+                Line::new("validation", PlotPoints::Borrowed(val))
+                    .color(VAL_COLOUR)
+                    .width(2.0),
+            );
+        });
     });
     export
 }
@@ -502,17 +509,14 @@ impl PlotsPanel {
         };
         let key = (history.run, info.settings.changes.len());
         let (steps_then, last_step) = self.markers_steps;
-        let step_arrived = last_step.is_some_and(|s| s >= steps_then)
-            && history.step_loss.len() != steps_then;
+        let step_arrived =
+            last_step.is_some_and(|s| s >= steps_then) && history.step_loss.len() != steps_then;
         if key == self.markers_key && !step_arrived {
             return;
         }
         self.markers_key = key;
         let markers = info.settings.markers();
-        self.markers_steps = (
-            history.step_loss.len(),
-            markers.iter().map(|m| m.0).max(),
-        );
+        self.markers_steps = (history.step_loss.len(), markers.iter().map(|m| m.0).max());
         self.epoch_markers = markers
             .into_iter()
             .map(|(_, epoch, text)| (epoch as f64, text))
