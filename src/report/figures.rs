@@ -717,6 +717,17 @@ pub fn last_hidden_pca(
     Some(fig)
 }
 
+/// The sizes of the training, validation and test sets in words: "10,000 training, 1,000
+/// validation, 10,000 test images".
+pub fn image_counts(sizes: [usize; 3]) -> String {
+    format!(
+        "{} training, {} validation, {} test images",
+        thousands(sizes[0]),
+        thousands(sizes[1]),
+        thousands(sizes[2])
+    )
+}
+
 /// `n` with commas between thousands (10,000).
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -946,12 +957,7 @@ pub fn results_table(record: &RunRecord<'_>) -> ResultsTable {
         ("data set".to_string(), record.info.dataset.clone()),
         (
             "images".to_string(),
-            format!(
-                "{} training, {} validation, {} test images",
-                thousands(record.info.sizes[0]),
-                thousands(record.info.sizes[1]),
-                thousands(record.info.sizes[2])
-            ),
+            image_counts(record.info.sizes),
         ),
         ("model".to_string(), recorded.title()),
     ];

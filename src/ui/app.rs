@@ -390,8 +390,9 @@ impl TrainvizApp {
             ui.separator();
             if let Some(info) = &self.history.info {
                 ui.label(format!(
-                    "{}: {} train / {} val / {} test",
-                    info.dataset, info.sizes[0], info.sizes[1], info.sizes[2]
+                    "{}: {}",
+                    info.dataset,
+                    crate::report::figures::image_counts(info.sizes)
                 ));
             }
             if let Some(info) = &self.history.info

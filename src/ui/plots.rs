@@ -275,8 +275,9 @@ pub fn markers_near(markers: &[Marker], x: f64, tolerance: f64) -> Vec<String> {
 /// automatic bounds outwards every frame).
 pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour: Color32) {
     for (x, text) in markers {
+        // No name: the marker is not a series, and stays out of legends.
         plot.vline(
-            VLine::new("setting changed", *x)
+            VLine::new("", *x)
                 .color(colour)
                 .width(1.0)
                 .style(LineStyle::dashed_dense()),
@@ -284,9 +285,9 @@ pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour:
         if top.is_finite() {
             plot.text(
                 Text::new(
-                    "setting changed",
+                    "",
                     PlotPoint::new(*x, top),
-                    format!(" {text}"),
+                    egui::RichText::new(format!(" {text}")).size(13.0),
                 )
                 .color(colour)
                 .anchor(egui::Align2::LEFT_TOP)
