@@ -273,5 +273,6 @@ mod tests {
         assert_eq!(s.setting_text("init"), InitKind::Gaussian.label());
         assert_eq!(s.setting_text("schedule"), "Exponential decay");
         assert_eq!(s.setting_text("optimizer"), OptimizerKind::Sgd.label());
+        assert_eq!(s.setting_text("hidden"), "50");
     }
 }

@@ -137,3 +137,28 @@ fn a_diverged_race_variant_says_so_with_its_last_finite_loss() {
         .collect();
     assert!(!texts.iter().any(|t| t.contains("NaN")), "{texts:?}");
 }
+
+#[test]
+fn the_dead_units_plot_of_a_linear_model_says_why_it_is_empty() {
+    let settings = Settings {
+        config: TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            train_limit: Some(300),
+            epochs: 1,
+            ..Default::default()
+        },
+        autostart: true,
+        ..Default::default()
+    };
+    let mut h = harness(TrainvizApp::new(settings, None));
+    wait_until(&mut h, "one epoch", |a| a.history.epochs.len() == 1);
+    h.state_mut().settings.tab = Tab::Layers;
+    h.step();
+    h.step();
+    h.get_by_label(trainviz::ui::layers::LINEAR_NO_UNITS);
+    // The other four plots of the one layer are drawn, with one point each.
+    assert_eq!(
+        h.query_all_by_label("Waiting for the first epoch…").count(),
+        0
+    );
+}

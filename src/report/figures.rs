@@ -955,10 +955,7 @@ pub fn results_table(record: &RunRecord<'_>) -> ResultsTable {
     let recorded = &record.info.settings;
     let mut settings = vec![
         ("data set".to_string(), record.info.dataset.clone()),
-        (
-            "images".to_string(),
-            image_counts(record.info.sizes),
-        ),
+        ("images".to_string(), image_counts(record.info.sizes)),
         ("model".to_string(), recorded.title()),
     ];
     // Every setting as it was over the run (with the changes made while it trained), so the

@@ -140,6 +140,10 @@ impl RunSettings {
             "schedule" => return c.schedule.label().to_string(),
             "init" => return c.init.label().to_string(),
             "activation" => return c.activation.label().to_string(),
+            "hidden" => {
+                let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
+                return widths.join(", ");
+            }
             "shuffle" | "batch_norm" => {
                 return (if toml_text(c, key) == "true" {
                     "on"
