@@ -574,11 +574,18 @@ pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
     let value = |t: &[(String, String)], key: &str| -> Option<String> {
         t.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     };
+    // A setting differs when the runs that use it use different values, or when some runs
+    // use it with a value other than its default and the others do not use it at all
+    // (Adam with β₁ 0.8 beside plain SGD); Adam's default β₂ beside SGD is no difference.
+    let defaults = RunSettings::new(TrainConfig::default());
     let differing: Vec<&str> = keys
         .into_iter()
         .filter(|k| {
-            let first = value(&tables[0], k);
-            tables.iter().any(|t| value(t, k) != first)
+            let present: Vec<String> = tables.iter().filter_map(|t| value(t, k)).collect();
+            let distinct = present.iter().any(|v| *v != present[0]);
+            let unusual = present.len() < tables.len()
+                && present.iter().any(|v| *v != defaults.setting_text(k));
+            distinct || unusual
         })
         .collect();
     runs.iter()
@@ -636,6 +643,54 @@ pub fn list_runs(root: &Path) -> (Vec<SavedRun>, Vec<RunError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run_with(config: TrainConfig) -> SavedRun {
+        SavedRun {
+            dir: PathBuf::from("r"),
+            meta: RunMeta {
+                name: String::new(),
+                created: 0,
+                dataset: "CIFAR-10".into(),
+                class_names: Vec::new(),
+                shape: crate::data::ImageShape::CIFAR,
+                sizes: [10_000, 10_000, 10_000],
+                status: RunStatus::Finished,
+                renamed: false,
+                message: None,
+                warnings: Vec::new(),
+            },
+            settings: RunSettings::new(config),
+            history: Vec::new(),
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn overlay_labels_name_only_relevant_differences() {
+        use crate::train::OptimizerKind;
+        // SGD against Adam: β₁, β₂, ε and momentum have their defaults in both, and the
+        // SGD run never used them: only the optimiser is named, and nothing about β for
+        // the SGD run.
+        let sgd = run_with(TrainConfig::default());
+        let adam = run_with(TrainConfig {
+            optimizer: OptimizerKind::Adam,
+            beta1: 0.8,
+            ..Default::default()
+        });
+        let labels = differing_labels(&[&sgd, &adam]);
+        assert_eq!(labels[0], "optimiser=SGD", "{labels:?}");
+        assert_eq!(labels[1], "optimiser=Adam, β₁=0.8", "{labels:?}");
+        // Two linear runs differing only in a hidden-layer setting they do not use: the
+        // same run as far as the overlay can tell, so they keep their names.
+        let a = run_with(TrainConfig::default());
+        let b = run_with(TrainConfig {
+            dropout: 0.5,
+            ..Default::default()
+        });
+        let labels = differing_labels(&[&a, &b]);
+        assert_eq!(labels[0], a.name());
+        assert_eq!(labels[1], b.name());
+    }
 
     #[test]
     fn utc_stamps() {

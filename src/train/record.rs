@@ -335,11 +335,17 @@ fn live_value(live: &LiveParams, key: &str) -> String {
     }
 }
 
-/// Any setting's value as text (strings without quotes, lists as TOML).
+/// Any setting's value as text (strings without quotes, numbers as people write them,
+/// lists as TOML).
 fn toml_text(c: &TrainConfig, key: &str) -> String {
     toml::Table::try_from(c)
         .ok()
-        .and_then(|t| t.get(key).map(super::config::setting_text))
+        .and_then(|t| {
+            t.get(key).map(|v| match v {
+                toml::Value::Float(f) => number(*f),
+                other => super::config::setting_text(other),
+            })
+        })
         .unwrap_or_default()
 }
 
