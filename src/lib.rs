@@ -13,3 +13,4 @@ pub mod report;
 pub mod runs;
 pub mod train;
 pub mod ui;
+pub mod words;

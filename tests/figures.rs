@@ -172,7 +172,11 @@ fn report_of_the_classic_cifar_setting() {
         "a linear classifier has no hidden layer to embed"
     );
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(report.contains("| lambda | 0.1 |"), "{report}");
+    assert!(report.contains("| λ | 0.1 |"), "{report}");
+    assert!(
+        report.contains("10,000 training, 10,000 validation"),
+        "{report}"
+    );
 }
 
 #[test]

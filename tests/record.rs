@@ -16,6 +16,7 @@ use trainviz::train::{
     Command, EpochMetrics, Event, RunInfo, RunStatus, SettingChange, TrainConfig, WorkerHandle,
 };
 use trainviz::ui::{Settings, TrainvizApp};
+use trainviz::words::Words;
 
 fn synthetic(epochs: usize) -> TrainConfig {
     TrainConfig {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{harness, wait_until};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use trainviz::data::DatasetKind;
 use trainviz::train::TrainConfig;
 use trainviz::ui::app::Tab;
@@ -94,4 +94,71 @@ fn a_race_of_three_optimisers_runs_side_by_side() {
     assert!(h.get_all_by_label("optimiser Adam").count() >= 2);
     // Nothing was saved: the test app has no runs folder.
     assert_eq!(h.get_all_by_label("not saved").count(), 3);
+}
+
+#[test]
+fn a_diverged_race_variant_says_so_with_its_last_finite_loss() {
+    let settings = Settings {
+        config: TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            train_limit: Some(500),
+            epochs: 3,
+            ..Default::default()
+        },
+        autostart: false,
+        ..Default::default()
+    };
+    let mut h = harness(TrainvizApp::new(settings, None));
+    h.state_mut().settings.tab = Tab::Race;
+    {
+        let race = h.state_mut().race_panel();
+        race.first = 3; // η
+        race.first_values = "100, 0.001".into();
+    }
+    h.step();
+    h.get_by_label("Start race").click();
+    let started = std::time::Instant::now();
+    loop {
+        h.step();
+        if !h.state_mut().race_panel().running() {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "race timed out");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.step();
+    // The state column names the diverged variant; its loss is the last finite one, and no
+    // cell of the table reads NaN.
+    assert_eq!(h.query_all_by_label("diverged").count(), 1);
+    h.get_by_label("finished");
+    let texts: Vec<String> = h
+        .query_all_by(|_| true)
+        .filter_map(|n| n.accesskit_node().label())
+        .collect();
+    assert!(!texts.iter().any(|t| t.contains("NaN")), "{texts:?}");
+}
+
+#[test]
+fn the_dead_units_plot_of_a_linear_model_says_why_it_is_empty() {
+    let settings = Settings {
+        config: TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            train_limit: Some(300),
+            epochs: 1,
+            ..Default::default()
+        },
+        autostart: true,
+        ..Default::default()
+    };
+    let mut h = harness(TrainvizApp::new(settings, None));
+    wait_until(&mut h, "one epoch", |a| a.history.epochs.len() == 1);
+    h.state_mut().settings.tab = Tab::Layers;
+    h.step();
+    h.step();
+    h.get_by_label(trainviz::ui::layers::LINEAR_NO_UNITS);
+    // The other four plots of the one layer are drawn, with one point each.
+    assert_eq!(
+        h.query_all_by_label("Waiting for the first epoch…").count(),
+        0
+    );
 }

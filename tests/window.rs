@@ -280,6 +280,82 @@ fn ctrl_e_writes_the_report_into_the_run_folder_without_a_dialog() {
     );
 }
 
+/// A live change of η shows as a marker on the plots and in the report's figures; the report
+/// has the mini-batch loss, lists only the settings in force, counts images in words; and its
+/// "Saved …" notice goes away with the run it was about.
+#[test]
+fn live_changes_are_marked_and_the_report_lists_what_was_in_force() {
+    let mut settings = synthetic(3, vec![]);
+    settings.autostart = false;
+    settings.png.dpi = 72.0;
+    let mut h = harness_at(TrainvizApp::new(settings, None), 1024.0, 640.0);
+    wait_until(&mut h, "the run to be ready", |a| a.history.info.is_some());
+    // Before the first epoch the plots say so instead of drawing empty axes.
+    assert_eq!(
+        h.query_all_by_label("Waiting for the first epoch…").count(),
+        3
+    );
+    h.state_mut()
+        .apply(trainviz::ui::controls::UiAction::StepEpoch);
+    wait_until(&mut h, "one epoch", |a| a.history.epochs.len() == 1);
+    assert_eq!(
+        h.query_all_by_label("Waiting for the first epoch…").count(),
+        0
+    );
+    let mut live = h.state().history.live().unwrap();
+    live.eta = 0.05;
+    h.state_mut()
+        .apply(trainviz::ui::controls::UiAction::SetLive(live));
+    h.state_mut().apply(trainviz::ui::controls::UiAction::Start);
+    wait_until(&mut h, "the run to finish", |a| a.history.summary.is_some());
+    h.step();
+    assert_eq!(
+        h.state().plots_markers(),
+        vec![(1.0, "η 0.01 → 0.05".to_string())]
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    h.state_mut().export_report_to(dir.path());
+    wait_until(&mut h, "the report", |a| a.exporter.last.is_some());
+    assert!(h.state().exporter.last.clone().unwrap().is_ok());
+    let figures = dir.path().join("figures");
+    let step_csv = std::fs::read_to_string(figures.join("step_loss.csv")).unwrap();
+    assert!(step_csv.lines().count() > 10, "{step_csv}");
+    let loss_svg = std::fs::read_to_string(figures.join("loss.svg")).unwrap();
+    assert!(loss_svg.contains("η 0.01 → 0.05"), "no marker in loss.svg");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("Mini-batch loss per step"), "{md}");
+    assert!(
+        md.contains("training, ") && md.contains("validation, "),
+        "{md}"
+    );
+    for absent in [
+        "| eta_min",
+        "| highest η",
+        "| β₁",
+        "| momentum",
+        "| decay",
+        "| dropout",
+        "| activation",
+        "| batch normalisation",
+        "| validation images",
+    ] {
+        assert!(
+            !md.contains(absent),
+            "{absent} listed for a linear SGD run:\n{md}"
+        );
+    }
+    h.get_by_label_contains("Saved the report");
+
+    // A new run: the notice was about the old one.
+    h.state_mut().apply(trainviz::ui::controls::UiAction::Reset);
+    let old = h.state().history.run;
+    wait_until(&mut h, "the new run", |a| a.history.run > old);
+    h.step();
+    assert!(h.state().exporter.last.is_none());
+    assert_eq!(h.query_all_by_label_contains("Saved the report").count(), 0);
+}
+
 /// A file dropped on the window, as the windowing system hands it over.
 #[derive(Debug)]
 struct Dropped(PathBuf);

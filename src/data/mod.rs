@@ -241,18 +241,6 @@ pub enum DatasetKind {
     Folder,
 }
 
-impl DatasetKind {
-    /// The data set's name as people write it.
-    pub fn label(self) -> &'static str {
-        match self {
-            DatasetKind::Cifar10 => "CIFAR-10",
-            DatasetKind::FashionMnist => "Fashion-MNIST",
-            DatasetKind::Synthetic => "Synthetic practice set",
-            DatasetKind::Folder => "Image folder",
-        }
-    }
-}
-
 /// How the training files are divided into training and validation sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]

@@ -19,14 +19,6 @@ pub enum LossKind {
 }
 
 impl LossKind {
-    /// Name for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            LossKind::Ce => "softmax cross-entropy",
-            LossKind::Bce => "multiple binary cross-entropy",
-            LossKind::Svm => "multiclass SVM hinge",
-        }
-    }
     /// All kinds, in menu order.
     pub const ALL: [LossKind; 3] = [LossKind::Ce, LossKind::Bce, LossKind::Svm];
 }

@@ -9,6 +9,7 @@ use crate::model::{Activation, LossKind, Network};
 use crate::train::analysis;
 use crate::train::metrics::{LayerStats, TRUTH_BINS};
 use crate::train::{EpochMetrics, Evaluation, Histogram, RunInfo};
+use crate::words::Words;
 
 /// Most first-layer units an MLP's template figure shows.
 const MAX_TEMPLATE_UNITS: usize = 20;
@@ -90,7 +91,14 @@ pub fn curve(record: &RunRecord<'_>, curve: Curve) -> Figure {
         record.info.dataset,
         record.info.settings.title()
     );
-    let svg = svg::line_chart(
+    let markers: Vec<(f64, String)> = record
+        .info
+        .settings
+        .markers()
+        .into_iter()
+        .map(|(_, epoch, text)| (epoch as f64, text))
+        .collect();
+    let svg = svg::line_chart_marked(
         &title,
         "epoch",
         name,
@@ -108,6 +116,7 @@ pub fn curve(record: &RunRecord<'_>, curve: Curve) -> Figure {
                 dashed: false,
             },
         ],
+        &markers,
     );
     let mut csv = format!("epoch,train_{name},val_{name}\n");
     for (t, v) in train.iter().zip(&val) {
@@ -153,13 +162,23 @@ pub fn overlay(runs: &[(String, &[EpochMetrics])], curve: Curve, validation: boo
 
 /// The per-step mini-batch loss: the raw values (thinned) and their moving average.
 pub fn step_loss(raw: &[(f64, f64)], smoothed: &[(f64, f64)], smoothing: f64) -> Figure {
+    step_loss_marked(raw, smoothed, smoothing, &[])
+}
+
+/// [`step_loss`] with the live changes of the run marked at their (fractional) epoch.
+pub fn step_loss_marked(
+    raw: &[(f64, f64)],
+    smoothed: &[(f64, f64)],
+    smoothing: f64,
+    markers: &[(f64, String)],
+) -> Figure {
     const MAX_POINTS: usize = 2000;
     let thin = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
         let stride = v.len().div_ceil(MAX_POINTS).max(1);
         v.iter().step_by(stride).copied().collect()
     };
     let title = "Mini-batch loss per step".to_string();
-    let svg = svg::line_chart(
+    let svg = svg::line_chart_marked(
         &title,
         "epoch",
         "loss",
@@ -177,6 +196,7 @@ pub fn step_loss(raw: &[(f64, f64)], smoothed: &[(f64, f64)], smoothing: f64) ->
                 dashed: false,
             },
         ],
+        markers,
     );
     let mut csv = String::from("epoch,batch_loss,smoothed\n");
     for (r, s) in raw.iter().zip(smoothed) {
@@ -188,6 +208,20 @@ pub fn step_loss(raw: &[(f64, f64)], smoothed: &[(f64, f64)], smoothing: f64) ->
         svg,
         csv,
     }
+}
+
+/// Where the live changes of a run fall on the step-loss plot: at the x of the first
+/// mini-batch trained with the new values (`x_of_step` gives a step's x, when known), or at
+/// the epoch the change took effect when that step is unknown.
+pub fn step_markers(
+    settings: &crate::train::RunSettings,
+    x_of_step: impl Fn(usize) -> Option<f64>,
+) -> Vec<(f64, String)> {
+    settings
+        .markers()
+        .into_iter()
+        .map(|(step, epoch, text)| (x_of_step(step).unwrap_or(epoch as f64), text))
+        .collect()
 }
 
 /// The gradient check: largest and mean relative error per parameter, as log10 bars.
@@ -683,6 +717,17 @@ pub fn last_hidden_pca(
     Some(fig)
 }
 
+/// The sizes of the training, validation and test sets in words: "10,000 training, 1,000
+/// validation, 10,000 test images".
+pub fn image_counts(sizes: [usize; 3]) -> String {
+    format!(
+        "{} training, {} validation, {} test images",
+        thousands(sizes[0]),
+        thousands(sizes[1]),
+        thousands(sizes[2])
+    )
+}
+
 /// `n` with commas between thousands (10,000).
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -910,21 +955,21 @@ pub fn results_table(record: &RunRecord<'_>) -> ResultsTable {
     let recorded = &record.info.settings;
     let mut settings = vec![
         ("data set".to_string(), record.info.dataset.clone()),
-        (
-            "images (train / val / test)".to_string(),
-            format!(
-                "{} / {} / {}",
-                record.info.sizes[0], record.info.sizes[1], record.info.sizes[2]
-            ),
-        ),
+        ("images".to_string(), image_counts(record.info.sizes)),
         ("model".to_string(), recorded.title()),
     ];
     // Every setting as it was over the run (with the changes made while it trained), so the
     // table alone reproduces the run.
-    settings.extend(recorded.settings_table());
+    // The data set is named in the first row already.
+    settings.extend(
+        recorded
+            .settings_table()
+            .into_iter()
+            .filter(|(k, _)| k != "dataset"),
+    );
     if let Some(m) = record.history.last() {
         settings.push(("epochs trained".into(), m.epoch.to_string()));
-        settings.push(("final η".into(), format!("{:.3e}", m.eta)));
+        settings.push(("final η".into(), crate::train::record::number(m.eta)));
     }
     ResultsTable { rows, settings }
 }
@@ -963,7 +1008,14 @@ impl ResultsTable {
         }
         s.push_str("\n| setting | value |\n|---|---|\n");
         for (k, v) in &self.settings {
-            let _ = writeln!(s, "| {k} | {} |", v.replace('|', "\\|"));
+            // The name people read ("η learning rate", "validation images"), not the key.
+            let name = crate::train::config::setting_label(k);
+            let v = if k == "val" {
+                v.parse().map_or_else(|_| v.clone(), thousands)
+            } else {
+                v.clone()
+            };
+            let _ = writeln!(s, "| {name} | {} |", v.replace('|', "\\|"));
         }
         s
     }

@@ -17,7 +17,7 @@ pub use figures::{Figure, RunRecord};
 
 /// The font figures are drawn with (DejaVu Sans, see `assets/fonts/`), built in so PNGs look
 /// the same on every machine.
-const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// What can go wrong while exporting.
 #[derive(Debug, Error)]
@@ -245,6 +245,27 @@ pub fn export_report(
     dir: &Path,
     size: PngSize,
 ) -> Result<Vec<PathBuf>, ExportError> {
+    export_report_with_steps(record, &StepLosses::default(), dir, size)
+}
+
+/// The per-step mini-batch losses of a run (the window keeps them; saved runs do not), for
+/// the report's step-loss figure.
+#[derive(Debug, Clone, Default)]
+pub struct StepLosses {
+    /// (fractional epoch, loss) of every step, from step 0.
+    pub raw: Vec<(f64, f64)>,
+    /// The moving average's factor, 0 (none) to 0.999.
+    pub smoothing: f64,
+}
+
+/// [`export_report`] with the figure of the per-step mini-batch loss (and its CSV) when
+/// `steps` has any.
+pub fn export_report_with_steps(
+    record: &RunRecord<'_>,
+    steps: &StepLosses,
+    dir: &Path,
+    size: PngSize,
+) -> Result<Vec<PathBuf>, ExportError> {
     size.validate()?;
     let figures_dir = dir.join("figures");
     std::fs::create_dir_all(&figures_dir).map_err(|source| ExportError::Io {
@@ -253,6 +274,17 @@ pub fn export_report(
     })?;
     let mut written = Vec::new();
     let mut figures = figures::all(record);
+    if !steps.raw.is_empty() {
+        let smoothed = crate::train::metrics::smooth(steps.raw.iter().copied(), steps.smoothing);
+        let markers =
+            figures::step_markers(&record.info.settings, |s| steps.raw.get(s).map(|p| p.0));
+        // After the three per-epoch curves, with which it belongs.
+        let at = figures.len().min(3);
+        figures.insert(
+            at,
+            figures::step_loss_marked(&steps.raw, &smoothed, steps.smoothing, &markers),
+        );
+    }
     figures.extend(last_hidden_pca(record));
     for fig in &figures {
         for ext in ["svg", "png", "csv"] {

@@ -367,6 +367,18 @@ pub struct Series {
 
 /// A line chart of `series`.
 pub fn line_chart(title_text: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
+    line_chart_marked(title_text, x_label, y_label, series, &[])
+}
+
+/// A line chart with a thin dashed vertical line at each marker's x, labelled with its text
+/// at the top of the plot (a setting changed while the run trained).
+pub fn line_chart_marked(
+    title_text: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    markers: &[(f64, String)],
+) -> String {
     let (w, h) = CHART_SIZE;
     let mut c = Canvas::new(w, h);
     title(&mut c, w, title_text);
@@ -377,6 +389,17 @@ pub fn line_chart(title_text: &str, x_label: &str, y_label: &str, series: &[Seri
         y: padded_range(all().map(|p| p.1), false),
     };
     axes.draw(&mut c, x_label, y_label, true);
+    let (_, top, _, bottom) = axes.area;
+    for (i, (x, text)) in markers.iter().enumerate() {
+        if !(axes.x.0..=axes.x.1).contains(x) {
+            continue;
+        }
+        let px = axes.px(*x);
+        c.line((px, top), (px, bottom), "#555555", 1.2, Some("4 3"));
+        // Labels of nearby markers step down so they do not print over each other.
+        let y = top + 16.0 + 16.0 * (i % 3) as f64;
+        c.text(px + 4.0, y, text, 13.0, Anchor::Start, 0.0);
+    }
     let mut drawn = Vec::new();
     for s in series {
         let pts: Vec<(f64, f64)> = s

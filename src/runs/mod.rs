@@ -555,26 +555,53 @@ impl SavedRun {
 }
 
 /// Labels for runs that say what differs between them: for each run, `key value` for every
-/// setting whose value over the run (see [`RunSettings::setting_text`]: changes made while
-/// training count) is not the same in all of them; the run's name when none differs.
+/// setting in force in it (see [`RunSettings::applies`]) whose value over the run (see
+/// [`RunSettings::setting_text`]: changes made while training count) is not the same in all
+/// of them; the run's name when none differs. A setting that did nothing in a run (β₁ with
+/// plain SGD) is not named for that run.
 pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
     let tables: Vec<Vec<(String, String)>> =
         runs.iter().map(|r| r.settings.settings_table()).collect();
-    let differing: Vec<usize> = (0..tables.first().map_or(0, Vec::len))
-        .filter(|&i| tables.iter().any(|t| t.get(i) != tables[0].get(i)))
+    // Every key in force in some run, in the order of the settings.
+    let mut keys: Vec<&str> = Vec::new();
+    for t in &tables {
+        for (k, _) in t {
+            if !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+    }
+    let value = |t: &[(String, String)], key: &str| -> Option<String> {
+        t.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    };
+    // A setting differs when the runs that use it use different values, or when some runs
+    // use it with a value other than its default and the others do not use it at all
+    // (Adam with β₁ 0.8 beside plain SGD); Adam's default β₂ beside SGD is no difference.
+    let defaults = RunSettings::new(TrainConfig::default());
+    let differing: Vec<&str> = keys
+        .into_iter()
+        .filter(|k| {
+            let present: Vec<String> = tables.iter().filter_map(|t| value(t, k)).collect();
+            let distinct = present.iter().any(|v| *v != present[0]);
+            let unusual = present.len() < tables.len()
+                && present.iter().any(|v| *v != defaults.setting_text(k));
+            distinct || unusual
+        })
         .collect();
     runs.iter()
         .zip(&tables)
         .map(|(run, t)| {
-            if differing.is_empty() {
-                return run.name();
-            }
-            differing
+            let named: Vec<String> = differing
                 .iter()
-                .filter_map(|&i| t.get(i))
-                .map(|(k, v)| format!("{}={v}", crate::train::config::setting_label(k)))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .filter_map(|k| {
+                    value(t, k).map(|v| format!("{}={v}", crate::train::config::setting_label(k)))
+                })
+                .collect();
+            if named.is_empty() {
+                run.name()
+            } else {
+                named.join(", ")
+            }
         })
         .collect()
 }
@@ -616,6 +643,54 @@ pub fn list_runs(root: &Path) -> (Vec<SavedRun>, Vec<RunError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run_with(config: TrainConfig) -> SavedRun {
+        SavedRun {
+            dir: PathBuf::from("r"),
+            meta: RunMeta {
+                name: String::new(),
+                created: 0,
+                dataset: "CIFAR-10".into(),
+                class_names: Vec::new(),
+                shape: crate::data::ImageShape::CIFAR,
+                sizes: [10_000, 10_000, 10_000],
+                status: RunStatus::Finished,
+                renamed: false,
+                message: None,
+                warnings: Vec::new(),
+            },
+            settings: RunSettings::new(config),
+            history: Vec::new(),
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn overlay_labels_name_only_relevant_differences() {
+        use crate::train::OptimizerKind;
+        // SGD against Adam: β₁, β₂, ε and momentum have their defaults in both, and the
+        // SGD run never used them: only the optimiser is named, and nothing about β for
+        // the SGD run.
+        let sgd = run_with(TrainConfig::default());
+        let adam = run_with(TrainConfig {
+            optimizer: OptimizerKind::Adam,
+            beta1: 0.8,
+            ..Default::default()
+        });
+        let labels = differing_labels(&[&sgd, &adam]);
+        assert_eq!(labels[0], "optimiser=SGD", "{labels:?}");
+        assert_eq!(labels[1], "optimiser=Adam, β₁=0.8", "{labels:?}");
+        // Two linear runs differing only in a hidden-layer setting they do not use: the
+        // same run as far as the overlay can tell, so they keep their names.
+        let a = run_with(TrainConfig::default());
+        let b = run_with(TrainConfig {
+            dropout: 0.5,
+            ..Default::default()
+        });
+        let labels = differing_labels(&[&a, &b]);
+        assert_eq!(labels[0], a.name());
+        assert_eq!(labels[1], b.name());
+    }
 
     #[test]
     fn utc_stamps() {

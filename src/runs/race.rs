@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::sweep::{DataCache, load_cached};
 use crate::train::config::setting_text;
 use crate::train::{EpochMetrics, OptimizerKind, RunEnd, SaveTo, Session, TrainConfig};
+use crate::words::Words;
 
 /// Most variants in one race (the initialisation preset needs six: three σ × batch norm
 /// on/off).
@@ -199,6 +200,9 @@ pub enum RaceEvent {
         test_accuracy: f64,
         /// Where it was saved (`None` when not saved).
         dir: Option<PathBuf>,
+        /// It stopped because its loss diverged (not a finite number, or far above its
+        /// start), not because its epochs were done.
+        diverged: bool,
     },
     /// A variant could not run (bad data, unwritable folder); the others go on.
     Failed {
@@ -207,6 +211,17 @@ pub enum RaceEvent {
         /// Why.
         message: String,
     },
+}
+
+/// The last finite training loss of a variant's epochs: what a diverged variant reached
+/// before its loss ran away.
+pub fn last_finite_loss(history: &[EpochMetrics]) -> Option<f64> {
+    last_finite(history.iter().map(|m| m.train.loss))
+}
+
+/// The last finite value of `values`.
+pub fn last_finite(values: impl DoubleEndedIterator<Item = f64>) -> Option<f64> {
+    values.rev().find(|v| v.is_finite())
 }
 
 /// Trains every variant to the end, each on its own thread (the cores share them), saving
@@ -290,15 +305,16 @@ fn run_variant(
                 metrics: Box::new(m),
             });
         }
-        let test_accuracy = match a.end {
-            Some(RunEnd::Finished { test, .. }) => test.accuracy,
-            Some(RunEnd::Diverged { summary, .. }) => summary.test_acc,
+        let (test_accuracy, diverged) = match a.end {
+            Some(RunEnd::Finished { test, .. }) => (test.accuracy, false),
+            Some(RunEnd::Diverged { summary, .. }) => (summary.test_acc, true),
             None => continue,
         };
         report(RaceEvent::Finished {
             variant: i,
             test_accuracy,
             dir: session.dir().map(Path::to_path_buf),
+            diverged,
         });
         return Ok(());
     }
@@ -308,6 +324,14 @@ fn run_variant(
 mod tests {
     use super::*;
     use crate::data::DatasetKind;
+
+    #[test]
+    fn a_diverged_variant_keeps_its_last_finite_loss() {
+        let losses = [2.3, 1.9, f64::NAN, f64::INFINITY];
+        assert_eq!(last_finite(losses.into_iter()), Some(1.9));
+        assert_eq!(last_finite([f64::NAN].into_iter()), None);
+        assert_eq!(last_finite_loss(&[]), None);
+    }
 
     #[test]
     fn variants_combine_and_are_labelled_in_words() {

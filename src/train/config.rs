@@ -291,6 +291,16 @@ pub fn setting_label(key: &str) -> &str {
         "lambda" => "λ",
         "sigma" => "σ",
         "loss" => "loss",
+        "dataset" => "data set",
+        "data" => "data folder",
+        "preprocess" => "preprocessing",
+        "train_limit" => "training images used",
+        "schedule" => "η schedule",
+        "shuffle" => "shuffle each epoch",
+        "init" => "weight init",
+        "hidden" => "hidden layers",
+        "batch_norm" => "batch normalisation",
+        "optimizer" => "optimiser",
         _ => NUMERIC_SETTINGS
             .iter()
             .find(|s| s.key == key)

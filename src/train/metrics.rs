@@ -370,9 +370,86 @@ mod tests {
     }
 
     #[test]
+    fn the_rate_is_steady_over_its_window() {
+        let mut m = RateMeter::new(2.0);
+        assert_eq!(m.rate(), 0.0);
+        // Bursts alternating 1,000 and 3,000 images/s: each alone jumps, together 2,000.
+        for i in 0..20 {
+            let rate = if i % 2 == 0 { 1000.0 } else { 3000.0 };
+            m.push(rate * 0.25, 0.25);
+        }
+        assert!((m.rate() - 2000.0).abs() < 1e-9, "{}", m.rate());
+        // Only the last 2 s count: a new speed takes over within the window.
+        for _ in 0..8 {
+            m.push(500.0 * 0.25, 0.25);
+        }
+        assert!((m.rate() - 500.0).abs() < 1e-9, "{}", m.rate());
+        m.push(0.0, 0.0);
+        assert!((m.rate() - 500.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn median_of_even_and_odd() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}
+
+/// Training speed over the last few seconds of training: images trained divided by the time
+/// the worker spent on them, summed over its recent bursts of steps. Each burst alone is a
+/// jumpy figure (a few dozen steps, some with an evaluation in them); pauses count for
+/// nothing, as only time spent training is summed.
+#[derive(Debug, Clone)]
+pub struct RateMeter {
+    /// (images, seconds) of each recent burst, oldest first.
+    bursts: std::collections::VecDeque<(f64, f64)>,
+    /// Seconds of training the figure covers.
+    window: f64,
+}
+
+impl Default for RateMeter {
+    /// Over the last 5 seconds of training.
+    fn default() -> Self {
+        RateMeter::new(5.0)
+    }
+}
+
+impl RateMeter {
+    /// A meter over the last `window` seconds of training.
+    pub fn new(window: f64) -> Self {
+        RateMeter {
+            bursts: std::collections::VecDeque::new(),
+            window,
+        }
+    }
+
+    /// Adds a burst of `images` trained in `seconds`; bursts of nothing are ignored.
+    pub fn push(&mut self, images: f64, seconds: f64) {
+        if !(images > 0.0 && seconds > 0.0 && seconds.is_finite()) {
+            return;
+        }
+        self.bursts.push_back((images, seconds));
+        // Keep the newest bursts that fill the window (and always the newest one).
+        let mut total = 0.0;
+        let mut keep = 0;
+        for &(_, s) in self.bursts.iter().rev() {
+            keep += 1;
+            total += s;
+            if total >= self.window {
+                break;
+            }
+        }
+        let drop = self.bursts.len() - keep;
+        self.bursts.drain(..drop);
+    }
+
+    /// Images per second over the window; 0 before any burst.
+    pub fn rate(&self) -> f64 {
+        let (images, seconds) = self
+            .bursts
+            .iter()
+            .fold((0.0, 0.0), |(i, s), &(bi, bs)| (i + bi, s + bs));
+        if seconds > 0.0 { images / seconds } else { 0.0 }
     }
 }
 

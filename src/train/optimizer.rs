@@ -32,17 +32,6 @@ impl OptimizerKind {
         OptimizerKind::Rmsprop,
         OptimizerKind::Adam,
     ];
-
-    /// Name for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            OptimizerKind::Sgd => "SGD",
-            OptimizerKind::Momentum => "momentum",
-            OptimizerKind::Nesterov => "Nesterov",
-            OptimizerKind::Rmsprop => "RMSProp",
-            OptimizerKind::Adam => "Adam",
-        }
-    }
 }
 
 /// The optimiser's constants.

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::{LiveParams, ScheduleKind, TrainConfig};
+use crate::words::Words;
 
 /// One change of a running training's settings, in force from `step` on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +132,28 @@ impl RunSettings {
             }
             return text;
         }
+        // Choices read in words, as the window's menus show them.
+        match key {
+            "dataset" => return c.dataset.label().to_string(),
+            "split" => return c.split.label().to_string(),
+            "preprocess" => return c.preprocess.label().to_string(),
+            "schedule" => return c.schedule.label().to_string(),
+            "init" => return c.init.label().to_string(),
+            "activation" => return c.activation.label().to_string(),
+            "hidden" => {
+                let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
+                return widths.join(", ");
+            }
+            "shuffle" | "batch_norm" => {
+                return (if toml_text(c, key) == "true" {
+                    "on"
+                } else {
+                    "off"
+                })
+                .to_string();
+            }
+            _ => {}
+        }
         if !LIVE_KEYS.contains(&key) {
             return toml_text(c, key);
         }
@@ -147,15 +170,77 @@ impl RunSettings {
         text
     }
 
-    /// Every setting as (TOML key, text over the run), in the order of [`TrainConfig`].
+    /// Every setting in force over the run as (TOML key, text over the run), in the order of
+    /// [`TrainConfig`]; settings that did nothing (see [`RunSettings::applies`]) are left out.
     pub fn settings_table(&self) -> Vec<(String, String)> {
         toml::Table::try_from(&self.start)
             .map(|t| {
                 t.keys()
+                    .filter(|k| self.applies(k))
                     .map(|k| (k.clone(), self.setting_text(k)))
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Whether the setting `key` (a TOML key of [`TrainConfig`]) had any effect on the run:
+    /// the cyclic range only under the cyclic schedule, decay only under the exponential
+    /// one, momentum and β only with an optimiser that uses them (at any time of the run),
+    /// activation, dropout and batch norm only with hidden layers, σ only with the Gaussian
+    /// initialisation, the validation size only where the split takes it.
+    pub fn applies(&self, key: &str) -> bool {
+        use super::optimizer::OptimizerKind as O;
+        let c = &self.start;
+        let used = |kinds: &[O]| {
+            kinds.contains(&c.optimizer)
+                || self
+                    .changes
+                    .iter()
+                    .filter_map(|ch| ch.live)
+                    .any(|l| kinds.contains(&l.optimizer))
+        };
+        let hidden = !c.hidden.is_empty();
+        match key {
+            "decay" => c.schedule == ScheduleKind::Exp,
+            "step_every" | "step_factor" => c.schedule == ScheduleKind::Step,
+            "eta_min" | "eta_max" | "half_cycle" => c.schedule == ScheduleKind::Cyclic,
+            "momentum" => used(&[O::Momentum, O::Nesterov]),
+            "beta1" => used(&[O::Adam]),
+            "beta2" | "eps" => used(&[O::Rmsprop, O::Adam]),
+            "hidden" | "activation" | "batch_norm" | "dropout" => hidden,
+            "sigma" => c.init == crate::model::InitKind::Gaussian,
+            // The classic split validates on a whole file; only the others hold images out.
+            "val" => {
+                c.split == crate::data::SplitKind::All
+                    || c.dataset == crate::data::DatasetKind::Folder
+            }
+            "image_size" => c.dataset == crate::data::DatasetKind::Folder,
+            _ => true,
+        }
+    }
+
+    /// The live changes made while the run trained, for markers on plots: (global step of
+    /// the first step with the new values, epochs completed then, what changed in a few
+    /// words, e.g. "η 0.001 → 0.05, λ 0.1 → 0").
+    pub fn markers(&self) -> Vec<(usize, usize, String)> {
+        let mut before = self.start.live();
+        let mut out = Vec::new();
+        for ch in &self.changes {
+            let Some(live) = ch.live else { continue };
+            let parts: Vec<String> = LIVE_KEYS
+                .iter()
+                .filter(|k| **k != "decay" || self.start.schedule == ScheduleKind::Exp)
+                .filter_map(|k| {
+                    let (a, b) = (live_value(&before, k), live_value(&live, k));
+                    (a != b).then(|| format!("{} {a} → {b}", live_name(k)))
+                })
+                .collect();
+            if !parts.is_empty() {
+                out.push((ch.step, ch.epoch, parts.join(", ")));
+            }
+            before = live;
+        }
+        out
     }
 
     /// A short name of the run as trained, e.g. "linear · softmax cross-entropy · λ 0.1 ·
@@ -166,7 +251,7 @@ impl RunSettings {
             "linear".to_string()
         } else {
             let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
-            format!("MLP {} {}", widths.join("-"), activation_name(c.activation))
+            format!("MLP {} {}", widths.join("-"), c.activation.label())
         };
         let mut parts = vec![arch, self.setting_text("loss")];
         parts.push(format!("λ {}", self.setting_text("lambda")));
@@ -181,7 +266,7 @@ impl RunSettings {
             parts.push(self.setting_text("optimizer"));
         }
         if c.schedule != ScheduleKind::Constant && c.schedule != ScheduleKind::Cyclic {
-            parts.push(format!("{} schedule", schedule_label(c.schedule)));
+            parts.push(c.schedule.label().to_lowercase());
         }
         if self.changed("batch") || c.batch != TrainConfig::default().batch {
             parts.push(format!("batch {}", self.setting_text("batch")));
@@ -225,12 +310,15 @@ pub fn key_of<T: Serialize>(value: &T) -> String {
     }
 }
 
-/// The activation as people write it.
-fn activation_name(a: crate::model::Activation) -> &'static str {
-    match a {
-        crate::model::Activation::Relu => "ReLU",
-        crate::model::Activation::Tanh => "tanh",
-        crate::model::Activation::Sigmoid => "sigmoid",
+/// A live setting's short name on a plot's marker.
+fn live_name(key: &str) -> &'static str {
+    match key {
+        "eta" => "η",
+        "lambda" => "λ",
+        "batch" => "batch",
+        "decay" => "decay",
+        "loss" => "loss",
+        _ => "optimiser",
     }
 }
 
@@ -247,22 +335,18 @@ fn live_value(live: &LiveParams, key: &str) -> String {
     }
 }
 
-/// Any setting's value as text (strings without quotes, lists as TOML).
+/// Any setting's value as text (strings without quotes, numbers as people write them,
+/// lists as TOML).
 fn toml_text(c: &TrainConfig, key: &str) -> String {
     toml::Table::try_from(c)
         .ok()
-        .and_then(|t| t.get(key).map(super::config::setting_text))
+        .and_then(|t| {
+            t.get(key).map(|v| match v {
+                toml::Value::Float(f) => number(*f),
+                other => super::config::setting_text(other),
+            })
+        })
         .unwrap_or_default()
-}
-
-/// The schedule as people name it.
-pub fn schedule_label(kind: ScheduleKind) -> &'static str {
-    match kind {
-        ScheduleKind::Constant => "constant",
-        ScheduleKind::Exp => "exponential decay",
-        ScheduleKind::Step => "step decay",
-        ScheduleKind::Cyclic => "cyclic",
-    }
 }
 
 #[cfg(test)]
@@ -314,6 +398,96 @@ mod tests {
         assert_eq!(s.in_force().epochs, 50);
         assert_eq!(s.live().loss, LossKind::Svm);
         assert_eq!(s.setting_text("epochs"), "40 → 50 after epoch 40");
+    }
+
+    #[test]
+    fn only_settings_in_force_are_listed() {
+        let keys = |s: &RunSettings| -> Vec<String> {
+            s.settings_table().into_iter().map(|(k, _)| k).collect()
+        };
+        let linear = RunSettings::new(TrainConfig::default());
+        let k = keys(&linear);
+        for absent in [
+            "eta_min",
+            "eta_max",
+            "half_cycle",
+            "decay",
+            "step_every",
+            "step_factor",
+            "momentum",
+            "beta1",
+            "beta2",
+            "eps",
+            "activation",
+            "dropout",
+            "batch_norm",
+            "hidden",
+            "val",
+            "image_size",
+        ] {
+            assert!(!k.iter().any(|x| x == absent), "{absent} listed: {k:?}");
+        }
+        for present in [
+            "eta",
+            "lambda",
+            "batch",
+            "loss",
+            "optimizer",
+            "init",
+            "sigma",
+        ] {
+            assert!(k.iter().any(|x| x == present), "{present} missing: {k:?}");
+        }
+        let mut adam = RunSettings::new(TrainConfig {
+            hidden: vec![50],
+            schedule: ScheduleKind::Exp,
+            split: crate::data::SplitKind::All,
+            ..Default::default()
+        });
+        let mut live = adam.live();
+        live.optimizer = crate::train::OptimizerKind::Adam;
+        adam.changes.push(change(300, 3, live));
+        let k = keys(&adam);
+        for present in [
+            "decay",
+            "beta1",
+            "beta2",
+            "eps",
+            "activation",
+            "dropout",
+            "val",
+        ] {
+            assert!(k.iter().any(|x| x == present), "{present} missing: {k:?}");
+        }
+        assert!(
+            !k.iter().any(|x| x == "momentum" || x == "eta_max"),
+            "{k:?}"
+        );
+    }
+
+    #[test]
+    fn live_changes_become_plot_markers() {
+        let mut s = RunSettings::new(TrainConfig::default());
+        let mut live = s.live();
+        live.eta = 0.05;
+        s.changes.push(change(4900, 9, live));
+        live.lambda = 0.0;
+        live.batch = 200;
+        s.changes.push(change(5000, 10, live));
+        // An added epoch is no marker.
+        s.changes.push(SettingChange {
+            step: 6000,
+            epoch: 12,
+            live: None,
+            epochs: Some(50),
+        });
+        assert_eq!(
+            s.markers(),
+            vec![
+                (4900, 9, "η 0.001 → 0.05".to_string()),
+                (5000, 10, "λ 0.1 → 0, batch 100 → 200".to_string()),
+            ]
+        );
     }
 
     #[test]

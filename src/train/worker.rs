@@ -19,6 +19,7 @@ use crate::data::{self, DataRequest, ImageShape, Normalizer, Preprocess, Splits}
 use crate::model::Network;
 use crate::model::gradcheck::ParamCheck;
 use crate::runs::SavedRun;
+use crate::words::Words;
 
 /// What the app or CLI asks of the worker.
 #[derive(Debug, Clone)]

@@ -134,6 +134,23 @@ impl Default for Settings {
     }
 }
 
+/// Adds the figures' font (DejaVu Sans) after egui's own: theirs lack the arrows, norms and
+/// subscripts the window writes ("η 0.001 → 0.05", "|ΔW|", "β₁"), which would show as boxes.
+fn add_fallback_font(ctx: &egui::Context) {
+    let family = |family| egui::epaint::text::InsertFontFamily {
+        family,
+        priority: egui::epaint::text::FontPriority::Lowest,
+    };
+    ctx.add_font(egui::epaint::text::FontInsert {
+        name: "DejaVu Sans".into(),
+        data: egui::FontData::from_static(crate::report::FONT),
+        families: vec![
+            family(egui::FontFamily::Proportional),
+            family(egui::FontFamily::Monospace),
+        ],
+    });
+}
+
 /// How to install CIFAR-10 without the app's download, step by step.
 fn manual_steps() -> String {
     use crate::data::download::{CIFAR10_FOLDER, CIFAR10_MD5, CIFAR10_URL};
@@ -373,8 +390,9 @@ impl TrainvizApp {
             ui.separator();
             if let Some(info) = &self.history.info {
                 ui.label(format!(
-                    "{}: {} train / {} val / {} test",
-                    info.dataset, info.sizes[0], info.sizes[1], info.sizes[2]
+                    "{}: {}",
+                    info.dataset,
+                    crate::report::figures::image_counts(info.sizes)
                 ));
             }
             if let Some(info) = &self.history.info
@@ -489,7 +507,10 @@ impl TrainvizApp {
                 )
                 .on_hover_text("Progress through the current epoch");
                 if h.running && h.images_per_sec > 0.0 {
-                    ui.label(format!("{:.0} images/s", h.images_per_sec));
+                    ui.label(format!("{:.0} images/s", h.images_per_sec))
+                        .on_hover_text(
+                            "Training speed: images trained per second over the last 5 seconds of training (pauses left out)",
+                        );
                 }
                 if h.step > 0 {
                     ui.label(format!("η {}", super::plots::number(h.eta)));
@@ -592,6 +613,10 @@ impl TrainvizApp {
             history: self.history.epochs.clone(),
             network: self.history.network.clone(),
             test: self.history.test.clone(),
+            steps: crate::report::StepLosses {
+                raw: self.history.step_loss.iter().map(|p| (p.x, p.y)).collect(),
+                smoothing: self.plots.smoothing,
+            },
         })
     }
 
@@ -899,12 +924,16 @@ impl TrainvizApp {
     /// Draws the whole window and applies what the user did.
     pub fn draw(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
+        if self.ctx.is_none() {
+            add_fallback_font(&ctx);
+        }
         self.ctx = Some(ctx.clone());
         if ctx.theme() != self.settings.theme.egui() {
             ctx.set_theme(self.settings.theme.egui());
         }
         self.poll_download();
         let waker = self.waker();
+        self.exporter.follow_run(self.history.run);
         self.exporter.poll(self.settings.png, waker);
         self.dropped_pictures(&ctx);
         let mut actions = Vec::new();
@@ -976,6 +1005,12 @@ impl TrainvizApp {
         if let Some(r) = export_request {
             self.handle_export(r);
         }
+    }
+
+    /// The markers of live changes on the per-epoch plots (epoch, what changed), as last
+    /// drawn.
+    pub fn plots_markers(&self) -> Vec<(f64, String)> {
+        self.plots.markers().to_vec()
     }
 
     /// Size of each per-epoch curve plot in the last frame (for layout tests).

@@ -2,7 +2,7 @@
 //! computed by the worker (t-SNE on its own thread) with a progress bar here.
 
 use egui::{Color32, Ui};
-use egui_plot::{Legend, Plot, Points};
+use egui_plot::{Legend, Points};
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
@@ -143,11 +143,10 @@ impl EmbeddingPanel {
                 export = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
-        Plot::new("embedding")
+        // The same ticks as every other plot: three labelled ones at least, at any size.
+        super::plots::readable_plot("embedding", &axes[0], &axes[1], false)
             .height((ui.available_height() - 10.0).max(300.0))
             .data_aspect(1.0)
-            .x_axis_label(axes[0].as_str())
-            .y_axis_label(axes[1].as_str())
             .legend(Legend::default())
             .show(ui, |plot| {
                 for (c, name) in names.iter().enumerate() {

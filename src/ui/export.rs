@@ -10,7 +10,7 @@ use egui::Ui;
 
 use super::background::Task;
 use crate::model::Network;
-use crate::report::{ExportError, Figure, PngSize, RunRecord, export_figure, export_report};
+use crate::report::{ExportError, Figure, PngSize, RunRecord, export_figure};
 use crate::train::worker::Waker;
 use crate::train::{EpochMetrics, Evaluation, RunInfo};
 
@@ -33,6 +33,8 @@ pub struct ReportData {
     pub network: Option<Arc<Network<f32>>>,
     /// The test evaluation, if any.
     pub test: Option<Evaluation>,
+    /// The per-step mini-batch losses, for the report's step-loss figure.
+    pub steps: crate::report::StepLosses,
 }
 
 impl ReportData {
@@ -130,7 +132,7 @@ fn write_figure_to(figure: &Figure, path: &Path, size: PngSize) -> Result<Writte
 
 /// Writes the report of `data` into `dir`.
 fn write_report(data: &ReportData, dir: &Path, size: PngSize) -> Result<Written, String> {
-    export_report(&data.record(), dir, size)
+    crate::report::export_report_with_steps(&data.record(), &data.steps, dir, size)
         .map(|files| Written {
             message: format!(
                 "Saved the report ({} files) in {}",
@@ -157,9 +159,22 @@ pub struct Exporter {
     writing: Option<Task<Written>>,
     /// How the last export ended.
     pub last: Option<Result<Written, String>>,
+    /// The run the window shows: what was saved belongs to it, and goes with it.
+    run: u64,
+    /// The run the write in flight was started for.
+    writing_run: u64,
 }
 
 impl Exporter {
+    /// Tells which run the window shows. A "Saved …" notice is about the run it was saved
+    /// from, so a new run (Reset, a loaded run) clears it.
+    pub fn follow_run(&mut self, run: u64) {
+        if run != self.run {
+            self.run = run;
+            self.last = None;
+        }
+    }
+
     /// True while files are being written.
     pub fn busy(&self) -> bool {
         self.writing.is_some()
@@ -209,6 +224,7 @@ impl Exporter {
             Target::Report(_) => "Exporting the report",
         };
         self.last = None;
+        self.writing_run = self.run;
         self.writing = Some(Task::spawn(what, waker, move |_| match (&target, &dest) {
             (Target::Figure(f), Dest::Folder(d)) => write_figure_all(f, d, size),
             (Target::Figure(f), Dest::File(p)) => write_figure_to(f, p, size),
@@ -222,7 +238,11 @@ impl Exporter {
             && let Some(outcome) = task.poll()
         {
             self.writing = None;
-            self.last = Some(outcome);
+            // A write that succeeded for a run no longer shown says nothing of this one; a
+            // failure is still worth telling.
+            if self.writing_run == self.run || outcome.is_err() {
+                self.last = Some(outcome);
+            }
         }
         if let Some((task, opened, _)) = &mut self.dialog
             && let Some(outcome) = task.poll()

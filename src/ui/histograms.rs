@@ -64,6 +64,8 @@ fn histogram_plot(
     ui.vertical(|ui| {
         ui.set_width(size.x);
         ui.label(title);
+        // The top tick's label is centred on the plot's edge: room for it under the title.
+        ui.add_space(6.0);
         // The legend goes where the bars are lowest.
         let tops: Vec<Vec<egui_plot::PlotPoint>> = series
             .iter()
@@ -228,7 +230,7 @@ impl HistogramsPanel {
                     bars(&as_hist(&tp.wrong)),
                 ),
             ],
-            plot_size(ui.available_width(), 1, view_height) * egui::vec2(0.6, 1.0),
+            plot_size(ui.available_width(), 1, view_height),
         );
 
         if let Some(net) = history.network.as_deref() {

@@ -6,6 +6,7 @@ use egui_plot::PlotPoint;
 
 use crate::model::Network;
 use crate::model::gradcheck::ParamCheck;
+use crate::train::metrics::RateMeter;
 use crate::train::worker::AnalysisResult;
 use crate::train::{EpochMetrics, Evaluation, Event, LiveParams, RunInfo, RunStatus, Summary};
 
@@ -60,8 +61,10 @@ pub struct RunHistory {
     pub step: usize,
     /// Current learning rate.
     pub eta: f64,
-    /// Recent throughput.
+    /// Training speed over the last seconds of training (see [`RateMeter`]).
     pub images_per_sec: f64,
+    /// What `images_per_sec` is measured with.
+    rate: RateMeter,
     /// The latest [`AnalysisResult::Predictions`] asked for.
     pub predictions: Option<AnalysisResult>,
     /// The latest finished [`AnalysisResult::Embedding`].
@@ -131,12 +134,18 @@ impl RunHistory {
                     self.step_loss
                         .push(PlotPoint::new(x.max(0.0), f64::from(l)));
                 }
+                let done = |e: usize, i: usize| (e * images_per_epoch + i) as f64;
+                let new_images = done(epoch, images_into_epoch)
+                    - done(self.epoch, self.images_into_epoch.min(images_per_epoch));
+                if images_per_sec > 0.0 && new_images > 0.0 {
+                    self.rate.push(new_images, new_images / images_per_sec);
+                }
                 self.epoch = epoch;
                 self.images_into_epoch = images_into_epoch;
                 self.images_per_epoch = images_per_epoch;
                 self.step = step;
                 self.eta = eta;
-                self.images_per_sec = images_per_sec;
+                self.images_per_sec = self.rate.rate();
             }
             Event::Epoch { metrics, .. } => {
                 let x = metrics.epoch as f64;

@@ -3,11 +3,16 @@
 //! the update-to-weight ratio. The numbers come from the engine with each epoch.
 
 use egui::Ui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Legend, Line, PlotPoint, PlotPoints};
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
+use super::plots::{emptiest_corner, readable_plot, waiting, with_one_point_bounds};
 use crate::report::figures::{LayerMetric, layer_metric};
+
+/// What the dead-units plot says for a linear model.
+pub const LINEAR_NO_UNITS: &str =
+    "A linear classifier has no hidden units: none can be dead or saturated.";
 
 /// State of the Layers panel (none yet: every plot is drawn from the history).
 #[derive(Default)]
@@ -48,20 +53,34 @@ impl LayersPanel {
                                 request = Some(ExportRequest::Figure(Box::new(fig)));
                             }
                         });
-                        Plot::new(("layers", metric.id()))
+                        if series.is_empty() {
+                            // Only the class-score layer: it has no activation, so no unit
+                            // of it can be dead or saturated.
+                            waiting(ui, egui::vec2(width, 210.0), LINEAR_NO_UNITS);
+                            return;
+                        }
+                        let lines: Vec<(String, Vec<PlotPoint>)> = series
+                            .into_iter()
+                            .map(|(name, points)| {
+                                let pts = points
+                                    .into_iter()
+                                    .map(|(x, y)| PlotPoint::new(x, y))
+                                    .collect();
+                                (name, pts)
+                            })
+                            .collect();
+                        let all: Vec<&[PlotPoint]> =
+                            lines.iter().map(|(_, p)| p.as_slice()).collect();
+                        let plot = readable_plot(metric.id(), "epoch", metric.axis(), true)
                             .height(210.0)
                             .width(width)
-                            .legend(Legend::default())
-                            .x_axis_label("epoch")
-                            .y_axis_label(metric.axis())
-                            .allow_scroll(false)
-                            .show(ui, |plot| {
-                                for (name, points) in series {
-                                    let pts: Vec<[f64; 2]> =
-                                        points.iter().map(|&(x, y)| [x, y]).collect();
-                                    plot.line(Line::new(name, PlotPoints::from(pts)));
-                                }
-                            });
+                            .legend(Legend::default().position(emptiest_corner(&all)))
+                            .allow_scroll(false);
+                        with_one_point_bounds(plot, &all).show(ui, |plot| {
+                            for (name, points) in &lines {
+                                plot.line(Line::new(name.as_str(), PlotPoints::Borrowed(points)));
+                            }
+                        });
                     });
                 });
             }

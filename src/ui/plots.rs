@@ -5,8 +5,8 @@
 
 use egui::{Color32, Id, Ui};
 use egui_plot::{
-    AxisHints, Corner, GridInput, GridMark, HoverPosition, Legend, Line, Plot, PlotPoint,
-    PlotPoints,
+    AxisHints, Corner, GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot,
+    PlotPoint, PlotPoints, PlotUi, Text, VLine,
 };
 
 use super::export::ExportRequest;
@@ -203,6 +203,15 @@ pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
         .map_or(Corner::RightTop, |(_, c)| c)
 }
 
+/// The x under the pointer (or of the point it is near).
+fn pos_x(pos: &HoverPosition<'_>) -> f64 {
+    match pos {
+        HoverPosition::NearDataPoint { position, .. } | HoverPosition::Elsewhere { position } => {
+            position.x
+        }
+    }
+}
+
 /// The read-out of the point under the pointer on a per-epoch curve: series, epoch, value.
 pub fn curve_readout(pos: &HoverPosition<'_>) -> Option<String> {
     match pos {
@@ -249,6 +258,103 @@ pub fn series_readout(series: &[(&str, &[PlotPoint])], pos: &HoverPosition<'_>) 
     ))
 }
 
+/// A setting changed while the run trained: where (x on the plot) and what, in a few words.
+pub type Marker = (f64, String);
+
+/// The markers within `tolerance` of `x`, as lines for a hover read-out.
+pub fn markers_near(markers: &[Marker], x: f64, tolerance: f64) -> Vec<String> {
+    markers
+        .iter()
+        .filter(|(m, _)| (m - x).abs() <= tolerance)
+        .map(|(_, text)| format!("changed here: {text}"))
+        .collect()
+}
+
+/// Draws each marker as a thin dashed vertical line with its text at the top of the data
+/// (`top`, the highest value of the series: a label placed at the plot's edge would push the
+/// automatic bounds outwards every frame).
+pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour: Color32) {
+    for (x, text) in markers {
+        // No name: the marker is not a series, and stays out of legends.
+        plot.vline(
+            VLine::new("", *x)
+                .color(colour)
+                .width(1.0)
+                .style(LineStyle::dashed_dense()),
+        );
+        if top.is_finite() {
+            plot.text(
+                Text::new(
+                    "",
+                    PlotPoint::new(*x, top),
+                    egui::RichText::new(format!(" {text}")).size(13.0),
+                )
+                .color(colour)
+                .anchor(egui::Align2::LEFT_TOP)
+                .allow_hover(false),
+            );
+        }
+    }
+}
+
+/// The highest finite value of `series`, if any.
+pub fn top_of(series: &[&[PlotPoint]]) -> f64 {
+    series
+        .iter()
+        .flat_map(|s| s.iter())
+        .map(|p| p.y)
+        .filter(|y| y.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// Bounds for a plot whose series hold a single x value (a 1-epoch run): one unit either
+/// side on x, and a tenth of the value (at least 0.01) either side on y, so the point sits
+/// in the middle of readable axes instead of on a zero-width range. `None` when the series
+/// span more than one x, or hold no finite point.
+pub fn one_point_bounds(series: &[&[PlotPoint]]) -> Option<([f64; 2], [f64; 2])> {
+    let mut pts = series
+        .iter()
+        .flat_map(|s| s.iter())
+        .filter(|p| p.x.is_finite() && p.y.is_finite());
+    let first = pts.next()?;
+    let (mut y0, mut y1) = (first.y, first.y);
+    for p in pts {
+        if p.x != first.x {
+            return None;
+        }
+        y0 = y0.min(p.y);
+        y1 = y1.max(p.y);
+    }
+    let pad = (0.1 * y0.abs().max(y1.abs())).max(0.01);
+    Some(([first.x - 1.0, first.x + 1.0], [y0 - pad, y1 + pad]))
+}
+
+/// Widens `plot` to [`one_point_bounds`] when its series hold a single x value.
+pub fn with_one_point_bounds<'a>(plot: Plot<'a>, series: &[&[PlotPoint]]) -> Plot<'a> {
+    match one_point_bounds(series) {
+        Some(([x0, x1], [y0, y1])) => plot.include_x(x0).include_x(x1).include_y(y0).include_y(y1),
+        None => plot,
+    }
+}
+
+/// A plain frame of `size` with `text` in its middle, in place of a plot with no data.
+pub fn waiting(ui: &mut Ui, size: egui::Vec2, text: &str) {
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let visuals = ui.visuals();
+    ui.painter().rect_stroke(
+        rect,
+        2.0,
+        visuals.widgets.noninteractive.bg_stroke,
+        egui::StrokeKind::Inside,
+    );
+    // A label (not painted text), so that screen readers read it too; centred in the frame.
+    let inner = rect.shrink(8.0);
+    ui.put(
+        inner,
+        egui::Label::new(egui::RichText::new(text).weak()).wrap(),
+    );
+}
+
 /// A legend drawn as a line of text above a plot: never on top of the data.
 pub fn legend_row(ui: &mut Ui, entries: &[(&str, Color32)]) {
     ui.horizontal(|ui| {
@@ -259,12 +365,46 @@ pub fn legend_row(ui: &mut Ui, entries: &[(&str, Color32)]) {
     });
 }
 
+/// A legend of many or long entries above a plot, wrapping onto as many lines as it needs:
+/// however narrow the window, it never covers the data.
+pub fn legend_wrapped(ui: &mut Ui, entries: &[(&str, Color32)]) {
+    ui.horizontal_wrapped(|ui| {
+        for (name, colour) in entries {
+            // Swatch and name stay together when the row wraps.
+            ui.horizontal(|ui| {
+                ui.colored_label(*colour, "——");
+                ui.label(*name);
+            });
+            ui.add_space(8.0);
+        }
+    });
+}
+
+/// The colour of the `i`-th series of an overlay: the exported figure's palette, so that the
+/// window and the figure match.
+pub fn series_colour(i: usize) -> Color32 {
+    let hex = crate::report::svg::PALETTE[i % crate::report::svg::PALETTE.len()];
+    match Color32::from_hex(hex) {
+        // Print's black would vanish on the dark theme.
+        Ok(Color32::BLACK) | Err(_) => Color32::GRAY,
+        Ok(c) => c,
+    }
+}
+
 /// State of the plots panel.
 pub struct PlotsPanel {
     /// Exponential smoothing of the step-loss curve, 0 (none) to 0.999.
     pub smoothing: f64,
     smoothed: Vec<PlotPoint>,
     smoothed_key: (u64, usize, u64),
+    /// Markers of the live changes on the per-epoch plots, at their epoch.
+    epoch_markers: Vec<Marker>,
+    /// The same on the step-loss plot, at their step.
+    step_markers: Vec<Marker>,
+    /// (run, changes) the markers were made for.
+    markers_key: (u64, usize),
+    /// Steps known then, and the latest step a marker is at.
+    markers_steps: (usize, Option<usize>),
     /// Size of each per-epoch plot in the last frame (for layout tests).
     pub last_plot_size: egui::Vec2,
 }
@@ -275,6 +415,10 @@ impl Default for PlotsPanel {
             smoothing: 0.9,
             smoothed: Vec::new(),
             smoothed_key: (0, 0, 0),
+            epoch_markers: Vec::new(),
+            step_markers: Vec::new(),
+            markers_key: (0, 0),
+            markers_steps: (0, None),
             last_plot_size: egui::Vec2::ZERO,
         }
     }
@@ -284,9 +428,17 @@ impl Default for PlotsPanel {
 /// points.
 type EpochPlot<'a> = (Curve, &'a str, &'a str, &'a str, [&'a [PlotPoint]; 2]);
 
-/// Draws one per-epoch plot; true when its Export… button was clicked.
-fn epoch_plot(ui: &mut Ui, plot: EpochPlot<'_>, width: f32, height: f32, can_export: bool) -> bool {
+/// Draws one per-epoch plot with the `markers` of live changes; true when its Export…
+/// button was clicked.
+fn epoch_plot(
+    ui: &mut Ui,
+    plot: EpochPlot<'_>,
+    size: egui::Vec2,
+    can_export: bool,
+    markers: &[Marker],
+) -> bool {
     let (_, id, title, y_label, [train, val]) = plot;
+    let (width, height) = (size.x, size.y);
     let group = Id::unique("trainviz-epoch-axes");
     let mut export = false;
     ui.vertical(|ui| {
@@ -306,31 +458,80 @@ fn epoch_plot(ui: &mut Ui, plot: EpochPlot<'_>, width: f32, height: f32, can_exp
             ui,
             &[("training", TRAIN_COLOUR), ("validation", VAL_COLOUR)],
         );
-        readable_plot(id, "epoch", y_label, true)
+        if train.is_empty() && val.is_empty() {
+            waiting(
+                ui,
+                egui::vec2(width, height),
+                "Waiting for the first epoch…",
+            );
+            return;
+        }
+        let marker_colour = ui.visuals().weak_text_color();
+        let top = top_of(&[train, val]);
+        let plot = readable_plot(id, "epoch", y_label, true)
             .width(width)
             .height(height)
             .link_axis(group, [true, false])
             .link_cursor(group, [true, false])
             .label_formatter(move |pos| {
-                series_readout(&[("training", train), ("validation", val)], pos)
-            })
-            .show(ui, |plot| {
-                plot.line(
-                    Line::new("training", PlotPoints::Borrowed(train))
-                        .color(TRAIN_COLOUR)
-                        .width(2.0),
-                );
-                plot.line(
-                    Line::new("validation", PlotPoints::Borrowed(val))
-                        .color(VAL_COLOUR)
-                        .width(2.0),
-                );
+                let text = series_readout(&[("training", train), ("validation", val)], pos)?;
+                let near = markers_near(markers, pos_x(pos), 0.5);
+                Some(if near.is_empty() {
+                    text
+                } else {
+                    format!("{text}\n{}", near.join("\n"))
+                })
             });
+        with_one_point_bounds(plot, &[train, val]).show(ui, |plot| {
+            draw_markers(plot, markers, top, marker_colour);
+            plot.line(
+                Line::new("training", PlotPoints::Borrowed(train))
+                    .color(TRAIN_COLOUR)
+                    .width(2.0),
+            );
+            plot.line(
+                Line::new("validation", PlotPoints::Borrowed(val))
+                    .color(VAL_COLOUR)
+                    .width(2.0),
+            );
+        });
     });
     export
 }
 
 impl PlotsPanel {
+    /// The markers of live changes, made again only when the run or its changes did (and
+    /// the step-loss ones when new steps arrive, as a change's first step may be new).
+    fn update_markers(&mut self, history: &RunHistory) {
+        let Some(info) = &history.info else {
+            self.epoch_markers.clear();
+            self.step_markers.clear();
+            return;
+        };
+        let key = (history.run, info.settings.changes.len());
+        let (steps_then, last_step) = self.markers_steps;
+        let step_arrived =
+            last_step.is_some_and(|s| s >= steps_then) && history.step_loss.len() != steps_then;
+        if key == self.markers_key && !step_arrived {
+            return;
+        }
+        self.markers_key = key;
+        let markers = info.settings.markers();
+        self.markers_steps = (history.step_loss.len(), markers.iter().map(|m| m.0).max());
+        self.epoch_markers = markers
+            .into_iter()
+            .map(|(_, epoch, text)| (epoch as f64, text))
+            .collect();
+        let steps = &history.step_loss;
+        self.step_markers =
+            crate::report::figures::step_markers(&info.settings, |s| steps.get(s).map(|p| p.x));
+    }
+
+    /// The markers of live changes on the per-epoch plots (epoch, text), as last drawn.
+    pub fn markers(&self) -> &[Marker] {
+        &self.epoch_markers
+    }
+
     /// A panel with the given step-loss smoothing.
     pub fn with_smoothing(smoothing: f64) -> Self {
         PlotsPanel {
@@ -357,6 +558,8 @@ impl PlotsPanel {
         let width = ((avail - spacing * (columns as f32 - 1.0)) / columns as f32).max(160.0) - 2.0;
         let height = ((view_height - 120.0) * 0.45).clamp(150.0, 700.0);
         self.last_plot_size = egui::vec2(width, height);
+        self.update_markers(history);
+        let markers = &self.epoch_markers;
         let plots: [EpochPlot<'_>; 3] = [
             (
                 Curve::Cost,
@@ -383,7 +586,7 @@ impl PlotsPanel {
         for row in plots.chunks(columns) {
             ui.horizontal(|ui| {
                 for plot in row {
-                    if epoch_plot(ui, *plot, width, height, can_export) {
+                    if epoch_plot(ui, *plot, self.last_plot_size, can_export, markers) {
                         export_curve = Some(plot.0);
                     }
                 }
@@ -402,7 +605,12 @@ impl PlotsPanel {
             {
                 let raw: Vec<(f64, f64)> = history.step_loss.iter().map(|p| (p.x, p.y)).collect();
                 let smoothed = smooth(raw.iter().copied(), self.smoothing);
-                let fig = crate::report::figures::step_loss(&raw, &smoothed, self.smoothing);
+                let fig = crate::report::figures::step_loss_marked(
+                    &raw,
+                    &smoothed,
+                    self.smoothing,
+                    &self.step_markers,
+                );
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
@@ -425,12 +633,32 @@ impl PlotsPanel {
             self.smoothed_key = key;
         }
         let step_height = ((view_height - 120.0) * 0.21).clamp(140.0, 400.0);
+        if self.smoothed.is_empty() {
+            let size = egui::vec2(ui.available_width(), step_height);
+            waiting(ui, size, "Waiting for the first mini-batch…");
+            return (request, export_curve);
+        }
         let smoothed = &self.smoothed;
+        let step_markers = &self.step_markers;
+        // Two hundredths of the plotted span: about the width of the pointer's read-out.
+        let span = smoothed.last().map_or(1.0, |p| p.x) - smoothed.first().map_or(0.0, |p| p.x);
+        let tolerance = (span * 0.02).max(1e-3);
+        let marker_colour = ui.visuals().weak_text_color();
+        let top = top_of(&[smoothed]);
         readable_plot("step-loss", "epoch", "batch loss", false)
             .height(step_height)
-            .label_formatter(move |pos| series_readout(&[("batch loss (smoothed)", smoothed)], pos))
+            .label_formatter(move |pos| {
+                let text = series_readout(&[("batch loss (smoothed)", smoothed)], pos)?;
+                let near = markers_near(step_markers, pos_x(pos), tolerance);
+                Some(if near.is_empty() {
+                    text
+                } else {
+                    format!("{text}\n{}", near.join("\n"))
+                })
+            })
             .legend(Legend::default().position(emptiest_corner(&[&self.smoothed])))
             .show(ui, |plot| {
+                draw_markers(plot, step_markers, top, marker_colour);
                 plot.line(
                     Line::new("batch loss (smoothed)", PlotPoints::Borrowed(smoothed))
                         .color(TRAIN_COLOUR),
@@ -503,6 +731,28 @@ mod tests {
         };
         let text = series_readout(&[("training", &train), ("validation", &val)], &pos).unwrap();
         assert_eq!(text, "epoch 2\ntraining: 0.35\nvalidation: 0.33");
+    }
+
+    #[test]
+    fn one_point_gets_readable_bounds_and_markers_read_out() {
+        let one = [PlotPoint::new(1.0, 0.3)];
+        let other = [PlotPoint::new(1.0, 0.25)];
+        let (x, y) = one_point_bounds(&[&one, &other]).unwrap();
+        assert_eq!(x, [0.0, 2.0]);
+        assert!(y[0] < 0.25 && y[1] > 0.3 && y[1] - y[0] < 0.2, "{y:?}");
+        // A zero loss still gets a range.
+        let (_, y) = one_point_bounds(&[&[PlotPoint::new(3.0, 0.0)]]).unwrap();
+        assert!(y[1] - y[0] >= 0.02, "{y:?}");
+        let two = [PlotPoint::new(1.0, 0.3), PlotPoint::new(2.0, 0.4)];
+        assert!(one_point_bounds(&[&two]).is_none());
+        assert!(one_point_bounds(&[&[]]).is_none());
+
+        let markers = vec![(9.0, "η 0.001 → 0.05".to_string())];
+        assert_eq!(
+            markers_near(&markers, 9.2, 0.5),
+            vec!["changed here: η 0.001 → 0.05"]
+        );
+        assert!(markers_near(&markers, 10.0, 0.5).is_empty());
     }
 
     #[test]

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, unbounded};
 use egui::Ui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Legend, Line, PlotPoint, PlotPoints};
 
 use super::export::ExportRequest;
+use super::plots::{emptiest_corner, number, readable_plot, waiting, with_one_point_bounds};
 use crate::report::figures::{self, Curve};
 use crate::runs::race::{self, RACE_PRESETS, RACE_SETTINGS, RaceEvent, Variant};
 use crate::train::{EpochMetrics, TrainConfig};
@@ -19,8 +20,8 @@ use crate::train::{EpochMetrics, TrainConfig};
 struct RunningRace {
     labels: Vec<String>,
     histories: Vec<Vec<EpochMetrics>>,
-    /// Test accuracy and folder of each finished variant.
-    finished: Vec<Option<(f64, Option<PathBuf>)>>,
+    /// Test accuracy, folder and whether it diverged, of each variant that ended.
+    finished: Vec<Option<(f64, Option<PathBuf>, bool)>>,
     failed: Vec<Option<String>>,
     events: Receiver<RaceEvent>,
     stop: Arc<AtomicBool>,
@@ -167,9 +168,10 @@ impl RacePanel {
                     variant,
                     test_accuracy,
                     dir,
+                    diverged,
                 } => {
                     if let Some(f) = r.finished.get_mut(variant) {
-                        *f = Some((test_accuracy, dir));
+                        *f = Some((test_accuracy, dir, diverged));
                     }
                 }
                 RaceEvent::Failed { variant, message } => {
@@ -276,7 +278,9 @@ impl RacePanel {
         egui::Grid::new("race-table").striped(true).show(ui, |ui| {
             for h in [
                 "variant",
+                "state",
                 "epochs",
+                "training loss",
                 "validation accuracy",
                 "test accuracy",
                 "saved in",
@@ -287,25 +291,56 @@ impl RacePanel {
             for (i, label) in r.labels.iter().enumerate() {
                 ui.label(label);
                 let h = &r.histories[i];
-                ui.label(h.len().to_string());
-                ui.label(
-                    h.last()
-                        .map_or("–".into(), |m| format!("{:.2} %", 100.0 * m.val.accuracy)),
-                );
+                let diverged = matches!(r.finished[i], Some((_, _, true)));
+                let error = ui.visuals().error_fg_color;
                 match (&r.finished[i], &r.failed[i]) {
-                    (Some((acc, dir)), _) => {
-                        ui.label(format!("{:.2} %", 100.0 * acc));
+                    (Some((_, _, true)), _) => {
+                        ui.colored_label(error, "diverged").on_hover_text(
+                            "Its loss stopped being a finite number or ran far above where it started; the numbers are its last finite ones.",
+                        );
+                    }
+                    (Some(_), _) => {
+                        ui.label("finished");
+                    }
+                    (None, Some(e)) => {
+                        ui.colored_label(error, "failed").on_hover_text(e);
+                    }
+                    (None, None) => {
+                        ui.label(if running { "training…" } else { "stopped" });
+                    }
+                }
+                ui.label(h.len().to_string());
+                // A diverged variant's last epochs hold NaN: show where it was before.
+                let last_finite = h.iter().rev().find(|m| m.train.loss.is_finite());
+                ui.label(race::last_finite_loss(h).map_or("–".into(), |l| {
+                    if diverged {
+                        format!("{} (last finite)", number(l))
+                    } else {
+                        number(l)
+                    }
+                }));
+                ui.label(last_finite.map_or("–".into(), |m| {
+                    format!("{:.2} %", 100.0 * m.val.accuracy)
+                }));
+                match (&r.finished[i], &r.failed[i]) {
+                    (Some((acc, dir, diverged)), _) => {
+                        // The diverged weights are not numbers: their test score means nothing.
+                        ui.label(if *diverged {
+                            "–".to_string()
+                        } else {
+                            format!("{:.2} %", 100.0 * acc)
+                        });
                         ui.label(
                             dir.as_ref()
                                 .map_or("not saved".into(), |d| d.display().to_string()),
                         );
                     }
                     (None, Some(e)) => {
-                        ui.colored_label(ui.visuals().error_fg_color, e);
+                        ui.colored_label(error, e);
                         ui.label("");
                     }
                     (None, None) => {
-                        ui.label(if running { "training…" } else { "stopped" });
+                        ui.label("–");
                         ui.label("");
                     }
                 }
@@ -328,22 +363,40 @@ impl RacePanel {
                                     .map(|f| ExportRequest::Figure(Box::new(f)));
                             }
                         });
-                        Plot::new(("race", title))
+                        if r.histories.iter().all(Vec::is_empty) {
+                            waiting(ui, egui::vec2(width, 260.0), "Waiting for the first epoch…");
+                            return;
+                        }
+                        // Non-finite values (a diverged variant) would stretch the axes to
+                        // nothing: they are left out.
+                        let lines: Vec<Vec<PlotPoint>> = r
+                            .histories
+                            .iter()
+                            .map(|h| {
+                                curve
+                                    .points(h, validation)
+                                    .into_iter()
+                                    .filter(|(_, y)| y.is_finite())
+                                    .map(|(x, y)| PlotPoint::new(x, y))
+                                    .collect()
+                            })
+                            .collect();
+                        let all: Vec<&[PlotPoint]> = lines.iter().map(Vec::as_slice).collect();
+                        let y_label = if curve == Curve::Accuracy {
+                            "fraction correct"
+                        } else {
+                            "loss"
+                        };
+                        let plot = readable_plot(&format!("race-{title}"), "epoch", y_label, true)
                             .height(260.0)
                             .width(width)
-                            .legend(Legend::default())
-                            .x_axis_label("epoch")
-                            .allow_scroll(false)
-                            .show(ui, |plot| {
-                                for (label, h) in r.labels.iter().zip(&r.histories) {
-                                    let pts: Vec<[f64; 2]> = curve
-                                        .points(h, validation)
-                                        .into_iter()
-                                        .map(|(x, y)| [x, y])
-                                        .collect();
-                                    plot.line(Line::new(label.clone(), PlotPoints::from(pts)));
-                                }
-                            });
+                            .legend(Legend::default().position(emptiest_corner(&all)))
+                            .allow_scroll(false);
+                        with_one_point_bounds(plot, &all).show(ui, |plot| {
+                            for (label, pts) in r.labels.iter().zip(&lines) {
+                                plot.line(Line::new(label.clone(), PlotPoints::Borrowed(pts)));
+                            }
+                        });
                     });
                 });
             }

@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, unbounded};
 use egui::Ui;
-use egui_plot::{Legend, Line, PlotPoint, PlotPoints};
+use egui_plot::{Line, PlotPoint, PlotPoints};
 
 use super::background::{Task, repaint_waker};
 use super::export::ExportRequest;
-use super::plots::{emptiest_corner, readable_plot, series_readout};
+use super::plots::{
+    legend_wrapped, readable_plot, series_colour, series_readout, with_one_point_bounds,
+};
 use super::words::short_settings;
 use crate::report::figures::{self, Curve};
 use crate::runs::sweep::{self, PointResult, SweepEvent};
@@ -646,19 +648,30 @@ impl RunsPanel {
             Curve::Cost => "cost",
             Curve::Loss => "loss",
         };
-        readable_plot("overlay", "epoch", y_label, true)
+        // The legend names what differs between the runs, which can be long: it goes above
+        // the plot, wrapping as needed, never over the curves.
+        let entries: Vec<(&str, egui::Color32)> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (label, _))| (*label, series_colour(i)))
+            .collect();
+        legend_wrapped(ui, &entries);
+        let plot = readable_plot("overlay", "epoch", y_label, true)
             .height((ui.available_height() - 8.0).clamp(220.0, 900.0))
-            .legend(Legend::default().position(emptiest_corner(&all)))
             .label_formatter(|pos| {
                 let named: Vec<(&str, &[PlotPoint])> =
                     lines.iter().map(|(l, p)| (*l, p.as_slice())).collect();
                 series_readout(&named, pos)
-            })
-            .show(ui, |plot| {
-                for (label, points) in &lines {
-                    plot.line(Line::new(*label, PlotPoints::Borrowed(points)));
-                }
             });
+        with_one_point_bounds(plot, &all).show(ui, |plot| {
+            for (i, (label, points)) in lines.iter().enumerate() {
+                plot.line(
+                    Line::new(*label, PlotPoints::Borrowed(points))
+                        .color(series_colour(i))
+                        .width(2.0),
+                );
+            }
+        });
         action
     }
 }
