@@ -169,6 +169,10 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(8);
 pub struct TrainvizApp {
     /// Persisted settings.
     pub settings: Settings,
+    /// Frames and the window thread's CPU time, logged every ten seconds.
+    frame_meter: super::FrameMeter,
+    /// The window is drawn by the CPU (no graphics driver): redraw less while training.
+    software_rendering: bool,
     /// The run as reported by the worker.
     pub history: RunHistory,
     worker: WorkerHandle,
@@ -226,6 +230,8 @@ impl TrainvizApp {
             waker,
             plots: PlotsPanel::with_smoothing(settings.smoothing),
             settings,
+            frame_meter: super::FrameMeter::default(),
+            software_rendering: false,
             history: RunHistory::default(),
             worker,
             controls: ControlsPanel::default(),
@@ -511,6 +517,14 @@ impl TrainvizApp {
                         .on_hover_text(
                             "Training speed: images trained per second over the last 5 seconds of training (pauses left out)",
                         );
+                }
+                if h.running && self.software_rendering {
+                    ui.weak("slow redraws").on_hover_text(
+                        "No graphics driver: the processor draws the window, and each redraw \
+                         takes as long as thousands of training steps' worth of its time. While \
+                         training, the window redraws twice a second so training keeps the \
+                         cores; it still answers the mouse and keys at once.",
+                    );
                 }
                 if h.step > 0 {
                     ui.label(format!("η {}", super::plots::number(h.eta)));
@@ -1028,6 +1042,12 @@ impl TrainvizApp {
         &mut self.runs
     }
 
+    /// Says whether the window is drawn by the CPU; training then redraws it less often
+    /// (see [`super::training_frame_interval`]).
+    pub fn set_software_rendering(&mut self, software: bool) {
+        self.software_rendering = software;
+    }
+
     /// The race panel (for tests).
     pub fn race_panel(&mut self) -> &mut RacePanel {
         &mut self.race
@@ -1041,6 +1061,7 @@ impl TrainvizApp {
 
 impl eframe::App for TrainvizApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.frame_meter.tick();
         // Frames only when something new arrived, and at most ~30 a second while training
         // (4 when the window is in the background, 1 when minimised): a frame costs the
         // renderer a core on a software-rendered desktop, and that core trains instead.
@@ -1048,13 +1069,7 @@ impl eframe::App for TrainvizApp {
             let v = i.viewport();
             (v.focused.unwrap_or(true), v.minimized.unwrap_or(false))
         });
-        let interval = if minimised {
-            Duration::from_millis(1000)
-        } else if focused {
-            super::FRAME_INTERVAL
-        } else {
-            Duration::from_millis(250)
-        };
+        let interval = super::training_frame_interval(self.software_rendering, focused, minimised);
         super::set_frame_interval(interval);
         if self.drain_events() {
             ctx.request_repaint_after(interval);

@@ -32,6 +32,22 @@ pub use app::{Settings, ThemeChoice, TrainvizApp};
 /// second): repaints requested by the worker's events merge into one frame per interval.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 
+/// How often training's events may redraw the window. With a graphics card a frame is
+/// nearly free: ~30 a second while focused. Drawn by the CPU (Mesa's llvmpipe under Xvfb or
+/// a remote desktop), a frame of a 1600×1000 window cost ~180 ms of CPU (measured), so
+/// training redraws it twice a second at most and the cores keep training. Input (mouse,
+/// keys) always redraws at once.
+pub fn training_frame_interval(software: bool, focused: bool, minimised: bool) -> Duration {
+    let ms = match (software, minimised, focused) {
+        (_, true, _) => 1000,
+        (false, false, true) => return FRAME_INTERVAL,
+        (false, false, false) => 250,
+        (true, false, true) => 500,
+        (true, false, false) => 1000,
+    };
+    Duration::from_millis(ms)
+}
+
 /// The frame interval in force, in milliseconds (longer when the window is in the
 /// background); set by the window each frame, read by the worker's waker.
 static FRAME_INTERVAL_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(33);
@@ -47,6 +63,68 @@ pub fn set_frame_interval(interval: Duration) {
 /// The frame interval the worker's wake-ups ask for.
 pub fn frame_interval() -> Duration {
     Duration::from_millis(FRAME_INTERVAL_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Counts the window's frames and its thread's CPU time and logs both every ten seconds
+/// (`RUST_LOG=trainviz=info`): the way to check that the window leaves the cores to training.
+#[derive(Debug, Default)]
+pub struct FrameMeter {
+    since: Option<(std::time::Instant, Option<Duration>)>,
+    frames: u32,
+}
+
+impl FrameMeter {
+    /// How often the figures are logged.
+    const PERIOD: Duration = Duration::from_secs(10);
+
+    /// Counts a frame; returns (frames a second, share of a core) at the end of a period.
+    pub fn tick(&mut self) -> Option<(f64, Option<f64>)> {
+        let now = std::time::Instant::now();
+        let (since, cpu_then) = *self.since.get_or_insert((now, thread_cpu_time()));
+        self.frames += 1;
+        let elapsed = now.duration_since(since);
+        if elapsed < Self::PERIOD {
+            return None;
+        }
+        let cpu_now = thread_cpu_time();
+        let share = cpu_now
+            .zip(cpu_then)
+            .map(|(a, b)| a.saturating_sub(b).as_secs_f64() / elapsed.as_secs_f64());
+        let rate = f64::from(self.frames) / elapsed.as_secs_f64();
+        log::info!(
+            "window: {rate:.1} frames a second, its thread busy {}",
+            share.map_or("(unknown)".to_string(), |s| format!(
+                "{:.0} % of a core",
+                100.0 * s
+            ))
+        );
+        self.since = Some((now, cpu_now));
+        self.frames = 0;
+        Some((rate, share))
+    }
+}
+
+/// CPU time the calling thread has used (Linux; `None` elsewhere).
+fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec into `t`, which outlives the call.
+        let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0;
+        ok.then(|| {
+            Duration::new(
+                u64::try_from(t.tv_sec).unwrap_or(0),
+                u32::try_from(t.tv_nsec).unwrap_or(0),
+            )
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
 }
 
 /// Opens the window. `settings_for` turns the settings remembered from the last session (if
@@ -77,11 +155,20 @@ pub fn run_app(
             let ctx = cc.egui_ctx.clone();
             let waker: crate::train::worker::Waker =
                 Arc::new(move || ctx.request_repaint_after(frame_interval()));
-            Ok(Box::new(TrainvizApp::with_runs_dir(
+            let software = cc
+                .wgpu_render_state
+                .as_ref()
+                .is_some_and(|s| s.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu);
+            let mut app = TrainvizApp::with_runs_dir(
                 settings,
                 Some(waker),
                 Some(crate::runs::default_runs_dir()),
-            )))
+            );
+            app.set_software_rendering(software);
+            if software {
+                log::info!("no graphics driver (software rendering): fewer redraws while training");
+            }
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
