@@ -306,6 +306,13 @@ fn live_changes_are_marked_and_the_report_lists_what_was_in_force() {
     live.eta = 0.05;
     h.state_mut()
         .apply(trainviz::ui::controls::UiAction::SetLive(live));
+    // The status bar says what changed, in words.
+    wait_until(&mut h, "the change's notice", |a| {
+        a.history
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.starts_with("Changed η 0.01 → 0.05 from epoch"))
+    });
     h.state_mut().apply(trainviz::ui::controls::UiAction::Start);
     wait_until(&mut h, "the run to finish", |a| a.history.summary.is_some());
     h.step();

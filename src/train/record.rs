@@ -295,10 +295,25 @@ impl RunSettings {
 
 /// A number as people write it in a setting: `0.001`, `0.1`, `1e-5`, `2.5e-7`.
 pub fn number(x: f64) -> String {
-    if x != 0.0 && x.is_finite() && (x.abs() < 1e-3 || x.abs() >= 1e5) {
-        format!("{x:e}")
+    // Six significant digits: a value a person typed reads back as typed, and one the
+    // schedule computed (1.1203061224488808e-4) does not print 17 of them.
+    if x == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if x.abs() < 1e-3 || x.abs() >= 1e5 {
+        let text = format!("{x:.5e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        format!("{}e{exponent}", trim(mantissa))
     } else {
-        x.to_string()
+        let decimals = (5 - x.abs().log10().floor() as i32).clamp(0, 8) as usize;
+        trim(&format!("{x:.decimals$}"))
     }
 }
 
@@ -500,5 +515,23 @@ mod tests {
         assert_eq!(s.setting_text("eta"), "cyclic 1e-5…0.1");
         assert!(!s.slug().contains("e0.05"), "{}", s.slug());
         assert!(!s.title().contains("0.05"), "{}", s.title());
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::number;
+
+    #[test]
+    fn numbers_read_as_a_person_writes_them() {
+        assert_eq!(number(1.120_306_122_448_880_8e-4), "1.12031e-4");
+        assert_eq!(number(0.001), "0.001");
+        assert_eq!(number(1e-5), "1e-5");
+        assert_eq!(number(1e-8), "1e-8");
+        assert_eq!(number(980.0), "980");
+        assert_eq!(number(0.1), "0.1");
+        assert_eq!(number(0.005), "0.005");
+        assert_eq!(number(1.0 / 3.0), "0.333333");
+        assert_eq!(number(0.0), "0");
     }
 }

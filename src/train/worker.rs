@@ -913,7 +913,16 @@ impl Worker {
         };
         let save = self.runs_dir.is_some();
         match Session::resume(&saved, splits, Some(normalizer), extra_epochs, save) {
-            Ok(s) => self.start_session(s),
+            Ok(s) => {
+                self.start_session(s);
+                // It goes on in its own folder: exports of it belong there too.
+                if save {
+                    self.emit(Event::Saved {
+                        run: self.run,
+                        dir: dir.clone(),
+                    });
+                }
+            }
             Err(e) => self.error(e),
         }
     }

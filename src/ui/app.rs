@@ -519,7 +519,7 @@ impl TrainvizApp {
                         );
                 }
                 if h.running && self.software_rendering {
-                    ui.weak("slow redraws").on_hover_text(
+                    ui.weak("2 redraws a second (no graphics driver)").on_hover_text(
                         "No graphics driver: the processor draws the window, and each redraw \
                          takes as long as thousands of training steps' worth of its time. While \
                          training, the window redraws twice a second so training keeps the \

@@ -228,6 +228,15 @@ impl ControlsPanel {
 
         ui.separator();
         ui.heading("Model");
+        // The settings may have changed under the field (a loaded run, a preset): a text
+        // that reads as other widths than those in force is replaced; a half-typed one
+        // ("50,") that reads as nothing is kept.
+        if hidden_text
+            .as_deref()
+            .is_some_and(|t| parse_widths(t).is_ok_and(|h| h != edited.hidden))
+        {
+            *hidden_text = None;
+        }
         let text = hidden_text.get_or_insert_with(|| {
             edited
                 .hidden
@@ -247,16 +256,10 @@ impl ControlsPanel {
                 .on_hover_text(
                     "Widths of hidden layers, e.g. 50 or 100,50. Empty: a linear classifier.",
                 );
-            if r.changed() {
-                let parsed: Result<Vec<usize>, _> = text
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::parse)
-                    .collect();
-                if let Ok(h) = parsed {
-                    edited.hidden = h;
-                }
+            if r.changed()
+                && let Ok(h) = parse_widths(text)
+            {
+                edited.hidden = h;
             }
         });
         ui.weak(if edited.hidden.is_empty() {
@@ -367,4 +370,13 @@ impl ControlsPanel {
             .on_hover_text("Seed of initialisation, shuffling and flips: same seed, same run.");
         actions
     }
+}
+
+/// Hidden-layer widths typed as "100,50" (empty: none).
+fn parse_widths(text: &str) -> Result<Vec<usize>, std::num::ParseIntError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::parse)
+        .collect()
 }

@@ -191,8 +191,16 @@ impl RunHistory {
                     self.summary = None;
                     self.message = None;
                 }
+                let (step, live) = (change.step, change.live.is_some());
                 if let Some(info) = &mut self.info {
                     info.settings.record(change);
+                    // Say what changed in words, where the eye is when a knob is turned.
+                    if live
+                        && let Some((at, epoch, text)) = info.settings.markers().pop()
+                        && at == step
+                    {
+                        self.notice = Some(format!("Changed {text} from epoch {}", epoch + 1));
+                    }
                 }
             }
             Event::Status { status, .. } => {

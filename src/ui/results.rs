@@ -72,7 +72,7 @@ impl ResultsPanel {
             .show(ui, |ui| {
                 egui::Grid::new("settings").striped(true).show(ui, |ui| {
                     for (k, v) in &table.settings {
-                        ui.label(k);
+                        ui.label(crate::train::config::setting_label(k));
                         ui.label(v);
                         ui.end_row();
                     }
