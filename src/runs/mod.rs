@@ -248,6 +248,12 @@ impl RunWriter {
         write_meta(&self.dir, &self.meta)
     }
 
+    /// Records that the run stopped before its last epoch (replaced or the window closed).
+    pub fn stopped(&mut self) -> Result<(), RunError> {
+        self.meta.status = RunStatus::Stopped;
+        write_meta(&self.dir, &self.meta)
+    }
+
     /// Marks an ended run as training again (continued after it finished or diverged).
     pub fn reopen(&mut self) -> Result<(), RunError> {
         let _ = std::fs::remove_file(self.dir.join("summary.json"));

@@ -52,9 +52,12 @@ pub mod float {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunStatus {
-    /// Training, or stopped without a word (crash, kill, closed window).
+    /// Training, or stopped without a word (crash, kill).
     #[default]
     Running,
+    /// Stopped before its last epoch because another run took its place or the window
+    /// closed; it can be continued from the Runs tab.
+    Stopped,
     /// All epochs done.
     Finished,
     /// The cost became NaN, infinite or far larger than at the start: training stopped and

@@ -143,7 +143,11 @@ impl Session {
         );
         s.guard = DivergenceGuard::new(saved.history.first().map(|m| m.train.loss));
         s.last_good = network;
-        s.status = saved.meta.status;
+        // A stopped run goes on where it stopped.
+        s.status = match saved.meta.status {
+            RunStatus::Stopped => RunStatus::Running,
+            status => status,
+        };
         if extra_epochs > 0 {
             s.extend(extra_epochs);
         } else if s.trainer.is_finished() && s.status == RunStatus::Running {
@@ -390,5 +394,68 @@ impl Session {
             self.save_failed(e.to_string(), out);
         }
         RunEnd::Diverged { summary, message }
+    }
+}
+
+/// A run that goes away before its last epoch (another run takes its place, the window
+/// closes) says so in its folder, instead of seeming to train for ever.
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.status == RunStatus::Running
+            && !self.trainer.is_finished()
+            && let Some(w) = &mut self.writer
+            && let Err(e) = w.stopped()
+        {
+            log::warn!("cannot mark the run as stopped: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DatasetKind;
+
+    /// A run dropped before its last epoch says "stopped" in its folder, and goes on training
+    /// (as running) when it is continued.
+    #[test]
+    fn a_run_dropped_early_is_stopped_and_can_go_on() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        let config = TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            epochs: 3,
+            ..Default::default()
+        };
+        let data = Arc::new(crate::data::load(&config.data_request()).expect("synthetic data"));
+        let mut session = Session::new(
+            config,
+            data.clone(),
+            None,
+            SaveTo::Under(root.path().to_path_buf()),
+        )
+        .expect("valid settings");
+        while session
+            .advance(Duration::from_secs(60), |_| {})
+            .epoch
+            .is_none()
+        {}
+        let info = session.info.clone();
+        drop(session);
+        let dirs: Vec<_> = std::fs::read_dir(root.path())
+            .expect("runs folder")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(dirs.len(), 1, "one run folder for {info:?}");
+        let saved = SavedRun::load(&dirs[0]).expect("saved run");
+        assert_eq!(saved.meta.status, RunStatus::Stopped);
+
+        let mut again = Session::resume(&saved, data, None, 0, true).expect("resumed");
+        assert_eq!(again.status(), RunStatus::Running);
+        while again.advance(Duration::from_secs(60), |_| {}).end.is_none() {}
+        assert_eq!(again.status(), RunStatus::Finished);
+        drop(again);
+        let saved = SavedRun::load(&dirs[0]).expect("saved run");
+        assert_eq!(saved.meta.status, RunStatus::Finished);
+        assert_eq!(saved.history.len(), 3);
     }
 }

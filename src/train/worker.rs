@@ -526,7 +526,7 @@ impl Worker {
                 }
                 let Some(s) = &self.session else { return };
                 match s.status() {
-                    RunStatus::Running => self.set_running(true),
+                    RunStatus::Running | RunStatus::Stopped => self.set_running(true),
                     RunStatus::Finished => self.notice(format!(
                         "This run has finished its {} epochs. “+10 epochs” in the toolbar continues it, \
                          or Reset for a new run.",

@@ -90,6 +90,7 @@ fn state_of(run: &SavedRun) -> RunState {
     match run.meta.status {
         RunStatus::Finished => RunState::Finished,
         RunStatus::Diverged => RunState::Diverged,
+        RunStatus::Stopped => RunState::Paused,
         RunStatus::Running => {
             let recent = ["metrics.jsonl", "meta.json"].iter().any(|f| {
                 std::fs::metadata(run.dir.join(f))
