@@ -141,7 +141,9 @@ fn analysis_tabs_show_the_finished_run_and_export_its_report() {
     h.get_by_label("Export report…");
     let test_row = h.state().history.test.as_ref().map(|t| t.accuracy).unwrap();
     h.get_by_label(&format!("{:.2} %", 100.0 * test_row));
-    h.get_by_label("lambda");
+    // Settings are named in words, not by their TOML keys.
+    h.get_by_label("λ");
+    assert_eq!(h.query_all_by_label("lambda").count(), 0);
 
     // The report action without its dialog: every figure, and a clear message.
     let dir = tempfile::tempdir().unwrap();
