@@ -74,9 +74,16 @@ impl EmbeddingPanel {
                 .on_hover_text(
                     "Keeps neighbourhoods (perplexity 30, Barnes-Hut); seconds for 10,000 images",
                 );
+            // No more than the validation set holds: the control shows what will be used.
+            let available = history
+                .info
+                .as_ref()
+                .map_or(MAX_EMBEDDING_POINTS, |i| i.sizes[1])
+                .clamp(1, MAX_EMBEDDING_POINTS);
+            self.count = self.count.min(available);
             ui.add(
                 egui::DragValue::new(&mut self.count)
-                    .range(100..=MAX_EMBEDDING_POINTS)
+                    .range(available.min(100)..=available)
                     .speed(50)
                     .suffix(" images"),
             )
