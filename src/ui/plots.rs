@@ -366,18 +366,31 @@ pub fn legend_row(ui: &mut Ui, entries: &[(&str, Color32)]) {
 }
 
 /// A legend of many or long entries above a plot, wrapping onto as many lines as it needs:
-/// however narrow the window, it never covers the data.
+/// however narrow the window, it never covers the data nor widens the panel.
 pub fn legend_wrapped(ui: &mut Ui, entries: &[(&str, Color32)]) {
-    ui.horizontal_wrapped(|ui| {
-        for (name, colour) in entries {
-            // Swatch and name stay together when the row wraps.
-            ui.horizontal(|ui| {
-                ui.colored_label(*colour, "——");
-                ui.label(*name);
-            });
-            ui.add_space(8.0);
-        }
-    });
+    // Short names flow along one row; a long one (what differs between runs) gets a row of
+    // its own, its text wrapping at the panel's edge under its swatch's right.
+    let long = entries.iter().any(|(name, _)| name.chars().count() > 40);
+    let entry = |ui: &mut Ui, name: &str, colour: Color32| {
+        ui.horizontal(|ui| {
+            ui.colored_label(colour, "——");
+            ui.add(egui::Label::new(name).wrap());
+        });
+    };
+    if long {
+        ui.vertical(|ui| {
+            for (name, colour) in entries {
+                entry(ui, name, *colour);
+            }
+        });
+    } else {
+        ui.horizontal_wrapped(|ui| {
+            for (name, colour) in entries {
+                entry(ui, name, *colour);
+                ui.add_space(8.0);
+            }
+        });
+    }
 }
 
 /// The colour of the `i`-th series of an overlay: the exported figure's palette, so that the
