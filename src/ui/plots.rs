@@ -149,8 +149,10 @@ pub fn readable_plot<'a>(id: &str, x_label: &str, y_label: &str, integer_x: bool
         .y_grid_spacer(|input| tick_marks(input, 36.0, false))
 }
 
-/// The corner of the data's bounding box with the fewest points near it, for a legend.
-pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
+/// How many points of `series` lie near each corner of the data's bounding box, `near`
+/// being the share of each side counted as near (left-top, right-top, left-bottom,
+/// right-bottom); `None` when the data span no area.
+fn corner_counts(series: &[&[PlotPoint]], near: f64) -> Option<[usize; 4]> {
     let all = || {
         series
             .iter()
@@ -164,15 +166,13 @@ pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
         y0 = y0.min(p.y);
         y1 = y1.max(p.y);
     }
-    let spread = x1 > x0 && y1 > y0;
-    if !spread {
-        return Corner::RightTop;
+    if !(x1 > x0 && y1 > y0) {
+        return None;
     }
-    let mut counts = [0usize; 4]; // left-top, right-top, left-bottom, right-bottom
+    let mut counts = [0usize; 4];
     for p in all() {
         let fx = (p.x - x0) / (x1 - x0);
         let fy = (p.y - y0) / (y1 - y0);
-        let near = 0.45;
         if fy > 1.0 - near {
             if fx < near {
                 counts[0] += 1;
@@ -190,17 +190,58 @@ pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
             }
         }
     }
-    // Prefer the right-hand corners on ties: the start of a curve is on the left.
-    let order = [
-        (1, Corner::RightTop),
-        (3, Corner::RightBottom),
-        (0, Corner::LeftTop),
-        (2, Corner::LeftBottom),
-    ];
-    order
+    Some(counts)
+}
+
+/// Corners in the order preferred on ties: the right-hand ones first, as the start of a
+/// curve is on the left.
+const CORNER_ORDER: [(usize, Corner); 4] = [
+    (1, Corner::RightTop),
+    (3, Corner::RightBottom),
+    (0, Corner::LeftTop),
+    (2, Corner::LeftBottom),
+];
+
+/// The corner of the data's bounding box with the fewest points near it, for a legend.
+pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
+    let Some(counts) = corner_counts(series, 0.45) else {
+        return Corner::RightTop;
+    };
+    CORNER_ORDER
         .into_iter()
         .min_by_key(|(i, _)| counts[*i])
         .map_or(Corner::RightTop, |(_, c)| c)
+}
+
+/// A corner of the plot where a legend covers no data (a legend box takes about a third of
+/// a small plot's width and height), or `None` when every corner has data near it and the
+/// legend must go outside the plot. Flat data (all zero) leaves the top corners clear.
+pub fn clear_corner(series: &[&[PlotPoint]]) -> Option<Corner> {
+    let Some(counts) = corner_counts(series, 0.35) else {
+        return Some(Corner::RightTop);
+    };
+    CORNER_ORDER
+        .into_iter()
+        .find(|(i, _)| counts[*i] == 0)
+        .map(|(_, c)| c)
+}
+
+/// `plot` with its legend in a corner clear of `series`, or, when there is none, the legend
+/// drawn as a row above the plot (so call this just before showing the plot); `entries` are
+/// the names and colours of the lines, which must be drawn in those colours.
+pub fn placed_legend<'a>(
+    ui: &mut Ui,
+    plot: Plot<'a>,
+    series: &[&[PlotPoint]],
+    entries: &[(&str, Color32)],
+) -> Plot<'a> {
+    match clear_corner(series) {
+        Some(corner) => plot.legend(Legend::default().position(corner)),
+        None => {
+            legend_row(ui, entries);
+            plot
+        }
+    }
 }
 
 /// The x under the pointer (or of the point it is near).
@@ -777,5 +818,15 @@ mod tests {
         assert_eq!(emptiest_corner(&[&rising]), Corner::RightBottom);
         let falling: Vec<PlotPoint> = rising.iter().map(|p| PlotPoint::new(p.x, -p.y)).collect();
         assert_eq!(emptiest_corner(&[&falling]), Corner::RightTop);
+        assert_eq!(clear_corner(&[&rising]), Some(Corner::RightBottom));
+        // Two flat lines, one high and one low (a layer's mean output and the class
+        // scores'): every corner has data, so the legend goes outside the plot.
+        let high: Vec<PlotPoint> = (1..=12)
+            .map(|i| PlotPoint::new(f64::from(i), 1.0 + 0.1 * f64::from(i % 3)))
+            .collect();
+        let low: Vec<PlotPoint> = (1..=12)
+            .map(|i| PlotPoint::new(f64::from(i), 0.1 / f64::from(i)))
+            .collect();
+        assert_eq!(clear_corner(&[&high, &low]), None);
     }
 }
