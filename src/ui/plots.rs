@@ -311,11 +311,13 @@ pub fn markers_near(markers: &[Marker], x: f64, tolerance: f64) -> Vec<String> {
         .collect()
 }
 
-/// Draws each marker as a thin dashed vertical line with its text at the top of the data
+/// Draws each marker as a thin dashed vertical line with its text near the top of the data
 /// (`top`, the highest value of the series: a label placed at the plot's edge would push the
-/// automatic bounds outwards every frame).
+/// automatic bounds outwards every frame). Labels step down over three rows so near ones do
+/// not overlap, stay inside the plot (ending left of their line near the right edge), and
+/// long ones are cut with "…" (the hover read-out has the full text).
 pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour: Color32) {
-    for (x, text) in markers {
+    for (x, _) in markers {
         // No name: the marker is not a series, and stays out of legends.
         plot.vline(
             VLine::new("", *x)
@@ -323,18 +325,49 @@ pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour:
                 .width(1.0)
                 .style(LineStyle::dashed_dense()),
         );
-        if top.is_finite() {
-            plot.text(
-                Text::new(
-                    "",
-                    PlotPoint::new(*x, top),
-                    egui::RichText::new(format!(" {text}")).size(13.0),
-                )
-                .color(colour)
-                .anchor(egui::Align2::LEFT_TOP)
-                .allow_hover(false),
-            );
-        }
+    }
+    if !top.is_finite() {
+        return;
+    }
+    let transform = *plot.transform();
+    let frame = *transform.frame();
+    let bounds = transform.bounds();
+    let shown: Vec<(f64, &str)> = markers
+        .iter()
+        .filter(|(x, _)| (bounds.min()[0]..=bounds.max()[0]).contains(x))
+        .map(|(x, text)| {
+            (
+                f64::from(transform.position_from_point_x(*x)),
+                text.as_str(),
+            )
+        })
+        .collect();
+    let labels = crate::report::svg::marker_labels(
+        &shown,
+        f64::from(frame.left()),
+        f64::from(frame.right()),
+    );
+    // Rows 16 points apart, in data units.
+    let row_height = 16.0 / transform.dpos_dvalue_y().abs().max(1e-12);
+    for (px, row, anchor, text) in labels {
+        let x = transform
+            .value_from_position(egui::pos2(px as f32, frame.top()))
+            .x;
+        let align = if anchor == crate::report::svg::Anchor::End {
+            egui::Align2::RIGHT_TOP
+        } else {
+            egui::Align2::LEFT_TOP
+        };
+        plot.text(
+            Text::new(
+                "",
+                PlotPoint::new(x, top - row as f64 * row_height),
+                egui::RichText::new(text).size(13.0),
+            )
+            .color(colour)
+            .anchor(align)
+            .allow_hover(false),
+        );
     }
 }
 
