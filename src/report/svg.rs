@@ -586,7 +586,7 @@ pub fn line_chart_marked(
     let all = || series.iter().flat_map(|s| s.points.iter());
     let area = (90.0, 50.0 + title_extra, w - 25.0, h - 70.0);
     let (l, top, r, bottom) = area;
-    let axes = Axes {
+    let mut axes = Axes {
         area,
         x: padded_range(all().map(|p| p.0), false),
         y: padded_range(all().map(|p| p.1), false),
@@ -598,6 +598,13 @@ pub fn line_chart_marked(
         .collect();
     let labels = marker_labels(&shown, l, r);
     let label_y = |row: usize| top + 16.0 + 16.0 * row as f64;
+    // Headroom above the data for the marker labels' rows, so they do not print over the
+    // curves.
+    if let Some(rows) = labels.iter().map(|l| l.1 + 1).max() {
+        let room = (16.0 * rows as f64 + 8.0).min((bottom - top) * 0.4);
+        let (lo, hi) = axes.y;
+        axes.y.1 = hi + (hi - lo) * room / (bottom - top - room);
+    }
     let mut drawn: Vec<Vec<(f64, f64)>> = series
         .iter()
         .map(|s| {
