@@ -862,4 +862,22 @@ mod tests {
             .collect();
         assert_eq!(clear_corner(&[&high, &low]), None);
     }
+
+    #[test]
+    fn a_long_legend_entry_wraps_within_the_width() {
+        use egui_kittest::kittest::Queryable;
+        let long = "split All training images, epochs 12, batch size 100, η cyclic 1e-5…0.1, \
+                    λ 0.005, loss Softmax cross-entropy, weight init Xavier, hidden layers 50";
+        let mut h = egui_kittest::Harness::builder()
+            .with_size((400.0, 300.0))
+            .build_ui(|ui| {
+                legend_wrapped(ui, &[(long, Color32::RED), ("λ 0.1", Color32::BLUE)]);
+            });
+        h.run();
+        let r = h.get_by_label(long).rect();
+        assert!(r.right() <= 400.0, "{r:?}");
+        assert!(r.height() > 30.0, "on several lines: {r:?}");
+        let r = h.get_by_label("λ 0.1").rect();
+        assert!(r.right() <= 400.0, "{r:?}");
+    }
 }
