@@ -149,11 +149,11 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
     let (plain, _) = trainviz::runs::list_runs(other.path());
     let labels = differing_labels(&[run, &plain[0]]);
     assert!(
-        labels[0].contains("η=0.001 → 0.05 at epoch 2"),
+        labels[0].contains("η 0.001 → 0.05 at epoch 2"),
         "{labels:?}"
     );
     assert!(
-        labels[1].contains("η=0.001") && !labels[1].contains('→'),
+        labels[1].contains("η 0.001") && !labels[1].contains('→'),
         "{labels:?}"
     );
     assert_ne!(labels[0], labels[1]);

@@ -228,11 +228,11 @@ fn overlaying_three_runs_in_the_window_and_exporting_them() {
     assert_eq!(h.state_mut().runs_panel().selected.len(), 3);
     h.get_by_label("Overlay of 3 runs");
     // The legend names what differs: λ.
-    for label in ["λ=0", "λ=0.1", "λ=1"] {
+    for label in ["λ 0", "λ 0.1", "λ 1"] {
         h.get_by_label(label);
     }
     let fig = h.state_mut().runs_panel().overlay_figure().unwrap();
-    assert!(fig.svg.contains("λ=0.1") && fig.svg.contains("λ=1"));
+    assert!(fig.svg.contains("λ 0.1") && fig.svg.contains("λ 1"));
     let png = dir.path().join("overlay.png");
     trainviz::report::export_figure(&fig, &png, trainviz::report::PngSize::default()).unwrap();
     assert!(std::fs::metadata(&png).unwrap().len() > 10_000);

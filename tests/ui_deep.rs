@@ -43,6 +43,14 @@ fn layers_tab_plots_every_layer_and_exports() {
     h.step();
     h.get_by_label("Update-to-weight ratio |ΔW| / |W| (log10)");
     h.get_by_label("Share of dead units (never active on the validation images)");
+    // A share's axis reads 0 to 1, even when no unit is dead.
+    let memory = egui_plot::PlotMemory::load(&h.ctx, egui::Id::unique("layers_dead_or_saturated"))
+        .expect("the dead-units plot was drawn");
+    let (lo, hi) = (memory.bounds().min()[1], memory.bounds().max()[1]);
+    assert!(
+        (-0.06..=0.0).contains(&lo) && (1.0..=1.06).contains(&hi),
+        "{lo}..{hi}"
+    );
     // The report carries the five layer figures.
     let dir = tempfile::tempdir().unwrap();
     h.state_mut().export_report_to(dir.path());

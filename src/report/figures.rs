@@ -775,6 +775,10 @@ impl LayerMetric {
             LayerMetric::UpdateRatio => "layers_update_ratio",
         }
     }
+    /// The y range its plots always show, when it has one: a share reads 0 to 1.
+    pub fn y_range(self) -> Option<(f64, f64)> {
+        (self == LayerMetric::Stuck).then_some((0.0, 1.0))
+    }
     /// Title, for people.
     pub fn title(self, activation: Activation) -> &'static str {
         match (self, activation) {

@@ -25,7 +25,7 @@ pub const TABLEAU10: [&str; 10] = [
 ];
 
 /// Horizontal anchor of a text.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Anchor {
     /// Text starts at x.
     Start,
@@ -241,23 +241,224 @@ impl Axes {
     }
 }
 
-/// Title at the top centre.
-fn title(c: &mut Canvas, width: f64, text: &str) {
-    // A long title (a run's settings as trained) gets a smaller font rather than losing its
-    // ends: DejaVu Sans averages about 0.55 em per character.
-    let chars = text.chars().count().max(1) as f64;
-    let size = ((width - 24.0) / (0.55 * chars)).clamp(10.0, 20.0);
-    c.text(width / 2.0, 30.0, text, size, Anchor::Middle, 0.0);
+/// `s` cut to at most `max` characters, ending in "…" when cut.
+pub fn ellipsize(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let kept: String = s.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", kept.trim_end())
 }
 
-/// Size of the legend box for `entries`.
+/// `s` broken at spaces into at most `lines` lines of at most `max` characters; a word
+/// longer than a line, or text left over after the last line, is cut with "…".
+pub fn wrap_words(s: &str, max: usize, lines: usize) -> Vec<String> {
+    let max = max.max(4);
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut words = s.split(' ').filter(|w| !w.is_empty()).peekable();
+    while let Some(word) = words.next() {
+        let len = current.chars().count();
+        let fits = len == 0 || len + 1 + word.chars().count() <= max;
+        if !fits {
+            out.push(std::mem::take(&mut current));
+            if out.len() == lines {
+                // Text is left over: the last line says so.
+                if let Some(last) = out.last_mut() {
+                    *last = ellipsize(&format!("{last} {word}"), max);
+                    if !last.ends_with('…') {
+                        last.push('…');
+                    }
+                }
+                return out;
+            }
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+        if words.peek().is_none() || current.chars().count() > max {
+            current = ellipsize(&current, max);
+        }
+    }
+    if !current.is_empty() || out.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Share of an em DejaVu Sans averages per character, for fitting text.
+const EM_PER_CHAR: f64 = 0.55;
+
+/// The title's lines and font size for a figure `width` wide: one line when it fits at a
+/// readable size, else two (a run's settings as trained can be long), never cut at the
+/// sides.
+fn title_layout(width: f64, text: &str) -> (Vec<String>, f64) {
+    let fit = |line: &str| (width - 24.0) / (EM_PER_CHAR * line.chars().count().max(1) as f64);
+    if fit(text) >= 14.0 {
+        return (vec![text.to_string()], fit(text).min(20.0));
+    }
+    let max = ((width - 24.0) / (EM_PER_CHAR * 12.0)).floor() as usize;
+    let half = text.chars().count().div_ceil(2);
+    // Break near the middle when that fits, so both lines are alike in length.
+    let balanced = wrap_words(text, (half + 8).min(max), 2);
+    let lines = if balanced.last().is_some_and(|l| l.ends_with('…')) {
+        wrap_words(text, max, 2)
+    } else {
+        balanced
+    };
+    let size = lines
+        .iter()
+        .map(|l| fit(l))
+        .fold(f64::INFINITY, f64::min)
+        .clamp(12.0, 18.0);
+    (lines, size)
+}
+
+/// Title at the top centre, on two lines when long; returns how much further down than a
+/// one-line title it reaches.
+fn title(c: &mut Canvas, width: f64, text: &str) -> f64 {
+    let (lines, size) = title_layout(width, text);
+    if lines.len() == 1 {
+        c.text(width / 2.0, 30.0, text, size, Anchor::Middle, 0.0);
+        return 0.0;
+    }
+    let step = (size * 1.2).ceil();
+    for (i, line) in lines.iter().enumerate() {
+        c.text(
+            width / 2.0,
+            22.0 + step * i as f64,
+            line,
+            size,
+            Anchor::Middle,
+            0.0,
+        );
+    }
+    step - 8.0
+}
+
+/// Legend text size, and the width of one of its characters (DejaVu Sans at 14 px).
+const LEGEND_SIZE: f64 = 14.0;
+const LEGEND_CHAR: f64 = 8.2;
+
+/// Size of the legend box for `entries` (each name on one line).
 fn legend_size(entries: &[(&str, &str, bool)]) -> (f64, f64) {
     let longest = entries
         .iter()
         .map(|e| e.0.chars().count())
         .max()
         .unwrap_or(0) as f64;
-    (44.0 + longest * 8.2, 10.0 + 22.0 * entries.len() as f64)
+    (
+        44.0 + longest * LEGEND_CHAR,
+        10.0 + 22.0 * entries.len() as f64,
+    )
+}
+
+/// A legend laid out to fit a width: each entry's name wrapped onto lines.
+struct LegendLayout<'a> {
+    /// (lines of the name, colour, dashed) per entry.
+    entries: Vec<(Vec<String>, &'a str, bool)>,
+    /// Width and height of the box.
+    size: (f64, f64),
+}
+
+/// Height of a legend entry's first line, and of each further line of a wrapped name.
+const LEGEND_ROW: f64 = 22.0;
+const LEGEND_WRAP_ROW: f64 = 17.0;
+
+/// `entries` laid out in a box at most `max_width` wide: long names wrap onto up to three
+/// lines, and are cut with "…" beyond that.
+fn legend_layout<'a>(entries: &[(&str, &'a str, bool)], max_width: f64) -> LegendLayout<'a> {
+    let chars = ((max_width - 44.0) / LEGEND_CHAR).floor().max(8.0) as usize;
+    let entries: Vec<(Vec<String>, &str, bool)> = entries
+        .iter()
+        .map(|&(name, colour, dashed)| (wrap_words(name, chars, 3), colour, dashed))
+        .collect();
+    let longest = entries
+        .iter()
+        .flat_map(|(lines, _, _)| lines.iter().map(|l| l.chars().count()))
+        .max()
+        .unwrap_or(0) as f64;
+    let height = 10.0
+        + entries
+            .iter()
+            .map(|(lines, _, _)| LEGEND_ROW + LEGEND_WRAP_ROW * (lines.len() as f64 - 1.0))
+            .sum::<f64>();
+    LegendLayout {
+        entries,
+        size: (44.0 + longest * LEGEND_CHAR, height),
+    }
+}
+
+/// Draws a laid-out legend with its top-left corner at `at`.
+fn legend_box(c: &mut Canvas, at: (f64, f64), legend: &LegendLayout<'_>) {
+    if legend.entries.is_empty() {
+        return;
+    }
+    let (x, mut y) = at;
+    c.rect(
+        x,
+        y,
+        legend.size.0,
+        legend.size.1,
+        "#ffffff",
+        Some("#999999"),
+    );
+    y += 18.0;
+    for (lines, colour, dashed) in &legend.entries {
+        let dash = dashed.then_some("6 4");
+        c.line((x + 8.0, y - 5.0), (x + 34.0, y - 5.0), colour, 2.5, dash);
+        for (i, line) in lines.iter().enumerate() {
+            c.text(
+                x + 40.0,
+                y + LEGEND_WRAP_ROW * i as f64,
+                line,
+                LEGEND_SIZE,
+                Anchor::Start,
+                0.0,
+            );
+        }
+        y += LEGEND_ROW + LEGEND_WRAP_ROW * (lines.len() as f64 - 1.0);
+    }
+}
+
+/// Marker label text size, the width of one of its characters, and the longest label
+/// printed (the full text is in the figure's CSV and the window's read-out).
+const MARKER_SIZE: f64 = 13.0;
+const MARKER_CHAR: f64 = 7.4;
+const MARKER_CHARS: usize = 26;
+
+/// Where each marker's label goes on a plot spanning `left..right` (canvas x): (x, row 0–2,
+/// anchor, text). A label starts right of its line, or ends left of it when it would run
+/// past the right edge; labels step down over three rows so that near ones do not print
+/// over each other, and long ones are cut with "…".
+pub fn marker_labels(
+    lines: &[(f64, &str)],
+    left: f64,
+    right: f64,
+) -> Vec<(f64, usize, Anchor, String)> {
+    let mut rows: [Vec<(f64, f64)>; 3] = Default::default();
+    lines
+        .iter()
+        .map(|&(px, text)| {
+            let text = ellipsize(text, MARKER_CHARS);
+            let width = text.chars().count() as f64 * MARKER_CHAR;
+            let (x, anchor, x0) = if px + 4.0 + width <= right - 2.0 {
+                (px + 4.0, Anchor::Start, px + 4.0)
+            } else if px - 4.0 - width >= left + 2.0 {
+                (px - 4.0, Anchor::End, px - 4.0 - width)
+            } else {
+                // Wider than either side: as far left as the plot allows.
+                (left + 2.0, Anchor::Start, left + 2.0)
+            };
+            let span = (x0 - 6.0, x0 + width + 6.0);
+            let overlaps =
+                |row: &Vec<(f64, f64)>| row.iter().filter(|s| s.0 < span.1 && span.0 < s.1).count();
+            let row = (0..3).min_by_key(|&r| (overlaps(&rows[r]), r)).unwrap_or(0);
+            rows[row].push(span);
+            (x, row, anchor, text)
+        })
+        .collect()
 }
 
 /// A legend box in the top-right corner of `area`: (name, colour, dashed).
@@ -272,7 +473,7 @@ fn emptiest_corner(
     area: (f64, f64, f64, f64),
     size: (f64, f64),
     lines: &[Vec<(f64, f64)>],
-) -> (f64, f64) {
+) -> ((f64, f64), usize) {
     let (l, t, r, b) = area;
     let (w, h) = size;
     let corners = [
@@ -304,9 +505,9 @@ fn emptiest_corner(
     };
     corners
         .iter()
-        .min_by_key(|c| covered(c))
-        .copied()
-        .unwrap_or(corners[0])
+        .map(|c| (*c, covered(c)))
+        .min_by_key(|(_, n)| *n)
+        .unwrap_or((corners[0], 0))
 }
 
 /// A legend box with its top-left corner at `at`: (name, colour, dashed).
@@ -380,42 +581,84 @@ pub fn line_chart_marked(
     markers: &[(f64, String)],
 ) -> String {
     let (w, h) = CHART_SIZE;
-    let mut c = Canvas::new(w, h);
-    title(&mut c, w, title_text);
+    let (title_lines, _) = title_layout(w, title_text);
+    let title_extra = if title_lines.len() > 1 { 14.0 } else { 0.0 };
     let all = || series.iter().flat_map(|s| s.points.iter());
-    let axes = Axes {
-        area: (90.0, 50.0, w - 25.0, h - 70.0),
+    let area = (90.0, 50.0 + title_extra, w - 25.0, h - 70.0);
+    let (l, top, r, bottom) = area;
+    let mut axes = Axes {
+        area,
         x: padded_range(all().map(|p| p.0), false),
         y: padded_range(all().map(|p| p.1), false),
     };
-    axes.draw(&mut c, x_label, y_label, true);
-    let (_, top, _, bottom) = axes.area;
-    for (i, (x, text)) in markers.iter().enumerate() {
-        if !(axes.x.0..=axes.x.1).contains(x) {
-            continue;
-        }
-        let px = axes.px(*x);
-        c.line((px, top), (px, bottom), "#555555", 1.2, Some("4 3"));
-        // Labels of nearby markers step down so they do not print over each other.
-        let y = top + 16.0 + 16.0 * (i % 3) as f64;
-        c.text(px + 4.0, y, text, 13.0, Anchor::Start, 0.0);
+    let shown: Vec<(f64, &str)> = markers
+        .iter()
+        .filter(|(x, _)| (axes.x.0..=axes.x.1).contains(x))
+        .map(|(x, text)| (axes.px(*x), text.as_str()))
+        .collect();
+    let labels = marker_labels(&shown, l, r);
+    let label_y = |row: usize| top + 16.0 + 16.0 * row as f64;
+    // Headroom above the data for the marker labels' rows, so they do not print over the
+    // curves.
+    if let Some(rows) = labels.iter().map(|l| l.1 + 1).max() {
+        let room = (16.0 * rows as f64 + 8.0).min((bottom - top) * 0.4);
+        let (lo, hi) = axes.y;
+        axes.y.1 = hi + (hi - lo) * room / (bottom - top - room);
     }
-    let mut drawn = Vec::new();
-    for s in series {
-        let pts: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .map(|&(x, y)| (axes.px(x), axes.py(y)))
-            .collect();
-        c.polyline(&pts, s.colour, 2.5, s.dashed.then_some("8 5"));
-        drawn.push(pts);
+    let mut drawn: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| {
+            s.points
+                .iter()
+                .map(|&(x, y)| (axes.px(x), axes.py(y)))
+                .collect()
+        })
+        .collect();
+    // The legend keeps clear of the marker labels as of the curves.
+    for (x, row, anchor, text) in &labels {
+        let width = text.chars().count() as f64 * MARKER_CHAR;
+        let x0 = if matches!(anchor, Anchor::End) {
+            x - width
+        } else {
+            *x
+        };
+        let y = label_y(*row) - 5.0;
+        drawn.push(vec![(x0, y), (x0 + width, y)]);
     }
     let entries: Vec<(&str, &str, bool)> = series
         .iter()
         .map(|s| (s.name.as_str(), s.colour, s.dashed))
         .collect();
-    let at = emptiest_corner(axes.area, legend_size(&entries), &drawn);
-    legend_at(&mut c, at, &entries);
+    let (area_w, area_h) = (r - l, bottom - top);
+    let inside = legend_layout(&entries, area_w - 20.0);
+    let (corner, covered) = emptiest_corner(area, inside.size, &drawn);
+    let (bw, bh) = inside.size;
+    // A box too big for any corner goes under the plot, and the figure grows to hold it.
+    let too_big = bw * bh > 0.2 * area_w * area_h
+        || (covered > 0 && (bw > 0.45 * area_w || bh > 0.35 * area_h));
+    let (legend, at, height) = if too_big {
+        let below = legend_layout(&entries, w - 20.0);
+        let x = ((w - below.size.0) / 2.0).max(10.0);
+        let y = bottom + 60.0;
+        let height = y + below.size.1 + 12.0;
+        (below, (x, y), height)
+    } else {
+        (inside, corner, h)
+    };
+    let mut c = Canvas::new(w, height);
+    title(&mut c, w, title_text);
+    axes.draw(&mut c, x_label, y_label, true);
+    for &(px, _) in &shown {
+        c.line((px, top), (px, bottom), "#555555", 1.2, Some("4 3"));
+    }
+    for (s, pts) in series.iter().zip(&drawn) {
+        c.polyline(pts, s.colour, 2.5, s.dashed.then_some("8 5"));
+    }
+    // Labels over the curves, so that they stay readable.
+    for (x, row, anchor, text) in labels {
+        c.text(x, label_y(row), &text, MARKER_SIZE, anchor, 0.0);
+    }
+    legend_box(&mut c, at, &legend);
     c.finish()
 }
 
@@ -770,5 +1013,142 @@ mod tests {
         let mut c = Canvas::new(10.0, 10.0);
         c.text(0.0, 0.0, "a<b & c", 10.0, Anchor::Start, 0.0);
         assert!(c.finish().contains("a&lt;b &amp; c"));
+    }
+
+    /// (x, y, width, height) of the first `<rect>` drawn with `stroke`.
+    fn rect_with(svg: &str, stroke: &str) -> Option<(f64, f64, f64, f64)> {
+        let line = svg
+            .lines()
+            .find(|l| l.starts_with("<rect") && l.contains(&format!(r#"stroke="{stroke}""#)))?;
+        let attr = |name: &str| -> Option<f64> {
+            let start = line.find(&format!(r#" {name}=""#))? + name.len() + 3;
+            line[start..].split('"').next()?.parse().ok()
+        };
+        Some((attr("x")?, attr("y")?, attr("width")?, attr("height")?))
+    }
+
+    /// (width, height) of an SVG document.
+    fn svg_size(svg: &str) -> (f64, f64) {
+        let line = svg.lines().next().unwrap_or_default();
+        let get = |name: &str| -> f64 {
+            line.split(&format!(r#" {name}=""#))
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0)
+        };
+        (get("width"), get("height"))
+    }
+
+    fn rising(name: &str, colour: &'static str, lift: f64) -> Series {
+        Series {
+            name: name.to_string(),
+            points: (1..=40)
+                .map(|i| {
+                    (
+                        f64::from(i),
+                        lift + 0.4 * (1.0 - (-f64::from(i) / 5.0).exp()),
+                    )
+                })
+                .collect(),
+            colour,
+            dashed: false,
+        }
+    }
+
+    #[test]
+    fn a_long_legend_stays_inside_the_figure() {
+        let long = "split All training images, epochs 12, batch size 100, η cyclic 1e-5…0.1, \
+                    λ 0.005, loss Softmax cross-entropy, η schedule Cyclic (triangular), \
+                    half-cycle (steps) 980, weight init Xavier (σ = 1/√inputs), hidden layers 50";
+        let other = "split All training images, epochs 400, batch size 100, η 0.001, λ 0.1, \
+                     loss Binary cross-entropy (sigmoid)";
+        let svg = line_chart(
+            "Validation accuracy",
+            "epoch",
+            "fraction correct",
+            &[
+                rising(long, PALETTE[0], 0.1),
+                rising(other, PALETTE[1], 0.3),
+            ],
+        );
+        let (w, h) = svg_size(&svg);
+        let (x, y, bw, bh) = rect_with(&svg, "#999999").expect("a legend box");
+        assert!(
+            x >= 0.0 && x + bw <= w,
+            "legend {x}..{} in a figure {w} wide",
+            x + bw
+        );
+        assert!(
+            y >= 0.0 && y + bh <= h,
+            "legend {y}..{} in a figure {h} high",
+            y + bh
+        );
+        // Too big for a corner: under the plot area, in a taller figure.
+        assert!(h > CHART_SIZE.1 && y > CHART_SIZE.1 - 70.0, "{h} {y}");
+        // A short legend stays in a corner of the usual figure.
+        let svg = line_chart(
+            "Accuracy",
+            "epoch",
+            "fraction correct",
+            &[
+                rising("training", PALETTE[0], 0.1),
+                rising("validation", PALETTE[1], 0.0),
+            ],
+        );
+        assert_eq!(svg_size(&svg), CHART_SIZE);
+        let (x, _, bw, _) = rect_with(&svg, "#999999").unwrap();
+        assert!(x + bw <= CHART_SIZE.0 - 25.0);
+    }
+
+    #[test]
+    fn marker_labels_stay_inside_the_plot_and_apart() {
+        let (left, right) = (90.0, 695.0);
+        let text = "η 0.001 → 0.05, λ 0.1 → 0.01, batch size 100 → 50";
+        let labels = marker_labels(
+            &[
+                (300.0, text),
+                (305.0, "λ 0.1 → 0"),
+                (310.0, "η 0.01"),
+                (690.0, "η 0.05 → 0.1"),
+            ],
+            left,
+            right,
+        );
+        for (x, _, anchor, text) in &labels {
+            let width = text.chars().count() as f64 * MARKER_CHAR;
+            let (x0, x1) = match anchor {
+                Anchor::End => (x - width, *x),
+                _ => (*x, x + width),
+            };
+            assert!(x0 >= left && x1 <= right, "{text:?} at {x0}..{x1}");
+        }
+        // A long label is shortened; near ones go on different rows.
+        assert!(labels[0].3.ends_with('…') && labels[0].3.chars().count() <= MARKER_CHARS);
+        let rows: Vec<usize> = labels.iter().map(|l| l.1).collect();
+        assert_eq!(&rows[..3], &[0, 1, 2]);
+        // The one near the right edge ends left of its line.
+        assert_eq!(labels[3].2, Anchor::End);
+    }
+
+    #[test]
+    fn a_long_title_wraps_onto_two_lines() {
+        let long = "MLP 50 ReLU, Softmax cross-entropy, λ 0.005, η cyclic 1e-5…0.1, batch 100, \
+                    Xavier, all training images, 12 epochs, shuffled";
+        let (lines, size) = title_layout(CHART_SIZE.0, long);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(size >= 12.0);
+        for l in &lines {
+            assert!(
+                EM_PER_CHAR * size * l.chars().count() as f64 <= CHART_SIZE.0 - 24.0,
+                "{l}"
+            );
+        }
+        assert_eq!(
+            lines.join(" "),
+            long.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        assert_eq!(title_layout(CHART_SIZE.0, "Loss").0, vec!["Loss"]);
+        assert_eq!(wrap_words("a bb ccc dddd", 6, 2), vec!["a bb", "ccc d…"]);
     }
 }

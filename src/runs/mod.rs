@@ -600,7 +600,8 @@ pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
             let named: Vec<String> = differing
                 .iter()
                 .filter_map(|k| {
-                    value(t, k).map(|v| format!("{}={v}", crate::train::config::setting_label(k)))
+                    // Words, as a person would write them ("η 0.01", "hidden layers 50").
+                    value(t, k).map(|v| format!("{} {v}", crate::train::config::setting_label(k)))
                 })
                 .collect();
             if named.is_empty() {
@@ -684,8 +685,8 @@ mod tests {
             ..Default::default()
         });
         let labels = differing_labels(&[&sgd, &adam]);
-        assert_eq!(labels[0], "optimiser=SGD", "{labels:?}");
-        assert_eq!(labels[1], "optimiser=Adam, β₁=0.8", "{labels:?}");
+        assert_eq!(labels[0], "optimiser SGD", "{labels:?}");
+        assert_eq!(labels[1], "optimiser Adam, β₁ 0.8", "{labels:?}");
         // Two linear runs differing only in a hidden-layer setting they do not use: the
         // same run as far as the overlay can tell, so they keep their names.
         let a = run_with(TrainConfig::default());

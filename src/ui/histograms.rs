@@ -3,11 +3,11 @@
 //! wrong answers (how softmax and sigmoid losses differ).
 
 use egui::{Color32, Ui};
-use egui_plot::{Bar, BarChart, Legend};
+use egui_plot::{Bar, BarChart};
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
-use super::plots::{TRAIN_COLOUR, VAL_COLOUR, emptiest_corner, number, readable_plot};
+use super::plots::{TRAIN_COLOUR, VAL_COLOUR, number, placed_legend, readable_plot};
 use crate::report::figures;
 use crate::train::Histogram;
 
@@ -66,7 +66,7 @@ fn histogram_plot(
         ui.label(title);
         // The top tick's label is centred on the plot's edge: room for it under the title.
         ui.add_space(6.0);
-        // The legend goes where the bars are lowest.
+        // The legend goes in a corner clear of the bars, else above the plot.
         let tops: Vec<Vec<egui_plot::PlotPoint>> = series
             .iter()
             .map(|(_, _, b)| {
@@ -82,7 +82,9 @@ fn histogram_plot(
             .include_y(0.0)
             .allow_scroll(false);
         if series.len() > 1 {
-            plot = plot.legend(Legend::default().position(emptiest_corner(&refs)));
+            let entries: Vec<(&str, egui::Color32)> =
+                series.iter().map(|(n, c, _)| (n.as_str(), *c)).collect();
+            plot = placed_legend(ui, plot, &refs, &entries);
         }
         plot.show(ui, |plot| {
             for (name, colour, b) in series {

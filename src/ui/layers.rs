@@ -3,11 +3,11 @@
 //! the update-to-weight ratio. The numbers come from the engine with each epoch.
 
 use egui::Ui;
-use egui_plot::{Legend, Line, PlotPoint, PlotPoints};
+use egui_plot::{Line, PlotPoint, PlotPoints};
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
-use super::plots::{emptiest_corner, readable_plot, waiting, with_one_point_bounds};
+use super::plots::{placed_legend, readable_plot, series_colour, waiting, with_one_point_bounds};
 use crate::report::figures::{LayerMetric, layer_metric};
 
 /// What the dead-units plot says for a linear model.
@@ -71,14 +71,30 @@ impl LayersPanel {
                             .collect();
                         let all: Vec<&[PlotPoint]> =
                             lines.iter().map(|(_, p)| p.as_slice()).collect();
+                        let entries: Vec<(&str, egui::Color32)> = lines
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (name, _))| (name.as_str(), series_colour(i)))
+                            .collect();
                         let plot = readable_plot(metric.id(), "epoch", metric.axis(), true)
+                            // A fixed id, so tests can read the plot's bounds.
+                            .id(egui::Id::unique(metric.id()))
                             .height(210.0)
                             .width(width)
-                            .legend(Legend::default().position(emptiest_corner(&all)))
                             .allow_scroll(false);
-                        with_one_point_bounds(plot, &all).show(ui, |plot| {
-                            for (name, points) in &lines {
-                                plot.line(Line::new(name.as_str(), PlotPoints::Borrowed(points)));
+                        let plot = placed_legend(ui, plot, &all, &entries);
+                        // A share reads 0 to 1 whatever its values (all zero is good news,
+                        // not a flat line in the middle of −5…5).
+                        let plot = match metric.y_range() {
+                            Some((lo, hi)) => plot.default_y_bounds(lo, hi),
+                            None => with_one_point_bounds(plot, &all),
+                        };
+                        plot.show(ui, |plot| {
+                            for (i, (name, points)) in lines.iter().enumerate() {
+                                plot.line(
+                                    Line::new(name.as_str(), PlotPoints::Borrowed(points))
+                                        .color(series_colour(i)),
+                                );
                             }
                         });
                     });

@@ -149,8 +149,10 @@ pub fn readable_plot<'a>(id: &str, x_label: &str, y_label: &str, integer_x: bool
         .y_grid_spacer(|input| tick_marks(input, 36.0, false))
 }
 
-/// The corner of the data's bounding box with the fewest points near it, for a legend.
-pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
+/// How many points of `series` lie near each corner of the data's bounding box, `near`
+/// being the share of each side counted as near (left-top, right-top, left-bottom,
+/// right-bottom); `None` when the data span no area.
+fn corner_counts(series: &[&[PlotPoint]], near: f64) -> Option<[usize; 4]> {
     let all = || {
         series
             .iter()
@@ -164,15 +166,13 @@ pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
         y0 = y0.min(p.y);
         y1 = y1.max(p.y);
     }
-    let spread = x1 > x0 && y1 > y0;
-    if !spread {
-        return Corner::RightTop;
+    if !(x1 > x0 && y1 > y0) {
+        return None;
     }
-    let mut counts = [0usize; 4]; // left-top, right-top, left-bottom, right-bottom
+    let mut counts = [0usize; 4];
     for p in all() {
         let fx = (p.x - x0) / (x1 - x0);
         let fy = (p.y - y0) / (y1 - y0);
-        let near = 0.45;
         if fy > 1.0 - near {
             if fx < near {
                 counts[0] += 1;
@@ -190,17 +190,58 @@ pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
             }
         }
     }
-    // Prefer the right-hand corners on ties: the start of a curve is on the left.
-    let order = [
-        (1, Corner::RightTop),
-        (3, Corner::RightBottom),
-        (0, Corner::LeftTop),
-        (2, Corner::LeftBottom),
-    ];
-    order
+    Some(counts)
+}
+
+/// Corners in the order preferred on ties: the right-hand ones first, as the start of a
+/// curve is on the left.
+const CORNER_ORDER: [(usize, Corner); 4] = [
+    (1, Corner::RightTop),
+    (3, Corner::RightBottom),
+    (0, Corner::LeftTop),
+    (2, Corner::LeftBottom),
+];
+
+/// The corner of the data's bounding box with the fewest points near it, for a legend.
+pub fn emptiest_corner(series: &[&[PlotPoint]]) -> Corner {
+    let Some(counts) = corner_counts(series, 0.45) else {
+        return Corner::RightTop;
+    };
+    CORNER_ORDER
         .into_iter()
         .min_by_key(|(i, _)| counts[*i])
         .map_or(Corner::RightTop, |(_, c)| c)
+}
+
+/// A corner of the plot where a legend covers no data (a legend box takes about a third of
+/// a small plot's width and height), or `None` when every corner has data near it and the
+/// legend must go outside the plot. Flat data (all zero) leaves the top corners clear.
+pub fn clear_corner(series: &[&[PlotPoint]]) -> Option<Corner> {
+    let Some(counts) = corner_counts(series, 0.35) else {
+        return Some(Corner::RightTop);
+    };
+    CORNER_ORDER
+        .into_iter()
+        .find(|(i, _)| counts[*i] == 0)
+        .map(|(_, c)| c)
+}
+
+/// `plot` with its legend in a corner clear of `series`, or, when there is none, the legend
+/// drawn as a row above the plot (so call this just before showing the plot); `entries` are
+/// the names and colours of the lines, which must be drawn in those colours.
+pub fn placed_legend<'a>(
+    ui: &mut Ui,
+    plot: Plot<'a>,
+    series: &[&[PlotPoint]],
+    entries: &[(&str, Color32)],
+) -> Plot<'a> {
+    match clear_corner(series) {
+        Some(corner) => plot.legend(Legend::default().position(corner)),
+        None => {
+            legend_row(ui, entries);
+            plot
+        }
+    }
 }
 
 /// The x under the pointer (or of the point it is near).
@@ -270,11 +311,13 @@ pub fn markers_near(markers: &[Marker], x: f64, tolerance: f64) -> Vec<String> {
         .collect()
 }
 
-/// Draws each marker as a thin dashed vertical line with its text at the top of the data
+/// Draws each marker as a thin dashed vertical line with its text near the top of the data
 /// (`top`, the highest value of the series: a label placed at the plot's edge would push the
-/// automatic bounds outwards every frame).
+/// automatic bounds outwards every frame). Labels step down over three rows so near ones do
+/// not overlap, stay inside the plot (ending left of their line near the right edge), and
+/// long ones are cut with "…" (the hover read-out has the full text).
 pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour: Color32) {
-    for (x, text) in markers {
+    for (x, _) in markers {
         // No name: the marker is not a series, and stays out of legends.
         plot.vline(
             VLine::new("", *x)
@@ -282,18 +325,49 @@ pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour:
                 .width(1.0)
                 .style(LineStyle::dashed_dense()),
         );
-        if top.is_finite() {
-            plot.text(
-                Text::new(
-                    "",
-                    PlotPoint::new(*x, top),
-                    egui::RichText::new(format!(" {text}")).size(13.0),
-                )
-                .color(colour)
-                .anchor(egui::Align2::LEFT_TOP)
-                .allow_hover(false),
-            );
-        }
+    }
+    if !top.is_finite() {
+        return;
+    }
+    let transform = *plot.transform();
+    let frame = *transform.frame();
+    let bounds = transform.bounds();
+    let shown: Vec<(f64, &str)> = markers
+        .iter()
+        .filter(|(x, _)| (bounds.min()[0]..=bounds.max()[0]).contains(x))
+        .map(|(x, text)| {
+            (
+                f64::from(transform.position_from_point_x(*x)),
+                text.as_str(),
+            )
+        })
+        .collect();
+    let labels = crate::report::svg::marker_labels(
+        &shown,
+        f64::from(frame.left()),
+        f64::from(frame.right()),
+    );
+    // Rows 16 points apart, in data units.
+    let row_height = 16.0 / transform.dpos_dvalue_y().abs().max(1e-12);
+    for (px, row, anchor, text) in labels {
+        let x = transform
+            .value_from_position(egui::pos2(px as f32, frame.top()))
+            .x;
+        let align = if anchor == crate::report::svg::Anchor::End {
+            egui::Align2::RIGHT_TOP
+        } else {
+            egui::Align2::LEFT_TOP
+        };
+        plot.text(
+            Text::new(
+                "",
+                PlotPoint::new(x, top - row as f64 * row_height),
+                egui::RichText::new(text).size(13.0),
+            )
+            .color(colour)
+            .anchor(align)
+            .allow_hover(false),
+        );
     }
 }
 
@@ -366,18 +440,31 @@ pub fn legend_row(ui: &mut Ui, entries: &[(&str, Color32)]) {
 }
 
 /// A legend of many or long entries above a plot, wrapping onto as many lines as it needs:
-/// however narrow the window, it never covers the data.
+/// however narrow the window, it never covers the data nor widens the panel.
 pub fn legend_wrapped(ui: &mut Ui, entries: &[(&str, Color32)]) {
-    ui.horizontal_wrapped(|ui| {
-        for (name, colour) in entries {
-            // Swatch and name stay together when the row wraps.
-            ui.horizontal(|ui| {
-                ui.colored_label(*colour, "——");
-                ui.label(*name);
-            });
-            ui.add_space(8.0);
-        }
-    });
+    // Short names flow along one row; a long one (what differs between runs) gets a row of
+    // its own, its text wrapping at the panel's edge under its swatch's right.
+    let long = entries.iter().any(|(name, _)| name.chars().count() > 40);
+    let entry = |ui: &mut Ui, name: &str, colour: Color32| {
+        ui.horizontal(|ui| {
+            ui.colored_label(colour, "——");
+            ui.add(egui::Label::new(name).wrap());
+        });
+    };
+    if long {
+        ui.vertical(|ui| {
+            for (name, colour) in entries {
+                entry(ui, name, *colour);
+            }
+        });
+    } else {
+        ui.horizontal_wrapped(|ui| {
+            for (name, colour) in entries {
+                entry(ui, name, *colour);
+                ui.add_space(8.0);
+            }
+        });
+    }
 }
 
 /// The colour of the `i`-th series of an overlay: the exported figure's palette, so that the
@@ -764,5 +851,33 @@ mod tests {
         assert_eq!(emptiest_corner(&[&rising]), Corner::RightBottom);
         let falling: Vec<PlotPoint> = rising.iter().map(|p| PlotPoint::new(p.x, -p.y)).collect();
         assert_eq!(emptiest_corner(&[&falling]), Corner::RightTop);
+        assert_eq!(clear_corner(&[&rising]), Some(Corner::RightBottom));
+        // Two flat lines, one high and one low (a layer's mean output and the class
+        // scores'): every corner has data, so the legend goes outside the plot.
+        let high: Vec<PlotPoint> = (1..=12)
+            .map(|i| PlotPoint::new(f64::from(i), 1.0 + 0.1 * f64::from(i % 3)))
+            .collect();
+        let low: Vec<PlotPoint> = (1..=12)
+            .map(|i| PlotPoint::new(f64::from(i), 0.1 / f64::from(i)))
+            .collect();
+        assert_eq!(clear_corner(&[&high, &low]), None);
+    }
+
+    #[test]
+    fn a_long_legend_entry_wraps_within_the_width() {
+        use egui_kittest::kittest::Queryable;
+        let long = "split All training images, epochs 12, batch size 100, η cyclic 1e-5…0.1, \
+                    λ 0.005, loss Softmax cross-entropy, weight init Xavier, hidden layers 50";
+        let mut h = egui_kittest::Harness::builder()
+            .with_size((400.0, 300.0))
+            .build_ui(|ui| {
+                legend_wrapped(ui, &[(long, Color32::RED), ("λ 0.1", Color32::BLUE)]);
+            });
+        h.run();
+        let r = h.get_by_label(long).rect();
+        assert!(r.right() <= 400.0, "{r:?}");
+        assert!(r.height() > 30.0, "on several lines: {r:?}");
+        let r = h.get_by_label("λ 0.1").rect();
+        assert!(r.right() <= 400.0, "{r:?}");
     }
 }

@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, unbounded};
 use egui::Ui;
-use egui_plot::{Legend, Line, PlotPoint, PlotPoints};
+use egui_plot::{Line, PlotPoint, PlotPoints};
 
 use super::export::ExportRequest;
-use super::plots::{emptiest_corner, number, readable_plot, waiting, with_one_point_bounds};
+use super::plots::{
+    number, placed_legend, readable_plot, series_colour, waiting, with_one_point_bounds,
+};
 use crate::report::figures::{self, Curve};
 use crate::runs::race::{self, RACE_PRESETS, RACE_SETTINGS, RaceEvent, Variant};
 use crate::train::{EpochMetrics, TrainConfig};
@@ -390,11 +392,20 @@ impl RacePanel {
                         let plot = readable_plot(&format!("race-{title}"), "epoch", y_label, true)
                             .height(260.0)
                             .width(width)
-                            .legend(Legend::default().position(emptiest_corner(&all)))
                             .allow_scroll(false);
+                        let entries: Vec<(&str, egui::Color32)> = r
+                            .labels
+                            .iter()
+                            .enumerate()
+                            .map(|(i, l)| (l.as_str(), series_colour(i)))
+                            .collect();
+                        let plot = placed_legend(ui, plot, &all, &entries);
                         with_one_point_bounds(plot, &all).show(ui, |plot| {
-                            for (label, pts) in r.labels.iter().zip(&lines) {
-                                plot.line(Line::new(label.clone(), PlotPoints::Borrowed(pts)));
+                            for (i, (label, pts)) in r.labels.iter().zip(&lines).enumerate() {
+                                plot.line(
+                                    Line::new(label.clone(), PlotPoints::Borrowed(pts))
+                                        .color(series_colour(i)),
+                                );
                             }
                         });
                     });
