@@ -504,3 +504,49 @@ fn command_line_flags_override_only_the_settings_they_name() {
     let err = cli.app.apply_to(&remembered).unwrap_err();
     assert!(err.to_string().contains("eta"), "{err}");
 }
+
+#[test]
+fn picking_a_preset_while_training_asks_before_replacing_the_run() {
+    let mut h = harness_at(
+        TrainvizApp::new(synthetic(500, vec![]), None),
+        1600.0,
+        1000.0,
+    );
+    wait_until(&mut h, "training", |a| {
+        a.history.running && a.history.step > 0
+    });
+    let first = h.state().history.info.as_ref().unwrap().settings.clone();
+    h.state_mut()
+        .apply(trainviz::ui::controls::UiAction::ResetForPreset(
+            "MLP 50 ReLU",
+        ));
+    // A window is sized in its first frame and shown from the next.
+    h.step();
+    h.step();
+    h.step();
+    h.get_by_label("Start a new run?");
+    // "Keep training": the run goes on.
+    h.get_by_label("Keep training").click();
+    h.step();
+    h.step();
+    assert_eq!(h.query_all_by_label("Start a new run?").count(), 0);
+    assert!(h.state().history.running, "the run kept training");
+    assert_eq!(h.state().history.info.as_ref().unwrap().settings, first);
+    // Asked again, "Start the new run" replaces it.
+    h.state_mut().settings.config.epochs = 3;
+    h.state_mut()
+        .apply(trainviz::ui::controls::UiAction::ResetForPreset(
+            "MLP 50 ReLU",
+        ));
+    h.step();
+    h.step();
+    h.step();
+    h.get_by_label("Start the new run").click();
+    wait_until(&mut h, "the new run", |a| {
+        a.history
+            .info
+            .as_ref()
+            .is_some_and(|i| i.settings.start.epochs == 3)
+    });
+    assert_eq!(h.query_all_by_label("Start a new run?").count(), 0);
+}

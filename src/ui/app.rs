@@ -194,6 +194,8 @@ pub struct TrainvizApp {
     download: Option<Task<PathBuf>>,
     /// The full manual steps after a failed download, shown in their own window.
     download_help: Option<String>,
+    /// A preset picked while a run trains, waiting for the user to say it may replace it.
+    confirm_preset: Option<&'static str>,
     /// The export window and writes in flight.
     pub exporter: Exporter,
     /// "Classify your own picture".
@@ -252,6 +254,7 @@ impl TrainvizApp {
             runs_dir,
             download: None,
             download_help: None,
+            confirm_preset: None,
             exporter: Exporter::default(),
             classify: ClassifyPanel::default(),
             fashion_dir: crate::data::default_fashion_dir(),
@@ -314,6 +317,12 @@ impl TrainvizApp {
                 let config = self.settings.config.clone();
                 self.send(Command::Reset(Box::new(config)));
             }
+            // Replacing a run that is training is asked first: a slip in the menu should
+            // not end it.
+            UiAction::ResetForPreset(label) if self.history.running => {
+                self.confirm_preset = Some(label);
+            }
+            UiAction::ResetForPreset(_) => self.apply(UiAction::Reset),
             UiAction::SetLive(live) => self.send(Command::SetLive(live)),
             UiAction::ChooseDataFolder => {
                 self.folder_window = Some(
@@ -720,6 +729,37 @@ impl TrainvizApp {
 
     /// The windows on top: export, manual download steps, data folder.
     fn windows(&mut self, ctx: &egui::Context) {
+        if let Some(label) = self.confirm_preset {
+            let mut answer = None;
+            egui::Window::new("Start a new run?")
+                .collapsible(false)
+                .resizable(false)
+                .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+                .show(ctx, |ui| {
+                    ui.label(format!(
+                        "“{label}” starts a new run. The run training now stops; it stays in \
+                         the Runs tab and can be continued from there."
+                    ));
+                    ui.horizontal(|ui| {
+                        if ui.button("Start the new run").clicked() {
+                            answer = Some(true);
+                        }
+                        if ui
+                            .button("Keep training")
+                            .on_hover_text("The preset's settings wait until you press Reset")
+                            .clicked()
+                        {
+                            answer = Some(false);
+                        }
+                    });
+                });
+            if let Some(start) = answer {
+                self.confirm_preset = None;
+                if start {
+                    self.apply(UiAction::Reset);
+                }
+            }
+        }
         let run_dir = self.history.saved_dir.clone();
         let waker = self.waker();
         self.exporter

@@ -25,6 +25,8 @@ pub enum UiAction {
     EvaluateTest,
     /// Set up a new run with the edited settings.
     Reset,
+    /// A preset was picked: set up a new run with it, after asking if a run is training.
+    ResetForPreset(&'static str),
     /// Apply changed live hyperparameters.
     SetLive(LiveParams),
     /// Ask for a folder holding a data set.
@@ -122,7 +124,7 @@ impl ControlsPanel {
                     {
                         *edited = c;
                         *hidden_text = None;
-                        actions.push(UiAction::Reset);
+                        actions.push(UiAction::ResetForPreset(p.label));
                     }
                 }
             })
