@@ -150,11 +150,17 @@ impl EmbeddingPanel {
                 export = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
+        // The legend goes in the corner with the fewest points under it.
+        let all: Vec<egui_plot::PlotPoint> = points
+            .iter()
+            .map(|p| egui_plot::PlotPoint::new(p[0], p[1]))
+            .collect();
+        let corner = super::plots::emptiest_corner(&[&all]);
         // The same ticks as every other plot: three labelled ones at least, at any size.
         super::plots::readable_plot("embedding", &axes[0], &axes[1], false)
             .height((ui.available_height() - 10.0).max(300.0))
             .data_aspect(1.0)
-            .legend(Legend::default())
+            .legend(Legend::default().position(corner))
             .show(ui, |plot| {
                 for (c, name) in names.iter().enumerate() {
                     let pts: Vec<[f64; 2]> = points
