@@ -930,7 +930,9 @@ fn gradcheck_cmd(config: &TrainConfig, tol: f64, samples: usize, dims: usize) ->
     Ok(())
 }
 
-/// Times `epochs` epochs of `config`; returns the median seconds per epoch.
+/// Times `epochs` epochs of `config`; returns the median seconds per epoch and the GFLOP of
+/// an epoch (multiply-adds ×2 of the steps and of the evaluation of the training and
+/// validation sets).
 fn time_trainviz(
     config: &TrainConfig,
     splits: &std::sync::Arc<data::Splits>,
@@ -941,12 +943,9 @@ fn time_trainviz(
         let m = t.run_epoch();
         secs.push(m.seconds);
     }
-    let acc = t
-        .history()
-        .last()
-        .map(|m| m.val.accuracy)
-        .unwrap_or(f64::NAN);
-    Ok((crate::train::metrics::median(&secs), acc))
+    let (trained, evaluated) = (splits.train.len(), splits.train.len() + splits.val.len());
+    let gflop = 2.0 * t.network().multiply_adds_per_epoch(trained, evaluated) / 1e9;
+    Ok((crate::train::metrics::median(&secs), gflop))
 }
 
 fn time_reference(b: &BenchArgs, dir: &Path, extra: &[&str]) -> Result<f64> {
@@ -1039,10 +1038,12 @@ fn bench(b: &BenchArgs) -> Result<()> {
         "setting", "trainviz s", "numpy32 s", "ratio"
     );
     let mut ours = Vec::new();
+    let mut gflops = Vec::new();
     let mut theirs = Vec::new();
     for (name, config, extra) in cases {
-        let (seconds, _) = time_trainviz(config, &splits)?;
+        let (seconds, gflop) = time_trainviz(config, &splits)?;
         ours.push(seconds);
+        gflops.push(gflop);
         let Some(extra) = extra.filter(|_| !b.no_reference) else {
             println!("{name:<34} {seconds:>12.4} {:>12} {:>8}", "-", "-");
             theirs.push(None);
@@ -1077,12 +1078,7 @@ fn bench(b: &BenchArgs) -> Result<()> {
         "machine peaks with {cores} threads: {:.1} GFLOP/s f32 multiply-add, {:.1} GB/s reading memory",
         peaks.gflops, peaks.read_gb_per_s
     );
-    let (trained, evaluated) = (splits.train.len(), splits.train.len() + splits.val.len());
-    let gflop = |config: &TrainConfig| -> Result<f64> {
-        let t = crate::train::Trainer::new(config.clone(), splits.clone(), None)?;
-        Ok(2.0 * t.network().multiply_adds_per_epoch(trained, evaluated) / 1e9)
-    };
-    let (linear_gflop, mlp_gflop) = (gflop(&linear)?, gflop(&mlp)?);
+    let (linear_gflop, mlp_gflop) = (gflops[0], gflops[1]);
     let share = |gflop: f64, seconds: f64| gflop / seconds / peaks.gflops;
     let report = BenchReport {
         linear_epoch_s: ours[0],

@@ -1,7 +1,5 @@
 //! Input normalisation and batch gathering: `u8` pixels in, normalised `f32`/`f64` rows out.
 
-use std::ops::Range;
-
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
@@ -80,39 +78,25 @@ impl Normalizer {
     /// `flip_perm` is given (the permutation from [`super::ImageShape::flip_permutation`]).
     #[inline]
     pub fn write_row(&self, pixels: &[u8], flip_perm: Option<&[usize]>, out: &mut [f32]) {
-        self.write_cols(pixels, flip_perm, 0..self.dim(), out);
-    }
-
-    /// [`Self::write_row`] for the input columns `cols` only (`out` holds `cols.len()`
-    /// values), for threads that each own a range of columns.
-    #[inline]
-    pub fn write_cols(
-        &self,
-        pixels: &[u8],
-        flip_perm: Option<&[usize]>,
-        cols: Range<usize>,
-        out: &mut [f32],
-    ) {
         match flip_perm {
             None => {
-                let (pixels, mean, scale) = (
-                    &pixels[cols.clone()],
-                    &self.mean[cols.clone()],
-                    &self.scale[cols],
-                );
                 #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: AVX2 was detected just above.
-                    unsafe { normalize_avx2(pixels, mean, scale, out) };
+                    unsafe { normalize_avx2(pixels, &self.mean, &self.scale, out) };
                     return;
                 }
-                normalize(pixels, mean, scale, out);
+                normalize(pixels, &self.mean, &self.scale, out);
             }
             Some(perm) => {
                 // Mirror the picture, then normalise it as any other: the products that read
                 // bytes (see `FoldedWeights`) can only normalise that way.
-                for ((o, &src), dst) in out.iter_mut().zip(&perm[cols.clone()]).zip(cols) {
-                    *o = (f32::from(pixels[src]) - self.mean[dst]) * self.scale[dst];
+                for ((o, &src), (&m, &s)) in out
+                    .iter_mut()
+                    .zip(perm)
+                    .zip(self.mean.iter().zip(&self.scale))
+                {
+                    *o = (f32::from(pixels[src]) - m) * s;
                 }
             }
         }

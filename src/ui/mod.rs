@@ -77,14 +77,14 @@ impl FrameMeter {
     /// How often the figures are logged.
     const PERIOD: Duration = Duration::from_secs(10);
 
-    /// Counts a frame; returns (frames a second, share of a core) at the end of a period.
-    pub fn tick(&mut self) -> Option<(f64, Option<f64>)> {
+    /// Counts a frame; logs the figures at the end of a period.
+    pub fn tick(&mut self) {
         let now = std::time::Instant::now();
         let (since, cpu_then) = *self.since.get_or_insert((now, thread_cpu_time()));
         self.frames += 1;
         let elapsed = now.duration_since(since);
         if elapsed < Self::PERIOD {
-            return None;
+            return;
         }
         let cpu_now = thread_cpu_time();
         let share = cpu_now
@@ -100,7 +100,6 @@ impl FrameMeter {
         );
         self.since = Some((now, cpu_now));
         self.frames = 0;
-        Some((rate, share))
     }
 }
 
