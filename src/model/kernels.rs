@@ -252,11 +252,13 @@ impl FoldedWeights {
     }
 }
 
-/// `out = x · Wᵀ` where `x` is the normalised form of `pixels` (rows × inputs bytes) and `W`
-/// is folded into `folded`.
-pub fn bytes_wt(pixels: &[u8], rows: usize, folded: &FoldedWeights, mut out: ArrayViewMut2<f32>) {
+/// `out = x · Wᵀ` where row r of `x` is the normalised form of the bytes `pixels[r]` (each
+/// at least `inputs` long; they may lie anywhere, so a batch of images needs no gathered
+/// copy) and `W` is folded into `folded`.
+pub fn bytes_wt(pixels: &[&[u8]], folded: &FoldedWeights, mut out: ArrayViewMut2<f32>) {
     let (k, d) = (folded.outputs(), folded.inputs);
-    assert!(pixels.len() >= rows * d && out.dim() == (rows, k));
+    let rows = pixels.len();
+    assert!(pixels.iter().all(|p| p.len() >= d) && out.dim() == (rows, k));
     #[cfg(target_arch = "x86_64")]
     if have_avx512()
         && let Some(os) = out.as_slice_mut()
@@ -265,12 +267,12 @@ pub fn bytes_wt(pixels: &[u8], rows: usize, folded: &FoldedWeights, mut out: Arr
         // Four rows × five outputs: 20 accumulators; each load of W feeds four
         // multiply-adds (measured against 2 × 10, 3 × 8, 4 × 6, 5 × 5, 6 × 4 and 8 × 3).
         // SAFETY: AVX-512 was detected; the kernel checks the sizes.
-        let len = unsafe { wide::bytes_wt::<4, 5>(pixels, scaled, offset, os, rows, k, d) };
+        let len = unsafe { wide::bytes_wt::<4, 5>(pixels, scaled, offset, os, k, d) };
         if len < d {
             for (r, o) in os.chunks_exact_mut(k).take(rows).enumerate() {
                 for (j, o) in o.iter_mut().enumerate() {
                     *o += (len..d)
-                        .map(|q| f32::from(pixels[r * d + q]) * scaled[j * d + q])
+                        .map(|q| f32::from(pixels[r][q]) * scaled[j * d + q])
                         .sum::<f32>();
                 }
             }
@@ -282,21 +284,10 @@ pub fn bytes_wt(pixels: &[u8], rows: usize, folded: &FoldedWeights, mut out: Arr
         && let Some(os) = out.as_slice_mut()
     {
         // SAFETY: AVX2 and FMA were detected; the kernel checks the sizes.
-        unsafe {
-            avx2::bytes_wt(
-                pixels,
-                folded.scaled.as_slice(),
-                &folded.offset,
-                os,
-                rows,
-                k,
-                d,
-            )
-        };
+        unsafe { avx2::bytes_wt(pixels, folded.scaled.as_slice(), &folded.offset, os, k, d) };
         return;
     }
-    for (r, mut out_r) in out.rows_mut().into_iter().enumerate() {
-        let p = &pixels[r * d..(r + 1) * d];
+    for (p, mut out_r) in pixels.iter().zip(out.rows_mut()) {
         for (j, o) in out_r.iter_mut().enumerate() {
             let w = &folded.scaled.as_slice()[j * d..(j + 1) * d];
             let s: f32 = p.iter().zip(w).map(|(&p, &w)| f32::from(p) * w).sum();
@@ -305,14 +296,14 @@ pub fn bytes_wt(pixels: &[u8], rows: usize, folded: &FoldedWeights, mut out: Arr
     }
 }
 
-/// `W ← keep·W − η·δᵀ·x` where `x` is the normalised form of `pixels` (rows × inputs bytes)
+/// `W ← keep·W − η·δᵀ·x` where row r of `x` is the normalised form of the bytes `pixels[r]`
 /// under `mean` and `scale`; `folded` is brought up to date with the new `W` on the way.
 #[allow(clippy::too_many_arguments)]
 pub fn sgd_update_bytes(
     mut w: ArrayViewMut2<f32>,
     folded: &mut FoldedWeights,
     delta: ArrayView2<f32>,
-    pixels: &[u8],
+    pixels: &[&[u8]],
     mean: &[f32],
     scale: &[f32],
     keep: f32,
@@ -324,7 +315,8 @@ pub fn sgd_update_bytes(
         folded.outputs() == k
             && folded.inputs == d
             && delta.ncols() == k
-            && pixels.len() >= rows * d
+            && pixels.len() == rows
+            && pixels.iter().all(|p| p.len() >= d)
             && mean.len() == d
             && scale.len() == d
     );
@@ -350,17 +342,17 @@ pub fn sgd_update_bytes(
             // converted byte feeds five multiply-adds and each broadcast δ four (measured
             // against 2 × 10, 3 × 6, 4 × 6 and 2 × 8 on the 10- and 50-output shapes).
             // SAFETY: AVX-512 was detected; the kernel checks the sizes.
-            unsafe { avx2::update_bytes_wide::<4, 5>(&mut update, ds, pixels, rows) };
+            unsafe { avx2::update_bytes_wide::<4, 5>(&mut update, ds, pixels) };
             return;
         }
         // SAFETY: AVX2 and FMA were detected; the kernel checks the sizes.
-        unsafe { avx2::update_bytes(&mut update, ds, pixels, rows) };
+        unsafe { avx2::update_bytes(&mut update, ds, pixels) };
         return;
     }
     for j in 0..k {
         for i in 0..d {
             let s: f32 = (0..rows)
-                .map(|r| delta[[r, j]] * f32::from(pixels[r * d + i]))
+                .map(|r| delta[[r, j]] * f32::from(pixels[r][i]))
                 .sum();
             let g = scale[i] * (s - mean[i] * delta_sum[j]);
             w[[j, i]] = keep * w[[j, i]] - eta * g;
@@ -417,27 +409,26 @@ mod wide {
     }
 
     /// `Σ_r δ_{r,n} · p_r[16c..16c+16]` for NR outputs and C 16-lane vectors of bytes,
-    /// converted in registers as they are loaded: rows of `p` are `p_stride` apart, `delta`
+    /// converted in registers as they are loaded: columns `q..` of each row of `p`; `delta`
     /// points at δ[0][j0] with rows `k` apart.
     ///
     /// # Safety
-    /// Needs AVX-512F; the caller keeps rows × 16·C bytes of `p` and rows × NR values of
-    /// `delta` inside their slices.
+    /// Needs AVX-512F; the caller keeps q + 16·C bytes in each row of `p` and rows × NR
+    /// values of `delta` inside their slices.
     #[target_feature(enable = "avx2,fma,avx512f")]
     #[inline]
     pub(super) unsafe fn bytes_outer_tile<const C: usize, const NR: usize>(
-        p: *const u8,
-        p_stride: usize,
+        p: &[&[u8]],
+        q: usize,
         delta: *const f32,
         k: usize,
-        rows: usize,
     ) -> [[__m512; C]; NR] {
         let mut acc = [[_mm512_setzero_ps(); C]; NR];
-        for r in 0..rows {
+        for (r, row) in p.iter().enumerate() {
+            let row = row.as_ptr();
             // SAFETY: as the caller promises.
             unsafe {
-                let xv: [__m512; C] =
-                    std::array::from_fn(|c| bytes16(p.add(r * p_stride + 16 * c)));
+                let xv: [__m512; C] = std::array::from_fn(|c| bytes16(row.add(q + 16 * c)));
                 for (n, acc_n) in acc.iter_mut().enumerate() {
                     let dv = _mm512_set1_ps(*delta.add(r * k + n));
                     for (s, &x) in acc_n.iter_mut().zip(&xv) {
@@ -454,13 +445,11 @@ mod wide {
     /// is loaded, and each load of W feeds MR multiply-adds.
     ///
     /// # Safety
-    /// Needs AVX-512F; the caller keeps MR rows of `len` bytes from `p` (`p_stride` apart)
-    /// and NR rows of `len` values from `w` (`w_stride` apart) inside their slices.
+    /// Needs AVX-512F; the caller keeps `len` bytes from each of `p` and NR rows of `len` values from `w` (`w_stride` apart) inside their slices.
     #[target_feature(enable = "avx2,fma,avx512f")]
     #[inline]
     pub(super) unsafe fn bytes_dot_tile<const MR: usize, const NR: usize>(
-        p: *const u8,
-        p_stride: usize,
+        p: [*const u8; MR],
         w: *const f32,
         w_stride: usize,
         len: usize,
@@ -471,9 +460,7 @@ mod wide {
             // SAFETY: as the caller promises.
             unsafe {
                 let xv: [__m512; MR] = std::array::from_fn(|m| {
-                    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
-                        p.add(m * p_stride + q).cast(),
-                    )))
+                    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(p[m].add(q).cast())))
                 });
                 for n in 0..NR {
                     let wv = _mm512_loadu_ps(w.add(n * w_stride + q));
@@ -491,20 +478,22 @@ mod wide {
     /// (returned; the caller adds the rest) in tiles of MR rows × NR outputs.
     ///
     /// # Safety
-    /// Needs AVX-512F; `p` holds rows × d bytes, `w` k × d values, `out` rows × k.
+    /// Needs AVX-512F; each row of `p` holds d bytes, `w` k × d values, `out` rows × k.
     #[target_feature(enable = "avx2,fma,avx512f")]
-    #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn bytes_wt<const MR: usize, const NR: usize>(
-        p: &[u8],
+        p: &[&[u8]],
         w: &[f32],
         offset: &[f32],
         out: &mut [f32],
-        rows: usize,
         k: usize,
         d: usize,
     ) -> usize {
+        let rows = p.len();
         assert!(
-            p.len() >= rows * d && w.len() >= k * d && out.len() >= rows * k && offset.len() >= k
+            p.iter().all(|r| r.len() >= d)
+                && w.len() >= k * d
+                && out.len() >= rows * k
+                && offset.len() >= k
         );
         let len = d / 16 * 16;
         let mut r = 0;
@@ -516,9 +505,10 @@ mod wide {
                 macro_rules! tile {
                     ($m:literal, $n:literal, $r:expr, $j:expr) => {{
                         let (r, j) = ($r, $j);
-                        let (pp, wp) = (p[r * d..].as_ptr(), w[j * d..].as_ptr());
+                        let pp: [*const u8; $m] = std::array::from_fn(|m| p[r + m].as_ptr());
+                        let wp = w[j * d..].as_ptr();
                         // SAFETY: rows r..r+$m and outputs j..j+$n lie inside (asserted).
-                        let acc = unsafe { bytes_dot_tile::<$m, $n>(pp, d, wp, d, len) };
+                        let acc = unsafe { bytes_dot_tile::<$m, $n>(pp, wp, d, len) };
                         for (m, acc_m) in acc.iter().enumerate() {
                             for (n, &v) in acc_m.iter().enumerate() {
                                 out[(r + m) * k + j + n] = _mm512_reduce_add_ps(v) - offset[j + n];
@@ -528,9 +518,10 @@ mod wide {
                 }
                 if mr == MR && nr == NR {
                     // The common case, monomorphised for this tile.
-                    let (pp, wp) = (p[r * d..].as_ptr(), w[j * d..].as_ptr());
+                    let pp: [*const u8; MR] = std::array::from_fn(|m| p[r + m].as_ptr());
+                    let wp = w[j * d..].as_ptr();
                     // SAFETY: rows r..r+MR and outputs j..j+NR lie inside (asserted).
-                    let acc = unsafe { bytes_dot_tile::<MR, NR>(pp, d, wp, d, len) };
+                    let acc = unsafe { bytes_dot_tile::<MR, NR>(pp, wp, d, len) };
                     for (m, acc_m) in acc.iter().enumerate() {
                         for (n, &v) in acc_m.iter().enumerate() {
                             out[(r + m) * k + j + n] = _mm512_reduce_add_ps(v) - offset[j + n];
@@ -700,8 +691,8 @@ mod avx2 {
     enum Rows<'a> {
         /// Already `f32`, `d` apart.
         Floats(&'a [f32]),
-        /// Bytes, `d` apart, converted a block of two rows at a time into `PACKED`.
-        Bytes(&'a [u8]),
+        /// Rows of bytes, converted a block of two rows at a time into `PACKED`.
+        Bytes(&'a [&'a [u8]]),
     }
 
     /// `acc[r][j] = Σ_q x_rq · w_jq` as 8-lane partial sums over the first columns (the
@@ -738,7 +729,7 @@ mod avx2 {
                         Rows::Floats(x) => (x[(r * d + p0)..].as_ptr(), d),
                         Rows::Bytes(bytes) => {
                             for m in 0..mr {
-                                let src = &bytes[(r + m) * d + p0..(r + m) * d + p0 + len];
+                                let src = &bytes[r + m][p0..p0 + len];
                                 let dst = &mut pack[m * len..(m + 1) * len];
                                 for (o, i) in dst.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
                                     // SAFETY: both chunks hold 8 values.
@@ -795,16 +786,16 @@ mod avx2 {
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn bytes_wt(
-        p: &[u8],
+        p: &[&[u8]],
         scaled: &[f32],
         offset: &[f32],
         out: &mut [f32],
-        rows: usize,
         k: usize,
         d: usize,
     ) {
+        let rows = p.len();
         assert!(
-            p.len() >= rows * d
+            p.iter().all(|r| r.len() >= d)
                 && scaled.len() >= k * d
                 && offset.len() >= k
                 && out.len() >= rows * k
@@ -814,7 +805,7 @@ mod avx2 {
             for (r, out_r) in out.chunks_exact_mut(k).take(rows).enumerate() {
                 for (j, o) in out_r.iter_mut().enumerate() {
                     let tail: f32 = (d8..d)
-                        .map(|q| f32::from(p[r * d + q]) * scaled[j * d + q])
+                        .map(|q| f32::from(p[r][q]) * scaled[j * d + q])
                         .sum();
                     *o = hsum(load8(acc.as_slice(), (r * k + j) * 8)) + tail - offset[j];
                 }
@@ -1054,11 +1045,11 @@ mod avx2 {
     pub unsafe fn update_bytes_wide<const C: usize, const NR: usize>(
         u: &mut BytesUpdate<'_>,
         delta: &[f32],
-        p: &[u8],
-        rows: usize,
+        p: &[&[u8]],
     ) {
         let d = u.d;
         let k = u.delta_sum.len();
+        let rows = p.len();
         assert!(
             u.w.len() >= k * d
                 && u.scaled.len() >= k * d
@@ -1067,102 +1058,70 @@ mod avx2 {
                 && u.mean.len() >= d
                 && u.scale.len() >= d
                 && delta.len() >= rows * k
-                && p.len() >= rows * d
+                && p.iter().all(|r| r.len() >= d)
         );
         u.offset_acc[..k * 16].fill(0.0);
         use super::wide::bytes_outer_tile as tile;
         let mut q = 0;
         while q + 16 <= d {
-            let full = q + 16 * C <= d;
+            // Whole strips of C vectors, then single vectors at the end.
+            let c = if q + 16 * C <= d { C } else { 1 };
             let mut j = 0;
             while j < k {
-                let nr = (k - j).min(if full { NR } else { 5 });
-                let (pp, dp) = (p[q..].as_ptr(), delta[j..].as_ptr());
+                let nr = if c == C && k - j >= NR {
+                    NR
+                } else {
+                    (k - j).min(5)
+                };
+                let dp = delta[j..].as_ptr();
                 macro_rules! run {
                     ($c:expr, $n:expr) => {
                         // SAFETY: columns q..q+16·$c and outputs j..j+$n lie inside (the
                         // loop bounds and the assertion above).
-                        store_bytes_update16(
-                            u,
-                            &unsafe { tile::<$c, $n>(pp, d, dp, k, rows) },
-                            q,
-                            j,
-                        )
+                        store_bytes_update16(u, &unsafe { tile::<$c, $n>(p, q, dp, k) }, q, j)
                     };
                 }
-                if full && nr == NR {
-                    run!(C, NR);
-                } else if full {
-                    // The last outputs of a strip: narrower tiles of the same strip.
-                    let mut jj = 0;
-                    while jj < nr {
-                        let n = (nr - jj).min(5);
-                        let dp = delta[j + jj..].as_ptr();
-                        let jn = j + jj;
-                        // SAFETY: as for `run!`, with outputs jn..jn+n.
-                        unsafe {
-                            match n {
-                                5 => store_bytes_update16(
-                                    u,
-                                    &tile::<C, 5>(pp, d, dp, k, rows),
-                                    q,
-                                    jn,
-                                ),
-                                4 => store_bytes_update16(
-                                    u,
-                                    &tile::<C, 4>(pp, d, dp, k, rows),
-                                    q,
-                                    jn,
-                                ),
-                                3 => store_bytes_update16(
-                                    u,
-                                    &tile::<C, 3>(pp, d, dp, k, rows),
-                                    q,
-                                    jn,
-                                ),
-                                2 => store_bytes_update16(
-                                    u,
-                                    &tile::<C, 2>(pp, d, dp, k, rows),
-                                    q,
-                                    jn,
-                                ),
-                                _ => store_bytes_update16(
-                                    u,
-                                    &tile::<C, 1>(pp, d, dp, k, rows),
-                                    q,
-                                    jn,
-                                ),
-                            }
-                        }
-                        jj += n;
-                    }
-                } else {
-                    match nr {
-                        5 => run!(1, 5),
-                        4 => run!(1, 4),
-                        3 => run!(1, 3),
-                        2 => run!(1, 2),
-                        _ => run!(1, 1),
-                    }
+                match (c == C, nr) {
+                    (true, n) if n == NR => run!(C, NR),
+                    (true, 5) => run!(C, 5),
+                    (true, 4) => run!(C, 4),
+                    (true, 3) => run!(C, 3),
+                    (true, 2) => run!(C, 2),
+                    (true, _) => run!(C, 1),
+                    (false, 5) => run!(1, 5),
+                    (false, 4) => run!(1, 4),
+                    (false, 3) => run!(1, 3),
+                    (false, 2) => run!(1, 2),
+                    (false, _) => run!(1, 1),
                 }
                 j += nr;
             }
-            q += if full { 16 * C } else { 16 };
+            q += 16 * c;
         }
         for j in 0..k {
-            let mut off = _mm512_reduce_add_ps(super::wide::load16(u.offset_acc, j * 16));
-            for col in q..d {
-                let s: f32 = (0..rows)
-                    .map(|r| delta[r * k + j] * f32::from(p[r * d + col]))
-                    .sum();
-                let g = u.scale[col] * (s - u.mean[col] * u.delta_sum[j]);
-                let at = j * d + col;
-                u.w[at] = u.keep * u.w[at] - u.eta * g;
-                u.scaled[at] = u.w[at] * u.scale[col];
-                off += u.mean[col] * u.scaled[at];
-            }
-            u.offset[j] = off;
+            let lanes = _mm512_reduce_add_ps(super::wide::load16(u.offset_acc, j * 16));
+            u.offset[j] = lanes + update_tail(u, delta, p, q, j);
         }
+    }
+
+    /// The fused update of columns `q..d` of output `j` (those no vector covered), one at a
+    /// time; returns their part of the offset term.
+    fn update_tail(u: &mut BytesUpdate<'_>, delta: &[f32], p: &[&[u8]], q: usize, j: usize) -> f32 {
+        let (k, d) = (u.delta_sum.len(), u.d);
+        let mut off = 0.0;
+        for col in q..d {
+            let s: f32 = p
+                .iter()
+                .enumerate()
+                .map(|(r, row)| delta[r * k + j] * f32::from(row[col]))
+                .sum();
+            let g = u.scale[col] * (s - u.mean[col] * u.delta_sum[j]);
+            let at = j * d + col;
+            u.w[at] = u.keep * u.w[at] - u.eta * g;
+            u.scaled[at] = u.w[at] * u.scale[col];
+            off += u.mean[col] * u.scaled[at];
+        }
+        off
     }
 
     /// The update of [`super::sgd_update_bytes`] over all k outputs: a strip of 16 (then 8)
@@ -1172,7 +1131,8 @@ mod avx2 {
     /// # Safety
     /// Needs AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn update_bytes(u: &mut BytesUpdate<'_>, delta: &[f32], p: &[u8], rows: usize) {
+    pub unsafe fn update_bytes(u: &mut BytesUpdate<'_>, delta: &[f32], p: &[&[u8]]) {
+        let rows = p.len();
         let d = u.d;
         let k = u.delta_sum.len();
         assert!(
@@ -1183,7 +1143,7 @@ mod avx2 {
                 && u.mean.len() >= d
                 && u.scale.len() >= d
                 && delta.len() >= rows * k
-                && p.len() >= rows * d
+                && p.iter().all(|r| r.len() >= d)
         );
         u.offset_acc[..k * 8].fill(0.0);
         // A strip is 16 columns, then 8 at the end.
@@ -1196,7 +1156,7 @@ mod avx2 {
                 let c = if q + 16 <= d { 2 } else { 1 };
                 for r in 0..rows {
                     for v in 0..c {
-                        let src = &p[r * d + q + 8 * v..r * d + q + 8 * v + 8];
+                        let src = &p[r][q + 8 * v..q + 8 * v + 8];
                         let dst = &mut strip[r * STRIDE + 8 * v..r * STRIDE + 8 * v + 8];
                         // SAFETY: both hold 8 values.
                         unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), bytes_to_f32(src.as_ptr())) };
@@ -1253,18 +1213,7 @@ mod avx2 {
                 q += 8 * c;
             }
             for j in 0..k {
-                let mut off = hsum(load8(u.offset_acc, j * 8));
-                for col in q..d {
-                    let s: f32 = (0..rows)
-                        .map(|r| delta[r * k + j] * f32::from(p[r * d + col]))
-                        .sum();
-                    let g = u.scale[col] * (s - u.mean[col] * u.delta_sum[j]);
-                    let at = j * d + col;
-                    u.w[at] = u.keep * u.w[at] - u.eta * g;
-                    u.scaled[at] = u.w[at] * u.scale[col];
-                    off += u.mean[col] * u.scaled[at];
-                }
-                u.offset[j] = off;
+                u.offset[j] = hsum(load8(u.offset_acc, j * 8)) + update_tail(u, delta, p, q, j);
             }
         });
     }
@@ -1284,13 +1233,19 @@ pub struct MachinePeaks {
 pub fn measure_peaks(threads: usize) -> MachinePeaks {
     let threads = threads.max(1);
     const ITERS: usize = 20_000_000;
-    let started = std::time::Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| std::hint::black_box(fma_chains(ITERS)));
-        }
-    });
-    let fma_secs = started.elapsed().as_secs_f64();
+    // The best of five tries: a peak is what the machine can do, and on a shared machine
+    // one ~30 ms try can lose a core to another guest (seen here: half the peak, once in
+    // four runs).
+    let mut fma_secs = f64::INFINITY;
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| std::hint::black_box(fma_chains(ITERS)));
+            }
+        });
+        fma_secs = fma_secs.min(started.elapsed().as_secs_f64());
+    }
     // 10 chains × 8 lanes × 2 FLOP per iteration.
     let gflops = (threads * ITERS * 10 * 8 * 2) as f64 / fma_secs / 1e9;
     let bytes = vec![1u8; 256 << 20];
@@ -1407,7 +1362,15 @@ mod tests {
             let w = random(k, d, &mut rng) * 0.05;
             let mut folded = FoldedWeights::new(w.view(), &mean, &scale);
             let mut fast = Array2::<f32>::zeros((rows, k));
-            bytes_wt(&pixels, rows, &folded, fast.view_mut());
+            // Rows lie anywhere: read them in reverse order from a reversed copy.
+            let reversed: Vec<u8> = pixels
+                .chunks_exact(d.max(1))
+                .rev()
+                .flatten()
+                .copied()
+                .collect();
+            let rows_of: Vec<&[u8]> = reversed.chunks_exact(d.max(1)).rev().collect();
+            bytes_wt(&rows_of, &folded, fast.view_mut());
             let slow = x.dot(&w.t());
             let err = (&fast - &slow).iter().fold(0f32, |m, v| m.max(v.abs()));
             assert!(err < 2e-3, "bytes_wt {rows}×{k}×{d}: {err}");
@@ -1418,7 +1381,7 @@ mod tests {
                 w_fast.view_mut(),
                 &mut folded,
                 delta.view(),
-                &pixels,
+                &rows_of,
                 &mean,
                 &scale,
                 0.9,

@@ -850,12 +850,10 @@ fn evaluate_range(
         let end = (start + EVAL_BLOCK).min(range.end);
         let rows = end - start;
         let labels = &set.labels[start..end];
-        kernels::bytes_wt(
-            &set.pixels[start * dim..end * dim],
-            rows,
-            folded,
-            ws.first_product_mut(net, rows),
-        );
+        let images: Vec<&[u8]> = set.pixels[start * dim..end * dim]
+            .chunks_exact(dim)
+            .collect();
+        kernels::bytes_wt(&images, folded, ws.first_product_mut(net, rows));
         part.loss_sum += net.loss_after_first_product(rows, labels, loss, &mut ws);
         for ((&y, &p), scores) in labels
             .iter()
