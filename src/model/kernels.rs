@@ -108,7 +108,21 @@ pub(crate) fn xwt_f32(
         let xs = x.as_slice()?;
         let ws = w.as_slice()?;
         let os = out.as_slice_mut()?;
+        let wide = have_avx512();
         par_rows(xs, os, rows, k, d, &|xs, os, rows| {
+            if wide {
+                let x_rows: Vec<&[f32]> = xs.chunks_exact(d.max(1)).take(rows).collect();
+                // SAFETY: AVX-512 was detected; the kernel checks the sizes.
+                let len = unsafe { wide::dot_wt::<f32, 4, 5>(&x_rows, ws, None, os, k, d) };
+                if len < d {
+                    for (x, o) in x_rows.iter().zip(os.chunks_exact_mut(k)) {
+                        for (j, o) in o.iter_mut().enumerate() {
+                            *o += (len..d).map(|q| x[q] * ws[j * d + q]).sum::<f32>();
+                        }
+                    }
+                }
+                return;
+            }
             // SAFETY: AVX2 and FMA were detected above; the slices have the sizes the shapes say.
             unsafe { avx2::xwt(xs, ws, os, rows, k, d) }
         });
@@ -267,7 +281,7 @@ pub fn bytes_wt(pixels: &[&[u8]], folded: &FoldedWeights, mut out: ArrayViewMut2
         // Four rows × five outputs: 20 accumulators; each load of W feeds four
         // multiply-adds (measured against 2 × 10, 3 × 8, 4 × 6, 5 × 5, 6 × 4 and 8 × 3).
         // SAFETY: AVX-512 was detected; the kernel checks the sizes.
-        let len = unsafe { wide::bytes_wt::<4, 5>(pixels, scaled, offset, os, k, d) };
+        let len = unsafe { wide::dot_wt::<u8, 4, 5>(pixels, scaled, Some(offset), os, k, d) };
         if len < d {
             for (r, o) in os.chunks_exact_mut(k).take(rows).enumerate() {
                 for (j, o) in o.iter_mut().enumerate() {
@@ -440,16 +454,50 @@ mod wide {
         acc
     }
 
-    /// `Σ_q p_{m,q} · w_{n,q}` over `len` columns (a multiple of 16) for MR rows of bytes
-    /// and NR rows of W, as 16-lane partial sums: each byte is converted in registers as it
-    /// is loaded, and each load of W feeds MR multiply-adds.
-    ///
-    /// # Safety
-    /// Needs AVX-512F; the caller keeps `len` bytes from each of `p` and NR rows of `len` values from `w` (`w_stride` apart) inside their slices.
+    /// What a row of a product's input can hold: bytes (converted in registers as they are
+    /// loaded) or `f32`.
+    pub(super) trait Lanes: Copy {
+        /// Sixteen values from `src` as sixteen `f32`.
+        ///
+        /// # Safety
+        /// Needs AVX-512F; src..src+16 lies inside its slice.
+        unsafe fn load16(src: *const Self) -> __m512;
+    }
+
+    impl Lanes for u8 {
+        #[inline]
+        unsafe fn load16(src: *const u8) -> __m512 {
+            // SAFETY: as the caller promises.
+            unsafe { bytes16(src) }
+        }
+    }
+
+    impl Lanes for f32 {
+        #[inline]
+        unsafe fn load16(src: *const f32) -> __m512 {
+            // SAFETY: as the caller promises.
+            unsafe { load16_avx512(src) }
+        }
+    }
+
+    /// Sixteen `f32` from `src`.
     #[target_feature(enable = "avx2,fma,avx512f")]
     #[inline]
-    pub(super) unsafe fn bytes_dot_tile<const MR: usize, const NR: usize>(
-        p: [*const u8; MR],
+    unsafe fn load16_avx512(src: *const f32) -> __m512 {
+        // SAFETY: the caller keeps src..src+16 inside its slice.
+        unsafe { _mm512_loadu_ps(src) }
+    }
+
+    /// `Σ_q p_{m,q} · w_{n,q}` over `len` columns (a multiple of 16) for MR rows of `p` and
+    /// NR rows of W, as 16-lane partial sums: each load of W feeds MR multiply-adds.
+    ///
+    /// # Safety
+    /// Needs AVX-512F; the caller keeps `len` values from each of `p` and NR rows of `len`
+    /// values from `w` (`w_stride` apart) inside their slices.
+    #[target_feature(enable = "avx2,fma,avx512f")]
+    #[inline]
+    pub(super) unsafe fn dot_tile<T: Lanes, const MR: usize, const NR: usize>(
+        p: [*const T; MR],
         w: *const f32,
         w_stride: usize,
         len: usize,
@@ -459,9 +507,7 @@ mod wide {
         while q < len {
             // SAFETY: as the caller promises.
             unsafe {
-                let xv: [__m512; MR] = std::array::from_fn(|m| {
-                    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(p[m].add(q).cast())))
-                });
+                let xv: [__m512; MR] = std::array::from_fn(|m| T::load16(p[m].add(q)));
                 for n in 0..NR {
                     let wv = _mm512_loadu_ps(w.add(n * w_stride + q));
                     for (acc_m, &x) in acc.iter_mut().zip(&xv) {
@@ -474,16 +520,16 @@ mod wide {
         acc
     }
 
-    /// `out[r][j] = Σ_q p_{r,q} · w_{j,q} − offset_j` over the first `d / 16 · 16` columns
+    /// `out[r][j] = Σ_q p_{r,q} · w_{j,q} − offset_j` (no offset when `None`) over the first `d / 16 · 16` columns
     /// (returned; the caller adds the rest) in tiles of MR rows × NR outputs.
     ///
     /// # Safety
-    /// Needs AVX-512F; each row of `p` holds d bytes, `w` k × d values, `out` rows × k.
+    /// Needs AVX-512F; each row of `p` holds d values, `w` k × d, `out` rows × k.
     #[target_feature(enable = "avx2,fma,avx512f")]
-    pub(super) unsafe fn bytes_wt<const MR: usize, const NR: usize>(
-        p: &[&[u8]],
+    pub(super) unsafe fn dot_wt<T: Lanes, const MR: usize, const NR: usize>(
+        p: &[&[T]],
         w: &[f32],
-        offset: &[f32],
+        offset: Option<&[f32]>,
         out: &mut [f32],
         k: usize,
         d: usize,
@@ -493,7 +539,7 @@ mod wide {
             p.iter().all(|r| r.len() >= d)
                 && w.len() >= k * d
                 && out.len() >= rows * k
-                && offset.len() >= k
+                && offset.is_none_or(|o| o.len() >= k)
         );
         let len = d / 16 * 16;
         let mut r = 0;
@@ -505,26 +551,28 @@ mod wide {
                 macro_rules! tile {
                     ($m:literal, $n:literal, $r:expr, $j:expr) => {{
                         let (r, j) = ($r, $j);
-                        let pp: [*const u8; $m] = std::array::from_fn(|m| p[r + m].as_ptr());
+                        let pp: [*const T; $m] = std::array::from_fn(|m| p[r + m].as_ptr());
                         let wp = w[j * d..].as_ptr();
                         // SAFETY: rows r..r+$m and outputs j..j+$n lie inside (asserted).
-                        let acc = unsafe { bytes_dot_tile::<$m, $n>(pp, wp, d, len) };
+                        let acc = unsafe { dot_tile::<T, $m, $n>(pp, wp, d, len) };
                         for (m, acc_m) in acc.iter().enumerate() {
                             for (n, &v) in acc_m.iter().enumerate() {
-                                out[(r + m) * k + j + n] = _mm512_reduce_add_ps(v) - offset[j + n];
+                                out[(r + m) * k + j + n] =
+                                    _mm512_reduce_add_ps(v) - offset.map_or(0.0, |o| o[j + n]);
                             }
                         }
                     }};
                 }
                 if mr == MR && nr == NR {
                     // The common case, monomorphised for this tile.
-                    let pp: [*const u8; MR] = std::array::from_fn(|m| p[r + m].as_ptr());
+                    let pp: [*const T; MR] = std::array::from_fn(|m| p[r + m].as_ptr());
                     let wp = w[j * d..].as_ptr();
                     // SAFETY: rows r..r+MR and outputs j..j+NR lie inside (asserted).
-                    let acc = unsafe { bytes_dot_tile::<MR, NR>(pp, wp, d, len) };
+                    let acc = unsafe { dot_tile::<T, MR, NR>(pp, wp, d, len) };
                     for (m, acc_m) in acc.iter().enumerate() {
                         for (n, &v) in acc_m.iter().enumerate() {
-                            out[(r + m) * k + j + n] = _mm512_reduce_add_ps(v) - offset[j + n];
+                            out[(r + m) * k + j + n] =
+                                _mm512_reduce_add_ps(v) - offset.map_or(0.0, |o| o[j + n]);
                         }
                     }
                 } else {

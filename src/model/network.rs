@@ -701,8 +701,17 @@ impl<F: Real> Network<F> {
                 GradientUse::Store { lambda, out } => {
                     let g = &mut out[l];
                     if let Some(input) = input {
+                        // g holds W (cloned above): g ← 2λ·W + δᵀ·input, through the same
+                        // fused kernel as a step (a general GEMM packs first, and was a fifth
+                        // of an Adam epoch).
                         let two_lambda = F::of(2.0) * *lambda;
-                        general_mat_mul(F::one(), &delta.t(), &input, two_lambda, &mut g.weights);
+                        super::kernels::sgd_update(
+                            g.weights.view_mut(),
+                            delta,
+                            input,
+                            two_lambda,
+                            -F::one(),
+                        );
                     }
                     g.bias.assign(&bias_grad);
                     if let (Some(bn), Some((dgamma, dbeta))) = (&mut g.bn, bn_grads) {
