@@ -1,6 +1,8 @@
 //! Matrix products for the skinny shapes of training (many rows × 3,072 inputs × 10–100
-//! outputs), where a general GEMM spends most of its time packing. Hand-tiled AVX2/FMA
-//! kernels for `f32`, chosen at run time; everything else goes through ndarray.
+//! outputs), where a general GEMM spends most of its time packing. Hand-tiled kernels,
+//! chosen at run time: AVX-512 or AVX2 register tiles for the first layer's bytes and for
+//! products of `f32` ([`tiles`]), AVX2 tiles for the float updates; everything else goes
+//! through ndarray.
 
 use ndarray::{ArrayView2, ArrayViewMut2, linalg::general_mat_mul};
 
@@ -113,14 +115,7 @@ pub(crate) fn xwt_f32(
             if wide {
                 let x_rows: Vec<&[f32]> = xs.chunks_exact(d.max(1)).take(rows).collect();
                 // SAFETY: AVX-512 was detected; the kernel checks the sizes.
-                let len = unsafe { wide::dot_wt::<f32, 4, 5>(&x_rows, ws, None, os, k, d) };
-                if len < d {
-                    for (x, o) in x_rows.iter().zip(os.chunks_exact_mut(k)) {
-                        for (j, o) in o.iter_mut().enumerate() {
-                            *o += (len..d).map(|q| x[q] * ws[j * d + q]).sum::<f32>();
-                        }
-                    }
-                }
+                unsafe { tiles::dot_wt_avx512(&x_rows, ws, None, os, k, d) };
                 return;
             }
             // SAFETY: AVX2 and FMA were detected above; the slices have the sizes the shapes say.
@@ -277,28 +272,18 @@ pub fn bytes_wt(pixels: &[&[u8]], folded: &FoldedWeights, mut out: ArrayViewMut2
     if have_avx512()
         && let Some(os) = out.as_slice_mut()
     {
-        let (scaled, offset) = (folded.scaled.as_slice(), &folded.offset);
-        // Four rows × five outputs: 20 accumulators; each load of W feeds four
-        // multiply-adds (measured against 2 × 10, 3 × 8, 4 × 6, 5 × 5, 6 × 4 and 8 × 3).
+        let (scaled, offset) = (folded.scaled.as_slice(), Some(&folded.offset[..]));
         // SAFETY: AVX-512 was detected; the kernel checks the sizes.
-        let len = unsafe { wide::dot_wt::<u8, 4, 5>(pixels, scaled, Some(offset), os, k, d) };
-        if len < d {
-            for (r, o) in os.chunks_exact_mut(k).take(rows).enumerate() {
-                for (j, o) in o.iter_mut().enumerate() {
-                    *o += (len..d)
-                        .map(|q| f32::from(pixels[r][q]) * scaled[j * d + q])
-                        .sum::<f32>();
-                }
-            }
-        }
+        unsafe { tiles::dot_wt_avx512(pixels, scaled, offset, os, k, d) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
     if have_avx2()
         && let Some(os) = out.as_slice_mut()
     {
+        let (scaled, offset) = (folded.scaled.as_slice(), Some(&folded.offset[..]));
         // SAFETY: AVX2 and FMA were detected; the kernel checks the sizes.
-        unsafe { avx2::bytes_wt(pixels, folded.scaled.as_slice(), &folded.offset, os, k, d) };
+        unsafe { tiles::dot_wt_avx2(pixels, scaled, offset, os, k, d) };
         return;
     }
     for (p, mut out_r) in pixels.iter().zip(out.rows_mut()) {
@@ -351,16 +336,15 @@ pub fn sgd_update_bytes(
             eta,
             d,
         };
-        if have_avx512() {
-            // Four 16-lane vectors of columns × five outputs: 20 accumulators, each
-            // converted byte feeds five multiply-adds and each broadcast δ four (measured
-            // against 2 × 10, 3 × 6, 4 × 6 and 2 × 8 on the 10- and 50-output shapes).
-            // SAFETY: AVX-512 was detected; the kernel checks the sizes.
-            unsafe { avx2::update_bytes_wide::<4, 5>(&mut update, ds, pixels) };
-            return;
+        // SAFETY: the kernels check the sizes; each runs only where its features were
+        // detected.
+        unsafe {
+            if have_avx512() {
+                tiles::update_bytes_avx512(&mut update, ds, pixels);
+            } else {
+                tiles::update_bytes_avx2(&mut update, ds, pixels);
+            }
         }
-        // SAFETY: AVX2 and FMA were detected; the kernel checks the sizes.
-        unsafe { avx2::update_bytes(&mut update, ds, pixels) };
         return;
     }
     for j in 0..k {
@@ -393,230 +377,8 @@ pub fn have_avx512() -> bool {
     }
 }
 
-/// AVX-512 tiles for the first layer, which reads bytes: 32 registers of 16 lanes hold 20
-/// accumulators plus the operands, so each load of W (or broadcast δ) feeds four or five
-/// multiply-adds, and each byte is converted in a register as it is loaded instead of into
-/// a packed copy. Measured on one core against the AVX2 tiles: the forward product 72 → 108
-/// GFLOP/s (10 outputs) and 86 → 110 (50 outputs); the update 65 → 95 and 85 → 92.
 #[cfg(target_arch = "x86_64")]
-mod wide {
-    use std::arch::x86_64::*;
-
-    /// The 16 values of `v` from `at`.
-    #[target_feature(enable = "avx2,fma,avx512f")]
-    #[inline]
-    pub(super) fn load16(v: &[f32], at: usize) -> __m512 {
-        let s = &v[at..at + 16];
-        // SAFETY: `s` holds 16 values.
-        unsafe { _mm512_loadu_ps(s.as_ptr()) }
-    }
-
-    /// Sixteen bytes from `src` as sixteen `f32`.
-    ///
-    /// # Safety
-    /// Needs AVX-512F; src..src+16 lies inside its slice.
-    #[target_feature(enable = "avx2,fma,avx512f")]
-    #[inline]
-    pub(super) unsafe fn bytes16(src: *const u8) -> __m512 {
-        // SAFETY: as the caller promises.
-        unsafe { _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(src.cast()))) }
-    }
-
-    /// `Σ_r δ_{r,n} · p_r[16c..16c+16]` for NR outputs and C 16-lane vectors of bytes,
-    /// converted in registers as they are loaded: columns `q..` of each row of `p`; `delta`
-    /// points at δ[0][j0] with rows `k` apart.
-    ///
-    /// # Safety
-    /// Needs AVX-512F; the caller keeps q + 16·C bytes in each row of `p` and rows × NR
-    /// values of `delta` inside their slices.
-    #[target_feature(enable = "avx2,fma,avx512f")]
-    #[inline]
-    pub(super) unsafe fn bytes_outer_tile<const C: usize, const NR: usize>(
-        p: &[&[u8]],
-        q: usize,
-        delta: *const f32,
-        k: usize,
-    ) -> [[__m512; C]; NR] {
-        let mut acc = [[_mm512_setzero_ps(); C]; NR];
-        for (r, row) in p.iter().enumerate() {
-            let row = row.as_ptr();
-            // SAFETY: as the caller promises.
-            unsafe {
-                let xv: [__m512; C] = std::array::from_fn(|c| bytes16(row.add(q + 16 * c)));
-                for (n, acc_n) in acc.iter_mut().enumerate() {
-                    let dv = _mm512_set1_ps(*delta.add(r * k + n));
-                    for (s, &x) in acc_n.iter_mut().zip(&xv) {
-                        *s = _mm512_fmadd_ps(dv, x, *s);
-                    }
-                }
-            }
-        }
-        acc
-    }
-
-    /// What a row of a product's input can hold: bytes (converted in registers as they are
-    /// loaded) or `f32`.
-    pub(super) trait Lanes: Copy {
-        /// Sixteen values from `src` as sixteen `f32`.
-        ///
-        /// # Safety
-        /// Needs AVX-512F; src..src+16 lies inside its slice.
-        unsafe fn load16(src: *const Self) -> __m512;
-    }
-
-    impl Lanes for u8 {
-        #[inline]
-        unsafe fn load16(src: *const u8) -> __m512 {
-            // SAFETY: as the caller promises.
-            unsafe { bytes16(src) }
-        }
-    }
-
-    impl Lanes for f32 {
-        #[inline]
-        unsafe fn load16(src: *const f32) -> __m512 {
-            // SAFETY: as the caller promises.
-            unsafe { load16_avx512(src) }
-        }
-    }
-
-    /// Sixteen `f32` from `src`.
-    #[target_feature(enable = "avx2,fma,avx512f")]
-    #[inline]
-    unsafe fn load16_avx512(src: *const f32) -> __m512 {
-        // SAFETY: the caller keeps src..src+16 inside its slice.
-        unsafe { _mm512_loadu_ps(src) }
-    }
-
-    /// `Σ_q p_{m,q} · w_{n,q}` over `len` columns (a multiple of 16) for MR rows of `p` and
-    /// NR rows of W, as 16-lane partial sums: each load of W feeds MR multiply-adds.
-    ///
-    /// # Safety
-    /// Needs AVX-512F; the caller keeps `len` values from each of `p` and NR rows of `len`
-    /// values from `w` (`w_stride` apart) inside their slices.
-    #[target_feature(enable = "avx2,fma,avx512f")]
-    #[inline]
-    pub(super) unsafe fn dot_tile<T: Lanes, const MR: usize, const NR: usize>(
-        p: [*const T; MR],
-        w: *const f32,
-        w_stride: usize,
-        len: usize,
-    ) -> [[__m512; NR]; MR] {
-        let mut acc = [[_mm512_setzero_ps(); NR]; MR];
-        let mut q = 0;
-        while q < len {
-            // SAFETY: as the caller promises.
-            unsafe {
-                let xv: [__m512; MR] = std::array::from_fn(|m| T::load16(p[m].add(q)));
-                for n in 0..NR {
-                    let wv = _mm512_loadu_ps(w.add(n * w_stride + q));
-                    for (acc_m, &x) in acc.iter_mut().zip(&xv) {
-                        acc_m[n] = _mm512_fmadd_ps(x, wv, acc_m[n]);
-                    }
-                }
-            }
-            q += 16;
-        }
-        acc
-    }
-
-    /// `out[r][j] = Σ_q p_{r,q} · w_{j,q} − offset_j` (no offset when `None`) over the first `d / 16 · 16` columns
-    /// (returned; the caller adds the rest) in tiles of MR rows × NR outputs.
-    ///
-    /// # Safety
-    /// Needs AVX-512F; each row of `p` holds d values, `w` k × d, `out` rows × k.
-    #[target_feature(enable = "avx2,fma,avx512f")]
-    pub(super) unsafe fn dot_wt<T: Lanes, const MR: usize, const NR: usize>(
-        p: &[&[T]],
-        w: &[f32],
-        offset: Option<&[f32]>,
-        out: &mut [f32],
-        k: usize,
-        d: usize,
-    ) -> usize {
-        let rows = p.len();
-        assert!(
-            p.iter().all(|r| r.len() >= d)
-                && w.len() >= k * d
-                && out.len() >= rows * k
-                && offset.is_none_or(|o| o.len() >= k)
-        );
-        let len = d / 16 * 16;
-        let mut r = 0;
-        while r < rows {
-            let mr = (rows - r).min(MR);
-            let mut j = 0;
-            while j < k {
-                let nr = (k - j).min(NR);
-                macro_rules! tile {
-                    ($m:literal, $n:literal, $r:expr, $j:expr) => {{
-                        let (r, j) = ($r, $j);
-                        let pp: [*const T; $m] = std::array::from_fn(|m| p[r + m].as_ptr());
-                        let wp = w[j * d..].as_ptr();
-                        // SAFETY: rows r..r+$m and outputs j..j+$n lie inside (asserted).
-                        let acc = unsafe { dot_tile::<T, $m, $n>(pp, wp, d, len) };
-                        for (m, acc_m) in acc.iter().enumerate() {
-                            for (n, &v) in acc_m.iter().enumerate() {
-                                out[(r + m) * k + j + n] =
-                                    _mm512_reduce_add_ps(v) - offset.map_or(0.0, |o| o[j + n]);
-                            }
-                        }
-                    }};
-                }
-                if mr == MR && nr == NR {
-                    // The common case, monomorphised for this tile.
-                    let pp: [*const T; MR] = std::array::from_fn(|m| p[r + m].as_ptr());
-                    let wp = w[j * d..].as_ptr();
-                    // SAFETY: rows r..r+MR and outputs j..j+NR lie inside (asserted).
-                    let acc = unsafe { dot_tile::<T, MR, NR>(pp, wp, d, len) };
-                    for (m, acc_m) in acc.iter().enumerate() {
-                        for (n, &v) in acc_m.iter().enumerate() {
-                            out[(r + m) * k + j + n] =
-                                _mm512_reduce_add_ps(v) - offset.map_or(0.0, |o| o[j + n]);
-                        }
-                    }
-                } else {
-                    // Edges: sub-tiles of at most 4 rows × 5 outputs.
-                    let mut rr = 0;
-                    while rr < mr {
-                        let m4 = (mr - rr).min(4);
-                        let mut jj = 0;
-                        while jj < nr {
-                            let n5 = (nr - jj).min(5);
-                            match (m4, n5) {
-                                (4, 5) => tile!(4, 5, r + rr, j + jj),
-                                (4, 4) => tile!(4, 4, r + rr, j + jj),
-                                (4, 3) => tile!(4, 3, r + rr, j + jj),
-                                (4, 2) => tile!(4, 2, r + rr, j + jj),
-                                (4, _) => tile!(4, 1, r + rr, j + jj),
-                                (3, 5) => tile!(3, 5, r + rr, j + jj),
-                                (3, 4) => tile!(3, 4, r + rr, j + jj),
-                                (3, 3) => tile!(3, 3, r + rr, j + jj),
-                                (3, 2) => tile!(3, 2, r + rr, j + jj),
-                                (3, _) => tile!(3, 1, r + rr, j + jj),
-                                (2, 5) => tile!(2, 5, r + rr, j + jj),
-                                (2, 4) => tile!(2, 4, r + rr, j + jj),
-                                (2, 3) => tile!(2, 3, r + rr, j + jj),
-                                (2, 2) => tile!(2, 2, r + rr, j + jj),
-                                (2, _) => tile!(2, 1, r + rr, j + jj),
-                                (_, 5) => tile!(1, 5, r + rr, j + jj),
-                                (_, 4) => tile!(1, 4, r + rr, j + jj),
-                                (_, 3) => tile!(1, 3, r + rr, j + jj),
-                                (_, 2) => tile!(1, 2, r + rr, j + jj),
-                                (_, _) => tile!(1, 1, r + rr, j + jj),
-                            }
-                            jj += n5;
-                        }
-                        rr += m4;
-                    }
-                }
-                j += nr;
-            }
-            r += mr;
-        }
-        len
-    }
-}
+mod tiles;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
@@ -722,34 +484,15 @@ mod avx2 {
         /// Per-thread partial sums of the products, reused between calls (no allocation
         /// per step).
         static PARTIAL: std::cell::RefCell<super::AlignedBuffer> = std::cell::RefCell::new(super::AlignedBuffer::default());
-        /// Per-thread rows of bytes converted to `f32` (a product's block of two rows, or an
-        /// update's strip of columns), small enough to stay in L1.
-        static PACKED: std::cell::RefCell<super::AlignedBuffer> = std::cell::RefCell::new(super::AlignedBuffer::default());
-    }
-
-    /// Eight bytes from `src` as eight `f32`.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn bytes_to_f32(src: *const u8) -> __m256 {
-        // SAFETY: the caller keeps src..src+8 inside its slice.
-        unsafe { _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(src.cast()))) }
-    }
-
-    /// Where a product's rows come from, for [`blocked_dot`].
-    enum Rows<'a> {
-        /// Already `f32`, `d` apart.
-        Floats(&'a [f32]),
-        /// Rows of bytes, converted a block of two rows at a time into `PACKED`.
-        Bytes(&'a [&'a [u8]]),
     }
 
     /// `acc[r][j] = Σ_q x_rq · w_jq` as 8-lane partial sums over the first columns (the
     /// count is returned; the caller adds the rest): W is walked in column blocks that stay
-    /// in cache while every pair of rows passes them. With AVX-512, bytes take
-    /// [`super::wide::bytes_wt`] instead, which converts them in registers.
+    /// in cache while every pair of rows passes them. (The first layer's bytes take
+    /// [`super::tiles`] instead.)
     #[target_feature(enable = "avx2,fma")]
     fn blocked_dot(
-        x: &Rows<'_>,
+        x: &[f32],
         w: &[f32],
         acc: &mut super::AlignedBuffer,
         rows: usize,
@@ -764,48 +507,29 @@ mod avx2 {
         } else {
             covered.max(8)
         };
-        PACKED.with_borrow_mut(|pack| {
-            pack.reset(2 * block);
-            let pack = pack.as_mut_slice();
-            let mut p0 = 0;
-            while p0 < covered {
-                let len = (p0 + block).min(covered) - p0;
-                let mut r = 0;
-                while r < rows {
-                    let mr = (rows - r).min(2);
-                    let (xp, x_stride) = match x {
-                        Rows::Floats(x) => (x[(r * d + p0)..].as_ptr(), d),
-                        Rows::Bytes(bytes) => {
-                            for m in 0..mr {
-                                let src = &bytes[r + m][p0..p0 + len];
-                                let dst = &mut pack[m * len..(m + 1) * len];
-                                for (o, i) in dst.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
-                                    // SAFETY: both chunks hold 8 values.
-                                    unsafe {
-                                        _mm256_storeu_ps(o.as_mut_ptr(), bytes_to_f32(i.as_ptr()))
-                                    };
-                                }
-                            }
-                            (pack.as_ptr(), len)
-                        }
+        let mut p0 = 0;
+        while p0 < covered {
+            let len = (p0 + block).min(covered) - p0;
+            let mut r = 0;
+            while r < rows {
+                let mr = (rows - r).min(2);
+                let (xp, x_stride) = (x[(r * d + p0)..].as_ptr(), d);
+                let mut j = 0;
+                while j < k {
+                    let nr = (k - j).min(5);
+                    let wp = w[j * d + p0..].as_ptr();
+                    let ap = acc[(r * k + j) * 8..].as_mut_ptr();
+                    // SAFETY: rows r..r+mr of x and j..j+nr of w hold `len` values from
+                    // these pointers (p0 + len <= d8 <= d); acc holds rows · k vectors.
+                    unsafe {
+                        dispatch_tile!(dot_tile, mr, nr, (xp, x_stride, wp, d, ap, k * 8, len))
                     };
-                    let mut j = 0;
-                    while j < k {
-                        let nr = (k - j).min(5);
-                        let wp = w[j * d + p0..].as_ptr();
-                        let ap = acc[(r * k + j) * 8..].as_mut_ptr();
-                        // SAFETY: rows r..r+mr of x and j..j+nr of w hold `len` values from
-                        // these pointers (p0 + len <= d8 <= d); acc holds rows · k vectors.
-                        unsafe {
-                            dispatch_tile!(dot_tile, mr, nr, (xp, x_stride, wp, d, ap, k * 8, len))
-                        };
-                        j += nr;
-                    }
-                    r += mr;
+                    j += nr;
                 }
-                p0 += len;
+                r += mr;
             }
-        });
+            p0 += len;
+        }
         covered
     }
 
@@ -817,45 +541,11 @@ mod avx2 {
     pub unsafe fn xwt(x: &[f32], w: &[f32], out: &mut [f32], rows: usize, k: usize, d: usize) {
         assert!(x.len() >= rows * d && w.len() >= k * d && out.len() >= rows * k);
         PARTIAL.with_borrow_mut(|acc| {
-            let d8 = blocked_dot(&Rows::Floats(x), w, acc, rows, k, d);
+            let d8 = blocked_dot(x, w, acc, rows, k, d);
             for (r, out_r) in out.chunks_exact_mut(k).take(rows).enumerate() {
                 for (j, o) in out_r.iter_mut().enumerate() {
                     let tail: f32 = (d8..d).map(|q| x[r * d + q] * w[j * d + q]).sum();
                     *o = hsum(load8(acc.as_slice(), (r * k + j) * 8)) + tail;
-                }
-            }
-        });
-    }
-
-    /// `out = p · scaledᵀ − offset` for rows of bytes `p` (see [`super::FoldedWeights`]).
-    ///
-    /// # Safety
-    /// Needs AVX2 and FMA.
-    #[allow(clippy::too_many_arguments)]
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn bytes_wt(
-        p: &[&[u8]],
-        scaled: &[f32],
-        offset: &[f32],
-        out: &mut [f32],
-        k: usize,
-        d: usize,
-    ) {
-        let rows = p.len();
-        assert!(
-            p.iter().all(|r| r.len() >= d)
-                && scaled.len() >= k * d
-                && offset.len() >= k
-                && out.len() >= rows * k
-        );
-        PARTIAL.with_borrow_mut(|acc| {
-            let d8 = blocked_dot(&Rows::Bytes(p), scaled, acc, rows, k, d);
-            for (r, out_r) in out.chunks_exact_mut(k).take(rows).enumerate() {
-                for (j, o) in out_r.iter_mut().enumerate() {
-                    let tail: f32 = (d8..d)
-                        .map(|q| f32::from(p[r][q]) * scaled[j * d + q])
-                        .sum();
-                    *o = hsum(load8(acc.as_slice(), (r * k + j) * 8)) + tail - offset[j];
                 }
             }
         });
@@ -1010,151 +700,15 @@ mod avx2 {
         pub d: usize,
     }
 
-    /// Writes the new W, W∘scale and offset terms for columns p..p+8·C of outputs
-    /// j0..j0+NR, given `acc[n][c] = Σ_r δ_{r,j0+n} p_r` over those columns.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn store_bytes_update<const C: usize, const NR: usize>(
-        u: &mut BytesUpdate<'_>,
-        acc: &[[__m256; C]; NR],
-        p: usize,
-        j0: usize,
-    ) {
-        let keep_v = _mm256_set1_ps(u.keep);
-        let neg_eta = _mm256_set1_ps(-u.eta);
-        let d = u.d;
-        for (n, acc_n) in acc.iter().enumerate() {
-            let j = j0 + n;
-            let ds = _mm256_set1_ps(u.delta_sum[j]);
-            let mut off = load8(u.offset_acc, j * 8);
-            for (c, &s) in acc_n.iter().enumerate() {
-                let col = p + 8 * c;
-                let (mv, sv) = (load8(u.mean, col), load8(u.scale, col));
-                // The gradient of the normalised inputs: scale · (Σ δp − mean · Σ δ).
-                let g = _mm256_mul_ps(sv, _mm256_fnmadd_ps(mv, ds, s));
-                let at = j * d + col;
-                let new = _mm256_fmadd_ps(neg_eta, g, _mm256_mul_ps(keep_v, load8(u.w, at)));
-                let folded = _mm256_mul_ps(new, sv);
-                off = _mm256_fmadd_ps(mv, folded, off);
-                // SAFETY: at + 8 <= k·d for both matrices.
-                unsafe {
-                    _mm256_storeu_ps(u.w[at..at + 8].as_mut_ptr(), new);
-                    _mm256_storeu_ps(u.scaled[at..at + 8].as_mut_ptr(), folded);
-                    _mm256_storeu_ps(u.offset_acc[j * 8..j * 8 + 8].as_mut_ptr(), off);
-                }
-            }
-        }
-    }
-
-    /// [`store_bytes_update`] for 16-lane vectors.
-    #[target_feature(enable = "avx2,fma,avx512f")]
-    #[inline]
-    fn store_bytes_update16<const C: usize, const NR: usize>(
-        u: &mut BytesUpdate<'_>,
-        acc: &[[__m512; C]; NR],
-        p: usize,
-        j0: usize,
-    ) {
-        use super::wide::load16;
-        let keep_v = _mm512_set1_ps(u.keep);
-        let neg_eta = _mm512_set1_ps(-u.eta);
-        let d = u.d;
-        for (n, acc_n) in acc.iter().enumerate() {
-            let j = j0 + n;
-            let ds = _mm512_set1_ps(u.delta_sum[j]);
-            let mut off = load16(u.offset_acc, j * 16);
-            for (c, &s) in acc_n.iter().enumerate() {
-                let col = p + 16 * c;
-                let (mv, sv) = (load16(u.mean, col), load16(u.scale, col));
-                // The gradient of the normalised inputs: scale · (Σ δp − mean · Σ δ).
-                let g = _mm512_mul_ps(sv, _mm512_fnmadd_ps(mv, ds, s));
-                let at = j * d + col;
-                let new = _mm512_fmadd_ps(neg_eta, g, _mm512_mul_ps(keep_v, load16(u.w, at)));
-                let folded = _mm512_mul_ps(new, sv);
-                off = _mm512_fmadd_ps(mv, folded, off);
-                // SAFETY: at + 16 <= k·d for both matrices.
-                unsafe {
-                    _mm512_storeu_ps(u.w[at..at + 16].as_mut_ptr(), new);
-                    _mm512_storeu_ps(u.scaled[at..at + 16].as_mut_ptr(), folded);
-                }
-            }
-            // SAFETY: offset_acc holds k × 16 values.
-            unsafe { _mm512_storeu_ps(u.offset_acc[j * 16..j * 16 + 16].as_mut_ptr(), off) };
-        }
-    }
-
-    /// The update of [`super::sgd_update_bytes`] with AVX-512: strips of C 16-lane vectors
-    /// of columns, NR outputs at a time, the bytes converted in registers as they are
-    /// loaded (no converted copy is written).
-    ///
-    /// # Safety
-    /// Needs AVX-512F.
-    #[target_feature(enable = "avx2,fma,avx512f")]
-    pub unsafe fn update_bytes_wide<const C: usize, const NR: usize>(
+    /// The fused update of columns `q..d` of output `j` (those no vector covered), one at a
+    /// time; returns their part of the offset term.
+    pub(super) fn update_tail(
         u: &mut BytesUpdate<'_>,
         delta: &[f32],
         p: &[&[u8]],
-    ) {
-        let d = u.d;
-        let k = u.delta_sum.len();
-        let rows = p.len();
-        assert!(
-            u.w.len() >= k * d
-                && u.scaled.len() >= k * d
-                && u.offset.len() >= k
-                && u.offset_acc.len() >= k * 16
-                && u.mean.len() >= d
-                && u.scale.len() >= d
-                && delta.len() >= rows * k
-                && p.iter().all(|r| r.len() >= d)
-        );
-        u.offset_acc[..k * 16].fill(0.0);
-        use super::wide::bytes_outer_tile as tile;
-        let mut q = 0;
-        while q + 16 <= d {
-            // Whole strips of C vectors, then single vectors at the end.
-            let c = if q + 16 * C <= d { C } else { 1 };
-            let mut j = 0;
-            while j < k {
-                let nr = if c == C && k - j >= NR {
-                    NR
-                } else {
-                    (k - j).min(5)
-                };
-                let dp = delta[j..].as_ptr();
-                macro_rules! run {
-                    ($c:expr, $n:expr) => {
-                        // SAFETY: columns q..q+16·$c and outputs j..j+$n lie inside (the
-                        // loop bounds and the assertion above).
-                        store_bytes_update16(u, &unsafe { tile::<$c, $n>(p, q, dp, k) }, q, j)
-                    };
-                }
-                match (c == C, nr) {
-                    (true, n) if n == NR => run!(C, NR),
-                    (true, 5) => run!(C, 5),
-                    (true, 4) => run!(C, 4),
-                    (true, 3) => run!(C, 3),
-                    (true, 2) => run!(C, 2),
-                    (true, _) => run!(C, 1),
-                    (false, 5) => run!(1, 5),
-                    (false, 4) => run!(1, 4),
-                    (false, 3) => run!(1, 3),
-                    (false, 2) => run!(1, 2),
-                    (false, _) => run!(1, 1),
-                }
-                j += nr;
-            }
-            q += 16 * c;
-        }
-        for j in 0..k {
-            let lanes = _mm512_reduce_add_ps(super::wide::load16(u.offset_acc, j * 16));
-            u.offset[j] = lanes + update_tail(u, delta, p, q, j);
-        }
-    }
-
-    /// The fused update of columns `q..d` of output `j` (those no vector covered), one at a
-    /// time; returns their part of the offset term.
-    fn update_tail(u: &mut BytesUpdate<'_>, delta: &[f32], p: &[&[u8]], q: usize, j: usize) -> f32 {
+        q: usize,
+        j: usize,
+    ) -> f32 {
         let (k, d) = (u.delta_sum.len(), u.d);
         let mut off = 0.0;
         for col in q..d {
@@ -1170,100 +724,6 @@ mod avx2 {
             off += u.mean[col] * u.scaled[at];
         }
         off
-    }
-
-    /// The update of [`super::sgd_update_bytes`] over all k outputs: a strip of 16 (then 8)
-    /// columns of every row is converted once into `PACKED`, then each group of five outputs
-    /// accumulates over it.
-    ///
-    /// # Safety
-    /// Needs AVX2 and FMA.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn update_bytes(u: &mut BytesUpdate<'_>, delta: &[f32], p: &[&[u8]]) {
-        let rows = p.len();
-        let d = u.d;
-        let k = u.delta_sum.len();
-        assert!(
-            u.w.len() >= k * d
-                && u.scaled.len() >= k * d
-                && u.offset.len() >= k
-                && u.offset_acc.len() >= k * 8
-                && u.mean.len() >= d
-                && u.scale.len() >= d
-                && delta.len() >= rows * k
-                && p.iter().all(|r| r.len() >= d)
-        );
-        u.offset_acc[..k * 8].fill(0.0);
-        // A strip is 16 columns, then 8 at the end.
-        const STRIDE: usize = 16;
-        PACKED.with_borrow_mut(|strip| {
-            strip.reset(rows * STRIDE);
-            let strip = strip.as_mut_slice();
-            let mut q = 0;
-            while q + 8 <= d {
-                let c = if q + 16 <= d { 2 } else { 1 };
-                for r in 0..rows {
-                    for v in 0..c {
-                        let src = &p[r][q + 8 * v..q + 8 * v + 8];
-                        let dst = &mut strip[r * STRIDE + 8 * v..r * STRIDE + 8 * v + 8];
-                        // SAFETY: both hold 8 values.
-                        unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), bytes_to_f32(src.as_ptr())) };
-                    }
-                }
-                let mut j = 0;
-                while j < k {
-                    let nr = if c >= 2 { (k - j).min(5) } else { 1 };
-                    let (a, dp) = (strip.as_ptr(), delta[j..].as_ptr());
-                    // SAFETY: the strip holds rows × 16 values; delta rows × k from column j,
-                    // and j + nr <= k.
-                    unsafe {
-                        match (c, nr) {
-                            (2, 5) => store_bytes_update(
-                                u,
-                                &outer_tile::<2, 5>(a, STRIDE, dp, k, rows),
-                                q,
-                                j,
-                            ),
-                            (2, 4) => store_bytes_update(
-                                u,
-                                &outer_tile::<2, 4>(a, STRIDE, dp, k, rows),
-                                q,
-                                j,
-                            ),
-                            (2, 3) => store_bytes_update(
-                                u,
-                                &outer_tile::<2, 3>(a, STRIDE, dp, k, rows),
-                                q,
-                                j,
-                            ),
-                            (2, 2) => store_bytes_update(
-                                u,
-                                &outer_tile::<2, 2>(a, STRIDE, dp, k, rows),
-                                q,
-                                j,
-                            ),
-                            (2, _) => store_bytes_update(
-                                u,
-                                &outer_tile::<2, 1>(a, STRIDE, dp, k, rows),
-                                q,
-                                j,
-                            ),
-                            _ => store_bytes_update(
-                                u,
-                                &outer_tile::<1, 1>(a, STRIDE, dp, k, rows),
-                                q,
-                                j,
-                            ),
-                        }
-                    }
-                    j += nr;
-                }
-                q += 8 * c;
-            }
-            for j in 0..k {
-                u.offset[j] = hsum(load8(u.offset_acc, j * 8)) + update_tail(u, delta, p, q, j);
-            }
-        });
     }
 }
 
