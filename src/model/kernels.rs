@@ -224,29 +224,40 @@ impl FoldedWeights {
     /// Folds `w` (outputs × inputs) with the normalisation's per-input `mean` and `scale`.
     pub fn new(w: ArrayView2<f32>, mean: &[f32], scale: &[f32]) -> Self {
         let (k, d) = w.dim();
+        let mut folded = FoldedWeights {
+            scaled: AlignedBuffer::zeros(k * d),
+            offset: vec![0.0; k],
+            offset_acc: vec![0.0; k * 16],
+            inputs: d,
+        };
+        folded.refold(w, mean, scale);
+        folded
+    }
+
+    /// Folds `w` again (after an update that did not fold it on the way), reusing the
+    /// buffers when the shape is unchanged.
+    pub fn refold(&mut self, w: ArrayView2<f32>, mean: &[f32], scale: &[f32]) {
+        let (k, d) = w.dim();
         assert!(
             mean.len() == d && scale.len() == d,
             "one mean and scale per input"
         );
-        let mut scaled = AlignedBuffer::zeros(k * d);
-        let mut offset = Vec::with_capacity(k);
-        for (row, out) in w
+        if self.outputs() != k || self.inputs != d {
+            *self = FoldedWeights::new(w, mean, scale);
+            return;
+        }
+        for ((row, out), off) in w
             .rows()
             .into_iter()
-            .zip(scaled.as_mut_slice().chunks_exact_mut(d.max(1)))
+            .zip(self.scaled.as_mut_slice().chunks_exact_mut(d.max(1)))
+            .zip(&mut self.offset)
         {
-            let mut off = 0f64;
+            let mut sum = 0f64;
             for (((&v, &m), &s), o) in row.iter().zip(mean).zip(scale).zip(out) {
                 *o = v * s;
-                off += f64::from(m) * f64::from(*o);
+                sum += f64::from(m) * f64::from(*o);
             }
-            offset.push(off as f32);
-        }
-        FoldedWeights {
-            scaled,
-            offset,
-            offset_acc: vec![0.0; k * 16],
-            inputs: d,
+            *off = sum as f32;
         }
     }
 

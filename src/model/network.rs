@@ -604,6 +604,28 @@ impl<F: Real> Network<F> {
         )
     }
 
+    /// [`Self::step_all_but_first_weights`] for update rules with state: stores the
+    /// gradients (L2 term included) of every parameter but the first weight matrix in `out`
+    /// (its entry there holds W₀ itself) and leaves the parameters as they are.
+    pub fn store_all_but_first_weights(
+        &mut self,
+        rows: usize,
+        labels: &[u8],
+        loss: LossKind,
+        ws: &mut Workspace<F>,
+        lambda: F,
+        out: &mut Vec<Layer<F>>,
+    ) -> f64 {
+        self.backward(
+            None,
+            rows,
+            labels,
+            loss,
+            ws,
+            GradientUse::Store { lambda, out },
+        )
+    }
+
     /// Loss and backward pass over the last forward pass in `ws`. Without `x` the first
     /// weight matrix is left to the caller (its bias still steps or is stored).
     fn backward(

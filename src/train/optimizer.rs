@@ -99,41 +99,53 @@ impl Optimizer {
         }
     }
 
-    /// One step of `net` along `grads` (same shapes, L2 term included) with learning rate
-    /// `eta`.
-    pub fn step(&mut self, net: &mut Network<f32>, grads: &[Layer<f32>], eta: f64) {
+    /// Counts a step and returns its rule (Adam's bias corrections depend on the count),
+    /// making sure the state fits `net`.
+    pub(crate) fn begin_step(&mut self, net: &Network<f32>, eta: f64) -> Rule {
         self.ensure(net);
         self.steps += 1;
         let s = self.settings;
         let t = self.steps as i32;
-        let eta = eta as f32;
-        let (mu, b1, b2, eps) = (
-            s.momentum as f32,
-            s.beta1 as f32,
-            s.beta2 as f32,
-            s.eps as f32,
-        );
         // Adam's bias corrections, folded into the step size.
         let c1 = 1.0 - (s.beta1).powi(t);
         let c2 = 1.0 - (s.beta2).powi(t);
-        let adam_eta = (f64::from(eta) * c2.sqrt() / c1) as f32;
-        let adam_eps = (s.eps * c2.sqrt()) as f32;
-        let rule = Rule {
+        Rule {
             kind: s.kind,
-            eta,
-            mu,
-            b1,
-            b2,
-            eps,
-            adam_eta,
-            adam_eps,
-        };
+            eta: eta as f32,
+            mu: s.momentum as f32,
+            b1: s.beta1 as f32,
+            b2: s.beta2 as f32,
+            eps: s.eps as f32,
+            adam_eta: (eta * c2.sqrt() / c1) as f32,
+            adam_eps: (s.eps * c2.sqrt()) as f32,
+        }
+    }
+
+    /// One step of `net` along `grads` (same shapes, L2 term included) with learning rate
+    /// `eta`.
+    pub fn step(&mut self, net: &mut Network<f32>, grads: &[Layer<f32>], eta: f64) {
+        let rule = self.begin_step(net, eta);
+        self.apply(rule, net, grads, false);
+    }
+
+    /// Applies `rule` to every parameter of `net` with its gradient in `grads`, except the
+    /// first weight matrix when `skip_first_weights` (two threads update it, each its own
+    /// columns, with [`Self::first_weights_state`]).
+    pub(crate) fn apply(
+        &mut self,
+        rule: Rule,
+        net: &mut Network<f32>,
+        grads: &[Layer<f32>],
+        skip_first_weights: bool,
+    ) {
         let params = net.layers.iter_mut().flat_map(|l| l.params_mut());
         let g = grads.iter().flat_map(|l| l.params());
+        let skip = usize::from(skip_first_weights);
         for (((w, g), m), v) in params
             .zip(g)
             .zip(self.first.iter_mut())
             .zip(self.second.iter_mut())
+            .skip(skip)
         {
             if w.len() < PARALLEL_ABOVE {
                 rule.apply(w, g, m, v);
@@ -150,8 +162,13 @@ impl Optimizer {
         }
     }
 
-    /// ‖ΔW‖ of each layer's weight matrix for the step this optimiser would take along
-    /// `grads` now, without taking it (for the update-to-weight ratio).
+    /// The running state of the first weight matrix (first and second moments, each
+    /// outputs × inputs, row-major), made to fit `net`.
+    pub(crate) fn first_weights_state(&mut self, net: &Network<f32>) -> (&mut [f32], &mut [f32]) {
+        self.ensure(net);
+        (&mut self.first[0], &mut self.second[0])
+    }
+
     pub fn weight_update_norms(
         &self,
         net: &Network<f32>,
@@ -182,7 +199,7 @@ const CHUNK: usize = 1 << 13;
 
 /// One step's constants of an update rule.
 #[derive(Debug, Clone, Copy)]
-struct Rule {
+pub(crate) struct Rule {
     kind: OptimizerKind,
     eta: f32,
     mu: f32,
@@ -196,7 +213,7 @@ struct Rule {
 
 impl Rule {
     /// Updates the values `w` with their gradients `g` and the rule's running state `m`, `v`.
-    fn apply(&self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    pub(crate) fn apply(&self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
         let Rule {
             eta,
             mu,

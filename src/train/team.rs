@@ -13,6 +13,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use crate::data::Normalizer;
 use crate::model::kernels;
+use crate::train::optimizer::Rule;
 
 /// Spins this many times before yielding the core while waiting at a barrier: the other
 /// half of a step is usually microseconds away, but on a busy machine (the window's thread
@@ -84,6 +85,10 @@ pub(super) struct AfterForward {
     pub(super) delta: Vec<f32>,
     pub(super) keep: f32,
     pub(super) eta: f32,
+    /// The step's rule when it keeps state (momentum, RMSProp, Adam); `None` for SGD,
+    /// which takes `keep` and `eta`.
+    pub(super) rule: Option<Rule>,
+    pub(super) lambda: f32,
     /// The next step's batch, or `None` when this was the last step.
     pub(super) next: Option<Batch>,
 }
@@ -148,10 +153,18 @@ pub(super) struct Half {
     rows: Vec<RowAt>,
     pub(super) w: Array2<f32>,
     pub(super) folded: kernels::FoldedWeights,
+    /// An update rule's running state for these columns of W₀ (first and second moments);
+    /// empty under SGD.
+    pub(super) moments: [Array2<f32>; 2],
+    /// Scratch for the gradient of these columns of W₀ (and its fold, which the kernel
+    /// writes on the way and nothing reads).
+    grad: Array2<f32>,
+    grad_folded: kernels::FoldedWeights,
 }
 
 impl Half {
-    /// The half of `w` (all of W₀) in columns `cols`, with `x` a buffer to reuse.
+    /// The half of `w` (all of W₀) in columns `cols`, with `x` a buffer to reuse, and the
+    /// same columns of an update rule's `moments` when it keeps state.
     pub(super) fn new(
         set: Arc<crate::data::Splits>,
         normalizer: &Normalizer,
@@ -159,8 +172,14 @@ impl Half {
         w: ArrayView2<'_, f32>,
         cols: Range<usize>,
         x: Vec<u8>,
+        moments: Option<[ArrayView2<'_, f32>; 2]>,
     ) -> Self {
-        let w = w.slice(ndarray::s![.., cols.clone()]).to_owned();
+        let columns = |a: ArrayView2<'_, f32>| a.slice(ndarray::s![.., cols.clone()]).to_owned();
+        let moments = moments.map_or_else(
+            || [Array2::zeros((0, 0)), Array2::zeros((0, 0))],
+            |[m, v]| [columns(m), columns(v)],
+        );
+        let w = columns(w);
         let mean = normalizer.mean[cols.clone()].to_vec();
         let scale = normalizer.scale[cols.clone()].to_vec();
         let folded = kernels::FoldedWeights::new(w.view(), &mean, &scale);
@@ -172,8 +191,11 @@ impl Half {
             scale,
             x,
             rows: Vec::new(),
+            grad: Array2::zeros((0, 0)),
+            grad_folded: kernels::FoldedWeights::default(),
             w,
             folded,
+            moments,
         }
     }
 
@@ -225,6 +247,39 @@ impl Half {
             eta,
         );
     }
+
+    /// `W_half ← rule(W_half, g)` with `g = δᵀ x_half + 2λ W_half`, for update rules that
+    /// keep state (their moments of these columns are in `moments`).
+    pub(super) fn update_with(&mut self, delta: ArrayView2<'_, f32>, rule: Rule, lambda: f32) {
+        if self.grad.dim() != self.w.dim() {
+            self.grad = self.w.clone();
+            self.grad_folded = kernels::FoldedWeights::new(self.w.view(), &self.mean, &self.scale);
+        } else {
+            self.grad.assign(&self.w);
+        }
+        let c = self.cols.len();
+        let rows = row_slices(&self.rows, &self.set.train.pixels, &self.x, c);
+        // The fused update with keep = 2λ and η = −1 turns a copy of W into the gradient.
+        kernels::sgd_update_bytes(
+            self.grad.view_mut(),
+            &mut self.grad_folded,
+            delta,
+            &rows,
+            &self.mean,
+            &self.scale,
+            2.0 * lambda,
+            -1.0,
+        );
+        let [m, v] = &mut self.moments;
+        let slice = "owned arrays are contiguous";
+        rule.apply(
+            self.w.as_slice_mut().expect(slice),
+            self.grad.as_slice().expect(slice),
+            m.as_slice_mut().expect(slice),
+            v.as_slice_mut().expect(slice),
+        );
+        self.folded.refold(self.w.view(), &self.mean, &self.scale);
+    }
 }
 
 /// The helper thread's side of the steps: runs until the calling thread sends no next
@@ -249,7 +304,10 @@ pub(super) fn helper_steps(half: &mut Half, mut batch: Batch, shared: &Shared) {
                 let mut after = lock(&shared.after);
                 let delta = ArrayView2::from_shape((rows, width), &after.delta[..rows * width])
                     .expect("delta holds rows × width");
-                half.update(delta, after.keep, after.eta);
+                match after.rule {
+                    Some(rule) => half.update_with(delta, rule, after.lambda),
+                    None => half.update(delta, after.keep, after.eta),
+                }
                 after.next.take()
             };
             match next {

@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ndarray::{ArrayView2, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
@@ -371,11 +371,7 @@ impl Trainer {
     /// Where the input columns are split between two threads, when steps are big enough
     /// for two threads to pay (measured: a 100 × 3072 × 10 linear step gains ~1.6×).
     fn team_split(&self) -> Option<usize> {
-        // The helper thread updates its half of W₀ by plain SGD; other rules keep state.
-        if !self.share_steps
-            || self.pool.current_num_threads() < 2
-            || self.live.optimizer != OptimizerKind::Sgd
-        {
+        if !self.share_steps || self.pool.current_num_threads() < 2 {
             return None;
         }
         let d = self.data.shape().dim();
@@ -491,8 +487,16 @@ impl Trainer {
     ) -> StepOutcome {
         let started = Instant::now();
         let d = self.data.shape().dim();
+        let width = self.net.layers[0].weights.nrows();
+        let sgd = self.live.optimizer == OptimizerKind::Sgd;
+        // Rules with state: each half keeps the moments of its own columns of W₀.
+        let moments = (!sgd).then(|| {
+            let (m, v) = self.optimizer.first_weights_state(&self.net);
+            let view =
+                |a: &[f32]| Array2::from_shape_vec((width, d), a.to_vec()).expect("state fits W₀");
+            [view(m), view(v)]
+        });
         let w = &self.net.layers[0].weights;
-        let width = w.nrows();
         let half = |cols: Range<usize>, x: Vec<u8>| {
             team::Half::new(
                 self.data.clone(),
@@ -501,6 +505,7 @@ impl Trainer {
                 w.view(),
                 cols,
                 x,
+                moments.as_ref().map(|[m, v]| [m.view(), v.view()]),
             )
         };
         let (x0, x1) = std::mem::take(&mut self.team_buffers);
@@ -543,14 +548,31 @@ impl Trainer {
                     self.net.forward_after_first_product(b, &mut self.ws, pass);
                     let eta = self.current_eta();
                     let lambda = self.live.lambda as f32;
-                    let total = self.net.step_all_but_first_weights(
-                        b,
-                        &self.batch_labels[..b],
-                        self.live.loss,
-                        &mut self.ws,
-                        eta as f32,
-                        lambda,
-                    );
+                    let mut rule = None;
+                    let total = if sgd {
+                        self.net.step_all_but_first_weights(
+                            b,
+                            &self.batch_labels[..b],
+                            self.live.loss,
+                            &mut self.ws,
+                            eta as f32,
+                            lambda,
+                        )
+                    } else {
+                        let total = self.net.store_all_but_first_weights(
+                            b,
+                            &self.batch_labels[..b],
+                            self.live.loss,
+                            &mut self.ws,
+                            lambda,
+                            &mut self.gradients,
+                        );
+                        let r = self.optimizer.begin_step(&self.net, eta);
+                        self.optimizer
+                            .apply(r, &mut self.net, &self.gradients, true);
+                        rule = Some(r);
+                        total
+                    };
                     self.net.track_batch_statistics(&self.ws);
                     let out = self.finish_step(b, total, eta, step_started);
                     step_started = Instant::now();
@@ -569,6 +591,8 @@ impl Trainer {
                         );
                         after.keep = keep;
                         after.eta = eta as f32;
+                        after.rule = rule;
+                        after.lambda = lambda;
                         after.next = next_b.map(|nb| self.batch_for_helper(nb));
                         if let Some(next) = &after.next {
                             batch.clone_from(next);
@@ -577,7 +601,10 @@ impl Trainer {
                     if !shared.barrier.wait() {
                         break;
                     }
-                    mine.update(self.ws.first_delta(b), keep, eta as f32);
+                    match rule {
+                        Some(r) => mine.update_with(self.ws.first_delta(b), r, lambda),
+                        None => mine.update(self.ws.first_delta(b), keep, eta as f32),
+                    }
                     on_step(&out);
                     last = Some(out);
                     match next_b {
@@ -593,6 +620,15 @@ impl Trainer {
         let weights = &mut self.net.layers[0].weights;
         weights.slice_mut(s![.., ..split]).assign(&mine.w);
         weights.slice_mut(s![.., split..]).assign(&theirs.w);
+        if !sgd {
+            let (m, v) = self.optimizer.first_weights_state(&self.net);
+            for (state, k) in [(m, 0), (v, 1)] {
+                let mut state =
+                    ArrayViewMut2::from_shape((width, d), state).expect("state fits W₀");
+                state.slice_mut(s![.., ..split]).assign(&mine.moments[k]);
+                state.slice_mut(s![.., split..]).assign(&theirs.moments[k]);
+            }
+        }
         self.team_buffers = (mine.x, theirs.x);
         match last {
             Some(out) => out,
@@ -979,6 +1015,31 @@ mod tests {
         };
         let (a, b) = both_paths(&config);
         assert_same_network(&a, &b);
+    }
+
+    #[test]
+    fn two_thread_steps_match_one_thread_with_rules_that_keep_state() {
+        // Each half keeps the moments of its own columns of W₀; upper layers and biases
+        // step on the calling thread.
+        for optimizer in [OptimizerKind::Momentum, OptimizerKind::Adam] {
+            let config = TrainConfig {
+                hidden: vec![20],
+                batch_norm: true,
+                flip: 0.5,
+                batch: 50,
+                eta: 0.001,
+                lambda: 0.01,
+                optimizer,
+                ..TrainConfig::default()
+            };
+            let (mut a, mut b) = both_paths(&config);
+            assert_same_network(&a, &b);
+            // A second call of the two-thread steps starts from the moments the first
+            // wrote back.
+            a.run_epoch();
+            b.run_epoch();
+            assert_same_network(&a, &b);
+        }
     }
 
     #[test]
