@@ -1,9 +1,10 @@
 //! Training steps shared by two threads. Each thread owns one half of the input columns:
-//! it normalises that half of every image of the batch, multiplies it by its half of the
-//! first weight matrix and, after the small rest of the step (loss, upper layers, biases) is
-//! done on the calling thread, updates its half of the first weight matrix. A thread only
-//! ever touches its own half of the batch and of W₀, so each half stays in its core's
-//! cache, and the two meet at two barriers per step.
+//! it multiplies that half of every image of the batch (read as bytes where it lies) by its
+//! half of the first weight matrix and, after the small rest of the step (loss, upper
+//! layers, biases) is done on the calling thread, updates its half of the first weight
+//! matrix, by SGD or by a rule with state whose moments for those columns it keeps. A
+//! thread only ever touches its own half of the batch and of W₀, so each half stays in its
+//! core's cache, and the two meet at two barriers per step.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

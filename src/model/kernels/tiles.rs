@@ -17,17 +17,21 @@ use super::avx2::BytesUpdate;
 pub(super) trait Vector: Copy {
     /// Lanes per register.
     const LANES: usize;
+    /// All lanes 0.
     unsafe fn zero() -> Self;
+    /// All lanes `x`.
     unsafe fn splat(x: f32) -> Self;
     /// `LANES` values from `src`.
     unsafe fn load(src: *const f32) -> Self;
     /// `LANES` bytes from `src` as `f32`.
     unsafe fn bytes(src: *const u8) -> Self;
+    /// The lanes to `dst..dst + LANES`.
     unsafe fn store(self, dst: *mut f32);
     /// `a · b + c`.
     unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self;
     /// `c − a · b`.
     unsafe fn fnmadd(a: Self, b: Self, c: Self) -> Self;
+    /// `a · b`, lane by lane.
     unsafe fn mul(a: Self, b: Self) -> Self;
     /// The sum of the lanes.
     unsafe fn sum(self) -> f32;
@@ -142,6 +146,7 @@ impl Vector for V16 {
 pub(super) trait Lanes: Copy {
     /// `V::LANES` values from `src` as `f32`.
     unsafe fn load<V: Vector>(src: *const Self) -> V;
+    /// One value as `f32` (for the columns after the last whole register).
     fn to_f32(self) -> f32;
 }
 
