@@ -280,21 +280,19 @@ pub fn bytes_wt(pixels: &[&[u8]], folded: &FoldedWeights, mut out: ArrayViewMut2
     let rows = pixels.len();
     assert!(pixels.iter().all(|p| p.len() >= d) && out.dim() == (rows, k));
     #[cfg(target_arch = "x86_64")]
-    if have_avx512()
-        && let Some(os) = out.as_slice_mut()
-    {
-        let (scaled, offset) = (folded.scaled.as_slice(), Some(&folded.offset[..]));
-        // SAFETY: AVX-512 was detected; the kernel checks the sizes.
-        unsafe { tiles::dot_wt_avx512(pixels, scaled, offset, os, k, d) };
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
     if have_avx2()
         && let Some(os) = out.as_slice_mut()
     {
         let (scaled, offset) = (folded.scaled.as_slice(), Some(&folded.offset[..]));
-        // SAFETY: AVX2 and FMA were detected; the kernel checks the sizes.
-        unsafe { tiles::dot_wt_avx2(pixels, scaled, offset, os, k, d) };
+        // SAFETY: the kernels check the sizes; each runs only where its features were
+        // detected.
+        unsafe {
+            if have_avx512() {
+                tiles::dot_wt_avx512(pixels, scaled, offset, os, k, d);
+            } else {
+                tiles::dot_wt_avx2(pixels, scaled, offset, os, k, d);
+            }
+        }
         return;
     }
     for (p, mut out_r) in pixels.iter().zip(out.rows_mut()) {
@@ -335,7 +333,7 @@ pub fn sgd_update_bytes(
     if have_avx2()
         && let (Some(ws), Some(ds)) = (w.as_slice_mut(), delta.as_slice())
     {
-        let mut update = avx2::BytesUpdate {
+        let mut update = tiles::BytesUpdate {
             w: ws,
             scaled: folded.scaled.as_mut_slice(),
             offset: &mut folded.offset,
@@ -367,7 +365,7 @@ pub fn sgd_update_bytes(
             w[[j, i]] = keep * w[[j, i]] - eta * g;
         }
     }
-    *folded = FoldedWeights::new(w.view(), mean, scale);
+    folded.refold(w.view(), mean, scale);
 }
 
 /// Whether the AVX-512 tiles can run on this CPU (`TRAINVIZ_NO_AVX512=1` turns them off,
@@ -689,52 +687,6 @@ mod avx2 {
                 w[wi] = keep * w[wi] - eta * s;
             }
         }
-    }
-
-    /// What [`update_bytes`] works on besides the strip's accumulators.
-    pub struct BytesUpdate<'a> {
-        /// W, k × d.
-        pub w: &'a mut [f32],
-        /// W∘scale, k × d, rewritten from the new W.
-        pub scaled: &'a mut [f32],
-        /// Σ mean·scaled per output, rewritten.
-        pub offset: &'a mut [f32],
-        /// Per-column mean and scale of the normalisation.
-        pub mean: &'a [f32],
-        pub scale: &'a [f32],
-        /// Σ_r δ_rj per output.
-        pub delta_sum: &'a [f32],
-        /// 8- or 16-lane partial sums of `offset`, k × 16.
-        pub offset_acc: &'a mut [f32],
-        pub keep: f32,
-        pub eta: f32,
-        pub d: usize,
-    }
-
-    /// The fused update of columns `q..d` of output `j` (those no vector covered), one at a
-    /// time; returns their part of the offset term.
-    pub(super) fn update_tail(
-        u: &mut BytesUpdate<'_>,
-        delta: &[f32],
-        p: &[&[u8]],
-        q: usize,
-        j: usize,
-    ) -> f32 {
-        let (k, d) = (u.delta_sum.len(), u.d);
-        let mut off = 0.0;
-        for col in q..d {
-            let s: f32 = p
-                .iter()
-                .enumerate()
-                .map(|(r, row)| delta[r * k + j] * f32::from(row[col]))
-                .sum();
-            let g = u.scale[col] * (s - u.mean[col] * u.delta_sum[j]);
-            let at = j * d + col;
-            u.w[at] = u.keep * u.w[at] - u.eta * g;
-            u.scaled[at] = u.w[at] * u.scale[col];
-            off += u.mean[col] * u.scaled[at];
-        }
-        off
     }
 }
 

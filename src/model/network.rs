@@ -285,7 +285,7 @@ impl<F: Real> Workspace<F> {
         self.ensure(net, rows);
         self.outputs[0].slice_mut(s![..rows, ..])
     }
-    /// ∂cost/∂(first pre-activation) after [`Network::step_all_but_first_weights`].
+    /// ∂cost/∂(first pre-activation) after [`Network::backward_all_but_first_weights`].
     pub fn first_delta(&self, rows: usize) -> ArrayView2<'_, F> {
         self.deltas[0].slice(s![..rows, ..])
     }
@@ -583,47 +583,18 @@ impl<F: Real> Network<F> {
 
     /// Loss and backward pass after [`Self::forward_after_first_product`], for a caller that
     /// updates the first weight matrix itself: every other weight and every bias take the
-    /// step, and `ws.first_delta(rows)` holds ∂cost/∂(first pre-activation) for the
-    /// caller's `W₀ ← keep·W₀ − η δ₀ᵀ x`. Returns the summed loss.
-    pub fn step_all_but_first_weights(
+    /// step or have their gradient stored, as `grad` says (the first weight matrix's entry
+    /// in a store holds W₀ itself), and `ws.first_delta(rows)` holds ∂cost/∂(first
+    /// pre-activation) for the caller's update of W₀. Returns the summed loss.
+    pub fn backward_all_but_first_weights(
         &mut self,
         rows: usize,
         labels: &[u8],
         loss: LossKind,
         ws: &mut Workspace<F>,
-        eta: F,
-        lambda: F,
+        grad: GradientUse<'_, F>,
     ) -> f64 {
-        self.backward(
-            None,
-            rows,
-            labels,
-            loss,
-            ws,
-            GradientUse::Step { eta, lambda },
-        )
-    }
-
-    /// [`Self::step_all_but_first_weights`] for update rules with state: stores the
-    /// gradients (L2 term included) of every parameter but the first weight matrix in `out`
-    /// (its entry there holds W₀ itself) and leaves the parameters as they are.
-    pub fn store_all_but_first_weights(
-        &mut self,
-        rows: usize,
-        labels: &[u8],
-        loss: LossKind,
-        ws: &mut Workspace<F>,
-        lambda: F,
-        out: &mut Vec<Layer<F>>,
-    ) -> f64 {
-        self.backward(
-            None,
-            rows,
-            labels,
-            loss,
-            ws,
-            GradientUse::Store { lambda, out },
-        )
+        self.backward(None, rows, labels, loss, ws, grad)
     }
 
     /// Loss and backward pass over the last forward pass in `ws`. Without `x` the first

@@ -169,6 +169,8 @@ impl Optimizer {
         (&mut self.first[0], &mut self.second[0])
     }
 
+    /// ‖ΔW‖ of each layer's weight matrix for the step this optimiser would take along
+    /// `grads` now, without taking it (for the update-to-weight ratio).
     pub fn weight_update_norms(
         &self,
         net: &Network<f32>,

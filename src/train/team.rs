@@ -184,6 +184,12 @@ impl Half {
         let mean = normalizer.mean[cols.clone()].to_vec();
         let scale = normalizer.scale[cols.clone()].to_vec();
         let folded = kernels::FoldedWeights::new(w.view(), &mean, &scale);
+        // Rules with state work on a gradient; SGD's update is fused and needs none.
+        let (grad, grad_folded) = if moments[0].is_empty() {
+            (Array2::zeros((0, 0)), kernels::FoldedWeights::default())
+        } else {
+            (w.clone(), folded.clone())
+        };
         Half {
             set,
             flip_perm,
@@ -192,8 +198,8 @@ impl Half {
             scale,
             x,
             rows: Vec::new(),
-            grad: Array2::zeros((0, 0)),
-            grad_folded: kernels::FoldedWeights::default(),
+            grad,
+            grad_folded,
             w,
             folded,
             moments,
@@ -252,12 +258,7 @@ impl Half {
     /// `W_half ← rule(W_half, g)` with `g = δᵀ x_half + 2λ W_half`, for update rules that
     /// keep state (their moments of these columns are in `moments`).
     pub(super) fn update_with(&mut self, delta: ArrayView2<'_, f32>, rule: Rule, lambda: f32) {
-        if self.grad.dim() != self.w.dim() {
-            self.grad = self.w.clone();
-            self.grad_folded = kernels::FoldedWeights::new(self.w.view(), &self.mean, &self.scale);
-        } else {
-            self.grad.assign(&self.w);
-        }
+        self.grad.assign(&self.w);
         let c = self.cols.len();
         let rows = row_slices(&self.rows, &self.set.train.pixels, &self.x, c);
         // The fused update with keep = 2λ and η = −1 turns a copy of W into the gradient.

@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
+use ndarray::{ArrayView2, ArrayViewMut2, s};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
@@ -84,7 +84,7 @@ pub struct Trainer {
     last_batch: usize,
     /// Whether big steps may be shared by two threads.
     share_steps: bool,
-    /// The two threads' half-batches of pixels, kept between calls.
+    /// The two threads' scratch for mirrored rows of their half-batches, kept between calls.
     team_buffers: (Vec<u8>, Vec<u8>),
     pool: Arc<rayon::ThreadPool>,
     /// State of the optimiser (unused by plain SGD, which is fused into the backward pass).
@@ -492,9 +492,7 @@ impl Trainer {
         // Rules with state: each half keeps the moments of its own columns of W₀.
         let moments = (!sgd).then(|| {
             let (m, v) = self.optimizer.first_weights_state(&self.net);
-            let view =
-                |a: &[f32]| Array2::from_shape_vec((width, d), a.to_vec()).expect("state fits W₀");
-            [view(m), view(v)]
+            [&*m, &*v].map(|a| ArrayView2::from_shape((width, d), a).expect("state fits W₀"))
         });
         let w = &self.net.layers[0].weights;
         let half = |cols: Range<usize>, x: Vec<u8>| {
@@ -548,31 +546,30 @@ impl Trainer {
                     self.net.forward_after_first_product(b, &mut self.ws, pass);
                     let eta = self.current_eta();
                     let lambda = self.live.lambda as f32;
-                    let mut rule = None;
-                    let total = if sgd {
-                        self.net.step_all_but_first_weights(
-                            b,
-                            &self.batch_labels[..b],
-                            self.live.loss,
-                            &mut self.ws,
-                            eta as f32,
+                    let grad = if sgd {
+                        GradientUse::Step {
+                            eta: eta as f32,
                             lambda,
-                        )
+                        }
                     } else {
-                        let total = self.net.store_all_but_first_weights(
-                            b,
-                            &self.batch_labels[..b],
-                            self.live.loss,
-                            &mut self.ws,
+                        GradientUse::Store {
                             lambda,
-                            &mut self.gradients,
-                        );
+                            out: &mut self.gradients,
+                        }
+                    };
+                    let total = self.net.backward_all_but_first_weights(
+                        b,
+                        &self.batch_labels[..b],
+                        self.live.loss,
+                        &mut self.ws,
+                        grad,
+                    );
+                    let rule = (!sgd).then(|| {
                         let r = self.optimizer.begin_step(&self.net, eta);
                         self.optimizer
                             .apply(r, &mut self.net, &self.gradients, true);
-                        rule = Some(r);
-                        total
-                    };
+                        r
+                    });
                     self.net.track_batch_statistics(&self.ws);
                     let out = self.finish_step(b, total, eta, step_started);
                     step_started = Instant::now();
@@ -881,14 +878,14 @@ fn evaluate_range(
         confusion: vec![0; classes * classes],
         truth: TruthProbability::default(),
     };
+    let mut images: Vec<&[u8]> = Vec::with_capacity(EVAL_BLOCK);
     let mut start = range.start;
     while start < range.end {
         let end = (start + EVAL_BLOCK).min(range.end);
         let rows = end - start;
         let labels = &set.labels[start..end];
-        let images: Vec<&[u8]> = set.pixels[start * dim..end * dim]
-            .chunks_exact(dim)
-            .collect();
+        images.clear();
+        images.extend(set.pixels[start * dim..end * dim].chunks_exact(dim));
         kernels::bytes_wt(&images, folded, ws.first_product_mut(net, rows));
         part.loss_sum += net.loss_after_first_product(rows, labels, loss, &mut ws);
         for ((&y, &p), scores) in labels

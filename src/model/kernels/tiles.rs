@@ -9,8 +9,6 @@
 
 use std::arch::x86_64::*;
 
-use super::avx2::BytesUpdate;
-
 /// A register of `f32` lanes. Every method is `unsafe`: it needs the CPU features of its
 /// width, which the `#[target_feature]` entry points below guarantee; the methods are
 /// always inlined into them.
@@ -353,6 +351,46 @@ unsafe fn outer_tile<V: Vector, const C: usize, const NR: usize>(
     }
 }
 
+/// What [`update_bytes`] works on besides the strip's accumulators.
+pub(super) struct BytesUpdate<'a> {
+    /// W, k × d.
+    pub w: &'a mut [f32],
+    /// W∘scale, k × d, rewritten from the new W.
+    pub scaled: &'a mut [f32],
+    /// Σ mean·scaled per output, rewritten.
+    pub offset: &'a mut [f32],
+    /// Per-column mean and scale of the normalisation.
+    pub mean: &'a [f32],
+    pub scale: &'a [f32],
+    /// Σ_r δ_rj per output.
+    pub delta_sum: &'a [f32],
+    /// 8- or 16-lane partial sums of `offset`, k × 16.
+    pub offset_acc: &'a mut [f32],
+    pub keep: f32,
+    pub eta: f32,
+    pub d: usize,
+}
+
+/// The fused update of columns `q..d` of output `j` (those no vector covered), one at a
+/// time; returns their part of the offset term.
+fn update_tail(u: &mut BytesUpdate<'_>, delta: &[f32], p: &[&[u8]], q: usize, j: usize) -> f32 {
+    let (k, d) = (u.delta_sum.len(), u.d);
+    let mut off = 0.0;
+    for col in q..d {
+        let s: f32 = p
+            .iter()
+            .enumerate()
+            .map(|(r, row)| delta[r * k + j] * f32::from(row[col]))
+            .sum();
+        let g = u.scale[col] * (s - u.mean[col] * u.delta_sum[j]);
+        let at = j * d + col;
+        u.w[at] = u.keep * u.w[at] - u.eta * g;
+        u.scaled[at] = u.w[at] * u.scale[col];
+        off += u.mean[col] * u.scaled[at];
+    }
+    off
+}
+
 /// Writes the new W, W∘scale and the offset terms' lane sums for columns q.. of outputs
 /// j0..j0+NR, given `acc[n][c] = Σ_r δ_{r,j0+n} p_r` over those columns.
 #[inline(always)]
@@ -452,7 +490,7 @@ unsafe fn update_bytes<V: Vector, const C: usize, const NR: usize>(
     for j in 0..k {
         // SAFETY: offset_acc holds k × 16 values.
         let lanes = unsafe { V::load(u.offset_acc[j * 16..j * 16 + l].as_ptr()).sum() };
-        u.offset[j] = lanes + super::avx2::update_tail(u, delta, p, q, j);
+        u.offset[j] = lanes + update_tail(u, delta, p, q, j);
     }
 }
 
