@@ -128,7 +128,7 @@ pub struct EmbedArgs {
     #[arg(long)]
     pub layer: Option<usize>,
     /// pca or tsne (Barnes-Hut t-SNE, perplexity 30).
-    #[arg(long, value_enum, default_value = "tsne")]
+    #[arg(long, value_parser = by_name::<crate::train::analysis::Projection>, default_value = "tsne")]
     pub method: crate::train::analysis::Projection,
     /// Validation images embedded (at most 10,000).
     #[arg(long, default_value_t = 2000)]
@@ -237,7 +237,7 @@ pub struct TrainArgs {
     #[arg(long, global = true)]
     pub batch_norm: bool,
     /// Update rule: sgd, momentum, nesterov, rmsprop or adam.
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_parser = by_name::<OptimizerKind>, global = true)]
     pub optimizer: Option<OptimizerKind>,
     /// μ of the momentum and Nesterov optimisers (default 0.9).
     #[arg(long, global = true)]
