@@ -225,7 +225,10 @@ mod tests {
 
     #[test]
     fn the_fill_is_the_nearest_byte_to_the_mean() {
-        assert_eq!(fill_bytes(&[0.0, 120.4, 120.6, 300.0]), vec![0, 120, 121, 255]);
+        assert_eq!(
+            fill_bytes(&[0.0, 120.4, 120.6, 300.0]),
+            vec![0, 120, 121, 255]
+        );
     }
 
     #[test]
@@ -240,6 +243,10 @@ mod tests {
         assert_eq!(seen.len(), 25, "every shift in [−2, 2]² turns up");
         let (mut a, mut b) = (SmallRng::seed_from_u64(7), SmallRng::seed_from_u64(7));
         assert_eq!(Augment::random(&mut a, 0.0, 0), Augment::default());
-        assert_eq!(a.random::<u64>(), b.random::<u64>(), "P = 0 draws no number");
+        assert_eq!(
+            a.random::<u64>(),
+            b.random::<u64>(),
+            "P = 0 draws no number"
+        );
     }
 }

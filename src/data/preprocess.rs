@@ -127,7 +127,14 @@ impl Normalizer {
             match augments {
                 Some((augments, fill)) if !augments[k].is_identity() => {
                     bytes.resize(d, 0);
-                    augment_bytes(&set.shape, set.image(i), augments[k], fill, 0..d, &mut bytes);
+                    augment_bytes(
+                        &set.shape,
+                        set.image(i),
+                        augments[k],
+                        fill,
+                        0..d,
+                        &mut bytes,
+                    );
                     self.write_row(&bytes, None, row);
                 }
                 _ => self.write_row(set.image(i), None, row),

@@ -257,7 +257,14 @@ mod tests {
         };
         let l0 = loss_rows(plain, s.view(), &[1], &mut pred, Some(g0.view_mut()), 1.0);
         let mut g1 = Array2::<f64>::zeros((1, 3));
-        let l1 = loss_rows(LossKind::Ce, s.view(), &[1], &mut pred, Some(g1.view_mut()), 1.0);
+        let l1 = loss_rows(
+            LossKind::Ce,
+            s.view(),
+            &[1],
+            &mut pred,
+            Some(g1.view_mut()),
+            1.0,
+        );
         assert_eq!((l0, &g0), (l1, &g1));
     }
 

@@ -756,13 +756,7 @@ impl<F: Real> Network<F> {
     }
 
     /// The summed loss of the scores of the last forward pass; predictions land in `ws`.
-    fn loss_of_scores(
-        &self,
-        rows: usize,
-        labels: &[u8],
-        loss: Loss,
-        ws: &mut Workspace<F>,
-    ) -> f64 {
+    fn loss_of_scores(&self, rows: usize, labels: &[u8], loss: Loss, ws: &mut Workspace<F>) -> f64 {
         let scores = ws.outputs[self.layers.len() - 1].slice(s![..rows, ..]);
         loss_rows(
             loss,

@@ -608,6 +608,84 @@ mod tests {
         }
     }
 
+    /// A config.toml written before label smoothing, counted cycles and translations
+    /// existed loads, with all three off.
+    #[test]
+    fn old_config_files_load_without_the_new_keys() {
+        let old = "epochs = 12\nbatch = 100\neta = 0.001\nlambda = 0.005\nloss = \"ce\"\n\
+                   schedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\n\
+                   flip = 0.0\nhidden = [50]\n";
+        let c = TrainConfig::from_toml(old).unwrap();
+        assert_eq!(
+            (c.label_smoothing, c.cycles, c.cycle_growth, c.translate),
+            (0.0, 0, 1.0, 0)
+        );
+        c.validate().unwrap();
+        let new = TrainConfig::from_toml(
+            "schedule = \"cyclic\"\ncycles = 3\ncycle_growth = 2.0\ntranslate = 4\nlabel_smoothing = 0.1",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                new.label_smoothing,
+                new.cycles,
+                new.cycle_growth,
+                new.translate
+            ),
+            (0.1, 3, 2.0, 4)
+        );
+        new.validate().unwrap();
+    }
+
+    /// Wrong values of the new settings are named with the value and what is allowed.
+    #[test]
+    fn new_settings_validate_with_clear_messages() {
+        let cases = [
+            (
+                TrainConfig {
+                    label_smoothing: 1.0,
+                    ..Default::default()
+                },
+                "label_smoothing = 1 is out of range: 0 to 0.99",
+            ),
+            (
+                TrainConfig {
+                    label_smoothing: 0.1,
+                    loss: LossKind::Svm,
+                    ..Default::default()
+                },
+                "label_smoothing = 0.1 is out of range: 0 with the SVM loss",
+            ),
+            (
+                TrainConfig {
+                    cycles: 3,
+                    ..Default::default()
+                },
+                "cycles = 3 is out of range: 0 unless schedule = cyclic",
+            ),
+            (
+                TrainConfig {
+                    schedule: ScheduleKind::Cyclic,
+                    cycles: 40,
+                    cycle_growth: 2.0,
+                    ..Default::default()
+                },
+                "cycles = 40 is out of range: cycles of at most 1e8 steps in all",
+            ),
+            (
+                TrainConfig {
+                    translate: 17,
+                    ..Default::default()
+                },
+                "translate = 17 is out of range: 0 to 16",
+            ),
+        ];
+        for (c, want) in cases {
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err}");
+        }
+    }
+
     #[test]
     fn unknown_keys_are_rejected() {
         let err = TrainConfig::from_toml("etaa = 0.1").unwrap_err();

@@ -127,7 +127,10 @@ impl RunSettings {
         if key == "epochs" {
             let mut text = c.epochs.to_string();
             if let Some(steps) = cycle_steps(c) {
-                text.push_str(&format!(" (ending with cycle {} at step {steps})", c.cycles));
+                text.push_str(&format!(
+                    " (ending with cycle {} at step {steps})",
+                    c.cycles
+                ));
             }
             for ch in &self.changes {
                 if let Some(e) = ch.epochs {
@@ -609,7 +612,11 @@ mod new_settings_tests {
             ..Default::default()
         });
         assert!(one.title().contains("1 cycle"), "{}", one.title());
-        assert!(!one.settings_table().iter().any(|(k, _)| k == "cycle_growth"));
+        assert!(
+            !one.settings_table()
+                .iter()
+                .any(|(k, _)| k == "cycle_growth")
+        );
     }
 }
 

@@ -144,13 +144,20 @@ mod tests {
         assert_eq!(eta(55), 0.25);
         assert_eq!(eta(60), 0.0, "end of cycle 2");
         assert_eq!(eta(100), 1.0, "peak of cycle 3");
-        assert!((eta(139) - 1.0 / 40.0).abs() < 1e-15, "last step of the run");
+        assert!(
+            (eta(139) - 1.0 / 40.0).abs() < 1e-15,
+            "last step of the run"
+        );
         // Past the last cycle (a continued run) the last cycle comes round again.
         assert_eq!(eta(140), 0.0);
         assert_eq!(eta(180), 1.0);
         // 49,000 images in batches of 100: 490 steps an epoch, so 140 steps end in epoch 1.
         assert_eq!(cycle_epochs(&c, 490), Some(1));
-        assert_eq!(cycle_epochs(&c, 30), Some(5), "the fifth epoch is cut short");
+        assert_eq!(
+            cycle_epochs(&c, 30),
+            Some(5),
+            "the fifth epoch is cut short"
+        );
     }
 
     /// Growth 1 is the plain schedule, counted; growth 1.5 rounds each half-cycle.

@@ -143,16 +143,16 @@ impl Trainer {
         let n = data.train.len();
         if let Some(epochs) = cycle_epochs(&config, n.div_ceil(config.batch)) {
             // The run ends with its last cycle: plan the epochs that takes.
-            super::config::EPOCHS.check(epochs as f64).map_err(|_| {
-                ConfigError::OutOfRange {
+            super::config::EPOCHS
+                .check(epochs as f64)
+                .map_err(|_| ConfigError::OutOfRange {
                     name: "cycles",
                     value: config.cycles.to_string(),
                     allowed: format!(
                         "cycles that fit in {} epochs of {n} training images (these take {epochs})",
                         super::config::EPOCHS.max
                     ),
-                }
-            })?;
+                })?;
             config.epochs = epochs;
         }
         let normalizer =
@@ -1096,6 +1096,87 @@ mod tests {
             b.run_epoch();
             assert_same_network(&a, &b);
         }
+    }
+
+    #[test]
+    fn two_thread_steps_match_one_thread_with_translations_and_smoothing() {
+        // Both paths shift the same images by the same amounts: the two threads each
+        // write their half of a shifted image, the one thread the whole of it.
+        let config = TrainConfig {
+            flip: 0.5,
+            translate: 3,
+            label_smoothing: 0.1,
+            hidden: vec![20],
+            batch: 50,
+            eta: 0.01,
+            ..TrainConfig::default()
+        };
+        let (a, b) = both_paths(&config);
+        assert_same_network(&a, &b);
+    }
+
+    fn synthetic(train: usize) -> Arc<Splits> {
+        Arc::new(generate(&SyntheticSpec {
+            train,
+            val: 50,
+            test: 50,
+            ..SyntheticSpec::default()
+        }))
+    }
+
+    /// The same seed trains the same network with translations; translations change it.
+    #[test]
+    fn translations_are_reproducible_and_matter() {
+        let data = synthetic(300);
+        let run = |translate| {
+            let config = TrainConfig {
+                translate,
+                batch: 50,
+                eta: 0.01,
+                ..TrainConfig::default()
+            };
+            let mut t = Trainer::new(config, data.clone(), None).expect("valid config");
+            t.run_epoch();
+            t.network().layers[0].weights.clone()
+        };
+        assert_eq!(run(2), run(2));
+        assert_ne!(run(2), run(0));
+    }
+
+    /// Two cycles growing ×2 from a half-cycle of 3: 6 + 12 = 18 steps. With 10 steps an
+    /// epoch the run plans 2 epochs, ends after step 18, and its second epoch says it used 800
+    /// images. η at the last step is where the second cycle ends.
+    #[test]
+    fn counted_cycles_end_the_run_mid_epoch() {
+        let data = synthetic(1000);
+        let config = TrainConfig {
+            schedule: crate::train::ScheduleKind::Cyclic,
+            eta_min: 0.0,
+            eta_max: 0.01,
+            half_cycle: 3,
+            cycles: 2,
+            cycle_growth: 2.0,
+            epochs: 40,
+            ..TrainConfig::default()
+        };
+        let mut t = Trainer::new(config, data, None).expect("valid config");
+        assert_eq!(t.settings().epochs(), 2, "epochs follow from the cycles");
+        assert_eq!(t.step_limit(), Some(18));
+        let first = t.run_epoch();
+        assert_eq!(first.images, None, "a whole pass");
+        assert!(!t.is_finished());
+        let second = t.run_epoch();
+        assert_eq!(t.steps_done(), 18);
+        assert_eq!(second.images, Some(800));
+        assert!((second.eta - 0.01 / 6.0).abs() < 1e-12, "{}", second.eta);
+        assert!(t.is_finished());
+        // "+1 epoch" goes on past the cycles, a whole pass.
+        t.extend(1);
+        assert!(!t.is_finished());
+        let third = t.run_epoch();
+        assert_eq!(third.images, None);
+        assert_eq!(t.steps_done(), 28);
+        assert!(t.is_finished());
     }
 
     #[test]

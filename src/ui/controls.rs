@@ -207,7 +207,9 @@ impl ControlsPanel {
             setting_slider(ui, &mut edited.epochs, &settings::EPOCHS);
         })
         .response
-        .on_disabled_hover_text("The run ends with its last cycle: the epochs follow from the cycles.");
+        .on_disabled_hover_text(
+            "The run ends with its last cycle: the epochs follow from the cycles.",
+        );
         combo(
             ui,
             "η schedule",
