@@ -188,6 +188,9 @@ pub struct TrainArgs {
     /// Loss: ce (softmax cross-entropy), bce (sigmoids), svm (hinge).
     #[arg(long, value_parser = by_name::<LossKind>, global = true)]
     pub loss: Option<LossKind>,
+    /// See [`crate::train::config::LABEL_SMOOTHING`].
+    #[arg(long, help = settings::LABEL_SMOOTHING.help, global = true)]
+    pub label_smoothing: Option<f64>,
     /// Learning-rate schedule.
     #[arg(long, value_parser = by_name::<ScheduleKind>, global = true)]
     pub schedule: Option<ScheduleKind>,
@@ -209,9 +212,18 @@ pub struct TrainArgs {
     /// See [`crate::train::config::HALF_CYCLE`].
     #[arg(long, help = settings::HALF_CYCLE.help, global = true)]
     pub half_cycle: Option<usize>,
+    /// See [`crate::train::config::CYCLES`].
+    #[arg(long, help = settings::CYCLES.help, global = true)]
+    pub cycles: Option<usize>,
+    /// See [`crate::train::config::CYCLE_GROWTH`].
+    #[arg(long, help = settings::CYCLE_GROWTH.help, global = true)]
+    pub cycle_growth: Option<f64>,
     /// See [`crate::train::config::FLIP`].
     #[arg(long, help = settings::FLIP.help, global = true)]
     pub flip: Option<f64>,
+    /// See [`crate::train::config::TRANSLATE`].
+    #[arg(long, help = settings::TRANSLATE.help, global = true)]
+    pub translate: Option<usize>,
     /// Keep the training order fixed.
     #[arg(long, global = true)]
     pub no_shuffle: bool,
@@ -334,6 +346,7 @@ impl TrainArgs {
         );
         set!(activation, seed, image_size);
         set!(optimizer, momentum, beta1, beta2, eps, dropout);
+        set!(label_smoothing, cycles, cycle_growth, translate);
         if self.batch_norm {
             c.batch_norm = true;
         }
@@ -676,7 +689,8 @@ pub fn train(
     let worker = WorkerHandle::spawn_saving(None, runs);
     worker.send(crate::train::Command::Reset(Box::new(config.clone())));
     worker.send(crate::train::Command::Start);
-    let epochs = config.epochs;
+    // A run that counts its cycles plans its epochs when it starts (see `Ready`).
+    let mut epochs = config.epochs;
     let mut info = None;
     let mut history = Vec::new();
     let mut network = None;
@@ -688,6 +702,7 @@ pub fn train(
             Event::Test { eval, .. } => test = Some(eval),
             Event::Ready { info: i, .. } => {
                 info = Some(i.clone());
+                epochs = i.settings.epochs();
                 if !print {
                     continue;
                 }
@@ -716,6 +731,11 @@ pub fn train(
                         m.eta,
                         m.seconds
                     );
+                    if let Some(images) = m.images {
+                        println!(
+                            "           (the last cycle ended here, {images} training images into the epoch)"
+                        );
+                    }
                 }
                 history.push(*m);
                 if let Some(dir) = out {
