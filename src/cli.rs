@@ -1116,9 +1116,7 @@ fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
                 time_trainviz(&with(&mlp), &splits)?.0,
             )
         };
-        println!(
-            "{n} thread(s): linear {linear_epoch_s:.4} s, MLP {mlp_epoch_s:.4} s per epoch"
-        );
+        println!("{n} thread(s): linear {linear_epoch_s:.4} s, MLP {mlp_epoch_s:.4} s per epoch");
         scaling.push(ThreadTiming {
             threads: n,
             linear_epoch_s,

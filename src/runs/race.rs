@@ -242,7 +242,9 @@ pub fn run(
             let spawned = std::thread::Builder::new()
                 .name(format!("trainviz-race-{i}"))
                 .spawn_scoped(s, move || {
-                    if let Err(message) = run_variant(i, variants.len(), v, runs_root, cache, stop, report) {
+                    if let Err(message) =
+                        run_variant(i, variants.len(), v, runs_root, cache, stop, report)
+                    {
                         report(RaceEvent::Failed {
                             variant: i,
                             message,

@@ -29,9 +29,7 @@ use serde::Deserialize;
 use super::{SavedRun, presets};
 use crate::data::{self, DataRequest, Splits};
 use crate::train::config::setting_text;
-use crate::train::{
-    RunEnd, RunStatus, SaveTo, Session, Summary, TrainConfig, default_threads,
-};
+use crate::train::{RunEnd, RunStatus, SaveTo, Session, Summary, TrainConfig, default_threads};
 
 /// Grid or random search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]

@@ -12,9 +12,7 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{
-    Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
-};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
@@ -356,7 +354,11 @@ pub(super) fn column_parts(d: usize, image_width: usize, threads: usize) -> Vec<
     let mut parts = Vec::with_capacity(n);
     let mut start = 0;
     for i in 1..=n {
-        let end = if i == n { d } else { (rows * i / n * row).min(d) };
+        let end = if i == n {
+            d
+        } else {
+            (rows * i / n * row).min(d)
+        };
         if end > start {
             parts.push(start..end);
             start = end;
@@ -372,7 +374,10 @@ mod tests {
     #[test]
     fn parts_land_on_pixel_rows_and_cover_every_column() {
         assert_eq!(column_parts(3072, 32, 2), vec![0..1536, 1536..3072]);
-        assert_eq!(column_parts(3072, 32, 3), vec![0..1024, 1024..2048, 2048..3072]);
+        assert_eq!(
+            column_parts(3072, 32, 3),
+            vec![0..1024, 1024..2048, 2048..3072]
+        );
         assert_eq!(column_parts(784, 28, 2), vec![0..392, 392..784]);
         assert_eq!(column_parts(90, 32, 2), vec![0..32, 32..90]);
         assert_eq!(column_parts(32, 32, 4), vec![0..32]);

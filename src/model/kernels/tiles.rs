@@ -535,6 +535,15 @@ pub(super) unsafe fn update_bytes_avx2(u: &mut BytesUpdate<'_>, delta: &[f32], p
 fn experiment(var: &'static str) -> u8 {
     static DOT: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
     static UPD: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
-    let cell = if var == "TRAINVIZ_AVX2_DOT" { &DOT } else { &UPD };
-    *cell.get_or_init(|| std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(0))
+    let cell = if var == "TRAINVIZ_AVX2_DOT" {
+        &DOT
+    } else {
+        &UPD
+    };
+    *cell.get_or_init(|| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    })
 }
