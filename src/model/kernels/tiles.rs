@@ -321,15 +321,7 @@ pub(super) unsafe fn dot_wt_avx2<T: Lanes>(
     d: usize,
 ) {
     // SAFETY: AVX2 and FMA are on.
-    unsafe {
-        match experiment("TRAINVIZ_AVX2_DOT") {
-            1 => dot_wt::<V8, T, 3, 4>(p, w, offset, out, k, d),
-            2 => dot_wt::<V8, T, 2, 6>(p, w, offset, out, k, d),
-            3 => dot_wt::<V8, T, 1, 10>(p, w, offset, out, k, d),
-            4 => dot_wt::<V8, T, 4, 3>(p, w, offset, out, k, d),
-            _ => dot_wt::<V8, T, 2, 5>(p, w, offset, out, k, d),
-        }
-    }
+    unsafe { dot_wt::<V8, T, 2, 5>(p, w, offset, out, k, d) }
 }
 
 /// `Σ_r δ_{r,n} · p_r[q + L·c ..]` for NR outputs and C vectors of bytes from column `q` of
@@ -520,30 +512,5 @@ pub(super) unsafe fn update_bytes_avx512(u: &mut BytesUpdate<'_>, delta: &[f32],
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn update_bytes_avx2(u: &mut BytesUpdate<'_>, delta: &[f32], p: &[&[u8]]) {
     // SAFETY: AVX2 and FMA are on.
-    unsafe {
-        match experiment("TRAINVIZ_AVX2_UPD") {
-            1 => update_bytes::<V8, 3, 4>(u, delta, p),
-            2 => update_bytes::<V8, 2, 6>(u, delta, p),
-            3 => update_bytes::<V8, 1, 10>(u, delta, p),
-            4 => update_bytes::<V8, 4, 3>(u, delta, p),
-            _ => update_bytes::<V8, 2, 5>(u, delta, p),
-        }
-    }
-}
-
-/// TEMPORARY: which tile shape to try (measurement only).
-fn experiment(var: &'static str) -> u8 {
-    static DOT: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
-    static UPD: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
-    let cell = if var == "TRAINVIZ_AVX2_DOT" {
-        &DOT
-    } else {
-        &UPD
-    };
-    *cell.get_or_init(|| {
-        std::env::var(var)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    })
+    unsafe { update_bytes::<V8, 2, 5>(u, delta, p) }
 }
