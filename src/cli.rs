@@ -270,6 +270,11 @@ pub struct TrainArgs {
     /// file and flags override it.
     #[arg(long, global = true)]
     pub preset: Option<String>,
+    /// Threads that share each training step and the evaluation (default: one per core, or
+    /// one with TRAINVIZ_ONE_THREAD set); sweeps divide them among the points they train
+    /// at once, and `bench` times with this many.
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
 }
 
 impl TrainArgs {
@@ -352,6 +357,9 @@ impl TrainArgs {
         }
         if self.train_limit.is_some() {
             c.train_limit = self.train_limit;
+        }
+        if self.threads.is_some() {
+            c.threads = self.threads;
         }
         if self.no_shuffle {
             c.shuffle = false;
@@ -436,10 +444,28 @@ pub struct BenchReport {
     pub peak_fma_gflops: f64,
     /// The machine's measured rate of reading memory on all cores, GB/s.
     pub peak_read_gbs: f64,
-    /// Cores used.
+    /// Threads the epochs above were trained with (`--threads`, else one per core).
     pub threads: usize,
+    /// The machine's cores.
+    pub cores: usize,
+    /// The register tiles that ran: "avx512", "avx2" or "scalar".
+    pub kernels: &'static str,
+    /// The linear and MLP epochs again with 1 thread and with one per core (the same
+    /// median over the run's epochs).
+    pub scaling: Vec<ThreadTiming>,
     /// The process's largest resident memory while training (Linux), MB.
     pub peak_memory_mb: Option<f64>,
+}
+
+/// Epoch times of the linear classifier and the MLP(50) with a given number of threads.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ThreadTiming {
+    /// Threads used.
+    pub threads: usize,
+    /// Linear classifier, seconds per epoch.
+    pub linear_epoch_s: f64,
+    /// MLP(50), seconds per epoch.
+    pub mlp_epoch_s: f64,
 }
 
 /// The largest resident set of this process so far, MB (Linux's `VmHWM`).
@@ -488,7 +514,7 @@ pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
             samples,
             dims,
         } => gradcheck_cmd(&args.resolve()?, tol, samples, dims),
-        CliCommand::Bench(b) => bench(&b),
+        CliCommand::Bench(b) => bench(&b, global.threads),
         CliCommand::Embed(e) => embed_cmd(&e, global),
         CliCommand::ExportNpz { run, out } => {
             let out = out.unwrap_or_else(|| run.join("weights.npz"));
@@ -1010,12 +1036,22 @@ pub fn bench_linear_config(b: &BenchArgs) -> Result<TrainConfig> {
     })
 }
 
-fn bench(b: &BenchArgs) -> Result<()> {
+fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
     if b.ui_epochs.is_some() || b.ui_while_training.is_some() {
         bail!("the window's benchmarks run from the trainviz program, not the library");
     }
     let started = Instant::now();
-    let linear = bench_linear_config(b)?;
+    let cores = crate::train::cores();
+    let threads = threads.unwrap_or_else(crate::train::default_threads);
+    let linear = TrainConfig {
+        threads: Some(threads),
+        ..bench_linear_config(b)?
+    };
+    linear.validate()?;
+    println!(
+        "{threads} threads on {cores} cores, {} kernels",
+        crate::model::kernels::kernel_name()
+    );
     let dir = linear.data.clone().unwrap_or_default();
     let splits = std::sync::Arc::new(data::load(&linear.data_request())?);
     println!(
@@ -1083,6 +1119,30 @@ fn bench(b: &BenchArgs) -> Result<()> {
         std::hint::black_box(t.evaluate(crate::train::Subset::Train));
     }
     let eval = started.elapsed().as_secs_f64() / reps as f64;
+    // The linear and MLP epochs with 1 thread and with one per core, for the scaling.
+    let mut scaling = Vec::new();
+    let mut counts = vec![1, cores];
+    counts.dedup();
+    for n in counts {
+        let (linear_epoch_s, mlp_epoch_s) = if n == threads {
+            (ours[0], ours[1])
+        } else {
+            let with = |c: &TrainConfig| TrainConfig {
+                threads: Some(n),
+                ..c.clone()
+            };
+            (
+                time_trainviz(&with(&linear), &splits)?.0,
+                time_trainviz(&with(&mlp), &splits)?.0,
+            )
+        };
+        println!("{n} thread(s): linear {linear_epoch_s:.4} s, MLP {mlp_epoch_s:.4} s per epoch");
+        scaling.push(ThreadTiming {
+            threads: n,
+            linear_epoch_s,
+            mlp_epoch_s,
+        });
+    }
     let bytes = splits.train.pixels.len() as f64;
     println!(
         "evaluation pass alone (linear, {} images): {eval:.4} s, {:.2} GB/s of u8 pixels, {:.2} GFLOP/s",
@@ -1092,7 +1152,6 @@ fn bench(b: &BenchArgs) -> Result<()> {
     );
     // Before the peak measurement, whose 256 MB buffer is not training's.
     let peak_memory = peak_memory_mb();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let peaks = crate::model::kernels::measure_peaks(cores);
     println!(
         "machine peaks with {cores} threads: {:.1} GFLOP/s f32 multiply-add, {:.1} GB/s reading memory",
@@ -1114,7 +1173,10 @@ fn bench(b: &BenchArgs) -> Result<()> {
         evaluation_pass_s: eval,
         peak_fma_gflops: peaks.gflops,
         peak_read_gbs: peaks.read_gb_per_s,
-        threads: cores,
+        threads,
+        cores,
+        kernels: crate::model::kernels::kernel_name(),
+        scaling,
         peak_memory_mb: peak_memory,
     };
     println!(

@@ -368,6 +368,19 @@ pub fn sgd_update_bytes(
     folded.refold(w.view(), mean, scale);
 }
 
+/// Which register tiles the products and updates run on this CPU: `"avx512"`, `"avx2"`
+/// (also with `TRAINVIZ_NO_AVX512=1` on an AVX-512 CPU) or `"scalar"` (ndarray and plain
+/// loops).
+pub fn kernel_name() -> &'static str {
+    if have_avx512() {
+        "avx512"
+    } else if have_avx2() {
+        "avx2"
+    } else {
+        "scalar"
+    }
+}
+
 /// Whether the AVX-512 tiles can run on this CPU (`TRAINVIZ_NO_AVX512=1` turns them off,
 /// to compare).
 pub fn have_avx512() -> bool {

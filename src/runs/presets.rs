@@ -120,12 +120,15 @@ pub fn names() -> String {
 }
 
 impl Preset {
-    /// This preset's whole configuration, with the data location of `data_from`.
+    /// This preset's whole configuration, with the data location and thread count of
+    /// `data_from`.
     pub fn config(&self, data_from: &TrainConfig) -> Result<TrainConfig, String> {
         let base = TrainConfig {
             dataset: data_from.dataset,
             data: data_from.data.clone(),
             image_size: data_from.image_size,
+            // How many threads train is the machine's business, not the preset's.
+            threads: data_from.threads,
             ..TrainConfig::default()
         };
         let table: toml::Table = toml::from_str(self.toml).map_err(|e| e.to_string())?;

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::sweep::{DataCache, load_cached};
 use crate::train::config::setting_text;
-use crate::train::{EpochMetrics, OptimizerKind, RunEnd, SaveTo, Session, TrainConfig};
+use crate::train::{
+    EpochMetrics, OptimizerKind, RunEnd, SaveTo, Session, TrainConfig, default_threads,
+};
 use crate::words::Words;
 
 /// Most variants in one race (the initialisation preset needs six: three σ × batch norm
@@ -224,7 +226,8 @@ pub fn last_finite(values: impl DoubleEndedIterator<Item = f64>) -> Option<f64> 
     values.rev().find(|v| v.is_finite())
 }
 
-/// Trains every variant to the end, each on its own thread (the cores share them), saving
+/// Trains every variant to the end, all at once, each on its share of the thread budget
+/// (its `threads`, else one per core, divided by the number of variants), saving
 /// each as a run under `runs_root` when given. Stops between steps when `stop` is set.
 pub fn run(
     variants: &[Variant],
@@ -239,7 +242,9 @@ pub fn run(
             let spawned = std::thread::Builder::new()
                 .name(format!("trainviz-race-{i}"))
                 .spawn_scoped(s, move || {
-                    if let Err(message) = run_variant(i, v, runs_root, cache, stop, report) {
+                    if let Err(message) =
+                        run_variant(i, variants.len(), v, runs_root, cache, stop, report)
+                    {
                         report(RaceEvent::Failed {
                             variant: i,
                             message,
@@ -258,6 +263,7 @@ pub fn run(
 
 fn run_variant(
     i: usize,
+    variants: usize,
     v: &Variant,
     runs_root: Option<&Path>,
     cache: &DataCache,
@@ -289,8 +295,9 @@ fn run_variant(
     };
     let mut session =
         Session::new(v.config.clone(), splits, None, save).map_err(|e| e.to_string())?;
-    // The variants already share the cores between them.
-    session.set_share_steps(false);
+    // The variants share the thread budget (theirs, else one per core) between them.
+    let budget = v.config.threads.unwrap_or_else(default_threads);
+    session.set_threads((budget / variants).max(1));
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(());

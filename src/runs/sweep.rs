@@ -1,6 +1,7 @@
 //! Sweeps: grid or random search over hyperparameters. Each point is a saved run in the
 //! sweep's folder; points whose run finished are not redone, so a stopped or killed sweep
-//! resumes where it was. Points run in parallel, one per core, each on one thread.
+//! resumes where it was. Points run in parallel, one per core by default, and share the
+//! thread budget (`threads`, else one per core) between them.
 //!
 //! A sweep file (TOML):
 //! ```toml
@@ -28,7 +29,7 @@ use serde::Deserialize;
 use super::{SavedRun, presets};
 use crate::data::{self, DataRequest, Splits};
 use crate::train::config::setting_text;
-use crate::train::{RunEnd, RunStatus, SaveTo, Session, Summary, TrainConfig};
+use crate::train::{RunEnd, RunStatus, SaveTo, Session, Summary, TrainConfig, default_threads};
 
 /// Grid or random search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -393,11 +394,12 @@ fn finished_result(point: &SweepPoint, dir: &Path) -> Option<PointResult> {
     })
 }
 
-/// Trains one point into `dir` through the one training [`Session`], reporting epochs;
-/// `None` when stopped.
+/// Trains one point into `dir` on `threads` threads through the one training
+/// [`Session`], reporting epochs; `None` when stopped.
 fn train_point(
     point: &SweepPoint,
     dir: &Path,
+    threads: usize,
     cache: &DataCache,
     stop: &AtomicBool,
     report: &(dyn Fn(SweepEvent) + Sync),
@@ -409,8 +411,8 @@ fn train_point(
     };
     let mut session =
         Session::new(point.config.clone(), data, None, save).map_err(|e| e.to_string())?;
-    // The sweep spreads points over the cores; each point stays on one.
-    session.set_share_steps(false);
+    // The points trained at once share the thread budget.
+    session.set_threads(threads);
     let mut best = f64::NAN;
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -456,6 +458,10 @@ pub fn run(
     let results = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
     let _ = std::fs::create_dir_all(&sweep.dir);
+    let at_once = match only {
+        Some(_) => 1,
+        None => sweep.parallel.min(sweep.points.len()).max(1),
+    };
     let work = || {
         loop {
             if stop.load(Ordering::Relaxed) {
@@ -477,7 +483,9 @@ pub fn run(
                     report(SweepEvent::Started {
                         id: point.id.clone(),
                     });
-                    train_point(point, &dir, &cache, stop, report)
+                    let budget = point.config.threads.unwrap_or_else(default_threads);
+                    let threads = (budget / at_once).max(1);
+                    train_point(point, &dir, threads, &cache, stop, report)
                 }
             };
             match outcome {
@@ -497,7 +505,7 @@ pub fn run(
         }
     };
     std::thread::scope(|s| {
-        for _ in 1..sweep.parallel.min(sweep.points.len()).max(1) {
+        for _ in 1..at_once {
             s.spawn(work);
         }
         work();

@@ -114,6 +114,10 @@ pub struct TrainConfig {
     pub eps: f64,
     /// Probability of dropping a hidden unit's output in training (inverted dropout).
     pub dropout: f64,
+    /// Threads that share each training step and the evaluation (`None`: one per core, or
+    /// one when `TRAINVIZ_ONE_THREAD` is set). Results agree up to float rounding for any
+    /// count; sweeps and races divide it among the runs they train at once.
+    pub threads: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -157,6 +161,7 @@ impl Default for TrainConfig {
             beta2: 0.999,
             eps: 1e-8,
             dropout: 0.0,
+            threads: None,
         }
     }
 }
@@ -413,6 +418,15 @@ impl TrainConfig {
         BETA2.check(self.beta2)?;
         EPS.check(self.eps)?;
         DROPOUT.check(self.dropout)?;
+        if let Some(threads) = self.threads {
+            let most = super::trainer::MAX_THREADS;
+            check(
+                (1..=most).contains(&threads),
+                "threads",
+                threads,
+                &format!("1 to {most}"),
+            )?;
+        }
         IMAGE_SIZE.check(self.image_size as f64)?;
         Ok(())
     }
@@ -572,9 +586,13 @@ mod tests {
                 beta2: -0.1,
                 ..Default::default()
             },
+            TrainConfig {
+                threads: Some(0),
+                ..Default::default()
+            },
         ];
         let names = [
-            "batch", "eta", "flip", "hidden", "lambda", "dropout", "momentum", "beta2",
+            "batch", "eta", "flip", "hidden", "lambda", "dropout", "momentum", "beta2", "threads",
         ];
         for (c, name) in bad.iter().zip(names) {
             let err = c.validate().unwrap_err();

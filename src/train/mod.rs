@@ -18,5 +18,5 @@ pub use metrics::{EpochMetrics, Evaluation, Histogram, RunStatus, Summary};
 pub use optimizer::{Optimizer, OptimizerKind, OptimizerSettings};
 pub use record::{RunSettings, SettingChange};
 pub use session::{Advance, RunEnd, SaveTo, Session};
-pub use trainer::{StepOutcome, Subset, Trainer};
+pub use trainer::{StepOutcome, Subset, Trainer, cores, default_threads};
 pub use worker::{AnalysisRequest, AnalysisResult, Command, Event, RunInfo, WorkerHandle};

@@ -177,10 +177,10 @@ impl Session {
     pub fn dir(&self) -> Option<&std::path::Path> {
         self.writer.as_ref().map(RunWriter::dir)
     }
-    /// Allows or forbids sharing big steps between two threads (sweeps spread points over
-    /// the cores instead).
-    pub fn set_share_steps(&mut self, share: bool) {
-        self.trainer.set_share_steps(share);
+    /// Sets how many threads the run's steps and evaluation use (sweeps and races give
+    /// each run its share of the cores).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.trainer.set_threads(threads);
     }
 
     /// Changes live hyperparameters from the next step; the change is recorded (and saved)

@@ -1,14 +1,18 @@
-//! Training steps shared by two threads. Each thread owns one half of the input columns:
-//! it multiplies that half of every image of the batch (read as bytes where it lies) by its
-//! half of the first weight matrix and, after the small rest of the step (loss, upper
-//! layers, biases) is done on the calling thread, updates its half of the first weight
-//! matrix, by SGD or by a rule with state whose moments for those columns it keeps. A
-//! thread only ever touches its own half of the batch and of W₀, so each half stays in its
-//! core's cache, and the two meet at two barriers per step.
+//! Training steps shared by N threads. Each thread owns one part of the input columns: it
+//! multiplies that part of every image of the batch (read as bytes where it lies) by its
+//! columns of the first weight matrix and, after the small rest of the step (summing the
+//! parts' products, loss, upper layers, biases) is done on the calling thread, updates its
+//! columns of the first weight matrix, by SGD or by a rule with state whose moments for
+//! those columns it keeps. A thread only ever touches its own part of the batch and of W₀,
+//! so each part stays in its core's cache, and the threads meet at two barriers per step.
+//!
+//! Columns rather than batch rows: a split by rows would need every thread's whole
+//! gradient of W₀ summed before the update (k × d floats per thread per step), while a
+//! split by columns exchanges only the rows × k partial products and δ.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
@@ -18,30 +22,35 @@ use crate::model::kernels;
 use crate::train::optimizer::Rule;
 
 /// Spins this many times before yielding the core while waiting at a barrier: the other
-/// half of a step is usually microseconds away, but on a busy machine (the window's thread
+/// threads of a step are usually microseconds away, but on a busy machine (the window's thread
 /// wants a core too) spinning longer would steal its time.
 const SPIN_LIMIT: u32 = 2_000;
 
-/// A two-thread barrier that spins briefly, then yields; either side can leave it for good.
+/// A barrier of a fixed number of threads that spins briefly, then yields; any of them
+/// can leave it for good.
 pub(super) struct SpinBarrier {
+    parties: usize,
     arrived: AtomicUsize,
     generation: AtomicUsize,
     abandoned: AtomicBool,
 }
 
 impl SpinBarrier {
-    pub(super) fn new() -> Self {
+    /// A barrier for `parties` threads (at least one).
+    pub(super) fn new(parties: usize) -> Self {
         SpinBarrier {
+            parties: parties.max(1),
             arrived: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
             abandoned: AtomicBool::new(false),
         }
     }
 
-    /// Waits for the other thread. False when it has left (finished or panicked).
+    /// Waits for the other threads. False when one of them has left (finished or
+    /// panicked).
     pub(super) fn wait(&self) -> bool {
         let generation = self.generation.load(Ordering::Acquire);
-        if self.arrived.fetch_add(1, Ordering::AcqRel) == 1 {
+        if self.arrived.fetch_add(1, Ordering::AcqRel) == self.parties - 1 {
             self.arrived.store(0, Ordering::Relaxed);
             self.generation.fetch_add(1, Ordering::Release);
             return true;
@@ -49,7 +58,7 @@ impl SpinBarrier {
         let mut spins = 0u32;
         while self.generation.load(Ordering::Acquire) == generation {
             if self.abandoned.load(Ordering::Acquire) {
-                // It may have passed this barrier just before leaving.
+                // A leaver may have passed this barrier just before leaving.
                 return self.generation.load(Ordering::Acquire) != generation;
             }
             if spins < SPIN_LIMIT {
@@ -64,7 +73,7 @@ impl SpinBarrier {
 }
 
 /// Leaves the barrier when dropped, so a thread that ends (or panics) never strands the
-/// other one spinning.
+/// others spinning.
 pub(super) struct LeaveOnDrop<'a>(pub(super) &'a SpinBarrier);
 
 impl Drop for LeaveOnDrop<'_> {
@@ -80,7 +89,7 @@ pub(super) struct Batch {
     pub(super) augments: Vec<Augment>,
 }
 
-/// What the calling thread hands the helper between the two barriers of a step.
+/// What the calling thread hands the helpers between the two barriers of a step.
 #[derive(Debug, Default)]
 pub(super) struct AfterForward {
     /// ∂cost/∂(first pre-activation), rows × width.
@@ -95,20 +104,25 @@ pub(super) struct AfterForward {
     pub(super) next: Option<Batch>,
 }
 
-/// State the two threads exchange.
+/// State the threads exchange.
 pub(super) struct Shared {
     pub(super) barrier: SpinBarrier,
-    /// The helper's partial product x₁·W₀₁ᵀ, rows × width.
-    pub(super) partial: Mutex<Vec<f32>>,
-    pub(super) after: Mutex<AfterForward>,
+    /// Each helper's partial product x_i·W₀ᵢᵀ, rows × width (helper i writes entry i).
+    pub(super) partials: Vec<Mutex<Vec<f32>>>,
+    /// Written by the calling thread only between the barriers, read by every helper after
+    /// the second one.
+    pub(super) after: RwLock<AfterForward>,
 }
 
 impl Shared {
-    pub(super) fn new(rows: usize, width: usize) -> Self {
+    /// Room for `helpers` helpers' products of `rows` × `width`.
+    pub(super) fn new(rows: usize, width: usize, helpers: usize) -> Self {
         Shared {
-            barrier: SpinBarrier::new(),
-            partial: Mutex::new(vec![0.0; rows * width]),
-            after: Mutex::new(AfterForward {
+            barrier: SpinBarrier::new(helpers + 1),
+            partials: (0..helpers)
+                .map(|_| Mutex::new(vec![0.0; rows * width]))
+                .collect(),
+            after: RwLock::new(AfterForward {
                 delta: vec![0.0; rows * width],
                 ..AfterForward::default()
             }),
@@ -116,17 +130,27 @@ impl Shared {
     }
 }
 
-/// Locks `m`; a poisoned lock only means the other thread panicked, which its join reports.
+/// Locks `m`; a poisoned lock only means another thread panicked, which its join reports.
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Where one row of a batch's half lies.
+/// Reads `m` (poisoning as in [`lock`]).
+pub(super) fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Writes `m` (poisoning as in [`lock`]).
+pub(super) fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Where one row of a batch's part lies.
 #[derive(Debug, Clone, Copy)]
 enum RowAt {
     /// In the training set's pixels, from this byte.
     Set(usize),
-    /// In the half's scratch buffer (an augmented copy), from this byte.
+    /// In the part's scratch buffer (an augmented copy), from this byte.
     Scratch(usize),
 }
 
@@ -140,9 +164,9 @@ fn row_slices<'a>(rows: &[RowAt], pixels: &'a [u8], scratch: &'a [u8], c: usize)
         .collect()
 }
 
-/// One thread's half: its input columns, where the batch's bytes in those columns lie, its
+/// One thread's part: its input columns, where the batch's bytes in those columns lie, its
 /// columns of W₀ (and W₀ folded with the normalisation, see [`kernels::FoldedWeights`]).
-pub(super) struct Half {
+pub(super) struct Part {
     pub(super) set: Arc<crate::data::Splits>,
     /// The bytes of pixels shifted in from outside an image (see [`crate::data::augment::fill_bytes`]).
     fill: Arc<[u8]>,
@@ -165,8 +189,8 @@ pub(super) struct Half {
     grad_folded: kernels::FoldedWeights,
 }
 
-impl Half {
-    /// The half of `w` (all of W₀) in columns `cols`, with `x` a buffer to reuse, and the
+impl Part {
+    /// The part of `w` (all of W₀) in columns `cols`, with `x` a buffer to reuse, and the
     /// same columns of an update rule's `moments` when it keeps state.
     pub(super) fn new(
         set: Arc<crate::data::Splits>,
@@ -192,7 +216,7 @@ impl Half {
         } else {
             (w.clone(), folded.clone())
         };
-        Half {
+        Part {
             set,
             fill,
             cols,
@@ -208,7 +232,7 @@ impl Half {
         }
     }
 
-    /// Finds this half's columns of the batch's images: where they lie in the training set,
+    /// Finds this part's columns of the batch's images: where they lie in the training set,
     /// or augmented into `x` when mirrored or shifted. (Copying every row instead took a
     /// fifth of a linear classifier's step: the kernels read the rows wherever they are.)
     pub(super) fn gather(&mut self, batch: &Batch) {
@@ -232,7 +256,7 @@ impl Half {
         }
     }
 
-    /// `out = x_half · W_halfᵀ` (rows × width), x the normalised batch.
+    /// `out = x_part · W_partᵀ` (rows × width), x the normalised batch.
     pub(super) fn product(&self, rows: usize, out: ArrayViewMut2<'_, f32>) {
         debug_assert_eq!(rows, self.rows.len());
         let c = self.cols.len();
@@ -240,7 +264,7 @@ impl Half {
         kernels::bytes_wt(&rows, &self.folded, out);
     }
 
-    /// `W_half ← keep·W_half − η δᵀ x_half`.
+    /// `W_part ← keep·W_part − η δᵀ x_part`.
     pub(super) fn update(&mut self, delta: ArrayView2<'_, f32>, keep: f32, eta: f32) {
         let c = self.cols.len();
         let rows = row_slices(&self.rows, &self.set.train.pixels, &self.x, c);
@@ -256,7 +280,7 @@ impl Half {
         );
     }
 
-    /// `W_half ← rule(W_half, g)` with `g = δᵀ x_half + 2λ W_half`, for update rules that
+    /// `W_part ← rule(W_part, g)` with `g = δᵀ x_part + 2λ W_part`, for update rules that
     /// keep state (their moments of these columns are in `moments`).
     pub(super) fn update_with(&mut self, delta: ArrayView2<'_, f32>, rule: Rule, lambda: f32) {
         self.grad.assign(&self.w);
@@ -285,33 +309,33 @@ impl Half {
     }
 }
 
-/// The helper thread's side of the steps: runs until the calling thread sends no next
-/// batch or leaves.
-pub(super) fn helper_steps(half: &mut Half, mut batch: Batch, shared: &Shared) {
-    let width = half.w.nrows();
+/// Helper `index`'s side of the steps: runs until the calling thread sends no next batch
+/// or a thread leaves.
+pub(super) fn helper_steps(part: &mut Part, mut batch: Batch, shared: &Shared, index: usize) {
+    let width = part.w.nrows();
     kernels::serial(|| {
         loop {
             let rows = batch.indices.len();
-            half.gather(&batch);
+            part.gather(&batch);
             {
-                let mut partial = lock(&shared.partial);
+                let mut partial = lock(&shared.partials[index]);
                 let out = ArrayViewMut2::from_shape((rows, width), &mut partial[..rows * width])
                     .expect("partial holds rows × width");
-                half.product(rows, out);
+                part.product(rows, out);
             }
             // The caller finishes the step in between.
             if !shared.barrier.wait() || !shared.barrier.wait() {
                 return;
             }
             let next = {
-                let mut after = lock(&shared.after);
+                let after = read(&shared.after);
                 let delta = ArrayView2::from_shape((rows, width), &after.delta[..rows * width])
                     .expect("delta holds rows × width");
                 match after.rule {
-                    Some(rule) => half.update_with(delta, rule, after.lambda),
-                    None => half.update(delta, after.keep, after.eta),
+                    Some(rule) => part.update_with(delta, rule, after.lambda),
+                    None => part.update(delta, after.keep, after.eta),
                 }
-                after.next.take()
+                after.next.clone()
             };
             match next {
                 Some(b) => batch = b,
@@ -321,12 +345,27 @@ pub(super) fn helper_steps(half: &mut Half, mut batch: Batch, shared: &Shared) {
     });
 }
 
-/// Where to split `d` input columns of images `width` pixels wide between two threads: at a
-/// whole pixel row near the middle; `None` when too narrow to split.
-pub(super) fn column_split(d: usize, image_width: usize) -> Option<usize> {
+/// How to split `d` input columns of images `image_width` pixels wide among at most
+/// `threads` threads: near-equal parts that end on whole pixel rows (so a mirrored row
+/// stays within a part); fewer parts when there are fewer rows than threads.
+pub(super) fn column_parts(d: usize, image_width: usize, threads: usize) -> Vec<Range<usize>> {
     let row = image_width.max(1);
-    let split = (d / 2) / row * row;
-    (split > 0 && split < d).then_some(split)
+    let rows = d.div_ceil(row);
+    let n = threads.clamp(1, rows.max(1));
+    let mut parts = Vec::with_capacity(n);
+    let mut start = 0;
+    for i in 1..=n {
+        let end = if i == n {
+            d
+        } else {
+            (rows * i / n * row).min(d)
+        };
+        if end > start {
+            parts.push(start..end);
+            start = end;
+        }
+    }
+    parts
 }
 
 #[cfg(test)]
@@ -334,16 +373,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn split_lands_on_pixel_rows() {
-        assert_eq!(column_split(3072, 32), Some(1536));
-        assert_eq!(column_split(784, 28), Some(392));
-        assert_eq!(column_split(90, 32), Some(32));
-        assert_eq!(column_split(32, 32), None);
+    fn parts_land_on_pixel_rows_and_cover_every_column() {
+        assert_eq!(column_parts(3072, 32, 2), vec![0..1536, 1536..3072]);
+        assert_eq!(
+            column_parts(3072, 32, 3),
+            vec![0..1024, 1024..2048, 2048..3072]
+        );
+        assert_eq!(column_parts(784, 28, 2), vec![0..392, 392..784]);
+        assert_eq!(column_parts(90, 32, 2), vec![0..32, 32..90]);
+        assert_eq!(column_parts(32, 32, 4), vec![0..32]);
+        assert_eq!(column_parts(3072, 32, 1), vec![0..3072]);
+        for threads in 1..=20 {
+            let parts = column_parts(3072, 32, threads);
+            assert_eq!(parts.len(), threads);
+            assert_eq!(parts[0].start, 0);
+            assert_eq!(parts[threads - 1].end, 3072);
+            for w in parts.windows(2) {
+                assert_eq!(w[0].end, w[1].start);
+                assert_eq!(w[0].end % 32, 0);
+            }
+        }
     }
 
     #[test]
     fn barrier_passes_both_threads_many_times_and_reports_a_leaver() {
-        let barrier = SpinBarrier::new();
+        let barrier = SpinBarrier::new(2);
         let counter = AtomicUsize::new(0);
         std::thread::scope(|s| {
             s.spawn(|| {

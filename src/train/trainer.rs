@@ -27,11 +27,29 @@ use crate::model::{Activation, Layer, LossKind, Network, Pass, Workspace};
 
 /// Rows per block in the evaluation pass: the block's normalised pixels (≈400 KB) stay in cache.
 const EVAL_BLOCK: usize = 32;
-/// Steps with fewer multiply-adds in the first layer than this stay on one thread.
+/// Steps with fewer multiply-adds in the first layer than this stay on one thread, and each
+/// thread of a shared step gets at least half this many.
 const TEAM_MIN_WORK: usize = 1_000_000;
-/// Set this environment variable to keep every training step on one thread (for
-/// comparisons, and for machines where the second core is busy).
+/// Set this environment variable to train on one thread (as `threads = 1`) unless a thread
+/// count is given: for comparisons, and for machines whose other cores are busy.
 pub const ONE_THREAD_ENV: &str = "TRAINVIZ_ONE_THREAD";
+/// The most threads a run may be given (far above any core count it was measured on; the
+/// threads only have to be started).
+pub const MAX_THREADS: usize = 256;
+
+/// Threads a run uses when none are named: one per core, or one when [`ONE_THREAD_ENV`] is
+/// set.
+pub fn default_threads() -> usize {
+    if std::env::var_os(ONE_THREAD_ENV).is_some() {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The cores of this machine (one when unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
 
 /// What one training step did.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -87,10 +105,11 @@ pub struct Trainer {
     last_batch: usize,
     /// Steps done when the last epoch was closed by [`Self::finish_epoch`].
     steps_at_epoch_end: usize,
-    /// Whether big steps may be shared by two threads.
-    share_steps: bool,
-    /// The two threads' scratch for augmented rows of their half-batches, kept between calls.
-    team_buffers: (Vec<u8>, Vec<u8>),
+    /// How many threads steps and evaluation use.
+    threads: usize,
+    /// The threads' scratch for augmented rows of their parts of a batch, kept between calls.
+    team_buffers: Vec<Vec<u8>>,
+    /// `threads` threads for evaluation and for products on one step thread.
     pool: Arc<rayon::ThreadPool>,
     /// State of the optimiser (unused by plain SGD, which is fused into the backward pass).
     optimizer: Optimizer,
@@ -107,27 +126,33 @@ fn training_pass(rate: f64, rng: &mut SmallRng) -> Pass<'_> {
     }
 }
 
-/// The thread pool every trainer shares: one thread per core.
-fn shared_pool() -> Arc<rayon::ThreadPool> {
-    static POOL: std::sync::OnceLock<Arc<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        let threads = std::thread::available_parallelism()
-            .map(|p| p.get())
-            .unwrap_or(1);
-        Arc::new(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .thread_name(|i| format!("trainviz-compute-{i}"))
-                .build()
-                .unwrap_or_else(|_| {
-                    rayon::ThreadPoolBuilder::new()
-                        .num_threads(1)
-                        .build()
-                        .expect("a one-thread pool can always be built")
-                }),
-        )
-    })
-    .clone()
+/// A thread pool of `threads` threads, shared by every trainer given that many. Its threads
+/// are started by the first trainer that asks and inherit that thread's priority (the
+/// worker's lowered one in the window).
+fn pool_with(threads: usize) -> Arc<rayon::ThreadPool> {
+    type Pools = std::collections::HashMap<usize, Arc<rayon::ThreadPool>>;
+    static POOLS: std::sync::Mutex<Option<Pools>> = std::sync::Mutex::new(None);
+    let mut pools = POOLS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    pools
+        .get_or_insert_with(Pools::new)
+        .entry(threads)
+        .or_insert_with(|| {
+            Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("trainviz-compute-{i}"))
+                    .build()
+                    .unwrap_or_else(|_| {
+                        rayon::ThreadPoolBuilder::new()
+                            .num_threads(1)
+                            .build()
+                            .expect("a one-thread pool can always be built")
+                    }),
+            )
+        })
+        .clone()
 }
 
 impl Trainer {
@@ -170,6 +195,7 @@ impl Trainer {
         )
         .with_batch_norm(config.batch_norm);
         let ws = Workspace::new(&net, config.batch);
+        let threads = config.threads.unwrap_or_else(default_threads);
         Ok(Trainer {
             live: config.live(),
             fill: augment::fill_bytes(&normalizer.mean).into(),
@@ -189,9 +215,9 @@ impl Trainer {
             last_eta: config.eta,
             last_batch: 0,
             steps_at_epoch_end: 0,
-            share_steps: std::env::var_os(ONE_THREAD_ENV).is_none(),
-            team_buffers: (Vec::new(), Vec::new()),
-            pool: shared_pool(),
+            threads,
+            team_buffers: Vec::new(),
+            pool: pool_with(threads),
             optimizer: Optimizer::new(config.optimizer_settings()),
             optimizer_switches: Vec::new(),
             settings: RunSettings::new(config),
@@ -344,14 +370,14 @@ impl Trainer {
 
     /// Steps until `budget` has passed, the epoch completes or a loss is not finite; calls
     /// `on_step` after each. Cheaper than [`Self::step`] in a loop: the threads are set up
-    /// once, and big enough steps are shared by two threads (see `team.rs`).
+    /// once, and big enough steps are shared by the run's threads (see `team.rs`).
     pub fn steps_for(
         &mut self,
         budget: Duration,
         on_step: impl FnMut(&StepOutcome) + Send,
     ) -> StepOutcome {
-        match self.team_split() {
-            Some(split) => self.team_steps(split, budget, on_step),
+        match self.team_parts() {
+            Some(parts) => self.team_steps(parts, budget, on_step),
             None => self.steps_for_one_thread(budget, on_step),
         }
     }
@@ -410,24 +436,38 @@ impl Trainer {
         self.cursor = self.order.len();
     }
 
-    /// Allows or forbids sharing big steps between two threads (default: allowed unless
-    /// [`ONE_THREAD_ENV`] is set). Results agree up to float rounding either way.
-    pub fn set_share_steps(&mut self, share: bool) {
-        self.share_steps = share;
+    /// Sets how many threads steps and evaluation use from the next call (at least one;
+    /// the default is the config's `threads`, else [`default_threads`]). Results agree up
+    /// to float rounding for any count.
+    pub fn set_threads(&mut self, threads: usize) {
+        let threads = threads.clamp(1, MAX_THREADS);
+        if threads != self.threads {
+            self.threads = threads;
+            self.pool = pool_with(threads);
+        }
     }
 
-    /// Where the input columns are split between two threads, when steps are big enough
-    /// for two threads to pay (measured: a 100 × 3072 × 10 linear step gains ~1.6×).
-    fn team_split(&self) -> Option<usize> {
-        if !self.share_steps || self.pool.current_num_threads() < 2 {
+    /// How many threads steps and evaluation use.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The input columns of each thread of a shared step, when steps are big enough for
+    /// two threads or more to pay (measured: a 100 × 3072 × 10 linear step gains ~1.6× on
+    /// two); each thread gets at least half of [`TEAM_MIN_WORK`].
+    fn team_parts(&self) -> Option<Vec<Range<usize>>> {
+        if self.threads < 2 {
             return None;
         }
         let d = self.data.shape().dim();
         let width = self.net.layers[0].weights.nrows();
-        if self.live.batch * d * width < TEAM_MIN_WORK {
+        let work = self.live.batch * d * width;
+        if work < TEAM_MIN_WORK {
             return None;
         }
-        team::column_split(d, self.data.shape().width)
+        let threads = self.threads.min(work / (TEAM_MIN_WORK / 2));
+        let parts = team::column_parts(d, self.data.shape().width, threads);
+        (parts.len() >= 2).then_some(parts)
     }
 
     /// Shuffles at the start of an epoch, then picks the next mini-batch: its labels and
@@ -520,7 +560,7 @@ impl Trainer {
         self.finish_step(b, total, eta, started)
     }
 
-    /// The batch [`Self::next_batch`] just picked, for the helper thread.
+    /// The batch [`Self::next_batch`] just picked, for the helper threads.
     fn batch_for_helper(&self, b: usize) -> team::Batch {
         team::Batch {
             indices: self.order[self.cursor..self.cursor + b].to_vec(),
@@ -528,12 +568,12 @@ impl Trainer {
         }
     }
 
-    /// [`Self::steps_for`] with the input columns split at `split` between this thread and
-    /// a helper. Same arithmetic as [`Self::step_here`] up to float rounding (the two halves
-    /// of each product are summed at the end).
+    /// [`Self::steps_for`] with the input columns split into `parts`: the first on this
+    /// thread, each other on a helper thread. Same arithmetic as [`Self::step_here`] up to
+    /// float rounding (the parts' products are summed at the end).
     fn team_steps(
         &mut self,
-        split: usize,
+        parts: Vec<Range<usize>>,
         budget: Duration,
         mut on_step: impl FnMut(&StepOutcome) + Send,
     ) -> StepOutcome {
@@ -541,45 +581,57 @@ impl Trainer {
         let d = self.data.shape().dim();
         let width = self.net.layers[0].weights.nrows();
         let sgd = self.live.optimizer == OptimizerKind::Sgd;
-        // Rules with state: each half keeps the moments of its own columns of W₀.
+        // Rules with state: each part keeps the moments of its own columns of W₀.
         let moments = (!sgd).then(|| {
             let (m, v) = self.optimizer.first_weights_state(&self.net);
             [&*m, &*v].map(|a| ArrayView2::from_shape((width, d), a).expect("state fits W₀"))
         });
         let w = &self.net.layers[0].weights;
-        let half = |cols: Range<usize>, x: Vec<u8>| {
-            team::Half::new(
-                self.data.clone(),
-                &self.normalizer,
-                self.fill.clone(),
-                w.view(),
-                cols,
-                x,
-                moments.as_ref().map(|[m, v]| [m.view(), v.view()]),
-            )
-        };
-        let (x0, x1) = std::mem::take(&mut self.team_buffers);
-        let mut mine = half(0..split, x0);
-        let mut theirs = half(split..d, x1);
-        let shared = team::Shared::new(self.live.batch, width);
+        let mut buffers = std::mem::take(&mut self.team_buffers);
+        buffers.resize_with(parts.len(), Vec::new);
+        let mut all: Vec<team::Part> = parts
+            .iter()
+            .zip(buffers)
+            .map(|(cols, x)| {
+                team::Part::new(
+                    self.data.clone(),
+                    &self.normalizer,
+                    self.fill.clone(),
+                    w.view(),
+                    cols.clone(),
+                    x,
+                    moments.as_ref().map(|[m, v]| [m.view(), v.view()]),
+                )
+            })
+            .collect();
+        let helpers = all.len() - 1;
+        let shared = team::Shared::new(self.live.batch, width, helpers);
         let mut step_started = Instant::now();
         let mut b = self.next_batch();
         let first = self.batch_for_helper(b);
         let mut batch = first.clone();
         let mut last = None;
+        let (mine, theirs) = all.split_at_mut(1);
+        let mine = &mut mine[0];
         std::thread::scope(|scope| {
-            let helper = std::thread::Builder::new()
-                .name("trainviz-step-helper".into())
-                .spawn_scoped(scope, || {
-                    let _leave = team::LeaveOnDrop(&shared.barrier);
-                    team::helper_steps(&mut theirs, first, &shared);
-                });
             let _leave = team::LeaveOnDrop(&shared.barrier);
-            let helper = match helper {
-                Ok(h) => h,
-                // No thread to be had: the caller falls back to one thread below.
-                Err(_) => return,
-            };
+            let mut started_all = Vec::with_capacity(helpers);
+            for (i, part) in theirs.iter_mut().enumerate() {
+                let (shared, first) = (&shared, first.clone());
+                let spawned = std::thread::Builder::new()
+                    .name(format!("trainviz-step-{}", i + 1))
+                    .spawn_scoped(scope, move || {
+                        let _leave = team::LeaveOnDrop(&shared.barrier);
+                        team::helper_steps(part, first, shared, i);
+                    });
+                match spawned {
+                    Ok(h) => started_all.push(h),
+                    // No thread to be had: the others leave at the first barrier (this
+                    // thread's guard leaves it on return) and the caller falls back to one
+                    // thread below.
+                    Err(_) => return,
+                }
+            }
             kernels::serial(|| {
                 loop {
                     mine.gather(&batch);
@@ -588,11 +640,13 @@ impl Trainer {
                         break;
                     }
                     {
-                        let partial = team::lock(&shared.partial);
                         let mut product = self.ws.first_product_mut(&self.net, b);
-                        let theirs = ArrayView2::from_shape((b, width), &partial[..b * width])
-                            .expect("partial holds rows × width");
-                        product += &theirs;
+                        for partial in &shared.partials {
+                            let partial = team::lock(partial);
+                            let theirs = ArrayView2::from_shape((b, width), &partial[..b * width])
+                                .expect("partial holds rows × width");
+                            product += &theirs;
+                        }
                     }
                     let pass = training_pass(self.settings.start.dropout, &mut self.rng);
                     self.net.forward_after_first_product(b, &mut self.ws, pass);
@@ -632,7 +686,7 @@ impl Trainer {
                     let next_b = go_on.then(|| self.next_batch());
                     let keep = 1.0 - 2.0 * eta as f32 * lambda;
                     {
-                        let mut after = team::lock(&shared.after);
+                        let mut after = team::write(&shared.after);
                         after.delta[..b * width].copy_from_slice(
                             self.ws
                                 .first_delta(b)
@@ -663,26 +717,32 @@ impl Trainer {
                     }
                 }
             });
-            if let Err(panic) = helper.join() {
-                std::panic::resume_unwind(panic);
+            for helper in started_all {
+                if let Err(panic) = helper.join() {
+                    std::panic::resume_unwind(panic);
+                }
             }
         });
         let weights = &mut self.net.layers[0].weights;
-        weights.slice_mut(s![.., ..split]).assign(&mine.w);
-        weights.slice_mut(s![.., split..]).assign(&theirs.w);
+        for part in &all {
+            weights.slice_mut(s![.., part.cols.clone()]).assign(&part.w);
+        }
         if !sgd {
             let (m, v) = self.optimizer.first_weights_state(&self.net);
             for (state, k) in [(m, 0), (v, 1)] {
                 let mut state =
                     ArrayViewMut2::from_shape((width, d), state).expect("state fits W₀");
-                state.slice_mut(s![.., ..split]).assign(&mine.moments[k]);
-                state.slice_mut(s![.., split..]).assign(&theirs.moments[k]);
+                for part in &all {
+                    state
+                        .slice_mut(s![.., part.cols.clone()])
+                        .assign(&part.moments[k]);
+                }
             }
         }
-        self.team_buffers = (mine.x, theirs.x);
+        self.team_buffers = all.into_iter().map(|p| p.x).collect();
         match last {
             Some(out) => out,
-            // The helper could not start: nothing was stepped, do it on one thread.
+            // A helper could not start: nothing was stepped, do it on one thread.
             None => self.steps_for_one_thread(budget, on_step),
         }
     }
@@ -1026,25 +1086,36 @@ mod tests {
     use crate::data::synthetic::{SyntheticSpec, generate};
     use crate::model::Activation;
 
-    /// One epoch on each path from the same seed.
-    fn both_paths(config: &TrainConfig) -> (Trainer, Trainer) {
+    /// The thread counts every path is checked with (3 and 4 oversubscribe a 2-core
+    /// machine, which must only slow them down).
+    const THREADS: [usize; 4] = [1, 2, 3, 4];
+
+    /// One epoch from the same seed on each of [`THREADS`] threads.
+    fn on_each_thread_count(config: &TrainConfig) -> Vec<Trainer> {
         let data = Arc::new(generate(&SyntheticSpec {
             train: 1000,
             val: 100,
             test: 100,
             ..SyntheticSpec::default()
         }));
-        let mut runs = [true, false].map(|share| {
-            let mut t = Trainer::new(config.clone(), data.clone(), None).expect("valid config");
-            t.set_share_steps(share);
-            t
-        });
-        assert!(runs[0].team_split().is_some(), "big enough to share");
-        for t in &mut runs {
-            t.run_epoch();
+        THREADS
+            .iter()
+            .map(|&n| {
+                let mut t = Trainer::new(config.clone(), data.clone(), None).expect("valid config");
+                t.set_threads(n);
+                let parts = t.team_parts().map_or(1, |p| p.len());
+                assert_eq!(parts, n, "big enough to share among {n} threads");
+                t.run_epoch();
+                t
+            })
+            .collect()
+    }
+
+    /// Every run of `runs` agrees with the first (one thread).
+    fn assert_all_same(runs: &[Trainer]) {
+        for other in &runs[1..] {
+            assert_same_network(other, &runs[0]);
         }
-        let [a, b] = runs;
-        (a, b)
     }
 
     fn assert_same_network(a: &Trainer, b: &Trainer) {
@@ -1063,24 +1134,24 @@ mod tests {
     }
 
     #[test]
-    fn two_thread_steps_match_one_thread_linear_with_flips() {
+    fn steps_on_any_thread_count_match_one_thread_linear_with_flips() {
         let config = TrainConfig {
             flip: 0.5,
             eta: 0.01,
             ..TrainConfig::default()
         };
-        let (a, b) = both_paths(&config);
-        assert_same_network(&a, &b);
+        assert_all_same(&on_each_thread_count(&config));
     }
 
     #[test]
-    fn two_thread_steps_match_one_thread_with_rules_that_keep_state() {
-        // Each half keeps the moments of its own columns of W₀; upper layers and biases
+    fn steps_on_any_thread_count_match_one_thread_with_rules_that_keep_state() {
+        // Each part keeps the moments of its own columns of W₀; upper layers and biases
         // step on the calling thread.
         for optimizer in [OptimizerKind::Momentum, OptimizerKind::Adam] {
             let config = TrainConfig {
                 hidden: vec![20],
                 batch_norm: true,
+                dropout: 0.3,
                 flip: 0.5,
                 batch: 50,
                 eta: 0.001,
@@ -1088,18 +1159,19 @@ mod tests {
                 optimizer,
                 ..TrainConfig::default()
             };
-            let (mut a, mut b) = both_paths(&config);
-            assert_same_network(&a, &b);
-            // A second call of the two-thread steps starts from the moments the first
-            // wrote back.
-            a.run_epoch();
-            b.run_epoch();
-            assert_same_network(&a, &b);
+            let mut runs = on_each_thread_count(&config);
+            assert_all_same(&runs);
+            // A second call of the shared steps starts from the moments the first wrote
+            // back.
+            for t in &mut runs {
+                t.run_epoch();
+            }
+            assert_all_same(&runs);
         }
     }
 
     #[test]
-    fn two_thread_steps_match_one_thread_with_translations_and_smoothing() {
+    fn steps_on_any_thread_count_match_one_thread_with_translations_and_smoothing() {
         // Both paths shift the same images by the same amounts: the two threads each
         // write their half of a shifted image, the one thread the whole of it.
         let config = TrainConfig {
@@ -1111,8 +1183,7 @@ mod tests {
             eta: 0.01,
             ..TrainConfig::default()
         };
-        let (a, b) = both_paths(&config);
-        assert_same_network(&a, &b);
+        assert_all_same(&on_each_thread_count(&config));
     }
 
     fn synthetic(train: usize) -> Arc<Splits> {
@@ -1180,16 +1251,17 @@ mod tests {
     }
 
     #[test]
-    fn two_thread_steps_match_one_thread_mlp() {
+    fn steps_on_any_thread_count_match_one_thread_mlp() {
         let config = TrainConfig {
             hidden: vec![20, 10],
             activation: Activation::Tanh,
             loss: LossKind::Svm,
+            batch_norm: true,
+            dropout: 0.2,
             batch: 50,
             eta: 0.01,
             ..TrainConfig::default()
         };
-        let (a, b) = both_paths(&config);
-        assert_same_network(&a, &b);
+        assert_all_same(&on_each_thread_count(&config));
     }
 }

@@ -299,8 +299,9 @@ pub struct WorkerHandle {
 const WORKER_NICENESS: i32 = 5;
 
 /// Lowers the calling thread's scheduling priority by [`WORKER_NICENESS`]; threads it
-/// starts inherit it. Best effort: does nothing where unsupported.
-fn lower_thread_priority() {
+/// starts inherit it (step helpers, thread pools, race variants, sweep points). For every
+/// thread that trains beside the window. Best effort: does nothing where unsupported.
+pub fn lower_thread_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: plain system calls on the calling thread (on Linux, PRIO_PROCESS with id 0

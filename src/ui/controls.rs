@@ -392,8 +392,32 @@ impl ControlsPanel {
         );
         ui.add(egui::DragValue::new(&mut edited.seed).prefix("seed "))
             .on_hover_text("Seed of initialisation, shuffling and flips: same seed, same run.");
+        threads_setting(ui, &mut edited.threads);
         actions
     }
+}
+
+/// The run's thread count: automatic (one per core) or a number, from the next start.
+fn threads_setting(ui: &mut egui::Ui, threads: &mut Option<usize>) {
+    let help = "Threads that share each training step and the evaluation, from the next start. \
+        Automatic: one per core (one when TRAINVIZ_ONE_THREAD is set). Any count gives the same \
+        results up to float rounding; the training threads run at a lower priority than the \
+        window, so it stays smooth.";
+    ui.horizontal(|ui| {
+        let mut automatic = threads.is_none();
+        let label = format!("threads: automatic ({})", crate::train::default_threads());
+        if ui
+            .checkbox(&mut automatic, label)
+            .on_hover_text(help)
+            .changed()
+        {
+            *threads = (!automatic).then(crate::train::default_threads);
+        }
+        if let Some(n) = threads {
+            ui.add(egui::DragValue::new(n).range(1..=crate::train::trainer::MAX_THREADS))
+                .on_hover_text(help);
+        }
+    });
 }
 
 /// Hidden-layer widths typed as "100,50" (empty: none).

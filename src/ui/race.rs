@@ -133,6 +133,8 @@ impl RacePanel {
         let spawned = std::thread::Builder::new()
             .name("trainviz-race".into())
             .spawn(move || {
+                // The variants train beside the window: below its priority, as the worker.
+                crate::train::worker::lower_thread_priority();
                 let report = |e: RaceEvent| {
                     let _ = tx.send(e);
                     if let Some(ctx) = &repaint {

@@ -252,6 +252,8 @@ impl RunsPanel {
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let total = prepared.points.len();
         let task = Task::spawn("the sweep", Some(repaint_waker(&repaint)), move |cx| {
+            // The points train beside the window: below its priority, as the worker.
+            crate::train::worker::lower_thread_priority();
             let report = |e: SweepEvent| {
                 let _ = tx.send(e);
                 repaint.request_repaint();
