@@ -1,5 +1,7 @@
 //! The command line: `trainviz train`, `gradcheck`, `bench`, and the app's own flags.
 
+mod stack;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -10,6 +12,7 @@ use crate::data::{self, DatasetKind, Normalizer, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 use crate::report::PngSize;
 use crate::train::config as settings;
+
 use crate::train::{Event, OptimizerKind, ScheduleKind, Summary, TrainConfig, WorkerHandle};
 
 /// trainviz: watch a classifier learn. Without a subcommand, opens the window.
@@ -108,6 +111,13 @@ pub enum CliCommand {
     /// Write a 2-D map (PCA or t-SNE) of a layer of a saved run's weights on validation
     /// images as PNG, SVG and CSV (the figure of the window's Embedding tab).
     Embed(EmbedArgs),
+    /// Print each layer of --layers with its output shape, parameters and multiply-adds
+    /// per image (or the layer that does not fit the data set's images).
+    Layers {
+        /// Settings (the layers and the data set).
+        #[command(flatten)]
+        args: TrainArgs,
+    },
     /// Write a saved run's weights and input normalisation as a NumPy .npz file.
     ExportNpz {
         /// The run's folder (under runs/).
@@ -227,6 +237,11 @@ pub struct TrainArgs {
     /// Activation of hidden layers.
     #[arg(long, value_parser = by_name::<Activation>, global = true)]
     pub activation: Option<Activation>,
+    /// The network as layers in words instead of --hidden, e.g. "patchify 4:10, relu, dense
+    /// 50, relu"; forms: patchify F:N, conv K:N, pool 2, flatten, dense N, relu, tanh,
+    /// sigmoid, bn, dropout P (the output layer is implied).
+    #[arg(long, global = true)]
+    pub layers: Option<String>,
     /// Random seed.
     #[arg(long, global = true)]
     pub seed: Option<u64>,
@@ -332,7 +347,7 @@ impl TrainArgs {
             sigma,
             hidden
         );
-        set!(activation, seed, image_size);
+        set!(activation, seed, image_size, layers);
         set!(optimizer, momentum, beta1, beta2, eps, dropout);
         if self.batch_norm {
             c.batch_norm = true;
@@ -476,6 +491,7 @@ pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
             dims,
         } => gradcheck_cmd(&args.resolve()?, tol, samples, dims),
         CliCommand::Bench(b) => bench(&b),
+        CliCommand::Layers { args } => stack::layers_cmd(&args.resolve()?),
         CliCommand::Embed(e) => embed_cmd(&e, global),
         CliCommand::ExportNpz { run, out } => {
             let out = out.unwrap_or_else(|| run.join("weights.npz"));
@@ -669,6 +685,17 @@ pub fn train(
     figures: Option<PngSize>,
     runs: Option<PathBuf>,
 ) -> Result<Summary> {
+    if config.uses_stack() {
+        // Layer stacks train on their own engine (not yet through the worker, the saved
+        // runs or the report): say so rather than drop what was asked for.
+        if figures.is_some() {
+            bail!("--figures is not available for --layers networks yet");
+        }
+        if print && runs.is_some() {
+            eprintln!("note: runs with --layers are not saved under runs/ yet");
+        }
+        return stack::train_stack(&config, out, print);
+    }
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         crate::report::write_atomic(&dir.join("config.toml"), config.to_toml().as_bytes())?;

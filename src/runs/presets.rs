@@ -103,6 +103,26 @@ pub const PRESETS: &[Preset] = &[
         label: "MLP 500 ReLU, dropout 0.5, Adam, 4,000 images (less overfitting)",
         toml: "hidden = [500]\nactivation = \"relu\"\nbatch_norm = false\ninit = \"he\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.0005\nsplit = \"classic\"\ntrain_limit = 4000\nbatch = 100\nepochs = 20\nloss = \"ce\"\noptimizer = \"adam\"\ndropout = 0.5",
     },
+    Preset {
+        name: "a3-f2",
+        label: "ConvNet: patchify 2:3, ReLU, dense 50, ReLU; He, λ 0.003, cyclic η, 10 epochs = 4,900 steps (assignment 3)",
+        toml: "layers = \"patchify 2:3, relu, dense 50, relu\"\nhidden = []\ninit = \"he\"\nlambda = 0.003\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nepochs = 10\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "a3-f4",
+        label: "ConvNet: patchify 4:10, ReLU, dense 50, ReLU; He, λ 0.003, cyclic η, 10 epochs = 4,900 steps (assignment 3)",
+        toml: "layers = \"patchify 4:10, relu, dense 50, relu\"\nhidden = []\ninit = \"he\"\nlambda = 0.003\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nepochs = 10\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "a3-f8",
+        label: "ConvNet: patchify 8:40, ReLU, dense 50, ReLU; He, λ 0.003, cyclic η, 10 epochs = 4,900 steps (assignment 3)",
+        toml: "layers = \"patchify 8:40, relu, dense 50, relu\"\nhidden = []\ninit = \"he\"\nlambda = 0.003\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nepochs = 10\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "a3-f16",
+        label: "ConvNet: patchify 16:160, ReLU, dense 50, ReLU; He, λ 0.003, cyclic η, 10 epochs = 4,900 steps (assignment 3)",
+        toml: "layers = \"patchify 16:160, relu, dense 50, relu\"\nhidden = []\ninit = \"he\"\nlambda = 0.003\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nepochs = 10\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
 ];
 
 /// The preset called `name`.
@@ -172,5 +192,12 @@ mod tests {
         // Choosing a plain preset after a batch-norm one turns batch norm off again.
         let plain = find("plain-9-layer").unwrap().config(&deep).unwrap();
         assert!(!plain.batch_norm);
+        // The assignment's ConvNets, and a plain preset after one is an MLP again.
+        let f4 = find("a3-f4")
+            .unwrap()
+            .config(&TrainConfig::default())
+            .unwrap();
+        assert!(f4.uses_stack() && f4.layers.starts_with("patchify 4:10"));
+        assert!(!find("classic").unwrap().config(&f4).unwrap().uses_stack());
     }
 }

@@ -104,6 +104,10 @@ pub struct TrainConfig {
     pub eps: f64,
     /// Probability of dropping a hidden unit's output in training (inverted dropout).
     pub dropout: f64,
+    /// The network as a stack of layers in words (`"patchify 4:10, relu, dense 50, relu"`,
+    /// see [`crate::model::layers`]); empty for the MLP that `hidden` describes. A stack
+    /// trains on the layer engine ([`crate::model::stack`]).
+    pub layers: String,
 }
 
 impl Default for TrainConfig {
@@ -143,6 +147,7 @@ impl Default for TrainConfig {
             beta2: 0.999,
             eps: 1e-8,
             dropout: 0.0,
+            layers: String::new(),
         }
     }
 }
@@ -301,6 +306,7 @@ pub fn setting_label(key: &str) -> &str {
         "hidden" => "hidden layers",
         "batch_norm" => "batch normalisation",
         "optimizer" => "optimiser",
+        "layers" => "layers",
         _ => NUMERIC_SETTINGS
             .iter()
             .find(|s| s.key == key)
@@ -360,6 +366,47 @@ impl TrainConfig {
         EPS.check(self.eps)?;
         DROPOUT.check(self.dropout)?;
         IMAGE_SIZE.check(self.image_size as f64)?;
+        self.check_layers()?;
+        Ok(())
+    }
+
+    /// True when the network is a layer stack (`layers` set) rather than the MLP.
+    pub fn uses_stack(&self) -> bool {
+        !self.layers.trim().is_empty()
+    }
+
+    /// `layers` parses, and is not mixed with the MLP's own settings (which it replaces).
+    fn check_layers(&self) -> Result<(), ConfigError> {
+        if !self.uses_stack() {
+            return Ok(());
+        }
+        crate::model::layers::parse(&self.layers).map_err(|e| ConfigError::OutOfRange {
+            name: "layers",
+            value: format!("\"{}\"", self.layers),
+            allowed: e.to_string(),
+        })?;
+        let mixed = [
+            (!self.hidden.is_empty(), "hidden"),
+            (self.batch_norm, "batch_norm"),
+            (self.dropout > 0.0, "dropout"),
+        ];
+        for (set, name) in mixed {
+            check(
+                !set,
+                name,
+                "set",
+                "not with layers: write \"dense N\", \"bn\" or \"dropout P\" in the layers instead",
+            )?;
+        }
+        check(
+            matches!(
+                self.optimizer,
+                OptimizerKind::Sgd | OptimizerKind::Momentum | OptimizerKind::Nesterov
+            ),
+            "optimizer",
+            format!("{:?}", self.optimizer).to_lowercase(),
+            "sgd, momentum or nesterov with layers (the layer engine has no RMSProp or Adam yet)",
+        )?;
         Ok(())
     }
 

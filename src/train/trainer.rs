@@ -103,7 +103,7 @@ fn training_pass(rate: f64, rng: &mut SmallRng) -> Pass<'_> {
 }
 
 /// The thread pool every trainer shares: one thread per core.
-fn shared_pool() -> Arc<rayon::ThreadPool> {
+pub(crate) fn shared_pool() -> Arc<rayon::ThreadPool> {
     static POOL: std::sync::OnceLock<Arc<rayon::ThreadPool>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
         let threads = std::thread::available_parallelism()
