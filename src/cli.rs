@@ -1,6 +1,6 @@
 //! The command line: `trainviz train`, `gradcheck`, `bench`, and the app's own flags.
 
-mod stack;
+pub mod stack;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -405,6 +405,13 @@ pub struct BenchArgs {
     /// Also print the figures as one JSON object, as the last line.
     #[arg(long)]
     pub json: bool,
+    /// Time only these ConvNets (patchify, patchify-wide, vgg; comma-separated) and skip
+    /// the linear and MLP settings.
+    #[arg(long, value_delimiter = ',')]
+    pub nets: Option<Vec<String>>,
+    /// Timed training steps per ConvNet (after 20 warm-up steps).
+    #[arg(long, default_value_t = 200)]
+    pub steps: usize,
 }
 
 /// The figures of one `trainviz bench` run, printed as JSON with `--json`. Times are the
@@ -442,6 +449,9 @@ pub struct BenchReport {
     pub threads: usize,
     /// The process's largest resident memory while training (Linux), MB.
     pub peak_memory_mb: Option<f64>,
+    /// The ConvNets' figures.
+    #[serde(flatten)]
+    pub convnets: stack::ConvBenchReport,
 }
 
 /// The largest resident set of this process so far, MB (Linux's `VmHWM`).
@@ -1023,6 +1033,9 @@ fn bench(b: &BenchArgs) -> Result<()> {
     }
     let started = Instant::now();
     let linear = bench_linear_config(b)?;
+    if let Some(nets) = &b.nets {
+        stack::check_bench_nets(nets)?;
+    }
     let dir = linear.data.clone().unwrap_or_default();
     let splits = std::sync::Arc::new(data::load(&linear.data_request())?);
     println!(
@@ -1030,6 +1043,19 @@ fn bench(b: &BenchArgs) -> Result<()> {
         splits.train.len(),
         started.elapsed().as_secs_f64()
     );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(nets) = &b.nets {
+        let peaks = crate::model::kernels::measure_peaks(cores);
+        let report = stack::bench_nets(&linear, &splits, nets, b.steps, peaks.gflops)?;
+        println!(
+            "machine peak with {cores} threads: {:.1} GFLOP/s f32 multiply-add",
+            peaks.gflops
+        );
+        if b.json {
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        return Ok(());
+    }
     // The reference's MLP setting is the mlp-relu preset.
     let mlp = TrainConfig {
         epochs: b.epochs,
@@ -1099,8 +1125,9 @@ fn bench(b: &BenchArgs) -> Result<()> {
     );
     // Before the peak measurement, whose 256 MB buffer is not training's.
     let peak_memory = peak_memory_mb();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let peaks = crate::model::kernels::measure_peaks(cores);
+    let all: Vec<String> = stack::BENCH_NETS.iter().map(|(n, _)| n.to_string()).collect();
+    let convnets = stack::bench_nets(&linear, &splits, &all, b.steps, peaks.gflops)?;
     println!(
         "machine peaks with {cores} threads: {:.1} GFLOP/s f32 multiply-add, {:.1} GB/s reading memory",
         peaks.gflops, peaks.read_gb_per_s
@@ -1123,6 +1150,7 @@ fn bench(b: &BenchArgs) -> Result<()> {
         peak_read_gbs: peaks.read_gb_per_s,
         threads: cores,
         peak_memory_mb: peak_memory,
+        convnets,
     };
     println!(
         "linear epoch: {:.2} GFLOP, {:.0} % of the FMA peak; MLP epoch: {:.2} GFLOP, {:.0} %; peak memory {}",

@@ -204,10 +204,17 @@ pub fn parse(text: &str) -> Result<Vec<LayerSpec>, LayersError> {
             .next()
             .ok_or_else(|| syntax(index, item, format!("empty layer; the forms are {GRAMMAR}")))?
             .to_ascii_lowercase();
-        let arg = words.next();
-        if let Some(extra) = words.next() {
-            return Err(syntax(index, item, format!("unexpected \"{extra}\"")));
-        }
+        let rest: Vec<&str> = words.collect();
+        // "F:N" may be written with spaces around the colon ("patchify 4 : 10").
+        let joined = rest.concat();
+        let arg = if matches!(name.as_str(), "patchify" | "conv") && !rest.is_empty() {
+            Some(joined.as_str())
+        } else {
+            if let Some(extra) = rest.get(1) {
+                return Err(syntax(index, item, format!("unexpected \"{extra}\"")));
+            }
+            rest.first().copied()
+        };
         let no_arg = |spec: LayerSpec| {
             if let Some(a) = arg {
                 Err(syntax(
@@ -323,7 +330,7 @@ pub fn layer_info(index: usize, spec: LayerSpec, input: Shape) -> Result<LayerIn
     let misfit = |message: String| LayersError::Shape {
         index,
         layer: spec.to_string(),
-        input: input.to_string(),
+        input: format!("{}×{}×{}", input.h, input.w, input.c),
         message,
     };
     let (output, params, multiply_adds) = match spec {
@@ -497,8 +504,8 @@ mod tests {
         );
         assert_eq!(parse("  ").expect("empty"), Vec::new());
         assert_eq!(
-            parse("PATCHIFY 2 : 3").err().map(|e| e.to_string()),
-            parse("patchify 2 :3").err().map(|e| e.to_string())
+            parse("PATCHIFY 2 : 3").expect("spaces around the colon"),
+            vec![LayerSpec::Patchify { f: 2, n: 3 }]
         );
     }
 
