@@ -1126,7 +1126,10 @@ fn bench(b: &BenchArgs) -> Result<()> {
     // Before the peak measurement, whose 256 MB buffer is not training's.
     let peak_memory = peak_memory_mb();
     let peaks = crate::model::kernels::measure_peaks(cores);
-    let all: Vec<String> = stack::BENCH_NETS.iter().map(|(n, _)| n.to_string()).collect();
+    let all: Vec<String> = stack::BENCH_NETS
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
     let convnets = stack::bench_nets(&linear, &splits, &all, b.steps, peaks.gflops)?;
     println!(
         "machine peaks with {cores} threads: {:.1} GFLOP/s f32 multiply-add, {:.1} GB/s reading memory",

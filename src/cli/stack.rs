@@ -201,7 +201,10 @@ pub fn check_bench_nets(names: &[String]) -> Result<()> {
     for n in names {
         if !BENCH_NETS.iter().any(|(name, _)| name == n) {
             let known: Vec<&str> = BENCH_NETS.iter().map(|(n, _)| *n).collect();
-            bail!("--nets: unknown net \"{n}\"; the nets are {}", known.join(", "));
+            bail!(
+                "--nets: unknown net \"{n}\"; the nets are {}",
+                known.join(", ")
+            );
         }
     }
     Ok(())
@@ -250,8 +253,12 @@ pub fn bench_nets(
         let specs = layers::parse(text)?;
         let infos = layers::describe(&specs, image_shape_of(splits), splits.num_classes())?;
         let forward: f64 = infos.iter().map(|l| l.multiply_adds as f64).sum();
-        let first = infos.iter().find(|l| l.multiply_adds > 0).map_or(0.0, |l| l.multiply_adds as f64);
-        let gflop = 2.0 * (trained as f64 * (3.0 * forward - first) + evaluated as f64 * forward) / 1e9;
+        let first = infos
+            .iter()
+            .find(|l| l.multiply_adds > 0)
+            .map_or(0.0, |l| l.multiply_adds as f64);
+        let gflop =
+            2.0 * (trained as f64 * (3.0 * forward - first) + evaluated as f64 * forward) / 1e9;
         let share = gflop / epoch_s / peak_gflops;
         println!(
             "{name:<14} {images_per_s:>9.0} images/s in training steps | epoch {epoch_s:.2} s, {gflop:.1} GFLOP, {:.0} % of the FMA peak",

@@ -148,29 +148,27 @@ impl<F: Real> StackWorkspace<F> {
     /// Buffers for batches of up to `rows` rows through `stack`.
     pub fn new(stack: &Stack<F>, rows: usize) -> Self {
         let rows = rows.max(1);
-        let n = stack.specs.len();
         let mut cols = Vec::new();
         let mut d_cols_len = 0;
         let mut argmax = Vec::new();
         let mut masks = Vec::new();
         for (i, spec) in stack.specs.iter().enumerate() {
             let input = stack.shapes[i];
-            let (c, p, a, m) = match *spec {
+            let (c, a, m) = match *spec {
                 LayerSpec::Patchify { .. } | LayerSpec::Conv { .. } => {
                     let win = stack.window(i).expect("a convolution has a window");
                     let len = rows * win.positions() * win.patch_len();
                     d_cols_len = d_cols_len.max(len);
-                    ((rows * win.positions(), win.patch_len()), 0, 0, 0)
+                    ((rows * win.positions(), win.patch_len()), 0, 0)
                 }
                 LayerSpec::Dense { .. } => {
                     d_cols_len = d_cols_len.max(rows * input.size());
-                    ((0, 0), 0, 0, 0)
+                    ((0, 0), 0, 0)
                 }
-                LayerSpec::Pool { .. } => ((0, 0), 0, rows * pool::out_shape(input).size(), 0),
-                LayerSpec::Relu | LayerSpec::Dropout { .. } => ((0, 0), 0, 0, input.size()),
-                _ => ((0, 0), 0, 0, 0),
+                LayerSpec::Pool { .. } => ((0, 0), rows * pool::out_shape(input).size(), 0),
+                LayerSpec::Relu | LayerSpec::Dropout { .. } => ((0, 0), 0, input.size()),
+                _ => ((0, 0), 0, 0),
             };
-            let _ = p;
             cols.push(Array2::zeros(c));
             argmax.push(vec![0u32; a]);
             masks.push(Array2::zeros((if m > 0 { rows } else { 0 }, m)));
@@ -206,11 +204,6 @@ impl<F: Real> StackWorkspace<F> {
             batch_stats: false,
             predictions: vec![0; rows],
         }
-        .checked(n)
-    }
-    fn checked(self, n: usize) -> Self {
-        debug_assert_eq!(self.acts.len(), n + 1);
-        self
     }
     /// Class scores of the last forward pass, rows × classes.
     pub fn scores(&self) -> ArrayView2<'_, F> {

@@ -37,7 +37,11 @@ fn pieces<'a, F>(a: ArrayView2<'a, F>, axis: Axis, chunk: usize) -> Vec<ArrayVie
 }
 
 /// [`pieces`], writable.
-fn pieces_mut<'a, F>(a: ArrayViewMut2<'a, F>, axis: Axis, chunk: usize) -> Vec<ArrayViewMut2<'a, F>> {
+fn pieces_mut<'a, F>(
+    a: ArrayViewMut2<'a, F>,
+    axis: Axis,
+    chunk: usize,
+) -> Vec<ArrayViewMut2<'a, F>> {
     let mut out = Vec::new();
     let mut rest = a;
     while rest.len_of(axis) > chunk {

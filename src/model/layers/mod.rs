@@ -335,7 +335,7 @@ pub fn layer_info(index: usize, spec: LayerSpec, input: Shape) -> Result<LayerIn
     };
     let (output, params, multiply_adds) = match spec {
         LayerSpec::Patchify { f, n } => {
-            if input.h % f != 0 || input.w % f != 0 {
+            if !input.h.is_multiple_of(f) || !input.w.is_multiple_of(f) {
                 return Err(misfit(format!(
                     "{f}×{f} patches do not tile {}×{} pixels (the side must divide both)",
                     input.h, input.w
