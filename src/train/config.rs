@@ -523,6 +523,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn layers_parse_and_do_not_mix_with_the_mlp_settings() {
+        let ok = TrainConfig {
+            layers: "patchify 4:10, relu, dense 50, relu".into(),
+            ..Default::default()
+        };
+        assert!(ok.validate().is_ok() && ok.uses_stack());
+        assert!(!TrainConfig::default().uses_stack());
+        let bad = TrainConfig {
+            layers: "patchify 4".into(),
+            ..Default::default()
+        };
+        let err = bad.validate().expect_err("no filter count").to_string();
+        assert!(
+            err.contains("layers") && err.contains("patchify F:N"),
+            "{err}"
+        );
+        let mixed = TrainConfig {
+            hidden: vec![50],
+            ..ok.clone()
+        };
+        let err = mixed
+            .validate()
+            .expect_err("hidden with layers")
+            .to_string();
+        assert!(err.contains("hidden"), "{err}");
+        let adam = TrainConfig {
+            optimizer: OptimizerKind::Adam,
+            ..ok.clone()
+        };
+        let err = adam.validate().expect_err("no Adam yet").to_string();
+        assert!(err.contains("optimizer"), "{err}");
+        let back = TrainConfig::from_toml(&ok.to_toml()).expect("round trip");
+        assert_eq!(back.layers, ok.layers);
+    }
+
+    #[test]
     fn defaults_are_valid_and_roundtrip_through_toml() {
         let c = TrainConfig::default();
         c.validate().unwrap();
