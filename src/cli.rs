@@ -138,7 +138,7 @@ pub struct EmbedArgs {
     #[arg(long)]
     pub layer: Option<usize>,
     /// pca or tsne (Barnes-Hut t-SNE, perplexity 30).
-    #[arg(long, value_enum, default_value = "tsne")]
+    #[arg(long, value_parser = by_name::<crate::train::analysis::Projection>, default_value = "tsne")]
     pub method: crate::train::analysis::Projection,
     /// Validation images embedded (at most 10,000).
     #[arg(long, default_value_t = 2000)]
@@ -198,6 +198,9 @@ pub struct TrainArgs {
     /// Loss: ce (softmax cross-entropy), bce (sigmoids), svm (hinge).
     #[arg(long, value_parser = by_name::<LossKind>, global = true)]
     pub loss: Option<LossKind>,
+    /// See [`crate::train::config::LABEL_SMOOTHING`].
+    #[arg(long, help = settings::LABEL_SMOOTHING.help, global = true)]
+    pub label_smoothing: Option<f64>,
     /// Learning-rate schedule.
     #[arg(long, value_parser = by_name::<ScheduleKind>, global = true)]
     pub schedule: Option<ScheduleKind>,
@@ -219,9 +222,18 @@ pub struct TrainArgs {
     /// See [`crate::train::config::HALF_CYCLE`].
     #[arg(long, help = settings::HALF_CYCLE.help, global = true)]
     pub half_cycle: Option<usize>,
+    /// See [`crate::train::config::CYCLES`].
+    #[arg(long, help = settings::CYCLES.help, global = true)]
+    pub cycles: Option<usize>,
+    /// See [`crate::train::config::CYCLE_GROWTH`].
+    #[arg(long, help = settings::CYCLE_GROWTH.help, global = true)]
+    pub cycle_growth: Option<f64>,
     /// See [`crate::train::config::FLIP`].
     #[arg(long, help = settings::FLIP.help, global = true)]
     pub flip: Option<f64>,
+    /// See [`crate::train::config::TRANSLATE`].
+    #[arg(long, help = settings::TRANSLATE.help, global = true)]
+    pub translate: Option<usize>,
     /// Keep the training order fixed.
     #[arg(long, global = true)]
     pub no_shuffle: bool,
@@ -252,7 +264,7 @@ pub struct TrainArgs {
     #[arg(long, global = true)]
     pub batch_norm: bool,
     /// Update rule: sgd, momentum, nesterov, rmsprop or adam.
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_parser = by_name::<OptimizerKind>, global = true)]
     pub optimizer: Option<OptimizerKind>,
     /// μ of the momentum and Nesterov optimisers (default 0.9).
     #[arg(long, global = true)]
@@ -349,6 +361,7 @@ impl TrainArgs {
         );
         set!(activation, seed, image_size, layers);
         set!(optimizer, momentum, beta1, beta2, eps, dropout);
+        set!(label_smoothing, cycles, cycle_growth, translate);
         if self.batch_norm {
             c.batch_norm = true;
         }
@@ -713,7 +726,8 @@ pub fn train(
     let worker = WorkerHandle::spawn_saving(None, runs);
     worker.send(crate::train::Command::Reset(Box::new(config.clone())));
     worker.send(crate::train::Command::Start);
-    let epochs = config.epochs;
+    // A run that counts its cycles plans its epochs when it starts (see `Ready`).
+    let mut epochs = config.epochs;
     let mut info = None;
     let mut history = Vec::new();
     let mut network = None;
@@ -725,6 +739,7 @@ pub fn train(
             Event::Test { eval, .. } => test = Some(eval),
             Event::Ready { info: i, .. } => {
                 info = Some(i.clone());
+                epochs = i.settings.epochs();
                 if !print {
                     continue;
                 }
@@ -753,6 +768,11 @@ pub fn train(
                         m.eta,
                         m.seconds
                     );
+                    if let Some(images) = m.images {
+                        println!(
+                            "           (the last cycle ended here, {images} training images into the epoch)"
+                        );
+                    }
                 }
                 history.push(*m);
                 if let Some(dir) = out {

@@ -13,15 +13,7 @@ fn main() -> std::process::ExitCode {
             window_bench(&b)
         }
         Some(cmd) => trainviz::cli::run(cmd, &cli.app),
-        None => {
-            let flags = cli.app;
-            // Remembered settings with only what the flags name changed; a first launch
-            // starts from the flags alone.
-            trainviz::ui::run_app(move |remembered| match remembered {
-                Some(c) => flags.apply_to(&c),
-                None => flags.resolve(),
-            })
-        }
+        None => open_window(cli.app),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -36,7 +28,35 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The window, with the remembered settings and only what the flags name changed (a first
+/// launch starts from the flags alone).
+#[cfg(feature = "window")]
+fn open_window(flags: trainviz::cli::TrainArgs) -> anyhow::Result<()> {
+    trainviz::ui::run_app(move |remembered| match remembered {
+        Some(c) => flags.apply_to(&c),
+        None => flags.resolve(),
+    })
+}
+
+/// A build without the `window` feature has no window to open: say how to get one.
+#[cfg(not(feature = "window"))]
+fn open_window(_flags: trainviz::cli::TrainArgs) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this trainviz was built without its window (cargo's --no-default-features); \
+         use a subcommand (trainviz --help), or build with the default features for the window"
+    )
+}
+
+/// Without the window there is no frame to time.
+#[cfg(not(feature = "window"))]
+fn window_bench(_b: &BenchArgs) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "--ui-epochs and --ui-while-training time the window: build with its default features"
+    )
+}
+
 /// `trainviz bench --ui-epochs N` / `--ui-while-training S`: the window's frame benchmarks.
+#[cfg(feature = "window")]
 fn window_bench(b: &BenchArgs) -> anyhow::Result<()> {
     if let Some(epochs) = b.ui_epochs {
         return trainviz::ui::bench::frame_benchmark(epochs, 100);

@@ -1,6 +1,7 @@
 //! Image data sets: loaders for CIFAR-10 and Fashion-MNIST, a synthetic set, splits and
 //! preprocessing. Pixels stay as `u8` in memory; batches are normalised on the fly.
 
+pub mod augment;
 pub mod cifar;
 pub mod download;
 pub mod fashion;

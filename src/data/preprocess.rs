@@ -4,6 +4,7 @@ use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
 use super::ImageSet;
+use super::augment::{Augment, augment_bytes};
 
 /// How pixels are turned into network inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -110,18 +111,34 @@ impl Normalizer {
     }
 
     /// Gathers images `indices` of `set` into the row-major matrix `out` (one row per image),
-    /// flipping those with `flips[k]` set.
+    /// each augmented as `augments` says: (one [`Augment`] per image, the fill bytes of
+    /// [`super::augment::fill_bytes`]). An augmented image is written as bytes first, as the
+    /// products that read bytes see it, then normalised.
     pub fn gather(
         &self,
         set: &ImageSet,
         indices: &[usize],
-        flips: Option<(&[bool], &[usize])>,
+        augments: Option<(&[Augment], &[u8])>,
         out: &mut [f32],
     ) {
         let d = self.dim();
+        let mut bytes = Vec::new();
         for (k, (&i, row)) in indices.iter().zip(out.chunks_exact_mut(d)).enumerate() {
-            let perm = flips.and_then(|(f, perm)| f[k].then_some(perm));
-            self.write_row(set.image(i), perm, row);
+            match augments {
+                Some((augments, fill)) if !augments[k].is_identity() => {
+                    bytes.resize(d, 0);
+                    augment_bytes(
+                        &set.shape,
+                        set.image(i),
+                        augments[k],
+                        fill,
+                        0..d,
+                        &mut bytes,
+                    );
+                    self.write_row(&bytes, None, row);
+                }
+                _ => self.write_row(set.image(i), None, row),
+            }
         }
     }
 }
@@ -145,6 +162,24 @@ fn normalize_avx2(pixels: &[u8], mean: &[f32], scale: &[f32], out: &mut [f32]) {
 mod tests {
     use super::*;
     use crate::data::ImageShape;
+
+    /// A shift fills with the mean's byte: under standardisation the shifted-in pixels are
+    /// input 0 (here the means are whole bytes, so exactly 0).
+    #[test]
+    fn shifted_in_pixels_are_zero_input() {
+        let set = tiny();
+        let n = Normalizer::fit(&set, Preprocess::Standardize);
+        let fill = super::super::augment::fill_bytes(&n.mean);
+        let mut out = vec![9f32; 4];
+        let right = Augment {
+            dx: 1,
+            ..Augment::default()
+        };
+        n.gather(&set, &[0], Some((&[right], &fill)), &mut out);
+        // Image 0 is (0, 10 / 20, 30); one right: (fill, 0 / fill, 20). The means are
+        // (1, 10 / 30, 20) and the scales (1, 1 / 0.1, 0.1).
+        assert_eq!(out, vec![0.0, -10.0, 0.0, 0.0]);
+    }
 
     fn tiny() -> ImageSet {
         ImageSet {
@@ -177,8 +212,15 @@ mod tests {
         let perm = set.shape.flip_permutation();
         assert_eq!(perm, vec![1, 0, 3, 2]);
         let mut out = vec![0f32; 4];
-        n.gather(&set, &[0], Some((&[true], &perm)), &mut out);
         let s = 1.0f32 / 255.0;
-        assert_eq!(out, vec![10.0 * s, 0.0, 30.0 * s, 20.0 * s]);
+        let want = vec![10.0 * s, 0.0, 30.0 * s, 20.0 * s];
+        n.write_row(set.image(0), Some(&perm), &mut out);
+        assert_eq!(out, want);
+        let flip = Augment {
+            flip: true,
+            ..Augment::default()
+        };
+        n.gather(&set, &[0], Some((&[flip], &[0; 4])), &mut out);
+        assert_eq!(out, want);
     }
 }

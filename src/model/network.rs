@@ -6,7 +6,7 @@ use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
 use super::Real;
-use super::loss::{LossKind, loss_rows};
+use super::loss::{Loss, loss_rows};
 
 /// Non-linearity after each hidden layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -557,7 +557,7 @@ impl<F: Real> Network<F> {
         &mut self,
         x: ArrayView2<F>,
         labels: &[u8],
-        loss: LossKind,
+        loss: impl Into<Loss>,
         ws: &mut Workspace<F>,
         grad: Option<GradientUse<'_, F>>,
     ) -> f64 {
@@ -572,13 +572,13 @@ impl<F: Real> Network<F> {
         &mut self,
         x: ArrayView2<F>,
         labels: &[u8],
-        loss: LossKind,
+        loss: impl Into<Loss>,
         ws: &mut Workspace<F>,
         grad: GradientUse<'_, F>,
         pass: Pass<'_>,
     ) -> f64 {
         self.forward_with(x, ws, pass);
-        self.backward(Some(x), x.nrows(), labels, loss, ws, grad)
+        self.backward(Some(x), x.nrows(), labels, loss.into(), ws, grad)
     }
 
     /// Loss and backward pass after [`Self::forward_after_first_product`], for a caller that
@@ -590,11 +590,11 @@ impl<F: Real> Network<F> {
         &mut self,
         rows: usize,
         labels: &[u8],
-        loss: LossKind,
+        loss: impl Into<Loss>,
         ws: &mut Workspace<F>,
         grad: GradientUse<'_, F>,
     ) -> f64 {
-        self.backward(None, rows, labels, loss, ws, grad)
+        self.backward(None, rows, labels, loss.into(), ws, grad)
     }
 
     /// Loss and backward pass over the last forward pass in `ws`. Without `x` the first
@@ -604,7 +604,7 @@ impl<F: Real> Network<F> {
         x: Option<ArrayView2<F>>,
         rows: usize,
         labels: &[u8],
-        loss: LossKind,
+        loss: Loss,
         ws: &mut Workspace<F>,
         mut grad: GradientUse<'_, F>,
     ) -> f64 {
@@ -723,7 +723,7 @@ impl<F: Real> Network<F> {
         &self,
         x: ArrayView2<F>,
         labels: &[u8],
-        loss: LossKind,
+        loss: impl Into<Loss>,
         ws: &mut Workspace<F>,
     ) -> f64 {
         self.loss_with(x, labels, loss, ws, Pass::Eval)
@@ -734,13 +734,13 @@ impl<F: Real> Network<F> {
         &self,
         x: ArrayView2<F>,
         labels: &[u8],
-        loss: LossKind,
+        loss: impl Into<Loss>,
         ws: &mut Workspace<F>,
         pass: Pass<'_>,
     ) -> f64 {
         let rows = x.nrows();
         self.forward_with(x, ws, pass);
-        self.loss_of_scores(rows, labels, loss, ws)
+        self.loss_of_scores(rows, labels, loss.into(), ws)
     }
 
     /// [`Self::loss`] once `ws.first_product_mut(self, rows)` holds `x · W₀ᵀ`.
@@ -748,21 +748,15 @@ impl<F: Real> Network<F> {
         &self,
         rows: usize,
         labels: &[u8],
-        loss: LossKind,
+        loss: impl Into<Loss>,
         ws: &mut Workspace<F>,
     ) -> f64 {
         self.forward_after_first_product(rows, ws, Pass::Eval);
-        self.loss_of_scores(rows, labels, loss, ws)
+        self.loss_of_scores(rows, labels, loss.into(), ws)
     }
 
     /// The summed loss of the scores of the last forward pass; predictions land in `ws`.
-    fn loss_of_scores(
-        &self,
-        rows: usize,
-        labels: &[u8],
-        loss: LossKind,
-        ws: &mut Workspace<F>,
-    ) -> f64 {
+    fn loss_of_scores(&self, rows: usize, labels: &[u8], loss: Loss, ws: &mut Workspace<F>) -> f64 {
         let scores = ws.outputs[self.layers.len() - 1].slice(s![..rows, ..]);
         loss_rows(
             loss,
@@ -779,7 +773,7 @@ impl<F: Real> Network<F> {
         &self,
         x: ArrayView2<F>,
         labels: &[u8],
-        loss: LossKind,
+        loss: impl Into<Loss>,
         lambda: f64,
         ws: &mut Workspace<F>,
     ) -> f64 {
@@ -792,7 +786,7 @@ impl<F: Real> Network<F> {
         &self,
         x: ArrayView2<F>,
         labels: &[u8],
-        loss: LossKind,
+        loss: impl Into<Loss>,
         lambda: f64,
         ws: &mut Workspace<F>,
     ) -> f64 {
@@ -866,6 +860,7 @@ fn normalise_backward<F: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LossKind;
     use crate::model::gradcheck::relative_error;
     use rand::{SeedableRng, rngs::SmallRng};
 

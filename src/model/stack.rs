@@ -14,9 +14,9 @@ use rand_distr::{Distribution, Normal};
 use super::layers::conv::{self, Window};
 use super::layers::norm::{self, BnCache};
 use super::layers::{LayerSpec, LayersError, Shape, describe, pool};
-use super::loss::loss_rows;
+use super::loss::{Loss, loss_rows};
 use super::network::BatchNorm;
-use super::{InitKind, LossKind, Real};
+use super::{InitKind, Real};
 
 /// A layer's learned parameters (or none).
 #[derive(Debug, Clone, PartialEq)]
@@ -548,7 +548,7 @@ impl<F: Real> Stack<F> {
     fn loss_of_pass(
         &self,
         labels: &[u8],
-        kind: LossKind,
+        kind: impl Into<Loss>,
         ws: &mut StackWorkspace<F>,
         grad: bool,
     ) -> f64 {
@@ -573,7 +573,7 @@ impl<F: Real> Stack<F> {
         &self,
         x: ArrayView2<F>,
         labels: &[u8],
-        kind: LossKind,
+        kind: impl Into<Loss>,
         ws: &mut StackWorkspace<F>,
         pass: StackPass<'_>,
     ) -> f64 {
@@ -586,7 +586,7 @@ impl<F: Real> Stack<F> {
         &self,
         x: ArrayView2<F>,
         labels: &[u8],
-        kind: LossKind,
+        kind: impl Into<Loss>,
         lambda: f64,
         ws: &mut StackWorkspace<F>,
         pass: StackPass<'_>,
@@ -601,7 +601,7 @@ impl<F: Real> Stack<F> {
         &self,
         x: ArrayView2<F>,
         labels: &[u8],
-        kind: LossKind,
+        kind: impl Into<Loss>,
         lambda: f64,
         ws: &mut StackWorkspace<F>,
         pass: StackPass<'_>,

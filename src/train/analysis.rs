@@ -120,12 +120,14 @@ pub fn layer_activations(
 }
 
 /// How to project activations to 2-D.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Projection {
     /// The two directions of largest variance (instant).
     #[default]
+    #[serde(alias = "pca")]
     Pca,
     /// t-SNE (perplexity 30): keeps neighbourhoods, takes seconds.
+    #[serde(alias = "tsne")]
     Tsne,
 }
 

@@ -60,6 +60,8 @@ pub struct TrainConfig {
     pub lambda: f64,
     /// Loss function.
     pub loss: LossKind,
+    /// Label smoothing ε of the loss's targets (0: one-hot; see [`crate::model::loss::Loss`]).
+    pub label_smoothing: f64,
     /// Learning-rate schedule.
     pub schedule: ScheduleKind,
     /// Per-epoch factor of the `exp` schedule.
@@ -72,10 +74,18 @@ pub struct TrainConfig {
     pub eta_min: f64,
     /// Highest η of the `cyclic` schedule.
     pub eta_max: f64,
-    /// Steps from eta_min to eta_max in the `cyclic` schedule.
+    /// Steps from eta_min to eta_max in the `cyclic` schedule (of its first cycle, when
+    /// `cycles` is set).
     pub half_cycle: usize,
+    /// Cycles of the `cyclic` schedule, after which the run ends (its epochs follow from
+    /// them); 0: cycles repeat until `epochs` are done.
+    pub cycles: usize,
+    /// Each cycle's half-cycle is this times the previous one's (with `cycles`).
+    pub cycle_growth: f64,
     /// Probability of mirroring a training image left–right.
     pub flip: f64,
+    /// Largest shift, in pixels, of a training image's random translation (0: none).
+    pub translate: usize,
     /// Shuffle the training set every epoch.
     pub shuffle: bool,
     /// Weight initialisation.
@@ -125,6 +135,7 @@ impl Default for TrainConfig {
             eta: 0.001,
             lambda: 0.1,
             loss: LossKind::Ce,
+            label_smoothing: 0.0,
             schedule: ScheduleKind::Constant,
             decay: 0.9,
             step_every: 10,
@@ -132,7 +143,10 @@ impl Default for TrainConfig {
             eta_min: 1e-5,
             eta_max: 0.1,
             half_cycle: 500,
+            cycles: 0,
+            cycle_growth: 1.0,
             flip: 0.0,
+            translate: 0,
             shuffle: true,
             init: InitKind::Gaussian,
             sigma: 0.01,
@@ -269,9 +283,17 @@ numeric_settings! {
     ETA_MIN: "eta_min", "lowest η", 1e-7, 100.0, true, "Cyclic schedule: the lowest η.";
     ETA_MAX: "eta_max", "highest η", 1e-7, 100.0, true, "Cyclic schedule: the highest η.";
     HALF_CYCLE: "half_cycle", "half-cycle (steps)", 1.0, 1_000_000.0, true,
-        "Cyclic schedule: steps from the lowest η to the highest.";
+        "Cyclic schedule: steps from the lowest η to the highest (in the first cycle, when the cycles are counted).";
+    CYCLES: "cycles", "cycles", 0.0, 50.0, false,
+        "Cyclic schedule: train this many cycles of η and stop there (the epochs follow from them, the last one may be cut short); 0: cycles repeat until the epochs are done.";
+    CYCLE_GROWTH: "cycle_growth", "cycle growth", 1.0, 4.0, false,
+        "Cyclic schedule with counted cycles: each cycle's half-cycle is this many times the last one's (2: cycles that double).";
     FLIP: "flip", "flip probability", 0.0, 1.0, false,
         "Probability of mirroring a training image left–right (augmentation).";
+    TRANSLATE: "translate", "translation (pixels)", 0.0, 16.0, false,
+        "Shift each training image by a random whole number of pixels from −P to P across and down (augmentation); the pixels shifted in are the training set's mean pixel, i.e. input 0.";
+    LABEL_SMOOTHING: "label_smoothing", "label smoothing ε", 0.0, 0.99, false,
+        "Softmax cross-entropy and BCE: the true class's target is 1−ε and each other class's ε/(K−1), instead of 1 and 0 (not with the SVM loss).";
     SIGMA: "sigma", "σ of the initial weights", 1e-6, 10.0, true,
         "Standard deviation of the Gaussian initialisation.";
     VAL: "val", "validation images", 1.0, 49_999.0, true,
@@ -288,6 +310,9 @@ numeric_settings! {
     DROPOUT: "dropout", "dropout", 0.0, 0.9, false,
         "Share of hidden units switched off at random in each training step (inverted dropout; none when evaluating).";
 }
+
+/// Most steps the counted cycles of a cyclic schedule may take in all.
+const MAX_CYCLE_STEPS: f64 = 1e8;
 
 /// The name people read for a setting's TOML key (its key when it has no other).
 pub fn setting_label(key: &str) -> &str {
@@ -307,6 +332,8 @@ pub fn setting_label(key: &str) -> &str {
         "batch_norm" => "batch normalisation",
         "optimizer" => "optimiser",
         "layers" => "layers",
+        "label_smoothing" => "smoothing ε",
+        "translate" => "translation",
         _ => NUMERIC_SETTINGS
             .iter()
             .find(|s| s.key == key)
@@ -340,7 +367,34 @@ impl TrainConfig {
             "at least eta_min",
         )?;
         HALF_CYCLE.check(self.half_cycle as f64)?;
+        CYCLES.check(self.cycles as f64)?;
+        CYCLE_GROWTH.check(self.cycle_growth)?;
+        check(
+            self.cycles == 0 || self.schedule == ScheduleKind::Cyclic,
+            "cycles",
+            self.cycles,
+            "0 unless schedule = cyclic (they count the cyclic schedule's cycles)",
+        )?;
+        let steps = super::schedule::cycle_steps_estimate(self);
+        check(
+            steps <= MAX_CYCLE_STEPS,
+            "cycles",
+            self.cycles,
+            &format!(
+                "cycles of at most {} steps in all (these take {})",
+                super::record::number(MAX_CYCLE_STEPS),
+                super::record::number(steps)
+            ),
+        )?;
         FLIP.check(self.flip)?;
+        TRANSLATE.check(self.translate as f64)?;
+        LABEL_SMOOTHING.check(self.label_smoothing)?;
+        check(
+            self.label_smoothing == 0.0 || self.loss != LossKind::Svm,
+            "label_smoothing",
+            super::record::number(self.label_smoothing),
+            "0 with the SVM loss (its hinge on margins has no targets to smooth)",
+        )?;
         SIGMA.check(self.sigma)?;
         check(
             self.hidden.len() <= 8,
@@ -407,6 +461,7 @@ impl TrainConfig {
             format!("{:?}", self.optimizer).to_lowercase(),
             "sgd, momentum or nesterov with layers (the layer engine has no RMSProp or Adam yet)",
         )?;
+
         Ok(())
     }
 
@@ -634,6 +689,84 @@ mod tests {
             let c: TrainConfig = t.try_into().unwrap();
             let err = c.validate().unwrap_err().to_string();
             assert!(err.starts_with(s.key), "{err}");
+        }
+    }
+
+    /// A config.toml written before label smoothing, counted cycles and translations
+    /// existed loads, with all three off.
+    #[test]
+    fn old_config_files_load_without_the_new_keys() {
+        let old = "epochs = 12\nbatch = 100\neta = 0.001\nlambda = 0.005\nloss = \"ce\"\n\
+                   schedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 980\n\
+                   flip = 0.0\nhidden = [50]\n";
+        let c = TrainConfig::from_toml(old).unwrap();
+        assert_eq!(
+            (c.label_smoothing, c.cycles, c.cycle_growth, c.translate),
+            (0.0, 0, 1.0, 0)
+        );
+        c.validate().unwrap();
+        let new = TrainConfig::from_toml(
+            "schedule = \"cyclic\"\ncycles = 3\ncycle_growth = 2.0\ntranslate = 4\nlabel_smoothing = 0.1",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                new.label_smoothing,
+                new.cycles,
+                new.cycle_growth,
+                new.translate
+            ),
+            (0.1, 3, 2.0, 4)
+        );
+        new.validate().unwrap();
+    }
+
+    /// Wrong values of the new settings are named with the value and what is allowed.
+    #[test]
+    fn new_settings_validate_with_clear_messages() {
+        let cases = [
+            (
+                TrainConfig {
+                    label_smoothing: 1.0,
+                    ..Default::default()
+                },
+                "label_smoothing = 1 is out of range: 0 to 0.99",
+            ),
+            (
+                TrainConfig {
+                    label_smoothing: 0.1,
+                    loss: LossKind::Svm,
+                    ..Default::default()
+                },
+                "label_smoothing = 0.1 is out of range: 0 with the SVM loss",
+            ),
+            (
+                TrainConfig {
+                    cycles: 3,
+                    ..Default::default()
+                },
+                "cycles = 3 is out of range: 0 unless schedule = cyclic",
+            ),
+            (
+                TrainConfig {
+                    schedule: ScheduleKind::Cyclic,
+                    cycles: 40,
+                    cycle_growth: 2.0,
+                    ..Default::default()
+                },
+                "cycles = 40 is out of range: cycles of at most 1e8 steps in all",
+            ),
+            (
+                TrainConfig {
+                    translate: 17,
+                    ..Default::default()
+                },
+                "translate = 17 is out of range: 0 to 16",
+            ),
+        ];
+        for (c, want) in cases {
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err}");
         }
     }
 

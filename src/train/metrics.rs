@@ -239,6 +239,10 @@ pub struct EpochMetrics {
     /// Health of each layer (hidden layers first, the class-score layer last).
     #[serde(default)]
     pub layers: Vec<LayerStats>,
+    /// Training images the epoch used, when it ended before a whole pass because the last
+    /// cycle of a cyclic schedule that counts its cycles ended there; absent for a whole pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<usize>,
 }
 
 /// A change of optimiser while training, which restarts its state.

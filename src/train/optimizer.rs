@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Layer, Network};
 
 /// The update rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
     /// W ← W − η g.

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::{LiveParams, ScheduleKind, TrainConfig};
+use super::schedule::cycle_steps;
 use crate::words::Words;
 
 /// One change of a running training's settings, in force from `step` on.
@@ -125,6 +126,12 @@ impl RunSettings {
         }
         if key == "epochs" {
             let mut text = c.epochs.to_string();
+            if let Some(steps) = cycle_steps(c) {
+                text.push_str(&format!(
+                    " (ending with cycle {} at step {steps})",
+                    c.cycles
+                ));
+            }
             for ch in &self.changes {
                 if let Some(e) = ch.epochs {
                     text.push_str(&format!(" → {e} after epoch {}", ch.epoch));
@@ -144,6 +151,8 @@ impl RunSettings {
                 let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
                 return widths.join(", ");
             }
+            "translate" => return translation_text(c.translate),
+            "cycles" if c.cycles == 0 => return "not counted".to_string(),
             "shuffle" | "batch_norm" => {
                 return (if toml_text(c, key) == "true" {
                     "on"
@@ -203,7 +212,8 @@ impl RunSettings {
         match key {
             "decay" => c.schedule == ScheduleKind::Exp,
             "step_every" | "step_factor" => c.schedule == ScheduleKind::Step,
-            "eta_min" | "eta_max" | "half_cycle" => c.schedule == ScheduleKind::Cyclic,
+            "eta_min" | "eta_max" | "half_cycle" | "cycles" => c.schedule == ScheduleKind::Cyclic,
+            "cycle_growth" => c.schedule == ScheduleKind::Cyclic && c.cycles > 1,
             "momentum" => used(&[O::Momentum, O::Nesterov]),
             "beta1" => used(&[O::Adam]),
             "beta2" | "eps" => used(&[O::Rmsprop, O::Adam]),
@@ -268,6 +278,15 @@ impl RunSettings {
         if c.schedule != ScheduleKind::Constant && c.schedule != ScheduleKind::Cyclic {
             parts.push(c.schedule.label().to_lowercase());
         }
+        if let Some(cycles) = cycles_text(c) {
+            parts.push(cycles);
+        }
+        if c.label_smoothing > 0.0 {
+            parts.push(format!("smoothing ε {}", number(c.label_smoothing)));
+        }
+        if c.translate > 0 {
+            parts.push(translation_text(c.translate));
+        }
         if self.changed("batch") || c.batch != TrainConfig::default().batch {
             parts.push(format!("batch {}", self.setting_text("batch")));
         }
@@ -289,7 +308,38 @@ impl RunSettings {
         } else {
             format!("e{}", number(c.eta))
         };
-        format!("{arch}-{}-l{}-{eta}", key_of(&c.loss), number(c.lambda))
+        let mut slug = format!("{arch}-{}-l{}-{eta}", key_of(&c.loss), number(c.lambda));
+        if cycle_steps(c).is_some() {
+            slug.push_str(&format!("-c{}x{}", c.cycles, number(c.cycle_growth)));
+        }
+        if c.label_smoothing > 0.0 {
+            slug.push_str(&format!("-ls{}", number(c.label_smoothing)));
+        }
+        if c.translate > 0 {
+            slug.push_str(&format!("-t{}", c.translate));
+        }
+        slug
+    }
+}
+
+/// The counted cycles of a cyclic schedule in a few words, e.g. "3 cycles ×2" (each twice
+/// the last) or "1 cycle"; `None` when the cycles are not counted.
+fn cycles_text(c: &TrainConfig) -> Option<String> {
+    cycle_steps(c)?;
+    let n = c.cycles;
+    let mut text = format!("{n} cycle{}", if n == 1 { "" } else { "s" });
+    if n > 1 && c.cycle_growth != 1.0 {
+        text.push_str(&format!(" ×{}", number(c.cycle_growth)));
+    }
+    Some(text)
+}
+
+/// A translation's largest shift as people read it: "±4 px", or "0 px" for none.
+fn translation_text(pixels: usize) -> String {
+    if pixels == 0 {
+        "0 px".to_string()
+    } else {
+        format!("±{pixels} px")
     }
 }
 
@@ -515,6 +565,58 @@ mod tests {
         assert_eq!(s.setting_text("eta"), "cyclic 1e-5…0.1");
         assert!(!s.slug().contains("e0.05"), "{}", s.slug());
         assert!(!s.title().contains("0.05"), "{}", s.title());
+    }
+}
+
+#[cfg(test)]
+mod new_settings_tests {
+    use super::*;
+
+    /// Label smoothing, counted cycles and translations are named where they are not the
+    /// default, and not otherwise.
+    #[test]
+    fn smoothing_cycles_and_translations_are_named() {
+        let plain = RunSettings::new(TrainConfig::default());
+        for absent in ["ε", "cycle", "px"] {
+            assert!(!plain.title().contains(absent), "{}", plain.title());
+        }
+        assert_eq!(plain.slug(), "linear-ce-l0.1-e0.001");
+        let s = RunSettings::new(TrainConfig {
+            schedule: ScheduleKind::Cyclic,
+            cycles: 3,
+            cycle_growth: 2.0,
+            half_cycle: 800,
+            epochs: 33,
+            label_smoothing: 0.1,
+            translate: 4,
+            ..Default::default()
+        });
+        let title = s.title();
+        for part in ["3 cycles ×2", "smoothing ε 0.1", "±4 px"] {
+            assert!(title.contains(part), "{part} missing: {title}");
+        }
+        assert!(s.slug().ends_with("-c3x2-ls0.1-t4"), "{}", s.slug());
+        assert_eq!(s.setting_text("translate"), "±4 px");
+        assert_eq!(s.setting_text("label_smoothing"), "0.1");
+        assert_eq!(
+            s.setting_text("epochs"),
+            "33 (ending with cycle 3 at step 11200)"
+        );
+        let keys: Vec<String> = s.settings_table().into_iter().map(|(k, _)| k).collect();
+        for key in ["cycles", "cycle_growth", "label_smoothing", "translate"] {
+            assert!(keys.iter().any(|k| k == key), "{key} missing: {keys:?}");
+        }
+        let one = RunSettings::new(TrainConfig {
+            schedule: ScheduleKind::Cyclic,
+            cycles: 1,
+            ..Default::default()
+        });
+        assert!(one.title().contains("1 cycle"), "{}", one.title());
+        assert!(
+            !one.settings_table()
+                .iter()
+                .any(|(k, _)| k == "cycle_growth")
+        );
     }
 }
 

@@ -1,5 +1,5 @@
 //! Training a layer stack ([`crate::model::stack`]): mini-batch gradient descent (plain, with
-//! momentum or Nesterov's) with L2, flips, the learning-rate schedules, evaluation in blocks,
+//! momentum or Nesterov's) with L2, label smoothing, flips and translations, the learning-rate schedules, evaluation in blocks,
 //! and the run's bookkeeping. The MLP keeps its own engine ([`super::trainer`]); this one runs
 //! whatever `--layers` describes, on the same thread pool.
 
@@ -8,14 +8,16 @@ use std::time::Instant;
 
 use ndarray::ArrayView2;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng, rngs::SmallRng};
+use rand::{SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, TrainConfig};
 use super::optimizer::OptimizerKind;
-use super::schedule::learning_rate;
+use super::schedule::{cycle_steps, learning_rate};
 use super::trainer::StepOutcome;
+use crate::data::augment::{self, Augment};
 use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::layers::{self, Shape};
+use crate::model::loss::Loss;
 use crate::model::stack::{Stack, StackLayer, StackPass, StackWorkspace};
 
 /// Images per block when evaluating (bounds the workspace of a wide network).
@@ -49,7 +51,8 @@ pub struct StackTrainer {
     config: TrainConfig,
     data: Arc<Splits>,
     normalizer: Arc<Normalizer>,
-    flip_perm: Vec<usize>,
+    /// Bytes that pixels shifted in by a translation take.
+    fill: Vec<u8>,
     stack: Stack<f32>,
     ws: StackWorkspace<f32>,
     grads: Vec<StackLayer<f32>>,
@@ -57,7 +60,7 @@ pub struct StackTrainer {
     velocity: Vec<Vec<f32>>,
     batch_x: Vec<f32>,
     batch_labels: Vec<u8>,
-    batch_flips: Vec<bool>,
+    batch_augments: Vec<Augment>,
     order: Vec<usize>,
     cursor: usize,
     epochs_done: usize,
@@ -104,14 +107,14 @@ impl StackTrainer {
             velocity: Vec::new(),
             batch_x: vec![0.0; config.batch * dim],
             batch_labels: vec![0; config.batch],
-            batch_flips: vec![false; config.batch],
+            batch_augments: vec![Augment::default(); config.batch],
             order: (0..n).collect(),
             cursor: n,
             epochs_done: 0,
             steps_done: 0,
             rng,
             pool: super::trainer::shared_pool(),
-            flip_perm: data.shape().flip_permutation(),
+            fill: augment::fill_bytes(&normalizer.mean),
             stack,
             normalizer,
             data,
@@ -147,9 +150,12 @@ impl StackTrainer {
     pub fn steps_per_epoch(&self) -> usize {
         self.data.train.len().div_ceil(self.config.batch)
     }
-    /// True when the planned epochs are done.
+    /// True when the planned epochs are done, or the last of the schedule's counted cycles.
     pub fn is_finished(&self) -> bool {
-        self.epochs_done >= self.config.epochs
+        match cycle_steps(&self.config) {
+            Some(steps) => self.steps_done >= steps,
+            None => self.epochs_done >= self.config.epochs,
+        }
     }
     /// The learning rate the next step uses.
     pub fn current_eta(&self) -> f64 {
@@ -177,9 +183,9 @@ impl StackTrainer {
             self.cursor = 0;
         }
         let b = self.config.batch.min(n - self.cursor);
-        let flip_p = self.config.flip;
-        for f in &mut self.batch_flips[..b] {
-            *f = flip_p > 0.0 && self.rng.random::<f64>() < flip_p;
+        let (flip, translate) = (self.config.flip, self.config.translate);
+        for a in &mut self.batch_augments[..b] {
+            *a = Augment::random(&mut self.rng, flip, translate);
         }
         let indices = &self.order[self.cursor..self.cursor + b];
         for (l, &i) in self.batch_labels.iter_mut().zip(indices) {
@@ -189,7 +195,7 @@ impl StackTrainer {
         self.normalizer.gather(
             &self.data.train,
             indices,
-            Some((&self.batch_flips[..b], &self.flip_perm)),
+            Some((&self.batch_augments[..b], &self.fill)),
             &mut self.batch_x[..b * dim],
         );
         let eta = self.current_eta();
@@ -198,7 +204,10 @@ impl StackTrainer {
         let loss = self.stack.loss_and_backward(
             x,
             &self.batch_labels[..b],
-            self.config.loss,
+            Loss {
+                kind: self.config.loss,
+                smoothing: self.config.label_smoothing,
+            },
             self.config.lambda,
             &mut self.ws,
             StackPass::Train(&mut self.rng),
@@ -257,7 +266,7 @@ impl StackTrainer {
             let out = self.step();
             sum += out.batch_loss;
             count += 1;
-            if out.epoch_complete || !out.batch_loss.is_finite() {
+            if out.epoch_complete || !out.batch_loss.is_finite() || self.is_finished() {
                 break;
             }
         }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use crate::data::Normalizer;
+use crate::data::augment::{Augment, augment_bytes};
 use crate::model::kernels;
 use crate::train::optimizer::Rule;
 
@@ -72,11 +73,11 @@ impl Drop for LeaveOnDrop<'_> {
     }
 }
 
-/// Which images a step uses, and which of them are mirrored.
+/// Which images a step uses, and how each is mirrored and shifted.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Batch {
     pub(super) indices: Vec<usize>,
-    pub(super) flips: Vec<bool>,
+    pub(super) augments: Vec<Augment>,
 }
 
 /// What the calling thread hands the helper between the two barriers of a step.
@@ -125,7 +126,7 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 enum RowAt {
     /// In the training set's pixels, from this byte.
     Set(usize),
-    /// In the half's scratch buffer (a mirrored copy), from this byte.
+    /// In the half's scratch buffer (an augmented copy), from this byte.
     Scratch(usize),
 }
 
@@ -143,13 +144,14 @@ fn row_slices<'a>(rows: &[RowAt], pixels: &'a [u8], scratch: &'a [u8], c: usize)
 /// columns of W₀ (and W₀ folded with the normalisation, see [`kernels::FoldedWeights`]).
 pub(super) struct Half {
     pub(super) set: Arc<crate::data::Splits>,
-    pub(super) flip_perm: Vec<usize>,
+    /// The bytes of pixels shifted in from outside an image (see [`crate::data::augment::fill_bytes`]).
+    fill: Arc<[u8]>,
     pub(super) cols: Range<usize>,
     /// The normalisation's mean and scale of these columns.
     pub(super) mean: Vec<f32>,
     pub(super) scale: Vec<f32>,
-    /// Mirrored copies of the batch's rows that are flipped, in these columns (rows × cols
-    /// bytes); rows that are not flipped are read where they lie in the training set.
+    /// Augmented copies of the batch's rows that are mirrored or shifted, in these columns
+    /// (rows × cols bytes); rows left as they are are read where they lie in the training set.
     pub(super) x: Vec<u8>,
     rows: Vec<RowAt>,
     pub(super) w: Array2<f32>,
@@ -169,7 +171,7 @@ impl Half {
     pub(super) fn new(
         set: Arc<crate::data::Splits>,
         normalizer: &Normalizer,
-        flip_perm: Vec<usize>,
+        fill: Arc<[u8]>,
         w: ArrayView2<'_, f32>,
         cols: Range<usize>,
         x: Vec<u8>,
@@ -192,7 +194,7 @@ impl Half {
         };
         Half {
             set,
-            flip_perm,
+            fill,
             cols,
             mean,
             scale,
@@ -207,8 +209,8 @@ impl Half {
     }
 
     /// Finds this half's columns of the batch's images: where they lie in the training set,
-    /// or mirrored into `x` when flipped. (Copying every row instead took a fifth of a
-    /// linear classifier's step: the kernels read the rows wherever they are.)
+    /// or augmented into `x` when mirrored or shifted. (Copying every row instead took a
+    /// fifth of a linear classifier's step: the kernels read the rows wherever they are.)
     pub(super) fn gather(&mut self, batch: &Batch) {
         let c = self.cols.len();
         let need = batch.indices.len() * c;
@@ -217,13 +219,12 @@ impl Half {
         }
         let d = self.set.train.shape.dim();
         self.rows.clear();
-        for (r, (&i, &flip)) in batch.indices.iter().zip(&batch.flips).enumerate() {
-            if flip {
+        let shape = self.set.train.shape;
+        for (r, (&i, &aug)) in batch.indices.iter().zip(&batch.augments).enumerate() {
+            if !aug.is_identity() {
                 let image = self.set.train.image(i);
                 let row = &mut self.x[r * c..(r + 1) * c];
-                for (o, &src) in row.iter_mut().zip(&self.flip_perm[self.cols.clone()]) {
-                    *o = image[src];
-                }
+                augment_bytes(&shape, image, aug, &self.fill, self.cols.clone(), row);
                 self.rows.push(RowAt::Scratch(r * c));
             } else {
                 self.rows.push(RowAt::Set(i * d + self.cols.start));
@@ -321,8 +322,7 @@ pub(super) fn helper_steps(half: &mut Half, mut batch: Batch, shared: &Shared) {
 }
 
 /// Where to split `d` input columns of images `width` pixels wide between two threads: at a
-/// whole pixel row (so mirroring stays within a half) near the middle; `None` when too
-/// narrow to split.
+/// whole pixel row near the middle; `None` when too narrow to split.
 pub(super) fn column_split(d: usize, image_width: usize) -> Option<usize> {
     let row = image_width.max(1);
     let split = (d / 2) / row * row;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng, rngs::SmallRng};
+use rand::{SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
 use super::metrics::{
@@ -16,11 +16,12 @@ use super::metrics::{
 };
 use super::optimizer::{Optimizer, OptimizerKind};
 use super::record::{RunSettings, SettingChange};
-use super::schedule::learning_rate;
+use super::schedule::{cycle_epochs, cycle_steps, learning_rate};
 use super::team;
+use crate::data::augment::{self, Augment};
 use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::kernels::{self, FoldedWeights};
-use crate::model::loss::probabilities;
+use crate::model::loss::{Loss, probabilities};
 use crate::model::network::GradientUse;
 use crate::model::{Activation, Layer, LossKind, Network, Pass, Workspace};
 
@@ -64,12 +65,14 @@ pub struct Trainer {
     live: LiveParams,
     data: Arc<Splits>,
     normalizer: Arc<Normalizer>,
-    flip_perm: Vec<usize>,
+    /// The bytes that pixels shifted in by a translation take (see [`augment::fill_bytes`]).
+    fill: Arc<[u8]>,
     net: Network<f32>,
     ws: Workspace<f32>,
     batch_x: Vec<f32>,
     batch_labels: Vec<u8>,
-    batch_flips: Vec<bool>,
+    /// How each image of the batch is mirrored and shifted.
+    batch_augments: Vec<Augment>,
     gradients: Vec<Layer<f32>>,
     order: Vec<usize>,
     cursor: usize,
@@ -82,9 +85,11 @@ pub struct Trainer {
     last_eta: f64,
     /// Size of the last step's batch (it ends at `cursor`).
     last_batch: usize,
+    /// Steps done when the last epoch was closed by [`Self::finish_epoch`].
+    steps_at_epoch_end: usize,
     /// Whether big steps may be shared by two threads.
     share_steps: bool,
-    /// The two threads' scratch for mirrored rows of their half-batches, kept between calls.
+    /// The two threads' scratch for augmented rows of their half-batches, kept between calls.
     team_buffers: (Vec<u8>, Vec<u8>),
     pool: Arc<rayon::ThreadPool>,
     /// State of the optimiser (unused by plain SGD, which is fused into the backward pass).
@@ -134,6 +139,22 @@ impl Trainer {
         normalizer: Option<Arc<Normalizer>>,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
+        let mut config = config;
+        let n = data.train.len();
+        if let Some(epochs) = cycle_epochs(&config, n.div_ceil(config.batch)) {
+            // The run ends with its last cycle: plan the epochs that takes.
+            super::config::EPOCHS
+                .check(epochs as f64)
+                .map_err(|_| ConfigError::OutOfRange {
+                    name: "cycles",
+                    value: config.cycles.to_string(),
+                    allowed: format!(
+                        "cycles that fit in {} epochs of {n} training images (these take {epochs})",
+                        super::config::EPOCHS.max
+                    ),
+                })?;
+            config.epochs = epochs;
+        }
         let normalizer =
             normalizer.unwrap_or_else(|| Arc::new(Normalizer::fit(&data.train, config.preprocess)));
         let mut rng = SmallRng::seed_from_u64(config.seed);
@@ -149,14 +170,13 @@ impl Trainer {
         )
         .with_batch_norm(config.batch_norm);
         let ws = Workspace::new(&net, config.batch);
-        let n = data.train.len();
         Ok(Trainer {
             live: config.live(),
-            flip_perm: data.shape().flip_permutation(),
+            fill: augment::fill_bytes(&normalizer.mean).into(),
             ws,
             batch_x: vec![0.0; config.batch * dim],
             batch_labels: vec![0; config.batch],
-            batch_flips: vec![false; config.batch],
+            batch_augments: vec![Augment::default(); config.batch],
             gradients: Vec::new(),
             order: (0..n).collect(),
             cursor: n,
@@ -168,6 +188,7 @@ impl Trainer {
             history: Vec::new(),
             last_eta: config.eta,
             last_batch: 0,
+            steps_at_epoch_end: 0,
             share_steps: std::env::var_os(ONE_THREAD_ENV).is_none(),
             team_buffers: (Vec::new(), Vec::new()),
             pool: shared_pool(),
@@ -218,9 +239,30 @@ impl Trainer {
     pub fn history(&self) -> &[EpochMetrics] {
         &self.history
     }
-    /// True when the planned number of epochs is done.
+    /// True when the planned number of epochs is done; for a run that counts its cycles (see
+    /// [`Self::step_limit`]), when the epoch of the last cycle's last step is closed.
     pub fn is_finished(&self) -> bool {
-        self.epochs_done >= self.settings.epochs()
+        match self.step_limit() {
+            Some(limit) => self.steps_at_epoch_end >= limit,
+            None => self.epochs_done >= self.settings.epochs(),
+        }
+    }
+    /// The step after which the run ends, when its cyclic schedule counts its cycles and it
+    /// has not been continued past them ("+N epochs" plans epochs instead).
+    pub fn step_limit(&self) -> Option<usize> {
+        if self.settings.changes.iter().any(|c| c.epochs.is_some()) {
+            return None;
+        }
+        cycle_steps(&self.settings.start)
+    }
+    /// The loss the training steps minimise: the live kind with the run's label smoothing.
+    /// (Evaluations measure the live kind with one-hot targets, so that runs with and
+    /// without smoothing are measured alike.)
+    pub fn training_loss(&self) -> Loss {
+        Loss {
+            kind: self.live.loss,
+            smoothing: self.settings.start.label_smoothing,
+        }
     }
     /// Plans `extra` more epochs beyond those done (continuing a run); recorded as a change.
     pub fn extend(&mut self, extra: usize) -> SettingChange {
@@ -289,7 +331,7 @@ impl Trainer {
         if live.batch > self.batch_labels.len() {
             self.batch_x.resize(live.batch * dim, 0.0);
             self.batch_labels.resize(live.batch, 0);
-            self.batch_flips.resize(live.batch, false);
+            self.batch_augments.resize(live.batch, Augment::default());
         }
         Ok(Some(change))
     }
@@ -348,12 +390,18 @@ impl Trainer {
         let batch = self.live.batch.max(self.batch_labels.len());
         self.batch_x.resize(batch * dim, 0.0);
         self.batch_labels.resize(batch, 0);
-        self.batch_flips.resize(batch, false);
+        self.batch_augments.resize(batch, Augment::default());
         self.ws = Workspace::new(&net, batch);
         self.net = net;
         self.optimizer = Optimizer::new(self.config().optimizer_settings());
         self.epochs_done = history.len();
-        self.steps_done = self.epochs_done * self.steps_per_epoch();
+        // An epoch cut short by the end of the last cycle took only its images' steps.
+        let per_epoch = self.steps_per_epoch();
+        self.steps_done = history
+            .iter()
+            .map(|m| m.images.map_or(per_epoch, |i| i.div_ceil(self.live.batch)))
+            .sum();
+        self.steps_at_epoch_end = self.steps_done;
         self.epoch_seconds = history.iter().map(|m| m.seconds).collect();
         if let Some(last) = history.last() {
             self.last_eta = last.eta;
@@ -383,7 +431,8 @@ impl Trainer {
     }
 
     /// Shuffles at the start of an epoch, then picks the next mini-batch: its labels and
-    /// flips land in `batch_labels`/`batch_flips`; returns its size. Does not advance.
+    /// augmentations land in `batch_labels`/`batch_augments`; returns its size. Does not
+    /// advance.
     fn next_batch(&mut self) -> usize {
         let n = self.order.len();
         if self.cursor >= n {
@@ -393,9 +442,9 @@ impl Trainer {
             self.cursor = 0;
         }
         let b = self.live.batch.min(n - self.cursor);
-        let flip_p = self.settings.start.flip;
-        for f in &mut self.batch_flips[..b] {
-            *f = flip_p > 0.0 && self.rng.random::<f64>() < flip_p;
+        let (flip, translate) = (self.settings.start.flip, self.settings.start.translate);
+        for a in &mut self.batch_augments[..b] {
+            *a = Augment::random(&mut self.rng, flip, translate);
         }
         let indices = &self.order[self.cursor..self.cursor + b];
         for (l, &i) in self.batch_labels.iter_mut().zip(indices) {
@@ -405,13 +454,13 @@ impl Trainer {
     }
 
     /// Normalises the `b` images from position `start` of this epoch's order into
-    /// `batch_x`, with the flips in `batch_flips`.
+    /// `batch_x`, augmented as `batch_augments` says.
     fn gather_batch(&mut self, start: usize, b: usize) {
         let dim = self.data.shape().dim();
         self.normalizer.gather(
             &self.data.train,
             &self.order[start..start + b],
-            Some((&self.batch_flips[..b], &self.flip_perm)),
+            Some((&self.batch_augments[..b], &self.fill)),
             &mut self.batch_x[..b * dim],
         );
     }
@@ -423,11 +472,13 @@ impl Trainer {
         self.steps_done += 1;
         self.last_eta = eta;
         self.epoch_active += started.elapsed();
+        // The last step of the last cycle ends its epoch, wherever in a pass it falls.
+        let cycles_done = self.step_limit().is_some_and(|l| self.steps_done >= l);
         StepOutcome {
             batch_loss: total / b as f64,
             eta,
             images: b,
-            epoch_complete: self.cursor >= self.order.len(),
+            epoch_complete: self.cursor >= self.order.len() || cycles_done,
         }
     }
 
@@ -439,6 +490,7 @@ impl Trainer {
         let eta = self.current_eta();
         let x = ArrayView2::from_shape((b, dim), &self.batch_x[..b * dim])
             .expect("batch buffer holds b rows of dim values");
+        let loss = self.training_loss();
         let pass = training_pass(self.settings.start.dropout, &mut self.rng);
         let lambda = self.live.lambda as f32;
         let sgd = self.live.optimizer == OptimizerKind::Sgd;
@@ -456,7 +508,7 @@ impl Trainer {
         let total = self.net.loss_and_backward_with(
             x,
             &self.batch_labels[..b],
-            self.live.loss,
+            loss,
             &mut self.ws,
             grad,
             pass,
@@ -472,7 +524,7 @@ impl Trainer {
     fn batch_for_helper(&self, b: usize) -> team::Batch {
         team::Batch {
             indices: self.order[self.cursor..self.cursor + b].to_vec(),
-            flips: self.batch_flips[..b].to_vec(),
+            augments: self.batch_augments[..b].to_vec(),
         }
     }
 
@@ -499,7 +551,7 @@ impl Trainer {
             team::Half::new(
                 self.data.clone(),
                 &self.normalizer,
-                self.flip_perm.clone(),
+                self.fill.clone(),
                 w.view(),
                 cols,
                 x,
@@ -546,6 +598,7 @@ impl Trainer {
                     self.net.forward_after_first_product(b, &mut self.ws, pass);
                     let eta = self.current_eta();
                     let lambda = self.live.lambda as f32;
+                    let loss = self.training_loss();
                     let grad = if sgd {
                         GradientUse::Step {
                             eta: eta as f32,
@@ -560,7 +613,7 @@ impl Trainer {
                     let total = self.net.backward_all_but_first_weights(
                         b,
                         &self.batch_labels[..b],
-                        self.live.loss,
+                        loss,
                         &mut self.ws,
                         grad,
                     );
@@ -645,10 +698,11 @@ impl Trainer {
         let dim = self.data.shape().dim();
         let x = ArrayView2::from_shape((b, dim), &self.batch_x[..b * dim])
             .expect("batch buffer holds b rows of dim values");
+        let loss = self.training_loss();
         self.net.loss_and_backward(
             x,
             &self.batch_labels[..b],
-            self.live.loss,
+            loss,
             &mut self.ws,
             Some(GradientUse::Store {
                 lambda: self.live.lambda as f32,
@@ -666,6 +720,10 @@ impl Trainer {
     pub fn finish_epoch(&mut self) -> EpochMetrics {
         let started = Instant::now();
         let gradient_histograms = self.gradient_histograms();
+        // An epoch the last cycle cut short says how far it got; the next starts afresh.
+        let images = (self.cursor < self.order.len()).then_some(self.cursor);
+        self.cursor = self.order.len();
+        self.steps_at_epoch_end = self.steps_done;
         let train = self.evaluate(Subset::Train);
         let val = self.evaluate(Subset::Val);
         let layers = self.layer_stats();
@@ -685,6 +743,7 @@ impl Trainer {
             optimizer: self.live.optimizer,
             optimizer_switches: std::mem::take(&mut self.optimizer_switches),
             layers,
+            images,
         };
         self.history.push(m.clone());
         m
@@ -1037,6 +1096,87 @@ mod tests {
             b.run_epoch();
             assert_same_network(&a, &b);
         }
+    }
+
+    #[test]
+    fn two_thread_steps_match_one_thread_with_translations_and_smoothing() {
+        // Both paths shift the same images by the same amounts: the two threads each
+        // write their half of a shifted image, the one thread the whole of it.
+        let config = TrainConfig {
+            flip: 0.5,
+            translate: 3,
+            label_smoothing: 0.1,
+            hidden: vec![20],
+            batch: 50,
+            eta: 0.01,
+            ..TrainConfig::default()
+        };
+        let (a, b) = both_paths(&config);
+        assert_same_network(&a, &b);
+    }
+
+    fn synthetic(train: usize) -> Arc<Splits> {
+        Arc::new(generate(&SyntheticSpec {
+            train,
+            val: 50,
+            test: 50,
+            ..SyntheticSpec::default()
+        }))
+    }
+
+    /// The same seed trains the same network with translations; translations change it.
+    #[test]
+    fn translations_are_reproducible_and_matter() {
+        let data = synthetic(300);
+        let run = |translate| {
+            let config = TrainConfig {
+                translate,
+                batch: 50,
+                eta: 0.01,
+                ..TrainConfig::default()
+            };
+            let mut t = Trainer::new(config, data.clone(), None).expect("valid config");
+            t.run_epoch();
+            t.network().layers[0].weights.clone()
+        };
+        assert_eq!(run(2), run(2));
+        assert_ne!(run(2), run(0));
+    }
+
+    /// Two cycles growing ×2 from a half-cycle of 3: 6 + 12 = 18 steps. With 10 steps an
+    /// epoch the run plans 2 epochs, ends after step 18, and its second epoch says it used 800
+    /// images. η at the last step is where the second cycle ends.
+    #[test]
+    fn counted_cycles_end_the_run_mid_epoch() {
+        let data = synthetic(1000);
+        let config = TrainConfig {
+            schedule: crate::train::ScheduleKind::Cyclic,
+            eta_min: 0.0,
+            eta_max: 0.01,
+            half_cycle: 3,
+            cycles: 2,
+            cycle_growth: 2.0,
+            epochs: 40,
+            ..TrainConfig::default()
+        };
+        let mut t = Trainer::new(config, data, None).expect("valid config");
+        assert_eq!(t.settings().epochs(), 2, "epochs follow from the cycles");
+        assert_eq!(t.step_limit(), Some(18));
+        let first = t.run_epoch();
+        assert_eq!(first.images, None, "a whole pass");
+        assert!(!t.is_finished());
+        let second = t.run_epoch();
+        assert_eq!(t.steps_done(), 18);
+        assert_eq!(second.images, Some(800));
+        assert!((second.eta - 0.01 / 6.0).abs() < 1e-12, "{}", second.eta);
+        assert!(t.is_finished());
+        // "+1 epoch" goes on past the cycles, a whole pass.
+        t.extend(1);
+        assert!(!t.is_finished());
+        let third = t.run_epoch();
+        assert_eq!(third.images, None);
+        assert_eq!(t.steps_done(), 28);
+        assert!(t.is_finished());
     }
 
     #[test]

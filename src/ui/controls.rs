@@ -202,7 +202,14 @@ impl ControlsPanel {
         } else {
             ui.label("Apply when you press Reset (R).");
         }
-        setting_slider(ui, &mut edited.epochs, &settings::EPOCHS);
+        let counted = edited.schedule == ScheduleKind::Cyclic && edited.cycles > 0;
+        ui.add_enabled_ui(!counted, |ui| {
+            setting_slider(ui, &mut edited.epochs, &settings::EPOCHS);
+        })
+        .response
+        .on_disabled_hover_text(
+            "The run ends with its last cycle: the epochs follow from the cycles.",
+        );
         combo(
             ui,
             "η schedule",
@@ -221,10 +228,25 @@ impl ControlsPanel {
                 setting_slider(ui, &mut edited.eta_min, &settings::ETA_MIN);
                 setting_slider(ui, &mut edited.eta_max, &settings::ETA_MAX);
                 setting_slider(ui, &mut edited.half_cycle, &settings::HALF_CYCLE);
+                setting_slider(ui, &mut edited.cycles, &settings::CYCLES);
+                if edited.cycles > 1 {
+                    setting_slider(ui, &mut edited.cycle_growth, &settings::CYCLE_GROWTH);
+                }
+                if let Some(steps) = crate::train::schedule::cycle_steps(edited) {
+                    ui.weak(format!(
+                        "The run ends after step {steps}, with its last cycle."
+                    ));
+                }
             }
             ScheduleKind::Constant => {}
         }
         setting_slider(ui, &mut edited.flip, &settings::FLIP);
+        setting_slider(ui, &mut edited.translate, &settings::TRANSLATE);
+        ui.add_enabled_ui(edited.loss != crate::model::LossKind::Svm, |ui| {
+            setting_slider(ui, &mut edited.label_smoothing, &settings::LABEL_SMOOTHING);
+        })
+        .response
+        .on_disabled_hover_text("The SVM's hinge has no targets to smooth.");
         ui.checkbox(&mut edited.shuffle, "shuffle each epoch")
             .on_hover_text("Visit the training images in a new random order every epoch.");
 

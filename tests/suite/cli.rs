@@ -1,10 +1,10 @@
 //! End-to-end tests of the command line on real files.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::trainviz;
+use crate::common::trainviz;
 
 fn run(args: &[&str]) -> (bool, String, String) {
     let out = trainviz().args(args).output().expect("the binary runs");

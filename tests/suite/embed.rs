@@ -1,10 +1,8 @@
 //! End-to-end tests of `trainviz embed` and `trainviz export-npz` on runs the tests train.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{cifar_dir, trainviz};
+use crate::common::{cifar_dir, trainviz};
 
 fn run(args: &[&str]) -> (bool, String, String) {
     let out = trainviz().args(args).output().expect("the binary runs");

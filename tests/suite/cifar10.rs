@@ -2,7 +2,7 @@
 //! where the data is absent, and failing in CI (`CI` or `TRAINVIZ_CIFAR10` set) when it
 //! cannot be read.
 
-mod common;
+use crate::common;
 
 use trainviz::data::SplitKind;
 use trainviz::train::TrainConfig;

@@ -3,9 +3,12 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+#[cfg(feature = "window")]
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "window")]
 use egui_kittest::Harness;
+#[cfg(feature = "window")]
 use trainviz::ui::TrainvizApp;
 
 /// The CIFAR-10 directory for data-backed tests: `$TRAINVIZ_CIFAR10`, else
@@ -89,6 +92,7 @@ pub fn trainviz() -> std::process::Command {
 
 /// The window at 1400×900, driven headless; each frame takes in the worker's events first,
 /// as the real app does.
+#[cfg(feature = "window")]
 pub fn harness(app: TrainvizApp) -> Harness<'static, TrainvizApp> {
     Harness::builder()
         .with_size((1400.0, 900.0))
@@ -103,6 +107,7 @@ pub fn harness(app: TrainvizApp) -> Harness<'static, TrainvizApp> {
 
 /// Steps frames until `done` holds (the worker runs on its own thread meanwhile); fails
 /// after 60 s, naming `what` it waited for.
+#[cfg(feature = "window")]
 pub fn wait_until(
     h: &mut Harness<'_, TrainvizApp>,
     what: &str,

@@ -2,7 +2,7 @@
 //! (the course's k-layer chapter and CS231n's comparisons). Skipped (with a note) where the
 //! data is absent, always run in CI (`TRAINVIZ_CIFAR10` is set there).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

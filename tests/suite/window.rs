@@ -2,12 +2,10 @@
 //! size from 1024×640 to 2560×1440, exports that need no dialog, a dropped picture
 //! classified, the theme switch, and command-line flags that override only what they name.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::wait_until;
+use crate::common::wait_until;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use trainviz::data::DatasetKind;

@@ -1,11 +1,9 @@
 //! The app driven through its widgets with egui_kittest (no display needed): what the
 //! worker received and what the window shows.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{harness, wait_until};
+use crate::common::{harness, wait_until};
 use egui_kittest::kittest::Queryable;
 use trainviz::data::DatasetKind;
 use trainviz::train::TrainConfig;
@@ -214,7 +212,7 @@ fn predictions_embedding_and_gradient_check_from_the_window() {
     });
 
     // While a t-SNE runs, the tab shows how far it is and offers to stop it (what the
-    // worker does with the cancel is tested in tests/worker.rs).
+    // worker does with the cancel is tested in tests/suite/worker.rs).
     h.state_mut().history.embedding_progress = Some(0.5);
     h.step();
     h.get_by_label_contains("t-SNE 50 %");

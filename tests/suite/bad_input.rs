@@ -1,17 +1,21 @@
 //! Image folders as data sets, and bad input of every kind: each gives a message naming the
 //! file and the problem, never a panic. Also: the window survives a failing worker.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::trainviz;
+use crate::common::trainviz;
 
+#[cfg(feature = "window")]
 use egui_kittest::kittest::Queryable;
 use image::{ImageBuffer, Rgb};
+#[cfg(feature = "window")]
 use trainviz::data::DatasetKind;
+#[cfg(feature = "window")]
 use trainviz::train::{Command, TrainConfig};
+#[cfg(feature = "window")]
 use trainviz::ui::{Settings, TrainvizApp};
 
 fn run(args: &[&str]) -> (bool, String, String) {
@@ -290,6 +294,7 @@ fn an_oversized_cifar_batch_is_refused_without_reading_it() {
     );
 }
 
+#[cfg(feature = "window")]
 #[test]
 fn the_window_survives_a_failing_worker_and_resets() {
     let settings = Settings {

@@ -2,11 +2,14 @@
 //! they took effect, travel in the events, reach the metrics rows and the run folder, and
 //! everything shown (names, legends, titles, tables, figures) is derived from that record.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{harness, trainviz, wait_until};
+use crate::common::trainviz;
+#[cfg(feature = "window")]
+use crate::common::{harness, wait_until};
+#[cfg(feature = "window")]
 use egui_kittest::kittest::Queryable;
 use trainviz::data::DatasetKind;
 use trainviz::model::LossKind;
@@ -15,6 +18,7 @@ use trainviz::runs::{SavedRun, differing_labels};
 use trainviz::train::{
     Command, EpochMetrics, Event, RunInfo, RunStatus, SettingChange, TrainConfig, WorkerHandle,
 };
+#[cfg(feature = "window")]
 use trainviz::ui::{Settings, TrainvizApp};
 use trainviz::words::Words;
 
@@ -194,6 +198,7 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
     );
 }
 
+#[cfg(feature = "window")]
 #[test]
 fn a_live_change_through_the_window_reaches_the_record() {
     let settings = Settings {
@@ -227,6 +232,7 @@ fn a_live_change_through_the_window_reaches_the_record() {
     h.get_by_label("finished");
 }
 
+#[cfg(feature = "window")]
 #[test]
 fn every_preset_gives_the_same_settings_in_the_window_and_on_the_command_line() {
     for preset in trainviz::runs::presets::PRESETS {
@@ -262,6 +268,7 @@ fn every_preset_gives_the_same_settings_in_the_window_and_on_the_command_line() 
     }
 }
 
+#[cfg(feature = "window")]
 #[test]
 fn a_new_worker_after_the_old_one_stopped_is_followed() {
     let settings = Settings {

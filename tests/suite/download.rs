@@ -1,14 +1,12 @@
 //! The CIFAR-10 downloader against an HTTP server on 127.0.0.1 serving a generated archive:
 //! success, a broken connection then a resume, a wrong checksum, and no server at all.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use common::trainviz;
+use crate::common::trainviz;
 use md5::{Digest, Md5};
 
 /// A small archive in CIFAR-10's layout: 5 training batches and a test batch of 30 images

@@ -1,8 +1,6 @@
 //! The Layers and Race tabs of a deep network, driven headless with egui_kittest.
 
-mod common;
-
-use common::{harness, wait_until};
+use crate::common::{harness, wait_until};
 use egui_kittest::kittest::{NodeT, Queryable};
 use trainviz::data::DatasetKind;
 use trainviz::train::TrainConfig;

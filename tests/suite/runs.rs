@@ -1,15 +1,17 @@
 //! Saved runs, sweeps (including resuming a killed one), evaluation of saved models, and
 //! overlaying runs in the window.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::trainviz;
+#[cfg(feature = "window")]
+use crate::common;
+use crate::common::trainviz;
 
+#[cfg(feature = "window")]
 use egui_kittest::kittest::{NodeT, Queryable};
 use trainviz::runs::SavedRun;
+#[cfg(feature = "window")]
 use trainviz::ui::{Settings, TrainvizApp};
 
 fn run_ok(args: &[&str], cwd: &Path) -> String {
@@ -173,6 +175,7 @@ fn training_saves_a_run_that_can_be_evaluated_and_survives_a_torn_line() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("meta.json"));
 }
 
+#[cfg(feature = "window")]
 #[test]
 fn overlaying_three_runs_in_the_window_and_exporting_them() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,11 +1,11 @@
 //! Figures and reports from real (short) training runs: every figure renders to PNG and SVG
 //! with the expected size and content, the CSVs hold the numbers, and the report links them.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::trainviz;
+use crate::common::trainviz;
 
 /// Figures every finished run's report holds.
 const EXPECTED: [&str; 15] = [
