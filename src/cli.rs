@@ -1,5 +1,7 @@
 //! The command line: `trainviz train`, `gradcheck`, `bench`, and the app's own flags.
 
+pub mod stack;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -10,6 +12,7 @@ use crate::data::{self, DatasetKind, Normalizer, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 use crate::report::PngSize;
 use crate::train::config as settings;
+
 use crate::train::{Event, OptimizerKind, ScheduleKind, Summary, TrainConfig, WorkerHandle};
 
 /// trainviz: watch a classifier learn. Without a subcommand, opens the window.
@@ -108,6 +111,13 @@ pub enum CliCommand {
     /// Write a 2-D map (PCA or t-SNE) of a layer of a saved run's weights on validation
     /// images as PNG, SVG and CSV (the figure of the window's Embedding tab).
     Embed(EmbedArgs),
+    /// Print each layer of --layers with its output shape, parameters and multiply-adds
+    /// per image (or the layer that does not fit the data set's images).
+    Layers {
+        /// Settings (the layers and the data set).
+        #[command(flatten)]
+        args: TrainArgs,
+    },
     /// Write a saved run's weights and input normalisation as a NumPy .npz file.
     ExportNpz {
         /// The run's folder (under runs/).
@@ -239,6 +249,11 @@ pub struct TrainArgs {
     /// Activation of hidden layers.
     #[arg(long, value_parser = by_name::<Activation>, global = true)]
     pub activation: Option<Activation>,
+    /// The network as layers in words instead of --hidden, e.g. "patchify 4:10, relu, dense
+    /// 50, relu"; forms: patchify F:N, conv K:N, pool 2, flatten, dense N, relu, tanh,
+    /// sigmoid, bn, dropout P (the output layer is implied).
+    #[arg(long, global = true)]
+    pub layers: Option<String>,
     /// Random seed.
     #[arg(long, global = true)]
     pub seed: Option<u64>,
@@ -349,7 +364,7 @@ impl TrainArgs {
             sigma,
             hidden
         );
-        set!(activation, seed, image_size);
+        set!(activation, seed, image_size, layers);
         set!(optimizer, momentum, beta1, beta2, eps, dropout);
         set!(label_smoothing, cycles, cycle_growth, translate);
         if self.batch_norm {
@@ -411,6 +426,13 @@ pub struct BenchArgs {
     /// Also print the figures as one JSON object, as the last line.
     #[arg(long)]
     pub json: bool,
+    /// Time only these ConvNets (patchify, patchify-wide, vgg; comma-separated) and skip
+    /// the linear and MLP settings.
+    #[arg(long, value_delimiter = ',')]
+    pub nets: Option<Vec<String>>,
+    /// Timed training steps per ConvNet (after 20 warm-up steps).
+    #[arg(long, default_value_t = 200)]
+    pub steps: usize,
 }
 
 /// The figures of one `trainviz bench` run, printed as JSON with `--json`. Times are the
@@ -455,6 +477,9 @@ pub struct BenchReport {
     pub scaling: Vec<ThreadTiming>,
     /// The process's largest resident memory while training (Linux), MB.
     pub peak_memory_mb: Option<f64>,
+    /// The ConvNets' figures.
+    #[serde(flatten)]
+    pub convnets: stack::ConvBenchReport,
 }
 
 /// Epoch times of the linear classifier and the MLP(50) with a given number of threads.
@@ -515,6 +540,7 @@ pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
             dims,
         } => gradcheck_cmd(&args.resolve()?, tol, samples, dims),
         CliCommand::Bench(b) => bench(&b, global.threads),
+        CliCommand::Layers { args } => stack::layers_cmd(&args.resolve()?),
         CliCommand::Embed(e) => embed_cmd(&e, global),
         CliCommand::ExportNpz { run, out } => {
             let out = out.unwrap_or_else(|| run.join("weights.npz"));
@@ -708,6 +734,17 @@ pub fn train(
     figures: Option<PngSize>,
     runs: Option<PathBuf>,
 ) -> Result<Summary> {
+    if config.uses_stack() {
+        // Layer stacks train on their own engine (not yet through the worker, the saved
+        // runs or the report): say so rather than drop what was asked for.
+        if figures.is_some() {
+            bail!("--figures is not available for --layers networks yet");
+        }
+        if print && runs.is_some() {
+            eprintln!("note: runs with --layers are not saved under runs/ yet");
+        }
+        return stack::train_stack(&config, out, print);
+    }
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         crate::report::write_atomic(&dir.join("config.toml"), config.to_toml().as_bytes())?;
@@ -1052,6 +1089,9 @@ fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
         "{threads} threads on {cores} cores, {} kernels",
         crate::model::kernels::kernel_name()
     );
+    if let Some(nets) = &b.nets {
+        stack::check_bench_nets(nets)?;
+    }
     let dir = linear.data.clone().unwrap_or_default();
     let splits = std::sync::Arc::new(data::load(&linear.data_request())?);
     println!(
@@ -1059,6 +1099,19 @@ fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
         splits.train.len(),
         started.elapsed().as_secs_f64()
     );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(nets) = &b.nets {
+        let peaks = crate::model::kernels::measure_peaks(cores);
+        let report = stack::bench_nets(&linear, &splits, nets, b.steps, peaks.gflops)?;
+        println!(
+            "machine peak with {cores} threads: {:.1} GFLOP/s f32 multiply-add",
+            peaks.gflops
+        );
+        if b.json {
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        return Ok(());
+    }
     // The reference's MLP setting is the mlp-relu preset.
     let mlp = TrainConfig {
         epochs: b.epochs,
@@ -1153,6 +1206,11 @@ fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
     // Before the peak measurement, whose 256 MB buffer is not training's.
     let peak_memory = peak_memory_mb();
     let peaks = crate::model::kernels::measure_peaks(cores);
+    let all: Vec<String> = stack::BENCH_NETS
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let convnets = stack::bench_nets(&linear, &splits, &all, b.steps, peaks.gflops)?;
     println!(
         "machine peaks with {cores} threads: {:.1} GFLOP/s f32 multiply-add, {:.1} GB/s reading memory",
         peaks.gflops, peaks.read_gb_per_s
@@ -1178,6 +1236,7 @@ fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
         kernels: crate::model::kernels::kernel_name(),
         scaling,
         peak_memory_mb: peak_memory,
+        convnets,
     };
     println!(
         "linear epoch: {:.2} GFLOP, {:.0} % of the FMA peak; MLP epoch: {:.2} GFLOP, {:.0} %; peak memory {}",

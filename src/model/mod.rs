@@ -3,8 +3,11 @@
 
 pub mod gradcheck;
 pub mod kernels;
+pub mod layers;
 pub mod loss;
 pub mod network;
+pub mod stack;
+pub mod stack_check;
 pub mod templates;
 
 pub use loss::LossKind;

@@ -103,6 +103,41 @@ pub const PRESETS: &[Preset] = &[
         label: "MLP 500 ReLU, dropout 0.5, Adam, 4,000 images (less overfitting)",
         toml: "hidden = [500]\nactivation = \"relu\"\nbatch_norm = false\ninit = \"he\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.0005\nsplit = \"classic\"\ntrain_limit = 4000\nbatch = 100\nepochs = 20\nloss = \"ce\"\noptimizer = \"adam\"\ndropout = 0.5",
     },
+    Preset {
+        name: "a3-f2",
+        label: "ConvNet: patchify 2:3, ReLU, dense 50, ReLU; He, λ 0.003, cyclic η, 3 cycles of half-cycle 800 = 4,800 steps (assignment 3)",
+        toml: "layers = \"patchify 2:3, relu, dense 50, relu\"\nhidden = []\ninit = \"he\"\nlambda = 0.003\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\ncycles = 3\ncycle_growth = 1.0\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "a3-f4",
+        label: "ConvNet: patchify 4:10, ReLU, dense 50, ReLU; He, λ 0.003, cyclic η, 3 cycles of half-cycle 800 = 4,800 steps (assignment 3)",
+        toml: "layers = \"patchify 4:10, relu, dense 50, relu\"\nhidden = []\ninit = \"he\"\nlambda = 0.003\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\ncycles = 3\ncycle_growth = 1.0\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "a3-f8",
+        label: "ConvNet: patchify 8:40, ReLU, dense 50, ReLU; He, λ 0.003, cyclic η, 3 cycles of half-cycle 800 = 4,800 steps (assignment 3)",
+        toml: "layers = \"patchify 8:40, relu, dense 50, relu\"\nhidden = []\ninit = \"he\"\nlambda = 0.003\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\ncycles = 3\ncycle_growth = 1.0\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "a3-f16",
+        label: "ConvNet: patchify 16:160, ReLU, dense 50, ReLU; He, λ 0.003, cyclic η, 3 cycles of half-cycle 800 = 4,800 steps (assignment 3)",
+        toml: "layers = \"patchify 16:160, relu, dense 50, relu\"\nhidden = []\ninit = \"he\"\nlambda = 0.003\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\ncycles = 3\ncycle_growth = 1.0\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "a3-long",
+        label: "ConvNet patchify 4:10, dense 50: 3 cycles doubling from half-cycle 800 (11,200 steps), λ 0.003 (assignment 3)",
+        toml: "layers = \"patchify 4:10, relu, dense 50, relu\"\nlambda = 0.003\ncycles = 3\ncycle_growth = 2.0\ninit = \"he\"\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0\nhidden = []",
+    },
+    Preset {
+        name: "a3-wide",
+        label: "ConvNet patchify 4:40, dense 300: 4 doubling cycles (24,000 steps), λ 0.0025 (assignment 3)",
+        toml: "layers = \"patchify 4:40, relu, dense 300, relu\"\nlambda = 0.0025\ncycles = 4\ncycle_growth = 2.0\ninit = \"he\"\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0\nhidden = []",
+    },
+    Preset {
+        name: "a3-wide-smooth",
+        label: "ConvNet patchify 4:40, dense 300: 4 doubling cycles, λ 0.0015, label smoothing 0.1 (assignment 3)",
+        toml: "layers = \"patchify 4:40, relu, dense 300, relu\"\nlambda = 0.0015\nlabel_smoothing = 0.1\ncycles = 4\ncycle_growth = 2.0\ninit = \"he\"\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0\nhidden = []",
+    },
 ];
 
 /// The preset called `name`.
@@ -175,5 +210,12 @@ mod tests {
         // Choosing a plain preset after a batch-norm one turns batch norm off again.
         let plain = find("plain-9-layer").unwrap().config(&deep).unwrap();
         assert!(!plain.batch_norm);
+        // The assignment's ConvNets, and a plain preset after one is an MLP again.
+        let f4 = find("a3-f4")
+            .unwrap()
+            .config(&TrainConfig::default())
+            .unwrap();
+        assert!(f4.uses_stack() && f4.layers.starts_with("patchify 4:10"));
+        assert!(!find("classic").unwrap().config(&f4).unwrap().uses_stack());
     }
 }

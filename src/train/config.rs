@@ -118,6 +118,10 @@ pub struct TrainConfig {
     /// one when `TRAINVIZ_ONE_THREAD` is set). Results agree up to float rounding for any
     /// count; sweeps and races divide it among the runs they train at once.
     pub threads: Option<usize>,
+    /// The network as a stack of layers in words (`"patchify 4:10, relu, dense 50, relu"`,
+    /// see [`crate::model::layers`]); empty for the MLP that `hidden` describes. A stack
+    /// trains on the layer engine ([`crate::model::stack`]).
+    pub layers: String,
 }
 
 impl Default for TrainConfig {
@@ -162,6 +166,7 @@ impl Default for TrainConfig {
             eps: 1e-8,
             dropout: 0.0,
             threads: None,
+            layers: String::new(),
         }
     }
 }
@@ -331,6 +336,7 @@ pub fn setting_label(key: &str) -> &str {
         "hidden" => "hidden layers",
         "batch_norm" => "batch normalisation",
         "optimizer" => "optimiser",
+        "layers" => "layers",
         "label_smoothing" => "smoothing ε",
         "translate" => "translation",
         _ => NUMERIC_SETTINGS
@@ -428,6 +434,48 @@ impl TrainConfig {
             )?;
         }
         IMAGE_SIZE.check(self.image_size as f64)?;
+        self.check_layers()?;
+        Ok(())
+    }
+
+    /// True when the network is a layer stack (`layers` set) rather than the MLP.
+    pub fn uses_stack(&self) -> bool {
+        !self.layers.trim().is_empty()
+    }
+
+    /// `layers` parses, and is not mixed with the MLP's own settings (which it replaces).
+    fn check_layers(&self) -> Result<(), ConfigError> {
+        if !self.uses_stack() {
+            return Ok(());
+        }
+        crate::model::layers::parse(&self.layers).map_err(|e| ConfigError::OutOfRange {
+            name: "layers",
+            value: format!("\"{}\"", self.layers),
+            allowed: e.to_string(),
+        })?;
+        let mixed = [
+            (!self.hidden.is_empty(), "hidden"),
+            (self.batch_norm, "batch_norm"),
+            (self.dropout > 0.0, "dropout"),
+        ];
+        for (set, name) in mixed {
+            check(
+                !set,
+                name,
+                "set",
+                "not with layers: write \"dense N\", \"bn\" or \"dropout P\" in the layers instead",
+            )?;
+        }
+        check(
+            matches!(
+                self.optimizer,
+                OptimizerKind::Sgd | OptimizerKind::Momentum | OptimizerKind::Nesterov
+            ),
+            "optimizer",
+            format!("{:?}", self.optimizer).to_lowercase(),
+            "sgd, momentum or nesterov with layers (the layer engine has no RMSProp or Adam yet)",
+        )?;
+
         Ok(())
     }
 
@@ -542,6 +590,42 @@ pub struct LiveParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layers_parse_and_do_not_mix_with_the_mlp_settings() {
+        let ok = TrainConfig {
+            layers: "patchify 4:10, relu, dense 50, relu".into(),
+            ..Default::default()
+        };
+        assert!(ok.validate().is_ok() && ok.uses_stack());
+        assert!(!TrainConfig::default().uses_stack());
+        let bad = TrainConfig {
+            layers: "patchify 4".into(),
+            ..Default::default()
+        };
+        let err = bad.validate().expect_err("no filter count").to_string();
+        assert!(
+            err.contains("layers") && err.contains("patchify F:N"),
+            "{err}"
+        );
+        let mixed = TrainConfig {
+            hidden: vec![50],
+            ..ok.clone()
+        };
+        let err = mixed
+            .validate()
+            .expect_err("hidden with layers")
+            .to_string();
+        assert!(err.contains("hidden"), "{err}");
+        let adam = TrainConfig {
+            optimizer: OptimizerKind::Adam,
+            ..ok.clone()
+        };
+        let err = adam.validate().expect_err("no Adam yet").to_string();
+        assert!(err.contains("optimizer"), "{err}");
+        let back = TrainConfig::from_toml(&ok.to_toml()).expect("round trip");
+        assert_eq!(back.layers, ok.layers);
+    }
 
     #[test]
     fn defaults_are_valid_and_roundtrip_through_toml() {

@@ -9,6 +9,7 @@ pub mod optimizer;
 pub mod record;
 pub mod schedule;
 pub mod session;
+pub mod stack_trainer;
 mod team;
 pub mod trainer;
 pub mod worker;

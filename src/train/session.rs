@@ -94,6 +94,17 @@ impl Session {
         normalizer: Option<Arc<Normalizer>>,
         save: SaveTo,
     ) -> Result<Self, ConfigError> {
+        if config.uses_stack() {
+            // The layer engine trains from `trainviz train` only so far; an MLP trained in
+            // its place would be a lie about what ran.
+            return Err(ConfigError::OutOfRange {
+                name: "layers",
+                value: format!("\"{}\"", config.layers),
+                allowed: "empty here: networks set with layers train with `trainviz train` only \
+                          so far (not yet in the window, sweeps or races)"
+                    .into(),
+            });
+        }
         let trainer = Trainer::new(config, data, normalizer)?;
         let info = RunInfo::new(trainer.data(), trainer.settings().clone());
         Ok(Session {

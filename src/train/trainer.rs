@@ -129,7 +129,7 @@ fn training_pass(rate: f64, rng: &mut SmallRng) -> Pass<'_> {
 /// A thread pool of `threads` threads, shared by every trainer given that many. Its threads
 /// are started by the first trainer that asks and inherit that thread's priority (the
 /// worker's lowered one in the window).
-fn pool_with(threads: usize) -> Arc<rayon::ThreadPool> {
+pub(crate) fn pool_with(threads: usize) -> Arc<rayon::ThreadPool> {
     type Pools = std::collections::HashMap<usize, Arc<rayon::ThreadPool>>;
     static POOLS: std::sync::Mutex<Option<Pools>> = std::sync::Mutex::new(None);
     let mut pools = POOLS

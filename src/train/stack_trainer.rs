@@ -1,0 +1,319 @@
+//! Training a layer stack ([`crate::model::stack`]): mini-batch gradient descent (plain, with
+//! momentum or Nesterov's) with L2, label smoothing, flips and translations, the learning-rate schedules, evaluation in blocks,
+//! and the run's bookkeeping. The MLP keeps its own engine ([`super::trainer`]); this one runs
+//! whatever `--layers` describes, on the same thread pool.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ndarray::ArrayView2;
+use rand::seq::SliceRandom;
+use rand::{SeedableRng, rngs::SmallRng};
+
+use super::config::{ConfigError, TrainConfig};
+use super::optimizer::OptimizerKind;
+use super::schedule::{cycle_steps, learning_rate};
+use super::trainer::StepOutcome;
+use crate::data::augment::{self, Augment};
+use crate::data::{ImageSet, Normalizer, Splits};
+use crate::model::layers::{self, Shape};
+use crate::model::loss::Loss;
+use crate::model::stack::{Stack, StackLayer, StackPass, StackWorkspace};
+
+/// Images per block when evaluating (bounds the workspace of a wide network).
+const EVAL_BLOCK: usize = 500;
+
+/// Loss and accuracy of a stack on one set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StackEvaluation {
+    /// Mean loss.
+    pub loss: f64,
+    /// Mean loss + λ Σ‖W‖².
+    pub cost: f64,
+    /// Share classified correctly.
+    pub accuracy: f64,
+    /// Images evaluated.
+    pub count: usize,
+}
+
+/// The input shape of a data set's images, as the layer engine sees it.
+pub fn image_shape(data: &Splits) -> Shape {
+    let s = data.shape();
+    Shape {
+        h: s.height,
+        w: s.width,
+        c: s.channels,
+    }
+}
+
+/// A layer-stack run in progress.
+pub struct StackTrainer {
+    config: TrainConfig,
+    data: Arc<Splits>,
+    normalizer: Arc<Normalizer>,
+    /// Bytes that pixels shifted in by a translation take.
+    fill: Vec<u8>,
+    stack: Stack<f32>,
+    ws: StackWorkspace<f32>,
+    grads: Vec<StackLayer<f32>>,
+    /// Momentum's velocity, one entry per parameter array (empty for plain SGD).
+    velocity: Vec<Vec<f32>>,
+    batch_x: Vec<f32>,
+    batch_labels: Vec<u8>,
+    batch_augments: Vec<Augment>,
+    order: Vec<usize>,
+    cursor: usize,
+    epochs_done: usize,
+    steps_done: usize,
+    rng: SmallRng,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl StackTrainer {
+    /// A new run of `config` (whose `layers` must be set) on `data`, normalised by
+    /// `normalizer` (fitted on the training set when `None`).
+    pub fn new(
+        config: TrainConfig,
+        data: Arc<Splits>,
+        normalizer: Option<Arc<Normalizer>>,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let specs = layers::parse(&config.layers).map_err(|e| ConfigError::OutOfRange {
+            name: "layers",
+            value: format!("\"{}\"", config.layers),
+            allowed: e.to_string(),
+        })?;
+        let mut rng = SmallRng::seed_from_u64(config.seed);
+        let stack = Stack::new(
+            &specs,
+            image_shape(&data),
+            data.num_classes(),
+            config.init,
+            config.sigma,
+            &mut rng,
+        )
+        .map_err(|e| ConfigError::OutOfRange {
+            name: "layers",
+            value: format!("\"{}\"", config.layers),
+            allowed: e.to_string(),
+        })?;
+        let normalizer =
+            normalizer.unwrap_or_else(|| Arc::new(Normalizer::fit(&data.train, config.preprocess)));
+        let dim = data.shape().dim();
+        let n = data.train.len();
+        Ok(StackTrainer {
+            ws: StackWorkspace::new(&stack, config.batch),
+            grads: stack.zero_gradients(),
+            velocity: Vec::new(),
+            batch_x: vec![0.0; config.batch * dim],
+            batch_labels: vec![0; config.batch],
+            batch_augments: vec![Augment::default(); config.batch],
+            order: (0..n).collect(),
+            cursor: n,
+            epochs_done: 0,
+            steps_done: 0,
+            rng,
+            pool: super::trainer::pool_with(config.threads.unwrap_or_else(super::default_threads)),
+            fill: augment::fill_bytes(&normalizer.mean),
+            stack,
+            normalizer,
+            data,
+            config,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+    /// The network as it is now.
+    pub fn stack(&self) -> &Stack<f32> {
+        &self.stack
+    }
+    /// The input normaliser.
+    pub fn normalizer(&self) -> &Arc<Normalizer> {
+        &self.normalizer
+    }
+    /// The data.
+    pub fn data(&self) -> &Arc<Splits> {
+        &self.data
+    }
+    /// Epochs completed.
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+    /// Steps taken.
+    pub fn steps_done(&self) -> usize {
+        self.steps_done
+    }
+    /// Mini-batches per epoch.
+    pub fn steps_per_epoch(&self) -> usize {
+        self.data.train.len().div_ceil(self.config.batch)
+    }
+    /// True when the planned epochs are done, or the last of the schedule's counted cycles.
+    pub fn is_finished(&self) -> bool {
+        match cycle_steps(&self.config) {
+            Some(steps) => self.steps_done >= steps,
+            None => self.epochs_done >= self.config.epochs,
+        }
+    }
+    /// The learning rate the next step uses.
+    pub fn current_eta(&self) -> f64 {
+        learning_rate(
+            &self.config,
+            self.config.eta,
+            self.config.decay,
+            self.epochs_done,
+            self.steps_done,
+        )
+    }
+
+    /// One mini-batch step on the shared thread pool.
+    pub fn step(&mut self) -> StepOutcome {
+        let pool = self.pool.clone();
+        pool.install(|| self.step_here())
+    }
+
+    fn step_here(&mut self) -> StepOutcome {
+        let n = self.order.len();
+        if self.cursor >= n {
+            if self.config.shuffle {
+                self.order.shuffle(&mut self.rng);
+            }
+            self.cursor = 0;
+        }
+        let b = self.config.batch.min(n - self.cursor);
+        let (flip, translate) = (self.config.flip, self.config.translate);
+        for a in &mut self.batch_augments[..b] {
+            *a = Augment::random(&mut self.rng, flip, translate);
+        }
+        let indices = &self.order[self.cursor..self.cursor + b];
+        for (l, &i) in self.batch_labels.iter_mut().zip(indices) {
+            *l = self.data.train.labels[i];
+        }
+        let dim = self.data.shape().dim();
+        self.normalizer.gather(
+            &self.data.train,
+            indices,
+            Some((&self.batch_augments[..b], &self.fill)),
+            &mut self.batch_x[..b * dim],
+        );
+        let eta = self.current_eta();
+        let x = ArrayView2::from_shape((b, dim), &self.batch_x[..b * dim])
+            .expect("the batch buffer holds b images");
+        let loss = self.stack.loss_and_backward(
+            x,
+            &self.batch_labels[..b],
+            Loss {
+                kind: self.config.loss,
+                smoothing: self.config.label_smoothing,
+            },
+            self.config.lambda,
+            &mut self.ws,
+            StackPass::Train(&mut self.rng),
+            &mut self.grads,
+        );
+        self.stack.track_batch_statistics(&self.ws);
+        self.update(eta as f32);
+        self.cursor += b;
+        self.steps_done += 1;
+        let epoch_complete = self.cursor >= n;
+        if epoch_complete {
+            self.epochs_done += 1;
+        }
+        StepOutcome {
+            batch_loss: loss,
+            eta,
+            images: b,
+            epoch_complete,
+        }
+    }
+
+    /// `θ ← θ − η g` (plain SGD), or with momentum μ: `v ← μ v − η g; θ ← θ + v`, or
+    /// Nesterov's form `θ ← θ + μ v − η g` after the same velocity update.
+    fn update(&mut self, eta: f32) {
+        let kind = self.config.optimizer;
+        let mu = self.config.momentum as f32;
+        let grads: Vec<&[f32]> = self.grads.iter().flat_map(|l| l.params()).collect();
+        if kind != OptimizerKind::Sgd && self.velocity.len() != grads.len() {
+            self.velocity = grads.iter().map(|g| vec![0.0; g.len()]).collect();
+        }
+        let mut params = self.stack.params_mut();
+        for (k, (p, g)) in params.iter_mut().zip(&grads).enumerate() {
+            match kind {
+                OptimizerKind::Momentum | OptimizerKind::Nesterov => {
+                    let v = &mut self.velocity[k];
+                    let nesterov = kind == OptimizerKind::Nesterov;
+                    for ((p, &g), v) in p.iter_mut().zip(g.iter()).zip(v.iter_mut()) {
+                        *v = mu * *v - eta * g;
+                        *p += if nesterov { mu * *v - eta * g } else { *v };
+                    }
+                }
+                _ => {
+                    for (p, &g) in p.iter_mut().zip(g.iter()) {
+                        *p -= eta * g;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Steps to the end of the current epoch; returns the mean batch loss and the seconds.
+    pub fn run_epoch(&mut self) -> (f64, f64) {
+        let started = Instant::now();
+        let (mut sum, mut count) = (0.0, 0usize);
+        loop {
+            let out = self.step();
+            sum += out.batch_loss;
+            count += 1;
+            if out.epoch_complete || !out.batch_loss.is_finite() || self.is_finished() {
+                break;
+            }
+        }
+        (sum / count.max(1) as f64, started.elapsed().as_secs_f64())
+    }
+
+    /// Loss, cost and accuracy on `set` (at most `limit` images), in evaluation mode.
+    pub fn evaluate(&self, set: &ImageSet, limit: Option<usize>) -> StackEvaluation {
+        let pool = self.pool.clone();
+        pool.install(|| evaluate_stack(&self.stack, &self.normalizer, set, limit, &self.config))
+    }
+}
+
+/// Loss, cost and accuracy of `stack` on `set` (at most `limit` images).
+pub fn evaluate_stack(
+    stack: &Stack<f32>,
+    normalizer: &Normalizer,
+    set: &ImageSet,
+    limit: Option<usize>,
+    config: &TrainConfig,
+) -> StackEvaluation {
+    let n = limit.map_or(set.len(), |l| l.min(set.len()));
+    let dim = normalizer.dim();
+    let block = EVAL_BLOCK.min(n.max(1));
+    let mut ws = StackWorkspace::new(stack, block);
+    let mut x = vec![0.0f32; block * dim];
+    let (mut loss_sum, mut correct) = (0.0, 0usize);
+    let indices: Vec<usize> = (0..n).collect();
+    for chunk in indices.chunks(block) {
+        let b = chunk.len();
+        normalizer.gather(set, chunk, None, &mut x[..b * dim]);
+        let labels: Vec<u8> = chunk.iter().map(|&i| set.labels[i]).collect();
+        let xv = ArrayView2::from_shape((b, dim), &x[..b * dim])
+            .expect("the block buffer holds b images");
+        let loss = stack.loss(xv, &labels, config.loss, &mut ws, StackPass::Eval);
+        loss_sum += loss * b as f64;
+        correct += ws.predictions[..b]
+            .iter()
+            .zip(&labels)
+            .filter(|(p, l)| p == l)
+            .count();
+    }
+    let loss = loss_sum / n.max(1) as f64;
+    StackEvaluation {
+        loss,
+        cost: loss + config.lambda * stack.weight_norm_sq(),
+        accuracy: correct as f64 / n.max(1) as f64,
+        count: n,
+    }
+}
