@@ -104,6 +104,9 @@ pub struct TrainConfig {
     pub eps: f64,
     /// Probability of dropping a hidden unit's output in training (inverted dropout).
     pub dropout: f64,
+    /// Update steps between evaluations of the training and validation sets; 0: once per
+    /// epoch, at its end (every epoch's end is evaluated either way).
+    pub eval_every: usize,
 }
 
 impl Default for TrainConfig {
@@ -143,6 +146,7 @@ impl Default for TrainConfig {
             beta2: 0.999,
             eps: 1e-8,
             dropout: 0.0,
+            eval_every: 0,
         }
     }
 }
@@ -282,6 +286,8 @@ numeric_settings! {
         "Adam and RMSProp: added to the root of the squared-gradient mean, against division by 0.";
     DROPOUT: "dropout", "dropout", 0.0, 0.9, false,
         "Share of hidden units switched off at random in each training step (inverted dropout; none when evaluating).";
+    EVAL_EVERY: "eval_every", "evaluate every (steps)", 0.0, 1_000_000.0, false,
+        "Update steps between evaluations of the training and validation sets, for curves against the update step (0: once per epoch, at its end; every epoch's end is evaluated either way).";
 }
 
 /// The name people read for a setting's TOML key (its key when it has no other).
@@ -334,6 +340,7 @@ impl TrainConfig {
             "at least eta_min",
         )?;
         HALF_CYCLE.check(self.half_cycle as f64)?;
+        EVAL_EVERY.check(self.eval_every as f64)?;
         FLIP.check(self.flip)?;
         SIGMA.check(self.sigma)?;
         check(
