@@ -236,3 +236,168 @@ fn report_command_writes_the_report_a_finished_training_wrote() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("meta.json"));
 }
+
+fn small(schedule: trainviz::train::ScheduleKind) -> TrainConfig {
+    TrainConfig {
+        dataset: DatasetKind::Synthetic,
+        train_limit: Some(1000),
+        epochs: 2,
+        eta: 0.01,
+        schedule,
+        decay: 0.5,
+        step_every: 1,
+        step_factor: 0.1,
+        half_cycle: 3,
+        eta_min: 0.001,
+        eta_max: 0.01,
+        ..Default::default()
+    }
+}
+
+fn session(config: TrainConfig, save: trainviz::train::SaveTo) -> trainviz::train::Session {
+    let data = std::sync::Arc::new(trainviz::data::load(&config.data_request()).unwrap());
+    trainviz::train::Session::new(config, data, None, save).unwrap()
+}
+
+#[test]
+fn eta_is_recorded_per_step_under_every_schedule() {
+    use trainviz::train::ScheduleKind as S;
+    for schedule in [S::Constant, S::Exp, S::Step, S::Cyclic] {
+        let mut s = session(small(schedule), trainviz::train::SaveTo::Nowhere);
+        s.run_epoch();
+        // A live change half-way is marked on the η figure at its step.
+        let mut live = s.trainer().live();
+        live.eta = 0.02;
+        s.set_live(live).unwrap();
+        s.run_epoch();
+        let steps = s.steps();
+        assert_eq!(steps.len(), 20, "{schedule:?}");
+        assert!(steps.iter().enumerate().all(|(i, r)| r.step == i));
+        let eta: Vec<f64> = steps.iter().map(|r| r.eta).collect();
+        match schedule {
+            S::Constant => {
+                assert!(
+                    eta[..10].iter().all(|&e| e == 0.01) && eta[10..].iter().all(|&e| e == 0.02)
+                )
+            }
+            S::Exp => assert!(eta[..10].iter().all(|&e| e == 0.01) && eta[10] == 0.02 * 0.5),
+            S::Step => assert!(eta[9] == 0.01 && (eta[10] - 0.02 * 0.1).abs() < 1e-15),
+            S::Cyclic => {
+                assert_eq!(eta[0], 0.001);
+                assert!((eta[3] - 0.01).abs() < 1e-12 && eta[6] < 0.0011, "{eta:?}");
+            }
+        }
+        let points: Vec<(f64, f64)> = steps.iter().map(|r| (r.step as f64, r.eta)).collect();
+        let fig = trainviz::report::figures::eta_per_step(&points, s.settings());
+        assert_eq!(fig.id, "eta");
+        assert_eq!(fig.csv.lines().count(), 21, "{schedule:?}");
+        if schedule != S::Cyclic {
+            assert!(
+                fig.svg.contains("η 0.01 → 0.02"),
+                "{schedule:?}: the change is marked"
+            );
+        }
+    }
+}
+
+#[test]
+fn evaluations_every_few_steps_are_saved_and_read_back() {
+    let runs = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        eval_every: 4,
+        ..small(trainviz::train::ScheduleKind::Constant)
+    };
+    let mut s = session(
+        config,
+        trainviz::train::SaveTo::Under(runs.path().to_path_buf()),
+    );
+    while s.run_epoch().end.is_none() {}
+    let within: Vec<usize> = s.points().iter().map(|p| p.step).collect();
+    assert_eq!(
+        within,
+        vec![4, 8, 12, 16],
+        "epoch ends (10, 20) are evaluated anyway"
+    );
+    assert!(s.points()[0].epoch == 0.4 && s.points()[0].val.accuracy > 0.0);
+    let saved = SavedRun::load(s.dir().unwrap()).unwrap();
+    let steps: Vec<usize> = saved.history.iter().map(|m| m.step).collect();
+    assert_eq!(steps, vec![10, 20]);
+    assert_eq!(saved.points().unwrap(), s.points());
+    assert_eq!(saved.steps().unwrap(), s.steps());
+    // The report's curves are then against the update step.
+    let out = runs.path().join("report");
+    trainviz::runs::report::export_saved_report(
+        &saved.dir,
+        &out,
+        trainviz::report::PngSize {
+            width_inches: 2.0,
+            dpi: 40.0,
+        },
+        0.9,
+    )
+    .unwrap();
+    let cost = std::fs::read_to_string(out.join("figures/cost.csv")).unwrap();
+    let rows: Vec<&str> = cost.lines().map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(rows, ["step", "4", "8", "10", "12", "16", "20"], "{cost}");
+    let svg = std::fs::read_to_string(out.join("figures/cost.svg")).unwrap();
+    assert!(
+        svg.contains("1 epoch = 10 steps"),
+        "the epochs as a second scale"
+    );
+}
+
+#[test]
+fn train_with_eval_every_writes_rows_per_interval_and_the_eta_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let result = trainviz()
+        .args([
+            "train",
+            "--dataset",
+            "synthetic",
+            "--epochs",
+            "2",
+            "--batch",
+            "50",
+        ])
+        .args([
+            "--eval-every",
+            "50",
+            "--dpi",
+            "40",
+            "--no-save",
+            "--figures",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (step, epoch) = (at("step"), at("epoch"));
+    let rows: Vec<(String, String)> = rows
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[step].to_string(), r[epoch].to_string())
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("50", "0.5"), ("100", "1"), ("150", "1.5"), ("200", "2")]
+            .map(|(a, b)| (a.to_string(), b.to_string())),
+        "{csv}"
+    );
+    for name in ["eta.png", "eta.svg", "eta.csv", "cost.png"] {
+        assert!(out.join("figures").join(name).is_file(), "{name}");
+    }
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(stdout.contains("step     50 (epoch 0.50)"), "{stdout}");
+}

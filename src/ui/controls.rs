@@ -241,6 +241,7 @@ impl ControlsPanel {
         setting_slider(ui, &mut edited.flip, &settings::FLIP);
         ui.checkbox(&mut edited.shuffle, "shuffle each epoch")
             .on_hover_text("Visit the training images in a new random order every epoch.");
+        setting_slider(ui, &mut edited.eval_every, &settings::EVAL_EVERY);
 
         ui.separator();
         ui.heading("Model");
