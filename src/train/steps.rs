@@ -154,7 +154,7 @@ mod tests {
             StepRecord {
                 step: 0,
                 epoch: 1.0 / 3.0,
-                loss: f64::from(2.302_585_1_f32),
+                loss: f64::from(2.312_345_f32),
                 eta: 1.120_306_122_448_880_8e-4,
             },
             StepRecord {
