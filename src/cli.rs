@@ -69,6 +69,21 @@ pub enum CliCommand {
         #[arg(long)]
         list: bool,
     },
+    /// Write a saved run's report (every figure as PNG, SVG and CSV under figures/,
+    /// report.md, results.csv, results.tex): the same report as when it finished.
+    Report {
+        /// The run's folder (under runs/).
+        run: PathBuf,
+        /// Folder for the report (default: report/ in the run's folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Width of PNG figures, inches.
+        #[arg(long, default_value_t = 6.4)]
+        figure_width: f64,
+        /// Resolution of PNG figures, dots per inch.
+        #[arg(long, default_value_t = 300.0)]
+        dpi: f64,
+    },
     /// Evaluate a saved run's weights on the test set.
     Eval {
         /// The run's folder (under runs/).
@@ -281,6 +296,9 @@ pub struct TrainArgs {
     /// Probability of dropping a hidden unit's output while training (inverted dropout).
     #[arg(long, global = true)]
     pub dropout: Option<f64>,
+    /// See [`crate::train::config::EVAL_EVERY`].
+    #[arg(long, help = settings::EVAL_EVERY.help, global = true)]
+    pub eval_every: Option<usize>,
     /// Start from a preset of the course's settings (see `trainviz presets`); the config
     /// file and flags override it.
     #[arg(long, global = true)]
@@ -365,7 +383,7 @@ impl TrainArgs {
             hidden
         );
         set!(activation, seed, image_size, layers);
-        set!(optimizer, momentum, beta1, beta2, eps, dropout);
+        set!(optimizer, momentum, beta1, beta2, eps, dropout, eval_every);
         set!(label_smoothing, cycles, cycle_growth, translate);
         if self.batch_norm {
             c.batch_norm = true;
@@ -506,6 +524,31 @@ pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
     match command {
         CliCommand::Sweep { runs, point, list } => sweep_cmd(global, runs, point, list),
         CliCommand::Eval { run } => eval_cmd(&run),
+        CliCommand::Report {
+            run,
+            out,
+            figure_width,
+            dpi,
+        } => {
+            let size = PngSize {
+                width_inches: figure_width,
+                dpi,
+            };
+            size.validate()?;
+            let out = out.unwrap_or_else(|| run.join("report"));
+            let files = crate::runs::report::export_saved_report(
+                &run,
+                &out,
+                size,
+                crate::report::DEFAULT_SMOOTHING,
+            )?;
+            println!(
+                "wrote {} report files; open {}",
+                files.len(),
+                out.join("report.md").display()
+            );
+            Ok(())
+        }
         CliCommand::Download { dir, url, md5, .. } => download_cmd(dir, url, md5),
         CliCommand::Presets => {
             for p in crate::runs::presets::PRESETS {
@@ -566,8 +609,10 @@ pub struct Diverged {
     pub summary: Summary,
 }
 
-/// The header of `metrics.csv`.
-const METRICS_HEADER: [&str; 13] = [
+/// The header of `metrics.csv`: one row per evaluation, at an epoch's end (`epoch` whole)
+/// or, with `--eval-every`, within an epoch (`epoch` with its fraction); `step` is the
+/// update steps done then.
+const METRICS_HEADER: [&str; 14] = [
     "epoch",
     "eta",
     "lambda",
@@ -581,6 +626,7 @@ const METRICS_HEADER: [&str; 13] = [
     "val_cost",
     "val_acc",
     "seconds",
+    "step",
 ];
 
 /// One epoch's row of `metrics.csv`, with the live settings in force.
@@ -600,15 +646,47 @@ fn metrics_row(m: &crate::train::EpochMetrics) -> Vec<String> {
         m.val.cost.to_string(),
         m.val.accuracy.to_string(),
         m.seconds.to_string(),
+        m.step.to_string(),
     ]
 }
 
-/// `metrics.csv` of these epochs.
-fn metrics_csv(history: &[crate::train::EpochMetrics]) -> Result<Vec<u8>> {
+/// The row of an evaluation within an epoch (no seconds: the epoch's own row has them).
+fn point_row(p: &crate::train::steps::EvalPoint) -> Vec<String> {
+    let live = p.live;
+    vec![
+        p.epoch.to_string(),
+        p.eta.to_string(),
+        live.lambda.to_string(),
+        live.batch.to_string(),
+        crate::train::record::key_of(&live.loss),
+        live.decay.to_string(),
+        p.train.loss.to_string(),
+        p.train.cost.to_string(),
+        p.train.accuracy.to_string(),
+        p.val.loss.to_string(),
+        p.val.cost.to_string(),
+        p.val.accuracy.to_string(),
+        String::new(),
+        p.step.to_string(),
+    ]
+}
+
+/// `metrics.csv` of these epochs and of the evaluations within them, in step order.
+fn metrics_csv(
+    history: &[crate::train::EpochMetrics],
+    points: &[crate::train::steps::EvalPoint],
+) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(METRICS_HEADER)?;
+    let mut points = points.iter().peekable();
     for m in history {
+        while let Some(p) = points.next_if(|p| p.step < m.step) {
+            w.write_record(point_row(p))?;
+        }
         w.write_record(metrics_row(m))?;
+    }
+    for p in points {
+        w.write_record(point_row(p))?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -758,8 +836,31 @@ pub fn train(
     let mut history = Vec::new();
     let mut network = None;
     let mut test = None;
+    let mut steps = Vec::new();
+    let mut points = Vec::new();
     for event in worker.events().iter() {
         match event {
+            Event::Progress { steps: s, .. } => steps.extend(s),
+            Event::Evaluated { point, .. } => {
+                if print {
+                    println!(
+                        "  step {:>6} (epoch {:.2})  train cost {:.4} acc {:.4} | val cost {:.4} acc {:.4}",
+                        point.step,
+                        point.epoch,
+                        point.train.cost,
+                        point.train.accuracy,
+                        point.val.cost,
+                        point.val.accuracy
+                    );
+                }
+                points.push(point);
+                if let Some(dir) = out {
+                    crate::report::write_atomic(
+                        &dir.join("metrics.csv"),
+                        &metrics_csv(&history, &points)?,
+                    )?;
+                }
+            }
             Event::Weights { network: n, .. } => network = Some(n),
             Event::Saved { dir, .. } if print => println!("saving the run in {}", dir.display()),
             Event::Test { eval, .. } => test = Some(eval),
@@ -802,7 +903,10 @@ pub fn train(
                 }
                 history.push(*m);
                 if let Some(dir) = out {
-                    crate::report::write_atomic(&dir.join("metrics.csv"), &metrics_csv(&history)?)?;
+                    crate::report::write_atomic(
+                        &dir.join("metrics.csv"),
+                        &metrics_csv(&history, &points)?,
+                    )?;
                 }
             }
             Event::Finished { summary, .. } => {
@@ -825,7 +929,17 @@ pub fn train(
                             network: network.as_deref(),
                             test: test.as_deref(),
                         };
-                        let files = crate::report::export_report(&record, dir, size)?;
+                        let steps = crate::report::StepLosses::from_steps(
+                            &steps,
+                            crate::report::DEFAULT_SMOOTHING,
+                        )
+                        .with_evals(
+                            &history,
+                            &points,
+                            info.settings.start.live(),
+                        );
+                        let files =
+                            crate::report::export_report_with_steps(&record, &steps, dir, size)?;
                         if print {
                             println!(
                                 "wrote {} report files; open {}",

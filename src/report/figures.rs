@@ -130,6 +130,79 @@ pub fn curve(record: &RunRecord<'_>, curve: Curve) -> Figure {
     }
 }
 
+/// Training and validation `curve` against the update step, from every evaluation of a run
+/// that evaluates every few steps (`points`, in step order: within epochs and at their ends);
+/// the live changes are marked at their step and the CSV gives each point's epoch too.
+pub fn curve_per_step(
+    record: &RunRecord<'_>,
+    curve: Curve,
+    points: &[crate::train::steps::EvalPoint],
+) -> Figure {
+    let name = curve.name();
+    let value = |s: &crate::train::steps::PointScores| match curve {
+        Curve::Cost => s.cost,
+        Curve::Loss => s.loss,
+        Curve::Accuracy => s.accuracy,
+    };
+    let train: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p.step as f64, value(&p.train)))
+        .collect();
+    let val: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p.step as f64, value(&p.val)))
+        .collect();
+    let every = record.info.settings.start.eval_every;
+    let title = format!(
+        "{} every {every} update steps — {}, {}",
+        capitalise(name),
+        record.info.dataset,
+        record.info.settings.title()
+    );
+    let markers: Vec<(f64, String)> = record
+        .info
+        .settings
+        .markers()
+        .into_iter()
+        .map(|(step, _, text)| (step as f64, text))
+        .collect();
+    // The epochs as a second scale, in the axis name: where they fall in steps.
+    let per_epoch = points
+        .iter()
+        .find(|p| p.epoch == 1.0)
+        .map(|p| format!("update step (1 epoch = {} steps)", p.step));
+    let svg = svg::line_chart_marked(
+        &title,
+        per_epoch.as_deref().unwrap_or("update step"),
+        name,
+        &[
+            Series {
+                name: "training".into(),
+                points: train.clone(),
+                colour: PALETTE[0],
+                dashed: true,
+            },
+            Series {
+                name: "validation".into(),
+                points: val.clone(),
+                colour: PALETTE[1],
+                dashed: false,
+            },
+        ],
+        &markers,
+    );
+    let mut csv = format!("step,epoch,train_{name},val_{name}\n");
+    for (p, (t, v)) in points.iter().zip(train.iter().zip(&val)) {
+        let _ = writeln!(csv, "{},{},{},{}", p.step, p.epoch, t.1, v.1);
+    }
+    Figure {
+        id: name.to_string(),
+        title,
+        svg,
+        csv,
+    }
+}
+
 /// Several runs' validation (or training) `curve` on the same axes, each labelled.
 pub fn overlay(runs: &[(String, &[EpochMetrics])], curve: Curve, validation: bool) -> Figure {
     let name = curve.name();
@@ -204,6 +277,50 @@ pub fn step_loss_marked(
     }
     Figure {
         id: "step_loss".into(),
+        title,
+        svg,
+        csv,
+    }
+}
+
+/// η against the update step, as the run used it (`points`: global step, η), whatever the
+/// schedule (constant, exponential, step, cyclic), with the live changes marked at their step.
+pub fn eta_per_step(points: &[(f64, f64)], settings: &crate::train::RunSettings) -> Figure {
+    const MAX_POINTS: usize = 4000;
+    // Keep each stride's first point and the last one: a cycle's corners are those of the
+    // drawing at any length the figure can show.
+    let stride = points.len().div_ceil(MAX_POINTS).max(1);
+    let mut drawn: Vec<(f64, f64)> = points.iter().step_by(stride).copied().collect();
+    if let Some(&last) = points.last()
+        && drawn.last() != Some(&last)
+    {
+        drawn.push(last);
+    }
+    let schedule = settings.start.schedule.label().to_lowercase();
+    let title = format!("Learning rate η per update step — {schedule} schedule");
+    let markers: Vec<(f64, String)> = settings
+        .markers()
+        .into_iter()
+        .map(|(step, _, text)| (step as f64, text))
+        .collect();
+    let svg = svg::line_chart_marked(
+        &title,
+        "update step",
+        "η",
+        &[Series {
+            name: "η used by the step".into(),
+            points: drawn,
+            colour: PALETTE[0],
+            dashed: false,
+        }],
+        &markers,
+    );
+    let mut csv = String::from("step,eta\n");
+    for (step, eta) in points {
+        let _ = writeln!(csv, "{step},{eta}");
+    }
+    Figure {
+        id: "eta".into(),
         title,
         svg,
         csv,

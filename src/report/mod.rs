@@ -248,18 +248,52 @@ pub fn export_report(
     export_report_with_steps(record, &StepLosses::default(), dir, size)
 }
 
-/// The per-step mini-batch losses of a run (the window keeps them; saved runs do not), for
-/// the report's step-loss figure.
+/// The per-step record of a run (the window keeps it; saved runs keep it in `steps.csv`),
+/// for the report's mini-batch loss and η figures.
 #[derive(Debug, Clone, Default)]
 pub struct StepLosses {
     /// (fractional epoch, loss) of every step, from step 0.
     pub raw: Vec<(f64, f64)>,
+    /// (global step, η used) of every step, from step 0.
+    pub eta: Vec<(f64, f64)>,
+    /// Every evaluation in step order, when the run evaluates every few update steps
+    /// (`eval_every`): the cost, loss and accuracy figures are then drawn against the step.
+    pub evals: Vec<crate::train::steps::EvalPoint>,
     /// The moving average's factor, 0 (none) to 0.999.
     pub smoothing: f64,
 }
 
-/// [`export_report`] with the figure of the per-step mini-batch loss (and its CSV) when
-/// `steps` has any.
+/// The step-loss smoothing of reports written outside the window (the window's default).
+pub const DEFAULT_SMOOTHING: f64 = 0.9;
+
+impl StepLosses {
+    /// The figures' series of `steps`, with the moving average's factor `smoothing`.
+    pub fn from_steps(steps: &[crate::train::StepRecord], smoothing: f64) -> Self {
+        StepLosses {
+            raw: steps.iter().map(|r| (r.epoch, r.loss)).collect(),
+            eta: steps.iter().map(|r| (r.step as f64, r.eta)).collect(),
+            evals: Vec::new(),
+            smoothing,
+        }
+    }
+
+    /// With the evaluations of a run that evaluates every few steps: `history`'s epoch ends
+    /// and the points `within` epochs (nothing is added when there are none within).
+    pub fn with_evals(
+        mut self,
+        history: &[crate::train::EpochMetrics],
+        within: &[crate::train::steps::EvalPoint],
+        live: crate::train::LiveParams,
+    ) -> Self {
+        if !within.is_empty() {
+            self.evals = crate::train::steps::all_points(history, within, live);
+        }
+        self
+    }
+}
+
+/// [`export_report`] with the figures of the per-step mini-batch loss and of η against the
+/// update step (each with its CSV) when `steps` has any.
 pub fn export_report_with_steps(
     record: &RunRecord<'_>,
     steps: &StepLosses,
@@ -274,6 +308,12 @@ pub fn export_report_with_steps(
     })?;
     let mut written = Vec::new();
     let mut figures = figures::all(record);
+    if !steps.evals.is_empty() {
+        // Curves against the update step take the per-epoch ones' places (and names).
+        for (figure, curve) in figures.iter_mut().zip(figures::Curve::ALL) {
+            *figure = figures::curve_per_step(record, curve, &steps.evals);
+        }
+    }
     if !steps.raw.is_empty() {
         let smoothed = crate::train::metrics::smooth(steps.raw.iter().copied(), steps.smoothing);
         let markers =
@@ -284,6 +324,10 @@ pub fn export_report_with_steps(
             at,
             figures::step_loss_marked(&steps.raw, &smoothed, steps.smoothing, &markers),
         );
+    }
+    if !steps.eta.is_empty() {
+        let at = figures.len().min(4);
+        figures.insert(at, figures::eta_per_step(&steps.eta, &record.info.settings));
     }
     figures.extend(last_hidden_pca(record));
     for fig in &figures {

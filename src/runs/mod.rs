@@ -9,12 +9,19 @@
 //! - `meta.json` — name, creation time, data set, class names, image shape, set sizes, status;
 //! - `metrics.jsonl` — one [`EpochMetrics`] per line, appended and synced at each epoch end,
 //!   so a crash or kill loses at most the epoch in progress;
+//! - `steps.csv` — every training step: `step,epoch,batch_loss,eta` (global step from 0,
+//!   fractional epoch after it, the mini-batch's loss, the η it used), appended at each epoch
+//!   end and when the run ends;
+//! - `evals.jsonl` — with `eval_every`, one [`crate::train::steps::EvalPoint`] per line: the
+//!   training and validation sets evaluated within epochs, at their update step;
 //! - `weights.bin` — the latest weights (replaced atomically at each epoch end);
-//! - `summary.json` — the final numbers, once finished or diverged (`"status"` says which).
+//! - `summary.json` — the final numbers, once finished or diverged (`"status"` says which);
+//! - `test.json` — the test-set evaluation (with its confusion matrix) the run finished with.
 
 pub mod npz;
 pub mod presets;
 pub mod race;
+pub mod report;
 pub mod sweep;
 
 use std::fs::{File, OpenOptions};
@@ -30,7 +37,8 @@ use crate::data::ImageShape;
 use crate::model::{Activation, BatchNorm, Layer, Network};
 use crate::report::write_atomic;
 use crate::train::record::{RunSettings, SettingChange};
-use crate::train::{EpochMetrics, RunInfo, Summary, TrainConfig};
+use crate::train::steps::{self, EvalPoint, STEPS_HEADER, StepRecord};
+use crate::train::{EpochMetrics, Evaluation, RunInfo, Summary, TrainConfig};
 #[cfg(test)]
 use rand::SeedableRng;
 
@@ -168,6 +176,7 @@ impl RunWriter {
         write_text(&dir.join("config.toml"), &info.settings.start.to_toml())?;
         write_changes(&dir, &info.settings.changes)?;
         write_meta(&dir, &meta)?;
+        write_text(&dir.join("steps.csv"), STEPS_HEADER)?;
         let path = dir.join("metrics.jsonl");
         let metrics = OpenOptions::new()
             .create(true)
@@ -182,7 +191,7 @@ impl RunWriter {
     /// `changes` (the saved ones and any made since).
     pub fn resume(dir: &Path, changes: &[SettingChange]) -> Result<Self, RunError> {
         let run = SavedRun::load(dir)?;
-        let mut meta = run.meta;
+        let mut meta = run.meta.clone();
         meta.status = RunStatus::Running;
         meta.message = None;
         write_changes(dir, changes)?;
@@ -196,6 +205,27 @@ impl RunWriter {
             text.push('\n');
         }
         write_text(&path, &text)?;
+        // Steps beyond the saved weights (those of the epoch in progress, or of a divergence)
+        // are trained again: they leave the record.
+        let end = run.history.last().map_or(0, |m| m.step);
+        let kept: Vec<StepRecord> = run
+            .steps()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.step < end)
+            .collect();
+        write_text(
+            &dir.join("steps.csv"),
+            &format!("{STEPS_HEADER}{}", steps::csv_lines(&kept)),
+        )?;
+        let points: Vec<EvalPoint> = run
+            .points()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.step <= end)
+            .collect();
+        write_text(&dir.join("evals.jsonl"), &jsonl(&points))?;
+        let _ = std::fs::remove_file(dir.join("test.json"));
         let metrics = OpenOptions::new()
             .append(true)
             .open(&path)
@@ -230,10 +260,45 @@ impl RunWriter {
         save_weights(&self.dir.join("weights.bin"), network)
     }
 
-    /// Records the end of the run.
-    pub fn finish(&mut self, summary: &Summary) -> Result<(), RunError> {
+    /// Appends training steps to `steps.csv` (durable when this returns).
+    pub fn steps(&mut self, records: &[StepRecord]) -> Result<(), RunError> {
+        let path = self.dir.join("steps.csv");
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        let fresh = file.metadata().map(|m| m.len() == 0).unwrap_or(false);
+        let mut text = if fresh {
+            STEPS_HEADER.to_string()
+        } else {
+            String::new()
+        };
+        text.push_str(&steps::csv_lines(records));
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(io(&path))
+    }
+
+    /// Appends evaluations made within epochs to `evals.jsonl` (durable when this returns).
+    pub fn points(&mut self, points: &[EvalPoint]) -> Result<(), RunError> {
+        let path = self.dir.join("evals.jsonl");
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        file.write_all(jsonl(points).as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(io(&path))
+    }
+
+    /// Records the end of the run: its summary and the test evaluation it ended with.
+    pub fn finish(&mut self, summary: &Summary, test: &Evaluation) -> Result<(), RunError> {
         let json = serde_json::to_string_pretty(summary).unwrap_or_default();
         write_text(&self.dir.join("summary.json"), &json)?;
+        let json = serde_json::to_string(test).unwrap_or_default();
+        write_text(&self.dir.join("test.json"), &json)?;
         self.meta.status = RunStatus::Finished;
         write_meta(&self.dir, &self.meta)
     }
@@ -257,6 +322,7 @@ impl RunWriter {
     /// Marks an ended run as training again (continued after it finished or diverged).
     pub fn reopen(&mut self) -> Result<(), RunError> {
         let _ = std::fs::remove_file(self.dir.join("summary.json"));
+        let _ = std::fs::remove_file(self.dir.join("test.json"));
         self.meta.status = RunStatus::Running;
         self.meta.message = None;
         write_meta(&self.dir, &self.meta)
@@ -273,6 +339,16 @@ fn write_text(path: &Path, text: &str) -> Result<(), RunError> {
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     })
+}
+
+/// Values as JSON lines.
+fn jsonl<T: Serialize>(values: &[T]) -> String {
+    let mut text = String::new();
+    for v in values {
+        text.push_str(&serde_json::to_string(v).unwrap_or_default());
+        text.push('\n');
+    }
+    text
 }
 
 fn write_changes(dir: &Path, changes: &[SettingChange]) -> Result<(), RunError> {
@@ -506,6 +582,52 @@ impl SavedRun {
             history,
             summary,
         })
+    }
+
+    /// The training steps saved with the run (`steps.csv`; none for runs saved by older
+    /// versions). Read on demand: a long run has tens of thousands.
+    pub fn steps(&self) -> Result<Vec<StepRecord>, RunError> {
+        let path = self.dir.join("steps.csv");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => steps::parse_csv(&text).map_err(|problem| RunError::Corrupt {
+                path: path.clone(),
+                problem,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    /// The evaluations made within epochs (`evals.jsonl`, written with `eval_every`; none
+    /// otherwise). A last line cut short by a crash is dropped.
+    pub fn points(&self) -> Result<Vec<EvalPoint>, RunError> {
+        let path = self.dir.join("evals.jsonl");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let mut out = Vec::new();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            match serde_json::from_str(line) {
+                Ok(p) => out.push(p),
+                Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
+                Err(e) => {
+                    return Err(RunError::Corrupt {
+                        path: path.clone(),
+                        problem: format!("line {}: {e}", i + 1),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The test evaluation the run finished with (`test.json`), if it saved one.
+    pub fn test(&self) -> Option<Evaluation> {
+        let text = std::fs::read_to_string(self.dir.join("test.json")).ok()?;
+        serde_json::from_str(&text).ok()
     }
 
     /// The weights saved with the run.

@@ -122,6 +122,9 @@ pub struct TrainConfig {
     /// see [`crate::model::layers`]); empty for the MLP that `hidden` describes. A stack
     /// trains on the layer engine ([`crate::model::stack`]).
     pub layers: String,
+    /// Update steps between evaluations of the training and validation sets; 0: once per
+    /// epoch, at its end (every epoch's end is evaluated either way).
+    pub eval_every: usize,
 }
 
 impl Default for TrainConfig {
@@ -167,6 +170,7 @@ impl Default for TrainConfig {
             dropout: 0.0,
             threads: None,
             layers: String::new(),
+            eval_every: 0,
         }
     }
 }
@@ -314,6 +318,8 @@ numeric_settings! {
         "Adam and RMSProp: added to the root of the squared-gradient mean, against division by 0.";
     DROPOUT: "dropout", "dropout", 0.0, 0.9, false,
         "Share of hidden units switched off at random in each training step (inverted dropout; none when evaluating).";
+    EVAL_EVERY: "eval_every", "evaluate every (steps)", 0.0, 1_000_000.0, false,
+        "Update steps between evaluations of the training and validation sets, for curves against the update step (0: once per epoch, at its end; every epoch's end is evaluated either way).";
 }
 
 /// Most steps the counted cycles of a cyclic schedule may take in all.
@@ -391,6 +397,7 @@ impl TrainConfig {
                 super::record::number(steps)
             ),
         )?;
+        EVAL_EVERY.check(self.eval_every as f64)?;
         FLIP.check(self.flip)?;
         TRANSLATE.check(self.translate as f64)?;
         LABEL_SMOOTHING.check(self.label_smoothing)?;

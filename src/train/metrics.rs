@@ -211,6 +211,9 @@ impl Histogram {
 pub struct EpochMetrics {
     /// Epoch number, from 1.
     pub epoch: usize,
+    /// Training steps done at the end of the epoch (0 in runs saved by older versions).
+    #[serde(default)]
+    pub step: usize,
     /// Learning rate used by the epoch's last step.
     #[serde(with = "float")]
     pub eta: f64,

@@ -225,6 +225,7 @@ impl RunSettings {
                     || c.dataset == crate::data::DatasetKind::Folder
             }
             "image_size" => c.dataset == crate::data::DatasetKind::Folder,
+            "eval_every" => c.eval_every > 0,
             _ => true,
         }
     }

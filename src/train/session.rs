@@ -10,6 +10,7 @@ use super::config::{ConfigError, LiveParams, TrainConfig};
 use super::divergence::DivergenceGuard;
 use super::metrics::{EpochMetrics, Evaluation, RunStatus, Summary};
 use super::record::{RunSettings, SettingChange};
+use super::steps::{EvalPoint, StepRecord};
 use super::trainer::{Subset, Trainer};
 use super::worker::RunInfo;
 use crate::data::{Normalizer, Splits};
@@ -54,15 +55,31 @@ pub enum RunEnd {
     },
 }
 
+/// What became of a change of live hyperparameters (see [`Session::set_live`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveEdit {
+    /// In force from the next step, and recorded.
+    Applied(SettingChange),
+    /// The values were those in force already (or a held edit was taken back).
+    Unchanged,
+    /// No step can follow now (the run finished or diverged): the values are held, not
+    /// recorded, and take effect when training goes on ("+N epochs", or Start after a
+    /// divergence); a new run takes them from the window's settings anyway.
+    Held(LiveParams),
+}
+
 /// What one call of [`Session::advance`] did.
 #[derive(Debug, Clone, Default)]
 pub struct Advance {
-    /// Mean loss of each mini-batch trained.
-    pub batch_losses: Vec<f32>,
+    /// Each mini-batch trained: its step, epoch, loss and η.
+    pub steps: Vec<StepRecord>,
     /// Images trained.
     pub images: usize,
     /// Seconds spent.
     pub seconds: f64,
+    /// The evaluation within the epoch made at the end of this call (every `eval_every`
+    /// steps), if one was due.
+    pub point: Option<EvalPoint>,
     /// The epoch that ended, if one did.
     pub epoch: Option<EpochMetrics>,
     /// How the run ended, if it did.
@@ -84,6 +101,18 @@ pub struct Session {
     last_good: Network<f32>,
     status: RunStatus,
     active: Duration,
+    /// Live values set while no step could follow, waiting for training to go on.
+    pending: Option<LiveParams>,
+    /// Every step trained (and, for a loaded run, every step saved).
+    steps: Vec<StepRecord>,
+    /// How many of `steps` are in the run folder.
+    steps_saved: usize,
+    /// The test evaluation made when the run finished (saved with it).
+    test: Option<Evaluation>,
+    /// The evaluations within epochs (every `eval_every` steps).
+    points: Vec<EvalPoint>,
+    /// How many of `points` are in the run folder.
+    points_saved: usize,
 }
 
 impl Session {
@@ -117,6 +146,12 @@ impl Session {
             guard: DivergenceGuard::default(),
             status: RunStatus::Running,
             active: Duration::ZERO,
+            pending: None,
+            steps: Vec::new(),
+            steps_saved: 0,
+            test: None,
+            points: Vec::new(),
+            points_saved: 0,
         })
     }
 
@@ -154,6 +189,19 @@ impl Session {
         );
         s.guard = DivergenceGuard::new(saved.history.first().map(|m| m.train.loss));
         s.last_good = network;
+        // What the report needs: the steps and the test evaluation it finished with (a run
+        // saved by an older version has neither; a damaged file only loses its figure).
+        s.steps = saved.steps().unwrap_or_else(|e| {
+            log::warn!("{e}");
+            Vec::new()
+        });
+        s.steps_saved = s.steps.len();
+        s.points = saved.points().unwrap_or_else(|e| {
+            log::warn!("{e}");
+            Vec::new()
+        });
+        s.points_saved = s.points.len();
+        s.test = saved.test();
         // A stopped run goes on where it stopped.
         s.status = match saved.meta.status {
             RunStatus::Stopped => RunStatus::Running,
@@ -194,18 +242,79 @@ impl Session {
         self.trainer.set_threads(threads);
     }
 
-    /// Changes live hyperparameters from the next step; the change is recorded (and saved)
-    /// with the step and epoch at which it takes effect. `None` when nothing changed.
-    pub fn set_live(&mut self, live: LiveParams) -> Result<Option<SettingChange>, ConfigError> {
-        let change = self.trainer.set_live(live)?;
-        if let Some(c) = &change {
-            self.record_change(c.clone());
-        }
-        Ok(change)
+    /// Whether a training step can follow without a decision of the user: the run neither
+    /// finished nor diverged.
+    pub fn can_step(&self) -> bool {
+        self.status == RunStatus::Running && !self.trainer.is_finished()
     }
 
-    /// Plans `extra` more epochs ("+N epochs"); a finished or diverged run trains again.
-    pub fn extend(&mut self, extra: usize) -> SettingChange {
+    /// Live values set while no step could follow, waiting for training to go on.
+    pub fn pending(&self) -> Option<LiveParams> {
+        self.pending
+    }
+
+    /// Every step trained so far (for a loaded run, with the saved ones).
+    pub fn steps(&self) -> &[StepRecord] {
+        &self.steps
+    }
+
+    /// The evaluations within epochs so far (every `eval_every` steps).
+    pub fn points(&self) -> &[EvalPoint] {
+        &self.points
+    }
+
+    /// The test evaluation the run finished with (also for a loaded run that saved one).
+    pub fn test(&self) -> Option<&Evaluation> {
+        self.test.as_ref()
+    }
+
+    /// Changes live hyperparameters. While a step can follow they are in force from the next
+    /// step, and the change is recorded (and saved) with the step and epoch at which it takes
+    /// effect. A finished or diverged run's record is never rewritten: the values are held
+    /// until training goes on (see [`LiveEdit::Held`]).
+    pub fn set_live(&mut self, live: LiveParams) -> Result<LiveEdit, ConfigError> {
+        self.trainer.check_live(&live)?;
+        if !self.can_step() {
+            return Ok(if live == self.trainer.live() {
+                // Back to the values in force: nothing is waiting any more.
+                self.pending = None;
+                LiveEdit::Unchanged
+            } else {
+                self.pending = Some(live);
+                LiveEdit::Held(live)
+            });
+        }
+        self.pending = None;
+        Ok(match self.trainer.set_live(live)? {
+            Some(change) => {
+                self.record_change(change.clone());
+                LiveEdit::Applied(change)
+            }
+            None => LiveEdit::Unchanged,
+        })
+    }
+
+    /// Puts held live values in force, now that steps follow; the recorded change.
+    fn apply_pending(&mut self) -> Option<SettingChange> {
+        let live = self.pending.take()?;
+        match self.trainer.set_live(live) {
+            Ok(Some(change)) => {
+                self.record_change(change.clone());
+                Some(change)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                // Checked when it was set, against the same settings: cannot happen.
+                log::error!("held live values refused: {e}");
+                None
+            }
+        }
+    }
+
+    /// Plans `extra` more epochs ("+N epochs"); a finished or diverged run trains again, with
+    /// any live values held meanwhile in force from its next step. Returns the recorded
+    /// changes: the new plan, then the held values.
+    pub fn extend(&mut self, extra: usize) -> Vec<SettingChange> {
         let change = self.trainer.extend(extra);
         self.status = RunStatus::Running;
         self.record_change(change.clone());
@@ -215,14 +324,17 @@ impl Session {
             self.save_failed = true;
             log::error!("could not reopen the run folder: {e}");
         }
-        change
+        let mut changes = vec![change];
+        changes.extend(self.apply_pending());
+        changes
     }
 
     /// Goes on training a diverged run from its last good weights, with the values in force
-    /// now (typically after lowering η). Its folder is marked as training again.
-    pub fn retry(&mut self) {
+    /// now (typically after lowering η, held until now and recorded here: the change, if
+    /// any). Its folder is marked as training again.
+    pub fn retry(&mut self) -> Option<SettingChange> {
         if self.status != RunStatus::Diverged {
-            return;
+            return None;
         }
         self.status = RunStatus::Running;
         if let Some(w) = &mut self.writer
@@ -231,6 +343,7 @@ impl Session {
             self.save_failed = true;
             log::error!("could not reopen the run folder: {e}");
         }
+        self.apply_pending()
     }
 
     fn record_change(&mut self, change: SettingChange) {
@@ -258,11 +371,41 @@ impl Session {
         }
         let started = Instant::now();
         let mut reason = None;
+        // Steps of a loaded run beyond its weights (those of a divergence) are not this run's
+        // any more once it trains again.
+        let first = self.trainer.steps_done();
+        if self.steps.last().is_some_and(|r| r.step >= first) {
+            self.steps.retain(|r| r.step < first);
+            self.steps_saved = self.steps_saved.min(self.steps.len());
+        }
+        if self.points.last().is_some_and(|p| p.step > first) {
+            self.points.retain(|p| p.step <= first);
+            self.points_saved = self.points_saved.min(self.points.len());
+        }
         let guard = &mut self.guard;
-        let losses = &mut out.batch_losses;
+        let records = &mut out.steps;
         let images = &mut out.images;
+        let per_epoch = self.trainer.data().train.len().max(1);
+        let (mut epoch, mut into) = (self.trainer.epochs_done(), self.trainer.images_into_epoch());
+        let mut step = first;
         let last = self.trainer.steps_for(budget, |o| {
-            losses.push(o.batch_loss as f32);
+            into += o.images;
+            let x = if o.epoch_complete {
+                (epoch + 1) as f64
+            } else {
+                epoch as f64 + into as f64 / per_epoch as f64
+            };
+            if o.epoch_complete {
+                epoch += 1;
+                into = 0;
+            }
+            records.push(StepRecord {
+                step,
+                epoch: x,
+                loss: o.batch_loss,
+                eta: o.eta,
+            });
+            step += 1;
             *images += o.images;
             on_step(o.batch_loss);
             if reason.is_none() {
@@ -271,9 +414,17 @@ impl Session {
         });
         self.active += started.elapsed();
         out.seconds = started.elapsed().as_secs_f64();
+        self.steps.extend_from_slice(&out.steps);
         if let Some(reason) = reason {
             out.end = Some(self.diverge(&reason, &mut out));
             return out;
+        }
+        if !last.epoch_complete && self.trainer.eval_due() {
+            let started = Instant::now();
+            let point = self.trainer.evaluate_point();
+            self.active += started.elapsed();
+            self.points.push(point);
+            out.point = Some(point);
         }
         if last.epoch_complete {
             let started = Instant::now();
@@ -305,7 +456,8 @@ impl Session {
         let mut total = Advance::default();
         loop {
             let a = self.advance(Duration::from_secs(3600), |_| {});
-            total.batch_losses.extend(a.batch_losses);
+            total.steps.extend(a.steps);
+            total.point = a.point.or(total.point);
             total.images += a.images;
             total.seconds += a.seconds;
             total.saved_in = total.saved_in.or(a.saved_in);
@@ -360,11 +512,38 @@ impl Session {
     }
 
     fn save_epoch(&mut self, metrics: &EpochMetrics, out: &mut Advance) {
+        self.save_steps(out);
         let network = self.trainer.network().clone();
         if let Some(w) = self.writer(out)
             && let Err(e) = w.epoch(metrics, &network)
         {
             self.save_failed(e.to_string(), out);
+        }
+    }
+
+    /// Appends the steps and evaluation points not yet in the run folder to its `steps.csv`
+    /// and `evals.jsonl`.
+    fn save_steps(&mut self, out: &mut Advance) {
+        let from = self.points_saved.min(self.points.len());
+        if from < self.points.len() {
+            let new = self.points[from..].to_vec();
+            if let Some(w) = self.writer(out) {
+                match w.points(&new) {
+                    Ok(()) => self.points_saved = from + new.len(),
+                    Err(e) => self.save_failed(e.to_string(), out),
+                }
+            }
+        }
+        let from = self.steps_saved.min(self.steps.len());
+        if from == self.steps.len() {
+            return;
+        }
+        let new = self.steps[from..].to_vec();
+        if let Some(w) = self.writer(out) {
+            match w.steps(&new) {
+                Ok(()) => self.steps_saved = from + new.len(),
+                Err(e) => self.save_failed(e.to_string(), out),
+            }
         }
     }
 
@@ -376,11 +555,13 @@ impl Session {
         let test = self.trainer.evaluate(Subset::Test);
         let summary = self.trainer.summary(&test, self.seconds());
         self.status = RunStatus::Finished;
+        self.save_steps(out);
         if let Some(w) = self.writer(out)
-            && let Err(e) = w.finish(&summary)
+            && let Err(e) = w.finish(&summary, &test)
         {
             self.save_failed(e.to_string(), out);
         }
+        self.test = Some(test.clone());
         RunEnd::Finished { summary, test }
     }
 
@@ -393,6 +574,7 @@ impl Session {
         let test = self.trainer.evaluate(Subset::Test);
         let mut summary = self.trainer.summary(&test, self.seconds());
         summary.status = RunStatus::Diverged;
+        self.save_steps(out);
         let message = format!(
             "Training diverged in epoch {epoch} (step {step}, η = {eta:.3e}): {reason}. \
              Training stopped and the weights of the last good epoch are back. \

@@ -17,6 +17,7 @@ use super::metrics::{
 use super::optimizer::{Optimizer, OptimizerKind};
 use super::record::{RunSettings, SettingChange};
 use super::schedule::{cycle_epochs, cycle_steps, learning_rate};
+use super::steps::EvalPoint;
 use super::team;
 use crate::data::augment::{self, Augment};
 use crate::data::{ImageSet, Normalizer, Splits};
@@ -330,9 +331,9 @@ impl Trainer {
     /// Changes hyperparameters from the next step on and records the change (`None` when
     /// nothing changed).
     pub fn set_live(&mut self, live: LiveParams) -> Result<Option<SettingChange>, ConfigError> {
+        self.check_live(&live)?;
         let mut c = self.settings.start.clone();
         c.set_live(&live);
-        c.validate()?;
         if live == self.live {
             return Ok(None);
         }
@@ -360,6 +361,33 @@ impl Trainer {
             self.batch_augments.resize(live.batch, Augment::default());
         }
         Ok(Some(change))
+    }
+
+    /// Whether the last step ends an evaluation interval (`eval_every` steps; never with
+    /// `eval_every` = 0): [`Self::steps_for`] stops there, for [`Self::evaluate_point`].
+    pub fn eval_due(&self) -> bool {
+        let every = self.settings.start.eval_every;
+        every > 0 && self.steps_done > 0 && self.steps_done.is_multiple_of(every)
+    }
+
+    /// Evaluates the training and validation sets now, within an epoch.
+    pub fn evaluate_point(&self) -> EvalPoint {
+        let n = self.data.train.len().max(1);
+        EvalPoint {
+            step: self.steps_done,
+            epoch: self.epochs_done as f64 + self.images_into_epoch() as f64 / n as f64,
+            eta: self.last_eta,
+            live: self.live,
+            train: (&self.evaluate(Subset::Train)).into(),
+            val: (&self.evaluate(Subset::Val)).into(),
+        }
+    }
+
+    /// Checks live hyperparameters against the run's settings without applying them.
+    pub fn check_live(&self, live: &LiveParams) -> Result<(), ConfigError> {
+        let mut c = self.settings.start.clone();
+        c.set_live(live);
+        c.validate()
     }
 
     /// One mini-batch step of gradient descent.
@@ -394,7 +422,10 @@ impl Trainer {
             loop {
                 let out = self.step_here();
                 on_step(&out);
-                if out.epoch_complete || !out.batch_loss.is_finite() || started.elapsed() >= budget
+                if out.epoch_complete
+                    || !out.batch_loss.is_finite()
+                    || started.elapsed() >= budget
+                    || self.eval_due()
                 {
                     return out;
                 }
@@ -421,12 +452,19 @@ impl Trainer {
         self.net = net;
         self.optimizer = Optimizer::new(self.config().optimizer_settings());
         self.epochs_done = history.len();
-        // An epoch cut short by the end of the last cycle took only its images' steps.
+        // Runs saved by older versions did not count their steps: estimate them (an epoch
+        // cut short by the end of the last cycle took only its images' steps).
         let per_epoch = self.steps_per_epoch();
         self.steps_done = history
-            .iter()
-            .map(|m| m.images.map_or(per_epoch, |i| i.div_ceil(self.live.batch)))
-            .sum();
+            .last()
+            .map(|m| m.step)
+            .filter(|&s| s > 0)
+            .unwrap_or_else(|| {
+                history
+                    .iter()
+                    .map(|m| m.images.map_or(per_epoch, |i| i.div_ceil(self.live.batch)))
+                    .sum()
+            });
         self.steps_at_epoch_end = self.steps_done;
         self.epoch_seconds = history.iter().map(|m| m.seconds).collect();
         if let Some(last) = history.last() {
@@ -682,7 +720,8 @@ impl Trainer {
                     step_started = Instant::now();
                     let go_on = !out.epoch_complete
                         && out.batch_loss.is_finite()
-                        && started.elapsed() < budget;
+                        && started.elapsed() < budget
+                        && !self.eval_due();
                     let next_b = go_on.then(|| self.next_batch());
                     let keep = 1.0 - 2.0 * eta as f32 * lambda;
                     {
@@ -793,6 +832,7 @@ impl Trainer {
         self.epochs_done += 1;
         let m = EpochMetrics {
             epoch: self.epochs_done,
+            step: self.steps_done,
             eta: self.last_eta,
             lambda: self.live.lambda,
             train,

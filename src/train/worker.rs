@@ -13,7 +13,8 @@ use super::analysis::{self, Prediction, Projection, TsneSettings};
 use super::config::{LiveParams, TrainConfig};
 use super::metrics::{EpochMetrics, Evaluation, RunStatus, Summary};
 use super::record::{RunSettings, SettingChange};
-use super::session::{RunEnd, SaveTo, Session};
+use super::session::{LiveEdit, RunEnd, SaveTo, Session};
+use super::steps::{EvalPoint, StepRecord};
 use super::trainer::Subset;
 use crate::data::{self, DataRequest, ImageShape, Normalizer, Preprocess, Splits};
 use crate::model::Network;
@@ -184,12 +185,20 @@ pub enum Event {
         images_per_epoch: usize,
         /// Global step count.
         step: usize,
-        /// Mean loss of each mini-batch since the last progress event.
-        batch_losses: Vec<f32>,
+        /// Each step since the last progress event (for a loaded run: every saved step).
+        steps: Vec<StepRecord>,
         /// Learning rate of the last step.
         eta: f64,
         /// Training throughput over the reported steps.
         images_per_sec: f64,
+    },
+    /// The training and validation sets evaluated within an epoch (every `eval_every`
+    /// update steps).
+    Evaluated {
+        /// Run id.
+        run: u64,
+        /// The evaluation.
+        point: EvalPoint,
     },
     /// An epoch completed.
     Epoch {
@@ -237,6 +246,15 @@ pub enum Event {
         run: u64,
         /// The change.
         change: SettingChange,
+    },
+    /// Live values set while the run cannot take a step (finished or diverged): not
+    /// recorded, held until training goes on ("+N epochs", or Start after a divergence).
+    /// `None`: nothing is held any more (applied, or taken back).
+    LiveHeld {
+        /// Run id.
+        run: u64,
+        /// The values held.
+        live: Option<LiveParams>,
     },
     /// A loaded run has already ended (finished or diverged).
     Status {
@@ -519,11 +537,18 @@ impl Worker {
                 };
                 if s.status() == RunStatus::Diverged {
                     // Going on after a divergence (usually with a smaller η) is a choice.
-                    s.retry();
+                    let held = s.pending().is_some();
+                    let change = s.retry();
                     self.emit(Event::Status {
                         run,
                         status: RunStatus::Running,
                     });
+                    if let Some(change) = change {
+                        self.emit(Event::SettingsChanged { run, change });
+                    }
+                    if held {
+                        self.emit(Event::LiveHeld { run, live: None });
+                    }
                 }
                 let Some(s) = &self.session else { return };
                 match s.status() {
@@ -546,17 +571,33 @@ impl Worker {
             Command::SetLive(live) => {
                 let run = self.run;
                 let Some(s) = &mut self.session else { return };
+                let held = s.pending().is_some();
                 match s.set_live(live) {
-                    Ok(Some(change)) => self.emit(Event::SettingsChanged { run, change }),
-                    Ok(None) => {}
+                    Ok(LiveEdit::Applied(change)) => {
+                        self.emit(Event::SettingsChanged { run, change });
+                    }
+                    Ok(LiveEdit::Held(live)) => self.emit(Event::LiveHeld {
+                        run,
+                        live: Some(live),
+                    }),
+                    Ok(LiveEdit::Unchanged) if held => {
+                        self.emit(Event::LiveHeld { run, live: None });
+                    }
+                    Ok(LiveEdit::Unchanged) => {}
                     Err(e) => self.error(e.to_string()),
                 }
             }
             Command::Extend(extra) => {
                 let run = self.run;
                 let Some(s) = &mut self.session else { return };
-                let change = s.extend(extra);
-                self.emit(Event::SettingsChanged { run, change });
+                let held = s.pending().is_some();
+                let changes = s.extend(extra);
+                for change in changes {
+                    self.emit(Event::SettingsChanged { run, change });
+                }
+                if held {
+                    self.emit(Event::LiveHeld { run, live: None });
+                }
                 self.set_running(true);
             }
             Command::EvaluateTest => {
@@ -784,22 +825,56 @@ impl Worker {
         let network = Arc::new(session.trainer().network().clone());
         let epoch = session.trainer().epochs_done();
         let status = session.status();
+        // A loaded run's steps and test evaluation, so its plots, step count and report are
+        // those it finished with.
+        let steps = session.steps().to_vec();
+        let step = session.trainer().steps_done();
+        let images_per_epoch = session.trainer().data().train.len();
+        let test = session.test().cloned();
+        let points = session.points().to_vec();
+        let eta = session.trainer().current_eta();
         self.session = Some(session);
         self.emit(Event::Ready {
             run,
             info: Box::new(info),
         });
+        // In the order they were made: the evaluations within an epoch before its end.
+        let mut points = points.into_iter().peekable();
         for m in history {
+            while let Some(point) = points.next_if(|p| p.step < m.step) {
+                self.emit(Event::Evaluated { run, point });
+            }
             self.emit(Event::Epoch {
                 run,
                 metrics: Box::new(m),
             });
+        }
+        for point in points {
+            self.emit(Event::Evaluated { run, point });
         }
         self.emit(Event::Weights {
             run,
             epoch,
             network,
         });
+        if step > 0 {
+            self.emit(Event::Progress {
+                run,
+                epoch,
+                images_into_epoch: 0,
+                images_per_epoch,
+                step,
+                steps,
+                eta,
+                images_per_sec: 0.0,
+            });
+        }
+        if let Some(eval) = test {
+            self.emit(Event::Test {
+                run,
+                eval: Box::new(eval),
+            });
+        }
         if status != RunStatus::Running {
             self.emit(Event::Status { run, status });
         }
@@ -826,7 +901,7 @@ impl Worker {
             },
             images_per_epoch: t.data().train.len(),
             step: t.steps_done(),
-            batch_losses: advance.batch_losses,
+            steps: advance.steps,
             eta: t.current_eta(),
             images_per_sec: advance.images as f64 / advance.seconds.max(1e-9),
         };
@@ -841,6 +916,9 @@ impl Worker {
         }
         if let Some(message) = advance.save_error {
             self.error(message);
+        }
+        if let Some(point) = advance.point {
+            self.emit(Event::Evaluated { run, point });
         }
         if let Some(metrics) = advance.epoch {
             self.emit(Event::Epoch {

@@ -178,6 +178,8 @@ pub struct TrainvizApp {
     worker: WorkerHandle,
     waker: Option<crate::train::worker::Waker>,
     controls: ControlsPanel,
+    /// The small plot of η per update step on the Training tab.
+    eta_plot: super::eta_plot::EtaPlot,
     plots: PlotsPanel,
     templates: TemplatesPanel,
     confusion: ConfusionPanel,
@@ -237,6 +239,7 @@ impl TrainvizApp {
             history: RunHistory::default(),
             worker,
             controls: ControlsPanel::default(),
+            eta_plot: super::eta_plot::EtaPlot::default(),
             templates: TemplatesPanel::default(),
             confusion: ConfusionPanel::default(),
             histograms: HistogramsPanel::default(),
@@ -638,8 +641,15 @@ impl TrainvizApp {
             test: self.history.test.clone(),
             steps: crate::report::StepLosses {
                 raw: self.history.step_loss.iter().map(|p| (p.x, p.y)).collect(),
+                eta: self.history.step_eta.iter().map(|p| (p.x, p.y)).collect(),
+                evals: Vec::new(),
                 smoothing: self.plots.smoothing,
-            },
+            }
+            .with_evals(
+                &self.history.epochs,
+                &self.history.points,
+                self.history.info.as_ref()?.settings.start.live(),
+            ),
         })
     }
 
@@ -894,11 +904,24 @@ impl TrainvizApp {
                 Tab::Training => {
                     let (step_loss, curve) = self.plots.ui(ui, &self.history, view_height);
                     request = step_loss;
+                    let eta_height = ((view_height - 120.0) * 0.1).clamp(70.0, 160.0);
+                    if let Some(r) = self.eta_plot.ui(ui, &self.history, eta_height) {
+                        request = Some(r);
+                    }
                     ui.separator();
                     let templates = self.templates.ui(ui, &self.history);
                     if let Some(record) = self.record() {
                         if let Some(curve) = curve {
-                            let fig = crate::report::figures::curve(&record, curve);
+                            let fig = if self.history.points.is_empty() {
+                                crate::report::figures::curve(&record, curve)
+                            } else {
+                                let points = crate::train::steps::all_points(
+                                    &self.history.epochs,
+                                    &self.history.points,
+                                    record.info.settings.start.live(),
+                                );
+                                crate::report::figures::curve_per_step(&record, curve, &points)
+                            };
                             request = Some(ExportRequest::Figure(Box::new(fig)));
                         }
                         if templates
@@ -1030,6 +1053,8 @@ impl TrainvizApp {
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &mut actions));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         let running_settings = self.history.info.as_ref().map(|i| i.settings.clone());
+        self.controls.held =
+            super::words::held_note(self.history.ended).map(|note| (self.history.held_live, note));
         egui::Panel::left("controls")
             .resizable(true)
             .default_size(300.0)

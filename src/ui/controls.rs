@@ -46,6 +46,9 @@ pub struct ControlsPanel {
     /// The preset the settings equal, for the settings it was worked out for: applying
     /// every preset takes TOML round trips, too slow to repeat in every frame.
     active: Option<(TrainConfig, Option<&'static crate::runs::presets::Preset>)>,
+    /// Set by the window each frame while the run can take no step (finished or diverged):
+    /// the live values held for when training goes on, and where edits go, in words.
+    pub held: Option<(Option<LiveParams>, &'static str)>,
 }
 
 /// A slider over a setting's whole allowed range (the range validation accepts, so a value
@@ -100,6 +103,7 @@ impl ControlsPanel {
             hidden_text,
             dragging,
             active: active_cache,
+            held,
         } = self;
         let mut actions = Vec::new();
 
@@ -132,9 +136,19 @@ impl ControlsPanel {
             .on_hover_text("Set up a classic experiment of the course (starts a new run); the one in use is marked");
 
         ui.heading("Live");
-        ui.label("Applied at the next step.");
-        // The engine's values, unless a drag is under way.
-        let in_force = running.map_or_else(|| edited.live(), RunSettings::live);
+        match held {
+            // A finished run's record is never rewritten: say where an edit goes instead.
+            Some((_, note)) => {
+                ui.colored_label(ui.visuals().warn_fg_color, *note);
+            }
+            None => {
+                ui.label("Applied at the next step.");
+            }
+        }
+        // The engine's values (or those it holds), unless a drag is under way.
+        let in_force = held
+            .and_then(|h| h.0)
+            .unwrap_or_else(|| running.map_or_else(|| edited.live(), RunSettings::live));
         if dragging.is_some_and(|d| d == in_force) {
             *dragging = None;
         }
@@ -249,6 +263,7 @@ impl ControlsPanel {
         .on_disabled_hover_text("The SVM's hinge has no targets to smooth.");
         ui.checkbox(&mut edited.shuffle, "shuffle each epoch")
             .on_hover_text("Visit the training images in a new random order every epoch.");
+        setting_slider(ui, &mut edited.eval_every, &settings::EVAL_EVERY);
 
         ui.separator();
         ui.heading("Model");

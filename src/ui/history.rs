@@ -7,6 +7,7 @@ use egui_plot::PlotPoint;
 use crate::model::Network;
 use crate::model::gradcheck::ParamCheck;
 use crate::train::metrics::RateMeter;
+use crate::train::steps::EvalPoint;
 use crate::train::worker::AnalysisResult;
 use crate::train::{EpochMetrics, Evaluation, Event, LiveParams, RunInfo, RunStatus, Summary};
 
@@ -19,7 +20,14 @@ pub struct RunHistory {
     pub info: Option<RunInfo>,
     /// Per-epoch metrics, in order.
     pub epochs: Vec<EpochMetrics>,
-    /// (epoch, value) series for the plots.
+    /// Evaluations within epochs (every `eval_every` update steps), in order.
+    pub points: Vec<EvalPoint>,
+    /// True when the run evaluates every few update steps: the curves' x is then the
+    /// update step, not the epoch.
+    pub per_step: bool,
+    /// (update step, epoch) of every evaluation, for reading a step as an epoch.
+    pub step_epochs: Vec<(f64, f64)>,
+    /// (epoch, value) series for the plots (x = update step when `per_step`).
     pub train_cost: Vec<PlotPoint>,
     /// Validation cost per epoch.
     pub val_cost: Vec<PlotPoint>,
@@ -33,6 +41,11 @@ pub struct RunHistory {
     pub val_acc: Vec<PlotPoint>,
     /// Mini-batch loss per step (x = fractional epoch).
     pub step_loss: Vec<PlotPoint>,
+    /// η of each step (x = global step, from 0).
+    pub step_eta: Vec<PlotPoint>,
+    /// Live values set while the run could take no step (finished or diverged), held by the
+    /// engine until training goes on; not in the run's record.
+    pub held_live: Option<LiveParams>,
     /// Latest weights.
     pub network: Option<Arc<Network<f32>>>,
     /// Bumped whenever `network` changes, so textures know when to refresh.
@@ -85,6 +98,7 @@ impl RunHistory {
             | Event::Ready { run, .. }
             | Event::Progress { run, .. }
             | Event::Epoch { run, .. }
+            | Event::Evaluated { run, .. }
             | Event::Weights { run, .. }
             | Event::Test { run, .. }
             | Event::Running { run, .. }
@@ -93,6 +107,7 @@ impl RunHistory {
             | Event::Analysis { run, .. }
             | Event::Saved { run, .. }
             | Event::SettingsChanged { run, .. }
+            | Event::LiveHeld { run, .. }
             | Event::Status { run, .. }
             | Event::Notice { run, .. }
             | Event::Error { run, .. } => *run,
@@ -113,6 +128,7 @@ impl RunHistory {
                 self.loading = None;
                 self.message = None;
                 self.images_per_epoch = info.sizes[0];
+                self.per_step = info.settings.start.eval_every > 0;
                 self.info = Some(*info);
             }
             Event::Progress {
@@ -120,19 +136,14 @@ impl RunHistory {
                 images_into_epoch,
                 images_per_epoch,
                 step,
-                batch_losses,
+                steps,
                 eta,
                 images_per_sec,
                 ..
             } => {
-                let n = batch_losses.len();
-                let per_epoch = images_per_epoch.max(1) as f64;
-                let end = epoch as f64 + images_into_epoch as f64 / per_epoch;
-                let batch = self.live().map_or(100, |l| l.batch) as f64;
-                for (i, l) in batch_losses.into_iter().enumerate() {
-                    let x = end - (n - 1 - i) as f64 * batch / per_epoch;
-                    self.step_loss
-                        .push(PlotPoint::new(x.max(0.0), f64::from(l)));
+                for r in steps {
+                    self.step_loss.push(PlotPoint::new(r.epoch, r.loss));
+                    self.step_eta.push(PlotPoint::new(r.step as f64, r.eta));
                 }
                 let done = |e: usize, i: usize| (e * images_per_epoch + i) as f64;
                 let new_images = done(epoch, images_into_epoch)
@@ -147,8 +158,25 @@ impl RunHistory {
                 self.eta = eta;
                 self.images_per_sec = self.rate.rate();
             }
+            Event::Evaluated { point, .. } => {
+                let x = point.step as f64;
+                self.step_epochs.push((x, point.epoch));
+                self.train_cost.push(PlotPoint::new(x, point.train.cost));
+                self.val_cost.push(PlotPoint::new(x, point.val.cost));
+                self.train_loss.push(PlotPoint::new(x, point.train.loss));
+                self.val_loss.push(PlotPoint::new(x, point.val.loss));
+                self.train_acc.push(PlotPoint::new(x, point.train.accuracy));
+                self.val_acc.push(PlotPoint::new(x, point.val.accuracy));
+                self.points.push(point);
+            }
             Event::Epoch { metrics, .. } => {
-                let x = metrics.epoch as f64;
+                self.step_epochs
+                    .push((metrics.step as f64, metrics.epoch as f64));
+                let x = if self.per_step {
+                    metrics.step as f64
+                } else {
+                    metrics.epoch as f64
+                };
                 self.train_cost.push(PlotPoint::new(x, metrics.train.cost));
                 self.val_cost.push(PlotPoint::new(x, metrics.val.cost));
                 self.train_loss.push(PlotPoint::new(x, metrics.train.loss));
@@ -210,6 +238,7 @@ impl RunHistory {
                     self.message = None;
                 }
             }
+            Event::LiveHeld { live, .. } => self.held_live = live,
             Event::Notice { message, .. } => self.notice = Some(message),
             Event::Saved { dir, .. } => self.saved_dir = Some(dir),
             Event::Analysis { result, .. } => match *result {
@@ -230,6 +259,17 @@ impl RunHistory {
             }
         }
         true
+    }
+
+    /// The epoch (with its fraction) at update step `step`, from the nearest evaluation.
+    pub fn epoch_at_step(&self, step: f64) -> Option<f64> {
+        let i = self.step_epochs.partition_point(|p| p.0 < step);
+        [i.checked_sub(1), Some(i)]
+            .into_iter()
+            .flatten()
+            .filter_map(|j| self.step_epochs.get(j))
+            .min_by(|a, b| (a.0 - step).abs().total_cmp(&(b.0 - step).abs()))
+            .map(|p| p.1)
     }
 
     /// The live hyperparameters in force, as the worker last reported them.

@@ -8,6 +8,7 @@ pub mod classify;
 pub mod confusion;
 pub mod controls;
 pub mod embedding;
+pub mod eta_plot;
 pub mod export;
 pub mod gradcheck;
 pub mod histograms;

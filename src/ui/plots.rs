@@ -516,13 +516,15 @@ impl Default for PlotsPanel {
 type EpochPlot<'a> = (Curve, &'a str, &'a str, &'a str, [&'a [PlotPoint]; 2]);
 
 /// Draws one per-epoch plot with the `markers` of live changes; true when its Export…
-/// button was clicked.
+/// button was clicked. With `step_epochs` (update step, epoch) the x is the update step
+/// (the run evaluates every few steps), and the read-out gives the epoch too.
 fn epoch_plot(
     ui: &mut Ui,
     plot: EpochPlot<'_>,
     size: egui::Vec2,
     can_export: bool,
     markers: &[Marker],
+    step_epochs: Option<&[(f64, f64)]>,
 ) -> bool {
     let (_, id, title, y_label, [train, val]) = plot;
     let (width, height) = (size.x, size.y);
@@ -555,14 +557,27 @@ fn epoch_plot(
         }
         let marker_colour = ui.visuals().weak_text_color();
         let top = top_of(&[train, val]);
-        let plot = readable_plot(id, "epoch", y_label, true)
+        let x_label = if step_epochs.is_some() {
+            "update step"
+        } else {
+            "epoch"
+        };
+        // Half an epoch, or a hundredth of the steps shown.
+        let tolerance = match step_epochs {
+            Some(map) => (map.last().map_or(1.0, |p| p.0) * 0.01).max(0.5),
+            None => 0.5,
+        };
+        let plot = readable_plot(id, x_label, y_label, true)
             .width(width)
             .height(height)
             .link_axis(group, [true, false])
             .link_cursor(group, [true, false])
             .label_formatter(move |pos| {
-                let text = series_readout(&[("training", train), ("validation", val)], pos)?;
-                let near = markers_near(markers, pos_x(pos), 0.5);
+                let mut text = series_readout(&[("training", train), ("validation", val)], pos)?;
+                if let Some(map) = step_epochs {
+                    text = step_readout(&text, map);
+                }
+                let near = markers_near(markers, pos_x(pos), tolerance);
                 Some(if near.is_empty() {
                     text
                 } else {
@@ -586,6 +601,33 @@ fn epoch_plot(
     export
 }
 
+/// A per-epoch read-out ("…epoch 120\n…") of a plot against the update step: "step 120",
+/// with the epoch of the nearest evaluation in `map` (update step, epoch) on the next line.
+fn step_readout(text: &str, map: &[(f64, f64)]) -> String {
+    let Some(at) = text.find("epoch ") else {
+        return text.to_string();
+    };
+    let rest = &text[at + "epoch ".len()..];
+    let end = rest.find('\n').unwrap_or(rest.len());
+    let step: f64 = rest[..end].parse().unwrap_or(f64::NAN);
+    let i = map.partition_point(|p| p.0 < step);
+    let epoch = [i.checked_sub(1), Some(i)]
+        .into_iter()
+        .flatten()
+        .filter_map(|j| map.get(j))
+        .min_by(|a, b| (a.0 - step).abs().total_cmp(&(b.0 - step).abs()))
+        .map(|p| p.1);
+    let epoch = epoch.map_or_else(String::new, |e| {
+        format!(" (epoch {})", number((e * 100.0).round() / 100.0))
+    });
+    format!(
+        "{}step {}{epoch}{}",
+        &text[..at],
+        &rest[..end],
+        &rest[end..]
+    )
+}
+
 impl PlotsPanel {
     /// The markers of live changes, made again only when the run or its changes did (and
     /// the step-loss ones when new steps arrive, as a change's first step may be new).
@@ -605,9 +647,11 @@ impl PlotsPanel {
         self.markers_key = key;
         let markers = info.settings.markers();
         self.markers_steps = (history.step_loss.len(), markers.iter().map(|m| m.0).max());
+        // At the change's step on curves against the update step, else at its epoch.
+        let per_step = history.per_step;
         self.epoch_markers = markers
             .into_iter()
-            .map(|(_, epoch, text)| (epoch as f64, text))
+            .map(|(step, epoch, text)| (if per_step { step } else { epoch } as f64, text))
             .collect();
         let steps = &history.step_loss;
         self.step_markers =
@@ -673,7 +717,15 @@ impl PlotsPanel {
         for row in plots.chunks(columns) {
             ui.horizontal(|ui| {
                 for plot in row {
-                    if epoch_plot(ui, *plot, self.last_plot_size, can_export, markers) {
+                    let per_step = history.per_step.then_some(&history.step_epochs[..]);
+                    if epoch_plot(
+                        ui,
+                        *plot,
+                        self.last_plot_size,
+                        can_export,
+                        markers,
+                        per_step,
+                    ) {
                         export_curve = Some(plot.0);
                     }
                 }

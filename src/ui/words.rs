@@ -20,3 +20,21 @@ pub fn short_settings(c: &crate::train::TrainConfig) -> String {
         c.batch
     )
 }
+
+/// Where a live edit goes while the run can take no step (`ended` is how it ended), in the
+/// few words shown beside the live controls; `None` while steps can follow.
+pub fn held_note(ended: Option<crate::train::RunStatus>) -> Option<&'static str> {
+    use crate::train::RunStatus;
+    match ended? {
+        RunStatus::Finished => Some(
+            "The run has ended; its record stays as trained. Changes here apply to “+10 epochs” \
+             (recorded when it starts) or to the next run (Reset).",
+        ),
+        RunStatus::Diverged => Some(
+            "The run diverged; its record stays as trained. Changes here apply when you Start \
+             again from the last good weights (recorded then), to “+10 epochs”, or to the next \
+             run (Reset).",
+        ),
+        RunStatus::Running | RunStatus::Stopped => None,
+    }
+}

@@ -1,0 +1,109 @@
+//! The small plot of η against the update step on the Training tab: the learning rate each
+//! step really used, whatever the schedule, with the live changes marked.
+
+use egui::Ui;
+use egui_plot::{Line, PlotPoint, PlotPoints};
+
+use super::export::ExportRequest;
+use super::history::RunHistory;
+use super::plots::{Marker, draw_markers, markers_near, readable_plot, top_of, waiting};
+
+/// At most this many points are drawn (a long run has tens of thousands of steps).
+const MAX_POINTS: usize = 4000;
+
+/// The η plot and what it last drew.
+#[derive(Default)]
+pub struct EtaPlot {
+    /// The points drawn, thinned (keeping each stride's first and the last).
+    drawn: Vec<PlotPoint>,
+    /// (run, steps known) `drawn` was made for.
+    key: (u64, usize),
+    /// The live changes, at their step.
+    markers: Vec<Marker>,
+    /// (run, changes) the markers were made for.
+    markers_key: (u64, usize),
+}
+
+impl EtaPlot {
+    /// Draws the plot `height` points high; returns the export of its figure when asked.
+    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory, height: f32) -> Option<ExportRequest> {
+        let mut request = None;
+        ui.horizontal(|ui| {
+            ui.strong("η per update step");
+            if ui
+                .add_enabled(
+                    !history.step_eta.is_empty() && history.info.is_some(),
+                    egui::Button::new("Export η…").small(),
+                )
+                .on_hover_text("PNG, SVG or CSV of the learning rate each step used")
+                .clicked()
+                && let Some(info) = &history.info
+            {
+                let points: Vec<(f64, f64)> = history.step_eta.iter().map(|p| (p.x, p.y)).collect();
+                let fig = crate::report::figures::eta_per_step(&points, &info.settings);
+                request = Some(ExportRequest::Figure(Box::new(fig)));
+            }
+        });
+        let key = (history.run, history.step_eta.len());
+        if key != self.key {
+            let all = &history.step_eta;
+            let stride = all.len().div_ceil(MAX_POINTS).max(1);
+            self.drawn = all
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % stride == 0 || *i + 1 == all.len())
+                .map(|(_, p)| *p)
+                .collect();
+            self.key = key;
+        }
+        let changes = history
+            .info
+            .as_ref()
+            .map_or(0, |i| i.settings.changes.len());
+        if (history.run, changes) != self.markers_key {
+            self.markers = history.info.as_ref().map_or_else(Vec::new, |i| {
+                i.settings
+                    .markers()
+                    .into_iter()
+                    .map(|(step, _, text)| (step as f64, text))
+                    .collect()
+            });
+            self.markers_key = (history.run, changes);
+        }
+        if self.drawn.is_empty() {
+            waiting(
+                ui,
+                egui::vec2(ui.available_width(), height),
+                "Waiting for the first step…",
+            );
+            return request;
+        }
+        let (drawn, markers) = (&self.drawn, &self.markers);
+        let span = drawn.last().map_or(1.0, |p| p.x);
+        let tolerance = (span * 0.02).max(0.5);
+        let top = top_of(&[drawn]);
+        let colour = ui.visuals().weak_text_color();
+        readable_plot("eta-per-step", "update step", "η", true)
+            .height(height)
+            .label_formatter(move |pos| {
+                let (x, y) = match pos {
+                    egui_plot::HoverPosition::NearDataPoint { position, .. }
+                    | egui_plot::HoverPosition::Elsewhere { position } => (position.x, position.y),
+                };
+                let mut text = format!("step {}\nη {}", x.round(), crate::train::record::number(y));
+                for line in markers_near(markers, x, tolerance) {
+                    text.push('\n');
+                    text.push_str(&line);
+                }
+                Some(text)
+            })
+            .show(ui, |plot| {
+                draw_markers(plot, markers, top, colour);
+                plot.line(
+                    Line::new("η", PlotPoints::Borrowed(drawn))
+                        .color(super::plots::series_colour(0)),
+                );
+            });
+        request
+    }
+}
