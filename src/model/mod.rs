@@ -3,6 +3,7 @@
 
 pub mod gradcheck;
 pub mod kernels;
+pub mod l1;
 pub mod loss;
 pub mod network;
 pub mod templates;
