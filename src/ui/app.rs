@@ -51,11 +51,15 @@ pub enum Tab {
     Results,
     /// Saved runs, overlays and sweeps.
     Runs,
+    /// Points in the plane: the prediction as a heatmap, click to add points.
+    Plane,
+    /// Every unit's output over the plane and the weights between them.
+    Network,
 }
 
 impl Tab {
-    /// All tabs, in order (keys 1–9; the tenth has none).
-    pub const ALL: [Tab; 10] = [
+    /// All tabs, in order (keys 1–9; the rest have none).
+    pub const ALL: [Tab; 12] = [
         Tab::Training,
         Tab::Confusion,
         Tab::Histograms,
@@ -66,6 +70,8 @@ impl Tab {
         Tab::Runs,
         Tab::Layers,
         Tab::Race,
+        Tab::Plane,
+        Tab::Network,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -79,6 +85,8 @@ impl Tab {
             Tab::Runs => "Runs",
             Tab::Layers => "Layers",
             Tab::Race => "Race",
+            Tab::Plane => "Plane",
+            Tab::Network => "Network",
         }
     }
 }
@@ -188,6 +196,8 @@ pub struct TrainvizApp {
     gradcheck: GradcheckPanel,
     layers: LayersPanel,
     race: RacePanel,
+    /// The Plane and Network tabs of the playground.
+    pub plane: super::plane::PlanePanel,
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
@@ -246,6 +256,7 @@ impl TrainvizApp {
             gradcheck: GradcheckPanel::default(),
             layers: LayersPanel,
             race: RacePanel::default(),
+            plane: super::plane::PlanePanel::default(),
             runs: RunsPanel::new(
                 runs_dir
                     .clone()
@@ -965,6 +976,20 @@ impl TrainvizApp {
                         None => {}
                     }
                 }
+                Tab::Plane => {
+                    let running = self.history.running;
+                    if self
+                        .plane
+                        .plane_ui(ui, &self.history, &mut self.settings.config)
+                    {
+                        // New points: a new run on them, training again if it was.
+                        actions.push(UiAction::Reset);
+                        if running {
+                            actions.push(UiAction::Start);
+                        }
+                    }
+                }
+                Tab::Network => self.plane.network_ui(ui, &self.history),
                 Tab::Results => {
                     let table = self
                         .record()
