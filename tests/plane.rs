@@ -57,10 +57,16 @@ fn spiral_reaches_95_percent_and_writes_the_plane_figures() {
     }
     let csv = std::fs::read_to_string(out.join("figures/decision_boundary.csv")).unwrap();
     assert!(csv.starts_with("kind,x1,x2,label,predicted,confidence"));
-    assert_eq!(csv.lines().filter(|l| l.starts_with("grid,")).count(), 80 * 80);
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with("grid,")).count(),
+        80 * 80
+    );
     assert!(csv.lines().any(|l| l.starts_with("train,")));
     let svg = std::fs::read_to_string(out.join("figures/network.svg")).unwrap();
-    assert!(svg.contains("h2.8") && svg.contains("arm 2"), "all units drawn");
+    assert!(
+        svg.contains("h2.8") && svg.contains("arm 2"),
+        "all units drawn"
+    );
     // A one-pixel "image" has no templates to show.
     assert!(!out.join("figures/templates.png").exists());
 }
@@ -91,21 +97,22 @@ fn plane_settings_out_of_range_name_the_value() {
 }
 
 /// Clicks at `pos` (press and release), with `modifiers` held.
-fn click(h: &mut egui_kittest::Harness<'_, TrainvizApp>, pos: egui::Pos2, modifiers: egui::Modifiers) {
+fn click(
+    h: &mut egui_kittest::Harness<'_, TrainvizApp>,
+    pos: egui::Pos2,
+    modifiers: egui::Modifiers,
+) {
     h.hover_at(pos);
     h.step();
     for pressed in [true, false] {
-        h.event_modifiers(
-            egui::Event::PointerButton {
-                pos,
-                button: egui::PointerButton::Primary,
-                pressed,
-                modifiers,
-            },
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
             modifiers,
-        );
+        });
+        h.step();
     }
-    h.step();
 }
 
 #[test]
@@ -132,10 +139,17 @@ fn a_click_in_the_plane_adds_a_training_point() {
     let added = h.state().settings.config.added_points.clone();
     assert_eq!(added.len(), 1, "one point added");
     assert_eq!(added[0].label, 0, "of the chosen class");
-    assert!((added[0].x[0] + 3.0).abs() < 0.2 && (added[0].x[1] - 3.0).abs() < 0.2, "{added:?}");
+    assert!(
+        (added[0].x[0] + 3.0).abs() < 0.2 && (added[0].x[1] - 3.0).abs() < 0.2,
+        "{added:?}"
+    );
     // The run restarts with it in its training set.
     wait_until(&mut h, "the run with the new point", |a| {
-        a.history.run > old_run && a.history.info.as_ref().is_some_and(|i| i.sizes[0] == before + 1)
+        a.history.run > old_run
+            && a.history
+                .info
+                .as_ref()
+                .is_some_and(|i| i.sizes[0] == before + 1)
     });
     // Shift-click adds the other class; Alt-click on the first removes it.
     let rect = h.state().plane.plane_rect().unwrap();

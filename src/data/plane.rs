@@ -353,7 +353,10 @@ fn base_point(
             let margin = 0.08 * cell;
             let u = margin + rng.random::<f32>() * (cell - 2.0 * margin);
             let v = margin + rng.random::<f32>() * (cell - 2.0 * margin);
-            [-radius + col as f32 * cell + u, -radius + row as f32 * cell + v]
+            [
+                -radius + col as f32 * cell + u,
+                -radius + row as f32 * cell + v,
+            ]
         }
         PlaneKind::Gauss => {
             let angle = PI / 4.0 + class as f32 * TAU / k as f32;
@@ -551,7 +554,11 @@ mod tests {
         assert_eq!(five.train.pixels.len(), 5 * pts.train.len());
         // The bytes are the features' values on their ranges: x₁² of (3, −2) is 9 of 0–36.
         let mut b = [0u8; 3];
-        encode_point([3.0, -2.0], &[Feature::X1Sq, Feature::X1X2, Feature::X2], &mut b);
+        encode_point(
+            [3.0, -2.0],
+            &[Feature::X1Sq, Feature::X1X2, Feature::X2],
+            &mut b,
+        );
         assert_eq!(b[0], (9.0f32 / 36.0 * 255.0).round() as u8);
         assert_eq!(b[1], ((-6.0f32 + 36.0) / 72.0 * 255.0).round() as u8);
         assert_eq!(b[2], ((-2.0f32 + 6.0) / 12.0 * 255.0).round() as u8);

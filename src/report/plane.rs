@@ -172,13 +172,27 @@ pub fn decision_boundary(
     let lx = 600.0;
     let mut ly = 90.0;
     for (k, name) in class_names.iter().enumerate() {
-        c.rect(lx, ly - 12.0, 16.0, 16.0, &hex(class_rgb(k)), Some("#333333"));
+        c.rect(
+            lx,
+            ly - 12.0,
+            16.0,
+            16.0,
+            &hex(class_rgb(k)),
+            Some("#333333"),
+        );
         c.text(lx + 24.0, ly + 1.0, name, 14.0, Anchor::Start, 0.0);
         ly += 26.0;
     }
     ly += 10.0;
     c.circle(lx + 8.0, ly - 4.0, 4.0, "#888888", "#222222", 0.8);
-    c.text(lx + 24.0, ly + 1.0, "training point", 14.0, Anchor::Start, 0.0);
+    c.text(
+        lx + 24.0,
+        ly + 1.0,
+        "training point",
+        14.0,
+        Anchor::Start,
+        0.0,
+    );
     ly += 24.0;
     c.circle(lx + 8.0, ly - 4.0, 4.0, "#ffffff", "#888888", 2.0);
     c.text(lx + 24.0, ly + 1.0, "test point", 14.0, Anchor::Start, 0.0);
@@ -275,7 +289,10 @@ pub fn network(
     columns.push(
         (0..m.classes)
             .map(|k| {
-                let name = class_names.get(k).cloned().unwrap_or(format!("class {k}"));
+                let name = class_names
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| format!("class {k}"));
                 let cells = (0..m.side * m.side)
                     .map(|i| toward_white(class_rgb(k), m.probs[i * m.classes + k]))
                     .collect();
@@ -347,9 +364,17 @@ pub fn network(
         }))
         .collect();
     for (col, head) in heads.iter().enumerate() {
-        c.text(x_of(col) + tile / 2.0, top - 14.0, head, 13.0, Anchor::Middle, 0.0);
+        c.text(
+            x_of(col) + tile / 2.0,
+            top - 14.0,
+            head,
+            13.0,
+            Anchor::Middle,
+            0.0,
+        );
     }
-    let title = "Network: each unit's output over the plane; links as thick as |w| (blue +, orange −)";
+    let title =
+        "Network: each unit's output over the plane; links as thick as |w| (blue +, orange −)";
     c.text(w.max(480.0) / 2.0, 28.0, title, 14.0, Anchor::Middle, 0.0);
     Figure {
         id: "network".into(),

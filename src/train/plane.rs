@@ -56,15 +56,20 @@ pub fn outputs(
         return (Vec::new(), Vec::new());
     }
     let x = plane::inputs(points, features, norm);
-    let x = ArrayView2::from_shape((rows, features.len()), &x)
-        .expect("inputs holds one row per point");
+    let x =
+        ArrayView2::from_shape((rows, features.len()), &x).expect("inputs holds one row per point");
     let mut ws = Workspace::new(net, rows);
     net.forward(x, &mut ws);
     let layers: Vec<Vec<f32>> = (0..net.layers.len())
         .map(|l| ws.layer_output(l, rows).iter().copied().collect())
         .collect();
     let mut probs = vec![0f32; rows * classes];
-    for (scores, out) in ws.scores(rows).rows().into_iter().zip(probs.chunks_exact_mut(classes)) {
+    for (scores, out) in ws
+        .scores(rows)
+        .rows()
+        .into_iter()
+        .zip(probs.chunks_exact_mut(classes))
+    {
         let scores: Vec<f32> = scores.iter().copied().collect();
         probabilities(loss, &scores, out);
     }
@@ -111,8 +116,8 @@ pub fn maps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::plane::{PlaneKind, PlaneSpec, generate};
     use crate::data::Preprocess;
+    use crate::data::plane::{PlaneKind, PlaneSpec, generate};
     use crate::model::{Activation, InitKind};
     use rand::{SeedableRng, rngs::SmallRng};
 
@@ -131,7 +136,15 @@ mod tests {
         let splits = pts.to_splits(&features);
         let norm = Normalizer::fit(&splits.train, Preprocess::Standardize);
         let mut rng = SmallRng::seed_from_u64(0);
-        let net = Network::new(3, &[4], 3, Activation::Tanh, InitKind::Xavier, 0.0, &mut rng);
+        let net = Network::new(
+            3,
+            &[4],
+            3,
+            Activation::Tanh,
+            InitKind::Xavier,
+            0.0,
+            &mut rng,
+        );
         let m = maps(&net, &norm, &features, LossKind::Ce, 10).expect("inputs fit");
         assert_eq!(m.probs.len(), 100 * 3);
         assert_eq!(m.inputs.len(), 3);

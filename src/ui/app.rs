@@ -198,6 +198,8 @@ pub struct TrainvizApp {
     race: RacePanel,
     /// The Plane and Network tabs of the playground.
     pub plane: super::plane::PlanePanel,
+    /// Whether the last run seen was on points in the plane (`None` before the first).
+    last_run_plane: Option<bool>,
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
@@ -257,6 +259,7 @@ impl TrainvizApp {
             layers: LayersPanel,
             race: RacePanel::default(),
             plane: super::plane::PlanePanel::default(),
+            last_run_plane: None,
             runs: RunsPanel::new(
                 runs_dir
                     .clone()
@@ -308,11 +311,31 @@ impl TrainvizApp {
             match self.worker.events().try_recv() {
                 Ok(e) => {
                     any |= self.history.apply(e);
+                    self.follow_plane();
                 }
                 Err(_) => break,
             }
         }
         any
+    }
+
+    /// The way into the playground: when a run on points in the plane follows one on
+    /// images (or is the first), the Plane tab opens; back on images, the playground's tabs
+    /// close.
+    fn follow_plane(&mut self) {
+        let Some(info) = &self.history.info else {
+            return;
+        };
+        let now = info.settings.start.dataset.is_plane();
+        if self.last_run_plane == Some(now) {
+            return;
+        }
+        if now {
+            self.settings.tab = Tab::Plane;
+        } else if matches!(self.settings.tab, Tab::Plane | Tab::Network) {
+            self.settings.tab = Tab::Training;
+        }
+        self.last_run_plane = Some(now);
     }
 
     /// Applies a user action.

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use egui::{Align2, Color32, ColorImage, FontId, Pos2, Rect, Sense, Stroke, TextureHandle, Ui, vec2};
+use egui::{
+    Align2, Color32, ColorImage, FontId, Pos2, Rect, Sense, Stroke, TextureHandle, Ui, vec2,
+};
 
 use super::history::RunHistory;
 use crate::data::plane::{EXTENT, Feature, PlanePoint, PlanePoints};
@@ -59,6 +61,8 @@ pub struct PlanePanel {
     maps: Option<(PlaneMaps, PlaneMaps)>,
     /// Where the plane was drawn in the last frame (for tests that click in it).
     rect: Option<Rect>,
+    /// The `hard` choice the heatmap's texture was made with.
+    heat_hard: bool,
 }
 
 impl Default for PlanePanel {
@@ -73,6 +77,7 @@ impl Default for PlanePanel {
             version: (u64::MAX, 0),
             maps: None,
             rect: None,
+            heat_hard: false,
         }
     }
 }
@@ -129,7 +134,9 @@ impl PlanePanel {
     fn refresh_maps(&mut self, ui: &Ui, history: &RunHistory, net: &Arc<Network<f32>>) {
         let version = (history.run, history.network_version);
         let Some(data) = &self.data else { return };
-        let loss = history.live().map_or(crate::model::LossKind::Ce, |l| l.loss);
+        let loss = history
+            .live()
+            .map_or(crate::model::LossKind::Ce, |l| l.loss);
         if version == self.version && self.maps.is_some() {
             return;
         }
@@ -142,11 +149,15 @@ impl PlanePanel {
             return;
         };
         let image = self.heat_image(&heat);
+        self.heat_hard = self.hard;
         match &mut self.heat {
             Some(h) => h.set(image, egui::TextureOptions::LINEAR),
             None => {
-                self.heat =
-                    Some(ui.ctx().load_texture("plane-heat", image, egui::TextureOptions::LINEAR));
+                self.heat = Some(ui.ctx().load_texture(
+                    "plane-heat",
+                    image,
+                    egui::TextureOptions::LINEAR,
+                ));
             }
         }
         let images = unit_images(&units, &data.features);
@@ -160,9 +171,11 @@ impl PlanePanel {
                     h.set(img, egui::TextureOptions::LINEAR);
                     h
                 }
-                None => ui
-                    .ctx()
-                    .load_texture(format!("plane-unit-{i}"), img, egui::TextureOptions::LINEAR),
+                None => ui.ctx().load_texture(
+                    format!("plane-unit-{i}"),
+                    img,
+                    egui::TextureOptions::LINEAR,
+                ),
             })
             .collect();
         self.maps = Some((heat, units));
@@ -184,7 +197,13 @@ impl PlanePanel {
 
     /// The Plane tab. `edited` is the settings being edited: a click adds its point there
     /// (or removes one); returns true when the run should restart with the new points.
-    pub fn plane_ui(&mut self, ui: &mut Ui, history: &RunHistory, edited: &mut TrainConfig) -> bool {
+    pub fn plane_ui(
+        &mut self,
+        ui: &mut Ui,
+        history: &RunHistory,
+        edited: &mut TrainConfig,
+    ) -> bool {
+        self.rect = None;
         let Some(info) = &history.info else {
             ui.label("The plane appears when a run is ready.");
             return false;
@@ -218,8 +237,9 @@ impl PlanePanel {
             )
             .weak(),
         );
-        if self.hard {
+        if self.hard != self.heat_hard {
             // The texture was made with the other choice: remake it.
+            self.heat_hard = self.hard;
             if let Some((heat, _)) = &self.maps {
                 let image = self.heat_image(heat);
                 if let Some(h) = &mut self.heat {
@@ -227,7 +247,10 @@ impl PlanePanel {
                 }
             }
         }
-        let side = ui.available_width().min(ui.available_height() - 10.0).max(200.0);
+        let side = ui
+            .available_width()
+            .min(ui.available_height() - 10.0)
+            .max(200.0);
         let (response, painter) = ui.allocate_painter(vec2(side, side), Sense::click());
         let rect = response.rect;
         self.rect = Some(rect);
@@ -273,7 +296,11 @@ impl PlanePanel {
             }
         }
         // Points clicked in since the run started, not yet trained on.
-        for p in edited.added_points.iter().skip(info.settings.start.added_points.len()) {
+        for p in edited
+            .added_points
+            .iter()
+            .skip(info.settings.start.added_points.len())
+        {
             painter.circle_stroke(
                 to_screen(rect, p.x),
                 radius + 2.0,
@@ -305,12 +332,28 @@ impl PlanePanel {
                 Color32::BLACK,
             );
         }
-        let edit = response.clicked().then(|| response.interact_pointer_pos()).flatten().and_then(
-            |pos| {
-                let mods = ui.input(|i| i.modifiers);
+        let edit = response
+            .clicked()
+            .then(|| response.interact_pointer_pos())
+            .flatten()
+            .and_then(|pos| {
+                // The modifiers the button was released with (held keys as the click ended).
+                let mods = ui.input(|i| {
+                    i.events
+                        .iter()
+                        .rev()
+                        .find_map(|e| match e {
+                            egui::Event::PointerButton {
+                                pressed: false,
+                                modifiers,
+                                ..
+                            } => Some(*modifiers),
+                            _ => None,
+                        })
+                        .unwrap_or(i.modifiers)
+                });
                 click_edit(rect, pos, mods, self.class, classes, &edited.added_points)
-            },
-        );
+            });
         match edit {
             Some(PlaneEdit::Add(p)) => {
                 edited.added_points.push(p);
@@ -345,22 +388,36 @@ impl PlanePanel {
             )
             .weak(),
         );
-        let mut columns: Vec<Vec<String>> = vec![data.features.iter().map(|f| f.label().to_string()).collect()];
+        let mut columns: Vec<Vec<String>> = vec![
+            data.features
+                .iter()
+                .map(|f| f.label().to_string())
+                .collect(),
+        ];
         for (l, layer) in net.layers.iter().enumerate().take(net.layers.len() - 1) {
-            columns.push((1..=layer.weights.nrows()).map(|u| format!("h{}.{u}", l + 1)).collect());
+            columns.push(
+                (1..=layer.weights.nrows())
+                    .map(|u| format!("h{}.{u}", l + 1))
+                    .collect(),
+            );
         }
         columns.push(info.class_names.clone());
         let tallest = columns.iter().map(Vec::len).max().unwrap_or(1) as f32;
         let avail = ui.available_size();
         let tile = ((avail.y - 30.0) / (tallest * 1.35)).clamp(24.0, 96.0);
-        let gap_x = ((avail.x - columns.len() as f32 * tile - 100.0) / (columns.len() as f32 - 1.0).max(1.0))
-            .clamp(tile, 8.0 * tile);
+        let gap_x = ((avail.x - columns.len() as f32 * tile - 100.0)
+            / (columns.len() as f32 - 1.0).max(1.0))
+        .clamp(tile, 8.0 * tile);
         let height = tallest * tile * 1.35 + 30.0;
         let (response, painter) = ui.allocate_painter(vec2(avail.x, height), Sense::hover());
         let origin = response.rect.min + vec2(60.0, 24.0);
         let pos_of = |col: usize, i: usize| {
             let n = columns[col].len() as f32;
-            origin + vec2(col as f32 * (tile + gap_x), (tallest - n) * tile * 1.35 / 2.0 + i as f32 * tile * 1.35)
+            origin
+                + vec2(
+                    col as f32 * (tile + gap_x),
+                    (tallest - n) * tile * 1.35 / 2.0 + i as f32 * tile * 1.35,
+                )
         };
         let top = net
             .layers
@@ -375,13 +432,27 @@ impl PlanePanel {
                 for (from, &w) in row.iter().enumerate() {
                     let a = pos_of(l, from) + vec2(tile, tile / 2.0);
                     let b = pos_of(l + 1, to) + vec2(0.0, tile / 2.0);
-                    let c = if w >= 0.0 { [0x21, 0x66, 0xAC] } else { [0xE0, 0x7B, 0x1A] };
+                    let c = if w >= 0.0 {
+                        [0x21, 0x66, 0xAC]
+                    } else {
+                        [0xE0, 0x7B, 0x1A]
+                    };
                     let s = w.abs() / top;
-                    painter.line_segment([a, b], Stroke::new(0.5 + 5.0 * s, colour(toward_white(c, 0.3 + 0.7 * s))));
+                    painter.line_segment(
+                        [a, b],
+                        Stroke::new(0.5 + 5.0 * s, colour(toward_white(c, 0.3 + 0.7 * s))),
+                    );
                     if let Some(h) = hover {
                         let d = distance_to_segment(h, a, b);
                         if d < 4.0 && hovered.as_ref().is_none_or(|(best, _)| d < *best) {
-                            hovered = Some((d, format!("{} → {}: w = {w:.4}", columns[l][from], columns[l + 1][to])));
+                            hovered = Some((
+                                d,
+                                format!(
+                                    "{} → {}: w = {w:.4}",
+                                    columns[l][from],
+                                    columns[l + 1][to]
+                                ),
+                            ));
                         }
                     }
                 }
@@ -391,11 +462,22 @@ impl PlanePanel {
             for (i, name) in names.iter().enumerate() {
                 let at = pos_of(col, i);
                 let r = Rect::from_min_size(at, vec2(tile, tile));
-                let tex_index = if col == 0 { Some(i) } else { Some(columns[..col].iter().map(Vec::len).sum::<usize>() + i) };
-                if let Some(tex) = tex_index.and_then(|k| self.units.get(k)) {
-                    painter.image(tex.id(), r, Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)), Color32::WHITE);
+                // The textures are in drawing order: inputs, hidden units, classes.
+                let tex_index = columns[..col].iter().map(Vec::len).sum::<usize>() + i;
+                if let Some(tex) = self.units.get(tex_index) {
+                    painter.image(
+                        tex.id(),
+                        r,
+                        Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                        Color32::WHITE,
+                    );
                 }
-                painter.rect_stroke(r, 0.0, Stroke::new(1.0, Color32::from_gray(90)), egui::StrokeKind::Inside);
+                painter.rect_stroke(
+                    r,
+                    0.0,
+                    Stroke::new(1.0, Color32::from_gray(90)),
+                    egui::StrokeKind::Inside,
+                );
                 let (text_at, align) = if col == 0 {
                     (r.left_center() - vec2(4.0, 0.0), Align2::RIGHT_CENTER)
                 } else if col + 1 == columns.len() {
@@ -403,7 +485,13 @@ impl PlanePanel {
                 } else {
                     (r.center_bottom() + vec2(0.0, 2.0), Align2::CENTER_TOP)
                 };
-                painter.text(text_at, align, name, FontId::proportional(11.0), ui.visuals().text_color());
+                painter.text(
+                    text_at,
+                    align,
+                    name,
+                    FontId::proportional(11.0),
+                    ui.visuals().text_color(),
+                );
                 if col > 0 && hover.is_some_and(|h| r.contains(h)) {
                     let bias = net.layers[col - 1].bias[i];
                     hovered = Some((0.0, format!("{name}: bias b = {bias:.4}")));
@@ -411,12 +499,15 @@ impl PlanePanel {
             }
         }
         let heads: Vec<String> = std::iter::once("inputs".to_string())
-            .chain((1..columns.len() - 1).map(|l| format!("hidden {l} ({})", net.activation.label())))
+            .chain(
+                (1..columns.len() - 1).map(|l| format!("hidden {l} ({})", net.activation.label())),
+            )
             .chain(std::iter::once("p(class)".to_string()))
             .collect();
         for (col, head) in heads.iter().enumerate() {
             painter.text(
-                pos_of(col, 0).min(origin + vec2(col as f32 * (tile + gap_x), 0.0)) - vec2(-tile / 2.0, 4.0),
+                pos_of(col, 0).min(origin + vec2(col as f32 * (tile + gap_x), 0.0))
+                    - vec2(-tile / 2.0, 4.0),
                 Align2::CENTER_BOTTOM,
                 head,
                 FontId::proportional(12.0),
@@ -453,7 +544,11 @@ pub fn click_edit(
             .map(|(i, _)| PlaneEdit::Remove(i));
     }
     let classes = classes.max(1) as u8;
-    let label = if mods.shift { (class + 1) % classes } else { class % classes };
+    let label = if mods.shift {
+        (class + 1) % classes
+    } else {
+        class % classes
+    };
     Some(PlaneEdit::Add(PlanePoint {
         x: to_plane(rect, pos),
         label,
@@ -477,7 +572,12 @@ fn unit_images(m: &PlaneMaps, features: &[Feature]) -> Vec<ColorImage> {
             .collect();
         ColorImage::from_rgb([m.side, m.side], &rgb)
     };
-    let mut out: Vec<ColorImage> = m.inputs.iter().take(features.len()).map(|v| scaled(v)).collect();
+    let mut out: Vec<ColorImage> = m
+        .inputs
+        .iter()
+        .take(features.len())
+        .map(|v| scaled(v))
+        .collect();
     for layer in m.layers.iter().take(m.layers.len().saturating_sub(1)) {
         out.extend(layer.iter().map(|v| scaled(v)));
     }
@@ -526,7 +626,10 @@ pub fn data_controls(ui: &mut Ui, edited: &mut TrainConfig) {
     });
     if !edited.added_points.is_empty() {
         ui.horizontal(|ui| {
-            ui.label(format!("{} points added by hand", edited.added_points.len()));
+            ui.label(format!(
+                "{} points added by hand",
+                edited.added_points.len()
+            ));
             if ui.small_button("Clear").clicked() {
                 edited.added_points.clear();
             }
@@ -550,7 +653,10 @@ mod tests {
         assert!(matches!(plain, Some(PlaneEdit::Add(p)) if p.label == 1));
         let shift = click_edit(rect, rect.center(), egui::Modifiers::SHIFT, 2, 3, &[]);
         assert!(matches!(shift, Some(PlaneEdit::Add(p)) if p.label == 0));
-        let added = [PlanePoint { x: [0.1, 0.0], label: 0 }];
+        let added = [PlanePoint {
+            x: [0.1, 0.0],
+            label: 0,
+        }];
         let remove = click_edit(rect, rect.center(), egui::Modifiers::ALT, 0, 3, &added);
         assert_eq!(remove, Some(PlaneEdit::Remove(0)));
         let far = click_edit(rect, rect.min, egui::Modifiers::ALT, 0, 3, &added);
