@@ -77,10 +77,11 @@ fn plane_settings_out_of_range_name_the_value() {
         ("--classes", "7", "classes = 7"),
         ("--features", "x1,x1", "features"),
         ("--noise", "9", "noise = 9"),
-        ("--l1", "-1", "l1 = -1"),
+        ("--l1=-1", "", "l1 = -1"),
     ] {
         let result = trainviz()
-            .args(["train", "--dataset", "circle", "--no-save", flag, value])
+            .args(["train", "--dataset", "circle", "--no-save", flag])
+            .args((!value.is_empty()).then_some(value))
             .output()
             .unwrap();
         assert!(!result.status.success(), "{flag} {value} was accepted");
