@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::data::plane::Feature;
 use crate::data::{self, DatasetKind, Normalizer, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 use crate::report::PngSize;
@@ -183,7 +184,9 @@ pub struct TrainArgs {
     /// Data directory (CIFAR-10 or Fashion-MNIST files).
     #[arg(long, global = true)]
     pub data: Option<PathBuf>,
-    /// Data set; default: CIFAR-10 when found, else the built-in synthetic set.
+    /// Data set: cifar10, fashion-mnist, folder, synthetic, or points in the plane: spiral,
+    /// circle, xor, gauss, moons (these start from the playground's settings: 2 × 8 tanh,
+    /// Adam η 0.01, batch 10, 300 epochs); default: CIFAR-10 when found, else synthetic.
     #[arg(long, value_parser = by_name::<DatasetKind>, global = true)]
     pub dataset: Option<DatasetKind>,
     /// classic: batch 1 / batch 2; all: all batches minus --val.
@@ -299,6 +302,25 @@ pub struct TrainArgs {
     /// See [`crate::train::config::EVAL_EVERY`].
     #[arg(long, help = settings::EVAL_EVERY.help, global = true)]
     pub eval_every: Option<usize>,
+    /// See [`crate::train::config::L1`].
+    #[arg(long, help = settings::L1.help, global = true)]
+    pub l1: Option<f64>,
+    /// See [`crate::train::config::POINTS`]. Not global: `embed` has its own `--points`.
+    #[arg(long, help = settings::POINTS.help)]
+    pub points: Option<usize>,
+    /// See [`crate::train::config::NOISE`].
+    #[arg(long, help = settings::NOISE.help, global = true)]
+    pub noise: Option<f64>,
+    /// See [`crate::train::config::TEST_SHARE`].
+    #[arg(long, help = settings::TEST_SHARE.help, global = true)]
+    pub test_share: Option<f64>,
+    /// See [`crate::train::config::CLASSES`].
+    #[arg(long, help = settings::CLASSES.help, global = true)]
+    pub classes: Option<usize>,
+    /// Data in the plane: the network's inputs, comma-separated from x1, x2, x1sq, x2sq,
+    /// x1x2, sinx1, sinx2 (default x1,x2).
+    #[arg(long, value_delimiter = ',', value_parser = by_name::<Feature>, global = true)]
+    pub features: Option<Vec<Feature>>,
     /// Start from a preset of the course's settings (see `trainviz presets`); the config
     /// file and flags override it.
     #[arg(long, global = true)]
@@ -314,7 +336,12 @@ impl TrainArgs {
     /// The settings for a fresh start: defaults, then the preset, then the config file, then
     /// the flags; with no data named anywhere, CIFAR-10 when found, else the synthetic set.
     pub fn resolve(&self) -> Result<TrainConfig> {
-        let (mut c, named_data) = self.apply(&TrainConfig::default())?;
+        let (mut c, mut named_data) = self.apply(&TrainConfig::default())?;
+        if c.dataset.is_plane() && self.preset.is_none() {
+            // Data in the plane starts from the playground's settings (a small tanh network
+            // trained by Adam), not the course's CIFAR-10 ones.
+            (c, named_data) = self.apply(&TrainConfig::plane(c.dataset))?;
+        }
         if !named_data {
             c.dataset = if data::default_cifar_dir().is_some() {
                 DatasetKind::Cifar10
@@ -385,6 +412,7 @@ impl TrainArgs {
         set!(activation, seed, image_size, layers);
         set!(optimizer, momentum, beta1, beta2, eps, dropout, eval_every);
         set!(label_smoothing, cycles, cycle_growth, translate);
+        set!(l1, points, noise, test_share, classes, features);
         if self.batch_norm {
             c.batch_norm = true;
         }

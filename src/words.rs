@@ -135,6 +135,11 @@ impl Words for DatasetKind {
             DatasetKind::FashionMnist,
             DatasetKind::Folder,
             DatasetKind::Synthetic,
+            DatasetKind::Spiral,
+            DatasetKind::Circle,
+            DatasetKind::Xor,
+            DatasetKind::Gauss,
+            DatasetKind::Moons,
         ]
     }
     fn label(self) -> &'static str {
@@ -143,6 +148,11 @@ impl Words for DatasetKind {
             DatasetKind::FashionMnist => "Fashion-MNIST",
             DatasetKind::Folder => "Image folder",
             DatasetKind::Synthetic => "Synthetic practice set",
+            DatasetKind::Spiral => "Plane: spiral",
+            DatasetKind::Circle => "Plane: circle",
+            DatasetKind::Xor => "Plane: XOR",
+            DatasetKind::Gauss => "Plane: Gaussian blobs",
+            DatasetKind::Moons => "Plane: moons",
         }
     }
     fn explain(self) -> &'static str {
@@ -153,6 +163,17 @@ impl Words for DatasetKind {
             DatasetKind::Synthetic => {
                 "Coloured blobs on noise, made up on the spot: for trying the app without data."
             }
+            DatasetKind::Spiral => {
+                "Playground: points in the plane on one spiral arm per class; see the Plane tab."
+            }
+            DatasetKind::Circle => {
+                "Playground: points in the plane on concentric rings, one per class."
+            }
+            DatasetKind::Xor => {
+                "Playground: points on a checkerboard; two classes make XOR (same sign or not)."
+            }
+            DatasetKind::Gauss => "Playground: one Gaussian blob of points per class.",
+            DatasetKind::Moons => "Playground: interleaved half-moons, one per class.",
         }
     }
 }

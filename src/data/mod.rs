@@ -1,11 +1,13 @@
-//! Image data sets: loaders for CIFAR-10 and Fashion-MNIST, a synthetic set, splits and
-//! preprocessing. Pixels stay as `u8` in memory; batches are normalised on the fly.
+//! Image data sets: loaders for CIFAR-10 and Fashion-MNIST, a synthetic set, points in the
+//! plane (the playground), splits and preprocessing. Pixels stay as `u8` in memory; batches
+//! are normalised on the fly.
 
 pub mod augment;
 pub mod cifar;
 pub mod download;
 pub mod fashion;
 pub mod folder;
+pub mod plane;
 pub mod preprocess;
 pub mod synthetic;
 
@@ -240,6 +242,96 @@ pub enum DatasetKind {
     Synthetic,
     /// A folder of PNG/JPEG images, one sub-folder per class.
     Folder,
+    /// Points in the plane on a spiral, one arm per class.
+    Spiral,
+    /// Points in the plane on concentric rings.
+    Circle,
+    /// Points in the plane on a checkerboard (XOR for two classes).
+    Xor,
+    /// Points in the plane in Gaussian blobs.
+    Gauss,
+    /// Points in the plane on interleaved half-moons.
+    Moons,
+}
+
+impl DatasetKind {
+    /// The shape of the points when this is a data set in the plane.
+    pub fn plane(self) -> Option<plane::PlaneKind> {
+        use plane::PlaneKind as P;
+        match self {
+            DatasetKind::Spiral => Some(P::Spiral),
+            DatasetKind::Circle => Some(P::Circle),
+            DatasetKind::Xor => Some(P::Xor),
+            DatasetKind::Gauss => Some(P::Gauss),
+            DatasetKind::Moons => Some(P::Moons),
+            DatasetKind::Cifar10
+            | DatasetKind::FashionMnist
+            | DatasetKind::Synthetic
+            | DatasetKind::Folder => None,
+        }
+    }
+    /// True for the data sets in the plane.
+    pub fn is_plane(self) -> bool {
+        self.plane().is_some()
+    }
+    /// The data set of points of shape `kind`.
+    pub fn of_plane(kind: plane::PlaneKind) -> Self {
+        use plane::PlaneKind as P;
+        match kind {
+            P::Spiral => DatasetKind::Spiral,
+            P::Circle => DatasetKind::Circle,
+            P::Xor => DatasetKind::Xor,
+            P::Gauss => DatasetKind::Gauss,
+            P::Moons => DatasetKind::Moons,
+        }
+    }
+}
+
+/// The settings of a data set in the plane that are not its shape or seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaneRequest {
+    /// Points in all.
+    pub points: usize,
+    /// σ of the jitter, plane units.
+    pub noise: f64,
+    /// Share held out (half validation, half test).
+    pub test_share: f64,
+    /// Number of classes.
+    pub classes: usize,
+    /// The network's inputs.
+    pub features: Vec<plane::Feature>,
+    /// Points added by hand to the training set.
+    pub added: Vec<plane::PlanePoint>,
+}
+
+impl PlaneRequest {
+    /// The full spec of the points for data set `kind` with `seed`.
+    pub fn spec(&self, kind: plane::PlaneKind, seed: u64) -> plane::PlaneSpec {
+        plane::PlaneSpec {
+            kind,
+            points: self.points,
+            noise: self.noise,
+            test_share: self.test_share,
+            classes: self.classes,
+            seed,
+        }
+    }
+    /// The points of data set `kind` with `seed`, the hand-added ones appended to the
+    /// training set.
+    pub fn points(
+        &self,
+        kind: plane::PlaneKind,
+        seed: u64,
+    ) -> Result<plane::PlanePoints, plane::PlaneError> {
+        plane::check_features(&self.features)?;
+        let mut pts = plane::generate(&self.spec(kind, seed))?;
+        pts.train.extend(
+            self.added
+                .iter()
+                .filter(|p| usize::from(p.label) < self.classes),
+        );
+        Ok(pts)
+    }
 }
 
 /// How the training files are divided into training and validation sets.
@@ -271,6 +363,8 @@ pub struct DataRequest {
     pub seed: u64,
     /// Side of the square images an image folder is resized to.
     pub image_size: usize,
+    /// The points' settings for the data sets in the plane (ignored by the others).
+    pub plane: PlaneRequest,
 }
 
 /// A data set divided into training, validation and test sets.
@@ -405,6 +499,18 @@ pub fn load_with_progress(
                 return Err(DataError::MissingDir(dir.clone()));
             }
             folder::load_splits(dir, req.image_size, req.val, req.seed, progress)?
+        }
+        DatasetKind::Spiral
+        | DatasetKind::Circle
+        | DatasetKind::Xor
+        | DatasetKind::Gauss
+        | DatasetKind::Moons => {
+            let kind = req.kind.plane().expect("the arm matches only plane kinds");
+            let pts = req
+                .plane
+                .points(kind, req.seed)
+                .map_err(|e| DataError::corrupt(Path::new(kind.key()), e.to_string()))?;
+            pts.to_splits(&req.plane.features)
         }
         DatasetKind::Synthetic => synthetic::generate(&synthetic::SyntheticSpec {
             seed: req.seed,

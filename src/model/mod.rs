@@ -4,6 +4,7 @@
 pub mod gradcheck;
 pub mod kernels;
 pub mod layers;
+pub mod l1;
 pub mod loss;
 pub mod network;
 pub mod stack;

@@ -997,7 +997,9 @@ pub fn layer_metric(
 pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
     let names = &record.info.class_names;
     let mut out: Vec<Figure> = Curve::ALL.iter().map(|&c| curve(record, c)).collect();
+    // A point in the plane is a one-pixel "image": its templates would be single dots.
     if let Some(net) = record.network
+        && !record.info.settings.start.dataset.is_plane()
         && let Some(t) = templates(net, record.info.shape, names)
     {
         out.push(t);

@@ -4,6 +4,7 @@
 //! `trainviz train --figures`; knows nothing of the UI.
 
 pub mod figures;
+pub mod plane;
 pub mod svg;
 
 use std::io::Write;
@@ -237,7 +238,8 @@ fn last_hidden_pca(record: &RunRecord<'_>) -> Option<Figure> {
 }
 
 /// Writes the report folder: `figures/` with every figure as PNG, SVG and CSV (and, for an
-/// MLP, a PCA of its last hidden layer on validation images),
+/// MLP, a PCA of its last hidden layer on validation images; for data in the plane, the
+/// decision boundary and the network, see [`plane::figures`]),
 /// `results.csv`, `results.tex` (a LaTeX table) and `report.md` (settings, results table,
 /// figures embedded). Returns the files written.
 pub fn export_report(
@@ -330,6 +332,7 @@ pub fn export_report_with_steps(
         figures.insert(at, figures::eta_per_step(&steps.eta, &record.info.settings));
     }
     figures.extend(last_hidden_pca(record));
+    figures.extend(plane::figures(record));
     for fig in &figures {
         for ext in ["svg", "png", "csv"] {
             let path = figures_dir.join(format!("{}.{ext}", fig.id));

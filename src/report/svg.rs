@@ -116,6 +116,14 @@ impl Canvas {
         );
     }
 
+    /// A circle of radius `r` at (x, y), filled and outlined.
+    pub fn circle(&mut self, x: f64, y: f64, r: f64, fill: &str, stroke: &str, width: f64) {
+        let _ = writeln!(
+            self.body,
+            r#"<circle cx="{x:.2}" cy="{y:.2}" r="{r:.2}" fill="{fill}" stroke="{stroke}" stroke-width="{width}"/>"#
+        );
+    }
+
     /// Text at (x, y) (baseline), optionally rotated by `rotate` degrees around that point.
     pub fn text(&mut self, x: f64, y: f64, s: &str, size: f64, anchor: Anchor, rotate: f64) {
         let anchor = match anchor {

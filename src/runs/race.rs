@@ -17,13 +17,14 @@ use crate::words::Words;
 pub const MAX_VARIANTS: usize = 6;
 
 /// The settings a race can vary: (TOML key, name for people).
-pub const RACE_SETTINGS: [(&str, &str); 6] = [
+pub const RACE_SETTINGS: [(&str, &str); 7] = [
     ("optimizer", "optimiser"),
     ("batch_norm", "batch norm"),
     ("lambda", "λ"),
     ("eta", "η"),
     ("sigma", "σ"),
     ("dropout", "dropout"),
+    ("activation", "activation"),
 ];
 
 /// One contestant: what differs, and its settings.
@@ -74,6 +75,12 @@ pub const RACE_PRESETS: &[RacePreset] = &[
         base: "dropout",
         vary: &[("dropout", "0, 0.3, 0.5")],
     },
+    RacePreset {
+        name: "activations-spiral",
+        label: "Sigmoid, tanh, ReLU on the spiral in the plane (2 × 8, 300 epochs): which nears 100 % training accuracy first",
+        base: "spiral-2x8-tanh",
+        vary: &[("activation", "sigmoid, tanh, relu")],
+    },
 ];
 
 /// The name people use for setting `key`.
@@ -84,8 +91,8 @@ pub fn setting_name(key: &str) -> &str {
         .map_or(key, |(_, name)| name)
 }
 
-/// Parses the comma-separated `text` of values for `key`: optimiser names, on/off for
-/// batch norm, numbers for the rest.
+/// Parses the comma-separated `text` of values for `key`: optimiser and activation names,
+/// on/off for batch norm, numbers for the rest.
 pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, String> {
     let values: Result<Vec<toml::Value>, String> = text
         .split(',')
@@ -101,6 +108,13 @@ pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, String> {
                 .ok_or_else(|| {
                     format!("{v:?} is not an optimiser (sgd, momentum, nesterov, rmsprop, adam)")
                 }),
+            "activation" => crate::model::Activation::ALL
+                .iter()
+                .find(|a| {
+                    a.label().eq_ignore_ascii_case(v) || format!("{a:?}").eq_ignore_ascii_case(v)
+                })
+                .map(|a| toml::Value::String(format!("{a:?}").to_lowercase()))
+                .ok_or_else(|| format!("{v:?} is not an activation (sigmoid, tanh, relu)")),
             "batch_norm" => match v.to_ascii_lowercase().as_str() {
                 "on" | "true" | "yes" => Ok(toml::Value::Boolean(true)),
                 "off" | "false" | "no" => Ok(toml::Value::Boolean(false)),
@@ -123,6 +137,10 @@ pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, String> {
 fn value_text(key: &str, v: &toml::Value) -> String {
     match (key, v) {
         ("batch_norm", toml::Value::Boolean(b)) => if *b { "on" } else { "off" }.to_string(),
+        ("activation", toml::Value::String(s)) => crate::model::Activation::ALL
+            .iter()
+            .find(|a| format!("{a:?}").eq_ignore_ascii_case(s))
+            .map_or_else(|| s.clone(), |a| a.label().to_string()),
         ("optimizer", toml::Value::String(s)) => OptimizerKind::ALL
             .iter()
             .find(|k| format!("{k:?}").eq_ignore_ascii_case(s))

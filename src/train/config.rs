@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::optimizer::{OptimizerKind, OptimizerSettings};
-use crate::data::{DataRequest, DatasetKind, Preprocess, SplitKind};
+use crate::data::plane::{Feature, PlanePoint};
+use crate::data::{DataRequest, DatasetKind, PlaneRequest, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 
 /// Learning-rate schedule kinds.
@@ -125,6 +126,20 @@ pub struct TrainConfig {
     /// Update steps between evaluations of the training and validation sets; 0: once per
     /// epoch, at its end (every epoch's end is evaluated either way).
     pub eval_every: usize,
+    /// L1 strength λ₁: the cost adds λ₁·Σ|W| over the weight matrices (not the biases).
+    pub l1: f64,
+    /// Data in the plane: points in all (training, validation and test).
+    pub points: usize,
+    /// Data in the plane: σ of the Gaussian jitter of every point, in plane units.
+    pub noise: f64,
+    /// Data in the plane: share of the points held out (half validation, half test).
+    pub test_share: f64,
+    /// Data in the plane: number of classes (spiral arms, rings, …), 2 to 5.
+    pub classes: usize,
+    /// Data in the plane: the network's inputs, computed from each point (x₁, x₂).
+    pub features: Vec<Feature>,
+    /// Data in the plane: points added by hand (clicked in) to the training set.
+    pub added_points: Vec<PlanePoint>,
 }
 
 impl Default for TrainConfig {
@@ -171,6 +186,33 @@ impl Default for TrainConfig {
             threads: None,
             layers: String::new(),
             eval_every: 0,
+            l1: 0.0,
+            points: 600,
+            noise: 0.1,
+            test_share: 0.3,
+            classes: 2,
+            features: vec![Feature::X1, Feature::X2],
+            added_points: Vec::new(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The playground's starting settings for data set `dataset` in the plane: a tanh
+    /// network of two hidden layers of 8 trained by Adam (η 0.01, batch 10, no λ) for 300
+    /// epochs, which takes the two-arm spiral past 95 % training accuracy in a few seconds.
+    pub fn plane(dataset: DatasetKind) -> TrainConfig {
+        TrainConfig {
+            dataset,
+            epochs: 300,
+            batch: 10,
+            eta: 0.01,
+            lambda: 0.0,
+            init: InitKind::Xavier,
+            hidden: vec![8, 8],
+            activation: Activation::Tanh,
+            optimizer: OptimizerKind::Adam,
+            ..TrainConfig::default()
         }
     }
 }
@@ -316,6 +358,16 @@ numeric_settings! {
         "Adam and RMSProp: decay of the running mean of squared gradients.";
     EPS: "eps", "ε", 1e-12, 1.0, true,
         "Adam and RMSProp: added to the root of the squared-gradient mean, against division by 0.";
+    L1: "l1", "λ₁ L1 penalty", 0.0, 10.0, true,
+        "L1 penalty: cost = mean loss + λ·Σ‖W‖² + λ₁·Σ|W|; pushes weights to exactly 0 (set at the start).";
+    POINTS: "points", "points", 40.0, 100_000.0, true,
+        "Data in the plane: points in all (training, validation and test), split evenly between the classes.";
+    NOISE: "noise", "noise", 0.0, 3.0, false,
+        "Data in the plane: σ of the random jitter of every point (the plane spans −6 to 6).";
+    TEST_SHARE: "test_share", "share held out", 0.1, 0.9, false,
+        "Data in the plane: share of each class's points held out, half for validation, half for testing.";
+    CLASSES: "classes", "classes", 2.0, 5.0, false,
+        "Data in the plane: number of classes (spiral arms, rings, blobs, moons).";
     DROPOUT: "dropout", "dropout", 0.0, 0.9, false,
         "Share of hidden units switched off at random in each training step (inverted dropout; none when evaluating).";
     EVAL_EVERY: "eval_every", "evaluate every (steps)", 0.0, 1_000_000.0, false,
@@ -330,7 +382,10 @@ pub fn setting_label(key: &str) -> &str {
     match key {
         "eta" => "η",
         "lambda" => "λ",
+        "l1" => "λ₁",
         "sigma" => "σ",
+        "features" => "input features",
+        "added_points" => "points added by hand",
         "loss" => "loss",
         "dataset" => "data set",
         "data" => "data folder",
@@ -441,6 +496,40 @@ impl TrainConfig {
             )?;
         }
         IMAGE_SIZE.check(self.image_size as f64)?;
+        L1.check(self.l1)?;
+        if self.dataset.is_plane() {
+            POINTS.check(self.points as f64)?;
+            NOISE.check(self.noise)?;
+            TEST_SHARE.check(self.test_share)?;
+            CLASSES.check(self.classes as f64)?;
+            let least = crate::data::plane::least_points(self.classes);
+            check(
+                self.points >= least,
+                "points",
+                self.points,
+                &format!("at least {least} for {} classes", self.classes),
+            )?;
+            if let Err(e) = crate::data::plane::check_features(&self.features) {
+                return Err(ConfigError::OutOfRange {
+                    name: "features",
+                    value: self
+                        .features
+                        .iter()
+                        .map(|f| f.key())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    allowed: e.to_string(),
+                });
+            }
+            for p in &self.added_points {
+                check(
+                    usize::from(p.label) < self.classes && p.x.iter().all(|v| v.is_finite()),
+                    "added_points",
+                    format!("({}, {}) of class {}", p.x[0], p.x[1], p.label),
+                    "finite points of the data set's classes",
+                )?;
+            }
+        }
         self.check_layers()?;
         Ok(())
     }
@@ -539,6 +628,14 @@ impl TrainConfig {
             train_limit: self.train_limit,
             seed: self.seed,
             image_size: self.image_size,
+            plane: PlaneRequest {
+                points: self.points,
+                noise: self.noise,
+                test_share: self.test_share,
+                classes: self.classes,
+                features: self.features.clone(),
+                added: self.added_points.clone(),
+            },
         }
     }
 

@@ -6,6 +6,7 @@ pub mod config;
 pub mod divergence;
 pub mod metrics;
 pub mod optimizer;
+pub mod plane;
 pub mod record;
 pub mod schedule;
 pub mod session;

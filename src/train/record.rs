@@ -226,6 +226,11 @@ impl RunSettings {
             }
             "image_size" => c.dataset == crate::data::DatasetKind::Folder,
             "eval_every" => c.eval_every > 0,
+            // The points' settings only for data in the plane; the image settings not there.
+            "points" | "noise" | "test_share" | "classes" | "features" => c.dataset.is_plane(),
+            "added_points" => c.dataset.is_plane() && !c.added_points.is_empty(),
+            "split" | "train_limit" | "flip" => !c.dataset.is_plane(),
+            "l1" => c.l1 > 0.0,
             _ => true,
         }
     }
@@ -266,6 +271,9 @@ impl RunSettings {
         };
         let mut parts = vec![arch, self.setting_text("loss")];
         parts.push(format!("λ {}", self.setting_text("lambda")));
+        if c.l1 > 0.0 {
+            parts.push(format!("λ₁ {}", number(c.l1)));
+        }
         parts.push(format!("η {}", self.setting_text("eta")));
         if !c.hidden.is_empty() && c.batch_norm {
             parts.push("batch norm".into());

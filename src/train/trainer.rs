@@ -494,7 +494,8 @@ impl Trainer {
     /// two threads or more to pay (measured: a 100 × 3072 × 10 linear step gains ~1.6× on
     /// two); each thread gets at least half of [`TEAM_MIN_WORK`].
     fn team_parts(&self) -> Option<Vec<Range<usize>>> {
-        if self.threads < 2 {
+        // The parts' update has no L1 term: with L1 (set for small nets) stay on one thread.
+        if self.threads < 2 || self.settings.start.l1 > 0.0 {
             return None;
         }
         let d = self.data.shape().dim();
@@ -571,8 +572,11 @@ impl Trainer {
         let loss = self.training_loss();
         let pass = training_pass(self.settings.start.dropout, &mut self.rng);
         let lambda = self.live.lambda as f32;
-        let sgd = self.live.optimizer == OptimizerKind::Sgd;
-        let grad = if sgd {
+        let l1 = self.settings.start.l1 as f32;
+        // Plain SGD fuses its step into the backward pass; with L1 the gradient is stored
+        // first, to add λ₁·sign(W) before the step.
+        let fused = self.live.optimizer == OptimizerKind::Sgd && l1 == 0.0;
+        let grad = if fused {
             GradientUse::Step {
                 eta: eta as f32,
                 lambda,
@@ -591,7 +595,10 @@ impl Trainer {
             grad,
             pass,
         );
-        if !sgd {
+        if !fused {
+            if l1 > 0.0 {
+                crate::model::l1::add_gradient(&self.net, &mut self.gradients, l1);
+            }
             self.optimizer.step(&mut self.net, &self.gradients, eta);
         }
         self.net.track_batch_statistics(&self.ws);
@@ -808,6 +815,10 @@ impl Trainer {
                 out: &mut self.gradients,
             }),
         );
+        let l1 = self.settings.start.l1 as f32;
+        if l1 > 0.0 {
+            crate::model::l1::add_gradient(&self.net, &mut self.gradients, l1);
+        }
         self.gradients
             .iter()
             .map(|g| Histogram::of_matrix(&g.weights))
@@ -893,14 +904,14 @@ impl Trainer {
         self.finish_epoch()
     }
 
-    /// Evaluates one of the sets with the current model and live loss and λ.
+    /// Evaluates one of the sets with the current model and live loss and λ (and λ₁).
     pub fn evaluate(&self, which: Subset) -> Evaluation {
         let set = match which {
             Subset::Train => &self.data.train,
             Subset::Val => &self.data.val,
             Subset::Test => &self.data.test,
         };
-        self.pool.install(|| {
+        let mut eval = self.pool.install(|| {
             evaluate_set(
                 &self.net,
                 &self.normalizer,
@@ -908,7 +919,12 @@ impl Trainer {
                 self.live.loss,
                 self.live.lambda,
             )
-        })
+        });
+        let l1 = self.settings.start.l1;
+        if l1 > 0.0 {
+            eval.cost += l1 * crate::model::l1::weight_abs_sum(&self.net);
+        }
+        eval
     }
 
     /// The summary of the run so far, with `test` the test-set evaluation.

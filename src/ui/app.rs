@@ -51,11 +51,15 @@ pub enum Tab {
     Results,
     /// Saved runs, overlays and sweeps.
     Runs,
+    /// Points in the plane: the prediction as a heatmap, click to add points.
+    Plane,
+    /// Every unit's output over the plane and the weights between them.
+    Network,
 }
 
 impl Tab {
-    /// All tabs, in order (keys 1–9; the tenth has none).
-    pub const ALL: [Tab; 10] = [
+    /// All tabs, in order (keys 1–9; the rest have none).
+    pub const ALL: [Tab; 12] = [
         Tab::Training,
         Tab::Confusion,
         Tab::Histograms,
@@ -66,6 +70,8 @@ impl Tab {
         Tab::Runs,
         Tab::Layers,
         Tab::Race,
+        Tab::Plane,
+        Tab::Network,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -79,6 +85,8 @@ impl Tab {
             Tab::Runs => "Runs",
             Tab::Layers => "Layers",
             Tab::Race => "Race",
+            Tab::Plane => "Plane",
+            Tab::Network => "Network",
         }
     }
 }
@@ -190,6 +198,10 @@ pub struct TrainvizApp {
     gradcheck: GradcheckPanel,
     layers: LayersPanel,
     race: RacePanel,
+    /// The Plane and Network tabs of the playground.
+    pub plane: super::plane::PlanePanel,
+    /// Whether the last run seen was on points in the plane (`None` before the first).
+    last_run_plane: Option<bool>,
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
@@ -249,6 +261,8 @@ impl TrainvizApp {
             gradcheck: GradcheckPanel::default(),
             layers: LayersPanel,
             race: RacePanel::default(),
+            plane: super::plane::PlanePanel::default(),
+            last_run_plane: None,
             runs: RunsPanel::new(
                 runs_dir
                     .clone()
@@ -300,11 +314,31 @@ impl TrainvizApp {
             match self.worker.events().try_recv() {
                 Ok(e) => {
                     any |= self.history.apply(e);
+                    self.follow_plane();
                 }
                 Err(_) => break,
             }
         }
         any
+    }
+
+    /// The way into the playground: when a run on points in the plane follows one on
+    /// images (or is the first), the Plane tab opens; back on images, the playground's tabs
+    /// close.
+    fn follow_plane(&mut self) {
+        let Some(info) = &self.history.info else {
+            return;
+        };
+        let now = info.settings.start.dataset.is_plane();
+        if self.last_run_plane == Some(now) {
+            return;
+        }
+        if now {
+            self.settings.tab = Tab::Plane;
+        } else if matches!(self.settings.tab, Tab::Plane | Tab::Network) {
+            self.settings.tab = Tab::Training;
+        }
+        self.last_run_plane = Some(now);
     }
 
     /// Applies a user action.
@@ -988,6 +1022,20 @@ impl TrainvizApp {
                         None => {}
                     }
                 }
+                Tab::Plane => {
+                    let running = self.history.running;
+                    if self
+                        .plane
+                        .plane_ui(ui, &self.history, &mut self.settings.config)
+                    {
+                        // New points: a new run on them, training again if it was.
+                        actions.push(UiAction::Reset);
+                        if running {
+                            actions.push(UiAction::Start);
+                        }
+                    }
+                }
+                Tab::Network => self.plane.network_ui(ui, &self.history),
                 Tab::Results => {
                     let table = self
                         .record()

@@ -355,12 +355,15 @@ impl ControlsPanel {
             ui,
             "data set",
             &mut edited.dataset,
-            "CIFAR-10, Fashion-MNIST and image folders are read from the folder below; the practice set needs no files.",
+            "CIFAR-10, Fashion-MNIST and image folders are read from the folder below; the practice set and the points in the plane (the playground: see the Plane and Network tabs) need no files.",
         );
         if edited.dataset == DatasetKind::Folder {
             setting_slider(ui, &mut edited.image_size, &settings::IMAGE_SIZE);
         }
-        if edited.dataset != DatasetKind::Synthetic {
+        if edited.dataset.is_plane() {
+            super::plane::data_controls(ui, edited);
+        }
+        if edited.dataset != DatasetKind::Synthetic && !edited.dataset.is_plane() {
             ui.horizontal_wrapped(|ui| {
                 let shown = edited
                     .data

@@ -14,6 +14,7 @@ pub mod gradcheck;
 pub mod histograms;
 pub mod history;
 pub mod layers;
+pub mod plane;
 pub mod plots;
 pub mod predictions;
 pub mod race;

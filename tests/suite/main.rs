@@ -18,6 +18,8 @@ mod bad_input;
 mod record;
 mod runs;
 #[cfg(feature = "window")]
+mod plane;
+#[cfg(feature = "window")]
 mod saved_report;
 #[cfg(feature = "window")]
 mod ui;

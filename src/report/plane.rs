@@ -1,0 +1,399 @@
+//! The playground's figures for a run on points in the plane: the decision boundary (the
+//! predicted class over the plane, lighter where the network is less sure, with the training
+//! and test points over it) and the network (every neuron's output over the plane as a small
+//! map, links coloured and as thick as their weights).
+
+use std::fmt::Write;
+
+use super::figures::{Figure, RunRecord};
+use super::svg::{Anchor, Axes, Canvas, TABLEAU10};
+use crate::data::Normalizer;
+use crate::data::plane::{EXTENT, Feature, PlanePoint, PlanePoints};
+use crate::model::{LossKind, Network};
+use crate::train::plane::{PlaneMaps, maps};
+use crate::words::Words;
+
+/// Cells per side of the decision boundary's map.
+const BOUNDARY_SIDE: usize = 80;
+/// Cells per side of each neuron's map in the network figure.
+const NEURON_SIDE: usize = 24;
+/// Colour of positive values and weights (blue) and of negative ones (orange).
+const POSITIVE: [u8; 3] = [0x21, 0x66, 0xAC];
+const NEGATIVE: [u8; 3] = [0xE0, 0x7B, 0x1A];
+
+/// `#rrggbb` of a Tableau 10 class colour as bytes.
+pub fn class_rgb(k: usize) -> [u8; 3] {
+    let hex = TABLEAU10[k % TABLEAU10.len()];
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(128);
+    [byte(1), byte(3), byte(5)]
+}
+
+/// `c` mixed with white: `t` = 1 gives `c`, 0 white.
+pub fn toward_white(c: [u8; 3], t: f32) -> [u8; 3] {
+    let t = t.clamp(0.0, 1.0);
+    c.map(|v| (255.0 - (255.0 - f32::from(v)) * t).round() as u8)
+}
+
+/// The colour of a cell predicted `class` with probability `p` among `classes`: the class
+/// colour, lighter the nearer `p` is to a guess (1/classes).
+pub fn confidence_rgb(class: usize, p: f32, classes: usize) -> [u8; 3] {
+    let chance = 1.0 / classes.max(1) as f32;
+    let t = ((p - chance) / (1.0 - chance)).clamp(0.0, 1.0);
+    toward_white(class_rgb(class), 0.15 + 0.7 * t)
+}
+
+/// A diverging colour for `v` in [−1, 1]: orange below 0, white at 0, blue above.
+pub fn diverging_rgb(v: f32) -> [u8; 3] {
+    if v >= 0.0 {
+        toward_white(POSITIVE, v)
+    } else {
+        toward_white(NEGATIVE, -v)
+    }
+}
+
+fn hex(c: [u8; 3]) -> String {
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+/// The run's points and its inputs' normaliser, made again from its settings; `None` for
+/// runs not on data in the plane or whose points cannot be made.
+pub fn regenerate(record: &RunRecord<'_>) -> Option<(PlanePoints, Normalizer)> {
+    let config = &record.info.settings.start;
+    let kind = config.dataset.plane()?;
+    let req = config.data_request();
+    let points = req.plane.points(kind, config.seed).ok()?;
+    let splits = points.to_splits(&config.features);
+    let norm = Normalizer::fit(&splits.train, config.preprocess);
+    Some((points, norm))
+}
+
+/// Both playground figures of a run on data in the plane (none for other runs, or before
+/// there are weights).
+pub fn figures(record: &RunRecord<'_>) -> Vec<Figure> {
+    let (Some(net), Some((points, norm))) = (record.network, regenerate(record)) else {
+        return Vec::new();
+    };
+    let config = &record.info.settings.start;
+    let loss = record.info.settings.live().loss;
+    let features = &config.features;
+    let mut out = Vec::new();
+    if let Some(m) = maps(net, &norm, features, loss, BOUNDARY_SIDE) {
+        let title = format!(
+            "Decision boundary · {} · {}",
+            points.name,
+            record.info.settings.title()
+        );
+        out.push(decision_boundary(
+            &m,
+            &points.train,
+            &points.test,
+            &points.class_names,
+            &title,
+        ));
+    }
+    if let Some(m) = maps(net, &norm, features, loss, NEURON_SIDE) {
+        out.push(network(net, &m, features, &points.class_names, loss));
+    }
+    out
+}
+
+/// The decision boundary: `m`'s predicted class per cell (lighter where less sure), the
+/// training points filled and the test points as rings.
+pub fn decision_boundary(
+    m: &PlaneMaps,
+    train: &[PlanePoint],
+    test: &[PlanePoint],
+    class_names: &[String],
+    title: &str,
+) -> Figure {
+    let (w, h) = (760.0, 620.0);
+    let mut c = Canvas::new(w, h);
+    let e = f64::from(EXTENT);
+    let axes = Axes {
+        area: (80.0, 60.0, 580.0, 560.0),
+        x: (-e, e),
+        y: (-e, e),
+    };
+    axes.draw(&mut c, "x₁", "x₂", true);
+    let cell = (axes.area.2 - axes.area.0) / m.side as f64;
+    let mut csv = String::from("kind,x1,x2,label,predicted,confidence\n");
+    let grid = crate::data::plane::grid(m.side);
+    for (i, p) in grid.iter().enumerate() {
+        let (k, prob) = m.predicted(i);
+        let (r, col) = (i / m.side, i % m.side);
+        c.rect(
+            axes.area.0 + col as f64 * cell,
+            axes.area.1 + r as f64 * cell,
+            cell + 0.3,
+            cell + 0.3,
+            &hex(confidence_rgb(k, prob, m.classes)),
+            None,
+        );
+        let _ = writeln!(csv, "grid,{},{},,{k},{prob:.4}", p[0], p[1]);
+    }
+    let inside = |p: &PlanePoint| p.x.iter().all(|v| v.abs() <= EXTENT);
+    for p in train.iter().filter(|p| inside(p)) {
+        let fill = hex(class_rgb(usize::from(p.label)));
+        c.circle(
+            axes.px(f64::from(p.x[0])),
+            axes.py(f64::from(p.x[1])),
+            3.2,
+            &fill,
+            "#222222",
+            0.8,
+        );
+    }
+    for p in test.iter().filter(|p| inside(p)) {
+        let stroke = hex(class_rgb(usize::from(p.label)));
+        c.circle(
+            axes.px(f64::from(p.x[0])),
+            axes.py(f64::from(p.x[1])),
+            3.6,
+            "#ffffff",
+            &stroke,
+            2.0,
+        );
+    }
+    for (set, points) in [("train", train), ("test", test)] {
+        for p in points {
+            let _ = writeln!(csv, "{set},{},{},{},,", p.x[0], p.x[1], p.label);
+        }
+    }
+    c.rect(
+        axes.area.0,
+        axes.area.1,
+        axes.area.2 - axes.area.0,
+        axes.area.3 - axes.area.1,
+        "none",
+        Some("#333333"),
+    );
+    c.text(w / 2.0, 30.0, title, 15.0, Anchor::Middle, 0.0);
+    // Legend: classes, then what filled and hollow points are.
+    let lx = 600.0;
+    let mut ly = 90.0;
+    for (k, name) in class_names.iter().enumerate() {
+        c.rect(
+            lx,
+            ly - 12.0,
+            16.0,
+            16.0,
+            &hex(class_rgb(k)),
+            Some("#333333"),
+        );
+        c.text(lx + 24.0, ly + 1.0, name, 14.0, Anchor::Start, 0.0);
+        ly += 26.0;
+    }
+    ly += 10.0;
+    c.circle(lx + 8.0, ly - 4.0, 4.0, "#888888", "#222222", 0.8);
+    c.text(
+        lx + 24.0,
+        ly + 1.0,
+        "training point",
+        14.0,
+        Anchor::Start,
+        0.0,
+    );
+    ly += 24.0;
+    c.circle(lx + 8.0, ly - 4.0, 4.0, "#ffffff", "#888888", 2.0);
+    c.text(lx + 24.0, ly + 1.0, "test point", 14.0, Anchor::Start, 0.0);
+    ly += 34.0;
+    for line in ["lighter: less", "sure (near 1/K)"] {
+        c.text(lx, ly, line, 13.0, Anchor::Start, 0.0);
+        ly += 18.0;
+    }
+    Figure {
+        id: "decision_boundary".into(),
+        title: title.to_string(),
+        svg: c.finish(),
+        csv,
+    }
+}
+
+/// Draws one `side` × `side` map at (x, y), `size` wide, cell colours from `colour`.
+fn draw_map(
+    c: &mut Canvas,
+    x: f64,
+    y: f64,
+    size: f64,
+    side: usize,
+    colour: impl Fn(usize) -> [u8; 3],
+) {
+    let cell = size / side as f64;
+    for i in 0..side * side {
+        let (r, col) = (i / side, i % side);
+        c.rect(
+            x + col as f64 * cell,
+            y + r as f64 * cell,
+            cell + 0.3,
+            cell + 0.3,
+            &hex(colour(i)),
+            None,
+        );
+    }
+    c.rect(x, y, size, size, "none", Some("#555555"));
+}
+
+/// Values scaled into [−1, 1] by their largest magnitude.
+fn scaled(values: &[f32]) -> Vec<f32> {
+    let top = values.iter().fold(0f32, |a, v| a.max(v.abs()));
+    if top > 0.0 && top.is_finite() {
+        values.iter().map(|v| v / top).collect()
+    } else {
+        vec![0.0; values.len()]
+    }
+}
+
+/// The network as TensorFlow Playground draws it: a column of maps per layer (the inputs,
+/// each hidden layer's units, the class probabilities), each map the unit's output over
+/// the plane (orange negative, blue positive, scaled by the unit's largest value; the
+/// classes in their colour), and a link for every weight, as thick as |w| and coloured by
+/// its sign.
+pub fn network(
+    net: &Network<f32>,
+    m: &PlaneMaps,
+    features: &[Feature],
+    class_names: &[String],
+    loss: LossKind,
+) -> Figure {
+    let tile = 44.0;
+    let gap_y = 14.0;
+    let gap_x = 150.0;
+    let mut columns: Vec<Vec<(String, Vec<[u8; 3]>)>> = Vec::new();
+    columns.push(
+        features
+            .iter()
+            .zip(&m.inputs)
+            .map(|(f, v)| {
+                (
+                    f.label().to_string(),
+                    scaled(v).into_iter().map(diverging_rgb).collect(),
+                )
+            })
+            .collect(),
+    );
+    let hidden = m.layers.len().saturating_sub(1);
+    for (l, layer) in m.layers.iter().take(hidden).enumerate() {
+        columns.push(
+            layer
+                .iter()
+                .enumerate()
+                .map(|(u, v)| {
+                    (
+                        format!("h{}.{}", l + 1, u + 1),
+                        scaled(v).into_iter().map(diverging_rgb).collect(),
+                    )
+                })
+                .collect(),
+        );
+    }
+    columns.push(
+        (0..m.classes)
+            .map(|k| {
+                let name = class_names
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| format!("class {k}"));
+                let cells = (0..m.side * m.side)
+                    .map(|i| toward_white(class_rgb(k), m.probs[i * m.classes + k]))
+                    .collect();
+                (name, cells)
+            })
+            .collect(),
+    );
+    let tallest = columns.iter().map(Vec::len).max().unwrap_or(1) as f64;
+    let top = 70.0;
+    let w = 60.0 + columns.len() as f64 * (tile + gap_x) - gap_x + 120.0;
+    let h = top + tallest * (tile + gap_y) + 60.0;
+    let mut c = Canvas::new(w.max(480.0), h);
+    let x_of = |col: usize| 60.0 + col as f64 * (tile + gap_x);
+    let y_of = |col: usize, i: usize| {
+        let n = columns[col].len() as f64;
+        top + (tallest - n) * (tile + gap_y) / 2.0 + i as f64 * (tile + gap_y)
+    };
+    let top_weight = net
+        .layers
+        .iter()
+        .flat_map(|l| l.weights.iter())
+        .fold(0f32, |a, w| a.max(w.abs()))
+        .max(f32::MIN_POSITIVE);
+    let mut csv = String::from("layer,from,to,weight,bias\n");
+    // Links first, so the maps sit on top of their ends.
+    for (l, layer) in net.layers.iter().enumerate() {
+        for (to, row) in layer.weights.rows().into_iter().enumerate() {
+            for (from, &wt) in row.iter().enumerate() {
+                let a = (x_of(l) + tile, y_of(l, from) + tile / 2.0);
+                let b = (x_of(l + 1), y_of(l + 1, to) + tile / 2.0);
+                let colour = if wt >= 0.0 { POSITIVE } else { NEGATIVE };
+                let strength = wt.abs() / top_weight;
+                c.line(
+                    a,
+                    b,
+                    &hex(toward_white(colour, 0.25 + 0.75 * strength)),
+                    0.5 + 5.0 * f64::from(strength),
+                    None,
+                );
+                let _ = writeln!(csv, "{},{},{},{wt},", l + 1, from + 1, to + 1);
+            }
+            let _ = writeln!(csv, "{},,{},,{}", l + 1, to + 1, layer.bias[to]);
+        }
+    }
+    for (col, units) in columns.iter().enumerate() {
+        for (i, (label, cells)) in units.iter().enumerate() {
+            let (x, y) = (x_of(col), y_of(col, i));
+            draw_map(&mut c, x, y, tile, m.side, |k| cells[k]);
+            let (lx, anchor) = if col + 1 == columns.len() {
+                (x + tile + 8.0, Anchor::Start)
+            } else if col == 0 {
+                (x - 6.0, Anchor::End)
+            } else {
+                (x + tile / 2.0, Anchor::Middle)
+            };
+            let ly = if col == 0 || col + 1 == columns.len() {
+                y + tile / 2.0 + 5.0
+            } else {
+                y + tile + 12.0
+            };
+            c.text(lx, ly, label, 12.0, anchor, 0.0);
+        }
+    }
+    let heads: Vec<String> = std::iter::once("inputs".to_string())
+        .chain((1..=hidden).map(|l| format!("hidden {l} ({})", net.activation.label())))
+        .chain(std::iter::once(match loss {
+            LossKind::Bce => "p(class), sigmoid".to_string(),
+            _ => "p(class), softmax".to_string(),
+        }))
+        .collect();
+    for (col, head) in heads.iter().enumerate() {
+        c.text(
+            x_of(col) + tile / 2.0,
+            top - 14.0,
+            head,
+            13.0,
+            Anchor::Middle,
+            0.0,
+        );
+    }
+    let title =
+        "Network: each unit's output over the plane; links as thick as |w| (blue +, orange −)";
+    c.text(w.max(480.0) / 2.0, 28.0, title, 14.0, Anchor::Middle, 0.0);
+    Figure {
+        id: "network".into(),
+        title: title.to_string(),
+        svg: c.finish(),
+        csv,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_follow_confidence_and_sign() {
+        assert_eq!(confidence_rgb(0, 0.5, 2), toward_white(class_rgb(0), 0.15));
+        assert_eq!(confidence_rgb(1, 1.0, 2), toward_white(class_rgb(1), 0.85));
+        assert_eq!(diverging_rgb(0.0), [255, 255, 255]);
+        assert_eq!(diverging_rgb(1.0), POSITIVE);
+        assert_eq!(diverging_rgb(-1.0), NEGATIVE);
+    }
+}
