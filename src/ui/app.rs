@@ -188,6 +188,7 @@ pub struct TrainvizApp {
     gradcheck: GradcheckPanel,
     layers: LayersPanel,
     race: RacePanel,
+    lr_range: super::lr_range::LrRangePanel,
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
@@ -246,6 +247,7 @@ impl TrainvizApp {
             gradcheck: GradcheckPanel::default(),
             layers: LayersPanel,
             race: RacePanel::default(),
+            lr_range: super::lr_range::LrRangePanel::default(),
             runs: RunsPanel::new(
                 runs_dir
                     .clone()
@@ -313,6 +315,7 @@ impl TrainvizApp {
             UiAction::Continue(extra) => self.send(Command::Extend(extra)),
             UiAction::EvaluateTest => self.send(Command::EvaluateTest),
             UiAction::DownloadCifar => self.start_download(),
+            UiAction::OpenLrRange => self.lr_range.open = true,
             UiAction::Reset => {
                 let config = self.settings.config.clone();
                 self.send(Command::Reset(Box::new(config)));
@@ -760,6 +763,9 @@ impl TrainvizApp {
                 }
             }
         }
+        if let Some(fig) = self.lr_range.window(ctx, &mut self.settings.config) {
+            self.exporter.ask_figure(Box::new(fig));
+        }
         let run_dir = self.history.saved_dir.clone();
         let waker = self.waker();
         self.exporter
@@ -907,6 +913,7 @@ impl TrainvizApp {
                                 net,
                                 record.info.shape,
                                 &record.info.class_names,
+                                Some(record.info),
                             )
                         {
                             request = Some(ExportRequest::Figure(Box::new(fig)));
@@ -1091,6 +1098,11 @@ impl TrainvizApp {
     /// The race panel (for tests).
     pub fn race_panel(&mut self) -> &mut RacePanel {
         &mut self.race
+    }
+
+    /// The learning-rate range test's window (for tests).
+    pub fn lr_range_panel(&mut self) -> &mut super::lr_range::LrRangePanel {
+        &mut self.lr_range
     }
 
     /// Labels of the templates shown (for tests).
