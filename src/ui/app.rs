@@ -1105,6 +1105,11 @@ impl TrainvizApp {
         &mut self.lr_range
     }
 
+    /// The learning-rate range test's last result (for tests).
+    pub fn lr_range_result(&self) -> Option<&crate::train::lr_range::RangeTest> {
+        self.lr_range.result()
+    }
+
     /// Labels of the templates shown (for tests).
     pub fn template_labels(&self) -> Vec<&str> {
         self.templates.labels()
