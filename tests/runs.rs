@@ -130,7 +130,10 @@ fn a_killed_sweep_resumes_without_redoing_finished_points() {
     let ranks: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
     assert_eq!(ranks, ["1", "2", "3", "4", "5", "6", "7", "8"], "{csv}");
     let tex = std::fs::read_to_string(points.join("table.tex")).unwrap();
-    assert!(tex.contains("\\toprule") && tex.contains("$\\lambda$"), "{tex}");
+    assert!(
+        tex.contains("\\toprule") && tex.contains("$\\lambda$"),
+        "{tex}"
+    );
     let md = std::fs::read_to_string(points.join("table.md")).unwrap();
     assert_eq!(md.lines().count(), 10, "{md}");
     assert!(md.starts_with("| rank | η | λ |"), "{md}");
@@ -326,7 +329,10 @@ fn a_diverged_point_is_not_trained_again_and_points_run_one_by_one() {
     );
     assert!(out.contains("diverged"), "{out}");
     let md = std::fs::read_to_string(points.join("table.md")).unwrap();
-    assert!(md.contains("| diverged |"), "the table says which point diverged: {md}");
+    assert!(
+        md.contains("| diverged |"),
+        "the table says which point diverged: {md}"
+    );
     // And once more: nothing is trained.
     let out = sweep(&[]);
     assert!(!out.contains("training"), "{out}");

@@ -57,7 +57,13 @@ fn table_of_three_runs_in_three_formats_with_their_templates() {
     let out = dir.path().join("table");
     let mut args = vec!["table"];
     args.extend(chosen.iter().map(|p| p.to_str().unwrap()));
-    args.extend(["--out", out.to_str().unwrap(), "--templates", "--dpi", "100"]);
+    args.extend([
+        "--out",
+        out.to_str().unwrap(),
+        "--templates",
+        "--dpi",
+        "100",
+    ]);
     let (ok, stdout, stderr) = run(&args);
     assert!(ok, "{stderr}");
     assert!(
@@ -84,9 +90,16 @@ fn table_of_three_runs_in_three_formats_with_their_templates() {
     }
     let tex = std::fs::read_to_string(out.join("table.tex")).unwrap();
     assert!(tex.contains("\\begin{tabular}{lrrrrrr}"), "{tex}");
-    assert!(tex.contains("\\toprule") && tex.contains("\\midrule"), "{tex}");
+    assert!(
+        tex.contains("\\toprule") && tex.contains("\\midrule"),
+        "{tex}"
+    );
     assert!(tex.contains("$\\lambda$ & Train acc."), "{tex}");
-    assert_eq!(tex.matches(" \\\\\n").count(), 4, "a header and three rows: {tex}");
+    assert_eq!(
+        tex.matches(" \\\\\n").count(),
+        4,
+        "a header and three rows: {tex}"
+    );
     let md = std::fs::read_to_string(out.join("table.md")).unwrap();
     assert!(md.starts_with("| λ | train acc. (%) |"), "{md}");
     assert_eq!(md.lines().count(), 5, "{md}");
@@ -100,7 +113,10 @@ fn table_of_three_runs_in_three_formats_with_their_templates() {
     let png = std::fs::read(out.join("templates_compared.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
     let rows = std::fs::read_to_string(out.join("templates_compared.csv")).unwrap();
-    assert!(rows.lines().count() > 3 * 10, "pixels of 3 runs × 10 classes");
+    assert!(
+        rows.lines().count() > 3 * 10,
+        "pixels of 3 runs × 10 classes"
+    );
 
     // A folder that is not a run is named.
     let (ok, _, stderr) = run(&["table", dir.path().to_str().unwrap(), "--out", "x"]);
@@ -147,11 +163,19 @@ fn lr_range_writes_its_figure_and_prints_bounds() {
     let steps = csv.lines().count() - 1;
     assert!((20..=150).contains(&steps), "{steps} steps");
     let svg = std::fs::read_to_string(out.join("lr_range.svg")).unwrap();
-    assert!(svg.contains("Learning-rate range test — synthetic, linear"), "title");
-    assert!(svg.contains("eta_min ") && svg.contains("eta_max "), "bounds marked");
-    assert!(std::fs::read(out.join("lr_range.png"))
-        .unwrap()
-        .starts_with(b"\x89PNG"));
+    assert!(
+        svg.contains("Learning-rate range test — synthetic, linear"),
+        "title"
+    );
+    assert!(
+        svg.contains("eta_min ") && svg.contains("eta_max "),
+        "bounds marked"
+    );
+    assert!(
+        std::fs::read(out.join("lr_range.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
 
     // A range that ends below its start is refused, naming the value.
     let (ok, _, stderr) = run(&[

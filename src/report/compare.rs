@@ -156,8 +156,8 @@ pub fn compare_saved(runs: &[&SavedRun]) -> Result<Figure, String> {
         let net = run
             .weights()
             .map_err(|e| format!("{}: cannot read its weights: {e}", run.dir.display()))?;
-        let row = template_row(label, &net, run.meta.shape, &run.meta.class_names)
-            .ok_or_else(|| {
+        let row =
+            template_row(label, &net, run.meta.shape, &run.meta.class_names).ok_or_else(|| {
                 format!(
                     "{}: its weights do not fit its images ({}×{}×{})",
                     run.dir.display(),
@@ -209,7 +209,10 @@ mod tests {
             },
         ];
         let f = templates_compared("Class templates of 2 runs", &rows);
-        assert!(f.svg.contains(">λ 0<") && f.svg.contains(">λ 1<"), "rows named");
+        assert!(
+            f.svg.contains(">λ 0<") && f.svg.contains(">λ 1<"),
+            "rows named"
+        );
         assert_eq!(f.svg.matches(">cat<").count(), 2);
         // 2 runs × 2 pictures × 4 pixels, and the header.
         assert_eq!(f.csv.lines().count(), 1 + 16);

@@ -961,7 +961,11 @@ pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
     }
     if let Some(net) = record.network {
         if let Some(m) = last {
-            out.push(gradient_histograms(m, &layer_shapes(net), Some(record.info)));
+            out.push(gradient_histograms(
+                m,
+                &layer_shapes(net),
+                Some(record.info),
+            ));
         }
         out.push(weight_histograms(net, Some(record.info)));
     }

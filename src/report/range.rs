@@ -71,13 +71,25 @@ pub fn lr_range_figure(test: &RangeTest, subject: &str) -> Figure {
         x: (x0, x1),
         y: (lo, hi),
     };
-    axes.draw(&mut c, "learning rate η (log scale)", "mini-batch loss", false);
+    axes.draw(
+        &mut c,
+        "learning rate η (log scale)",
+        "mini-batch loss",
+        false,
+    );
     let (l, top, _, bottom) = area;
     for e in (x0.ceil() as i32)..=(x1.floor() as i32) {
         let x = axes.px(f64::from(e));
         c.line((x, top), (x, bottom), "#eeeeee", 1.0, None);
         c.line((x, bottom), (x, bottom + 5.0), "#333333", 1.0, None);
-        c.text(x, bottom + 22.0, &decade_label(e), 14.0, Anchor::Middle, 0.0);
+        c.text(
+            x,
+            bottom + 22.0,
+            &decade_label(e),
+            14.0,
+            Anchor::Middle,
+            0.0,
+        );
     }
     let clamp = |y: f64| axes.py(y.clamp(lo, hi));
     let raw: Vec<(f64, f64)> = pts
@@ -92,8 +104,16 @@ pub fn lr_range_figure(test: &RangeTest, subject: &str) -> Figure {
     c.polyline(&smooth, PALETTE[0], 2.5, None);
     if let Some(b) = test.bounds {
         for (eta, text, anchor) in [
-            (b.eta_min, format!("eta_min {}", number(b.eta_min)), Anchor::End),
-            (b.eta_max, format!("eta_max {}", number(b.eta_max)), Anchor::Start),
+            (
+                b.eta_min,
+                format!("eta_min {}", number(b.eta_min)),
+                Anchor::End,
+            ),
+            (
+                b.eta_max,
+                format!("eta_max {}", number(b.eta_max)),
+                Anchor::Start,
+            ),
         ] {
             let x = axes.px(lx(eta));
             c.line((x, top), (x, bottom), PALETTE[1], 1.5, Some("6 4"));

@@ -80,29 +80,28 @@ pub struct TableRun {
 }
 
 impl TableRun {
-    /// A saved run: its summary's numbers when it has one, else its last epoch's training
-    /// and validation numbers (and no test numbers).
+    /// A saved run: its summary's numbers when the summary is of its last epoch, else
+    /// (a run still training, stopped, or continued after it ended) its last epoch's
+    /// training and validation numbers and no test numbers; the status is its folder's.
     pub fn from_saved(run: &SavedRun) -> Self {
-        let results = match (&run.summary, run.history.last()) {
-            (Some(s), _) => RunResults::of_summary(s),
-            (None, Some(m)) => RunResults {
+        let last = run.history.last();
+        let results = match (&run.summary, last) {
+            (Some(s), _) if s.epochs >= run.history.len() => RunResults::of_summary(s),
+            (_, Some(m)) => RunResults {
                 train_acc: m.train.accuracy,
                 train_cost: m.train.cost,
                 val_acc: m.val.accuracy,
                 val_cost: m.val.cost,
                 ..RunResults::UNKNOWN
             },
+            (Some(s), None) => RunResults::of_summary(s),
             (None, None) => RunResults::UNKNOWN,
-        };
-        let status = match &run.summary {
-            Some(s) if run.meta.status != RunStatus::Running => s.status,
-            _ => run.meta.status,
         };
         TableRun {
             name: run.name(),
             settings: run.settings.clone(),
             results,
-            status,
+            status: run.meta.status,
         }
     }
 }
@@ -314,9 +313,8 @@ impl RunsTable {
     /// As a LaTeX `tabular` with booktabs rules, ready for `\input`.
     pub fn latex(&self) -> String {
         let headers = self.text_headers();
-        let mut s = String::from(
-            "% Results table written by trainviz; needs \\usepackage{booktabs}.\n",
-        );
+        let mut s =
+            String::from("% Results table written by trainviz; needs \\usepackage{booktabs}.\n");
         let _ = writeln!(
             s,
             "\\begin{{tabular}}{{{}rrrrrr}}\n\\toprule",
@@ -372,7 +370,11 @@ impl RunsTable {
             let _ = writeln!(
                 s,
                 "| {} |",
-                cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
+                cells
+                    .iter()
+                    .map(|c| cell(c))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
             );
         }
         s
@@ -451,13 +453,19 @@ mod tests {
         assert_eq!(lines.next(), Some("0.1,0,0.45,0.38,0.2812,1.6,1.8,1.79"));
         assert_eq!(csv.lines().count(), 4);
         let tex = t.latex();
-        assert!(tex.contains("\\toprule") && tex.contains("\\bottomrule"), "{tex}");
+        assert!(
+            tex.contains("\\toprule") && tex.contains("\\bottomrule"),
+            "{tex}"
+        );
         assert!(tex.contains("\\begin{tabular}{llrrrrrr}"), "{tex}");
         assert!(
             tex.contains("$\\eta$ & $\\lambda$ & Train acc."),
             "Greek in math mode: {tex}"
         );
-        assert!(tex.contains("0.001 & 0.1 & 45.00 & 38.00 & 39.35 & 1.6000"), "{tex}");
+        assert!(
+            tex.contains("0.001 & 0.1 & 45.00 & 38.00 & 39.35 & 1.6000"),
+            "{tex}"
+        );
         let md = t.markdown();
         assert!(md.starts_with("| η | λ | train acc. (%)"), "{md}");
         assert!(md.contains("|---|---|---:|"), "{md}");
@@ -474,7 +482,10 @@ mod tests {
         assert!(t.named && t.ranked && t.with_status);
         let md = t.markdown();
         assert!(md.starts_with("| rank | run | status |"), "{md}");
-        assert!(md.contains("| 2 | λ 0 | diverged | 45.00 | 38.00 | — |"), "{md}");
+        assert!(
+            md.contains("| 2 | λ 0 | diverged | 45.00 | 38.00 | — |"),
+            "{md}"
+        );
         let csv = t.csv();
         assert!(csv.contains("2,λ 0,diverged,0.45,0.38,,"), "{csv}");
     }

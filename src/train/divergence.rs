@@ -84,7 +84,9 @@ pub fn suggest_eta(diverged: f64, trained_well: &[f64], failed: &[f64], steps: u
         .iter()
         .copied()
         .filter(|e| e.is_finite() && *e > 0.0 && *e < 0.99 * diverged)
-        .fold(None, |best: Option<f64>, e| Some(best.map_or(e, |b| b.max(e))));
+        .fold(None, |best: Option<f64>, e| {
+            Some(best.map_or(e, |b| b.max(e)))
+        });
     let mut eta = good.unwrap_or(if steps <= FAST_STEPS {
         diverged / 100.0
     } else {

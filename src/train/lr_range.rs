@@ -175,9 +175,12 @@ pub fn suggest(points: &[RangePoint]) -> (Option<Bounds>, Vec<String>) {
         .iter()
         .enumerate()
         .map(|(i, p)| (i, p.smoothed))
-        .fold((0, f64::INFINITY), |best, (i, v)| {
-            if v < best.1 { (i, v) } else { best }
-        });
+        .fold(
+            (0, f64::INFINITY),
+            |best, (i, v)| {
+                if v < best.1 { (i, v) } else { best }
+            },
+        );
     if start - lowest < MIN_FALL * start.abs() {
         notes.push(format!(
             "The loss did not fall over this range (from {start:.3} to at best {lowest:.3}): \

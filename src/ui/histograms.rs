@@ -205,12 +205,8 @@ impl HistogramsPanel {
                     .as_ref()
                     .map(|i| i.settings.live().loss)
                     .unwrap_or_default();
-                let fig = figures::truth_probability(
-                    &metrics.val,
-                    "val",
-                    loss,
-                    history.info.as_ref(),
-                );
+                let fig =
+                    figures::truth_probability(&metrics.val, "val", loss, history.info.as_ref());
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });

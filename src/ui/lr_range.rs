@@ -242,7 +242,7 @@ fn plot(ui: &mut Ui, test: &RangeTest) {
     plot.show(ui, |p| {
         p.line(
             Line::new(
-                format!("each mini-batch (up to {:.2})", cap),
+                format!("each mini-batch (up to {cap:.2})"),
                 PlotPoints::Owned(raw),
             )
             .color(super::plots::series_colour(8))

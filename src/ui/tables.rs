@@ -58,8 +58,7 @@ impl TableExport {
                 for fig in &figures {
                     for ext in ["png", "svg", "csv"] {
                         let path = dir.join(format!("{}.{ext}", fig.id));
-                        export_figure(fig, &path, PngSize::default())
-                            .map_err(|e| e.to_string())?;
+                        export_figure(fig, &path, PngSize::default()).map_err(|e| e.to_string())?;
                         files += 1;
                     }
                 }
