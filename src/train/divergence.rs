@@ -112,7 +112,11 @@ fn one_digit_down(x: f64) -> f64 {
     let scale = 10f64.powf(x.log10().floor());
     // The small nudge keeps 0.3 (stored as 0.29999…) from rounding down to 0.2.
     let digit = (x / scale * (1.0 + 1e-9)).floor().max(1.0);
-    digit * scale
+    // Through decimal text, so 3 × 0.1 comes back as 0.3, not 0.30000000000000004.
+    let decimals = (-x.log10().floor()).max(0.0) as usize;
+    format!("{:.decimals$}", digit * scale)
+        .parse()
+        .unwrap_or(digit * scale)
 }
 
 /// `x` written out in plain decimals, as people type it in a field: 0.1, 0.002, 0.00001,
