@@ -16,6 +16,12 @@ use crate::train::config as settings;
 
 use crate::train::{Event, OptimizerKind, ScheduleKind, Summary, TrainConfig, WorkerHandle};
 
+mod lr_range;
+mod table;
+
+pub use lr_range::LrRangeArgs;
+pub use table::TableArgs;
+
 /// trainviz: watch a classifier learn. Without a subcommand, opens the window.
 #[derive(Debug, Parser)]
 #[command(name = "trainviz", version, about)]
@@ -134,6 +140,13 @@ pub enum CliCommand {
         #[command(flatten)]
         args: TrainArgs,
     },
+    /// Learning-rate range test: η grows exponentially over a short run; writes the loss
+    /// against η (lr_range.png, .svg, .csv) into --out and prints the suggested eta_min and
+    /// eta_max for the cyclic schedule.
+    LrRange(LrRangeArgs),
+    /// Results table of saved runs (settings that differ, training/validation/test accuracy
+    /// and cost) as table.csv, table.tex (booktabs) and table.md in --out.
+    Table(TableArgs),
     /// Write a saved run's weights and input normalisation as a NumPy .npz file.
     ExportNpz {
         /// The run's folder (under runs/).
@@ -613,6 +626,8 @@ pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
         CliCommand::Bench(b) => bench(&b, global.threads),
         CliCommand::Layers { args } => stack::layers_cmd(&args.resolve()?),
         CliCommand::Embed(e) => embed_cmd(&e, global),
+        CliCommand::LrRange(a) => lr_range::lr_range_cmd(&a),
+        CliCommand::Table(a) => table::table_cmd(&a),
         CliCommand::ExportNpz { run, out } => {
             let out = out.unwrap_or_else(|| run.join("weights.npz"));
             let saved = crate::runs::SavedRun::load(&run)?;
@@ -1096,6 +1111,12 @@ fn sweep_cmd(
     };
     let results = crate::runs::sweep::run(&sweep, point, &stop, &report);
     println!("\n{}", crate::runs::sweep::table(&results));
+    // A single point of a spread-out sweep leaves the table to the run that collects them.
+    if point.is_none() {
+        for path in crate::runs::sweep::write_table(&sweep, &results)? {
+            println!("wrote {}", path.display());
+        }
+    }
     let failed = failures
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

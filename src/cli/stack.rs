@@ -19,7 +19,13 @@ fn data_shape(config: &TrainConfig) -> Result<(Shape, usize)> {
     let (shape, classes) = match config.dataset {
         DatasetKind::Cifar10 | DatasetKind::Synthetic => (ImageShape::CIFAR, 10),
         DatasetKind::FashionMnist => (ImageShape::FASHION, 10),
-        DatasetKind::Folder => {
+        // An image folder is read to find out; points in the plane are generated (cheap).
+        DatasetKind::Folder
+        | DatasetKind::Spiral
+        | DatasetKind::Circle
+        | DatasetKind::Xor
+        | DatasetKind::Gauss
+        | DatasetKind::Moons => {
             let splits = data::load(&config.data_request())?;
             (splits.shape(), splits.num_classes())
         }

@@ -40,6 +40,21 @@ pub struct Figure {
     pub csv: String,
 }
 
+/// How a figure's title names the run it shows: the data set and the settings as trained
+/// ("CIFAR-10, linear · softmax cross-entropy · λ 0.1 · η 0.001"), as the per-epoch curves'
+/// titles do, so figures of different runs can be told apart.
+pub fn run_label(info: &RunInfo) -> String {
+    format!("{}, {}", info.dataset, info.settings.title())
+}
+
+/// `base`, followed by the run's name when the figure is of a known run.
+fn titled(base: &str, run: Option<&RunInfo>) -> String {
+    match run {
+        Some(info) => format!("{base} — {}", run_label(info)),
+        None => base.to_string(),
+    }
+}
+
 /// Which per-epoch curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Curve {
@@ -85,11 +100,9 @@ pub fn curve(record: &RunRecord<'_>, curve: Curve) -> Figure {
     let name = curve.name();
     let train = curve.points(record.history, false);
     let val = curve.points(record.history, true);
-    let title = format!(
-        "{} per epoch — {}, {}",
-        capitalise(name),
-        record.info.dataset,
-        record.info.settings.title()
+    let title = titled(
+        &format!("{} per epoch", capitalise(name)),
+        Some(record.info),
     );
     let markers: Vec<(f64, String)> = record
         .info
@@ -235,22 +248,24 @@ pub fn overlay(runs: &[(String, &[EpochMetrics])], curve: Curve, validation: boo
 
 /// The per-step mini-batch loss: the raw values (thinned) and their moving average.
 pub fn step_loss(raw: &[(f64, f64)], smoothed: &[(f64, f64)], smoothing: f64) -> Figure {
-    step_loss_marked(raw, smoothed, smoothing, &[])
+    step_loss_marked(raw, smoothed, smoothing, &[], None)
 }
 
-/// [`step_loss`] with the live changes of the run marked at their (fractional) epoch.
+/// [`step_loss`] with the live changes of the run marked at their (fractional) epoch, the
+/// title naming the run when `run` is known.
 pub fn step_loss_marked(
     raw: &[(f64, f64)],
     smoothed: &[(f64, f64)],
     smoothing: f64,
     markers: &[(f64, String)],
+    run: Option<&RunInfo>,
 ) -> Figure {
     const MAX_POINTS: usize = 2000;
     let thin = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
         let stride = v.len().div_ceil(MAX_POINTS).max(1);
         v.iter().step_by(stride).copied().collect()
     };
-    let title = "Mini-batch loss per step".to_string();
+    let title = titled("Mini-batch loss per step", run);
     let svg = svg::line_chart_marked(
         &title,
         "epoch",
@@ -437,8 +452,15 @@ fn set_name(set: &str) -> &str {
     }
 }
 
-/// The confusion matrix of `eval` on the set called `set`, as counts or row-normalised.
-pub fn confusion(eval: &Evaluation, class_names: &[String], set: &str, normalised: bool) -> Figure {
+/// The confusion matrix of `eval` on the set called `set`, as counts or row-normalised; the
+/// subtitle names the run when `run` is known.
+pub fn confusion(
+    eval: &Evaluation,
+    class_names: &[String],
+    set: &str,
+    normalised: bool,
+    run: Option<&RunInfo>,
+) -> Figure {
     let k = eval.classes();
     let names = padded_names(class_names, k);
     let row_totals: Vec<u32> = (0..k)
@@ -471,15 +493,14 @@ pub fn confusion(eval: &Evaluation, class_names: &[String], set: &str, normalise
             "counts"
         }
     );
-    let subtitle = format!(
-        "{}accuracy {:.1} % of {} images",
-        if normalised {
-            "% of each true class · "
-        } else {
-            "counts · "
-        },
-        100.0 * eval.accuracy,
-        eval.count
+    // The title says counts or % already; the subtitle adds what it does not.
+    let subtitle = titled(
+        &format!(
+            "accuracy {:.1} % of {} images",
+            100.0 * eval.accuracy,
+            thousands(eval.count)
+        ),
+        run,
     );
     let svg = svg::heatmap(
         &title,
@@ -630,12 +651,19 @@ fn single_panels(names: Vec<String>, hists: &[Histogram], series: &str) -> Vec<H
 }
 
 /// Gradient histograms of each weight matrix at the end of `metrics`' epoch.
-pub fn gradient_histograms(metrics: &EpochMetrics, layer_shapes: &[(usize, usize)]) -> Figure {
+pub fn gradient_histograms(
+    metrics: &EpochMetrics,
+    layer_shapes: &[(usize, usize)],
+    run: Option<&RunInfo>,
+) -> Figure {
     let names = layer_names(layer_shapes.iter().copied());
     let panels = single_panels(names, &metrics.gradient_histograms, "gradient");
     histograms_figure(
         "gradient_histograms",
-        format!("Gradients of the weights in epoch {}", metrics.epoch),
+        titled(
+            &format!("Gradients of the weights in epoch {}", metrics.epoch),
+            run,
+        ),
         "∂cost/∂w",
         panels,
     )
@@ -647,7 +675,7 @@ pub fn layer_shapes(net: &Network<f32>) -> Vec<(usize, usize)> {
 }
 
 /// Histograms of the weight values of each matrix.
-pub fn weight_histograms(net: &Network<f32>) -> Figure {
+pub fn weight_histograms(net: &Network<f32>, run: Option<&RunInfo>) -> Figure {
     let hists: Vec<Histogram> = net
         .layers
         .iter()
@@ -660,14 +688,19 @@ pub fn weight_histograms(net: &Network<f32>) -> Figure {
     );
     histograms_figure(
         "weight_histograms",
-        "Weight values of the final weights".into(),
+        titled("Weight values of the final weights", run),
         "w",
         panels,
     )
 }
 
 /// Histogram of the probability given to the true class, correct vs misclassified.
-pub fn truth_probability(eval: &Evaluation, set: &str, loss: LossKind) -> Figure {
+pub fn truth_probability(
+    eval: &Evaluation,
+    set: &str,
+    loss: LossKind,
+    run: Option<&RunInfo>,
+) -> Figure {
     let tp = &eval.truth_probability;
     let how = match loss {
         LossKind::Ce => "softmax",
@@ -690,11 +723,18 @@ pub fn truth_probability(eval: &Evaluation, set: &str, loss: LossKind) -> Figure
     debug_assert_eq!(tp.correct.len(), TRUTH_BINS);
     histograms_figure(
         &format!("truth_probability_{set}"),
-        format!(
-            "Probability given to the true class, {} set — {}",
-            set_name(set),
-            loss.label()
-        ),
+        match run {
+            // The run's name says the loss already.
+            Some(_) => titled(
+                &format!("Probability given to the true class, {} set", set_name(set)),
+                run,
+            ),
+            None => format!(
+                "Probability given to the true class, {} set — {}",
+                set_name(set),
+                loss.label()
+            ),
+        },
         "p(true class)",
         panels,
     )
@@ -702,7 +742,12 @@ pub fn truth_probability(eval: &Evaluation, set: &str, loss: LossKind) -> Figure
 
 /// The class templates (a linear classifier's weight rows, or an MLP's most important
 /// first-layer units) as a labelled grid.
-pub fn templates(net: &Network<f32>, shape: ImageShape, class_names: &[String]) -> Option<Figure> {
+pub fn templates(
+    net: &Network<f32>,
+    shape: ImageShape,
+    class_names: &[String],
+    run: Option<&RunInfo>,
+) -> Option<Figure> {
     let pictures = crate::model::templates::templates(net, shape, MAX_TEMPLATE_UNITS);
     if pictures.is_empty() {
         return None;
@@ -727,11 +772,14 @@ pub fn templates(net: &Network<f32>, shape: ImageShape, class_names: &[String]) 
             rgb: p.pixels.iter().flatten().copied().collect(),
         })
         .collect();
-    let title = if linear {
-        "Class templates (weights of each class)".to_string()
-    } else {
-        "Weights of the most important first-layer units".to_string()
-    };
+    let title = titled(
+        if linear {
+            "Class templates (weights of each class)"
+        } else {
+            "Weights of the most important first-layer units"
+        },
+        run,
+    );
     let svg = svg::image_grid(&title, &tiles, 5);
     let mut csv = String::from("tile,label,row,column,red,green,blue\n");
     for (n, t) in tiles.iter().enumerate() {
@@ -962,6 +1010,7 @@ pub fn layer_metric(
     history: &[EpochMetrics],
     metric: LayerMetric,
     activation: Activation,
+    run: Option<&RunInfo>,
 ) -> Figure {
     let series: Vec<Series> = metric
         .series(history)
@@ -974,7 +1023,7 @@ pub fn layer_metric(
             dashed: false,
         })
         .collect();
-    let title = metric.title(activation).to_string();
+    let title = titled(metric.title(activation), run);
     let svg = svg::line_chart(&title, "epoch", metric.axis(), &series);
     let mut csv = format!(
         "layer,epoch,{}\n",
@@ -1000,7 +1049,7 @@ pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
     // A point in the plane is a one-pixel "image": its templates would be single dots.
     if let Some(net) = record.network
         && !record.info.settings.start.dataset.is_plane()
-        && let Some(t) = templates(net, record.info.shape, names)
+        && let Some(t) = templates(net, record.info.shape, names, Some(record.info))
     {
         out.push(t);
     }
@@ -1014,8 +1063,8 @@ pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
         sets.push(("test", t));
     }
     for (set, eval) in &sets {
-        out.push(confusion(eval, names, set, false));
-        out.push(confusion(eval, names, set, true));
+        out.push(confusion(eval, names, set, false, Some(record.info)));
+        out.push(confusion(eval, names, set, true, Some(record.info)));
     }
     if !sets.is_empty() {
         out.push(per_class_accuracy(&sets, names));
@@ -1026,13 +1075,18 @@ pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
             eval,
             set,
             record.info.settings.live().loss,
+            Some(record.info),
         ));
     }
     if let Some(net) = record.network {
         if let Some(m) = last {
-            out.push(gradient_histograms(m, &layer_shapes(net)));
+            out.push(gradient_histograms(
+                m,
+                &layer_shapes(net),
+                Some(record.info),
+            ));
         }
-        out.push(weight_histograms(net));
+        out.push(weight_histograms(net, Some(record.info)));
     }
     if record.history.iter().any(|m| m.layers.len() > 1) {
         for metric in LayerMetric::ALL {
@@ -1040,6 +1094,7 @@ pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
                 record.history,
                 metric,
                 record.info.settings.start.activation,
+                Some(record.info),
             ));
         }
     }

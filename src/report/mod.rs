@@ -3,9 +3,12 @@
 //! report and a LaTeX results table. Used by the window's export buttons and by
 //! `trainviz train --figures`; knows nothing of the UI.
 
+pub mod compare;
 pub mod figures;
 pub mod plane;
+pub mod range;
 pub mod svg;
+pub mod table;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -324,7 +327,13 @@ pub fn export_report_with_steps(
         let at = figures.len().min(3);
         figures.insert(
             at,
-            figures::step_loss_marked(&steps.raw, &smoothed, steps.smoothing, &markers),
+            figures::step_loss_marked(
+                &steps.raw,
+                &smoothed,
+                steps.smoothing,
+                &markers,
+                Some(record.info),
+            ),
         );
     }
     if !steps.eta.is_empty() {

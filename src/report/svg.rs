@@ -104,15 +104,19 @@ impl Canvas {
     }
 
     /// A rectangle, filled and optionally outlined.
+    /// Nothing is drawn for a rectangle without area (an empty histogram bin, a bar of 0):
+    /// a zero or negative width or height is invalid SVG, which renderers warn about (sizes
+    /// are written with two decimals, so below 0.005 is zero).
     pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, stroke: Option<&str>) {
+        if !(w >= 0.005 && h >= 0.005) {
+            return;
+        }
         let stroke = stroke.map_or(String::new(), |s| {
             format!(r#" stroke="{s}" stroke-width="1""#)
         });
         let _ = writeln!(
             self.body,
-            r#"<rect x="{x:.2}" y="{y:.2}" width="{:.2}" height="{:.2}" fill="{fill}"{stroke}/>"#,
-            w.max(0.0),
-            h.max(0.0)
+            r#"<rect x="{x:.2}" y="{y:.2}" width="{w:.2}" height="{h:.2}" fill="{fill}"{stroke}/>"#
         );
     }
 
@@ -325,7 +329,7 @@ fn title_layout(width: f64, text: &str) -> (Vec<String>, f64) {
 
 /// Title at the top centre, on two lines when long; returns how much further down than a
 /// one-line title it reaches.
-fn title(c: &mut Canvas, width: f64, text: &str) -> f64 {
+pub(crate) fn title(c: &mut Canvas, width: f64, text: &str) -> f64 {
     let (lines, size) = title_layout(width, text);
     if lines.len() == 1 {
         c.text(width / 2.0, 30.0, text, size, Anchor::Middle, 0.0);
@@ -848,7 +852,7 @@ pub fn histogram_panels(title_text: &str, x_label: &str, panels: &[HistogramPane
 }
 
 /// Rough width of `s` in DejaVu Sans at `size` (for margins; the average glyph is ~0.6 em).
-fn text_width(s: &str, size: f64) -> f64 {
+pub(crate) fn text_width(s: &str, size: f64) -> f64 {
     s.chars().count() as f64 * size * 0.6
 }
 

@@ -682,40 +682,53 @@ impl SavedRun {
     }
 }
 
-/// Labels for runs that say what differs between them: for each run, `key value` for every
-/// setting in force in it (see [`RunSettings::applies`]) whose value over the run (see
-/// [`RunSettings::setting_text`]: changes made while training count) is not the same in all
-/// of them; the run's name when none differs. A setting that did nothing in a run (β₁ with
-/// plain SGD) is not named for that run.
-pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
-    let tables: Vec<Vec<(String, String)>> =
-        runs.iter().map(|r| r.settings.settings_table()).collect();
+/// The setting keys whose values differ between runs, in the order of the settings: a
+/// setting differs when the runs that use it use different values (over the run, see
+/// [`RunSettings::setting_text`]: changes made while training count), or when some runs use
+/// it with a value other than its default and the others do not use it at all (Adam with
+/// β₁ 0.8 beside plain SGD); Adam's default β₂ beside SGD is no difference.
+pub fn differing_keys(runs: &[&RunSettings]) -> Vec<String> {
+    let tables: Vec<Vec<(String, String)>> = runs.iter().map(|r| r.settings_table()).collect();
+    differing_in(&tables)
+}
+
+/// [`differing_keys`] of the runs' settings tables.
+fn differing_in(tables: &[Vec<(String, String)>]) -> Vec<String> {
     // Every key in force in some run, in the order of the settings.
     let mut keys: Vec<&str> = Vec::new();
-    for t in &tables {
+    for t in tables {
         for (k, _) in t {
             if !keys.contains(&k.as_str()) {
                 keys.push(k);
             }
         }
     }
-    let value = |t: &[(String, String)], key: &str| -> Option<String> {
-        t.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-    };
-    // A setting differs when the runs that use it use different values, or when some runs
-    // use it with a value other than its default and the others do not use it at all
-    // (Adam with β₁ 0.8 beside plain SGD); Adam's default β₂ beside SGD is no difference.
     let defaults = RunSettings::new(TrainConfig::default());
-    let differing: Vec<&str> = keys
-        .into_iter()
+    keys.into_iter()
         .filter(|k| {
-            let present: Vec<String> = tables.iter().filter_map(|t| value(t, k)).collect();
+            let present: Vec<String> = tables.iter().filter_map(|t| value_of(t, k)).collect();
             let distinct = present.iter().any(|v| *v != present[0]);
             let unusual = present.len() < tables.len()
                 && present.iter().any(|v| *v != defaults.setting_text(k));
             distinct || unusual
         })
-        .collect();
+        .map(str::to_string)
+        .collect()
+}
+
+/// The value of `key` in a settings table, when the setting is in force there.
+fn value_of(table: &[(String, String)], key: &str) -> Option<String> {
+    table.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+/// Labels for runs that say what differs between them: for each run, `key value` for every
+/// setting in force in it (see [`RunSettings::applies`]) that [`differing_keys`] finds;
+/// the run's name when none differs. A setting that did nothing in a run (β₁ with plain
+/// SGD) is not named for that run.
+pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
+    let tables: Vec<Vec<(String, String)>> =
+        runs.iter().map(|r| r.settings.settings_table()).collect();
+    let differing = differing_in(&tables);
     runs.iter()
         .zip(&tables)
         .map(|(run, t)| {
@@ -723,7 +736,8 @@ pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
                 .iter()
                 .filter_map(|k| {
                     // Words, as a person would write them ("η 0.01", "hidden layers 50").
-                    value(t, k).map(|v| format!("{} {v}", crate::train::config::setting_label(k)))
+                    value_of(t, k)
+                        .map(|v| format!("{} {v}", crate::train::config::setting_label(k)))
                 })
                 .collect();
             if named.is_empty() {

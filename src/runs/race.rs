@@ -218,6 +218,8 @@ pub enum RaceEvent {
         variant: usize,
         /// Its test accuracy.
         test_accuracy: f64,
+        /// Its test cost.
+        test_cost: f64,
         /// Where it was saved (`None` when not saved).
         dir: Option<PathBuf>,
         /// It stopped because its loss diverged (not a finite number, or far above its
@@ -330,14 +332,15 @@ fn run_variant(
                 metrics: Box::new(m),
             });
         }
-        let (test_accuracy, diverged) = match a.end {
-            Some(RunEnd::Finished { test, .. }) => (test.accuracy, false),
-            Some(RunEnd::Diverged { summary, .. }) => (summary.test_acc, true),
+        let (test_accuracy, test_cost, diverged) = match a.end {
+            Some(RunEnd::Finished { test, .. }) => (test.accuracy, test.cost, false),
+            Some(RunEnd::Diverged { summary, .. }) => (summary.test_acc, summary.test_cost, true),
             None => continue,
         };
         report(RaceEvent::Finished {
             variant: i,
             test_accuracy,
+            test_cost,
             dir: session.dir().map(Path::to_path_buf),
             diverged,
         });

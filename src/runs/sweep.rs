@@ -29,7 +29,9 @@ use serde::Deserialize;
 use super::{SavedRun, presets};
 use crate::data::{self, DataRequest, Splits};
 use crate::train::config::setting_text;
-use crate::train::{RunEnd, RunStatus, SaveTo, Session, Summary, TrainConfig, default_threads};
+use crate::train::{
+    RunEnd, RunSettings, RunStatus, SaveTo, Session, Summary, TrainConfig, default_threads,
+};
 
 /// Grid or random search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -564,6 +566,42 @@ pub fn table(results: &[PointResult]) -> String {
         ));
     }
     out
+}
+
+/// Writes the ranked results table of `results` (in the order given: best first after
+/// [`sort_results`]) into the sweep's folder as `table.csv`, `table.tex` and `table.md`,
+/// built as every other results table (see [`crate::report::table`]): a rank column, the
+/// settings that differ between the points, accuracy and cost on each set. Returns the
+/// files written.
+pub fn write_table(
+    sweep: &Sweep,
+    results: &[PointResult],
+) -> Result<Vec<PathBuf>, crate::report::ExportError> {
+    use crate::report::table::{RunResults, TableRun, runs_table};
+    let rows: Vec<TableRun> = results
+        .iter()
+        .filter_map(|r| {
+            // The saved record (with any change made while it trained), else the point's
+            // settings as the sweep made them (every result is of one of its points).
+            let settings = SavedRun::load(&sweep.dir.join(&r.id))
+                .map(|s| s.settings)
+                .ok()
+                .or_else(|| {
+                    sweep
+                        .points
+                        .iter()
+                        .find(|p| p.id == r.id)
+                        .map(|p| RunSettings::new(p.config.clone()))
+                })?;
+            Some(TableRun {
+                name: r.id.clone(),
+                settings,
+                results: RunResults::of_summary(&r.summary),
+                status: r.summary.status,
+            })
+        })
+        .collect();
+    runs_table(&rows, true).write(&sweep.dir)
 }
 
 #[cfg(test)]

@@ -67,9 +67,104 @@ impl DivergenceGuard {
     }
 }
 
+/// A diverging run that blew up within this many steps of its (re)start is far past the
+/// edge: the suggestion goes two decades down instead of one.
+pub const FAST_STEPS: usize = 100;
+
+/// The η to suggest after a run diverged with `diverged` (the η of its last step):
+/// - the largest η below it that trained a whole epoch well in this run (`trained_well`), when
+///   there is one;
+/// - else a tenth of it, or a hundredth when it blew up within [`FAST_STEPS`] steps
+///   (`steps` since it started or was last retried);
+/// - then a tenth lower again until below every η already known to diverge in this run
+///   (`failed`: retries that diverged too), so the suggestion is never one that failed;
+/// - rounded down to one significant digit, so it reads as people type it (0.1, 0.002).
+pub fn suggest_eta(diverged: f64, trained_well: &[f64], failed: &[f64], steps: usize) -> f64 {
+    let good = trained_well
+        .iter()
+        .copied()
+        .filter(|e| e.is_finite() && *e > 0.0 && *e < 0.99 * diverged)
+        .fold(None, |best: Option<f64>, e| {
+            Some(best.map_or(e, |b| b.max(e)))
+        });
+    let mut eta = good.unwrap_or(if steps <= FAST_STEPS {
+        diverged / 100.0
+    } else {
+        diverged / 10.0
+    });
+    let lowest_failed = failed
+        .iter()
+        .copied()
+        .chain(std::iter::once(diverged))
+        .filter(|e| e.is_finite() && *e > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    while eta >= 0.99 * lowest_failed && eta > 1e-12 {
+        eta /= 10.0;
+    }
+    one_digit_down(eta)
+}
+
+/// `x` rounded down to one significant digit (0.0734 → 0.07).
+fn one_digit_down(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return x;
+    }
+    let scale = 10f64.powf(x.log10().floor());
+    // The small nudge keeps 0.3 (stored as 0.29999…) from rounding down to 0.2.
+    let digit = (x / scale * (1.0 + 1e-9)).floor().max(1.0);
+    // Through decimal text, so 3 × 0.1 comes back as 0.3, not 0.30000000000000004.
+    let decimals = (-x.log10().floor()).max(0.0) as usize;
+    format!("{:.decimals$}", digit * scale)
+        .parse()
+        .unwrap_or(digit * scale)
+}
+
+/// `x` written out in plain decimals, as people type it in a field: 0.1, 0.002, 0.00001,
+/// 10 (never 1.0e-1).
+pub fn plain_number(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let decimals = (3 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_suggested_eta_is_below_every_eta_that_diverged() {
+        // η = 10 blew up after 60 steps with nothing better known: two decades down.
+        assert_eq!(suggest_eta(10.0, &[], &[], 60), 0.1);
+        // Late divergence: one decade down.
+        assert_eq!(suggest_eta(1.0, &[], &[], 5000), 0.1);
+        // A retry at the suggested value that diverged again goes lower still.
+        let s = suggest_eta(10.0, &[], &[1.0, 0.5], 5000);
+        assert!(s < 0.5, "{s}");
+        assert_eq!(s, 0.1);
+        // An η that trained whole epochs well is the suggestion.
+        assert_eq!(suggest_eta(0.5, &[0.05, 0.02], &[], 5000), 0.05);
+        // One that trained at the diverging η itself is no evidence.
+        assert_eq!(suggest_eta(0.3, &[0.3], &[], 5000), 0.03);
+        assert_eq!(one_digit_down(0.0734), 0.07);
+        assert_eq!(one_digit_down(0.3), 0.3);
+    }
+
+    #[test]
+    fn plain_numbers_have_no_exponent() {
+        assert_eq!(plain_number(0.1), "0.1");
+        assert_eq!(plain_number(1.0), "1");
+        assert_eq!(plain_number(10.0), "10");
+        assert_eq!(plain_number(0.00001), "0.00001");
+        assert_eq!(plain_number(0.0025), "0.0025");
+        assert_eq!(plain_number(12.5), "12.5");
+    }
 
     #[test]
     fn nan_and_growth_diverge_noise_does_not() {

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod config;
 pub mod divergence;
+pub mod lr_range;
 pub mod metrics;
 pub mod optimizer;
 pub mod plane;

@@ -113,6 +113,11 @@ pub struct Session {
     points: Vec<EvalPoint>,
     /// How many of `points` are in the run folder.
     points_saved: usize,
+    /// Every η at which this run diverged (retries included), so that no suggestion repeats
+    /// one of them.
+    failed_etas: Vec<f64>,
+    /// The step at which the run (re)started training: how fast a divergence came.
+    started_at_step: usize,
 }
 
 impl Session {
@@ -152,6 +157,8 @@ impl Session {
             test: None,
             points: Vec::new(),
             points_saved: 0,
+            failed_etas: Vec::new(),
+            started_at_step: 0,
         })
     }
 
@@ -213,6 +220,7 @@ impl Session {
             s.status = RunStatus::Finished;
         }
         s.info = RunInfo::new(s.trainer.data(), s.trainer.settings().clone());
+        s.started_at_step = s.trainer.steps_done();
         Ok(s)
     }
 
@@ -337,6 +345,7 @@ impl Session {
             return None;
         }
         self.status = RunStatus::Running;
+        self.started_at_step = self.trainer.steps_done();
         if let Some(w) = &mut self.writer
             && let Err(e) = w.reopen()
         {
@@ -569,6 +578,15 @@ impl Session {
         let eta = self.trainer.current_eta();
         let step = self.trainer.steps_done();
         let epoch = self.trainer.epochs_done() + 1;
+        // The η of each whole epoch that ended well (the last good weights are of one).
+        let trained_well: Vec<f64> = self.trainer.history().iter().map(|m| m.eta).collect();
+        let suggestion = super::divergence::suggest_eta(
+            eta,
+            &trained_well,
+            &self.failed_etas,
+            step.saturating_sub(self.started_at_step),
+        );
+        self.failed_etas.push(eta);
         self.trainer.set_network(self.last_good.clone());
         self.status = RunStatus::Diverged;
         let test = self.trainer.evaluate(Subset::Test);
@@ -576,10 +594,11 @@ impl Session {
         summary.status = RunStatus::Diverged;
         self.save_steps(out);
         let message = format!(
-            "Training diverged in epoch {epoch} (step {step}, η = {eta:.3e}): {reason}. \
+            "Training diverged in epoch {epoch} (step {step}, η = {}): {reason}. \
              Training stopped and the weights of the last good epoch are back. \
-             Try a smaller η (e.g. {:.1e}).",
-            eta / 10.0
+             Try a smaller η (e.g. {}).",
+            super::divergence::plain_number(eta),
+            super::divergence::plain_number(suggestion)
         );
         if let Some(w) = self.writer(out)
             && let Err(e) = w.diverged(&summary, &message)

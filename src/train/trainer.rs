@@ -116,6 +116,20 @@ pub struct Trainer {
     optimizer: Optimizer,
     /// Optimiser changes since the last finished epoch.
     optimizer_switches: Vec<OptimizerSwitch>,
+    /// η growing step by step in place of the schedule (the learning-rate range test).
+    eta_ramp: Option<EtaRamp>,
+}
+
+/// η growing by a constant factor each step, in place of the run's schedule: the
+/// learning-rate range test's probe (see [`super::lr_range`]). Not a setting of the run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EtaRamp {
+    /// η of the first step.
+    pub start: f64,
+    /// Factor between the η of one step and the next.
+    pub growth: f64,
+    /// The step count at which the ramp began.
+    pub from_step: usize,
 }
 
 /// The forward pass of a training step: with inverted dropout at `rate` when it is above 0.
@@ -221,6 +235,7 @@ impl Trainer {
             pool: pool_with(threads),
             optimizer: Optimizer::new(config.optimizer_settings()),
             optimizer_switches: Vec::new(),
+            eta_ramp: None,
             settings: RunSettings::new(config),
             data,
             normalizer,
@@ -316,6 +331,10 @@ impl Trainer {
     }
     /// The learning rate the next step will use.
     pub fn current_eta(&self) -> f64 {
+        if let Some(r) = self.eta_ramp {
+            let n = self.steps_done.saturating_sub(r.from_step);
+            return r.start * r.growth.powi(n as i32);
+        }
         learning_rate(
             &self.settings.start,
             self.live.eta,
@@ -323,6 +342,12 @@ impl Trainer {
             self.epochs_done,
             self.steps_done,
         )
+    }
+    /// Replaces the schedule by `ramp` from the next step on (`None`: the schedule again).
+    /// Only for probes such as the learning-rate range test, whose trainer is thrown away:
+    /// a ramp is not recorded among the run's settings.
+    pub fn set_eta_ramp(&mut self, ramp: Option<EtaRamp>) {
+        self.eta_ramp = ramp;
     }
     /// The live hyperparameters.
     pub fn live(&self) -> LiveParams {

@@ -202,6 +202,7 @@ pub struct TrainvizApp {
     pub plane: super::plane::PlanePanel,
     /// Whether the last run seen was on points in the plane (`None` before the first).
     last_run_plane: Option<bool>,
+    lr_range: super::lr_range::LrRangePanel,
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
@@ -263,6 +264,7 @@ impl TrainvizApp {
             race: RacePanel::default(),
             plane: super::plane::PlanePanel::default(),
             last_run_plane: None,
+            lr_range: super::lr_range::LrRangePanel::default(),
             runs: RunsPanel::new(
                 runs_dir
                     .clone()
@@ -350,6 +352,7 @@ impl TrainvizApp {
             UiAction::Continue(extra) => self.send(Command::Extend(extra)),
             UiAction::EvaluateTest => self.send(Command::EvaluateTest),
             UiAction::DownloadCifar => self.start_download(),
+            UiAction::OpenLrRange => self.lr_range.open = true,
             UiAction::Reset => {
                 let config = self.settings.config.clone();
                 self.send(Command::Reset(Box::new(config)));
@@ -804,6 +807,9 @@ impl TrainvizApp {
                 }
             }
         }
+        if let Some(fig) = self.lr_range.window(ctx, &mut self.settings.config) {
+            self.exporter.ask_figure(Box::new(fig));
+        }
         let run_dir = self.history.saved_dir.clone();
         let waker = self.waker();
         self.exporter
@@ -964,6 +970,7 @@ impl TrainvizApp {
                                 net,
                                 record.info.shape,
                                 &record.info.class_names,
+                                Some(record.info),
                             )
                         {
                             request = Some(ExportRequest::Figure(Box::new(fig)));
@@ -1164,6 +1171,16 @@ impl TrainvizApp {
     /// The race panel (for tests).
     pub fn race_panel(&mut self) -> &mut RacePanel {
         &mut self.race
+    }
+
+    /// The learning-rate range test's window (for tests).
+    pub fn lr_range_panel(&mut self) -> &mut super::lr_range::LrRangePanel {
+        &mut self.lr_range
+    }
+
+    /// The learning-rate range test's last result (for tests).
+    pub fn lr_range_result(&self) -> Option<&crate::train::lr_range::RangeTest> {
+        self.lr_range.result()
     }
 
     /// Labels of the templates shown (for tests).

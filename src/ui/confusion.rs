@@ -93,7 +93,13 @@ impl ConfusionPanel {
                 .on_hover_text("PNG, SVG or CSV")
                 .clicked()
             {
-                let fig = figures::confusion(eval, &names, self.set.id(), self.normalised);
+                let fig = figures::confusion(
+                    eval,
+                    &names,
+                    self.set.id(),
+                    self.normalised,
+                    history.info.as_ref(),
+                );
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }
             if ui

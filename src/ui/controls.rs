@@ -33,6 +33,8 @@ pub enum UiAction {
     ChooseDataFolder,
     /// Download CIFAR-10 into data/.
     DownloadCifar,
+    /// Open the learning-rate range test (it suggests the cyclic schedule's η range).
+    OpenLrRange,
 }
 
 /// State of the settings panel (only what is not in the config itself).
@@ -250,6 +252,16 @@ impl ControlsPanel {
                     ui.weak(format!(
                         "The run ends after step {steps}, with its last cycle."
                     ));
+                }
+                if ui
+                    .button("Find the η range…")
+                    .on_hover_text(
+                        "Learning-rate range test: a short run with η growing step by step \
+                         suggests η min and η max",
+                    )
+                    .clicked()
+                {
+                    actions.push(UiAction::OpenLrRange);
                 }
             }
             ScheduleKind::Constant => {}

@@ -181,7 +181,7 @@ impl HistogramsPanel {
         ui.horizontal(|ui| {
             ui.strong(format!("Gradients, epoch {}", metrics.epoch));
             if ui.button("Export…").clicked() {
-                let fig = figures::gradient_histograms(metrics, &shapes);
+                let fig = figures::gradient_histograms(metrics, &shapes, history.info.as_ref());
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
@@ -205,7 +205,8 @@ impl HistogramsPanel {
                     .as_ref()
                     .map(|i| i.settings.live().loss)
                     .unwrap_or_default();
-                let fig = figures::truth_probability(&metrics.val, "val", loss);
+                let fig =
+                    figures::truth_probability(&metrics.val, "val", loss, history.info.as_ref());
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
@@ -248,7 +249,7 @@ impl HistogramsPanel {
             ui.horizontal(|ui| {
                 ui.strong("Weight values (latest weights)");
                 if ui.button("Export…").clicked() {
-                    let fig = figures::weight_histograms(net);
+                    let fig = figures::weight_histograms(net, history.info.as_ref());
                     request = Some(ExportRequest::Figure(Box::new(fig)));
                 }
             });

@@ -49,7 +49,8 @@ impl LayersPanel {
                                 .on_hover_text("PNG, SVG or CSV of this plot")
                                 .clicked()
                             {
-                                let fig = layer_metric(&history.epochs, metric, activation);
+                                let fig =
+                                    layer_metric(&history.epochs, metric, activation, Some(info));
                                 request = Some(ExportRequest::Figure(Box::new(fig)));
                             }
                         });

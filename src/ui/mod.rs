@@ -15,11 +15,13 @@ pub mod histograms;
 pub mod history;
 pub mod layers;
 pub mod plane;
+pub mod lr_range;
 pub mod plots;
 pub mod predictions;
 pub mod race;
 pub mod results;
 pub mod runs;
+pub mod tables;
 pub mod templates;
 pub mod words;
 

@@ -749,6 +749,7 @@ impl PlotsPanel {
                     &smoothed,
                     self.smoothing,
                     &self.step_markers,
+                    history.info.as_ref(),
                 );
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }

@@ -25,6 +25,9 @@ struct RunningRace {
     /// Test accuracy, folder and whether it diverged, of each variant that ended.
     finished: Vec<Option<(f64, Option<PathBuf>, bool)>>,
     failed: Vec<Option<String>>,
+    /// Settings of each variant, and its test cost once it ended (for the exported table).
+    settings: Vec<crate::train::RunSettings>,
+    test_costs: Vec<f64>,
     events: Receiver<RaceEvent>,
     stop: Arc<AtomicBool>,
 }
@@ -52,6 +55,7 @@ pub struct RacePanel {
     pub second_values: String,
     race: Option<RunningRace>,
     message: Option<String>,
+    table: super::tables::TableExport,
 }
 
 impl Default for RacePanel {
@@ -63,6 +67,7 @@ impl Default for RacePanel {
             second_values: "on, off".into(),
             race: None,
             message: None,
+            table: super::tables::TableExport::default(),
         }
     }
 }
@@ -130,6 +135,10 @@ impl RacePanel {
         let stop_flag = stop.clone();
         let n = variants.len();
         let labels = variants.iter().map(|v| v.label.clone()).collect();
+        let settings = variants
+            .iter()
+            .map(|v| crate::train::RunSettings::new(v.config.clone()))
+            .collect();
         let spawned = std::thread::Builder::new()
             .name("trainviz-race".into())
             .spawn(move || {
@@ -153,6 +162,8 @@ impl RacePanel {
             histories: vec![Vec::new(); n],
             finished: vec![None; n],
             failed: vec![None; n],
+            settings,
+            test_costs: vec![f64::NAN; n],
             events: rx,
             stop,
         });
@@ -171,11 +182,15 @@ impl RacePanel {
                 RaceEvent::Finished {
                     variant,
                     test_accuracy,
+                    test_cost,
                     dir,
                     diverged,
                 } => {
                     if let Some(f) = r.finished.get_mut(variant) {
                         *f = Some((test_accuracy, dir, diverged));
+                    }
+                    if let Some(c) = r.test_costs.get_mut(variant) {
+                        *c = test_cost;
                     }
                 }
                 RaceEvent::Failed { variant, message } => {
@@ -185,6 +200,45 @@ impl RacePanel {
                 }
             }
         }
+    }
+
+    /// The results table of the variants as they stand: settings that differ, accuracy and
+    /// cost of the last epoch on the training and validation sets, the test set's once a
+    /// variant ended (a diverged variant's test numbers are left out: its weights are not
+    /// numbers).
+    fn results_table(&self) -> Option<crate::report::table::RunsTable> {
+        use crate::report::table::{RunResults, TableRun, runs_table};
+        use crate::runs::RunStatus;
+        let r = self.race.as_ref()?;
+        let running = self.running();
+        let rows: Vec<TableRun> = r
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let last = r.histories[i].last();
+                let (status, test_acc, test_cost) = match &r.finished[i] {
+                    Some((_, _, true)) => (RunStatus::Diverged, f64::NAN, f64::NAN),
+                    Some((acc, _, false)) => (RunStatus::Finished, *acc, r.test_costs[i]),
+                    None if running => (RunStatus::Running, f64::NAN, f64::NAN),
+                    None => (RunStatus::Stopped, f64::NAN, f64::NAN),
+                };
+                TableRun {
+                    name: label.clone(),
+                    settings: r.settings[i].clone(),
+                    results: RunResults {
+                        train_acc: last.map_or(f64::NAN, |m| m.train.accuracy),
+                        train_cost: last.map_or(f64::NAN, |m| m.train.cost),
+                        val_acc: last.map_or(f64::NAN, |m| m.val.accuracy),
+                        val_cost: last.map_or(f64::NAN, |m| m.val.cost),
+                        test_acc,
+                        test_cost,
+                    },
+                    status,
+                }
+            })
+            .collect();
+        Some(runs_table(&rows, false))
     }
 
     /// The overlay of the variants' `curve` (validation or training).
@@ -275,6 +329,31 @@ impl RacePanel {
         });
         if let Some(m) = &self.message {
             ui.colored_label(ui.visuals().error_fg_color, m);
+        }
+        if self.race.is_some() {
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(!self.table.busy(), egui::Button::new("Export table"))
+                    .on_hover_text(
+                        "The variants' results table (settings that differ; accuracy and cost \
+                         on each set) as CSV, LaTeX and Markdown, into a new folder under \
+                         tables/ in the runs folder",
+                    )
+                    .clicked()
+                {
+                    match (self.results_table(), &runs_root) {
+                        (Some(table), Some(root)) => {
+                            let dir = super::tables::table_dir(root, "race");
+                            self.table.start(ui.ctx(), dir, table, Vec::new(), None);
+                        }
+                        _ => {
+                            self.message =
+                                Some("No runs folder to write the table into.".to_string())
+                        }
+                    }
+                }
+                self.table.ui(ui);
+            });
         }
         let Some(r) = &self.race else {
             return None;

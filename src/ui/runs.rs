@@ -132,6 +132,8 @@ pub struct RunsPanel {
     sweep_typed: Option<String>,
     /// A file dialog for the sweep file, open on its own thread, and when it opened.
     sweep_dialog: Option<(Task<Option<PathBuf>>, Instant)>,
+    /// The ticked runs' table being written.
+    table: super::tables::TableExport,
 }
 
 impl RunsPanel {
@@ -154,6 +156,7 @@ impl RunsPanel {
             message: None,
             sweep_typed: None,
             sweep_dialog: None,
+            table: super::tables::TableExport::default(),
         }
     }
 
@@ -236,6 +239,24 @@ impl RunsPanel {
         (!series.is_empty()).then(|| figures::overlay(&series, self.curve, self.validation))
     }
 
+    /// Writes the ticked runs' table and templates figure (in the order of the list).
+    fn export_table(&mut self, ctx: &egui::Context) {
+        use crate::report::table::{TableRun, runs_table};
+        let chosen: Vec<&SavedRun> = self
+            .runs
+            .iter()
+            .filter(|r| self.selected.contains(&r.dir))
+            .collect();
+        let rows: Vec<TableRun> = chosen.iter().map(|r| TableRun::from_saved(r)).collect();
+        let table = runs_table(&rows, false);
+        let (figures, problem) = match crate::report::compare::compare_saved(&chosen) {
+            Ok(f) => (vec![f], None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let dir = super::tables::table_dir(&self.root, "runs");
+        self.table.start(ctx, dir, table, figures, problem);
+    }
+
     /// Starts the sweep in `file` with `base` as the starting settings.
     pub fn start_sweep(&mut self, file: &Path, base: &TrainConfig, repaint: egui::Context) {
         let prepared = match sweep::prepare(file, base, &self.root) {
@@ -258,7 +279,13 @@ impl RunsPanel {
                 let _ = tx.send(e);
                 repaint.request_repaint();
             };
-            sweep::run(&prepared, None, cx.cancel_flag(), &report);
+            let results = sweep::run(&prepared, None, cx.cancel_flag(), &report);
+            // The ranked table goes into the sweep's folder, as `trainviz sweep` writes it.
+            if !cx.cancelled() {
+                sweep::write_table(&prepared, &results).map_err(|e| {
+                    format!("The sweep finished, but its table could not be written: {e}")
+                })?;
+            }
             Ok(())
         });
         self.sweep = Some(RunningSweep {
@@ -627,7 +654,22 @@ impl RunsPanel {
             {
                 action = Some(RunsAction::Export(ExportRequest::Figure(Box::new(fig))));
             }
+            if ui
+                .add_enabled(
+                    !self.selected.is_empty() && !self.table.busy(),
+                    egui::Button::new("Export table"),
+                )
+                .on_hover_text(
+                    "The ticked runs' results table (settings that differ; accuracy and cost on \
+                     each set) as CSV, LaTeX and Markdown, and their class templates in one \
+                     figure, into a new folder under tables/",
+                )
+                .clicked()
+            {
+                self.export_table(ui.ctx());
+            }
         });
+        self.table.ui(ui);
         if self.selected.is_empty() {
             ui.label("Tick runs above to compare their curves.");
             return action;

@@ -127,6 +127,36 @@ fn report_of_a_synthetic_mlp_run() {
         String::from_utf8_lossy(&result.stderr)
     );
     check_report(&out, 400, "unit ");
+    // Empty histogram bins draw nothing: the SVG renderer has nothing to warn about.
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!stderr.contains("invalid"), "renderer warnings: {stderr}");
+    for f in std::fs::read_dir(out.join("figures")).unwrap().flatten() {
+        if f.path().extension().is_some_and(|e| e == "svg") {
+            let svg = std::fs::read_to_string(f.path()).unwrap();
+            assert!(
+                !svg.contains(r#"height="0.00""#) && !svg.contains(r#"width="0.00""#),
+                "{} has an empty rectangle",
+                f.path().display()
+            );
+        }
+    }
+    // Every figure of one run names the run, so figures of two runs can be told apart (the
+    // report's headings are the figures' titles).
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for title in [
+        "### Weights of the most important first-layer units — synthetic, MLP 20",
+        "### Weight values of the final weights — synthetic, MLP 20",
+        "### Gradients of the weights in epoch 3 — synthetic, MLP 20",
+        "### Probability given to the true class, validation set — synthetic, MLP 20",
+        "### Mean output per layer (validation images) — synthetic, MLP 20",
+        "### Gradient norm of each weight matrix (log10) — synthetic, MLP 20",
+        "### Update-to-weight ratio |ΔW| / |W| (log10) — synthetic, MLP 20",
+    ] {
+        assert!(report.contains(title), "no heading {title:?} in {report}");
+    }
+    // The matrix's subtitle does not say again what its title says.
+    let svg = std::fs::read_to_string(out.join("figures/confusion_val_normalised.svg")).unwrap();
+    assert_eq!(svg.matches("% of each true class").count(), 1, "{svg}");
     // An MLP's report also shows its last hidden layer, with a heading that says so.
     let (w, _, ink, colourful) = inspect_png(&out.join("figures/embedding_pca_last_hidden.png"));
     assert_eq!(w, 400);

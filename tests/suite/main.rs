@@ -17,6 +17,7 @@ mod worker;
 mod bad_input;
 mod record;
 mod runs;
+mod tables;
 #[cfg(feature = "window")]
 mod plane;
 #[cfg(feature = "window")]
@@ -25,5 +26,7 @@ mod saved_report;
 mod ui;
 #[cfg(feature = "window")]
 mod ui_deep;
+#[cfg(feature = "window")]
+mod ui_lr_range;
 #[cfg(feature = "window")]
 mod window;

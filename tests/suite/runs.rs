@@ -121,6 +121,24 @@ fn a_killed_sweep_resumes_without_redoing_finished_points() {
     assert!(best.windows(2).all(|w| w[0] >= w[1]), "{best:?}");
     // η = 0.01 learns this set within 15 epochs; η = 0.001 with λ = 1 does not get far.
     assert!(best[0] > 80.0, "{out}");
+    // The ranked table in the sweep's folder, in the three formats, in the printed order.
+    let csv = std::fs::read_to_string(points.join("table.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("rank,eta,lambda,") && header.ends_with("test_cost"),
+        "{header}"
+    );
+    let ranks: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(ranks, ["1", "2", "3", "4", "5", "6", "7", "8"], "{csv}");
+    let tex = std::fs::read_to_string(points.join("table.tex")).unwrap();
+    assert!(
+        tex.contains("\\toprule") && tex.contains("$\\lambda$"),
+        "{tex}"
+    );
+    let md = std::fs::read_to_string(points.join("table.md")).unwrap();
+    assert_eq!(md.lines().count(), 10, "{md}");
+    assert!(md.starts_with("| rank | η | λ |"), "{md}");
 }
 
 #[test]
@@ -313,6 +331,11 @@ fn a_diverged_point_is_not_trained_again_and_points_run_one_by_one() {
         "the diverged point was trained again:\n{out}"
     );
     assert!(out.contains("diverged"), "{out}");
+    let md = std::fs::read_to_string(points.join("table.md")).unwrap();
+    assert!(
+        md.contains("| diverged |"),
+        "the table says which point diverged: {md}"
+    );
     // And once more: nothing is trained.
     let out = sweep(&[]);
     assert!(!out.contains("training"), "{out}");
