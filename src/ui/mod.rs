@@ -9,6 +9,7 @@ pub mod confusion;
 pub mod controls;
 pub mod embedding;
 pub mod export;
+pub mod field;
 pub mod gradcheck;
 pub mod histograms;
 pub mod history;
