@@ -645,7 +645,9 @@ pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
                 .iter()
                 .filter_map(|k| {
                     // Words, as a person would write them ("η 0.01", "hidden layers 50").
-                    value(t, k).map(|v| format!("{} {v}", crate::train::config::setting_label(k)))
+                    // A linear run has no "hidden" row: beside MLPs it says so.
+                    let v = value(t, k).or_else(|| (*k == "hidden").then(|| "none".into()));
+                    v.map(|v| format!("{} {v}", crate::train::config::setting_label(k)))
                 })
                 .collect();
             if named.is_empty() {

@@ -187,6 +187,8 @@ pub struct TrainvizApp {
     embedding: EmbeddingPanel,
     gradcheck: GradcheckPanel,
     layers: LayersPanel,
+    /// Zoom that follows the window's size (the real window only, not tests' harness).
+    scale: super::scale::AutoScale,
     /// The Race tab (its fields, and the race it runs).
     pub race: RacePanel,
     runs: RunsPanel,
@@ -247,6 +249,7 @@ impl TrainvizApp {
             gradcheck: GradcheckPanel::default(),
             layers: LayersPanel,
             race: RacePanel::default(),
+            scale: Default::default(),
             runs: RunsPanel::new(
                 runs_dir
                     .clone()
@@ -1127,6 +1130,7 @@ impl TrainvizApp {
 impl eframe::App for TrainvizApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.frame_meter.tick();
+        self.scale.apply(ctx);
         // Frames only when something new arrived, and at most ~30 a second while training
         // (4 when the window is in the background, 1 when minimised): a frame costs the
         // renderer a core on a software-rendered desktop, and that core trains instead.

@@ -19,6 +19,7 @@ pub mod predictions;
 pub mod race;
 pub mod results;
 pub mod runs;
+pub mod scale;
 pub mod templates;
 pub mod words;
 

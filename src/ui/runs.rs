@@ -15,7 +15,8 @@ use egui_plot::{Line, PlotPoint, PlotPoints};
 use super::background::{Task, repaint_waker};
 use super::export::ExportRequest;
 use super::plots::{
-    legend_wrapped, readable_plot, series_colour, series_readout, with_one_point_bounds,
+    legend_wrapped_styled, readable_plot, series_colour, series_readout, series_style,
+    with_one_point_bounds,
 };
 use super::words::short_settings;
 use crate::report::figures::{self, Curve};
@@ -704,7 +705,7 @@ impl RunsPanel {
             .enumerate()
             .map(|(i, (label, _))| (*label, series_colour(i)))
             .collect();
-        legend_wrapped(ui, &entries);
+        legend_wrapped_styled(ui, &entries);
         let plot = readable_plot("overlay", "epoch", y_label, true)
             .height((ui.available_height() - 8.0).clamp(220.0, 900.0))
             .label_formatter(|pos| {
@@ -717,6 +718,7 @@ impl RunsPanel {
                 plot.line(
                     Line::new(*label, PlotPoints::Borrowed(points))
                         .color(series_colour(i))
+                        .style(series_style(i))
                         .width(2.0),
                 );
             }
