@@ -50,7 +50,12 @@ fn refuses(h: &mut Harness<'_, TrainvizApp>, spec: &NumericSetting, out_of_range
     let allowed = spec.allowed();
     type_into(h, spec.label, "abc");
     note_with(h, &[spec.label, "\"abc\" is not a number", &allowed]);
-    assert_eq!(h.state().settings.config, before, "{}: abc applied", spec.key);
+    assert_eq!(
+        h.state().settings.config,
+        before,
+        "{}: abc applied",
+        spec.key
+    );
     type_into(h, spec.label, out_of_range);
     note_with(h, &[spec.label, out_of_range, &allowed]);
     assert_eq!(
@@ -162,7 +167,10 @@ fn the_cyclic_range_and_race_values_are_checked_as_typed() {
     assert!(h.get_by_label("Start race").is_disabled());
     h.get_by_label("Start race").click();
     h.step();
-    assert!(!h.state().race.running(), "a race started from refused values");
+    assert!(
+        !h.state().race.running(),
+        "a race started from refused values"
+    );
     type_into(&mut h, "first values", "0.1, 0.01");
     assert!(!h.get_by_label("Start race").is_disabled());
 }

@@ -596,9 +596,20 @@ mod tests {
     fn hidden_widths_must_all_be_widths() {
         assert_eq!(parse_hidden(""), Ok(vec![]));
         assert_eq!(parse_hidden(" 100, 50 "), Ok(vec![100, 50]));
-        for junk in ["50,,abc", "0", "50,", "abc", "5000", "1,1,1,1,1,1,1,1,1", "-3"] {
+        for junk in [
+            "50,,abc",
+            "0",
+            "50,",
+            "abc",
+            "5000",
+            "1,1,1,1,1,1,1,1,1",
+            "-3",
+        ] {
             let e = parse_hidden(junk).unwrap_err();
-            assert!(e.starts_with("hidden layers") && e.contains("allowed"), "{junk}: {e}");
+            assert!(
+                e.starts_with("hidden layers") && e.contains("allowed"),
+                "{junk}: {e}"
+            );
         }
     }
 

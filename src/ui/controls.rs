@@ -219,14 +219,22 @@ impl ControlsPanel {
                     if v <= hi {
                         Ok(())
                     } else {
-                        Err(format!("{lowest} = {} is above the {highest} ({}): allowed up to it", number(v), number(hi)))
+                        Err(format!(
+                            "{lowest} = {} is above the {highest} ({}): allowed up to it",
+                            number(v),
+                            number(hi)
+                        ))
                     }
                 });
                 setting_field(ui, &mut edited.eta_max, &settings::ETA_MAX, |v| {
                     if v >= lo {
                         Ok(())
                     } else {
-                        Err(format!("{highest} = {} is below the {lowest} ({}): allowed from it", number(v), number(lo)))
+                        Err(format!(
+                            "{highest} = {} is below the {lowest} ({}): allowed from it",
+                            number(v),
+                            number(lo)
+                        ))
                     }
                 });
                 setting_field(ui, &mut edited.half_cycle, &settings::HALF_CYCLE, ok);
@@ -251,7 +259,12 @@ impl ControlsPanel {
             ),
             width,
             &mut edited.hidden,
-            |h| h.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","),
+            |h| {
+                h.iter()
+                    .map(|w| w.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
             settings::parse_hidden,
         );
         ui.weak(if edited.hidden.is_empty() {
@@ -384,10 +397,7 @@ fn reset_only_differences(now: &TrainConfig, edited: &TrainConfig) -> Vec<String
     if now == edited {
         return Vec::new();
     }
-    let (Ok(a), Ok(b)) = (
-        toml::Table::try_from(now),
-        toml::Table::try_from(edited),
-    ) else {
+    let (Ok(a), Ok(b)) = (toml::Table::try_from(now), toml::Table::try_from(edited)) else {
         return vec!["settings".into()];
     };
     let text = |v: Option<&toml::Value>| v.map_or("none".into(), settings::setting_text);

@@ -99,12 +99,11 @@ pub fn setting_field<N: egui::emath::Numeric>(
     let mut editing = false;
     let mut error = None;
     ui.horizontal(|ui| {
-        let mut slider =
-            egui::Slider::new(value, N::from_f64(spec.min)..=N::from_f64(spec.max))
-                .logarithmic(spec.log)
-                .clamping(egui::SliderClamping::Never)
-                .show_value(false)
-                .text(spec.label);
+        let mut slider = egui::Slider::new(value, N::from_f64(spec.min)..=N::from_f64(spec.max))
+            .logarithmic(spec.log)
+            .clamping(egui::SliderClamping::Never)
+            .show_value(false)
+            .text(spec.label);
         if spec.log && spec.min == 0.0 {
             slider = slider.smallest_positive(1e-5);
         }
@@ -118,9 +117,7 @@ pub fn setting_field<N: egui::emath::Numeric>(
             .accessible_name(spec.label)
             .on_hover_text(format!("{}\nAllowed: {}", spec.help, spec.allowed()));
         editing |= t.has_focus();
-        match parse_setting::<N>(&typed.text, spec)
-            .and_then(|v| extra(v.to_f64()).map(|()| v))
-        {
+        match parse_setting::<N>(&typed.text, spec).and_then(|v| extra(v.to_f64()).map(|()| v)) {
             Ok(v) => {
                 if t.changed() {
                     *value = v;
@@ -218,7 +215,10 @@ mod tests {
         let e = parse_setting::<f64>("abc", &LAMBDA).unwrap_err();
         assert!(e.contains("not a number") && e.contains("0 to 100"), "{e}");
         let e = parse_setting::<f64>("0", &ETA).unwrap_err();
-        assert!(e.contains("out of range") && e.contains("1e-7 to 100"), "{e}");
+        assert!(
+            e.contains("out of range") && e.contains("1e-7 to 100"),
+            "{e}"
+        );
         let e = parse_setting::<usize>("0", &BATCH).unwrap_err();
         assert!(e.contains("batch size") && e.contains("1 to 10000"), "{e}");
         let e = parse_setting::<usize>("2.5", &BATCH).unwrap_err();

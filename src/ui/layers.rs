@@ -7,9 +7,7 @@ use egui_plot::{Line, PlotPoint, PlotPoints};
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
-use super::plots::{
-    legend_wrapped, readable_plot, series_colour, waiting, with_one_point_bounds,
-};
+use super::plots::{legend_wrapped, readable_plot, series_colour, waiting, with_one_point_bounds};
 use crate::report::figures::{LayerMetric, layer_metric};
 
 /// What the dead-units plot says for a linear model.
@@ -66,8 +64,7 @@ impl LayersPanel {
         let rows = LayerMetric::ALL.len().div_ceil(columns);
         let width = (ui.available_width() / columns as f32 - 12.0).max(240.0);
         let used = ui.cursor().top() - ui.min_rect().top();
-        let plot_height =
-            ((view_height - used - 90.0) / rows as f32 - 40.0).clamp(160.0, 420.0);
+        let plot_height = ((view_height - used - 90.0) / rows as f32 - 40.0).clamp(160.0, 420.0);
         ui.horizontal_wrapped(|ui| {
             for metric in LayerMetric::ALL {
                 let series = metric.series(&history.epochs);

@@ -362,10 +362,7 @@ pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour:
         })
         .collect();
     let placed = place_labels(
-        &shown
-            .iter()
-            .map(|(px, _, w)| (*px, *w))
-            .collect::<Vec<_>>(),
+        &shown.iter().map(|(px, _, w)| (*px, *w)).collect::<Vec<_>>(),
         f64::from(frame.left()),
         f64::from(frame.right()),
     );
@@ -936,7 +933,10 @@ mod tests {
             })
             .collect();
         for (i, a) in spans.iter().enumerate() {
-            assert!(a.1 >= 0.0 && a.2 <= 600.0, "label {i} leaves the plot: {a:?}");
+            assert!(
+                a.1 >= 0.0 && a.2 <= 600.0,
+                "label {i} leaves the plot: {a:?}"
+            );
             for b in &spans[i + 1..] {
                 assert!(
                     a.0 != b.0 || a.2 <= b.1 || b.2 <= a.1,

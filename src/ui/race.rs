@@ -265,7 +265,10 @@ impl RacePanel {
             let count = |text: &str, key| race::parse_values(key, text).map_or(0, |v| v.len());
             let n = count(&self.first_values, first_key)
                 * self.second.map_or(1, |i| {
-                    count(&self.second_values, RACE_SETTINGS[i.min(RACE_SETTINGS.len() - 1)].0)
+                    count(
+                        &self.second_values,
+                        RACE_SETTINGS[i.min(RACE_SETTINGS.len() - 1)].0,
+                    )
                 });
             (!(2..=race::MAX_VARIANTS).contains(&n)).then(|| {
                 format!(
