@@ -113,7 +113,12 @@ pub fn setting_field<N: egui::emath::Numeric>(
             typed.text = shown(*value);
         }
         let t = ui
-            .add(egui::TextEdit::singleline(&mut typed.text).desired_width(64.0))
+            // Its own id: a note appearing above must not move its focus to another box.
+            .add(
+                egui::TextEdit::singleline(&mut typed.text)
+                    .id(id.with("text"))
+                    .desired_width(64.0),
+            )
             .accessible_name(spec.label)
             .on_hover_text(format!("{}\nAllowed: {}", spec.help, spec.allowed()));
         editing |= t.has_focus();
@@ -176,7 +181,11 @@ pub fn text_field<T: PartialEq + Clone + Send + Sync + 'static>(
     ui.horizontal(|ui| {
         ui.label(label);
         let t = ui
-            .add(egui::TextEdit::singleline(&mut typed.text).desired_width(width))
+            .add(
+                egui::TextEdit::singleline(&mut typed.text)
+                    .id(id.with("text"))
+                    .desired_width(width),
+            )
             .accessible_name(label)
             .on_hover_text(hover);
         editing = t.has_focus();
