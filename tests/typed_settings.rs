@@ -38,7 +38,7 @@ fn type_into(h: &mut Harness<'_, TrainvizApp>, label: &str, text: &str) {
 fn note_with(h: &Harness<'_, TrainvizApp>, parts: &[&str]) -> String {
     let found = h
         .get_all_by(|n| n.role() == Role::Label)
-        .filter_map(|n| n.label())
+        .filter_map(|n| n.accesskit_node().label())
         .find(|l| parts.iter().all(|p| l.contains(p)));
     found.unwrap_or_else(|| panic!("no note with {parts:?}"))
 }
@@ -161,10 +161,10 @@ fn the_cyclic_range_and_race_values_are_checked_as_typed() {
     h.state_mut().race.first = 3;
     type_into(&mut h, "first values", "0, 0.1");
     note_with(&mut h, &["η = 0 is out of range", "1e-7 to 100"]);
-    assert!(h.get_by_label("Start race").is_disabled());
+    assert!(h.get_by_label("Start race").accesskit_node().is_disabled());
     type_into(&mut h, "first values", "0.1");
     note_with(&mut h, &["2 to 6 variants", "give 1"]);
-    assert!(h.get_by_label("Start race").is_disabled());
+    assert!(h.get_by_label("Start race").accesskit_node().is_disabled());
     h.get_by_label("Start race").click();
     h.step();
     assert!(
@@ -172,5 +172,5 @@ fn the_cyclic_range_and_race_values_are_checked_as_typed() {
         "a race started from refused values"
     );
     type_into(&mut h, "first values", "0.1, 0.01");
-    assert!(!h.get_by_label("Start race").is_disabled());
+    assert!(!h.get_by_label("Start race").accesskit_node().is_disabled());
 }
