@@ -3,8 +3,8 @@
 
 pub mod gradcheck;
 pub mod kernels;
-pub mod layers;
 pub mod l1;
+pub mod layers;
 pub mod loss;
 pub mod network;
 pub mod stack;

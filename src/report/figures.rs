@@ -274,7 +274,8 @@ pub fn step_loss_marked(
             Series {
                 name: "each mini-batch".into(),
                 points: thin(raw),
-                colour: PALETTE[8],
+                // Grey: the raw losses are the background to the average.
+                colour: "#999999",
                 dashed: false,
             },
             Series {

@@ -11,10 +11,12 @@ pub const CHART_SIZE: (f64, f64) = (720.0, 480.0);
 pub const FONT_FAMILY: &str = "DejaVu Sans";
 
 /// Colours for series, chosen to stay distinct in print and for colour-blind readers
-/// (Okabe–Ito, then two more for ten classes).
+/// (Okabe–Ito's, with purple, brown and olive for its near twins: ten that stay apart).
 pub const PALETTE: [&str; 10] = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
-    "#999999", "#8C510A",
+    // No two alike within the first nine (a nine-layer network's legend): no second blue,
+    // yellow or grey (black is drawn grey on the window's dark theme).
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#6A3D9A", "#000000", "#8C510A",
+    "#808000", "#56B4E9",
 ];
 
 /// Tableau 10: ten class colours that stay apart from each other, on white paper and on a

@@ -113,6 +113,43 @@ pub struct RunWriter {
     dir: PathBuf,
     meta: RunMeta,
     metrics: File,
+    /// The run's lock file, held (flock) while this writer lives: the operating system
+    /// lets go of it when the process ends however it ends, so a run whose process was
+    /// killed is told from a live one. `None` where the file system cannot lock.
+    _lock: Option<File>,
+}
+
+/// The file in a run folder that the process writing the run holds locked.
+pub const LOCK_FILE: &str = "trainviz.lock";
+
+/// Takes the lock of the run in `dir` for this process (`None` where it cannot be taken:
+/// the run is then told apart by the age of its files, as before locks).
+fn take_lock(dir: &Path) -> Option<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .ok()?;
+    file.try_lock().ok()?;
+    Some(file)
+}
+
+/// Whether a live process is writing the run in `dir`: `Some(true)` when its lock is held,
+/// `Some(false)` when nobody holds it (the process that wrote it ended), `None` when the
+/// run has no lock file (saved by an older trainviz) or it cannot be checked.
+pub fn held_by_live_process(dir: &Path) -> Option<bool> {
+    let path = dir.join(LOCK_FILE);
+    if !path.is_file() {
+        return None;
+    }
+    let file = OpenOptions::new().write(true).open(&path).ok()?;
+    match file.try_lock() {
+        // Taken just now: nobody held it. Dropping the file lets go of it again.
+        Ok(()) => Some(false),
+        Err(std::fs::TryLockError::WouldBlock) => Some(true),
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
 }
 
 /// A folder name from the time and the starting settings, e.g.
@@ -184,7 +221,13 @@ impl RunWriter {
             .write(true)
             .open(&path)
             .map_err(io(&path))?;
-        Ok(RunWriter { dir, meta, metrics })
+        let _lock = take_lock(&dir);
+        Ok(RunWriter {
+            dir,
+            meta,
+            metrics,
+            _lock,
+        })
     }
 
     /// Reopens a saved run's folder to append epochs (continuing its training), recording
@@ -234,6 +277,7 @@ impl RunWriter {
             dir: dir.to_path_buf(),
             meta,
             metrics,
+            _lock: take_lock(dir),
         })
     }
 
@@ -736,8 +780,9 @@ pub fn differing_labels(runs: &[&SavedRun]) -> Vec<String> {
                 .iter()
                 .filter_map(|k| {
                     // Words, as a person would write them ("η 0.01", "hidden layers 50").
-                    value_of(t, k)
-                        .map(|v| format!("{} {v}", crate::train::config::setting_label(k)))
+                    // A linear run has no "hidden" row: beside MLPs it says so.
+                    let v = value_of(t, k).or_else(|| (*k == "hidden").then(|| "none".into()));
+                    v.map(|v| format!("{} {v}", crate::train::config::setting_label(k)))
                 })
                 .collect();
             if named.is_empty() {

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::sweep::{DataCache, load_cached};
-use crate::train::config::setting_text;
+use crate::train::config::{NUMERIC_SETTINGS, setting_text};
 use crate::train::{
     EpochMetrics, OptimizerKind, RunEnd, SaveTo, Session, TrainConfig, default_threads,
 };
@@ -120,10 +120,22 @@ pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, String> {
                 "off" | "false" | "no" => Ok(toml::Value::Boolean(false)),
                 _ => Err(format!("batch norm is on or off, not {v:?}")),
             },
-            _ => v
-                .parse::<f64>()
-                .map(toml::Value::Float)
-                .map_err(|_| format!("{}: {v:?} is not a number", setting_name(key))),
+            _ => {
+                let x = v
+                    .parse::<f64>()
+                    .map_err(|_| format!("{}: {v:?} is not a number", setting_name(key)))?;
+                // Checked here, as typed, with the range the engine accepts.
+                if let Some(spec) = NUMERIC_SETTINGS.iter().find(|s| s.key == key)
+                    && !(x.is_finite() && spec.range().contains(&x))
+                {
+                    return Err(format!(
+                        "{} = {v} is out of range: allowed {}",
+                        setting_name(key),
+                        spec.allowed()
+                    ));
+                }
+                Ok(toml::Value::Float(x))
+            }
         })
         .collect();
     let values = values?;

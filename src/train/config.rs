@@ -377,6 +377,44 @@ numeric_settings! {
 /// Most steps the counted cycles of a cyclic schedule may take in all.
 const MAX_CYCLE_STEPS: f64 = 1e8;
 
+/// Most hidden layers a model may have.
+pub const MAX_HIDDEN_LAYERS: usize = 8;
+/// Most units a hidden layer may have.
+pub const MAX_WIDTH: usize = 4096;
+/// The hidden-layer widths allowed, in words (for messages and tooltips).
+pub fn hidden_allowed() -> String {
+    format!(
+        "up to {MAX_HIDDEN_LAYERS} widths of 1 to {MAX_WIDTH}, separated by commas (empty: a linear classifier)"
+    )
+}
+
+/// Hidden-layer widths typed as "100,50" (empty: none). Every part must be a width: the
+/// error names the wrong part ("50,,abc" and "0" are refused) and what is allowed.
+pub fn parse_hidden(text: &str) -> Result<Vec<usize>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let why = |what: String| format!("hidden layers: {what}; allowed: {}", hidden_allowed());
+    let mut widths = Vec::new();
+    for (i, part) in text.split(',').map(str::trim).enumerate() {
+        if part.is_empty() {
+            return Err(why(format!("width {} is missing", i + 1)));
+        }
+        let w: usize = part
+            .parse()
+            .map_err(|_| why(format!("\"{part}\" is not a whole number")))?;
+        if !(1..=MAX_WIDTH).contains(&w) {
+            return Err(why(format!("width {w} is out of range")));
+        }
+        widths.push(w);
+    }
+    if widths.len() > MAX_HIDDEN_LAYERS {
+        return Err(why(format!("{} layers are too many", widths.len())));
+    }
+    Ok(widths)
+}
+
 /// The name people read for a setting's TOML key (its key when it has no other).
 pub fn setting_label(key: &str) -> &str {
     match key {
@@ -464,17 +502,17 @@ impl TrainConfig {
         )?;
         SIGMA.check(self.sigma)?;
         check(
-            self.hidden.len() <= 8,
+            self.hidden.len() <= MAX_HIDDEN_LAYERS,
             "hidden",
             format!("{:?}", self.hidden),
-            "at most 8 hidden layers",
+            &format!("at most {MAX_HIDDEN_LAYERS} hidden layers"),
         )?;
         for &w in &self.hidden {
             check(
-                (1..=4096).contains(&w),
+                (1..=MAX_WIDTH).contains(&w),
                 "hidden",
                 format!("{:?}", self.hidden),
-                "widths 1 to 4096",
+                &format!("widths 1 to {MAX_WIDTH}"),
             )?;
         }
         VAL.check(self.val as f64)?;
@@ -889,6 +927,27 @@ mod tests {
         for (c, want) in cases {
             let err = c.validate().unwrap_err().to_string();
             assert!(err.starts_with(want), "{err}");
+        }
+    }
+
+    #[test]
+    fn hidden_widths_must_all_be_widths() {
+        assert_eq!(parse_hidden(""), Ok(vec![]));
+        assert_eq!(parse_hidden(" 100, 50 "), Ok(vec![100, 50]));
+        for junk in [
+            "50,,abc",
+            "0",
+            "50,",
+            "abc",
+            "5000",
+            "1,1,1,1,1,1,1,1,1",
+            "-3",
+        ] {
+            let e = parse_hidden(junk).unwrap_err();
+            assert!(
+                e.starts_with("hidden layers") && e.contains("allowed"),
+                "{junk}: {e}"
+            );
         }
     }
 

@@ -197,12 +197,15 @@ pub struct TrainvizApp {
     embedding: EmbeddingPanel,
     gradcheck: GradcheckPanel,
     layers: LayersPanel,
-    race: RacePanel,
+    /// The Race tab (its fields, and the race it runs).
+    pub race: RacePanel,
     /// The Plane and Network tabs of the playground.
     pub plane: super::plane::PlanePanel,
     /// Whether the last run seen was on points in the plane (`None` before the first).
     last_run_plane: Option<bool>,
     lr_range: super::lr_range::LrRangePanel,
+    /// Zoom that follows the window's size (the real window only, not tests' harness).
+    scale: super::scale::AutoScale,
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
@@ -265,6 +268,7 @@ impl TrainvizApp {
             plane: super::plane::PlanePanel::default(),
             last_run_plane: None,
             lr_range: super::lr_range::LrRangePanel::default(),
+            scale: Default::default(),
             runs: RunsPanel::new(
                 runs_dir
                     .clone()
@@ -411,11 +415,27 @@ impl TrainvizApp {
                     UiAction::Start
                 });
             }
-            if ui
-                .button("One epoch")
-                .on_hover_text("Train one epoch, then pause")
-                .clicked()
-            {
+            // Pressed part-way through an epoch it finishes that epoch only: the button
+            // says so, with how much is left.
+            let h = &self.history;
+            let mid_epoch = h.images_into_epoch > 0 && h.images_into_epoch < h.images_per_epoch;
+            let (step_label, step_tip) = if mid_epoch {
+                let left = h.images_per_epoch - h.images_into_epoch;
+                (
+                    format!("Finish epoch {}", h.epoch + 1),
+                    format!(
+                        "Train the {left} images left of epoch {} ({:.0} % of it), then pause",
+                        h.epoch + 1,
+                        100.0 * left as f64 / h.images_per_epoch as f64
+                    ),
+                )
+            } else {
+                (
+                    "One epoch".to_string(),
+                    "Train one whole epoch, then pause".to_string(),
+                )
+            };
+            if ui.button(step_label).on_hover_text(step_tip).clicked() {
                 actions.push(UiAction::StepEpoch);
             }
             if self.history.ended.is_some()
@@ -470,14 +490,19 @@ impl TrainvizApp {
                     || dir.display().to_string(),
                     |n| n.to_string_lossy().into_owned(),
                 );
-                ui.add(
-                    egui::Label::new(egui::RichText::new(format!("saved as {name}")).weak())
-                        .truncate(),
-                )
-                .on_hover_text(format!(
-                    "Saved in {}; Ctrl+E writes the report into its report/ folder",
-                    dir.display()
-                ));
+                // Room is kept for the theme button on the right: the name is cut short
+                // (whole on hover) rather than running under it.
+                ui.scope(|ui| {
+                    ui.set_max_width((ui.available_width() - 130.0).max(60.0));
+                    ui.add(
+                        egui::Label::new(egui::RichText::new(format!("saved as {name}")).weak())
+                            .truncate(),
+                    )
+                    .on_hover_text(format!(
+                        "Saved in {}; Ctrl+E writes the report into its report/ folder",
+                        dir.display()
+                    ));
+                });
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let (next, label) = match self.settings.theme {
@@ -978,11 +1003,14 @@ impl TrainvizApp {
                     }
                 }
                 Tab::Confusion => request = self.confusion.ui(ui, &self.history),
-                Tab::Layers => request = self.layers.ui(ui, &self.history),
+                Tab::Layers => request = self.layers.ui(ui, &self.history, view_height),
                 Tab::Race => {
-                    request = self
-                        .race
-                        .ui(ui, &self.settings.config, self.runs_dir.clone())
+                    request = self.race.ui(
+                        ui,
+                        &self.settings.config,
+                        self.runs_dir.clone(),
+                        view_height,
+                    )
                 }
                 Tab::Histograms => request = self.histograms.ui(ui, &self.history, view_height),
                 Tab::Predictions => {
@@ -1192,6 +1220,7 @@ impl TrainvizApp {
 impl eframe::App for TrainvizApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.frame_meter.tick();
+        self.scale.apply(ctx);
         // Frames only when something new arrived, and at most ~30 a second while training
         // (4 when the window is in the background, 1 when minimised): a frame costs the
         // renderer a core on a software-rendered desktop, and that core trains instead.

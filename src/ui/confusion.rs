@@ -130,6 +130,10 @@ impl ConfusionPanel {
             .include_y(0.0)
             .include_y(1.0)
             .allow_scroll(false)
+            // Ticks every 0.1 or 0.2 (the library's default left only 0 and 1 here).
+            .y_grid_spacer(|input| super::plots::tick_marks(input, 36.0, false))
+            .x_grid_spacer(|input| super::plots::tick_marks(input, 30.0, true))
+            .y_axis_label("fraction correct")
             .x_axis_formatter(move |mark, _| {
                 let i = mark.value.round();
                 if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
@@ -172,11 +176,32 @@ impl ConfusionPanel {
             ([247.0, 251.0, 255.0], [8.0, 48.0, 107.0])
         };
         let cell = side / k as f32;
-        let (rect, _) = ui.allocate_exact_size(vec2(label_w + side, side + 22.0), Sense::hover());
+        // Column headers are whole class names: on one row when each fits its column,
+        // else on two staggered rows (every other column one row up), smaller if need be.
+        let header_width = |size: f32| {
+            names
+                .iter()
+                .map(|n| {
+                    ui.painter()
+                        .layout_no_wrap(n.clone(), FontId::proportional(size), Color32::WHITE)
+                        .size()
+                        .x
+                })
+                .fold(0.0_f32, f32::max)
+        };
+        let (header_size, stagger) = [(11.0, false), (11.0, true), (9.0, true)]
+            .into_iter()
+            .find(|&(size, stagger)| {
+                header_width(size) + 4.0 <= if stagger { 2.0 * cell } else { cell }
+            })
+            .unwrap_or((9.0, true));
+        let header_h = if stagger { 36.0 } else { 22.0 };
+        let (rect, _) =
+            ui.allocate_exact_size(vec2(label_w + side, side + header_h), Sense::hover());
         let painter = ui.painter_at(rect);
         let text_color = ui.visuals().text_color();
         let font = FontId::proportional((cell * 0.3).clamp(8.0, 13.0));
-        let origin = rect.min + vec2(label_w, 22.0);
+        let origin = rect.min + vec2(label_w, header_h);
         for r in 0..k {
             let total: u32 = eval.confusion[r * k..(r + 1) * k].iter().sum();
             let name = names.get(r).map_or("", String::as_str);
@@ -187,13 +212,12 @@ impl ConfusionPanel {
                 FontId::proportional(12.0),
                 text_color,
             );
-            // Column headers: short names (hover the row label for the full one).
-            let short: String = name.chars().take(5).collect();
+            let lift = if stagger && r % 2 == 1 { 15.0 } else { 0.0 };
             painter.text(
-                origin + vec2((r as f32 + 0.5) * cell, -4.0),
+                origin + vec2((r as f32 + 0.5) * cell, -4.0 - lift),
                 Align2::CENTER_BOTTOM,
-                short,
-                FontId::proportional(11.0),
+                name,
+                FontId::proportional(header_size),
                 text_color,
             );
             for c in 0..k {

@@ -1,12 +1,15 @@
 //! The settings panel: live hyperparameters (applied at the next step) and settings that
 //! apply when the run is reset.
 
-use egui::{ComboBox, Slider, Ui};
+use egui::{ComboBox, Ui};
+
+use super::field::{setting_field, text_field};
+use crate::train::record::number;
 
 use super::words::Words;
 use crate::data::DatasetKind;
 use crate::model::InitKind;
-use crate::train::config::{self as settings, NumericSetting};
+use crate::train::config as settings;
 use crate::train::{LiveParams, OptimizerKind, RunSettings, ScheduleKind, TrainConfig};
 
 /// What the user asked for in this frame; applied by the app after drawing.
@@ -40,8 +43,6 @@ pub enum UiAction {
 /// State of the settings panel (only what is not in the config itself).
 #[derive(Default)]
 pub struct ControlsPanel {
-    /// Text of the hidden-layers field, kept while it is being typed.
-    hidden_text: Option<String>,
     /// Live values being dragged to (sent when the drag ends, so one drag is one recorded
     /// change, not thirty).
     dragging: Option<LiveParams>,
@@ -51,23 +52,6 @@ pub struct ControlsPanel {
     /// Set by the window each frame while the run can take no step (finished or diverged):
     /// the live values held for when training goes on, and where edits go, in words.
     pub held: Option<(Option<LiveParams>, &'static str)>,
-}
-
-/// A slider over a setting's whole allowed range (the range validation accepts, so a value
-/// typed into it is never silently changed), with its name and help.
-pub fn setting_slider<N: egui::emath::Numeric>(
-    ui: &mut Ui,
-    value: &mut N,
-    spec: &NumericSetting,
-) -> egui::Response {
-    let mut slider = Slider::new(value, N::from_f64(spec.min)..=N::from_f64(spec.max))
-        .logarithmic(spec.log)
-        .clamping(egui::SliderClamping::Never)
-        .text(spec.label);
-    if spec.log && spec.min == 0.0 {
-        slider = slider.smallest_positive(1e-5);
-    }
-    ui.add(slider).on_hover_text(spec.help)
 }
 
 /// A menu of `T`'s choices, labelled in words, each explained on hover.
@@ -102,7 +86,6 @@ impl ControlsPanel {
         running: Option<&RunSettings>,
     ) -> Vec<UiAction> {
         let Self {
-            hidden_text,
             dragging,
             active: active_cache,
             held,
@@ -129,7 +112,6 @@ impl ControlsPanel {
                         && let Ok(c) = p.config(edited)
                     {
                         *edited = c;
-                        *hidden_text = None;
                         actions.push(UiAction::ResetForPreset(p.label));
                     }
                 }
@@ -159,9 +141,13 @@ impl ControlsPanel {
         // A drag or a value being typed is held here and sent once, when it ends: one
         // recorded change, and no half-typed value (a lone "0") reaches the engine.
         let mut editing = false;
-        let mut watch = |r: egui::Response| {
-            editing |= r.dragged() || r.has_focus();
+        // A field whose text cannot apply blocks the whole live change: nothing half-applies.
+        let mut refused = false;
+        let mut watch = |r: super::field::FieldResponse| {
+            editing |= r.editing;
+            refused |= r.error.is_some();
         };
+        let ok = |_: f64| Ok::<(), String>(());
         if edited.schedule == ScheduleKind::Cyclic {
             ui.label(format!(
                 "η follows the cyclic schedule ({}…{}); set its range below.",
@@ -169,12 +155,12 @@ impl ControlsPanel {
                 crate::train::record::number(edited.eta_max)
             ));
         } else {
-            watch(setting_slider(ui, &mut live.eta, &settings::ETA));
+            watch(setting_field(ui, &mut live.eta, &settings::ETA, ok));
         }
-        watch(setting_slider(ui, &mut live.lambda, &settings::LAMBDA));
-        watch(setting_slider(ui, &mut live.batch, &settings::BATCH));
+        watch(setting_field(ui, &mut live.lambda, &settings::LAMBDA, ok));
+        watch(setting_field(ui, &mut live.batch, &settings::BATCH, ok));
         if edited.schedule == ScheduleKind::Exp {
-            watch(setting_slider(ui, &mut live.decay, &settings::DECAY));
+            watch(setting_field(ui, &mut live.decay, &settings::DECAY, ok));
         }
         combo(ui, "loss", &mut live.loss, "What the classifier minimises.");
         ComboBox::from_label("optimiser")
@@ -188,8 +174,12 @@ impl ControlsPanel {
             .on_hover_text(
                 "How a gradient becomes a step. A change applies at the next step and restarts the optimiser's memory (velocity, running averages); the change is recorded.",
             );
-        if editing {
-            *dragging = Some(live);
+        if editing || refused {
+            // Held (not sent) while typing, and while any live field holds text that
+            // cannot apply: the other fields' edits wait for it.
+            if live != in_force {
+                *dragging = Some(live);
+            }
         } else {
             *dragging = None;
             if live != in_force {
@@ -207,20 +197,24 @@ impl ControlsPanel {
 
         ui.separator();
         ui.heading("On reset");
-        let pending = running.is_some_and(|r| {
-            let mut start = r.start.clone();
-            start.set_live(&edited.live());
-            start.epochs = edited.epochs;
-            start != *edited
+        // Every setting that differs from the run's (epochs included) waits for Reset; the
+        // note names them, so no reset-only edit passes without a word.
+        let pending = running.map_or_else(Vec::new, |r| {
+            let mut now = r.in_force();
+            now.set_live(&edited.live());
+            reset_only_differences(&now, edited)
         });
-        if pending {
-            ui.colored_label(ui.visuals().warn_fg_color, "Changed: applies on Reset (R).");
-        } else {
+        if pending.is_empty() {
             ui.label("Apply when you press Reset (R).");
+        } else {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("Changed, applies on Reset (R): {}", pending.join(", ")),
+            );
         }
         let counted = edited.schedule == ScheduleKind::Cyclic && edited.cycles > 0;
         ui.add_enabled_ui(!counted, |ui| {
-            setting_slider(ui, &mut edited.epochs, &settings::EPOCHS);
+            setting_field(ui, &mut edited.epochs, &settings::EPOCHS, ok);
         })
         .response
         .on_disabled_hover_text(
@@ -237,16 +231,39 @@ impl ControlsPanel {
                 ui.weak("Decay factor: in the Live section above.");
             }
             ScheduleKind::Step => {
-                setting_slider(ui, &mut edited.step_every, &settings::STEP_EVERY);
-                setting_slider(ui, &mut edited.step_factor, &settings::STEP_FACTOR);
+                setting_field(ui, &mut edited.step_every, &settings::STEP_EVERY, ok);
+                setting_field(ui, &mut edited.step_factor, &settings::STEP_FACTOR, ok);
             }
             ScheduleKind::Cyclic => {
-                setting_slider(ui, &mut edited.eta_min, &settings::ETA_MIN);
-                setting_slider(ui, &mut edited.eta_max, &settings::ETA_MAX);
-                setting_slider(ui, &mut edited.half_cycle, &settings::HALF_CYCLE);
-                setting_slider(ui, &mut edited.cycles, &settings::CYCLES);
+                let (lo, hi) = (edited.eta_min, edited.eta_max);
+                let lowest = settings::ETA_MIN.label;
+                let highest = settings::ETA_MAX.label;
+                setting_field(ui, &mut edited.eta_min, &settings::ETA_MIN, |v| {
+                    if v <= hi {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "{lowest} = {} is above the {highest} ({}): allowed up to it",
+                            number(v),
+                            number(hi)
+                        ))
+                    }
+                });
+                setting_field(ui, &mut edited.eta_max, &settings::ETA_MAX, |v| {
+                    if v >= lo {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "{highest} = {} is below the {lowest} ({}): allowed from it",
+                            number(v),
+                            number(lo)
+                        ))
+                    }
+                });
+                setting_field(ui, &mut edited.half_cycle, &settings::HALF_CYCLE, ok);
+                setting_field(ui, &mut edited.cycles, &settings::CYCLES, ok);
                 if edited.cycles > 1 {
-                    setting_slider(ui, &mut edited.cycle_growth, &settings::CYCLE_GROWTH);
+                    setting_field(ui, &mut edited.cycle_growth, &settings::CYCLE_GROWTH, ok);
                 }
                 if let Some(steps) = crate::train::schedule::cycle_steps(edited) {
                     ui.weak(format!(
@@ -266,53 +283,44 @@ impl ControlsPanel {
             }
             ScheduleKind::Constant => {}
         }
-        setting_slider(ui, &mut edited.flip, &settings::FLIP);
-        setting_slider(ui, &mut edited.translate, &settings::TRANSLATE);
+        setting_field(ui, &mut edited.flip, &settings::FLIP, ok);
+        setting_field(ui, &mut edited.translate, &settings::TRANSLATE, ok);
         ui.add_enabled_ui(edited.loss != crate::model::LossKind::Svm, |ui| {
-            setting_slider(ui, &mut edited.label_smoothing, &settings::LABEL_SMOOTHING);
+            setting_field(
+                ui,
+                &mut edited.label_smoothing,
+                &settings::LABEL_SMOOTHING,
+                ok,
+            );
         })
         .response
         .on_disabled_hover_text("The SVM's hinge has no targets to smooth.");
         ui.checkbox(&mut edited.shuffle, "shuffle each epoch")
             .on_hover_text("Visit the training images in a new random order every epoch.");
-        setting_slider(ui, &mut edited.eval_every, &settings::EVAL_EVERY);
+        setting_field(ui, &mut edited.eval_every, &settings::EVAL_EVERY, ok);
 
         ui.separator();
         ui.heading("Model");
-        // The settings may have changed under the field (a loaded run, a preset): a text
-        // that reads as other widths than those in force is replaced; a half-typed one
-        // ("50,") that reads as nothing is kept.
-        if hidden_text
-            .as_deref()
-            .is_some_and(|t| parse_widths(t).is_ok_and(|h| h != edited.hidden))
-        {
-            *hidden_text = None;
-        }
-        let text = hidden_text.get_or_insert_with(|| {
-            edited
-                .hidden
-                .iter()
-                .map(|w| w.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        });
-        ui.horizontal(|ui| {
-            ui.label("hidden layers");
-            let r = ui
-                .add(
-                    egui::TextEdit::singleline(text)
-                        .desired_width(90.0)
-                        .hint_text("none"),
-                )
-                .on_hover_text(
-                    "Widths of hidden layers, e.g. 50 or 100,50. Empty: a linear classifier.",
-                );
-            if r.changed()
-                && let Ok(h) = parse_widths(text)
-            {
-                edited.hidden = h;
-            }
-        });
+        // Every width is checked as it is typed ("50,,abc" and "0" are refused beside
+        // the field); the model changes only when the whole text reads as widths.
+        let width = (ui.available_width() - 110.0).clamp(90.0, 220.0);
+        let _ = text_field(
+            ui,
+            "hidden layers",
+            &format!(
+                "Widths of hidden layers, e.g. 50 or 100,50. Empty: a linear classifier.\nAllowed: {}",
+                settings::hidden_allowed()
+            ),
+            width,
+            &mut edited.hidden,
+            |h| {
+                h.iter()
+                    .map(|w| w.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+            settings::parse_hidden,
+        );
         ui.weak(if edited.hidden.is_empty() {
             "A linear classifier: one weight template per class."
         } else {
@@ -336,7 +344,7 @@ impl ControlsPanel {
             "How the weights start (biases start at 0).",
         );
         if edited.init == InitKind::Gaussian {
-            setting_slider(ui, &mut edited.sigma, &settings::SIGMA);
+            setting_field(ui, &mut edited.sigma, &settings::SIGMA, ok);
         }
 
         if !edited.hidden.is_empty() {
@@ -344,20 +352,20 @@ impl ControlsPanel {
                 .on_hover_text(
                     "Normalise each hidden unit over the mini-batch before its activation, then scale and shift it by learned γ and β. Evaluation uses running averages.",
                 );
-            setting_slider(ui, &mut edited.dropout, &settings::DROPOUT);
+            setting_field(ui, &mut edited.dropout, &settings::DROPOUT, ok);
         }
         match edited.optimizer {
             OptimizerKind::Momentum | OptimizerKind::Nesterov => {
-                setting_slider(ui, &mut edited.momentum, &settings::MOMENTUM);
+                setting_field(ui, &mut edited.momentum, &settings::MOMENTUM, ok);
             }
             OptimizerKind::Rmsprop => {
-                setting_slider(ui, &mut edited.beta2, &settings::BETA2);
-                setting_slider(ui, &mut edited.eps, &settings::EPS);
+                setting_field(ui, &mut edited.beta2, &settings::BETA2, ok);
+                setting_field(ui, &mut edited.eps, &settings::EPS, ok);
             }
             OptimizerKind::Adam => {
-                setting_slider(ui, &mut edited.beta1, &settings::BETA1);
-                setting_slider(ui, &mut edited.beta2, &settings::BETA2);
-                setting_slider(ui, &mut edited.eps, &settings::EPS);
+                setting_field(ui, &mut edited.beta1, &settings::BETA1, ok);
+                setting_field(ui, &mut edited.beta2, &settings::BETA2, ok);
+                setting_field(ui, &mut edited.eps, &settings::EPS, ok);
             }
             OptimizerKind::Sgd => {}
         }
@@ -370,7 +378,7 @@ impl ControlsPanel {
             "CIFAR-10, Fashion-MNIST and image folders are read from the folder below; the practice set and the points in the plane (the playground: see the Plane and Network tabs) need no files.",
         );
         if edited.dataset == DatasetKind::Folder {
-            setting_slider(ui, &mut edited.image_size, &settings::IMAGE_SIZE);
+            setting_field(ui, &mut edited.image_size, &settings::IMAGE_SIZE, ok);
         }
         if edited.dataset.is_plane() {
             super::plane::data_controls(ui, edited);
@@ -420,8 +428,23 @@ impl ControlsPanel {
             &mut edited.preprocess,
             "How pixels are turned into the model's inputs.",
         );
-        ui.add(egui::DragValue::new(&mut edited.seed).prefix("seed "))
-            .on_hover_text("Seed of initialisation, shuffling and flips: same seed, same run.");
+        let _ = text_field(
+            ui,
+            "seed",
+            "Seed of initialisation, shuffling and flips: same seed, same run.",
+            140.0,
+            &mut edited.seed,
+            u64::to_string,
+            |t| {
+                t.trim().parse::<u64>().map_err(|_| {
+                    format!(
+                        "seed = \"{}\" is not a whole number: allowed 0 to {}",
+                        t.trim(),
+                        u64::MAX
+                    )
+                })
+            },
+        );
         threads_setting(ui, &mut edited.threads);
         actions
     }
@@ -450,11 +473,29 @@ fn threads_setting(ui: &mut egui::Ui, threads: &mut Option<usize>) {
     });
 }
 
-/// Hidden-layer widths typed as "100,50" (empty: none).
-fn parse_widths(text: &str) -> Result<Vec<usize>, std::num::ParseIntError> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::parse)
+/// The settings of `edited` that differ from `now` (the run's), in words: "epochs 40 → 200".
+fn reset_only_differences(now: &TrainConfig, edited: &TrainConfig) -> Vec<String> {
+    if now == edited {
+        return Vec::new();
+    }
+    let (Ok(a), Ok(b)) = (toml::Table::try_from(now), toml::Table::try_from(edited)) else {
+        return vec!["settings".into()];
+    };
+    let text = |v: Option<&toml::Value>| v.map_or("none".into(), settings::setting_text);
+    b.iter()
+        .filter(|(k, v)| a.get(*k) != Some(*v))
+        .map(|(k, v)| {
+            format!(
+                "{} {} → {}",
+                settings::setting_label(k),
+                text(a.get(k)),
+                text(Some(v))
+            )
+        })
+        .chain(
+            a.keys()
+                .filter(|k| !b.contains_key(*k))
+                .map(|k| format!("{} {} → none", settings::setting_label(k), text(a.get(k)))),
+        )
         .collect()
 }

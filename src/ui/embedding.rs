@@ -2,7 +2,7 @@
 //! computed by the worker (t-SNE on its own thread) with a progress bar here.
 
 use egui::{Color32, Ui};
-use egui_plot::{Legend, Points};
+use egui_plot::Points;
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
@@ -150,17 +150,19 @@ impl EmbeddingPanel {
                 export = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
-        // The legend goes in the corner with the fewest points under it.
-        let all: Vec<egui_plot::PlotPoint> = points
-            .iter()
-            .map(|p| egui_plot::PlotPoint::new(p[0], p[1]))
-            .collect();
-        let corner = super::plots::emptiest_corner(&[&all]);
+        // The legend above the plot, in class order (egui_plot's own sorted it by name and
+        // stacked it bottom-up in a lower corner), with dots like the plot's.
+        ui.horizontal_wrapped(|ui| {
+            for (c, name) in names.iter().enumerate() {
+                ui.colored_label(colour(TABLEAU10[c % TABLEAU10.len()]), "●");
+                ui.label(name.as_str());
+                ui.add_space(6.0);
+            }
+        });
         // The same ticks as every other plot: three labelled ones at least, at any size.
         super::plots::readable_plot("embedding", &axes[0], &axes[1], false)
             .height((ui.available_height() - 10.0).max(300.0))
             .data_aspect(1.0)
-            .legend(Legend::default().position(corner))
             .show(ui, |plot| {
                 for (c, name) in names.iter().enumerate() {
                     let pts: Vec<[f64; 2]> = points
@@ -170,7 +172,7 @@ impl EmbeddingPanel {
                         .map(|(p, _)| [f64::from(p[0]), f64::from(p[1])])
                         .collect();
                     let colour = colour(TABLEAU10[c % TABLEAU10.len()]);
-                    plot.points(Points::new(name.as_str(), pts).radius(2.0).color(colour));
+                    plot.points(Points::new(name.as_str(), pts).radius(3.0).color(colour));
                 }
             });
         (request, export)

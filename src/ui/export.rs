@@ -324,13 +324,15 @@ impl Exporter {
                 if let Some(p) = &self.dialog_problem {
                     ui.colored_label(ui.visuals().warn_fg_color, p);
                 }
+                // The label above the field and the Save button beside it: nothing in the row
+                // depends on the title's or the folder's length, so Save is never cut off.
+                ui.label(match target {
+                    Target::Figure(_) => "Or type a file (.png, .svg or .csv):",
+                    Target::Report(_) => "Or type a folder:",
+                });
                 ui.horizontal(|ui| {
-                    ui.label(match target {
-                        Target::Figure(_) => "File (.png, .svg or .csv):",
-                        Target::Report(_) => "Folder:",
-                    });
                     let edit =
-                        ui.add(egui::TextEdit::singleline(&mut self.typed).desired_width(280.0));
+                        ui.add(egui::TextEdit::singleline(&mut self.typed).desired_width(260.0));
                     let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                     if (ui.button("Save").clicked() || enter) && !self.typed.trim().is_empty() {
                         let path = PathBuf::from(self.typed.trim());

@@ -92,10 +92,17 @@ impl GradcheckPanel {
                 ui.label(p.count.to_string());
                 ui.label(format!("{:.2e}", p.max_rel_error));
                 ui.label(format!("{:.2e}", p.mean_rel_error));
+                // The verdict says what it was measured against.
                 if p.max_rel_error <= TOLERANCE {
-                    ui.colored_label(Color32::from_rgb(60, 170, 90), "ok");
+                    ui.colored_label(
+                        Color32::from_rgb(60, 170, 90),
+                        format!("ok (≤ {TOLERANCE:.0e})"),
+                    );
                 } else {
-                    ui.colored_label(Color32::from_rgb(220, 80, 60), "too large");
+                    ui.colored_label(
+                        Color32::from_rgb(220, 80, 60),
+                        format!("too large (> {TOLERANCE:.0e})"),
+                    );
                 }
                 ui.end_row();
             }

@@ -601,10 +601,30 @@ fn playground_hint(ui: &mut Ui) {
 
 /// The data settings of a data set in the plane, for the settings panel.
 pub fn data_controls(ui: &mut Ui, edited: &mut TrainConfig) {
-    super::controls::setting_slider(ui, &mut edited.points, &settings::POINTS);
-    super::controls::setting_slider(ui, &mut edited.noise, &settings::NOISE);
-    super::controls::setting_slider(ui, &mut edited.test_share, &settings::TEST_SHARE);
-    super::controls::setting_slider(ui, &mut edited.classes, &settings::CLASSES);
+    super::field::setting_field(
+        ui,
+        &mut edited.points,
+        &settings::POINTS,
+        super::field::no_extra_check,
+    );
+    super::field::setting_field(
+        ui,
+        &mut edited.noise,
+        &settings::NOISE,
+        super::field::no_extra_check,
+    );
+    super::field::setting_field(
+        ui,
+        &mut edited.test_share,
+        &settings::TEST_SHARE,
+        super::field::no_extra_check,
+    );
+    super::field::setting_field(
+        ui,
+        &mut edited.classes,
+        &settings::CLASSES,
+        super::field::no_extra_check,
+    );
     ui.horizontal_wrapped(|ui| {
         ui.label("inputs:").on_hover_text(
             "The features the network sees, computed from each point (x₁, x₂); at least one.",
@@ -635,7 +655,12 @@ pub fn data_controls(ui: &mut Ui, edited: &mut TrainConfig) {
             }
         });
     }
-    super::controls::setting_slider(ui, &mut edited.l1, &settings::L1);
+    super::field::setting_field(
+        ui,
+        &mut edited.l1,
+        &settings::L1,
+        super::field::no_extra_check,
+    );
 }
 
 #[cfg(test)]

@@ -313,9 +313,8 @@ pub fn markers_near(markers: &[Marker], x: f64, tolerance: f64) -> Vec<String> {
 
 /// Draws each marker as a thin dashed vertical line with its text near the top of the data
 /// (`top`, the highest value of the series: a label placed at the plot's edge would push the
-/// automatic bounds outwards every frame). Labels step down over three rows so near ones do
-/// not overlap, stay inside the plot (ending left of their line near the right edge), and
-/// long ones are cut with "…" (the hover read-out has the full text).
+/// automatic bounds outwards every frame). Labels are measured in the window's font and
+/// placed with [`place_labels`]: whole (never cut short of the new value), none over another.
 pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour: Color32) {
     for (x, _) in markers {
         // No name: the marker is not a series, and stays out of legends.
@@ -332,28 +331,48 @@ pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour:
     let transform = *plot.transform();
     let frame = *transform.frame();
     let bounds = transform.bounds();
-    let shown: Vec<(f64, &str)> = markers
+    let font = egui::FontId::proportional(13.0);
+    let ctx = plot.ctx().clone();
+    let width_of = |t: &str| {
+        f64::from(
+            ctx.fonts_mut(|f| f.layout_no_wrap(t.to_string(), font.clone(), colour))
+                .size()
+                .x,
+        )
+    };
+    let shown: Vec<(f64, String, f64)> = markers
         .iter()
         .filter(|(x, _)| (bounds.min()[0]..=bounds.max()[0]).contains(x))
-        .map(|(x, text)| {
-            (
-                f64::from(transform.position_from_point_x(*x)),
-                text.as_str(),
-            )
+        .flat_map(|(x, text)| {
+            let px = f64::from(transform.position_from_point_x(*x));
+            // A change of several settings wider than the plot gets a line per setting.
+            let whole = width_of(text);
+            let parts: Vec<String> = if whole > f64::from(frame.width()) - 8.0 {
+                text.split(", ").map(str::to_string).collect()
+            } else {
+                vec![text.clone()]
+            };
+            parts
+                .into_iter()
+                .map(|t| {
+                    let w = width_of(&t);
+                    (px, t, w)
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
-    let labels = crate::report::svg::marker_labels(
-        &shown,
+    let placed = place_labels(
+        &shown.iter().map(|(px, _, w)| (*px, *w)).collect::<Vec<_>>(),
         f64::from(frame.left()),
         f64::from(frame.right()),
     );
     // Rows 16 points apart, in data units.
     let row_height = 16.0 / transform.dpos_dvalue_y().abs().max(1e-12);
-    for (px, row, anchor, text) in labels {
+    for ((px, row, right_aligned), (_, text, _)) in placed.into_iter().zip(&shown) {
         let x = transform
             .value_from_position(egui::pos2(px as f32, frame.top()))
             .x;
-        let align = if anchor == crate::report::svg::Anchor::End {
+        let align = if right_aligned {
             egui::Align2::RIGHT_TOP
         } else {
             egui::Align2::LEFT_TOP
@@ -362,13 +381,47 @@ pub fn draw_markers(plot: &mut PlotUi<'_>, markers: &[Marker], top: f64, colour:
             Text::new(
                 "",
                 PlotPoint::new(x, top - row as f64 * row_height),
-                egui::RichText::new(text).size(13.0),
+                egui::RichText::new(text.as_str()).size(13.0),
             )
             .color(colour)
             .anchor(align)
             .allow_hover(false),
         );
     }
+}
+
+/// Where marker labels go on a plot spanning `left..right` (screen x): for each (line x,
+/// label width), the x the label is anchored at, its row, and whether it ends there (left
+/// of its line, near the right edge) rather than starting there. Each label takes the
+/// first row where it overlaps no other, with a gap between them: labels never print over
+/// or run into each other, however many changes share an epoch.
+pub fn place_labels(labels: &[(f64, f64)], left: f64, right: f64) -> Vec<(f64, usize, bool)> {
+    const GAP: f64 = 10.0;
+    let mut rows: Vec<Vec<(f64, f64)>> = Vec::new();
+    labels
+        .iter()
+        .map(|&(px, width)| {
+            let (x, ends, x0) = if px + 4.0 + width <= right - 2.0 {
+                (px + 4.0, false, px + 4.0)
+            } else if px - 4.0 - width >= left + 2.0 {
+                (px - 4.0, true, px - 4.0 - width)
+            } else {
+                // Wider than either side: as far left as the plot allows.
+                (left + 2.0, false, left + 2.0)
+            };
+            let span = (x0 - GAP, x0 + width + GAP);
+            let free = |row: &Vec<(f64, f64)>| row.iter().all(|s| s.1 <= span.0 || span.1 <= s.0);
+            let row = match rows.iter().position(free) {
+                Some(r) => r,
+                None => {
+                    rows.push(Vec::new());
+                    rows.len() - 1
+                }
+            };
+            rows[row].push(span);
+            (x, row, ends)
+        })
+        .collect()
 }
 
 /// The highest finite value of `series`, if any.
@@ -461,6 +514,51 @@ pub fn legend_wrapped(ui: &mut Ui, entries: &[(&str, Color32)]) {
         ui.horizontal_wrapped(|ui| {
             for (name, colour) in entries {
                 entry(ui, name, *colour);
+                ui.add_space(8.0);
+            }
+        });
+    }
+}
+
+/// The dash of the `i`-th series of an overlay: solid, dashed, dotted in turn, so lines of
+/// near colours (or read by someone who cannot tell them apart) still differ.
+pub fn series_style(i: usize) -> LineStyle {
+    match i % 3 {
+        0 => LineStyle::Solid,
+        1 => LineStyle::dashed_loose(),
+        _ => LineStyle::dotted_dense(),
+    }
+}
+
+/// The swatch text of [`series_style`] for a legend.
+fn style_swatch(i: usize) -> &'static str {
+    match i % 3 {
+        0 => "——",
+        1 => "– –",
+        _ => "···",
+    }
+}
+
+/// [`legend_wrapped`] with each entry's swatch drawn in its line's dash (see
+/// [`series_style`]).
+pub fn legend_wrapped_styled(ui: &mut Ui, entries: &[(&str, Color32)]) {
+    let entry = |ui: &mut Ui, i: usize, name: &str, colour: Color32| {
+        ui.horizontal(|ui| {
+            ui.colored_label(colour, egui::RichText::new(style_swatch(i)).strong());
+            ui.add(egui::Label::new(name).wrap());
+        });
+    };
+    // As in legend_wrapped: a long entry gets a row of its own.
+    if entries.iter().any(|(name, _)| name.chars().count() > 40) {
+        ui.vertical(|ui| {
+            for (i, (name, colour)) in entries.iter().enumerate() {
+                entry(ui, i, name, *colour);
+            }
+        });
+    } else {
+        ui.horizontal_wrapped(|ui| {
+            for (i, (name, colour)) in entries.iter().enumerate() {
+                entry(ui, i, name, *colour);
                 ui.add_space(8.0);
             }
         });
@@ -796,7 +894,8 @@ impl PlotsPanel {
                     format!("{text}\n{}", near.join("\n"))
                 })
             })
-            .legend(Legend::default().position(emptiest_corner(&[&self.smoothed])))
+            // No legend: one curve, named by the heading above and the read-out; a legend
+            // box covered the change markers' labels.
             .show(ui, |plot| {
                 draw_markers(plot, step_markers, top, marker_colour);
                 plot.line(
@@ -871,6 +970,34 @@ mod tests {
         };
         let text = series_readout(&[("training", &train), ("validation", &val)], &pos).unwrap();
         assert_eq!(text, "epoch 2\ntraining: 0.35\nvalidation: 0.33");
+    }
+
+    #[test]
+    fn marker_labels_never_overlap_however_many_share_an_epoch() {
+        // Three changes at the same epoch, and one near the right edge.
+        let labels = [(100.0, 120.0), (100.0, 90.0), (104.0, 200.0), (590.0, 80.0)];
+        let placed = place_labels(&labels, 0.0, 600.0);
+        let spans: Vec<(usize, f64, f64)> = placed
+            .iter()
+            .zip(&labels)
+            .map(|(&(x, row, ends), &(_, w))| {
+                let x0 = if ends { x - w } else { x };
+                (row, x0, x0 + w)
+            })
+            .collect();
+        for (i, a) in spans.iter().enumerate() {
+            assert!(
+                a.1 >= 0.0 && a.2 <= 600.0,
+                "label {i} leaves the plot: {a:?}"
+            );
+            for b in &spans[i + 1..] {
+                assert!(
+                    a.0 != b.0 || a.2 <= b.1 || b.2 <= a.1,
+                    "labels overlap: {a:?} {b:?}"
+                );
+            }
+        }
+        assert_eq!(placed[3].2, true, "the last ends left of its line");
     }
 
     #[test]

@@ -11,8 +11,9 @@ use egui::Ui;
 use egui_plot::{Line, PlotPoint, PlotPoints};
 
 use super::export::ExportRequest;
+use super::field::field_error;
 use super::plots::{
-    number, placed_legend, readable_plot, series_colour, waiting, with_one_point_bounds,
+    legend_wrapped, number, readable_plot, series_colour, waiting, with_one_point_bounds,
 };
 use crate::report::figures::{self, Curve};
 use crate::runs::race::{self, RACE_PRESETS, RACE_SETTINGS, RaceEvent, Variant};
@@ -253,17 +254,22 @@ impl RacePanel {
         Some(figures::overlay(&runs, curve, validation))
     }
 
-    /// Draws the panel; `base` is the window's settings (the variants start from them).
+    /// Draws the panel; `base` is the window's settings (the variants start from them);
+    /// `view_height` is the tab's height, which the plots share.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         base: &TrainConfig,
         runs_root: Option<PathBuf>,
+        view_height: f32,
     ) -> Option<ExportRequest> {
         self.drain();
         let mut request = None;
         let running = self.running();
         ui.label("Train a few variants of the settings on the left side by side; each is saved as a run.");
+        // Each field is checked as it is typed; the reason shows beside it and the race
+        // cannot start until every field reads.
+        let first_key = RACE_SETTINGS[self.first.min(RACE_SETTINGS.len() - 1)].0;
         ui.horizontal(|ui| {
             egui::ComboBox::from_id_salt("race-first")
                 .selected_text(RACE_SETTINGS[self.first].1)
@@ -273,10 +279,16 @@ impl RacePanel {
                     }
                 });
             ui.add(egui::TextEdit::singleline(&mut self.first_values).desired_width(200.0))
+                .accessible_name("first values")
                 .on_hover_text(
                     "Values separated by commas, e.g. sgd, momentum, adam · on, off · 0.1, 0.01",
                 );
         });
+        let first_error = race::parse_values(first_key, &self.first_values).err();
+        if let Some(e) = &first_error {
+            field_error(ui, e);
+        }
+        let mut second_error = None;
         ui.horizontal(|ui| {
             let mut both = self.second.is_some();
             ui.checkbox(&mut both, "and");
@@ -291,13 +303,47 @@ impl RacePanel {
                             ui.selectable_value(second, i, *name);
                         }
                     });
-                ui.add(egui::TextEdit::singleline(&mut self.second_values).desired_width(200.0));
+                ui.add(egui::TextEdit::singleline(&mut self.second_values).desired_width(200.0))
+                    .accessible_name("second values");
+                let key = RACE_SETTINGS[(*second).min(RACE_SETTINGS.len() - 1)].0;
+                second_error = if key == first_key {
+                    Some("vary two different settings".to_string())
+                } else {
+                    race::parse_values(key, &self.second_values).err()
+                };
             }
         });
+        if let Some(e) = &second_error {
+            field_error(ui, e);
+        }
+        // How many variants the fields make, checked before Start (2 to 6).
+        let count_error = if first_error.is_none() && second_error.is_none() {
+            let count = |text: &str, key| race::parse_values(key, text).map_or(0, |v| v.len());
+            let n = count(&self.first_values, first_key)
+                * self.second.map_or(1, |i| {
+                    count(
+                        &self.second_values,
+                        RACE_SETTINGS[i.min(RACE_SETTINGS.len() - 1)].0,
+                    )
+                });
+            (!(2..=race::MAX_VARIANTS).contains(&n)).then(|| {
+                format!(
+                    "a race needs 2 to {} variants; these values give {n}",
+                    race::MAX_VARIANTS
+                )
+            })
+        } else {
+            None
+        };
+        if let Some(e) = &count_error {
+            field_error(ui, e);
+        }
+        let fields_ok = first_error.is_none() && second_error.is_none() && count_error.is_none();
         ui.horizontal(|ui| {
             if ui
-                .add_enabled(!running, egui::Button::new("Start race"))
+                .add_enabled(!running && fields_ok, egui::Button::new("Start race"))
                 .on_hover_text("Every combination of the values above, each on its own thread")
+                .on_disabled_hover_text("Fix the values above first (the reason is beside them)")
                 .clicked()
             {
                 match self.variants(base) {
@@ -430,13 +476,25 @@ impl RacePanel {
                 ui.end_row();
             }
         });
+        // One legend for both plots, above them, wrapping at the window's edge: six long
+        // variant names never widen the panel nor push the second plot out of view.
+        let entries: Vec<(&str, egui::Color32)> = r
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), series_colour(i)))
+            .collect();
+        legend_wrapped(ui, &entries);
         let width = (ui.available_width() / 2.0 - 12.0).max(240.0);
+        // The plots take the height left (the table and legend above vary with the race).
+        let used = ui.cursor().top() - ui.min_rect().top();
+        let plot_height = (view_height - used - 70.0).clamp(180.0, 520.0);
         ui.horizontal(|ui| {
             for (curve, validation, title) in [
                 (Curve::Accuracy, true, "Validation accuracy"),
                 (Curve::Loss, false, "Training loss"),
             ] {
-                ui.allocate_ui(egui::vec2(width, 300.0), |ui| {
+                ui.allocate_ui(egui::vec2(width, plot_height + 40.0), |ui| {
                     ui.vertical(|ui| {
                         ui.horizontal(|ui| {
                             ui.label(title);
@@ -447,7 +505,11 @@ impl RacePanel {
                             }
                         });
                         if r.histories.iter().all(Vec::is_empty) {
-                            waiting(ui, egui::vec2(width, 260.0), "Waiting for the first epoch…");
+                            waiting(
+                                ui,
+                                egui::vec2(width, plot_height),
+                                "Waiting for the first epoch…",
+                            );
                             return;
                         }
                         // Non-finite values (a diverged variant) would stretch the axes to
@@ -471,16 +533,9 @@ impl RacePanel {
                             "loss"
                         };
                         let plot = readable_plot(&format!("race-{title}"), "epoch", y_label, true)
-                            .height(260.0)
+                            .height(plot_height)
                             .width(width)
                             .allow_scroll(false);
-                        let entries: Vec<(&str, egui::Color32)> = r
-                            .labels
-                            .iter()
-                            .enumerate()
-                            .map(|(i, l)| (l.as_str(), series_colour(i)))
-                            .collect();
-                        let plot = placed_legend(ui, plot, &all, &entries);
                         with_one_point_bounds(plot, &all).show(ui, |plot| {
                             for (i, (label, pts)) in r.labels.iter().zip(&lines).enumerate() {
                                 plot.line(

@@ -15,7 +15,8 @@ use egui_plot::{Line, PlotPoint, PlotPoints};
 use super::background::{Task, repaint_waker};
 use super::export::ExportRequest;
 use super::plots::{
-    legend_wrapped, readable_plot, series_colour, series_readout, with_one_point_bounds,
+    legend_wrapped_styled, readable_plot, series_colour, series_readout, series_style,
+    with_one_point_bounds,
 };
 use super::words::short_settings;
 use crate::report::figures::{self, Curve};
@@ -60,8 +61,14 @@ struct RunningSweep {
 pub enum RunState {
     /// Being trained now (its files changed a moment ago, or the window trains it).
     Training,
-    /// Stopped before its last epoch; it can be continued.
+    /// Open in a trainviz that is not training it now; it can be continued.
     Paused,
+    /// Stopped before its last epoch (replaced by Reset, or the window closed); it can be
+    /// continued.
+    Stopped,
+    /// Its process ended without recording an end (killed or crashed); it can be continued
+    /// from its last saved epoch.
+    Interrupted,
     /// All epochs done.
     Finished,
     /// Stopped because the cost became NaN or infinite.
@@ -74,8 +81,28 @@ impl RunState {
         match self {
             RunState::Training => "training",
             RunState::Paused => "paused",
+            RunState::Stopped => "stopped",
+            RunState::Interrupted => "interrupted",
             RunState::Finished => "finished",
             RunState::Diverged => "diverged",
+        }
+    }
+}
+
+impl RunState {
+    /// What the state means, for the table's tooltip.
+    pub fn explain(self) -> &'static str {
+        match self {
+            RunState::Training => "A trainviz is training it now.",
+            RunState::Paused => "Open in a trainviz, paused; Load and Start continue it.",
+            RunState::Stopped => {
+                "Left before its last epoch (Reset started another run, or the window closed); Load and Start continue it."
+            }
+            RunState::Interrupted => {
+                "The program training it ended without saying so (killed or crashed); its epochs up to the last saved one are kept, and Load and Start continue it."
+            }
+            RunState::Finished => "All its epochs are done; its test accuracy is measured.",
+            RunState::Diverged => "Stopped because its loss stopped being a finite number.",
         }
     }
 }
@@ -90,7 +117,7 @@ fn state_of(run: &SavedRun) -> RunState {
     match run.meta.status {
         RunStatus::Finished => RunState::Finished,
         RunStatus::Diverged => RunState::Diverged,
-        RunStatus::Stopped => RunState::Paused,
+        RunStatus::Stopped => RunState::Stopped,
         RunStatus::Running => {
             let recent = ["metrics.jsonl", "meta.json"].iter().any(|f| {
                 std::fs::metadata(run.dir.join(f))
@@ -99,10 +126,13 @@ fn state_of(run: &SavedRun) -> RunState {
                     .and_then(|t| t.elapsed().ok())
                     .is_some_and(|age| age < TRAINING_IF_CHANGED_WITHIN)
             });
-            if recent {
-                RunState::Training
-            } else {
-                RunState::Paused
+            // The lock its process holds tells a live run from one whose process was
+            // killed; recent files still count as training for a moment, so a run
+            // between two writers (continued in this window) does not flicker.
+            match (crate::runs::held_by_live_process(&run.dir), recent) {
+                (_, true) => RunState::Training,
+                (Some(false), false) => RunState::Interrupted,
+                (Some(true) | None, false) => RunState::Paused,
             }
         }
     }
@@ -266,6 +296,8 @@ impl RunsPanel {
                 return;
             }
         };
+        // An earlier failure (a mistyped file) is no longer true once a sweep starts.
+        self.message = None;
         let (tx, rx) = unbounded();
         let name = prepared
             .dir
@@ -440,7 +472,8 @@ impl RunsPanel {
                 let wide = ui.available_width() >= 900.0;
                 egui::Grid::new("runs").striped(true).show(ui, |ui| {
                     for h in [
-                        "overlay", "name", "state", "data", "settings", "epochs", "best val", "",
+                        "overlay", "name", "state", "data", "settings", "epochs", "best val",
+                        "test", "",
                     ] {
                         if wide || !matches!(h, "data" | "settings") {
                             ui.strong(h);
@@ -474,8 +507,11 @@ impl RunsPanel {
                             }
                             _ => {
                                 ui.scope(|ui| {
+                                    // Wide enough for a whole folder name (date, model,
+                                    // settings) in a wide window: cut to 200 px, names
+                                    // were identical prefixes.
                                     ui.set_min_width(120.0);
-                                    ui.set_max_width(200.0);
+                                    ui.set_max_width(if wide { 340.0 } else { 200.0 });
                                     ui.add(egui::Label::new(run.name()).truncate())
                                         .on_hover_text(format!(
                                             "{}\ncreated {} UTC\n{}\n{}, {}",
@@ -505,7 +541,8 @@ impl RunsPanel {
                             RunState::Training => ui.visuals().warn_fg_color,
                             _ => ui.visuals().text_color(),
                         };
-                        ui.colored_label(colour, state.label());
+                        ui.colored_label(colour, state.label())
+                            .on_hover_text(state.explain());
                         if wide {
                             ui.label(&run.meta.dataset);
                             ui.scope(|ui| {
@@ -524,6 +561,18 @@ impl RunsPanel {
                         } else {
                             format!("{:.2} %", 100.0 * best)
                         });
+                        // Measured once, when the run finished (or diverged).
+                        match run.summary.as_ref().map(|s| s.test_acc) {
+                            Some(t) if t.is_finite() => {
+                                ui.label(format!("{:.2} %", 100.0 * t))
+                                    .on_hover_text("Test accuracy, measured when it finished");
+                            }
+                            _ => {
+                                ui.label("-").on_hover_text(
+                                    "Measured when the run finishes (or with Evaluate on test)",
+                                );
+                            }
+                        }
                         ui.horizontal(|ui| {
                             if ui
                                 .button("Load")
@@ -700,7 +749,7 @@ impl RunsPanel {
             .enumerate()
             .map(|(i, (label, _))| (*label, series_colour(i)))
             .collect();
-        legend_wrapped(ui, &entries);
+        legend_wrapped_styled(ui, &entries);
         let plot = readable_plot("overlay", "epoch", y_label, true)
             .height((ui.available_height() - 8.0).clamp(220.0, 900.0))
             .label_formatter(|pos| {
@@ -713,6 +762,7 @@ impl RunsPanel {
                 plot.line(
                     Line::new(*label, PlotPoints::Borrowed(points))
                         .color(series_colour(i))
+                        .style(series_style(i))
                         .width(2.0),
                 );
             }

@@ -15,13 +15,15 @@ mod fuzz_parsers;
 mod worker;
 
 mod bad_input;
-mod record;
-mod runs;
-mod tables;
 #[cfg(feature = "window")]
 mod plane;
+mod record;
+mod runs;
 #[cfg(feature = "window")]
 mod saved_report;
+mod tables;
+#[cfg(feature = "window")]
+mod typed_settings;
 #[cfg(feature = "window")]
 mod ui;
 #[cfg(feature = "window")]

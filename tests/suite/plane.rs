@@ -2,7 +2,6 @@
 //! settings reaches 95 % training accuracy and its report has the plane's figures; in the
 //! window a click in the Plane tab adds a point to the training set.
 
-
 use crate::common::{harness, trainviz, wait_until};
 use trainviz::data::DatasetKind;
 use trainviz::train::TrainConfig;

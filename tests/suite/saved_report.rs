@@ -1,7 +1,6 @@
 //! A finished run's record is never rewritten, and a run reopened from its folder exports
 //! the same report as when it finished (window and command line).
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

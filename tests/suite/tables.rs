@@ -1,7 +1,6 @@
 //! End-to-end tests of `trainviz table` (results table and templates across saved runs) and
 //! `trainviz lr-range` (the learning-rate range test), on the synthetic set.
 
-
 use std::path::{Path, PathBuf};
 
 use crate::common::trainviz;

@@ -228,5 +228,5 @@ fn predictions_embedding_and_gradient_check_from_the_window() {
     let report = h.state().history.gradient_check.clone().unwrap();
     assert_eq!(report.len(), 4, "W1 b1 W2 b2");
     assert!(report.iter().all(|p| p.max_rel_error < 1e-5), "{report:?}");
-    assert_eq!(h.get_all_by_label("ok").count(), 4);
+    assert_eq!(h.get_all_by_label("ok (≤ 1e-5)").count(), 4);
 }

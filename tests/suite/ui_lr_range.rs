@@ -1,7 +1,6 @@
 //! The learning-rate range test in the window: the cyclic schedule's button opens it, it
 //! runs in the background, and one click puts its bounds into the settings.
 
-
 use crate::common::{harness, wait_until};
 use egui_kittest::kittest::Queryable;
 use trainviz::data::DatasetKind;

@@ -1,0 +1,245 @@
+//! Typed settings checked as they are typed: a slider over the setting's allowed range, a
+//! text box for the exact value, and, beside the field, why the text cannot apply and what
+//! is allowed. A value that does not check out is never written back, so nothing
+//! half-applies: the setting keeps its last good value until the text is fixed.
+
+use egui::{Color32, Ui};
+
+use crate::train::config::NumericSetting;
+use crate::train::record::number;
+
+/// The text of a field while it differs from its value, kept between frames.
+#[derive(Clone, Debug)]
+struct Typed {
+    /// What the user typed.
+    text: String,
+    /// The value the text was last made from or wrote, to notice changes from elsewhere
+    /// (a slider, a preset, a loaded run).
+    value: f64,
+}
+
+/// What a field did this frame.
+pub struct FieldResponse {
+    /// True while the slider is dragged or the text box has the keyboard: the caller holds
+    /// a live value until the edit ends, so one edit is one recorded change.
+    pub editing: bool,
+    /// True when the value changed this frame.
+    pub changed: bool,
+    /// Why the text cannot apply, shown beside the field (`None`: it applies).
+    pub error: Option<String>,
+}
+
+/// The text a field shows for `value`: whole numbers as such, others as people write them.
+fn shown<N: egui::emath::Numeric>(value: N) -> String {
+    let v = value.to_f64();
+    if N::INTEGRAL {
+        format!("{v:.0}")
+    } else {
+        number(v)
+    }
+}
+
+/// Reads `text` as a value of `spec`; the error says what is wrong and what is allowed.
+pub fn parse_setting<N: egui::emath::Numeric>(
+    text: &str,
+    spec: &NumericSetting,
+) -> Result<N, String> {
+    let t = text.trim();
+    let why = |what: &str| format!("{} {what}: allowed {}", spec.label, spec.allowed());
+    if t.is_empty() {
+        return Err(why("is empty"));
+    }
+    let v: f64 = if N::INTEGRAL {
+        t.parse::<u64>().map(|v| v as f64).map_err(|_| {
+            if t.parse::<f64>().is_ok() {
+                why(&format!("= {t} is not a whole number"))
+            } else {
+                why(&format!("= \"{t}\" is not a number"))
+            }
+        })?
+    } else {
+        t.parse::<f64>()
+            .map_err(|_| why(&format!("= \"{t}\" is not a number")))?
+    };
+    if !v.is_finite() {
+        return Err(why(&format!("= {t} is not a finite number")));
+    }
+    if !spec.range().contains(&v) {
+        return Err(why(&format!("= {t} is out of range")));
+    }
+    Ok(N::from_f64(v))
+}
+
+/// The `extra` check of [`setting_field`] for a setting whose range says all.
+pub fn no_extra_check(_: f64) -> Result<(), String> {
+    Ok(())
+}
+
+/// Draws a red note beside a field (wrapped to the panel's width).
+pub fn field_error(ui: &mut Ui, message: &str) {
+    let colour: Color32 = ui.visuals().error_fg_color;
+    ui.add(egui::Label::new(egui::RichText::new(format!("⚠ {message}")).color(colour)).wrap());
+}
+
+/// A numeric setting: slider over its whole allowed range, its name, and a text box for the
+/// exact value, with the setting's help on hover. Typed text is checked on every key:
+/// junk or an out-of-range value shows the reason and the allowed range just below the
+/// field and leaves `value` as it was. `extra` checks what the range alone cannot (e.g.
+/// highest η ≥ lowest η); its message is shown the same way.
+pub fn setting_field<N: egui::emath::Numeric>(
+    ui: &mut Ui,
+    value: &mut N,
+    spec: &NumericSetting,
+    extra: impl Fn(f64) -> Result<(), String>,
+) -> FieldResponse {
+    let id = ui.scope_id().with(("setting-field", spec.key));
+    let before = value.to_f64();
+    let mut typed: Typed = ui
+        .data(|d| d.get_temp::<Typed>(id))
+        .filter(|t| t.value == before || t.value.is_nan() && before.is_nan())
+        .unwrap_or_else(|| Typed {
+            text: shown(*value),
+            value: before,
+        });
+    let mut editing = false;
+    let mut error = None;
+    ui.horizontal(|ui| {
+        let mut slider = egui::Slider::new(value, N::from_f64(spec.min)..=N::from_f64(spec.max))
+            .logarithmic(spec.log)
+            .clamping(egui::SliderClamping::Never)
+            .show_value(false)
+            .text(spec.label);
+        if spec.log && spec.min == 0.0 {
+            slider = slider.smallest_positive(1e-5);
+        }
+        let s = ui.add(slider).on_hover_text(spec.help);
+        editing |= s.dragged();
+        if s.changed() {
+            typed.text = shown(*value);
+        }
+        let t = ui
+            // Its own id: a note appearing above must not move its focus to another box.
+            .add(
+                egui::TextEdit::singleline(&mut typed.text)
+                    .id(id.with("text"))
+                    .desired_width(64.0),
+            )
+            .accessible_name(spec.label)
+            .on_hover_text(format!("{}\nAllowed: {}", spec.help, spec.allowed()));
+        editing |= t.has_focus();
+        match parse_setting::<N>(&typed.text, spec).and_then(|v| extra(v.to_f64()).map(|()| v)) {
+            Ok(v) => {
+                if t.changed() {
+                    *value = v;
+                }
+                // Leaving the box tidies the text to how the value reads.
+                if t.lost_focus() {
+                    typed.text = shown(*value);
+                }
+            }
+            Err(e) => error = Some(e),
+        }
+    });
+    if let Some(e) = &error {
+        field_error(ui, e);
+    }
+    typed.value = value.to_f64();
+    let changed = typed.value != before;
+    ui.data_mut(|d| d.insert_temp(id, typed));
+    FieldResponse {
+        editing,
+        changed,
+        error,
+    }
+}
+
+/// The text of a non-numeric typed field while it differs from its value.
+#[derive(Clone, Debug)]
+struct TypedText<T> {
+    text: String,
+    value: T,
+}
+
+/// A typed field for a value read from text (hidden-layer widths, a seed): `label`, then
+/// the text box. Text that `parse` refuses shows its reason below the field and leaves
+/// `value` as it was; text that reads as a value writes it at once.
+pub fn text_field<T: PartialEq + Clone + Send + Sync + 'static>(
+    ui: &mut Ui,
+    label: &str,
+    hover: &str,
+    width: f32,
+    value: &mut T,
+    show: impl Fn(&T) -> String,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> FieldResponse {
+    let id = ui.scope_id().with(("text-field", label));
+    let before = value.clone();
+    let mut typed: TypedText<T> = ui
+        .data(|d| d.get_temp::<TypedText<T>>(id))
+        .filter(|t| t.value == before)
+        .unwrap_or_else(|| TypedText {
+            text: show(value),
+            value: before.clone(),
+        });
+    let mut editing = false;
+    let mut error = None;
+    ui.horizontal(|ui| {
+        ui.label(label);
+        let t = ui
+            .add(
+                egui::TextEdit::singleline(&mut typed.text)
+                    .id(id.with("text"))
+                    .desired_width(width),
+            )
+            .accessible_name(label)
+            .on_hover_text(hover);
+        editing = t.has_focus();
+        match parse(&typed.text) {
+            Ok(v) => {
+                if t.changed() {
+                    *value = v;
+                }
+                if t.lost_focus() {
+                    typed.text = show(value);
+                }
+            }
+            Err(e) => error = Some(e),
+        }
+    });
+    if let Some(e) = &error {
+        field_error(ui, e);
+    }
+    let changed = *value != before;
+    typed.value = value.clone();
+    ui.data_mut(|d| d.insert_temp(id, typed));
+    FieldResponse {
+        editing,
+        changed,
+        error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::config::{BATCH, ETA, LAMBDA};
+
+    #[test]
+    fn junk_and_out_of_range_text_is_refused_with_the_allowed_range() {
+        let e = parse_setting::<f64>("abc", &LAMBDA).unwrap_err();
+        assert!(e.contains("not a number") && e.contains("0 to 100"), "{e}");
+        let e = parse_setting::<f64>("0", &ETA).unwrap_err();
+        assert!(
+            e.contains("out of range") && e.contains("1e-7 to 100"),
+            "{e}"
+        );
+        let e = parse_setting::<usize>("0", &BATCH).unwrap_err();
+        assert!(e.contains("batch size") && e.contains("1 to 10000"), "{e}");
+        let e = parse_setting::<usize>("2.5", &BATCH).unwrap_err();
+        assert!(e.contains("whole number"), "{e}");
+        assert!(parse_setting::<f64>("NaN", &ETA).is_err());
+        assert!(parse_setting::<f64>("", &ETA).is_err());
+        assert_eq!(parse_setting::<f64>(" 0.05 ", &ETA), Ok(0.05));
+        assert_eq!(parse_setting::<usize>("20", &BATCH), Ok(20));
+    }
+}
