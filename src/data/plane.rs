@@ -371,7 +371,7 @@ fn base_point(
             // upside down; then centred and scaled to fill the plane.
             let t = rng.random::<f32>() * PI;
             let c = class as f32;
-            let (x, y) = if class % 2 == 0 {
+            let (x, y) = if class.is_multiple_of(2) {
                 (c + t.cos(), t.sin())
             } else {
                 (c - t.cos(), 0.5 - t.sin())

@@ -66,7 +66,7 @@ mod tests {
         let h = 1e-6;
         let mut checked = 0;
         let mut worst: f64 = 0.0;
-        for l in 0..net.layers.len() {
+        for (l, grad) in grads.iter().enumerate() {
             let (rows, cols) = net.layers[l].weights.dim();
             for i in 0..rows {
                 for j in 0..cols {
@@ -82,7 +82,7 @@ mod tests {
                     let numeric = (cost(&plus, &x, &labels, lambda, l1)
                         - cost(&minus, &x, &labels, lambda, l1))
                         / (2.0 * h);
-                    let analytic = grads[l].weights[[i, j]];
+                    let analytic = grad.weights[[i, j]];
                     worst = worst.max(relative_error(analytic, numeric, 1e-8));
                     checked += 1;
                 }

@@ -997,7 +997,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(placed[3].2, true, "the last ends left of its line");
+        assert!(placed[3].2, "the last ends left of its line");
     }
 
     #[test]

@@ -80,7 +80,7 @@ fn junk_and_out_of_range_text_is_refused_beside_every_field_and_nothing_half_app
     refuses(&mut h, &settings::LAMBDA, "1000");
     refuses(&mut h, &settings::BATCH, "0");
     type_into(&mut h, settings::BATCH.label, "2.5");
-    note_with(&mut h, &["batch size", "not a whole number"]);
+    note_with(&h, &["batch size", "not a whole number"]);
     for (spec, bad) in [
         (&settings::EPOCHS, "0"),
         (&settings::STEP_EVERY, "0"),
@@ -97,13 +97,13 @@ fn junk_and_out_of_range_text_is_refused_beside_every_field_and_nothing_half_app
 
     let before = h.state().settings.config.clone();
     type_into(&mut h, "hidden layers", "50,,abc");
-    note_with(&mut h, &["hidden layers", "missing", "allowed"]);
+    note_with(&h, &["hidden layers", "missing", "allowed"]);
     type_into(&mut h, "hidden layers", "50,abc");
-    note_with(&mut h, &["hidden layers", "\"abc\" is not a whole number"]);
+    note_with(&h, &["hidden layers", "\"abc\" is not a whole number"]);
     type_into(&mut h, "hidden layers", "0");
-    note_with(&mut h, &["hidden layers", "out of range", "1 to 4096"]);
+    note_with(&h, &["hidden layers", "out of range", "1 to 4096"]);
     type_into(&mut h, "seed", "-1");
-    note_with(&mut h, &["seed", "not a whole number"]);
+    note_with(&h, &["seed", "not a whole number"]);
     assert_eq!(h.state().settings.config, before, "a refused text applied");
 
     // Nothing reached the worker: its live values are those it started with.
@@ -148,20 +148,20 @@ fn the_cyclic_range_and_race_values_are_checked_as_typed() {
     // Within its own range, but below the lowest η: refused with the reason.
     let before = h.state().settings.config.clone();
     type_into(&mut h, settings::ETA_MAX.label, "1e-6");
-    note_with(&mut h, &["highest η = 1e-6 is below the lowest η"]);
+    note_with(&h, &["highest η = 1e-6 is below the lowest η"]);
     assert_eq!(h.state().settings.config, before);
 
     h.get_by_label("Race").click();
     h.step();
     type_into(&mut h, "first values", "sgd, adamm");
-    note_with(&mut h, &["\"adamm\" is not an optimiser"]);
+    note_with(&h, &["\"adamm\" is not an optimiser"]);
     // η as the raced setting: a value the engine would refuse is refused here.
     h.state_mut().race.first = 3;
     type_into(&mut h, "first values", "0, 0.1");
-    note_with(&mut h, &["η = 0 is out of range", "1e-7 to 100"]);
+    note_with(&h, &["η = 0 is out of range", "1e-7 to 100"]);
     assert!(h.get_by_label("Start race").accesskit_node().is_disabled());
     type_into(&mut h, "first values", "0.1");
-    note_with(&mut h, &["2 to 6 variants", "give 1"]);
+    note_with(&h, &["2 to 6 variants", "give 1"]);
     assert!(h.get_by_label("Start race").accesskit_node().is_disabled());
     h.get_by_label("Start race").click();
     h.step();
