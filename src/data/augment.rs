@@ -95,6 +95,10 @@ pub fn augment_bytes(
         let fill_row = &fill[row_start..row_start + width];
         dst[..inside0 - x0].copy_from_slice(&fill_row[x0..inside0]);
         dst[inside1 - x0..].copy_from_slice(&fill_row[inside1..x1]);
+        if inside0 == inside1 {
+            // Shifted wholly out of these columns: all fill (and no source to slice).
+            continue;
+        }
         let inside = &mut dst[inside0 - x0..inside1 - x0];
         // Source columns of the stretch inside, in the image as it lies.
         let s0 = (inside0 as i64 - dx) as usize;

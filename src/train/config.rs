@@ -846,7 +846,11 @@ mod tests {
                 toml::Value::Float(s.max * 2.0 + 1.0)
             };
             t.insert(s.key.to_string(), v);
-            let c: TrainConfig = t.try_into().unwrap();
+            let mut c: TrainConfig = t.try_into().unwrap();
+            if c.validate().is_ok() {
+                // The points' settings are checked only for data in the plane.
+                c.dataset = crate::data::DatasetKind::Spiral;
+            }
             let err = c.validate().unwrap_err().to_string();
             assert!(err.starts_with(s.key), "{err}");
         }
