@@ -142,7 +142,7 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "spiral-2x8-tanh",
         label: "Spiral, two classes, 2 × 8 tanh (playground: points in the plane)",
-        toml: "dataset = \"spiral\"\nclasses = 2\nfeatures = [\"x1\", \"x2\"]\nhidden = [8, 8]\nactivation = \"tanh\"\ninit = \"xavier\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.01\nbatch = 10\nepochs = 300\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"adam\"\ndropout = 0.0",
+        toml: "dataset = \"spiral\"\nclasses = 2\nfeatures = [\"x1\", \"x2\"]\nhidden = [8, 8]\nactivation = \"tanh\"\ninit = \"xavier\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.03\nbatch = 10\nepochs = 300\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"adam\"\ndropout = 0.0",
     },
     Preset {
         name: "xor-4-tanh",
@@ -176,6 +176,13 @@ pub fn names() -> String {
 }
 
 impl Preset {
+    /// Whether this preset's network is a layer stack (a ConvNet), which only the command
+    /// line trains so far.
+    pub fn is_layer_stack(&self) -> bool {
+        self.config(&TrainConfig::default())
+            .is_ok_and(|c| c.uses_stack())
+    }
+
     /// This preset's whole configuration, with the data location and thread count of
     /// `data_from`.
     pub fn config(&self, data_from: &TrainConfig) -> Result<TrainConfig, String> {

@@ -396,7 +396,11 @@ mod tests {
         let one = vec![("eta".to_string(), parse_values("eta", "0.1").unwrap())];
         assert!(variants(&base, &one).unwrap_err().contains("2 to"));
         // Values are checked against the setting's range as they are parsed.
-        assert!(parse_values("dropout", "0, 2").unwrap_err().contains("dropout"));
+        assert!(
+            parse_values("dropout", "0, 2")
+                .unwrap_err()
+                .contains("dropout")
+        );
         for p in RACE_PRESETS {
             let v = preset_variants(p, &base).unwrap_or_else(|e| panic!("{}: {e}", p.name));
             assert!((2..=MAX_VARIANTS).contains(&v.len()), "{}", p.name);

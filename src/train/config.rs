@@ -199,14 +199,15 @@ impl Default for TrainConfig {
 
 impl TrainConfig {
     /// The playground's starting settings for data set `dataset` in the plane: a tanh
-    /// network of two hidden layers of 8 trained by Adam (η 0.01, batch 10, no λ) for 300
-    /// epochs, which takes the two-arm spiral past 95 % training accuracy in a few seconds.
+    /// network of two hidden layers of 8 trained by Adam (η 0.03, batch 10, no λ) for 300
+    /// epochs, which takes the two-arm spiral to 98 % training accuracy (seed 0; seeds 1
+    /// and 3 the same, seed 2 90 %) in a few seconds.
     pub fn plane(dataset: DatasetKind) -> TrainConfig {
         TrainConfig {
             dataset,
             epochs: 300,
             batch: 10,
-            eta: 0.01,
+            eta: 0.03,
             lambda: 0.0,
             init: InitKind::Xavier,
             hidden: vec![8, 8],

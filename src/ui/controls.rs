@@ -106,7 +106,8 @@ impl ControlsPanel {
             // Tall enough for every preset: none hides below a scroll.
             .height(f32::INFINITY)
             .show_ui(ui, |ui| {
-                for p in crate::runs::presets::PRESETS {
+                // ConvNets train on the command line only, so far: the menu says how.
+                for p in crate::runs::presets::PRESETS.iter().filter(|p| !p.is_layer_stack()) {
                     let is_active = active.is_some_and(|a| a.name == p.name);
                     if ui.selectable_label(is_active, p.label).clicked()
                         && let Ok(c) = p.config(edited)
@@ -115,6 +116,11 @@ impl ControlsPanel {
                         actions.push(UiAction::ResetForPreset(p.label));
                     }
                 }
+                ui.separator();
+                ui.weak(
+                    "ConvNets (assignment 3: a3-f2 … a3-wide-smooth) train on the command \
+                     line for now: trainviz train --preset a3-f4",
+                );
             })
             .response
             .on_hover_text("Set up a classic experiment of the course (starts a new run); the one in use is marked");

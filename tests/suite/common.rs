@@ -94,15 +94,20 @@ pub fn trainviz() -> std::process::Command {
 /// as the real app does.
 #[cfg(feature = "window")]
 pub fn harness(app: TrainvizApp) -> Harness<'static, TrainvizApp> {
-    Harness::builder()
-        .with_size((1400.0, 900.0))
-        .build_ui_state(
-            |ui, app: &mut TrainvizApp| {
-                app.drain_events();
-                app.draw(ui);
-            },
-            app,
-        )
+    harness_sized(app, (1400.0, 900.0))
+}
+
+/// The window at `size`, driven headless like [`harness`]: a tall one shows the whole
+/// settings panel without scrolling (AccessKit clicks reach only widgets on screen).
+#[cfg(feature = "window")]
+pub fn harness_sized(app: TrainvizApp, size: (f32, f32)) -> Harness<'static, TrainvizApp> {
+    Harness::builder().with_size(size).build_ui_state(
+        |ui, app: &mut TrainvizApp| {
+            app.drain_events();
+            app.draw(ui);
+        },
+        app,
+    )
 }
 
 /// Steps frames until `done` holds (the worker runs on its own thread meanwhile); fails

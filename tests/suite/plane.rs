@@ -157,6 +157,18 @@ fn a_click_in_the_plane_adds_a_training_point() {
     let added = h.state().settings.config.added_points.clone();
     assert_eq!(added.len(), 2);
     assert_eq!(added[1].label, 1, "shift-click: the next class");
+    // The run restarts with both; then Alt-click on the first (where it is drawn now).
+    let run_before = h.state().history.run;
+    wait_until(&mut h, "the run with both points", |a| {
+        a.history.run > run_before
+            && a.history
+                .info
+                .as_ref()
+                .is_some_and(|i| i.sizes[0] == before + 2)
+            && a.plane.plane_rect().is_some()
+    });
+    let rect = h.state().plane.plane_rect().unwrap();
+    let at = rect.min + (rect.max - rect.min) * 0.25;
     click(&mut h, at, egui::Modifiers::ALT);
     let added = h.state().settings.config.added_points.clone();
     assert_eq!(added.len(), 1, "alt-click removed the point under it");

@@ -108,9 +108,14 @@ fn a_killed_sweep_resumes_without_redoing_finished_points() {
         .lines()
         .skip_while(|l| !l.trim_start().starts_with("rank"))
         .skip(1)
-        .filter(|l| !l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
         .collect();
     assert_eq!(rows.len(), 8, "{out}");
+    // ... and the same table written beside the points, in three formats.
+    for name in ["table.csv", "table.tex", "table.md"] {
+        assert!(out.contains(name), "{out}");
+        assert!(points.join(name).is_file(), "{name}");
+    }
     let best: Vec<f64> = rows
         .iter()
         .map(|r| {

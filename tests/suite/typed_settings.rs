@@ -32,11 +32,17 @@ fn type_into(h: &mut Harness<'_, TrainvizApp>, label: &str, text: &str) {
     h.step();
 }
 
-/// The note shown beside a field, found by what it must contain.
+/// The note shown beside a field, found by what it must contain (a label's text is its
+/// accessible value).
 fn note_with(h: &Harness<'_, TrainvizApp>, parts: &[&str]) -> String {
     let found = h
         .get_all_by(|n| n.role() == Role::Label)
-        .filter_map(|n| n.accesskit_node().label())
+        .filter_map(|n| {
+            let a = n.accesskit_node();
+            a.label()
+                .map(|l| l.to_string())
+                .or_else(|| a.value().map(|v| v.to_string()))
+        })
         .find(|l| parts.iter().all(|p| l.contains(p)));
     found.unwrap_or_else(|| panic!("no note with {parts:?}"))
 }
@@ -126,8 +132,13 @@ fn junk_and_out_of_range_text_is_refused_beside_every_field_and_nothing_half_app
     // A good value typed over a refused one applies (to the settings and the worker).
     type_into(&mut h, "hidden layers", "30, 10");
     assert_eq!(h.state().settings.config.hidden, vec![30, 10]);
+    // While λ and the batch size still hold refused text, no live change is sent: put
+    // them right first (the values they had), then type η.
+    type_into(&mut h, settings::LAMBDA.label, "0.1");
+    type_into(&mut h, settings::BATCH.label, "100");
     type_into(&mut h, settings::ETA.label, "0.05");
-    h.get_by_label("Live").click();
+    // Enter ends the typing (the field gives up its focus), which sends the value.
+    h.key_press(egui::Key::Enter);
     h.step();
     wait_until(&mut h, "the typed η in the worker", |a| {
         a.history

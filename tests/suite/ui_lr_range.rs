@@ -1,7 +1,7 @@
 //! The learning-rate range test in the window: the cyclic schedule's button opens it, it
 //! runs in the background, and one click puts its bounds into the settings.
 
-use crate::common::{harness, wait_until};
+use crate::common::{harness_sized, wait_until};
 use egui_kittest::kittest::Queryable;
 use trainviz::data::DatasetKind;
 use trainviz::train::lr_range::RangeSettings;
@@ -20,10 +20,16 @@ fn the_range_test_suggests_bounds_and_one_click_uses_them() {
         autostart: false,
         ..Default::default()
     };
-    let mut h = harness(TrainvizApp::new(settings, None));
+    // Tall enough that the cyclic settings (and their button) are on screen.
+    let mut h = harness_sized(TrainvizApp::new(settings, None), (1400.0, 2000.0));
     wait_until(&mut h, "the run to be ready", |a| a.history.info.is_some());
     h.get_by_label("Find the η range…").click();
     h.step();
+    h.step();
+    assert!(
+        h.state_mut().lr_range_panel().open,
+        "the button opens the range test"
+    );
     h.state_mut().lr_range_panel().settings = RangeSettings {
         eta_start: 1e-5,
         eta_end: 100.0,
