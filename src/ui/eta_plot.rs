@@ -85,6 +85,10 @@ impl EtaPlot {
         let colour = ui.visuals().weak_text_color();
         readable_plot("eta-per-step", "update step", "η", true)
             .height(height)
+            // From 0 to a little above the highest η: a constant η is a line at its value
+            // on an axis of η's own size (not a flat line in a ±2000 default range).
+            .include_y(0.0)
+            .include_y(if top.is_finite() { top * 1.15 } else { 1.0 })
             .label_formatter(move |pos| {
                 let (x, y) = match pos {
                     egui_plot::HoverPosition::NearDataPoint { position, .. }
