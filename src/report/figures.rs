@@ -115,20 +115,7 @@ pub fn curve(record: &RunRecord<'_>, curve: Curve) -> Figure {
         &title,
         "epoch",
         name,
-        &[
-            Series {
-                name: "training".into(),
-                points: train.clone(),
-                colour: PALETTE[0],
-                dashed: true,
-            },
-            Series {
-                name: "validation".into(),
-                points: val.clone(),
-                colour: PALETTE[1],
-                dashed: false,
-            },
-        ],
+        &training_and_validation(&train, &val),
         &markers,
     );
     let mut csv = format!("epoch,train_{name},val_{name}\n");
@@ -188,20 +175,7 @@ pub fn curve_per_step(
         &title,
         per_epoch.as_deref().unwrap_or("update step"),
         name,
-        &[
-            Series {
-                name: "training".into(),
-                points: train.clone(),
-                colour: PALETTE[0],
-                dashed: true,
-            },
-            Series {
-                name: "validation".into(),
-                points: val.clone(),
-                colour: PALETTE[1],
-                dashed: false,
-            },
-        ],
+        &training_and_validation(&train, &val),
         &markers,
     );
     let mut csv = format!("step,epoch,train_{name},val_{name}\n");
@@ -1219,4 +1193,23 @@ pub fn markdown_report(record: &RunRecord<'_>, figures: &[Figure], table: &Resul
         );
     }
     s
+}
+
+/// The two curves of a training-set / validation-set figure: training dashed in the first
+/// colour, validation solid in the second (the same in every such figure).
+fn training_and_validation(train: &[(f64, f64)], val: &[(f64, f64)]) -> [Series; 2] {
+    [
+        Series {
+            name: "training".into(),
+            points: train.to_vec(),
+            colour: PALETTE[0],
+            dashed: true,
+        },
+        Series {
+            name: "validation".into(),
+            points: val.to_vec(),
+            colour: PALETTE[1],
+            dashed: false,
+        },
+    ]
 }
