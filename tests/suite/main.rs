@@ -22,6 +22,7 @@ mod runs;
 #[cfg(feature = "window")]
 mod saved_report;
 mod tables;
+mod threads;
 #[cfg(feature = "window")]
 mod typed_settings;
 #[cfg(feature = "window")]
