@@ -89,8 +89,14 @@ impl Optimizer {
             .iter()
             .flat_map(|l| l.params().into_iter().map(<[f32]>::len))
             .collect();
+        self.ensure_sizes(&sizes);
+    }
+
+    /// Makes sure the state matches parameter arrays of these `sizes` (zeros where it did
+    /// not).
+    fn ensure_sizes(&mut self, sizes: &[usize]) {
         let fits = |state: &Vec<Vec<f32>>| {
-            state.len() == sizes.len() && state.iter().zip(&sizes).all(|(s, &n)| s.len() == n)
+            state.len() == sizes.len() && state.iter().zip(sizes).all(|(s, &n)| s.len() == n)
         };
         if !fits(&self.first) || !fits(&self.second) {
             self.first = sizes.iter().map(|&n| vec![0.0; n]).collect();
@@ -103,6 +109,11 @@ impl Optimizer {
     /// making sure the state fits `net`.
     pub(crate) fn begin_step(&mut self, net: &Network<f32>, eta: f64) -> Rule {
         self.ensure(net);
+        self.next_rule(eta)
+    }
+
+    /// Counts a step and returns its rule, for state that already fits.
+    fn next_rule(&mut self, eta: f64) -> Rule {
         self.steps += 1;
         let s = self.settings;
         let t = self.steps as i32;
@@ -140,9 +151,30 @@ impl Optimizer {
     ) {
         let params = net.layers.iter_mut().flat_map(|l| l.params_mut());
         let g = grads.iter().flat_map(|l| l.params());
-        let skip = usize::from(skip_first_weights);
+        self.apply_arrays(rule, params, g, usize::from(skip_first_weights));
+    }
+
+    /// One step of any list of parameter arrays (a layer stack's) along their gradients
+    /// (same order and lengths, L2 term included) with learning rate `eta`; the state is
+    /// made to fit them first.
+    pub fn step_arrays(&mut self, params: Vec<&mut [f32]>, grads: Vec<&[f32]>, eta: f64) {
+        let sizes: Vec<usize> = params.iter().map(|p| p.len()).collect();
+        self.ensure_sizes(&sizes);
+        let rule = self.next_rule(eta);
+        self.apply_arrays(rule, params, grads, 0);
+    }
+
+    /// Applies `rule` to each array of `params` with its gradient, after the first `skip`.
+    fn apply_arrays<'a, 'b>(
+        &mut self,
+        rule: Rule,
+        params: impl IntoIterator<Item = &'a mut [f32]>,
+        grads: impl IntoIterator<Item = &'b [f32]>,
+        skip: usize,
+    ) {
         for (((w, g), m), v) in params
-            .zip(g)
+            .into_iter()
+            .zip(grads)
             .zip(self.first.iter_mut())
             .zip(self.second.iter_mut())
             .skip(skip)
