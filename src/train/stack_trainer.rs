@@ -341,4 +341,54 @@ mod tests {
             );
         }
     }
+
+    /// Every layer kind on 1, 2, 3 and 4 threads gives the same weights up to rounding
+    /// (the products split rows among the pool's threads; 3 and 4 oversubscribe a 2-core
+    /// machine, which only slows them down).
+    #[test]
+    fn a_convnet_on_any_thread_count_matches_one_thread() {
+        let data = Arc::new(generate(&SyntheticSpec {
+            train: 200,
+            val: 20,
+            test: 20,
+            ..SyntheticSpec::default()
+        }));
+        let run = |threads: usize| {
+            let config = TrainConfig {
+                layers:
+                    "conv 3:8, bn, relu, pool 2, patchify 2:8, relu, dense 24, tanh, dropout 0.2"
+                        .into(),
+                optimizer: OptimizerKind::Adam,
+                eta: 0.001,
+                lambda: 0.001,
+                batch: 50,
+                flip: 0.5,
+                translate: 2,
+                label_smoothing: 0.1,
+                threads: Some(threads),
+                init: crate::model::InitKind::He,
+                ..TrainConfig::default()
+            };
+            let mut t = StackTrainer::new(config, data.clone(), None).expect("valid config");
+            t.run_epoch();
+            t
+        };
+        let one = run(1);
+        for threads in 2..=4 {
+            let other = run(threads);
+            for (name, (a, b)) in one
+                .stack()
+                .param_names()
+                .iter()
+                .zip(one.stack().params().into_iter().zip(other.stack().params()))
+            {
+                let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+                let worst = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+                assert!(
+                    worst <= 1e-4 * scale,
+                    "{name} on {threads} threads: {worst:.3e} apart (scale {scale:.3e})"
+                );
+            }
+        }
+    }
 }
