@@ -61,6 +61,11 @@ pub fn serial<R>(f: impl FnOnce() -> R) -> R {
     out
 }
 
+/// Whether the calling thread runs inside [`serial`] (its products must not split).
+pub fn is_serial() -> bool {
+    SERIAL.get()
+}
+
 /// A kernel over a block of rows: (x rows, out rows, row count).
 type RowKernel<'a> = dyn Fn(&[f32], &mut [f32], usize) + Sync + 'a;
 /// A kernel over a block of output rows: (w rows, first output, output count).

@@ -205,6 +205,10 @@ impl<F: Real> StackWorkspace<F> {
             predictions: vec![0; rows],
         }
     }
+    /// The most rows a pass through these buffers may have.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
     /// Class scores of the last forward pass, rows × classes.
     pub fn scores(&self) -> ArrayView2<'_, F> {
         let last = self.acts.len() - 1;

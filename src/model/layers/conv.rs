@@ -16,7 +16,7 @@ const PARALLEL_MIN_WORK: usize = 2_000_000;
 
 /// How many blocks a product of `work` multiply-adds over `len` rows/columns is split into.
 fn blocks(work: usize, len: usize) -> usize {
-    if work < PARALLEL_MIN_WORK {
+    if work < PARALLEL_MIN_WORK || crate::model::kernels::is_serial() {
         1
     } else {
         rayon::current_num_threads().clamp(1, len.max(1))
