@@ -78,7 +78,7 @@ fn nice_at_least(x: f64) -> f64 {
 }
 
 /// The largest of 1, 2, 5 × 10ᵏ at most `x`.
-fn nice_at_most(x: f64) -> f64 {
+pub(super) fn nice_at_most(x: f64) -> f64 {
     let p = 10f64.powf(x.log10().floor());
     [5.0, 2.0, 1.0]
         .into_iter()
@@ -138,6 +138,15 @@ pub fn y_axis<'a>(label: &str) -> AxisHints<'a> {
         .label(label)
         .label_spacing(12.0..=18.0)
         .formatter(|mark, _| tick_text(mark.value, mark.step_size))
+}
+
+/// Heights of the Training tab's plots, from the tab's share of the window.
+#[derive(Debug, Clone, Copy)]
+pub struct PlotHeights {
+    /// Each per-epoch curve (cost, loss, accuracy), axes included.
+    pub epoch: f32,
+    /// The mini-batch loss plot, axes included.
+    pub step: f32,
 }
 
 /// A plot with readable ticks on both axes (whole numbers on x when `integer_x`).
@@ -769,14 +778,14 @@ impl PlotsPanel {
         }
     }
 
-    /// Draws the plots of `history`, sized to share `view_height` with the templates;
+    /// Draws the plots of `history`, `heights` high (shared with the templates by the tab);
     /// returns an export request for the step-loss curve, and the per-epoch curve whose
     /// Export… was clicked.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         history: &RunHistory,
-        view_height: f32,
+        heights: PlotHeights,
     ) -> (Option<ExportRequest>, Option<Curve>) {
         let mut request = None;
         let mut export_curve = None;
@@ -785,7 +794,7 @@ impl PlotsPanel {
         let columns = if avail >= 660.0 { 3 } else { 1 };
         let spacing = ui.spacing().item_spacing.x;
         let width = ((avail - spacing * (columns as f32 - 1.0)) / columns as f32).max(160.0) - 2.0;
-        let height = ((view_height - 120.0) * 0.45).clamp(150.0, 700.0);
+        let height = heights.epoch;
         self.last_plot_size = egui::vec2(width, height);
         self.update_markers(history);
         let markers = &self.epoch_markers;
@@ -870,7 +879,7 @@ impl PlotsPanel {
                 .collect();
             self.smoothed_key = key;
         }
-        let step_height = ((view_height - 120.0) * 0.21).clamp(140.0, 400.0);
+        let step_height = heights.step;
         if self.smoothed.is_empty() {
             let size = egui::vec2(ui.available_width(), step_height);
             waiting(ui, size, "Waiting for the first mini-batch…");

@@ -94,9 +94,19 @@ impl TrainvizApp {
     /// The Training tab: curves, the η plot and the class templates; returns what the user
     /// asked to export.
     fn training_tab(&mut self, ui: &mut Ui, view_height: f32) -> Option<ExportRequest> {
-        let (step_loss, curve) = self.plots.ui(ui, &self.history, view_height);
+        // The templates keep their rows in view; the plots share the rest of the height
+        // (half to the per-epoch curves, the rest to the mini-batch loss and η), so the
+        // tab fills the window at every size without a band left empty below.
+        let templates_height = self.templates.height_for(ui, ui.available_width());
+        let headings = 6.0 * ui.spacing().interact_size.y + 3.0 * ui.spacing().item_spacing.y;
+        let budget = (view_height - templates_height - headings).max(0.0);
+        let heights = crate::ui::plots::PlotHeights {
+            epoch: (budget * 0.5).clamp(110.0, 700.0),
+            step: (budget * 0.28).clamp(80.0, 400.0),
+        };
+        let eta_height = (budget * 0.22).clamp(70.0, 260.0);
+        let (step_loss, curve) = self.plots.ui(ui, &self.history, heights);
         let mut request = step_loss;
-        let eta_height = ((view_height - 120.0) * 0.1).clamp(70.0, 160.0);
         if let Some(r) = self.eta_plot.ui(ui, &self.history, eta_height) {
             request = Some(r);
         }

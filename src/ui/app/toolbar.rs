@@ -6,6 +6,9 @@ use egui::Ui;
 use super::{ThemeChoice, TrainvizApp};
 use crate::ui::controls::UiAction;
 
+/// Width kept free on the right of the top bar for the theme button.
+const THEME_ROOM: f32 = 130.0;
+
 impl TrainvizApp {
     /// Draws the top bar; what the user pressed goes into `actions`.
     pub(super) fn toolbar(&mut self, ui: &mut Ui, actions: &mut Vec<UiAction>) {
@@ -112,7 +115,15 @@ impl TrainvizApp {
             ui.strong(format!("test accuracy {:.2} %", 100.0 * t.accuracy));
         }
         if let Some(dir) = &self.history.saved_dir {
-            ui.separator();
+            // Too little room left on this row for the folder's name (a narrow window): it
+            // goes on a row of its own rather than shrinking to "saved …".
+            // (A wrapping row's `available_width` is the whole row's: what is left of this one
+            // is `available_size_before_wrap`.)
+            if ui.available_size_before_wrap().x - THEME_ROOM < 320.0 {
+                ui.end_row();
+            } else {
+                ui.separator();
+            }
             let name = dir.file_name().map_or_else(
                 || dir.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
@@ -120,7 +131,7 @@ impl TrainvizApp {
             // Room is kept for the theme button on the right: the name is cut short
             // (whole on hover) rather than running under it.
             ui.scope(|ui| {
-                ui.set_max_width((ui.available_width() - 130.0).max(60.0));
+                ui.set_max_width((ui.available_width() - THEME_ROOM).max(60.0));
                 ui.add(
                     egui::Label::new(egui::RichText::new(format!("saved as {name}")).weak())
                         .truncate(),
