@@ -121,7 +121,7 @@ impl ConfusionPanel {
                 let side = ui
                     .vertical(|ui| {
                         ui.set_max_width(matrix_w);
-                        self.heatmap(ui, eval, &names, 150.0)
+                        self.heatmap(ui, eval, &names)
                     })
                     .inner;
                 ui.vertical(|ui| {
@@ -130,7 +130,7 @@ impl ConfusionPanel {
                 });
             });
         } else {
-            self.heatmap(ui, eval, &names, 220.0);
+            self.heatmap(ui, eval, &names);
             ui.add_space(8.0);
             ui.label("Accuracy per class");
             per_class_plot(ui, eval, &names, self.set.label(), 260.0);
@@ -138,9 +138,9 @@ impl ConfusionPanel {
         request
     }
 
-    /// Draws the matrix as large as the width allows and the window's height less
-    /// `reserve` points; returns its height.
-    fn heatmap(&self, ui: &mut Ui, eval: &Evaluation, names: &[String], reserve: f32) -> f32 {
+    /// Draws the matrix as large as the width allows and as fits between here and the
+    /// status bar (whole in view at 1024×640, not cut at its last row); returns its height.
+    fn heatmap(&self, ui: &mut Ui, eval: &Evaluation, names: &[String]) -> f32 {
         let k = eval.classes();
         if k == 0 {
             return 0.0;
@@ -158,7 +158,8 @@ impl ConfusionPanel {
             + 12.0;
         // As wide as the view allows, and no taller than the window shows at once.
         let side = (ui.available_width() - label_w - 10.0)
-            .min(ui.ctx().content_rect().height() - reserve)
+            // 36: the staggered headers; 40: the status bar and a margin.
+            .min(ui.ctx().content_rect().bottom() - ui.cursor().top() - 36.0 - 40.0)
             .clamp(150.0, 1000.0);
         // Pale to saturated in the light theme, dark to bright in the dark one: the empty
         // cells never glare.
@@ -306,6 +307,7 @@ fn per_class_plot(ui: &mut Ui, eval: &Evaluation, names: &[String], set: &str, h
                 .collect()
         })
         .x_axis_label("fraction correct")
+        .x_axis_formatter(|mark, _| super::plots::tick_text(mark.value, mark.step_size))
         .y_axis_min_width(name_width + 8.0)
         .y_axis_formatter(move |mark, _| {
             let r = mark.value.round();
@@ -316,6 +318,10 @@ fn per_class_plot(ui: &mut Ui, eval: &Evaluation, names: &[String], set: &str, h
             }
         })
         .show(ui, |plot| {
-            plot.bar_chart(BarChart::new(set, bars).horizontal());
+            plot.bar_chart(
+                BarChart::new(set, bars)
+                    .horizontal()
+                    .color(super::plots::series_colour(0)),
+            );
         });
 }

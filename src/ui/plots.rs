@@ -522,10 +522,29 @@ pub fn legend_wrapped(ui: &mut Ui, entries: &[(&str, Color32)]) {
     } else {
         ui.horizontal_wrapped(|ui| {
             for (name, colour) in entries {
+                next_row_unless_fits(ui, "——", name);
                 entry(ui, name, *colour);
                 ui.add_space(8.0);
             }
         });
+    }
+}
+
+/// In a wrapping row of legend entries: starts a new row when the entry (`swatch` and
+/// `name`) does not fit in what is left of this one, so an entry moves down whole rather
+/// than wrapping its name over three lines at the edge (six race variants at 1400 px).
+fn next_row_unless_fits(ui: &mut Ui, swatch: &str, name: &str) {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let width = |text: &str| {
+        ui.painter()
+            .layout_no_wrap(text.to_string(), font.clone(), Color32::WHITE)
+            .size()
+            .x
+    };
+    let needed = width(swatch) + width(name) + ui.spacing().item_spacing.x;
+    let left = ui.available_size_before_wrap().x;
+    if needed > left && left < ui.available_width() {
+        ui.end_row();
     }
 }
 
@@ -567,6 +586,7 @@ pub fn legend_wrapped_styled(ui: &mut Ui, entries: &[(&str, Color32)]) {
     } else {
         ui.horizontal_wrapped(|ui| {
             for (i, (name, colour)) in entries.iter().enumerate() {
+                next_row_unless_fits(ui, style_swatch(i), name);
                 entry(ui, i, name, *colour);
                 ui.add_space(8.0);
             }
