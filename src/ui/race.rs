@@ -410,7 +410,7 @@ impl RacePanel {
                 "state",
                 "epochs",
                 "training loss",
-                "validation accuracy",
+                "val. accuracy",
                 "test accuracy",
                 "saved in",
             ] {
