@@ -497,7 +497,7 @@ pub fn flat_bounds(series: &[&[PlotPoint]]) -> Option<(f64, f64)> {
     if scale == 0.0 {
         return Some((-0.01, 0.01));
     }
-    (y1 - y0 < 1e-4 * scale).then(|| (y0 - 0.01 * scale, y1 + 0.01 * scale))
+    (y1 - y0 < 1e-4 * scale).then_some((y0 - 0.01 * scale, y1 + 0.01 * scale))
 }
 
 /// A plain frame of `size` with `text` in its middle, in place of a plot with no data.
