@@ -101,10 +101,12 @@ impl TrainvizApp {
         let headings = 6.0 * ui.spacing().interact_size.y + 3.0 * ui.spacing().item_spacing.y;
         let budget = (view_height - templates_height - headings).max(0.0);
         let heights = crate::ui::plots::PlotHeights {
-            epoch: (budget * 0.5).clamp(110.0, 700.0),
-            step: (budget * 0.28).clamp(80.0, 400.0),
+            epoch: (budget * 0.5).clamp(100.0, 700.0),
+            step: (budget * 0.28).clamp(64.0, 400.0),
         };
-        let eta_height = (budget * 0.22).clamp(70.0, 260.0);
+        // (Small floors: at 1024×640 with the synthetic-data notice shown, larger ones pushed
+        // the template labels below the window.)
+        let eta_height = (budget * 0.22).clamp(56.0, 260.0);
         let (step_loss, curve) = self.plots.ui(ui, &self.history, heights);
         let mut request = step_loss;
         if let Some(r) = self.eta_plot.ui(ui, &self.history, eta_height) {
