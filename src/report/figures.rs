@@ -201,7 +201,7 @@ pub fn overlay(runs: &[(String, &[EpochMetrics])], curve: Curve, validation: boo
             name: label.clone(),
             points: curve.points(history, validation),
             colour: PALETTE[i % PALETTE.len()],
-            dashed: false,
+            dash: svg::overlay_dash(i),
         })
         .collect();
     let title = format!("{} {name} of {} runs", capitalise(set), runs.len());
@@ -250,13 +250,13 @@ pub fn step_loss_marked(
                 points: thin(raw),
                 // Grey: the raw losses are the background to the average.
                 colour: "#999999",
-                dashed: false,
+                dash: None,
             },
             Series {
                 name: format!("moving average ({smoothing:.2})"),
                 points: thin(smoothed),
                 colour: PALETTE[0],
-                dashed: false,
+                dash: None,
             },
         ],
         markers,
@@ -301,7 +301,7 @@ pub fn eta_per_step(points: &[(f64, f64)], settings: &crate::train::RunSettings)
             name: "η used by the step".into(),
             points: drawn,
             colour: PALETTE[0],
-            dashed: false,
+            dash: None,
         }],
         &markers,
     );
@@ -995,7 +995,7 @@ pub fn layer_metric(
             name,
             points,
             colour: PALETTE[i % PALETTE.len()],
-            dashed: false,
+            dash: None,
         })
         .collect();
     let title = titled(metric.title(activation), run);
@@ -1203,13 +1203,13 @@ fn training_and_validation(train: &[(f64, f64)], val: &[(f64, f64)]) -> [Series;
             name: "training".into(),
             points: train.to_vec(),
             colour: PALETTE[0],
-            dashed: true,
+            dash: Some(svg::DASHED),
         },
         Series {
             name: "validation".into(),
             points: val.to_vec(),
             colour: PALETTE[1],
-            dashed: false,
+            dash: None,
         },
     ]
 }

@@ -10,6 +10,25 @@ pub const CHART_SIZE: (f64, f64) = (720.0, 480.0);
 /// Font family written into the SVG; the PNG renderer has it built in.
 pub const FONT_FAMILY: &str = "DejaVu Sans";
 
+/// A stroke's dash pattern as SVG's `stroke-dasharray` (`None`: solid).
+pub type Dash = Option<&'static str>;
+
+/// Dashes of a second line beside a solid one.
+pub const DASHED: &str = "8 5";
+
+/// Dots, for a third line.
+pub const DOTTED: &str = "2 4";
+
+/// The dash of the `i`-th run of an overlay: solid, dashed, dotted in turn (as the window
+/// draws them), so runs whose colours are hard to tell apart in print still differ.
+pub fn overlay_dash(i: usize) -> Dash {
+    match i % 3 {
+        0 => None,
+        1 => Some(DASHED),
+        _ => Some(DOTTED),
+    }
+}
+
 /// Colours for series, chosen to stay distinct in print and for colour-blind readers
 /// (Okabe–Ito's, with purple, brown and olive for its near twins: ten that stay apart).
 pub const PALETTE: [&str; 10] = [
@@ -356,7 +375,7 @@ const LEGEND_SIZE: f64 = 14.0;
 const LEGEND_CHAR: f64 = 8.2;
 
 /// Size of the legend box for `entries` (each name on one line).
-fn legend_size(entries: &[(&str, &str, bool)]) -> (f64, f64) {
+fn legend_size(entries: &[(&str, &str, Dash)]) -> (f64, f64) {
     let longest = entries
         .iter()
         .map(|e| e.0.chars().count())
@@ -371,7 +390,7 @@ fn legend_size(entries: &[(&str, &str, bool)]) -> (f64, f64) {
 /// A legend laid out to fit a width: each entry's name wrapped onto lines.
 struct LegendLayout<'a> {
     /// (lines of the name, colour, dashed) per entry.
-    entries: Vec<(Vec<String>, &'a str, bool)>,
+    entries: Vec<(Vec<String>, &'a str, Dash)>,
     /// Width and height of the box.
     size: (f64, f64),
 }
@@ -382,9 +401,9 @@ const LEGEND_WRAP_ROW: f64 = 17.0;
 
 /// `entries` laid out in a box at most `max_width` wide: long names wrap onto up to three
 /// lines, and are cut with "…" beyond that.
-fn legend_layout<'a>(entries: &[(&str, &'a str, bool)], max_width: f64) -> LegendLayout<'a> {
+fn legend_layout<'a>(entries: &[(&str, &'a str, Dash)], max_width: f64) -> LegendLayout<'a> {
     let chars = ((max_width - 44.0) / LEGEND_CHAR).floor().max(8.0) as usize;
-    let entries: Vec<(Vec<String>, &str, bool)> = entries
+    let entries: Vec<(Vec<String>, &str, Dash)> = entries
         .iter()
         .map(|&(name, colour, dashed)| (wrap_words(name, chars, 3), colour, dashed))
         .collect();
@@ -420,7 +439,7 @@ fn legend_box(c: &mut Canvas, at: (f64, f64), legend: &LegendLayout<'_>) {
     );
     y += 18.0;
     for (lines, colour, dashed) in &legend.entries {
-        let dash = dashed.then_some("6 4");
+        let dash = *dashed;
         c.line((x + 8.0, y - 5.0), (x + 34.0, y - 5.0), colour, 2.5, dash);
         for (i, line) in lines.iter().enumerate() {
             c.text(
@@ -476,7 +495,7 @@ pub fn marker_labels(
 }
 
 /// A legend box in the top-right corner of `area`: (name, colour, dashed).
-fn legend(c: &mut Canvas, area: (f64, f64, f64, f64), entries: &[(&str, &str, bool)]) {
+fn legend(c: &mut Canvas, area: (f64, f64, f64, f64), entries: &[(&str, &str, Dash)]) {
     let (w, _) = legend_size(entries);
     legend_at(c, (area.2 - w - 10.0, area.1 + 10.0), entries);
 }
@@ -525,7 +544,7 @@ fn emptiest_corner(
 }
 
 /// A legend box with its top-left corner at `at`: (name, colour, dashed).
-fn legend_at(c: &mut Canvas, at: (f64, f64), entries: &[(&str, &str, bool)]) {
+fn legend_at(c: &mut Canvas, at: (f64, f64), entries: &[(&str, &str, Dash)]) {
     if entries.is_empty() {
         return;
     }
@@ -534,7 +553,7 @@ fn legend_at(c: &mut Canvas, at: (f64, f64), entries: &[(&str, &str, bool)]) {
     c.rect(x, y, w, h, "#ffffff", Some("#999999"));
     for (i, (name, colour, dashed)) in entries.iter().enumerate() {
         let yy = y + 18.0 + 22.0 * i as f64;
-        let dash = dashed.then_some("6 4");
+        let dash = *dashed;
         c.line((x + 8.0, yy - 5.0), (x + 34.0, yy - 5.0), colour, 2.5, dash);
         c.text(x + 40.0, yy, name, 14.0, Anchor::Start, 0.0);
     }
@@ -576,8 +595,9 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Stroke colour.
     pub colour: &'static str,
-    /// Drawn dashed (e.g. the training-set curve beside the validation one).
-    pub dashed: bool,
+    /// Its dash pattern (`None`: solid), e.g. the training-set curve dashed beside the
+    /// validation one, or an overlay's runs told apart by dash as well as colour.
+    pub dash: Dash,
 }
 
 /// A line chart of `series`.
@@ -639,9 +659,9 @@ pub fn line_chart_marked(
         let y = label_y(*row) - 5.0;
         drawn.push(vec![(x0, y), (x0 + width, y)]);
     }
-    let entries: Vec<(&str, &str, bool)> = series
+    let entries: Vec<(&str, &str, Dash)> = series
         .iter()
-        .map(|s| (s.name.as_str(), s.colour, s.dashed))
+        .map(|s| (s.name.as_str(), s.colour, s.dash))
         .collect();
     let (area_w, area_h) = (r - l, bottom - top);
     let inside = legend_layout(&entries, area_w - 20.0);
@@ -666,7 +686,7 @@ pub fn line_chart_marked(
         c.line((px, top), (px, bottom), "#555555", 1.2, Some("4 3"));
     }
     for (s, pts) in series.iter().zip(&drawn) {
-        c.polyline(pts, s.colour, 2.5, s.dashed.then_some("8 5"));
+        c.polyline(pts, s.colour, 2.5, s.dash);
     }
     // Labels over the curves, so that they stay readable.
     for (x, row, anchor, text) in labels {
@@ -841,11 +861,11 @@ pub fn histogram_panels(title_text: &str, x_label: &str, panels: &[HistogramPane
             c.polyline(&outline, colour, 2.0, (name_i > 0).then_some("6 3"));
         }
         if p.series.len() > 1 {
-            let entries: Vec<(&str, &str, bool)> = p
+            let entries: Vec<(&str, &str, Dash)> = p
                 .series
                 .iter()
                 .enumerate()
-                .map(|(i, s)| (s.0.as_str(), s.1, i > 0))
+                .map(|(i, s)| (s.0.as_str(), s.1, (i > 0).then_some(DASHED)))
                 .collect();
             legend(&mut c, axes.area, &entries);
         }
@@ -1066,7 +1086,7 @@ mod tests {
                 })
                 .collect(),
             colour,
-            dashed: false,
+            dash: None,
         }
     }
 

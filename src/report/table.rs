@@ -135,6 +135,17 @@ pub struct TableRow {
     pub status: RunStatus,
 }
 
+/// What the table writes for a setting a run's table does not hold: the settings whose
+/// absence is itself a value say it ("none" hidden layers: a linear classifier; "all"
+/// training images: no limit); any other did nothing in that run ("—").
+fn absent_value(key: &str) -> &'static str {
+    match key {
+        "hidden" => "none",
+        "train_limit" => "all",
+        _ => "—",
+    }
+}
+
 /// The word for how a run ended, as the table prints it.
 fn status_word(status: RunStatus) -> &'static str {
     match status {
@@ -164,7 +175,7 @@ pub fn runs_table(runs: &[TableRun], ranked: bool) -> RunsTable {
                     table
                         .iter()
                         .find(|(key, _)| key == k)
-                        .map_or_else(|| "—".to_string(), |(_, v)| v.clone())
+                        .map_or_else(|| absent_value(k).to_string(), |(_, v)| v.clone())
                 })
                 .collect();
             TableRow {
@@ -470,6 +481,21 @@ mod tests {
         assert!(md.starts_with("| η | λ | train acc. (%)"), "{md}");
         assert!(md.contains("|---|---|---:|"), "{md}");
         assert!(md.contains("| 0.1 | 0 | 45.00 | 38.00 | 28.12 |"), "{md}");
+    }
+
+    #[test]
+    fn a_run_without_a_limit_or_hidden_layers_says_so() {
+        let mut limited = run(0.1, 0.001, 0.3);
+        limited.settings = RunSettings::new(TrainConfig {
+            train_limit: Some(2000),
+            hidden: vec![50],
+            ..TrainConfig::default()
+        });
+        let whole = run(0.1, 0.001, 0.3);
+        let t = runs_table(&[limited, whole], false);
+        let md = t.markdown();
+        assert!(md.contains("| all | none |"), "{md}");
+        assert!(md.contains("| 2000 | 50 |"), "{md}");
     }
 
     #[test]

@@ -111,47 +111,39 @@ impl ConfusionPanel {
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
-        self.heatmap(ui, eval, &names);
-        ui.add_space(8.0);
-        ui.label("Accuracy per class");
-        let acc = eval.per_class_accuracy();
-        let bars: Vec<Bar> = acc
-            .iter()
-            .enumerate()
-            .map(|(i, &a)| {
-                Bar::new(i as f64, if a.is_finite() { a } else { 0.0 })
-                    .name(names.get(i).cloned().unwrap_or_default())
-                    .width(0.7)
-            })
-            .collect();
-        let labels = names.clone();
-        Plot::new("per-class-accuracy")
-            .height(200.0)
-            .include_y(0.0)
-            .include_y(1.0)
-            .allow_scroll(false)
-            // Ticks every 0.1 or 0.2 (the library's default left only 0 and 1 here).
-            .y_grid_spacer(|input| super::plots::tick_marks(input, 36.0, false))
-            .x_grid_spacer(|input| super::plots::tick_marks(input, 30.0, true))
-            .y_axis_label("fraction correct")
-            .x_axis_formatter(move |mark, _| {
-                let i = mark.value.round();
-                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .show(ui, |plot| {
-                plot.bar_chart(BarChart::new(self.set.label(), bars));
+        // The per-class accuracy goes beside the matrix when the view is wide enough
+        // (it was below, out of sight at 1400×900), else below it.
+        let beside = ui.available_width() >= 900.0;
+        if beside {
+            let plot_w = (ui.available_width() * 0.3).clamp(260.0, 480.0);
+            ui.horizontal_top(|ui| {
+                let matrix_w = ui.available_width() - plot_w - ui.spacing().item_spacing.x;
+                let side = ui
+                    .vertical(|ui| {
+                        ui.set_max_width(matrix_w);
+                        self.heatmap(ui, eval, &names)
+                    })
+                    .inner;
+                ui.vertical(|ui| {
+                    ui.label("Accuracy per class");
+                    per_class_plot(ui, eval, &names, self.set.label(), side.max(200.0));
+                });
             });
+        } else {
+            self.heatmap(ui, eval, &names);
+            ui.add_space(8.0);
+            ui.label("Accuracy per class");
+            per_class_plot(ui, eval, &names, self.set.label(), 260.0);
+        }
         request
     }
 
-    fn heatmap(&self, ui: &mut Ui, eval: &Evaluation, names: &[String]) {
+    /// Draws the matrix as large as the width allows and as fits between here and the
+    /// status bar (whole in view at 1024×640, not cut at its last row); returns its height.
+    fn heatmap(&self, ui: &mut Ui, eval: &Evaluation, names: &[String]) -> f32 {
         let k = eval.classes();
         if k == 0 {
-            return;
+            return 0.0;
         }
         // Room for the longest class name, so no row label is cut off.
         let label_w = names
@@ -166,7 +158,8 @@ impl ConfusionPanel {
             + 12.0;
         // As wide as the view allows, and no taller than the window shows at once.
         let side = (ui.available_width() - label_w - 10.0)
-            .min(ui.ctx().content_rect().height() - 220.0)
+            // 36: the staggered headers; 40: the status bar and a margin.
+            .min(ui.ctx().content_rect().bottom() - ui.cursor().top() - 36.0 - 40.0)
             .clamp(150.0, 1000.0);
         // Pale to saturated in the light theme, dark to bright in the dark one: the empty
         // cells never glare.
@@ -257,5 +250,78 @@ impl ConfusionPanel {
                 );
             }
         }
+        side + header_h
     }
+}
+
+/// The accuracy of each class as horizontal bars, one row per class named on the axis, in
+/// the matrix's row order (every name shown; upright bars had room for every other one).
+fn per_class_plot(ui: &mut Ui, eval: &Evaluation, names: &[String], set: &str, height: f32) {
+    let k = eval.classes();
+    let acc = eval.per_class_accuracy();
+    // The first class on top, as in the matrix.
+    let row = move |i: usize| (k - 1 - i) as f64;
+    let bars: Vec<Bar> = acc
+        .iter()
+        .enumerate()
+        .map(|(i, &a)| {
+            Bar::new(row(i), if a.is_finite() { a } else { 0.0 })
+                .name(names.get(i).cloned().unwrap_or_default())
+                .width(0.7)
+        })
+        .collect();
+    let labels = names.to_vec();
+    let name_width = names
+        .iter()
+        .map(|n| {
+            ui.painter()
+                .layout_no_wrap(
+                    n.clone(),
+                    egui::TextStyle::Body.resolve(ui.style()),
+                    Color32::WHITE,
+                )
+                .size()
+                .x
+        })
+        .fold(40.0_f32, f32::max);
+    Plot::new("per-class-accuracy")
+        .height(height)
+        .include_x(0.0)
+        .include_x(1.0)
+        .include_y(-0.5)
+        .include_y(k as f64 - 0.5)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .x_grid_spacer(|input| super::plots::tick_marks(input, 60.0, false))
+        // One mark per class, so every name is written.
+        .y_grid_spacer(move |input| {
+            let (lo, hi) = input.bounds;
+            (0..k)
+                .map(|i| i as f64)
+                .filter(|v| *v >= lo && *v <= hi)
+                .map(|value| egui_plot::GridMark {
+                    value,
+                    step_size: 1.0,
+                })
+                .collect()
+        })
+        .x_axis_label("fraction correct")
+        .x_axis_formatter(|mark, _| super::plots::tick_text(mark.value, mark.step_size))
+        .y_axis_min_width(name_width + 8.0)
+        .y_axis_formatter(move |mark, _| {
+            let r = mark.value.round();
+            if (mark.value - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < k {
+                labels.get(k - 1 - r as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .show(ui, |plot| {
+            plot.bar_chart(
+                BarChart::new(set, bars)
+                    .horizontal()
+                    .color(super::plots::series_colour(0)),
+            );
+        });
 }

@@ -85,13 +85,22 @@ impl ControlsPanel {
         edited: &mut TrainConfig,
         running: Option<&RunSettings>,
     ) -> Vec<UiAction> {
-        let Self {
-            dragging,
-            active: active_cache,
-            held,
-        } = self;
         let mut actions = Vec::new();
+        self.preset_menu(ui, edited, &mut actions);
+        self.live_section(ui, edited, running, &mut actions);
+        ui.separator();
+        reset_section(ui, edited, running, &mut actions);
+        ui.separator();
+        model_section(ui, edited);
+        ui.separator();
+        data_section(ui, edited, &mut actions);
+        threads_setting(ui, &mut edited.threads);
+        actions
+    }
 
+    /// The menu of the course's presets; the one the settings match is marked.
+    fn preset_menu(&mut self, ui: &mut Ui, edited: &mut TrainConfig, actions: &mut Vec<UiAction>) {
+        let active_cache = &mut self.active;
         let active = match active_cache {
             Some((c, p)) if c == edited => *p,
             _ => {
@@ -124,7 +133,18 @@ impl ControlsPanel {
             })
             .response
             .on_hover_text("Set up a classic experiment of the course (starts a new run); the one in use is marked");
+    }
 
+    /// The live settings (η, λ, batch, decay, loss, optimiser): sent to the run at the next
+    /// step, or held with a note when no step can follow.
+    fn live_section(
+        &mut self,
+        ui: &mut Ui,
+        edited: &mut TrainConfig,
+        running: Option<&RunSettings>,
+        actions: &mut Vec<UiAction>,
+    ) {
+        let Self { dragging, held, .. } = self;
         ui.heading("Live");
         match held {
             // A finished run's record is never rewritten: say where an edit goes instead.
@@ -149,11 +169,11 @@ impl ControlsPanel {
         let mut editing = false;
         // A field whose text cannot apply blocks the whole live change: nothing half-applies.
         let mut refused = false;
+        let ok = |_: f64| Ok::<(), String>(());
         let mut watch = |r: super::field::FieldResponse| {
             editing |= r.editing;
             refused |= r.error.is_some();
         };
-        let ok = |_: f64| Ok::<(), String>(());
         if edited.schedule == ScheduleKind::Cyclic {
             ui.label(format!(
                 "η follows the cyclic schedule ({}…{}); set its range below.",
@@ -200,259 +220,6 @@ impl ControlsPanel {
                 }
             }
         }
-
-        ui.separator();
-        ui.heading("On reset");
-        // Every setting that differs from the run's (epochs included) waits for Reset; the
-        // note names them, so no reset-only edit passes without a word.
-        let pending = running.map_or_else(Vec::new, |r| {
-            let mut now = r.in_force();
-            now.set_live(&edited.live());
-            reset_only_differences(&now, edited)
-        });
-        if pending.is_empty() {
-            ui.label("Apply when you press Reset (R).");
-        } else {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                format!("Changed, applies on Reset (R): {}", pending.join(", ")),
-            );
-        }
-        let counted = edited.schedule == ScheduleKind::Cyclic && edited.cycles > 0;
-        ui.add_enabled_ui(!counted, |ui| {
-            setting_field(ui, &mut edited.epochs, &settings::EPOCHS, ok);
-        })
-        .response
-        .on_disabled_hover_text(
-            "The run ends with its last cycle: the epochs follow from the cycles.",
-        );
-        combo(
-            ui,
-            "η schedule",
-            &mut edited.schedule,
-            "How η changes during training.",
-        );
-        match edited.schedule {
-            ScheduleKind::Exp => {
-                ui.weak("Decay factor: in the Live section above.");
-            }
-            ScheduleKind::Step => {
-                setting_field(ui, &mut edited.step_every, &settings::STEP_EVERY, ok);
-                setting_field(ui, &mut edited.step_factor, &settings::STEP_FACTOR, ok);
-            }
-            ScheduleKind::Cyclic => {
-                let (lo, hi) = (edited.eta_min, edited.eta_max);
-                let lowest = settings::ETA_MIN.label;
-                let highest = settings::ETA_MAX.label;
-                setting_field(ui, &mut edited.eta_min, &settings::ETA_MIN, |v| {
-                    if v <= hi {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "{lowest} = {} is above the {highest} ({}): allowed up to it",
-                            number(v),
-                            number(hi)
-                        ))
-                    }
-                });
-                setting_field(ui, &mut edited.eta_max, &settings::ETA_MAX, |v| {
-                    if v >= lo {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "{highest} = {} is below the {lowest} ({}): allowed from it",
-                            number(v),
-                            number(lo)
-                        ))
-                    }
-                });
-                setting_field(ui, &mut edited.half_cycle, &settings::HALF_CYCLE, ok);
-                setting_field(ui, &mut edited.cycles, &settings::CYCLES, ok);
-                if edited.cycles > 1 {
-                    setting_field(ui, &mut edited.cycle_growth, &settings::CYCLE_GROWTH, ok);
-                }
-                if let Some(steps) = crate::train::schedule::cycle_steps(edited) {
-                    ui.weak(format!(
-                        "The run ends after step {steps}, with its last cycle."
-                    ));
-                }
-                if ui
-                    .button("Find the η range…")
-                    .on_hover_text(
-                        "Learning-rate range test: a short run with η growing step by step \
-                         suggests η min and η max",
-                    )
-                    .clicked()
-                {
-                    actions.push(UiAction::OpenLrRange);
-                }
-            }
-            ScheduleKind::Constant => {}
-        }
-        setting_field(ui, &mut edited.flip, &settings::FLIP, ok);
-        setting_field(ui, &mut edited.translate, &settings::TRANSLATE, ok);
-        ui.add_enabled_ui(edited.loss != crate::model::LossKind::Svm, |ui| {
-            setting_field(
-                ui,
-                &mut edited.label_smoothing,
-                &settings::LABEL_SMOOTHING,
-                ok,
-            );
-        })
-        .response
-        .on_disabled_hover_text("The SVM's hinge has no targets to smooth.");
-        ui.checkbox(&mut edited.shuffle, "shuffle each epoch")
-            .on_hover_text("Visit the training images in a new random order every epoch.");
-        setting_field(ui, &mut edited.eval_every, &settings::EVAL_EVERY, ok);
-
-        ui.separator();
-        ui.heading("Model");
-        // Every width is checked as it is typed ("50,,abc" and "0" are refused beside
-        // the field); the model changes only when the whole text reads as widths.
-        let width = (ui.available_width() - 110.0).clamp(90.0, 220.0);
-        let _ = text_field(
-            ui,
-            "hidden layers",
-            &format!(
-                "Widths of hidden layers, e.g. 50 or 100,50. Empty: a linear classifier.\nAllowed: {}",
-                settings::hidden_allowed()
-            ),
-            width,
-            &mut edited.hidden,
-            |h| {
-                h.iter()
-                    .map(|w| w.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            },
-            settings::parse_hidden,
-        );
-        ui.weak(if edited.hidden.is_empty() {
-            "A linear classifier: one weight template per class."
-        } else {
-            "A multilayer perceptron."
-        });
-        let has_hidden = !edited.hidden.is_empty();
-        ui.add_enabled_ui(has_hidden, |ui| {
-            combo(
-                ui,
-                "activation",
-                &mut edited.activation,
-                "Non-linearity of the hidden layers.",
-            );
-        })
-        .response
-        .on_disabled_hover_text("Only for a model with hidden layers: type a width above.");
-        combo(
-            ui,
-            "weight init",
-            &mut edited.init,
-            "How the weights start (biases start at 0).",
-        );
-        if edited.init == InitKind::Gaussian {
-            setting_field(ui, &mut edited.sigma, &settings::SIGMA, ok);
-        }
-
-        if !edited.hidden.is_empty() {
-            ui.checkbox(&mut edited.batch_norm, "batch normalisation")
-                .on_hover_text(
-                    "Normalise each hidden unit over the mini-batch before its activation, then scale and shift it by learned γ and β. Evaluation uses running averages.",
-                );
-            setting_field(ui, &mut edited.dropout, &settings::DROPOUT, ok);
-        }
-        match edited.optimizer {
-            OptimizerKind::Momentum | OptimizerKind::Nesterov => {
-                setting_field(ui, &mut edited.momentum, &settings::MOMENTUM, ok);
-            }
-            OptimizerKind::Rmsprop => {
-                setting_field(ui, &mut edited.beta2, &settings::BETA2, ok);
-                setting_field(ui, &mut edited.eps, &settings::EPS, ok);
-            }
-            OptimizerKind::Adam => {
-                setting_field(ui, &mut edited.beta1, &settings::BETA1, ok);
-                setting_field(ui, &mut edited.beta2, &settings::BETA2, ok);
-                setting_field(ui, &mut edited.eps, &settings::EPS, ok);
-            }
-            OptimizerKind::Sgd => {}
-        }
-        ui.separator();
-        ui.heading("Data");
-        combo(
-            ui,
-            "data set",
-            &mut edited.dataset,
-            "CIFAR-10, Fashion-MNIST and image folders are read from the folder below; the practice set and the points in the plane (the playground: see the Plane and Network tabs) need no files.",
-        );
-        if edited.dataset == DatasetKind::Folder {
-            setting_field(ui, &mut edited.image_size, &settings::IMAGE_SIZE, ok);
-        }
-        if edited.dataset.is_plane() {
-            super::plane::data_controls(ui, edited);
-        }
-        if edited.dataset != DatasetKind::Synthetic && !edited.dataset.is_plane() {
-            ui.horizontal_wrapped(|ui| {
-                let shown = edited
-                    .data
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "the usual places".into());
-                ui.label(format!("folder: {shown}"));
-                if ui
-                    .button("Choose…")
-                    .on_hover_text("Pick the folder holding the data set's files.")
-                    .clicked()
-                {
-                    actions.push(UiAction::ChooseDataFolder);
-                }
-            });
-        }
-        if edited.data.is_none()
-            && crate::data::default_cifar_dir().is_none()
-            && ui
-                .button("Download CIFAR-10 (162 MB)")
-                .on_hover_text(
-                    "From www.cs.toronto.edu into data/, checked against its MD5; resumes if interrupted",
-                )
-                .clicked()
-        {
-            actions.push(UiAction::DownloadCifar);
-        }
-        if matches!(
-            edited.dataset,
-            DatasetKind::Cifar10 | DatasetKind::FashionMnist
-        ) {
-            combo(
-                ui,
-                "split",
-                &mut edited.split,
-                "Which training images are used for training and which for validation.",
-            );
-        }
-        combo(
-            ui,
-            "inputs",
-            &mut edited.preprocess,
-            "How pixels are turned into the model's inputs.",
-        );
-        let _ = text_field(
-            ui,
-            "seed",
-            "Seed of initialisation, shuffling and flips: same seed, same run.",
-            140.0,
-            &mut edited.seed,
-            u64::to_string,
-            |t| {
-                t.trim().parse::<u64>().map_err(|_| {
-                    format!(
-                        "seed = \"{}\" is not a whole number: allowed 0 to {}",
-                        t.trim(),
-                        u64::MAX
-                    )
-                })
-            },
-        );
-        threads_setting(ui, &mut edited.threads);
-        actions
     }
 }
 
@@ -504,4 +271,276 @@ fn reset_only_differences(now: &TrainConfig, edited: &TrainConfig) -> Vec<String
                 .map(|k| format!("{} {} → none", settings::setting_label(k), text(a.get(k)))),
         )
         .collect()
+}
+
+/// The settings that apply on Reset: epochs, schedule, augmentation, label smoothing,
+/// shuffling, the evaluation interval; the note names those changed.
+fn reset_section(
+    ui: &mut Ui,
+    edited: &mut TrainConfig,
+    running: Option<&RunSettings>,
+    actions: &mut Vec<UiAction>,
+) {
+    let ok = |_: f64| Ok::<(), String>(());
+    ui.heading("On reset");
+    // Every setting that differs from the run's (epochs included) waits for Reset; the
+    // note names them, so no reset-only edit passes without a word.
+    let pending = running.map_or_else(Vec::new, |r| {
+        let mut now = r.in_force();
+        now.set_live(&edited.live());
+        reset_only_differences(&now, edited)
+    });
+    if pending.is_empty() {
+        ui.label("Apply when you press Reset (R).");
+    } else {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("Changed, applies on Reset (R): {}", pending.join(", ")),
+        );
+    }
+    let counted = edited.schedule == ScheduleKind::Cyclic && edited.cycles > 0;
+    ui.add_enabled_ui(!counted, |ui| {
+        setting_field(ui, &mut edited.epochs, &settings::EPOCHS, ok);
+    })
+    .response
+    .on_disabled_hover_text("The run ends with its last cycle: the epochs follow from the cycles.");
+    combo(
+        ui,
+        "η schedule",
+        &mut edited.schedule,
+        "How η changes during training.",
+    );
+    schedule_settings(ui, edited, actions);
+    setting_field(ui, &mut edited.flip, &settings::FLIP, ok);
+    setting_field(ui, &mut edited.translate, &settings::TRANSLATE, ok);
+    ui.add_enabled_ui(edited.loss != crate::model::LossKind::Svm, |ui| {
+        setting_field(
+            ui,
+            &mut edited.label_smoothing,
+            &settings::LABEL_SMOOTHING,
+            ok,
+        );
+    })
+    .response
+    .on_disabled_hover_text("The SVM's hinge has no targets to smooth.");
+    ui.checkbox(&mut edited.shuffle, "shuffle each epoch")
+        .on_hover_text("Visit the training images in a new random order every epoch.");
+    setting_field(ui, &mut edited.eval_every, &settings::EVAL_EVERY, ok);
+}
+
+/// The chosen η schedule's own settings (and the range test for a cyclic one).
+fn schedule_settings(ui: &mut Ui, edited: &mut TrainConfig, actions: &mut Vec<UiAction>) {
+    let ok = |_: f64| Ok::<(), String>(());
+    match edited.schedule {
+        ScheduleKind::Exp => {
+            ui.weak("Decay factor: in the Live section above.");
+        }
+        ScheduleKind::Step => {
+            setting_field(ui, &mut edited.step_every, &settings::STEP_EVERY, ok);
+            setting_field(ui, &mut edited.step_factor, &settings::STEP_FACTOR, ok);
+        }
+        ScheduleKind::Cyclic => {
+            let (lo, hi) = (edited.eta_min, edited.eta_max);
+            let lowest = settings::ETA_MIN.label;
+            let highest = settings::ETA_MAX.label;
+            setting_field(ui, &mut edited.eta_min, &settings::ETA_MIN, |v| {
+                if v <= hi {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{lowest} = {} is above the {highest} ({}): allowed up to it",
+                        number(v),
+                        number(hi)
+                    ))
+                }
+            });
+            setting_field(ui, &mut edited.eta_max, &settings::ETA_MAX, |v| {
+                if v >= lo {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{highest} = {} is below the {lowest} ({}): allowed from it",
+                        number(v),
+                        number(lo)
+                    ))
+                }
+            });
+            setting_field(ui, &mut edited.half_cycle, &settings::HALF_CYCLE, ok);
+            setting_field(ui, &mut edited.cycles, &settings::CYCLES, ok);
+            if edited.cycles > 1 {
+                setting_field(ui, &mut edited.cycle_growth, &settings::CYCLE_GROWTH, ok);
+            }
+            if let Some(steps) = crate::train::schedule::cycle_steps(edited) {
+                ui.weak(format!(
+                    "The run ends after step {steps}, with its last cycle."
+                ));
+            }
+            if ui
+                .button("Find the η range…")
+                .on_hover_text(
+                    "Learning-rate range test: a short run with η growing step by step \
+                         suggests η min and η max",
+                )
+                .clicked()
+            {
+                actions.push(UiAction::OpenLrRange);
+            }
+        }
+        ScheduleKind::Constant => {}
+    }
+}
+
+/// The model: hidden layers, activation, initialisation, batch norm, dropout and the
+/// optimiser's own constants.
+fn model_section(ui: &mut Ui, edited: &mut TrainConfig) {
+    let ok = |_: f64| Ok::<(), String>(());
+    ui.heading("Model");
+    // Every width is checked as it is typed ("50,,abc" and "0" are refused beside
+    // the field); the model changes only when the whole text reads as widths.
+    let width = (ui.available_width() - 110.0).clamp(90.0, 220.0);
+    let _ = text_field(
+        ui,
+        "hidden layers",
+        &format!(
+            "Widths of hidden layers, e.g. 50 or 100,50. Empty: a linear classifier.\nAllowed: {}",
+            settings::hidden_allowed()
+        ),
+        width,
+        &mut edited.hidden,
+        |h| {
+            h.iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        },
+        settings::parse_hidden,
+    );
+    ui.weak(if edited.hidden.is_empty() {
+        "A linear classifier: one weight template per class."
+    } else {
+        "A multilayer perceptron."
+    });
+    let has_hidden = !edited.hidden.is_empty();
+    ui.add_enabled_ui(has_hidden, |ui| {
+        combo(
+            ui,
+            "activation",
+            &mut edited.activation,
+            "Non-linearity of the hidden layers.",
+        );
+    })
+    .response
+    .on_disabled_hover_text("Only for a model with hidden layers: type a width above.");
+    combo(
+        ui,
+        "weight init",
+        &mut edited.init,
+        "How the weights start (biases start at 0).",
+    );
+    if edited.init == InitKind::Gaussian {
+        setting_field(ui, &mut edited.sigma, &settings::SIGMA, ok);
+    }
+
+    if !edited.hidden.is_empty() {
+        ui.checkbox(&mut edited.batch_norm, "batch normalisation")
+                .on_hover_text(
+                    "Normalise each hidden unit over the mini-batch before its activation, then scale and shift it by learned γ and β. Evaluation uses running averages.",
+                );
+        setting_field(ui, &mut edited.dropout, &settings::DROPOUT, ok);
+    }
+    match edited.optimizer {
+        OptimizerKind::Momentum | OptimizerKind::Nesterov => {
+            setting_field(ui, &mut edited.momentum, &settings::MOMENTUM, ok);
+        }
+        OptimizerKind::Rmsprop => {
+            setting_field(ui, &mut edited.beta2, &settings::BETA2, ok);
+            setting_field(ui, &mut edited.eps, &settings::EPS, ok);
+        }
+        OptimizerKind::Adam => {
+            setting_field(ui, &mut edited.beta1, &settings::BETA1, ok);
+            setting_field(ui, &mut edited.beta2, &settings::BETA2, ok);
+            setting_field(ui, &mut edited.eps, &settings::EPS, ok);
+        }
+        OptimizerKind::Sgd => {}
+    }
+}
+
+/// The data: data set, folder (or download), split, inputs and seed.
+fn data_section(ui: &mut Ui, edited: &mut TrainConfig, actions: &mut Vec<UiAction>) {
+    let ok = |_: f64| Ok::<(), String>(());
+    ui.heading("Data");
+    combo(
+        ui,
+        "data set",
+        &mut edited.dataset,
+        "CIFAR-10, Fashion-MNIST and image folders are read from the folder below; the practice set and the points in the plane (the playground: see the Plane and Network tabs) need no files.",
+    );
+    if edited.dataset == DatasetKind::Folder {
+        setting_field(ui, &mut edited.image_size, &settings::IMAGE_SIZE, ok);
+    }
+    if edited.dataset.is_plane() {
+        super::plane::data_controls(ui, edited);
+    }
+    if edited.dataset != DatasetKind::Synthetic && !edited.dataset.is_plane() {
+        ui.horizontal_wrapped(|ui| {
+            let shown = edited
+                .data
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "the usual places".into());
+            ui.label(format!("folder: {shown}"));
+            if ui
+                .button("Choose…")
+                .on_hover_text("Pick the folder holding the data set's files.")
+                .clicked()
+            {
+                actions.push(UiAction::ChooseDataFolder);
+            }
+        });
+    }
+    if edited.data.is_none()
+            && crate::data::default_cifar_dir().is_none()
+            && ui
+                .button("Download CIFAR-10 (162 MB)")
+                .on_hover_text(
+                    "From www.cs.toronto.edu into data/, checked against its MD5; resumes if interrupted",
+                )
+                .clicked()
+        {
+            actions.push(UiAction::DownloadCifar);
+        }
+    if matches!(
+        edited.dataset,
+        DatasetKind::Cifar10 | DatasetKind::FashionMnist
+    ) {
+        combo(
+            ui,
+            "split",
+            &mut edited.split,
+            "Which training images are used for training and which for validation.",
+        );
+    }
+    combo(
+        ui,
+        "inputs",
+        &mut edited.preprocess,
+        "How pixels are turned into the model's inputs.",
+    );
+    let _ = text_field(
+        ui,
+        "seed",
+        "Seed of initialisation, shuffling and flips: same seed, same run.",
+        140.0,
+        &mut edited.seed,
+        u64::to_string,
+        |t| {
+            t.trim().parse::<u64>().map_err(|_| {
+                format!(
+                    "seed = \"{}\" is not a whole number: allowed 0 to {}",
+                    t.trim(),
+                    u64::MAX
+                )
+            })
+        },
+    );
 }

@@ -2,7 +2,7 @@
 //! step really used, whatever the schedule, with the live changes marked.
 
 use egui::Ui;
-use egui_plot::{Line, PlotPoint, PlotPoints};
+use egui_plot::{GridInput, GridMark, Line, PlotPoint, PlotPoints};
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
@@ -89,6 +89,10 @@ impl EtaPlot {
             // on an axis of η's own size (not a flat line in a ±2000 default range).
             .include_y(0.0)
             .include_y(if top.is_finite() { top * 1.15 } else { 1.0 })
+            // Two labelled ticks (0 and a round value near the top) fit even the ~35
+            // points a small window leaves this plot; the usual three did not, and egui
+            // hid their labels.
+            .y_grid_spacer(two_ticks)
             .label_formatter(move |pos| {
                 let (x, y) = match pos {
                     egui_plot::HoverPosition::NearDataPoint { position, .. }
@@ -110,4 +114,24 @@ impl EtaPlot {
             });
         request
     }
+}
+
+/// Ticks at 0 and at the largest round value (1, 2 or 5 × 10ⁿ) in the shown range.
+fn two_ticks(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    if !(hi.is_finite() && lo.is_finite() && hi > 0.0 && hi > lo) {
+        return Vec::new();
+    }
+    let step = super::plots::nice_at_most(hi);
+    let mut marks = vec![GridMark {
+        value: step,
+        step_size: step,
+    }];
+    if lo <= 0.0 {
+        marks.push(GridMark {
+            value: 0.0,
+            step_size: step,
+        });
+    }
+    marks
 }

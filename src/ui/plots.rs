@@ -78,7 +78,7 @@ fn nice_at_least(x: f64) -> f64 {
 }
 
 /// The largest of 1, 2, 5 × 10ᵏ at most `x`.
-fn nice_at_most(x: f64) -> f64 {
+pub(super) fn nice_at_most(x: f64) -> f64 {
     let p = 10f64.powf(x.log10().floor());
     [5.0, 2.0, 1.0]
         .into_iter()
@@ -138,6 +138,15 @@ pub fn y_axis<'a>(label: &str) -> AxisHints<'a> {
         .label(label)
         .label_spacing(12.0..=18.0)
         .formatter(|mark, _| tick_text(mark.value, mark.step_size))
+}
+
+/// Heights of the Training tab's plots, from the tab's share of the window.
+#[derive(Debug, Clone, Copy)]
+pub struct PlotHeights {
+    /// Each per-epoch curve (cost, loss, accuracy), axes included.
+    pub epoch: f32,
+    /// The mini-batch loss plot, axes included.
+    pub step: f32,
 }
 
 /// A plot with readable ticks on both axes (whole numbers on x when `integer_x`).
@@ -456,12 +465,39 @@ pub fn one_point_bounds(series: &[&[PlotPoint]]) -> Option<([f64; 2], [f64; 2])>
     Some(([first.x - 1.0, first.x + 1.0], [y0 - pad, y1 + pad]))
 }
 
-/// Widens `plot` to [`one_point_bounds`] when its series hold a single x value.
+/// Widens `plot` to [`one_point_bounds`] when its series hold a single x value, and its y
+/// range to [`flat_bounds`] when their values (nearly) do not change.
 pub fn with_one_point_bounds<'a>(plot: Plot<'a>, series: &[&[PlotPoint]]) -> Plot<'a> {
     match one_point_bounds(series) {
         Some(([x0, x1], [y0, y1])) => plot.include_x(x0).include_x(x1).include_y(y0).include_y(y1),
-        None => plot,
+        None => match flat_bounds(series) {
+            Some((y0, y1)) => plot.include_y(y0).include_y(y1),
+            None => plot,
+        },
     }
+}
+
+/// A y range a hundredth of the values' size either side of them, when they differ by less
+/// than a ten-thousandth of it: a constant (−4.69897 in every epoch, a 9-layer network's
+/// update ratio) would otherwise fill the plot with rounding noise under identical tick
+/// labels. `None` for values that really vary, or none finite.
+pub fn flat_bounds(series: &[&[PlotPoint]]) -> Option<(f64, f64)> {
+    let (y0, y1) = series
+        .iter()
+        .flat_map(|s| s.iter())
+        .map(|p| p.y)
+        .filter(|y| y.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+            (lo.min(y), hi.max(y))
+        });
+    if y0 > y1 {
+        return None;
+    }
+    let scale = y0.abs().max(y1.abs());
+    if scale == 0.0 {
+        return Some((-0.01, 0.01));
+    }
+    (y1 - y0 < 1e-4 * scale).then_some((y0 - 0.01 * scale, y1 + 0.01 * scale))
 }
 
 /// A plain frame of `size` with `text` in its middle, in place of a plot with no data.
@@ -513,10 +549,29 @@ pub fn legend_wrapped(ui: &mut Ui, entries: &[(&str, Color32)]) {
     } else {
         ui.horizontal_wrapped(|ui| {
             for (name, colour) in entries {
+                next_row_unless_fits(ui, "——", name);
                 entry(ui, name, *colour);
                 ui.add_space(8.0);
             }
         });
+    }
+}
+
+/// In a wrapping row of legend entries: starts a new row when the entry (`swatch` and
+/// `name`) does not fit in what is left of this one, so an entry moves down whole rather
+/// than wrapping its name over three lines at the edge (six race variants at 1400 px).
+fn next_row_unless_fits(ui: &mut Ui, swatch: &str, name: &str) {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let width = |text: &str| {
+        ui.painter()
+            .layout_no_wrap(text.to_string(), font.clone(), Color32::WHITE)
+            .size()
+            .x
+    };
+    let needed = width(swatch) + width(name) + ui.spacing().item_spacing.x;
+    let left = ui.available_size_before_wrap().x;
+    if needed > left && left < ui.available_width() {
+        ui.end_row();
     }
 }
 
@@ -558,6 +613,7 @@ pub fn legend_wrapped_styled(ui: &mut Ui, entries: &[(&str, Color32)]) {
     } else {
         ui.horizontal_wrapped(|ui| {
             for (i, (name, colour)) in entries.iter().enumerate() {
+                next_row_unless_fits(ui, style_swatch(i), name);
                 entry(ui, i, name, *colour);
                 ui.add_space(8.0);
             }
@@ -769,14 +825,14 @@ impl PlotsPanel {
         }
     }
 
-    /// Draws the plots of `history`, sized to share `view_height` with the templates;
+    /// Draws the plots of `history`, `heights` high (shared with the templates by the tab);
     /// returns an export request for the step-loss curve, and the per-epoch curve whose
     /// Export… was clicked.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         history: &RunHistory,
-        view_height: f32,
+        heights: PlotHeights,
     ) -> (Option<ExportRequest>, Option<Curve>) {
         let mut request = None;
         let mut export_curve = None;
@@ -785,7 +841,7 @@ impl PlotsPanel {
         let columns = if avail >= 660.0 { 3 } else { 1 };
         let spacing = ui.spacing().item_spacing.x;
         let width = ((avail - spacing * (columns as f32 - 1.0)) / columns as f32).max(160.0) - 2.0;
-        let height = ((view_height - 120.0) * 0.45).clamp(150.0, 700.0);
+        let height = heights.epoch;
         self.last_plot_size = egui::vec2(width, height);
         self.update_markers(history);
         let markers = &self.epoch_markers;
@@ -870,7 +926,7 @@ impl PlotsPanel {
                 .collect();
             self.smoothed_key = key;
         }
-        let step_height = ((view_height - 120.0) * 0.21).clamp(140.0, 400.0);
+        let step_height = heights.step;
         if self.smoothed.is_empty() {
             let size = egui::vec2(ui.available_width(), step_height);
             waiting(ui, size, "Waiting for the first mini-batch…");
@@ -1059,5 +1115,19 @@ mod tests {
         assert!(r.height() > 30.0, "on several lines: {r:?}");
         let r = h.get_by_label("λ 0.1").rect();
         assert!(r.right() <= 400.0, "{r:?}");
+    }
+
+    #[test]
+    fn a_constant_series_gets_a_readable_range_and_a_varying_one_none() {
+        let flat = [
+            PlotPoint::new(1.0, -4.698970),
+            PlotPoint::new(2.0, -4.698971),
+        ];
+        let (lo, hi) = flat_bounds(&[&flat]).unwrap();
+        assert!(lo < -4.74 && hi > -4.66, "{lo} {hi}");
+        let varying = [PlotPoint::new(1.0, -4.7), PlotPoint::new(2.0, -3.0)];
+        assert_eq!(flat_bounds(&[&varying]), None);
+        let zeros = [PlotPoint::new(1.0, 0.0), PlotPoint::new(2.0, 0.0)];
+        assert_eq!(flat_bounds(&[&zeros]), Some((-0.01, 0.01)));
     }
 }

@@ -410,7 +410,7 @@ impl RacePanel {
                 "state",
                 "epochs",
                 "training loss",
-                "validation accuracy",
+                "val. accuracy",
                 "test accuracy",
                 "saved in",
             ] {
@@ -459,10 +459,20 @@ impl RacePanel {
                         } else {
                             format!("{:.2} %", 100.0 * acc)
                         });
-                        ui.label(
-                            dir.as_ref()
-                                .map_or("not saved".into(), |d| d.display().to_string()),
-                        );
+                        // The folder's own name (the whole path on hover): the full path
+                        // pushed the table past a 1024-pixel window's edge.
+                        match dir {
+                            Some(d) => {
+                                let name = d.file_name().map_or_else(
+                                    || d.display().to_string(),
+                                    |n| n.to_string_lossy().into_owned(),
+                                );
+                                ui.label(name).on_hover_text(d.display().to_string());
+                            }
+                            None => {
+                                ui.label("not saved");
+                            }
+                        }
                     }
                     (None, Some(e)) => {
                         ui.colored_label(error, e);

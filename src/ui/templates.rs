@@ -27,6 +27,23 @@ impl TemplatesPanel {
         self.textures.iter().map(|(l, _)| l.as_str()).collect()
     }
 
+    /// The height the templates take in a view `avail` points wide: heading, then rows
+    /// of tiles with their labels (so the plots above can leave them room).
+    pub fn height_for(&self, ui: &Ui, avail: f32) -> f32 {
+        // Before the first weights: ten classes, the usual case.
+        let n = if self.textures.is_empty() {
+            10
+        } else {
+            self.textures.len()
+        };
+        let (size, per_row) = tile_layout(avail, n);
+        let rows = n.div_ceil(per_row) as f32;
+        let text = ui.text_style_height(&egui::TextStyle::Body);
+        let spacing = ui.spacing().item_spacing.y;
+        let heading = ui.spacing().interact_size.y + spacing;
+        heading + rows * (size + text + 2.0 * spacing)
+    }
+
     /// Draws the templates of the latest weights in `history`; true when their Export…
     /// was clicked.
     pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) -> bool {
@@ -83,13 +100,8 @@ impl TemplatesPanel {
                     .clicked()
             })
             .inner;
-        // Tiles grow with the window; rows wrap so every class or unit shows.
-        let n = self.textures.len().max(1);
-        let avail = ui.available_width();
-        let gap = 10.0;
-        let per_row_wanted = if n <= 10 { n } else { n.div_ceil(2) };
-        let size = ((avail / per_row_wanted as f32) - gap).clamp(48.0, 240.0);
-        let per_row = ((avail / (size + gap)).floor() as usize).clamp(1, n);
+        let (size, per_row) = tile_layout(ui.available_width(), self.textures.len());
+        let gap = TILE_GAP;
         for row in self.textures.chunks(per_row) {
             ui.horizontal(|ui| {
                 for (label, tex) in row {
@@ -100,11 +112,25 @@ impl TemplatesPanel {
                                 ui.label(label);
                                 ui.image((tex.id(), egui::vec2(256.0, 256.0)));
                             });
-                        ui.small(label);
+                        // Labels at the body's size (a small font stayed ~8 px at 2560 px).
+                        ui.add(egui::Label::new(label.as_str()).truncate());
                     });
                 }
             });
         }
         export
     }
+}
+
+/// Space between template tiles.
+const TILE_GAP: f32 = 10.0;
+
+/// Tile size and tiles per row for `n` templates in `avail` points: tiles grow with the
+/// window, and rows wrap (two rows for more than ten) so every class or unit shows.
+fn tile_layout(avail: f32, n: usize) -> (f32, usize) {
+    let n = n.max(1);
+    let per_row_wanted = if n <= 10 { n } else { n.div_ceil(2) };
+    let size = ((avail / per_row_wanted as f32) - TILE_GAP).clamp(48.0, 240.0);
+    let per_row = ((avail / (size + TILE_GAP)).floor() as usize).clamp(1, n);
+    (size, per_row)
 }

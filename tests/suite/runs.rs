@@ -259,6 +259,11 @@ fn overlaying_three_runs_in_the_window_and_exporting_them() {
     }
     let fig = h.state_mut().runs_panel().overlay_figure().unwrap();
     assert!(fig.svg.contains("λ 0.1") && fig.svg.contains("λ 1"));
+    // In print the three runs differ by dash as well as colour: solid, dashed, dotted (one
+    // each in the plot and in the legend).
+    for dash in ["stroke-dasharray=\"8 5\"", "stroke-dasharray=\"2 4\""] {
+        assert_eq!(fig.svg.matches(dash).count(), 2, "{dash} in {}", fig.svg);
+    }
     let png = dir.path().join("overlay.png");
     trainviz::report::export_figure(&fig, &png, trainviz::report::PngSize::default()).unwrap();
     assert!(std::fs::metadata(&png).unwrap().len() > 10_000);

@@ -197,6 +197,40 @@ fn every_widget_fits_the_window_and_the_plots_grow_with_it() {
 }
 
 #[test]
+fn the_training_tab_shows_its_templates_at_1024_and_fills_the_default_window() {
+    for (w, hgt) in [(1024.0, 640.0), (1400.0, 900.0)] {
+        let runs = tempfile::tempdir().unwrap();
+        let app =
+            TrainvizApp::with_runs_dir(synthetic(2, vec![]), None, Some(runs.path().to_path_buf()));
+        let mut h = harness_at(app, w, hgt);
+        wait_until(&mut h, "the run to finish", |a| a.history.summary.is_some());
+        h.run_steps(3);
+        // Every class template and its name is in view, not below the window (at
+        // 1024×640 only their heading was).
+        let names: Vec<String> = h
+            .state()
+            .template_labels()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(names.len(), 10);
+        let mut lowest: f32 = 0.0;
+        for name in &names {
+            let r = h.get_by_label(name).rect();
+            assert!(r.max.y <= hgt, "{name} at {r:?} below the {w}×{hgt} window");
+            lowest = lowest.max(r.max.y);
+        }
+        // ... and the tab fills the window: no band of more than ~8 % left empty below them.
+        let status = h.get_by_label_contains("epoch 2/2").rect();
+        assert!(
+            status.min.y - lowest < 0.08 * hgt,
+            "templates end at {lowest}, the status bar starts at {} ({w}×{hgt})",
+            status.min.y
+        );
+    }
+}
+
+#[test]
 fn ctrl_e_writes_the_report_into_the_run_folder_without_a_dialog() {
     let runs = tempfile::tempdir().unwrap();
     let mut settings = synthetic(2, vec![]);

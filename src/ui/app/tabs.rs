@@ -1,0 +1,167 @@
+//! The central area: the tab bar and each tab's view.
+
+use egui::Ui;
+
+use super::{Tab, TrainvizApp};
+use crate::train::Command;
+use crate::ui::controls::UiAction;
+use crate::ui::export::ExportRequest;
+use crate::ui::runs::RunsAction;
+
+impl TrainvizApp {
+    /// The central area: tab bar and the chosen view.
+    pub(super) fn central(
+        &mut self,
+        ui: &mut Ui,
+        actions: &mut Vec<UiAction>,
+    ) -> Option<ExportRequest> {
+        ui.horizontal_wrapped(|ui| {
+            for (i, tab) in Tab::ALL.iter().enumerate() {
+                ui.selectable_value(&mut self.settings.tab, *tab, tab.label())
+                    .on_hover_text(format!("Key {}", i + 1));
+            }
+        });
+        ui.separator();
+        self.synthetic_notice(ui, actions);
+        let mut request = None;
+        // The plots share what is left of the window's height.
+        let view_height = ui.available_height();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| match self.settings.tab {
+                Tab::Training => request = self.training_tab(ui, view_height),
+                Tab::Confusion => request = self.confusion.ui(ui, &self.history),
+                Tab::Layers => request = self.layers.ui(ui, &self.history, view_height),
+                Tab::Race => {
+                    request = self.race.ui(
+                        ui,
+                        &self.settings.config,
+                        self.runs_dir.clone(),
+                        view_height,
+                    )
+                }
+                Tab::Histograms => request = self.histograms.ui(ui, &self.history, view_height),
+                Tab::Predictions => {
+                    egui::CollapsingHeader::new("Classify your own picture")
+                        .default_open(true)
+                        .show(ui, |ui| self.classify.ui(ui, &self.history));
+                    ui.separator();
+                    let (analysis, export) = self.predictions.ui(ui, &self.history);
+                    if let Some(r) = analysis {
+                        self.send(Command::Analyse(r));
+                    }
+                    request = export;
+                }
+                Tab::Embedding => {
+                    let (analysis, export) = self.embedding.ui(ui, &self.history);
+                    if let Some(r) = analysis {
+                        self.send(Command::Analyse(r));
+                    }
+                    request = export;
+                }
+                Tab::GradientCheck => {
+                    let (analysis, export) = self.gradcheck.ui(ui, &self.history);
+                    if let Some(r) = analysis {
+                        self.send(Command::Analyse(r));
+                    }
+                    request = export;
+                }
+                Tab::Runs => request = self.runs_tab(ui),
+                Tab::Plane => {
+                    let running = self.history.running;
+                    if self
+                        .plane
+                        .plane_ui(ui, &self.history, &mut self.settings.config)
+                    {
+                        // New points: a new run on them, training again if it was.
+                        actions.push(UiAction::Reset);
+                        if running {
+                            actions.push(UiAction::Start);
+                        }
+                    }
+                }
+                Tab::Network => self.plane.network_ui(ui, &self.history),
+                Tab::Results => {
+                    let table = self
+                        .record()
+                        .map(|r| crate::report::figures::results_table(&r));
+                    request = self.results.ui(ui, table.as_ref(), &mut self.settings.png);
+                }
+            });
+        request
+    }
+
+    /// The Training tab: curves, the η plot and the class templates; returns what the user
+    /// asked to export.
+    fn training_tab(&mut self, ui: &mut Ui, view_height: f32) -> Option<ExportRequest> {
+        // The templates keep their rows in view; the plots share the rest of the height
+        // (half to the per-epoch curves, the rest to the mini-batch loss and η), so the
+        // tab fills the window at every size without a band left empty below.
+        let templates_height = self.templates.height_for(ui, ui.available_width());
+        let headings = 6.0 * ui.spacing().interact_size.y + 3.0 * ui.spacing().item_spacing.y;
+        let budget = (view_height - templates_height - headings).max(0.0);
+        let heights = crate::ui::plots::PlotHeights {
+            epoch: (budget * 0.5).clamp(100.0, 700.0),
+            step: (budget * 0.28).clamp(64.0, 400.0),
+        };
+        // (Small floors: at 1024×640 with the synthetic-data notice shown, larger ones pushed
+        // the template labels below the window.)
+        let eta_height = (budget * 0.22).clamp(56.0, 260.0);
+        let (step_loss, curve) = self.plots.ui(ui, &self.history, heights);
+        let mut request = step_loss;
+        if let Some(r) = self.eta_plot.ui(ui, &self.history, eta_height) {
+            request = Some(r);
+        }
+        ui.separator();
+        let templates = self.templates.ui(ui, &self.history);
+        if let Some(record) = self.record() {
+            if let Some(curve) = curve {
+                let fig = if self.history.points.is_empty() {
+                    crate::report::figures::curve(&record, curve)
+                } else {
+                    let points = crate::train::steps::all_points(
+                        &self.history.epochs,
+                        &self.history.points,
+                        record.info.settings.start.live(),
+                    );
+                    crate::report::figures::curve_per_step(&record, curve, &points)
+                };
+                request = Some(ExportRequest::Figure(Box::new(fig)));
+            }
+            if templates
+                && let Some(net) = record.network
+                && let Some(fig) = crate::report::figures::templates(
+                    net,
+                    record.info.shape,
+                    &record.info.class_names,
+                    Some(record.info),
+                )
+            {
+                request = Some(ExportRequest::Figure(Box::new(fig)));
+            }
+        }
+        request
+    }
+
+    /// The Runs tab: a run to load opens in the Training tab.
+    fn runs_tab(&mut self, ui: &mut Ui) -> Option<ExportRequest> {
+        let current = self
+            .history
+            .saved_dir
+            .as_deref()
+            .map(|d| (d, self.history.running));
+        match self.runs.ui(ui, &self.settings.config, current) {
+            Some(RunsAction::Load(dir, extra_epochs)) => {
+                // The settings panel shows the loaded run's settings.
+                if let Some(run) = self.runs.runs().iter().find(|r| r.dir == dir) {
+                    self.settings.config = run.config();
+                }
+                self.send(Command::LoadRun { dir, extra_epochs });
+                self.settings.tab = Tab::Training;
+            }
+            Some(RunsAction::Export(r)) => return Some(r),
+            None => {}
+        }
+        None
+    }
+}
