@@ -10,6 +10,10 @@ use crate::data::plane::{Feature, PlanePoint};
 use crate::data::{DataRequest, DatasetKind, PlaneRequest, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
 
+/// The most threads a run may be given (far above any core count it was measured on; the
+/// threads only have to be started).
+pub const MAX_THREADS: usize = 256;
+
 /// Learning-rate schedule kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -292,7 +296,7 @@ impl NumericSetting {
     }
     /// The allowed range in words.
     pub fn allowed(&self) -> String {
-        use super::record::number;
+        use crate::format::number;
         format!("{} to {}", number(self.min), number(self.max))
     }
     /// Checks a value; the error names the setting and its range.
@@ -300,7 +304,7 @@ impl NumericSetting {
         check(
             value.is_finite() && self.range().contains(&value),
             self.key,
-            super::record::number(value),
+            crate::format::number(value),
             &self.allowed(),
         )
     }
@@ -468,7 +472,7 @@ impl TrainConfig {
         check(
             self.eta_max >= self.eta_min,
             "eta_max",
-            super::record::number(self.eta_max),
+            crate::format::number(self.eta_max),
             "at least eta_min",
         )?;
         HALF_CYCLE.check(self.half_cycle as f64)?;
@@ -480,15 +484,15 @@ impl TrainConfig {
             self.cycles,
             "0 unless schedule = cyclic (they count the cyclic schedule's cycles)",
         )?;
-        let steps = super::schedule::cycle_steps_estimate(self);
+        let steps = cycle_steps_estimate(self);
         check(
             steps <= MAX_CYCLE_STEPS,
             "cycles",
             self.cycles,
             &format!(
                 "cycles of at most {} steps in all (these take {})",
-                super::record::number(MAX_CYCLE_STEPS),
-                super::record::number(steps)
+                crate::format::number(MAX_CYCLE_STEPS),
+                crate::format::number(steps)
             ),
         )?;
         EVAL_EVERY.check(self.eval_every as f64)?;
@@ -498,7 +502,7 @@ impl TrainConfig {
         check(
             self.label_smoothing == 0.0 || self.loss != LossKind::Svm,
             "label_smoothing",
-            super::record::number(self.label_smoothing),
+            crate::format::number(self.label_smoothing),
             "0 with the SVM loss (its hinge on margins has no targets to smooth)",
         )?;
         SIGMA.check(self.sigma)?;
@@ -526,7 +530,7 @@ impl TrainConfig {
         EPS.check(self.eps)?;
         DROPOUT.check(self.dropout)?;
         if let Some(threads) = self.threads {
-            let most = super::trainer::MAX_THREADS;
+            let most = MAX_THREADS;
             check(
                 (1..=most).contains(&threads),
                 "threads",
@@ -728,6 +732,17 @@ pub struct LiveParams {
     /// Update rule; a change restarts the optimiser's state at the next step.
     #[serde(default)]
     pub optimizer: OptimizerKind,
+}
+
+/// [`super::schedule::cycle_steps`] in floating point, 0 without counted cycles: for validation, before the
+/// sum could overflow.
+pub(super) fn cycle_steps_estimate(config: &TrainConfig) -> f64 {
+    if config.schedule != ScheduleKind::Cyclic {
+        return 0.0;
+    }
+    (0..config.cycles)
+        .map(|k| 2.0 * (config.half_cycle as f64 * config.cycle_growth.powi(k as i32)).round())
+        .sum()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::metrics::{EpochMetrics, Evaluation, RunStatus, Summary};
 use super::record::{RunSettings, SettingChange};
 use super::steps::{EvalPoint, StepRecord};
 use super::trainer::{Subset, Trainer};
-use super::worker::RunInfo;
+use super::messages::RunInfo;
 use crate::data::{Normalizer, Splits};
 use crate::model::Network;
 use crate::runs::{RunWriter, SavedRun};
@@ -597,8 +597,8 @@ impl Session {
             "Training diverged in epoch {epoch} (step {step}, η = {}): {reason}. \
              Training stopped and the weights of the last good epoch are back. \
              Try a smaller η (e.g. {}).",
-            super::divergence::plain_number(eta),
-            super::divergence::plain_number(suggestion)
+            crate::format::plain_number(eta),
+            crate::format::plain_number(suggestion)
         );
         if let Some(w) = self.writer(out)
             && let Err(e) = w.diverged(&summary, &message)

@@ -34,9 +34,7 @@ const TEAM_MIN_WORK: usize = 1_000_000;
 /// Set this environment variable to train on one thread (as `threads = 1`) unless a thread
 /// count is given: for comparisons, and for machines whose other cores are busy.
 pub const ONE_THREAD_ENV: &str = "TRAINVIZ_ONE_THREAD";
-/// The most threads a run may be given (far above any core count it was measured on; the
-/// threads only have to be started).
-pub const MAX_THREADS: usize = 256;
+pub use super::config::MAX_THREADS;
 
 /// Threads a run uses when none are named: one per core, or one when [`ONE_THREAD_ENV`] is
 /// set.
