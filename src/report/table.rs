@@ -8,7 +8,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::{ExportError, write_atomic};
-use crate::runs::{SavedRun, differing_keys};
+use crate::train::record::differing_keys;
 use crate::train::config::setting_label;
 use crate::train::{RunSettings, RunStatus, Summary};
 
@@ -77,33 +77,6 @@ pub struct TableRun {
     pub results: RunResults,
     /// How it ended; rows of runs that did not finish say so.
     pub status: RunStatus,
-}
-
-impl TableRun {
-    /// A saved run: its summary's numbers when the summary is of its last epoch, else
-    /// (a run still training, stopped, or continued after it ended) its last epoch's
-    /// training and validation numbers and no test numbers; the status is its folder's.
-    pub fn from_saved(run: &SavedRun) -> Self {
-        let last = run.history.last();
-        let results = match (&run.summary, last) {
-            (Some(s), _) if s.epochs >= run.history.len() => RunResults::of_summary(s),
-            (_, Some(m)) => RunResults {
-                train_acc: m.train.accuracy,
-                train_cost: m.train.cost,
-                val_acc: m.val.accuracy,
-                val_cost: m.val.cost,
-                ..RunResults::UNKNOWN
-            },
-            (Some(s), None) => RunResults::of_summary(s),
-            (None, None) => RunResults::UNKNOWN,
-        };
-        TableRun {
-            name: run.name(),
-            settings: run.settings.clone(),
-            results,
-            status: run.meta.status,
-        }
-    }
 }
 
 /// A results table across runs, ready to be written in the three formats.

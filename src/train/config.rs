@@ -9,6 +9,7 @@ use super::optimizer::{OptimizerKind, OptimizerSettings};
 use crate::data::plane::{Feature, PlanePoint};
 use crate::data::{DataRequest, DatasetKind, PlaneRequest, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
+use crate::words::Words;
 
 /// The most threads a run may be given (far above any core count it was measured on; the
 /// threads only have to be started).
@@ -745,6 +746,50 @@ pub(super) fn cycle_steps_estimate(config: &TrainConfig) -> f64 {
         .sum()
 }
 
+impl Words for ScheduleKind {
+    fn all() -> &'static [Self] {
+        &ScheduleKind::ALL
+    }
+    fn label(self) -> &'static str {
+        match self {
+            ScheduleKind::Constant => "Constant η",
+            ScheduleKind::Exp => "Exponential decay",
+            ScheduleKind::Step => "Step decay",
+            ScheduleKind::Cyclic => "Cyclic (triangular)",
+        }
+    }
+    fn explain(self) -> &'static str {
+        match self {
+            ScheduleKind::Constant => "η stays as set.",
+            ScheduleKind::Exp => "η is multiplied by the decay factor after every epoch.",
+            ScheduleKind::Step => "η is multiplied by the step factor every few epochs.",
+            ScheduleKind::Cyclic => "η goes up and down between η min and η max.",
+        }
+    }
+}
+
+/// Every variant name of the setting enums as Rust prints it (`Ce`, `Relu`, `Cifar10`…),
+/// for tests that check none of them reaches the screen.
+pub fn code_names() -> Vec<String> {
+    // A variant whose name is already the word people write ("Adam") is no code name.
+    fn names<T: Words + std::fmt::Debug>() -> impl Iterator<Item = String> {
+        T::all()
+            .iter()
+            .map(|v| (format!("{v:?}"), v.label()))
+            .filter(|(code, label)| code != label)
+            .map(|(code, _)| code)
+    }
+    names::<LossKind>()
+        .chain(names::<Activation>())
+        .chain(names::<InitKind>())
+        .chain(names::<ScheduleKind>())
+        .chain(names::<DatasetKind>())
+        .chain(names::<SplitKind>())
+        .chain(names::<Preprocess>())
+        .chain(names::<OptimizerKind>())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -975,5 +1020,61 @@ mod tests {
     fn unknown_keys_are_rejected() {
         let err = TrainConfig::from_toml("etaa = 0.1").unwrap_err();
         assert!(err.contains("etaa"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::*;
+
+    #[test]
+    fn no_label_is_a_code_name() {
+        let codes = code_names();
+        assert!(codes.contains(&"Ce".to_string()));
+        fn labels<T: Words>() -> Vec<&'static str> {
+            T::all().iter().map(|v| v.label()).collect()
+        }
+        let all: Vec<&str> = [
+            labels::<LossKind>(),
+            labels::<Activation>(),
+            labels::<InitKind>(),
+            labels::<ScheduleKind>(),
+            labels::<DatasetKind>(),
+            labels::<SplitKind>(),
+            labels::<Preprocess>(),
+            labels::<OptimizerKind>(),
+        ]
+        .concat();
+        for l in &all {
+            assert!(!codes.iter().any(|c| c == l), "{l} is a code name");
+        }
+        assert!(all.contains(&"Binary cross-entropy (sigmoid)"));
+        assert!(all.contains(&"Fashion-MNIST"));
+    }
+
+    #[test]
+    fn the_engine_names_choices_with_the_same_words() {
+        use crate::train::{RunSettings, TrainConfig};
+        let s = RunSettings::new(TrainConfig {
+            loss: LossKind::Svm,
+            hidden: vec![50],
+            activation: Activation::Sigmoid,
+            schedule: ScheduleKind::Exp,
+            ..Default::default()
+        });
+        let title = s.title();
+        for words in [
+            "Multiclass SVM (hinge)",
+            "Logistic sigmoid",
+            "exponential decay",
+        ] {
+            assert!(title.contains(words), "{title}");
+        }
+        assert_eq!(s.setting_text("loss"), LossKind::Svm.label());
+        assert_eq!(s.setting_text("dataset"), "CIFAR-10");
+        assert_eq!(s.setting_text("init"), InitKind::Gaussian.label());
+        assert_eq!(s.setting_text("schedule"), "Exponential decay");
+        assert_eq!(s.setting_text("optimizer"), OptimizerKind::Sgd.label());
+        assert_eq!(s.setting_text("hidden"), "50");
     }
 }

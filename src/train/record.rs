@@ -401,6 +401,45 @@ fn toml_text(c: &TrainConfig, key: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The setting keys whose values differ between runs, in the order of the settings: a
+/// setting differs when the runs that use it use different values (over the run, see
+/// [`RunSettings::setting_text`]: changes made while training count), or when some runs use
+/// it with a value other than its default and the others do not use it at all (Adam with
+/// β₁ 0.8 beside plain SGD); Adam's default β₂ beside SGD is no difference.
+pub fn differing_keys(runs: &[&RunSettings]) -> Vec<String> {
+    let tables: Vec<Vec<(String, String)>> = runs.iter().map(|r| r.settings_table()).collect();
+    differing_in(&tables)
+}
+
+/// [`differing_keys`] of the runs' settings tables.
+pub(crate) fn differing_in(tables: &[Vec<(String, String)>]) -> Vec<String> {
+    // Every key in force in some run, in the order of the settings.
+    let mut keys: Vec<&str> = Vec::new();
+    for t in tables {
+        for (k, _) in t {
+            if !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+    }
+    let defaults = RunSettings::new(TrainConfig::default());
+    keys.into_iter()
+        .filter(|k| {
+            let present: Vec<String> = tables.iter().filter_map(|t| value_of(t, k)).collect();
+            let distinct = present.iter().any(|v| *v != present[0]);
+            let unusual = present.len() < tables.len()
+                && present.iter().any(|v| *v != defaults.setting_text(k));
+            distinct || unusual
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The value of `key` in a settings table, when the setting is in force there.
+pub(crate) fn value_of(table: &[(String, String)], key: &str) -> Option<String> {
+    table.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
