@@ -8,8 +8,8 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::{ExportError, write_atomic};
-use crate::train::record::differing_keys;
 use crate::train::config::setting_label;
+use crate::train::record::differing_keys;
 use crate::train::{RunSettings, RunStatus, Summary};
 
 /// The numbers of one run in the table; NaN where a number is not known (no test set

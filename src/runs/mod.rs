@@ -22,6 +22,7 @@ pub mod npz;
 pub mod presets;
 pub mod race;
 pub mod report;
+mod store;
 pub mod sweep;
 
 use std::fs::{File, OpenOptions};
@@ -36,8 +37,8 @@ use thiserror::Error;
 use crate::data::ImageShape;
 use crate::model::{Activation, BatchNorm, Layer, Network};
 use crate::report::write_atomic;
-use crate::train::record::{RunSettings, SettingChange, differing_in, value_of};
 pub use crate::train::record::differing_keys;
+use crate::train::record::{RunSettings, SettingChange, differing_in, value_of};
 use crate::train::steps::{self, EvalPoint, STEPS_HEADER, StepRecord};
 use crate::train::{EpochMetrics, Evaluation, RunInfo, Summary, TrainConfig};
 #[cfg(test)]
@@ -80,6 +81,7 @@ pub fn default_runs_dir() -> PathBuf {
 }
 
 pub use crate::train::metrics::RunStatus;
+pub use store::{Folders, saving};
 
 /// The facts about a run kept in `meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

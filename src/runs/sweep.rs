@@ -407,12 +407,12 @@ fn train_point(
     report: &(dyn Fn(SweepEvent) + Sync),
 ) -> Result<Option<PointResult>, String> {
     let data = load_cached(cache, &point.config.data_request())?;
-    let save = SaveTo::At {
+    let save = super::saving(SaveTo::At {
         dir: dir.to_path_buf(),
         name: point.id.clone(),
-    };
+    });
     let mut session =
-        Session::new(point.config.clone(), data, None, save).map_err(|e| e.to_string())?;
+        Session::new(point.config.clone(), data, None, Some(save)).map_err(|e| e.to_string())?;
     // The points trained at once share the thread budget.
     session.set_threads(threads);
     let mut best = f64::NAN;

@@ -11,12 +11,12 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
 use super::analysis::{self, Projection, TsneSettings};
 use super::config::TrainConfig;
-use super::metrics::RunStatus;
 use super::messages::{AnalysisRequest, AnalysisResult, Command, Event};
-use super::session::{LiveEdit, RunEnd, SaveTo, Session};
+use super::metrics::RunStatus;
+use super::session::{LiveEdit, RunEnd, Session};
+use super::store::{RunFolders, SaveTo, Saving};
 use super::trainer::Subset;
 use crate::data::{self, DataRequest, Normalizer, Preprocess, Splits};
-use crate::runs::SavedRun;
 use crate::words::Words;
 
 /// A callback that wakes the consumer (e.g. asks the window to repaint).
@@ -51,14 +51,15 @@ pub fn lower_thread_priority() {
 }
 
 impl WorkerHandle {
-    /// Starts a worker thread that saves nothing. `waker` is called after events are sent.
-    pub fn spawn(waker: Option<Waker>) -> Self {
-        Self::spawn_saving(waker, None)
-    }
-
-    /// Starts a worker thread that saves every run it trains under `runs_dir` (see
-    /// [`crate::runs`]). `waker` is called after events are sent.
-    pub fn spawn_saving(waker: Option<Waker>, runs_dir: Option<PathBuf>) -> Self {
+    /// Starts a worker thread that loads saved runs through `folders` and saves every run it
+    /// trains under `runs_dir` through them (`None`: saves nothing). `waker` is called after
+    /// events are sent. The window and the command line start theirs with the run folders of
+    /// [`crate::runs`] (`WorkerHandle::spawn` and `spawn_saving`, in `runs::worker`).
+    pub fn spawn_with(
+        waker: Option<Waker>,
+        folders: Arc<dyn RunFolders>,
+        runs_dir: Option<PathBuf>,
+    ) -> Self {
         let (cmd_tx, cmd_rx) = unbounded();
         let (ev_tx, ev_rx) = unbounded();
         let stop = Arc::new(AtomicBool::new(false));
@@ -80,6 +81,7 @@ impl WorkerHandle {
                     last_weights: Instant::now(),
                     embedding_cancel: Arc::new(AtomicBool::new(false)),
                     runs_dir,
+                    folders,
                 };
                 w.run_loop();
             })
@@ -161,6 +163,8 @@ struct Worker {
     embedding_cancel: Arc<AtomicBool>,
     /// Where runs are saved (`None`: not saved).
     runs_dir: Option<PathBuf>,
+    /// The store runs are saved in and loaded from.
+    folders: Arc<dyn RunFolders>,
 }
 
 impl Worker {
@@ -526,10 +530,10 @@ impl Worker {
         let Some((splits, normalizer)) = self.data(config.data_request(), config.preprocess) else {
             return;
         };
-        let save = match &self.runs_dir {
-            Some(root) => SaveTo::Under(root.clone()),
-            None => SaveTo::Nowhere,
-        };
+        let save = self.runs_dir.as_ref().map(|root| Saving {
+            to: SaveTo::Under(root.clone()),
+            folders: self.folders.clone(),
+        });
         match Session::new(config, splits, Some(normalizer), save) {
             Ok(s) => self.start_session(s),
             Err(e) => self.error(e.to_string()),
@@ -695,7 +699,7 @@ impl Worker {
 
     /// Loads a saved run as a new, paused run (with `extra_epochs` more planned).
     fn load_run(&mut self, dir: PathBuf, extra_epochs: usize) {
-        let saved = match SavedRun::load(&dir) {
+        let saved = match self.folders.load(&dir) {
             Ok(s) => s,
             Err(e) => {
                 self.error(format!("Cannot load the run: {e}"));
@@ -710,7 +714,8 @@ impl Worker {
             return;
         };
         let save = self.runs_dir.is_some();
-        match Session::resume(&saved, splits, Some(normalizer), extra_epochs, save) {
+        let folders = save.then(|| self.folders.clone());
+        match Session::resume(&saved, splits, Some(normalizer), extra_epochs, folders) {
             Ok(s) => {
                 self.start_session(s);
                 // It goes on in its own folder: exports of it belong there too.

@@ -6,9 +6,9 @@ use egui_plot::PlotPoint;
 
 use crate::model::Network;
 use crate::model::gradcheck::ParamCheck;
+use crate::train::messages::AnalysisResult;
 use crate::train::metrics::RateMeter;
 use crate::train::steps::EvalPoint;
-use crate::train::messages::AnalysisResult;
 use crate::train::{EpochMetrics, Evaluation, Event, LiveParams, RunInfo, RunStatus, Summary};
 
 /// Series of a run, ready to plot without copying.

@@ -277,7 +277,10 @@ impl RunsPanel {
             .iter()
             .filter(|r| self.selected.contains(&r.dir))
             .collect();
-        let rows: Vec<TableRun> = chosen.iter().map(|r| crate::runs::report::table_run(r)).collect();
+        let rows: Vec<TableRun> = chosen
+            .iter()
+            .map(|r| crate::runs::report::table_run(r))
+            .collect();
         let table = runs_table(&rows, false);
         let (figures, problem) = match crate::runs::report::compare_saved(&chosen) {
             Ok(f) => (vec![f], None),
