@@ -981,8 +981,13 @@ pub fn train(
                             &points,
                             info.settings.start.live(),
                         );
-                        let files =
-                            crate::report::export_report_with_steps(&record, &steps, dir, size)?;
+                        let files = crate::report::export_report_with_steps(
+                            &record,
+                            &steps,
+                            &crate::runs::report::hidden_layer(info, network.as_deref()),
+                            dir,
+                            size,
+                        )?;
                         if print {
                             println!(
                                 "wrote {} report files; open {}",

@@ -832,29 +832,45 @@ pub fn embedding(
 /// Validation images in the report's PCA of the last hidden layer.
 pub const REPORT_PCA_POINTS: usize = 2000;
 
-/// The PCA of the last hidden layer of `net` (None without a hidden layer) on the first
-/// [`REPORT_PCA_POINTS`] images of `val`, for the report.
-pub fn last_hidden_pca(
-    net: &Network<f32>,
-    norm: &Normalizer,
-    val: &ImageSet,
-    class_names: &[String],
-) -> Option<Figure> {
-    let last_hidden = net.layers.len().checked_sub(2)?;
-    if val.is_empty() {
-        return None;
+/// The last hidden layer's outputs on the first [`REPORT_PCA_POINTS`] validation images: what
+/// the report's PCA figure is drawn from. Computed by whoever holds the data (see
+/// [`HiddenActivations::of`]); the report does not load data.
+#[derive(Debug, Clone)]
+pub struct HiddenActivations {
+    /// Units of the layer.
+    pub units: usize,
+    /// One row per image, one column per unit.
+    pub values: ndarray::Array2<f32>,
+    /// The images' classes.
+    pub labels: Vec<u8>,
+}
+
+impl HiddenActivations {
+    /// The last hidden layer of `net` (None without a hidden layer or images) on the first
+    /// [`REPORT_PCA_POINTS`] images of `val`, normalised by `norm`.
+    pub fn of(net: &Network<f32>, norm: &Normalizer, val: &ImageSet) -> Option<Self> {
+        let last_hidden = net.layers.len().checked_sub(2)?;
+        if val.is_empty() {
+            return None;
+        }
+        let (values, labels) =
+            analysis::layer_activations(net, norm, val, last_hidden, REPORT_PCA_POINTS);
+        Some(HiddenActivations {
+            units: net.layers[last_hidden].weights.nrows(),
+            values,
+            labels,
+        })
     }
-    let (acts, labels) =
-        analysis::layer_activations(net, norm, val, last_hidden, REPORT_PCA_POINTS);
-    let pca = analysis::pca2_with_variance(&acts);
+}
+
+/// The report's PCA figure of the last hidden layer's activations `acts`.
+pub fn last_hidden_pca(acts: &HiddenActivations, class_names: &[String]) -> Figure {
+    let pca = analysis::pca2_with_variance(&acts.values);
     let axes = analysis::axis_names(analysis::Projection::Pca, Some(pca.variance_share));
-    let what = format!(
-        "PCA of the last hidden layer ({} units)",
-        net.layers[last_hidden].weights.nrows()
-    );
-    let mut fig = embedding(&pca.points, &labels, class_names, &what, &axes);
+    let what = format!("PCA of the last hidden layer ({} units)", acts.units);
+    let mut fig = embedding(&pca.points, &acts.labels, class_names, &what, &axes);
     fig.id = "embedding_pca_last_hidden".into();
-    Some(fig)
+    fig
 }
 
 /// The sizes of the training, validation and test sets in words: "10,000 training, 1,000
@@ -1176,13 +1192,22 @@ impl ResultsTable {
 
 /// The report: title, results and settings, then every figure (PNG, with links to the SVG
 /// and CSV).
-pub fn markdown_report(record: &RunRecord<'_>, figures: &[Figure], table: &ResultsTable) -> String {
+pub fn markdown_report(
+    record: &RunRecord<'_>,
+    figures: &[Figure],
+    table: &ResultsTable,
+    missing: &[String],
+) -> String {
     let mut s = format!(
         "# {} — {}\n\n## Results\n\n{}\n## Figures\n\n",
         record.info.dataset,
         record.info.settings.title(),
         table.markdown()
     );
+    // A figure the report could not draw is named, not left out without a word.
+    for why in missing {
+        let _ = writeln!(s, "*Not drawn:* {why}\n");
+    }
     for f in figures {
         let _ = writeln!(
             s,

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::{RunError, SavedRun, differing_labels};
+use crate::model::Network;
 use crate::report::compare::{template_row, templates_compared};
 use crate::report::figures::Figure;
 use crate::report::table::{RunResults, TableRun};
-use crate::report::{ExportError, PngSize, RunRecord, StepLosses};
+use crate::report::{ExportError, HiddenActivations, HiddenLayer, PngSize, RunRecord, StepLosses};
+use crate::train::RunInfo;
 
 /// What can stop a saved run's report.
 #[derive(Debug, Error)]
@@ -55,9 +57,37 @@ pub fn export_saved_report(
         &points,
         saved.settings.start.live(),
     );
+    let hidden = hidden_layer(&info, Some(&network));
     Ok(crate::report::export_report_with_steps(
-        &record, &steps, out, size,
+        &record, &steps, &hidden, out, size,
     )?)
+}
+
+/// What the report's PCA of the last hidden layer of `network` is drawn from: its
+/// activations on the run's validation images, loaded again from the run's settings (the
+/// window, `trainviz train` and `trainviz report` all write reports after the data has left
+/// their hands). Says why when the data cannot be loaded or does not fit the weights.
+pub fn hidden_layer(info: &RunInfo, network: Option<&Network<f32>>) -> HiddenLayer {
+    let Some(net) = network.filter(|n| n.layers.len() > 1) else {
+        return HiddenLayer::Absent;
+    };
+    let config = &info.settings.start;
+    let data = match crate::data::load(&config.data_request()) {
+        Ok(data) => data,
+        Err(e) => return HiddenLayer::Unavailable(format!("the data could not be loaded: {e}")),
+    };
+    if data.shape().dim() != net.input_dim() {
+        return HiddenLayer::Unavailable(format!(
+            "the data loaded now has {} inputs per image, the weights take {}",
+            data.shape().dim(),
+            net.input_dim()
+        ));
+    }
+    let norm = crate::data::Normalizer::fit(&data.train, config.preprocess);
+    match HiddenActivations::of(net, &norm, &data.val) {
+        Some(acts) => HiddenLayer::Activations(acts),
+        None => HiddenLayer::Unavailable("the data set has no validation images".into()),
+    }
 }
 
 /// The figure of saved runs, one row each, labelled by what differs between them (see

@@ -132,7 +132,9 @@ fn write_figure_to(figure: &Figure, path: &Path, size: PngSize) -> Result<Writte
 
 /// Writes the report of `data` into `dir`.
 fn write_report(data: &ReportData, dir: &Path, size: PngSize) -> Result<Written, String> {
-    crate::report::export_report_with_steps(&data.record(), &data.steps, dir, size)
+    let record = data.record();
+    let hidden = crate::runs::report::hidden_layer(record.info, record.network);
+    crate::report::export_report_with_steps(&record, &data.steps, &hidden, dir, size)
         .map(|files| Written {
             message: format!(
                 "Saved the report ({} files) in {}",

@@ -185,7 +185,7 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
             .ends_with(&format!("→ {} at epoch 2", LossKind::Svm.label()))
     );
     let all = figures::all(&record);
-    let report = figures::markdown_report(&record, &all, &table);
+    let report = figures::markdown_report(&record, &all, &table, &[]);
     assert!(report.lines().next().unwrap().contains(eta), "{report}");
     let truth = all
         .iter()
