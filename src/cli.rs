@@ -14,7 +14,7 @@ use crate::model::{Activation, InitKind, LossKind};
 use crate::report::PngSize;
 use crate::train::config as settings;
 
-use crate::train::{Event, OptimizerKind, ScheduleKind, Summary, TrainConfig, WorkerHandle};
+use crate::train::{EventKind, OptimizerKind, ScheduleKind, Summary, TrainConfig, WorkerHandle};
 
 mod lr_range;
 mod table;
@@ -882,9 +882,9 @@ pub fn train(
     let mut steps = Vec::new();
     let mut points = Vec::new();
     for event in worker.events().iter() {
-        match event {
-            Event::Progress { steps: s, .. } => steps.extend(s),
-            Event::Evaluated { point, .. } => {
+        match event.kind {
+            EventKind::Progress { steps: s, .. } => steps.extend(s),
+            EventKind::Evaluated { point, .. } => {
                 if print {
                     println!(
                         "  step {:>6} (epoch {:.2})  train cost {:.4} acc {:.4} | val cost {:.4} acc {:.4}",
@@ -904,10 +904,12 @@ pub fn train(
                     )?;
                 }
             }
-            Event::Weights { network: n, .. } => network = Some(n),
-            Event::Saved { dir, .. } if print => println!("saving the run in {}", dir.display()),
-            Event::Test { eval, .. } => test = Some(eval),
-            Event::Ready { info: i, .. } => {
+            EventKind::Weights { network: n, .. } => network = Some(n),
+            EventKind::Saved { dir, .. } if print => {
+                println!("saving the run in {}", dir.display())
+            }
+            EventKind::Test { eval, .. } => test = Some(eval),
+            EventKind::Ready { info: i, .. } => {
                 info = Some(i.clone());
                 epochs = i.settings.epochs();
                 if !print {
@@ -926,7 +928,7 @@ pub fn train(
                     eprintln!("warning: {warning}");
                 }
             }
-            Event::Epoch { metrics: m, .. } => {
+            EventKind::Epoch { metrics: m, .. } => {
                 if print {
                     println!(
                         "epoch {:>3}/{epochs}  train cost {:.4} acc {:.4} | val cost {:.4} acc {:.4} | η {:.2e} | {:.3} s",
@@ -952,7 +954,7 @@ pub fn train(
                     )?;
                 }
             }
-            Event::Finished { summary, .. } => {
+            EventKind::Finished { summary, .. } => {
                 if print {
                     println!(
                         "test cost {:.4} acc {:.4} | {:.2} s in all, median {:.4} s per epoch",
@@ -999,7 +1001,7 @@ pub fn train(
                 }
                 return Ok(*summary);
             }
-            Event::Diverged {
+            EventKind::Diverged {
                 message, summary, ..
             } => {
                 if let Some(dir) = out {
@@ -1012,7 +1014,7 @@ pub fn train(
                 }
                 .into());
             }
-            Event::Error { message, .. } => bail!(message),
+            EventKind::Error { message, .. } => bail!(message),
             _ => {}
         }
     }

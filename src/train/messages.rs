@@ -28,14 +28,14 @@ pub enum Command {
     /// Discard the run and set up a new one with these settings (loads data if needed).
     Reset(Box<TrainConfig>),
     /// Change hyperparameters of the running training from the next step (answered by
-    /// [`Event::SettingsChanged`] with the recorded change).
+    /// [`EventKind::SettingsChanged`] with the recorded change).
     SetLive(LiveParams),
     /// Continue the current run for this many more epochs ("+N epochs"), with the values in
     /// force; the new total is recorded.
     Extend(usize),
     /// Evaluate the test set now.
     EvaluateTest,
-    /// Analyse the current weights; answered by [`Event::Analysis`].
+    /// Analyse the current weights; answered by [`EventKind::Analysis`].
     Analyse(AnalysisRequest),
     /// Load a saved run (settings, curves, weights) as a new, paused run that can continue
     /// for `extra_epochs` more epochs beyond those it trained.
@@ -129,7 +129,7 @@ pub struct RunInfo {
     /// Sizes of the training, validation and test sets.
     pub sizes: [usize; 3],
     /// The run's settings: where it started and every change so far (the window adds the
-    /// changes it is told of by [`Event::SettingsChanged`]).
+    /// changes it is told of by [`EventKind::SettingsChanged`]).
     pub settings: RunSettings,
     /// Files and folders of the data that were skipped, and why.
     pub warnings: Vec<data::DataWarning>,
@@ -149,28 +149,32 @@ impl RunInfo {
     }
 }
 
-/// What the worker reports. Every event carries the id of the run it belongs to, so a
-/// consumer can drop events of a run it has already reset.
+/// What the worker reports: what happened ([`EventKind`]) to which run. Every event carries
+/// the id of the run it belongs to, so a consumer can drop events of a run it has already
+/// reset.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub struct Event {
+    /// Run id (a new one for every reset or loaded run).
+    pub run: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What happened, in an [`Event`].
+#[derive(Debug, Clone)]
+pub enum EventKind {
     /// Loading data (may take a moment).
     Loading {
-        /// Run id.
-        run: u64,
         /// What is being loaded.
         what: String,
     },
     /// A run is set up and ready to start.
     Ready {
-        /// Run id.
-        run: u64,
         /// About the run.
         info: Box<RunInfo>,
     },
     /// Steps taken since the last progress event.
     Progress {
-        /// Run id.
-        run: u64,
         /// Completed epochs.
         epoch: usize,
         /// Images of the current epoch done.
@@ -189,22 +193,16 @@ pub enum Event {
     /// The training and validation sets evaluated within an epoch (every `eval_every`
     /// update steps).
     Evaluated {
-        /// Run id.
-        run: u64,
         /// The evaluation.
         point: EvalPoint,
     },
     /// An epoch completed.
     Epoch {
-        /// Run id.
-        run: u64,
         /// Its metrics.
         metrics: Box<EpochMetrics>,
     },
     /// The current weights (throttled; the newest one matters).
     Weights {
-        /// Run id.
-        run: u64,
         /// Completed epochs when taken.
         epoch: usize,
         /// The model.
@@ -212,23 +210,17 @@ pub enum Event {
     },
     /// Test-set evaluation.
     Test {
-        /// Run id.
-        run: u64,
         /// Its result.
         eval: Box<Evaluation>,
     },
     /// Training started (true) or paused (false).
     Running {
-        /// Run id.
-        run: u64,
         /// Whether steps are being taken.
         running: bool,
     },
     /// Training diverged (see [`super::divergence`]); the last good weights are back and
     /// the run has stopped.
     Diverged {
-        /// Run id.
-        run: u64,
         /// What happened and what to do.
         message: String,
         /// The numbers of the last good weights (status `diverged`).
@@ -236,8 +228,6 @@ pub enum Event {
     },
     /// A setting changed while the run trained (recorded with the step it took effect).
     SettingsChanged {
-        /// Run id.
-        run: u64,
         /// The change.
         change: SettingChange,
     },
@@ -245,50 +235,36 @@ pub enum Event {
     /// recorded, held until training goes on ("+N epochs", or Start after a divergence).
     /// `None`: nothing is held any more (applied, or taken back).
     LiveHeld {
-        /// Run id.
-        run: u64,
         /// The values held.
         live: Option<LiveParams>,
     },
     /// A loaded run has already ended (finished or diverged).
     Status {
-        /// Run id.
-        run: u64,
         /// How it ended.
         status: RunStatus,
     },
     /// Something to tell the user that is not an error (e.g. "this run has finished").
     Notice {
-        /// Run id.
-        run: u64,
         /// One line.
         message: String,
     },
     /// All epochs done.
     Finished {
-        /// Run id.
-        run: u64,
         /// Final numbers.
         summary: Box<Summary>,
     },
     /// The run is being saved in this folder (sent once, when its first epoch is saved).
     Saved {
-        /// Run id.
-        run: u64,
         /// The run's folder.
         dir: PathBuf,
     },
     /// The answer to an [`Command::Analyse`].
     Analysis {
-        /// Run id.
-        run: u64,
         /// The answer.
         result: Box<AnalysisResult>,
     },
     /// Something failed; the worker is still alive and takes commands.
     Error {
-        /// Run id.
-        run: u64,
         /// One-line explanation.
         message: String,
     },

@@ -20,7 +20,7 @@ pub mod trainer;
 pub mod worker;
 
 pub use config::{ConfigError, LiveParams, ScheduleKind, TrainConfig};
-pub use messages::{AnalysisRequest, AnalysisResult, Command, Event, RunInfo};
+pub use messages::{AnalysisRequest, AnalysisResult, Command, Event, EventKind, RunInfo};
 pub use metrics::{EpochMetrics, Evaluation, Histogram, RunStatus, Summary};
 pub use optimizer::{Optimizer, OptimizerKind, OptimizerSettings};
 pub use record::{RunSettings, SettingChange};

@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
 use super::analysis::{self, Projection, TsneSettings};
 use super::config::TrainConfig;
-use super::messages::{AnalysisRequest, AnalysisResult, Command, Event};
+use super::messages::{AnalysisRequest, AnalysisResult, Command, Event, EventKind};
 use super::metrics::RunStatus;
 use super::session::{LiveEdit, RunEnd, Session};
 use super::store::{RunFolders, SaveTo, Saving};
@@ -168,6 +168,14 @@ struct Worker {
 }
 
 impl Worker {
+    /// Sends `kind` as an event of the current run.
+    fn tell(&self, kind: EventKind) {
+        self.emit(Event {
+            run: self.run,
+            kind,
+        });
+    }
+
     fn emit(&self, e: Event) {
         let _ = self.events.send(e);
         if let Some(w) = &self.waker {
@@ -215,10 +223,7 @@ impl Worker {
             log::error!("the training engine panicked: {what}");
             self.session = None;
             self.running = false;
-            self.emit(Event::Running {
-                run: self.run,
-                running: false,
-            });
+            self.tell(EventKind::Running { running: false });
             self.error(format!(
                 "The training engine failed ({what}). The run is stopped; press Reset to start again."
             ));
@@ -228,25 +233,16 @@ impl Worker {
     fn set_running(&mut self, running: bool) {
         if self.running != running {
             self.running = running;
-            self.emit(Event::Running {
-                run: self.run,
-                running,
-            });
+            self.tell(EventKind::Running { running });
         }
     }
 
     fn error(&self, message: String) {
-        self.emit(Event::Error {
-            run: self.run,
-            message,
-        });
+        self.tell(EventKind::Error { message });
     }
 
     fn notice(&self, message: String) {
-        self.emit(Event::Notice {
-            run: self.run,
-            message,
-        });
+        self.tell(EventKind::Notice { message });
     }
 
     fn handle(&mut self, cmd: Command) {
@@ -262,15 +258,23 @@ impl Worker {
                     // Going on after a divergence (usually with a smaller η) is a choice.
                     let held = s.pending().is_some();
                     let change = s.retry();
-                    self.emit(Event::Status {
+                    self.emit(Event {
                         run,
-                        status: RunStatus::Running,
+                        kind: EventKind::Status {
+                            status: RunStatus::Running,
+                        },
                     });
                     if let Some(change) = change {
-                        self.emit(Event::SettingsChanged { run, change });
+                        self.emit(Event {
+                            run,
+                            kind: EventKind::SettingsChanged { change },
+                        });
                     }
                     if held {
-                        self.emit(Event::LiveHeld { run, live: None });
+                        self.emit(Event {
+                            run,
+                            kind: EventKind::LiveHeld { live: None },
+                        });
                     }
                 }
                 let Some(s) = &self.session else { return };
@@ -297,14 +301,20 @@ impl Worker {
                 let held = s.pending().is_some();
                 match s.set_live(live) {
                     Ok(LiveEdit::Applied(change)) => {
-                        self.emit(Event::SettingsChanged { run, change });
+                        self.emit(Event {
+                            run,
+                            kind: EventKind::SettingsChanged { change },
+                        });
                     }
-                    Ok(LiveEdit::Held(live)) => self.emit(Event::LiveHeld {
+                    Ok(LiveEdit::Held(live)) => self.emit(Event {
                         run,
-                        live: Some(live),
+                        kind: EventKind::LiveHeld { live: Some(live) },
                     }),
                     Ok(LiveEdit::Unchanged) if held => {
-                        self.emit(Event::LiveHeld { run, live: None });
+                        self.emit(Event {
+                            run,
+                            kind: EventKind::LiveHeld { live: None },
+                        });
                     }
                     Ok(LiveEdit::Unchanged) => {}
                     Err(e) => self.error(e.to_string()),
@@ -316,18 +326,23 @@ impl Worker {
                 let held = s.pending().is_some();
                 let changes = s.extend(extra);
                 for change in changes {
-                    self.emit(Event::SettingsChanged { run, change });
+                    self.emit(Event {
+                        run,
+                        kind: EventKind::SettingsChanged { change },
+                    });
                 }
                 if held {
-                    self.emit(Event::LiveHeld { run, live: None });
+                    self.emit(Event {
+                        run,
+                        kind: EventKind::LiveHeld { live: None },
+                    });
                 }
                 self.set_running(true);
             }
             Command::EvaluateTest => {
                 if let Some(s) = &self.session {
                     let eval = s.evaluate_test();
-                    self.emit(Event::Test {
-                        run: self.run,
+                    self.tell(EventKind::Test {
                         eval: Box::new(eval),
                     });
                 }
@@ -413,9 +428,11 @@ impl Worker {
                 }
             }
         };
-        self.emit(Event::Analysis {
+        self.emit(Event {
             run,
-            result: Box::new(result),
+            kind: EventKind::Analysis {
+                result: Box::new(result),
+            },
         });
     }
 
@@ -424,9 +441,11 @@ impl Worker {
         let events = self.events.clone();
         let waker = self.waker.clone();
         move |result: AnalysisResult| {
-            let _ = events.send(Event::Analysis {
+            let _ = events.send(Event {
                 run,
-                result: Box::new(result),
+                kind: EventKind::Analysis {
+                    result: Box::new(result),
+                },
             });
             if let Some(w) = &waker {
                 w();
@@ -482,8 +501,7 @@ impl Worker {
             .is_some_and(|c| c.request == request && c.preprocess == preprocess);
         if !cached {
             self.data_cache = None;
-            self.emit(Event::Loading {
-                run: self.run,
+            self.tell(EventKind::Loading {
                 what: format!("{} data", request.kind.label()),
             });
             let (events, waker, run) = (self.events.clone(), self.waker.clone(), self.run);
@@ -491,9 +509,11 @@ impl Worker {
             let progress = move |done: usize, total: usize| {
                 let percent = done * 100 / total.max(1);
                 if last_percent.swap(percent, Ordering::Relaxed) != percent {
-                    let _ = events.send(Event::Loading {
+                    let _ = events.send(Event {
                         run,
-                        what: format!("images: decoded {done} of {total}"),
+                        kind: EventKind::Loading {
+                            what: format!("images: decoded {done} of {total}"),
+                        },
                     });
                     if let Some(w) = &waker {
                         w();
@@ -557,49 +577,65 @@ impl Worker {
         let points = session.points().to_vec();
         let eta = session.trainer().current_eta();
         self.session = Some(session);
-        self.emit(Event::Ready {
+        self.emit(Event {
             run,
-            info: Box::new(info),
+            kind: EventKind::Ready {
+                info: Box::new(info),
+            },
         });
         // In the order they were made: the evaluations within an epoch before its end.
         let mut points = points.into_iter().peekable();
         for m in history {
             while let Some(point) = points.next_if(|p| p.step < m.step) {
-                self.emit(Event::Evaluated { run, point });
+                self.emit(Event {
+                    run,
+                    kind: EventKind::Evaluated { point },
+                });
             }
-            self.emit(Event::Epoch {
+            self.emit(Event {
                 run,
-                metrics: Box::new(m),
+                kind: EventKind::Epoch {
+                    metrics: Box::new(m),
+                },
             });
         }
         for point in points {
-            self.emit(Event::Evaluated { run, point });
+            self.emit(Event {
+                run,
+                kind: EventKind::Evaluated { point },
+            });
         }
-        self.emit(Event::Weights {
+        self.emit(Event {
             run,
-            epoch,
-            network,
+            kind: EventKind::Weights { epoch, network },
         });
         if step > 0 {
-            self.emit(Event::Progress {
+            self.emit(Event {
                 run,
-                epoch,
-                images_into_epoch: 0,
-                images_per_epoch,
-                step,
-                steps,
-                eta,
-                images_per_sec: 0.0,
+                kind: EventKind::Progress {
+                    epoch,
+                    images_into_epoch: 0,
+                    images_per_epoch,
+                    step,
+                    steps,
+                    eta,
+                    images_per_sec: 0.0,
+                },
             });
         }
         if let Some(eval) = test {
-            self.emit(Event::Test {
+            self.emit(Event {
                 run,
-                eval: Box::new(eval),
+                kind: EventKind::Test {
+                    eval: Box::new(eval),
+                },
             });
         }
         if status != RunStatus::Running {
-            self.emit(Event::Status { run, status });
+            self.emit(Event {
+                run,
+                kind: EventKind::Status { status },
+            });
         }
     }
 
@@ -613,20 +649,22 @@ impl Worker {
         let advance = s.advance(SLICE, |_| {});
         let t = s.trainer();
         let epoch_complete = advance.epoch.is_some();
-        let progress = Event::Progress {
+        let progress = Event {
             run,
-            epoch: t.epochs_done(),
-            // At an epoch's end `epoch` already counts it: 0 images into the next one.
-            images_into_epoch: if epoch_complete {
-                0
-            } else {
-                t.images_into_epoch()
+            kind: EventKind::Progress {
+                epoch: t.epochs_done(),
+                // At an epoch's end `epoch` already counts it: 0 images into the next one.
+                images_into_epoch: if epoch_complete {
+                    0
+                } else {
+                    t.images_into_epoch()
+                },
+                images_per_epoch: t.data().train.len(),
+                step: t.steps_done(),
+                steps: advance.steps,
+                eta: t.current_eta(),
+                images_per_sec: advance.images as f64 / advance.seconds.max(1e-9),
             },
-            images_per_epoch: t.data().train.len(),
-            step: t.steps_done(),
-            steps: advance.steps,
-            eta: t.current_eta(),
-            images_per_sec: advance.images as f64 / advance.seconds.max(1e-9),
         };
         let ended = advance.end.is_some();
         let send_weights = epoch_complete
@@ -635,38 +673,49 @@ impl Worker {
         let epoch = t.epochs_done();
         self.emit(progress);
         if let Some(dir) = advance.saved_in {
-            self.emit(Event::Saved { run, dir });
+            self.emit(Event {
+                run,
+                kind: EventKind::Saved { dir },
+            });
         }
         if let Some(message) = advance.save_error {
             self.error(message);
         }
         if let Some(point) = advance.point {
-            self.emit(Event::Evaluated { run, point });
+            self.emit(Event {
+                run,
+                kind: EventKind::Evaluated { point },
+            });
         }
         if let Some(metrics) = advance.epoch {
-            self.emit(Event::Epoch {
+            self.emit(Event {
                 run,
-                metrics: Box::new(metrics),
+                kind: EventKind::Epoch {
+                    metrics: Box::new(metrics),
+                },
             });
         }
         if let Some(network) = network {
             self.last_weights = Instant::now();
-            self.emit(Event::Weights {
+            self.emit(Event {
                 run,
-                epoch,
-                network,
+                kind: EventKind::Weights { epoch, network },
             });
         }
         match advance.end {
             Some(RunEnd::Finished { summary, test }) => {
-                self.emit(Event::Test {
+                self.emit(Event {
                     run,
-                    eval: Box::new(test),
+                    kind: EventKind::Test {
+                        eval: Box::new(test),
+                    },
                 });
                 self.set_running(false);
-                self.emit(Event::Finished {
+                self.emit(Event {
                     run,
-                    summary: Box::new(summary),
+                    kind: EventKind::Finished {
+                        summary: Box::new(summary),
+                    },
                 });
             }
             Some(RunEnd::Diverged { summary, message }) => {
@@ -676,16 +725,17 @@ impl Worker {
                     .map(|s| Arc::new(s.trainer().network().clone()));
                 self.set_running(false);
                 if let Some(network) = network {
-                    self.emit(Event::Weights {
+                    self.emit(Event {
                         run,
-                        epoch,
-                        network,
+                        kind: EventKind::Weights { epoch, network },
                     });
                 }
-                self.emit(Event::Diverged {
+                self.emit(Event {
                     run,
-                    message,
-                    summary: Box::new(summary),
+                    kind: EventKind::Diverged {
+                        message,
+                        summary: Box::new(summary),
+                    },
                 });
             }
             None => {
@@ -720,10 +770,7 @@ impl Worker {
                 self.start_session(s);
                 // It goes on in its own folder: exports of it belong there too.
                 if save {
-                    self.emit(Event::Saved {
-                        run: self.run,
-                        dir: dir.clone(),
-                    });
+                    self.tell(EventKind::Saved { dir: dir.clone() });
                 }
             }
             Err(e) => self.error(e),
