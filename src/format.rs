@@ -41,6 +41,27 @@ pub fn plain_number(x: f64) -> String {
     }
 }
 
+/// Appends formatted text to a `String`: `write!` without its `fmt::Result`, which a `String`
+/// never returns as an error (so nothing is thrown away unread).
+macro_rules! put {
+    ($s:expr, $($arg:tt)*) => {
+        $s.push_str(&format!($($arg)*))
+    };
+}
+
+/// [`put!`] and a line break: `writeln!` for a `String`.
+macro_rules! putln {
+    ($s:expr) => {
+        $s.push('\n')
+    };
+    ($s:expr, $($arg:tt)*) => {{
+        $s.push_str(&format!($($arg)*));
+        $s.push('\n');
+    }};
+}
+
+pub(crate) use {put, putln};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,6 @@
 //! class (a linear classifier's weight rows) or per most important first-layer unit (an
 //! MLP's).
 
-use std::fmt::Write;
-
 use super::figures::Figure;
 use super::svg::{self, Anchor, Canvas};
 use crate::data::ImageShape;
@@ -103,7 +101,7 @@ pub fn templates_compared(title_text: &str, rows: &[TemplateRow]) -> Figure {
                         &fill,
                         None,
                     );
-                    let _ = writeln!(
+                    crate::format::putln!(
                         csv,
                         "{},{pi},{},{y},{x},{},{},{}",
                         csv_field(&row.label),

@@ -80,7 +80,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     tmp.persist(path).map_err(|e| io(e.error))?;
     if let Ok(d) = std::fs::File::open(dir) {
         // Best effort: not every platform can sync a folder.
-        let _ = d.sync_all();
+        if let Err(e) = d.sync_all() {
+            log::debug!("{}: cannot sync the folder: {e}", dir.display());
+        }
     }
     Ok(())
 }

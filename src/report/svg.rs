@@ -3,8 +3,6 @@
 //! axes with round tick values, a legend, and text sizes that stay readable when the figure
 //! is a column wide. The same SVG is rasterised for PNG export, so both look alike.
 
-use std::fmt::Write;
-
 /// Width and height of a chart in SVG user units (1/96 inch).
 pub const CHART_SIZE: (f64, f64) = (720.0, 480.0);
 /// Font family written into the SVG; the PNG renderer has it built in.
@@ -74,10 +72,13 @@ impl Canvas {
         dash: Option<&str>,
     ) {
         let dash = dash.map_or(String::new(), |d| format!(r#" stroke-dasharray="{d}""#));
-        let _ = writeln!(
+        crate::format::putln!(
             self.body,
             r#"<line x1="{:.2}" y1="{:.2}" x2="{:.2}" y2="{:.2}" stroke="{stroke}" stroke-width="{width}"{dash}/>"#,
-            a.0, a.1, b.0, b.1
+            a.0,
+            a.1,
+            b.0,
+            b.1
         );
     }
 
@@ -96,9 +97,9 @@ impl Canvas {
         {
             let mut pts = String::new();
             for p in run {
-                let _ = write!(pts, "{:.2},{:.2} ", p.0, p.1);
+                crate::format::put!(pts, "{:.2},{:.2} ", p.0, p.1);
             }
-            let _ = writeln!(
+            crate::format::putln!(
                 self.body,
                 r#"<polyline points="{pts}" fill="none" stroke="{stroke}" stroke-width="{width}" stroke-linejoin="round"{dash}/>"#
             );
@@ -116,7 +117,7 @@ impl Canvas {
         let stroke = stroke.map_or(String::new(), |s| {
             format!(r#" stroke="{s}" stroke-width="1""#)
         });
-        let _ = writeln!(
+        crate::format::putln!(
             self.body,
             r#"<rect x="{x:.2}" y="{y:.2}" width="{w:.2}" height="{h:.2}" fill="{fill}"{stroke}/>"#
         );
@@ -124,7 +125,7 @@ impl Canvas {
 
     /// A circle of radius `r` at (x, y), filled and outlined.
     pub fn circle(&mut self, x: f64, y: f64, r: f64, fill: &str, stroke: &str, width: f64) {
-        let _ = writeln!(
+        crate::format::putln!(
             self.body,
             r#"<circle cx="{x:.2}" cy="{y:.2}" r="{r:.2}" fill="{fill}" stroke="{stroke}" stroke-width="{width}"/>"#
         );
@@ -142,7 +143,7 @@ impl Canvas {
         } else {
             String::new()
         };
-        let _ = writeln!(
+        crate::format::putln!(
             self.body,
             r#"<text x="{x:.2}" y="{y:.2}" font-size="{size}" text-anchor="{anchor}"{transform}>{}</text>"#,
             escape(s)
@@ -757,7 +758,7 @@ pub fn scatter_chart(
     for (_, colour, points) in groups {
         for &(x, y) in points {
             if x.is_finite() && y.is_finite() {
-                let _ = writeln!(
+                crate::format::putln!(
                     c.body,
                     r#"<circle cx="{:.2}" cy="{:.2}" r="2.6" fill="{colour}" fill-opacity="0.75"/>"#,
                     axes.px(x),
@@ -768,7 +769,7 @@ pub fn scatter_chart(
     }
     for (i, (name, colour, _)) in groups.iter().enumerate() {
         let y = 70.0 + 22.0 * i as f64;
-        let _ = writeln!(
+        crate::format::putln!(
             c.body,
             r#"<circle cx="{:.2}" cy="{:.2}" r="5" fill="{colour}"/>"#,
             w - 5.0,
@@ -903,7 +904,7 @@ pub fn heatmap(
             c.rect(x, y, cell, cell, &fill, Some("#ffffff"));
             if let Some(s) = text.get(r * n + col) {
                 let size = (cell * 0.32).clamp(8.0, 14.0);
-                let _ = writeln!(
+                crate::format::putln!(
                     c.body,
                     r#"<text x="{:.2}" y="{:.2}" font-size="{size:.1}" text-anchor="middle" fill="{}">{}</text>"#,
                     x + cell / 2.0,
@@ -985,7 +986,7 @@ pub fn image_grid(title_text: &str, tiles: &[Tile], cols: usize) -> String {
                     continue;
                 };
                 let fill = format!("#{:02x}{:02x}{:02x}", p[0], p[1], p[2]);
-                let _ = writeln!(
+                crate::format::putln!(
                     c.body,
                     r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{fill}"/>"#,
                     x0 + x as f64 * px,

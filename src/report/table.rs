@@ -4,7 +4,6 @@
 //! builder behind `trainviz table`, the Runs tab's "Export table", a finished sweep's ranked
 //! table and the Race tab's table.
 
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::{ExportError, write_atomic};
@@ -266,7 +265,9 @@ impl RunsTable {
                 .map(|(name, _)| name.to_string()),
         );
         // Writing to a Vec cannot fail; a failure would only lose this one record.
-        let _ = w.write_record(&header);
+        if let Err(e) = w.write_record(&header) {
+            log::error!("results table header: {e}");
+        }
         for (i, row) in self.rows.iter().enumerate() {
             let mut record = self.text_cells(i);
             record.extend(row.results.columns().iter().map(|(_, v)| {
@@ -276,7 +277,9 @@ impl RunsTable {
                     String::new()
                 }
             }));
-            let _ = w.write_record(&record);
+            if let Err(e) = w.write_record(&record) {
+                log::error!("results table row {}: {e}", i + 1);
+            }
         }
         w.into_inner()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -288,7 +291,7 @@ impl RunsTable {
         let headers = self.text_headers();
         let mut s =
             String::from("% Results table written by trainviz; needs \\usepackage{booktabs}.\n");
-        let _ = writeln!(
+        crate::format::putln!(
             s,
             "\\begin{{tabular}}{{{}rrrrrr}}\n\\toprule",
             "l".repeat(headers.len())
@@ -305,11 +308,11 @@ impl RunsTable {
             ]
             .map(String::from),
         );
-        let _ = writeln!(s, "{} \\\\\n\\midrule", head.join(" & "));
+        crate::format::putln!(s, "{} \\\\\n\\midrule", head.join(" & "));
         for (i, row) in self.rows.iter().enumerate() {
             let mut cells: Vec<String> = self.text_cells(i).iter().map(|c| latex_text(c)).collect();
             cells.extend(numbers(&row.results).into_iter().map(|c| latex_text(&c)));
-            let _ = writeln!(s, "{} \\\\", cells.join(" & "));
+            crate::format::putln!(s, "{} \\\\", cells.join(" & "));
         }
         s.push_str("\\bottomrule\n\\end{tabular}\n");
         s
@@ -340,7 +343,7 @@ impl RunsTable {
         for (i, row) in self.rows.iter().enumerate() {
             let mut cells = self.text_cells(i);
             cells.extend(numbers(&row.results));
-            let _ = writeln!(
+            crate::format::putln!(
                 s,
                 "| {} |",
                 cells

@@ -242,7 +242,7 @@ impl RunWriter {
         meta.message = None;
         write_changes(dir, changes)?;
         write_meta(dir, &meta)?;
-        let _ = std::fs::remove_file(dir.join("summary.json"));
+        remove_stale(&dir.join("summary.json"))?;
         let path = dir.join("metrics.jsonl");
         // Rewrite the complete lines only, so a torn last line does not stay in the middle.
         let mut text = String::new();
@@ -271,7 +271,7 @@ impl RunWriter {
             .filter(|p| p.step <= end)
             .collect();
         write_text(&dir.join("evals.jsonl"), &jsonl(&points))?;
-        let _ = std::fs::remove_file(dir.join("test.json"));
+        remove_stale(&dir.join("test.json"))?;
         let metrics = OpenOptions::new()
             .append(true)
             .open(&path)
@@ -368,8 +368,8 @@ impl RunWriter {
 
     /// Marks an ended run as training again (continued after it finished or diverged).
     pub fn reopen(&mut self) -> Result<(), RunError> {
-        let _ = std::fs::remove_file(self.dir.join("summary.json"));
-        let _ = std::fs::remove_file(self.dir.join("test.json"));
+        remove_stale(&self.dir.join("summary.json"))?;
+        remove_stale(&self.dir.join("test.json"))?;
         self.meta.status = RunStatus::Running;
         self.meta.message = None;
         write_meta(&self.dir, &self.meta)
@@ -378,6 +378,15 @@ impl RunWriter {
     /// Records the changes made while training (all of them, oldest first).
     pub fn changes(&mut self, changes: &[SettingChange]) -> Result<(), RunError> {
         write_changes(&self.dir, changes)
+    }
+}
+
+/// Removes `path` when it is there: the summary or test evaluation of a run that trains
+/// again must not stay behind to be read as its result.
+fn remove_stale(path: &Path) -> Result<(), RunError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(path)(e)),
+        _ => Ok(()),
     }
 }
 

@@ -459,7 +459,10 @@ pub fn run(
     let cache: DataCache = Mutex::new(Vec::new());
     let results = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
-    let _ = std::fs::create_dir_all(&sweep.dir);
+    // Each point creates its folder (and says so if it cannot); this is only the parent.
+    if let Err(e) = std::fs::create_dir_all(&sweep.dir) {
+        log::warn!("{}: {e}", sweep.dir.display());
+    }
     let at_once = match only {
         Some(_) => 1,
         None => sweep.parallel.min(sweep.points.len()).max(1),

@@ -115,9 +115,13 @@ impl WorkerHandle {
     /// Stops the worker at once and waits for its thread.
     pub fn shutdown(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = self.commands.send(Command::Shutdown);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        if self.commands.send(Command::Shutdown).is_err() {
+            log::debug!("the worker had already stopped");
+        }
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            log::error!("the worker thread ended in a panic");
         }
     }
 }
@@ -177,7 +181,10 @@ impl Worker {
     }
 
     fn emit(&self, e: Event) {
-        let _ = self.events.send(e);
+        // A closed channel means the handle is gone, and its drop has told the worker to stop.
+        if self.events.send(e).is_err() {
+            return;
+        }
         if let Some(w) = &self.waker {
             w();
         }
@@ -441,12 +448,16 @@ impl Worker {
         let events = self.events.clone();
         let waker = self.waker.clone();
         move |result: AnalysisResult| {
-            let _ = events.send(Event {
+            let event = Event {
                 run,
                 kind: EventKind::Analysis {
                     result: Box::new(result),
                 },
-            });
+            };
+            // Nobody left to tell (the handle is gone).
+            if events.send(event).is_err() {
+                return;
+            }
             if let Some(w) = &waker {
                 w();
             }
@@ -509,12 +520,16 @@ impl Worker {
             let progress = move |done: usize, total: usize| {
                 let percent = done * 100 / total.max(1);
                 if last_percent.swap(percent, Ordering::Relaxed) != percent {
-                    let _ = events.send(Event {
+                    let event = Event {
                         run,
                         kind: EventKind::Loading {
                             what: format!("images: decoded {done} of {total}"),
                         },
-                    });
+                    };
+                    // Nobody left to tell (the handle is gone).
+                    if events.send(event).is_err() {
+                        return;
+                    }
                     if let Some(w) = &waker {
                         w();
                     }

@@ -454,9 +454,12 @@ fn open_folder(dir: &Path) -> Result<(), String> {
         .spawn()
         .map(|mut child| {
             // Reap the opener when it exits, so it does not linger as a zombie.
-            let _ = std::thread::Builder::new()
+            if let Err(e) = std::thread::Builder::new()
                 .name("trainviz-open-folder".into())
-                .spawn(move || child.wait());
+                .spawn(move || child.wait())
+            {
+                log::warn!("cannot start a thread to wait for the folder viewer: {e}");
+            }
         })
         .map_err(|e| {
             format!(

@@ -311,7 +311,10 @@ impl RunsPanel {
             // The points train beside the window: below its priority, as the worker.
             crate::train::worker::lower_thread_priority();
             let report = |e: SweepEvent| {
-                let _ = tx.send(e);
+                // The panel is gone when the channel is closed: nothing to show.
+                if tx.send(e).is_err() {
+                    return;
+                }
                 repaint.request_repaint();
             };
             let results = sweep::run(&prepared, None, cx.cancel_flag(), &report);
