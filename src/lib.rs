@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod data;
+pub mod env;
 pub mod format;
 pub mod model;
 pub mod report;

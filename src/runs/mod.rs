@@ -44,8 +44,7 @@ use crate::train::{EpochMetrics, Evaluation, RunInfo, Summary, TrainConfig};
 #[cfg(test)]
 use rand::SeedableRng;
 
-/// Environment variable naming the runs folder (default `runs/`).
-pub const RUNS_ENV: &str = "TRAINVIZ_RUNS";
+pub use crate::env::RUNS as RUNS_ENV;
 
 /// What can go wrong with saved runs.
 #[derive(Debug, Error)]
@@ -77,7 +76,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 
 /// The runs folder: `$TRAINVIZ_RUNS`, else `runs/` in the working directory.
 pub fn default_runs_dir() -> PathBuf {
-    std::env::var_os(RUNS_ENV).map_or_else(|| PathBuf::from("runs"), PathBuf::from)
+    crate::env::runs_dir().map_or_else(|| PathBuf::from("runs"), PathBuf::from)
 }
 
 pub use crate::train::metrics::RunStatus;
