@@ -9,15 +9,18 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
-use super::analysis::{self, Projection, TsneSettings};
 use super::config::TrainConfig;
-use super::messages::{AnalysisRequest, AnalysisResult, Command, Event, EventKind};
+use super::messages::{Command, Event, EventKind};
 use super::metrics::RunStatus;
 use super::session::{LiveEdit, RunEnd, Session};
 use super::store::{RunFolders, SaveTo, Saving};
-use super::trainer::Subset;
-use crate::data::{self, DataRequest, Normalizer, Preprocess, Splits};
-use crate::words::Words;
+
+mod analyses;
+mod data_cache;
+mod priority;
+
+use data_cache::DataCache;
+pub use priority::lower_thread_priority;
 
 /// A callback that wakes the consumer (e.g. asks the window to repaint).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -28,26 +31,6 @@ pub struct WorkerHandle {
     events: Receiver<Event>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-}
-
-/// How much less CPU priority (nice) the worker and the threads it starts get than the
-/// window: with both cores training, the window's thread still gets a core when it needs
-/// one, so frames stay smooth.
-const WORKER_NICENESS: i32 = 5;
-
-/// Lowers the calling thread's scheduling priority by [`WORKER_NICENESS`]; threads it
-/// starts inherit it (step helpers, thread pools, race variants, sweep points). For every
-/// thread that trains beside the window. Best effort: does nothing where unsupported.
-pub fn lower_thread_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: plain system calls on the calling thread (on Linux, PRIO_PROCESS with id 0
-        // addresses the calling thread). Failure only leaves the priority as it was.
-        unsafe {
-            let now = libc::getpriority(libc::PRIO_PROCESS, 0);
-            libc::setpriority(libc::PRIO_PROCESS, 0, now + WORKER_NICENESS);
-        }
-    }
 }
 
 impl WorkerHandle {
@@ -130,14 +113,6 @@ impl Drop for WorkerHandle {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-/// Loaded data with its normaliser, kept so that a reset with the same data is instant.
-struct DataCache {
-    request: DataRequest,
-    splits: Arc<Splits>,
-    preprocess: Preprocess,
-    normalizer: Arc<Normalizer>,
 }
 
 /// Seconds of training between checks of the command channel.
@@ -363,196 +338,6 @@ impl Worker {
             }
             Command::Shutdown => {}
         }
-    }
-
-    fn analyse(&mut self, request: AnalysisRequest) {
-        let Some(session) = &self.session else {
-            self.error("Nothing to analyse yet: wait until the run is ready.".into());
-            return;
-        };
-        let t = session.trainer();
-        let run = self.run;
-        let net = t.network();
-        let loss = t.live().loss;
-        let result = match request {
-            AnalysisRequest::Predictions { set, max } => {
-                let data = t.data().clone();
-                let images = match set {
-                    Subset::Train => &data.train,
-                    Subset::Val => &data.val,
-                    Subset::Test => &data.test,
-                };
-                let predictions = analysis::predictions(net, t.normalizer(), images, loss, max);
-                AnalysisResult::Predictions {
-                    set,
-                    data: data.clone(),
-                    predictions: Arc::new(predictions),
-                }
-            }
-            AnalysisRequest::GradientCheck { samples, dims } => {
-                // Seconds of f64 work: on its own thread, so training goes on meanwhile.
-                let (config, data, norm) = (t.config(), t.data().clone(), t.normalizer().clone());
-                let send = self.sender(run);
-                let spawned = std::thread::Builder::new()
-                    .name("trainviz-gradcheck".into())
-                    .spawn(move || {
-                        send(AnalysisResult::GradientCheck(analysis::gradient_check(
-                            &config, &data, &norm, samples, dims,
-                        )));
-                    });
-                if spawned.is_err() {
-                    self.error("Could not start a thread for the gradient check.".into());
-                }
-                return;
-            }
-            AnalysisRequest::CancelEmbedding => {
-                self.embedding_cancel.store(true, Ordering::Relaxed);
-                return;
-            }
-            AnalysisRequest::Embedding {
-                layer,
-                projection,
-                count,
-            } => {
-                let count = count.min(analysis::MAX_EMBEDDING_POINTS);
-                let (acts, labels) =
-                    analysis::layer_activations(net, t.normalizer(), &t.data().val, layer, count);
-                match projection {
-                    Projection::Pca => {
-                        let pca = analysis::pca2_with_variance(&acts);
-                        AnalysisResult::Embedding {
-                            layer,
-                            projection,
-                            axes: analysis::axis_names(projection, Some(pca.variance_share)),
-                            points: pca.points,
-                            labels,
-                        }
-                    }
-                    Projection::Tsne => {
-                        self.spawn_tsne(run, layer, acts, labels);
-                        return;
-                    }
-                }
-            }
-        };
-        self.emit(Event {
-            run,
-            kind: EventKind::Analysis {
-                result: Box::new(result),
-            },
-        });
-    }
-
-    /// A function that sends an analysis result of run `run` from another thread.
-    fn sender(&self, run: u64) -> impl Fn(AnalysisResult) + Send + 'static {
-        let events = self.events.clone();
-        let waker = self.waker.clone();
-        move |result: AnalysisResult| {
-            let event = Event {
-                run,
-                kind: EventKind::Analysis {
-                    result: Box::new(result),
-                },
-            };
-            // Nobody left to tell (the handle is gone).
-            if events.send(event).is_err() {
-                return;
-            }
-            if let Some(w) = &waker {
-                w();
-            }
-        }
-    }
-
-    /// Runs a t-SNE on its own thread (seconds for 10,000 points), reporting progress; a
-    /// newer request, a reset or [`AnalysisRequest::CancelEmbedding`] cancels it.
-    fn spawn_tsne(&mut self, run: u64, layer: usize, acts: ndarray::Array2<f32>, labels: Vec<u8>) {
-        self.embedding_cancel.store(true, Ordering::Relaxed);
-        let cancel = Arc::new(AtomicBool::new(false));
-        self.embedding_cancel = cancel.clone();
-        let send = self.sender(run);
-        let spawned = std::thread::Builder::new()
-            .name("trainviz-tsne".into())
-            .spawn(move || {
-                let mut last = 0.0;
-                let points = analysis::tsne2(&acts, TsneSettings::default(), |fraction| {
-                    let go_on = !cancel.load(Ordering::Relaxed);
-                    if go_on && fraction - last >= 0.02 {
-                        last = fraction;
-                        send(AnalysisResult::EmbeddingProgress(fraction));
-                    }
-                    go_on
-                });
-                if cancel.load(Ordering::Relaxed) {
-                    send(AnalysisResult::EmbeddingCancelled);
-                } else {
-                    send(AnalysisResult::Embedding {
-                        layer,
-                        projection: Projection::Tsne,
-                        axes: analysis::axis_names(Projection::Tsne, None),
-                        points,
-                        labels,
-                    });
-                }
-            });
-        if spawned.is_err() {
-            self.error("Could not start a thread for the t-SNE.".into());
-        }
-    }
-
-    /// Data for `request` (loaded, or from the cache when unchanged), with progress events.
-    fn data(
-        &mut self,
-        request: DataRequest,
-        preprocess: Preprocess,
-    ) -> Option<(Arc<Splits>, Arc<Normalizer>)> {
-        let cached = self
-            .data_cache
-            .as_ref()
-            .is_some_and(|c| c.request == request && c.preprocess == preprocess);
-        if !cached {
-            self.data_cache = None;
-            self.tell(EventKind::Loading {
-                what: format!("{} data", request.kind.label()),
-            });
-            let (events, waker, run) = (self.events.clone(), self.waker.clone(), self.run);
-            let last_percent = std::sync::atomic::AtomicUsize::new(usize::MAX);
-            let progress = move |done: usize, total: usize| {
-                let percent = done * 100 / total.max(1);
-                if last_percent.swap(percent, Ordering::Relaxed) != percent {
-                    let event = Event {
-                        run,
-                        kind: EventKind::Loading {
-                            what: format!("images: decoded {done} of {total}"),
-                        },
-                    };
-                    // Nobody left to tell (the handle is gone).
-                    if events.send(event).is_err() {
-                        return;
-                    }
-                    if let Some(w) = &waker {
-                        w();
-                    }
-                }
-            };
-            let splits = match data::load_with_progress(&request, &progress) {
-                Ok(s) => Arc::new(s),
-                Err(e) => {
-                    self.error(e.to_string());
-                    return None;
-                }
-            };
-            let normalizer = Arc::new(Normalizer::fit(&splits.train, preprocess));
-            self.data_cache = Some(DataCache {
-                request,
-                splits,
-                preprocess,
-                normalizer,
-            });
-        }
-        self.data_cache
-            .as_ref()
-            .map(|c| (c.splits.clone(), c.normalizer.clone()))
     }
 
     /// Sets up a new run of `config` (a new run id).
