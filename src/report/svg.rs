@@ -163,34 +163,7 @@ impl Canvas {
     }
 }
 
-/// About `target` round tick values covering [lo, hi].
-pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
-    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
-        return vec![lo];
-    }
-    let raw = (hi - lo) / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    (first..=last).map(|i| i as f64 * step).collect()
-}
-
-/// Tick label with as many decimals as the step needs.
-fn tick_label(v: f64, step: f64) -> String {
-    if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
-        return format!("{v:.1e}");
-    }
-    // step = m · 10^e with m in {1, 2, 2.5, 5}: e decimals below 1, one more for m = 2.5.
-    let e = step.log10().floor();
-    let m = step / 10f64.powf(e);
-    let decimals = (-e).max(0.0) as usize + usize::from((m - 2.5).abs() < 1e-6);
-    format!("{v:.decimals$}")
-}
+pub use crate::format::{nice_ticks, tick_label};
 
 /// A rectangle of the canvas and the data range mapped onto it.
 #[derive(Debug, Clone, Copy)]
