@@ -10,6 +10,8 @@
 
 pub mod cli;
 pub mod data;
+pub mod env;
+pub mod format;
 pub mod model;
 pub mod report;
 pub mod runs;

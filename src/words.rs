@@ -1,10 +1,12 @@
 //! The words for each setting's choices, the one place they are written: what a person
 //! would write, never the name of a Rust enum variant. The window's menus, the run titles,
-//! the report and the command line's messages all take them from here.
+//! the report and the command line's messages all take them from here. The words sit below
+//! the training engine (which titles runs with them), so the words of the engine's own
+//! choices — optimizers, schedules — are written beside their enums, in
+//! `train::optimizer` and `train::config`, implementing this module's [`Words`].
 
 use crate::data::{DatasetKind, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
-use crate::train::{OptimizerKind, ScheduleKind};
 
 /// A choice shown in a menu: its label and a one-line explanation.
 pub trait Words: Copy + PartialEq + 'static {
@@ -76,54 +78,6 @@ impl Words for InitKind {
             InitKind::Gaussian => "Every weight drawn from N(0, σ²) with the σ set below.",
             InitKind::Xavier => "σ shrinks with the number of inputs: suits tanh and sigmoid.",
             InitKind::He => "Twice the Xavier variance: suits ReLU.",
-        }
-    }
-}
-
-impl Words for ScheduleKind {
-    fn all() -> &'static [Self] {
-        &ScheduleKind::ALL
-    }
-    fn label(self) -> &'static str {
-        match self {
-            ScheduleKind::Constant => "Constant η",
-            ScheduleKind::Exp => "Exponential decay",
-            ScheduleKind::Step => "Step decay",
-            ScheduleKind::Cyclic => "Cyclic (triangular)",
-        }
-    }
-    fn explain(self) -> &'static str {
-        match self {
-            ScheduleKind::Constant => "η stays as set.",
-            ScheduleKind::Exp => "η is multiplied by the decay factor after every epoch.",
-            ScheduleKind::Step => "η is multiplied by the step factor every few epochs.",
-            ScheduleKind::Cyclic => "η goes up and down between η min and η max.",
-        }
-    }
-}
-
-impl Words for OptimizerKind {
-    fn all() -> &'static [Self] {
-        &OptimizerKind::ALL
-    }
-    fn label(self) -> &'static str {
-        match self {
-            OptimizerKind::Sgd => "SGD",
-            OptimizerKind::Momentum => "momentum",
-            OptimizerKind::Nesterov => "Nesterov",
-            OptimizerKind::Rmsprop => "RMSProp",
-            OptimizerKind::Adam => "Adam",
-        }
-    }
-    fn explain(self) -> &'static str {
-        match self {
-            OptimizerKind::Sgd => "Plain gradient descent: W ← W − η·g.",
-            OptimizerKind::Momentum => "Keeps a share μ of the last step in the next one.",
-            OptimizerKind::Nesterov => {
-                "Momentum with the gradient taken after the look-ahead step."
-            }
-            OptimizerKind::Rmsprop => "Divides each step by the root of a running mean of g².",
-            OptimizerKind::Adam => "Running means of g and g², bias-corrected.",
         }
     }
 }
@@ -217,83 +171,5 @@ impl Words for Preprocess {
             Preprocess::MeanOnly => "Subtract each input's mean, then divide by 255.",
             Preprocess::None => "Divide by 255 and nothing else.",
         }
-    }
-}
-
-/// Every variant name of the setting enums as Rust prints it (`Ce`, `Relu`, `Cifar10`…),
-/// for tests that check none of them reaches the screen.
-pub fn code_names() -> Vec<String> {
-    // A variant whose name is already the word people write ("Adam") is no code name.
-    fn names<T: Words + std::fmt::Debug>() -> impl Iterator<Item = String> {
-        T::all()
-            .iter()
-            .map(|v| (format!("{v:?}"), v.label()))
-            .filter(|(code, label)| code != label)
-            .map(|(code, _)| code)
-    }
-    names::<LossKind>()
-        .chain(names::<Activation>())
-        .chain(names::<InitKind>())
-        .chain(names::<ScheduleKind>())
-        .chain(names::<DatasetKind>())
-        .chain(names::<SplitKind>())
-        .chain(names::<Preprocess>())
-        .chain(names::<OptimizerKind>())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_label_is_a_code_name() {
-        let codes = code_names();
-        assert!(codes.contains(&"Ce".to_string()));
-        fn labels<T: Words>() -> Vec<&'static str> {
-            T::all().iter().map(|v| v.label()).collect()
-        }
-        let all: Vec<&str> = [
-            labels::<LossKind>(),
-            labels::<Activation>(),
-            labels::<InitKind>(),
-            labels::<ScheduleKind>(),
-            labels::<DatasetKind>(),
-            labels::<SplitKind>(),
-            labels::<Preprocess>(),
-            labels::<OptimizerKind>(),
-        ]
-        .concat();
-        for l in &all {
-            assert!(!codes.iter().any(|c| c == l), "{l} is a code name");
-        }
-        assert!(all.contains(&"Binary cross-entropy (sigmoid)"));
-        assert!(all.contains(&"Fashion-MNIST"));
-    }
-
-    #[test]
-    fn the_engine_names_choices_with_the_same_words() {
-        use crate::train::{RunSettings, TrainConfig};
-        let s = RunSettings::new(TrainConfig {
-            loss: LossKind::Svm,
-            hidden: vec![50],
-            activation: Activation::Sigmoid,
-            schedule: ScheduleKind::Exp,
-            ..Default::default()
-        });
-        let title = s.title();
-        for words in [
-            "Multiclass SVM (hinge)",
-            "Logistic sigmoid",
-            "exponential decay",
-        ] {
-            assert!(title.contains(words), "{title}");
-        }
-        assert_eq!(s.setting_text("loss"), LossKind::Svm.label());
-        assert_eq!(s.setting_text("dataset"), "CIFAR-10");
-        assert_eq!(s.setting_text("init"), InitKind::Gaussian.label());
-        assert_eq!(s.setting_text("schedule"), "Exponential decay");
-        assert_eq!(s.setting_text("optimizer"), OptimizerKind::Sgd.label());
-        assert_eq!(s.setting_text("hidden"), "50");
     }
 }

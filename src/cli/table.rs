@@ -45,14 +45,14 @@ pub fn table_cmd(a: &TableArgs) -> Result<()> {
             Err(e) => bail!("{}: not a saved run: {e}", dir.display()),
         }
     }
-    let rows: Vec<TableRun> = runs.iter().map(TableRun::from_saved).collect();
+    let rows: Vec<TableRun> = runs.iter().map(crate::runs::report::table_run).collect();
     let table = runs_table(&rows, false);
     for path in table.write(&a.out)? {
         println!("wrote {}", path.display());
     }
     if a.templates {
         let chosen: Vec<&SavedRun> = runs.iter().collect();
-        let figure = crate::report::compare::compare_saved(&chosen).map_err(anyhow::Error::msg)?;
+        let figure = crate::runs::report::compare_saved(&chosen).map_err(anyhow::Error::msg)?;
         for ext in ["png", "svg", "csv"] {
             let path = a.out.join(format!("templates_compared.{ext}"));
             export_figure(&figure, &path, size)?;

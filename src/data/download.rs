@@ -146,17 +146,17 @@ pub fn download(
         // Offline or refused before a byte arrived: leave no empty file or folder behind
         // (a part file with bytes in it stays, for resuming).
         if std::fs::metadata(&part).is_ok_and(|m| m.len() == 0) {
-            let _ = std::fs::remove_file(&part);
+            tidy(std::fs::remove_file(&part), &part);
         }
         if !dir_existed {
             // Only removes the folder when it is empty.
-            let _ = std::fs::remove_dir(&spec.dir);
+            tidy(std::fs::remove_dir(&spec.dir), &spec.dir);
         }
         return Err(e);
     }
     let actual = file_md5(&part)?;
     if actual != spec.md5.to_lowercase() {
-        let _ = std::fs::remove_file(&part);
+        tidy(std::fs::remove_file(&part), &part);
         return Err(DownloadError::Checksum {
             url: spec.url.clone(),
             expected: spec.md5.clone(),
@@ -164,7 +164,7 @@ pub fn download(
         });
     }
     unpack(spec, &part, &target)?;
-    let _ = std::fs::remove_file(&part);
+    tidy(std::fs::remove_file(&part), &part);
     Ok(target)
 }
 
@@ -215,13 +215,13 @@ fn fetch(
     progress(received, total);
     loop {
         if cancel.load(Ordering::Relaxed) {
-            let _ = file.sync_all();
+            tidy(file.sync_all(), part);
             return Err(DownloadError::Cancelled);
         }
         let n = match reader.read(&mut buf) {
             Ok(n) => n,
             Err(e) => {
-                let _ = file.sync_all();
+                tidy(file.sync_all(), part);
                 return Err(spec.network_error(format!(
                     "the connection broke after {received} of {total} bytes ({e})"
                 )));
@@ -247,7 +247,7 @@ fn fetch(
 /// data set, and renames it into place.
 fn unpack(spec: &DownloadSpec, archive: &Path, target: &Path) -> Result<(), DownloadError> {
     let tmp = spec.dir.join(format!(".{}.unpacking", spec.folder));
-    let _ = std::fs::remove_dir_all(&tmp);
+    tidy(std::fs::remove_dir_all(&tmp), &tmp);
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
     let result = (|| {
         let f = File::open(archive).map_err(io_err(archive))?;
@@ -266,9 +266,20 @@ fn unpack(spec: &DownloadSpec, archive: &Path, target: &Path) -> Result<(), Down
                 ),
             });
         }
-        let _ = std::fs::remove_dir_all(target);
+        tidy(std::fs::remove_dir_all(target), target);
         std::fs::rename(&unpacked, target).map_err(io_err(target))
     })();
-    let _ = std::fs::remove_dir_all(&tmp);
+    tidy(std::fs::remove_dir_all(&tmp), &tmp);
     result
+}
+
+/// The end of a best-effort tidying step (removing a partial file, syncing one that is kept
+/// for resuming): what it failed at goes to the log; a file that is not there is no failure.
+/// The download's own result is what the user sees.
+fn tidy(result: std::io::Result<()>, path: &Path) {
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        log::warn!("{}: {e}", path.display());
+    }
 }

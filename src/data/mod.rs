@@ -400,7 +400,7 @@ impl Splits {
 /// `data/cifar-10-batches-bin`, then `data/`.
 pub fn default_cifar_dir() -> Option<PathBuf> {
     let mut candidates = Vec::new();
-    if let Some(env) = std::env::var_os("TRAINVIZ_CIFAR10") {
+    if let Some(env) = crate::env::cifar10_dir() {
         candidates.push(PathBuf::from(env));
     }
     candidates.push(PathBuf::from("data/cifar-10-batches-bin"));
@@ -411,7 +411,7 @@ pub fn default_cifar_dir() -> Option<PathBuf> {
 /// Where Fashion-MNIST is looked for when no directory is given.
 pub fn default_fashion_dir() -> Option<PathBuf> {
     let mut candidates = Vec::new();
-    if let Some(env) = std::env::var_os("TRAINVIZ_FASHION_MNIST") {
+    if let Some(env) = crate::env::fashion_mnist_dir() {
         candidates.push(PathBuf::from(env));
     }
     candidates.push(PathBuf::from("data/fashion-mnist"));

@@ -3,14 +3,11 @@
 //! class (a linear classifier's weight rows) or per most important first-layer unit (an
 //! MLP's).
 
-use std::fmt::Write;
-
 use super::figures::Figure;
 use super::svg::{self, Anchor, Canvas};
 use crate::data::ImageShape;
 use crate::model::Network;
 use crate::model::templates::{RgbPicture, templates};
-use crate::runs::{SavedRun, differing_labels};
 
 /// Most pictures in a row (all ten classes of CIFAR-10).
 const MAX_PER_ROW: usize = 10;
@@ -104,7 +101,7 @@ pub fn templates_compared(title_text: &str, rows: &[TemplateRow]) -> Figure {
                         &fill,
                         None,
                     );
-                    let _ = writeln!(
+                    crate::format::putln!(
                         csv,
                         "{},{pi},{},{y},{x},{},{},{}",
                         csv_field(&row.label),
@@ -140,48 +137,6 @@ fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-/// The figure of saved runs, one row each, labelled by what differs between them (see
-/// [`differing_labels`]); the title names what they share (data set, and the model when all
-/// have the same). The error names a run whose weights cannot be read or do not make
-/// pictures.
-pub fn compare_saved(runs: &[&SavedRun]) -> Result<Figure, String> {
-    if runs.is_empty() {
-        return Err("No runs to compare: choose at least one.".into());
-    }
-    let labels = differing_labels(runs);
-    let mut rows = Vec::new();
-    for (run, label) in runs.iter().zip(labels) {
-        let net = run
-            .weights()
-            .map_err(|e| format!("{}: cannot read its weights: {e}", run.dir.display()))?;
-        let row =
-            template_row(label, &net, run.meta.shape, &run.meta.class_names).ok_or_else(|| {
-                format!(
-                    "{}: its weights do not fit its images ({}×{}×{})",
-                    run.dir.display(),
-                    run.meta.shape.channels,
-                    run.meta.shape.height,
-                    run.meta.shape.width
-                )
-            })?;
-        rows.push(row);
-    }
-    let datasets: Vec<&str> = runs.iter().map(|r| r.meta.dataset.as_str()).collect();
-    let shared = if datasets.iter().all(|d| *d == datasets[0]) {
-        format!(", {}", datasets[0])
-    } else {
-        String::new()
-    };
-    let all_linear = runs.iter().all(|r| r.settings.start.hidden.is_empty());
-    let what = if all_linear {
-        "Class templates"
-    } else {
-        "First-layer weights (classes or most important units)"
-    };
-    let title = format!("{what} of {} runs{shared}", runs.len());
-    Ok(templates_compared(&title, &rows))
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! The figures of a run, built from what the engine reports (per-epoch metrics, the
 //! weights, the test evaluation), each with the CSV of its numbers.
 
-use std::fmt::Write;
-
 use super::svg::{self, HistogramPanel, PALETTE, Series, TABLEAU10, Tile};
 use crate::data::{ImageSet, ImageShape, Normalizer};
 use crate::model::{Activation, LossKind, Network};
@@ -120,7 +118,7 @@ pub fn curve(record: &RunRecord<'_>, curve: Curve) -> Figure {
     );
     let mut csv = format!("epoch,train_{name},val_{name}\n");
     for (t, v) in train.iter().zip(&val) {
-        let _ = writeln!(csv, "{},{},{}", t.0, t.1, v.1);
+        crate::format::putln!(csv, "{},{},{}", t.0, t.1, v.1);
     }
     Figure {
         id: name.to_string(),
@@ -180,7 +178,7 @@ pub fn curve_per_step(
     );
     let mut csv = format!("step,epoch,train_{name},val_{name}\n");
     for (p, (t, v)) in points.iter().zip(train.iter().zip(&val)) {
-        let _ = writeln!(csv, "{},{},{},{}", p.step, p.epoch, t.1, v.1);
+        crate::format::putln!(csv, "{},{},{},{}", p.step, p.epoch, t.1, v.1);
     }
     Figure {
         id: name.to_string(),
@@ -209,7 +207,7 @@ pub fn overlay(runs: &[(String, &[EpochMetrics])], curve: Curve, validation: boo
     let mut csv = format!("run,epoch,{set}_{name}\n");
     for s in &series {
         for (x, y) in &s.points {
-            let _ = writeln!(csv, "{},{x},{y}", csv_field(&s.name));
+            crate::format::putln!(csv, "{},{x},{y}", csv_field(&s.name));
         }
     }
     Figure {
@@ -263,7 +261,7 @@ pub fn step_loss_marked(
     );
     let mut csv = String::from("epoch,batch_loss,smoothed\n");
     for (r, s) in raw.iter().zip(smoothed) {
-        let _ = writeln!(csv, "{},{},{}", r.0, r.1, s.1);
+        crate::format::putln!(csv, "{},{},{}", r.0, r.1, s.1);
     }
     Figure {
         id: "step_loss".into(),
@@ -307,7 +305,7 @@ pub fn eta_per_step(points: &[(f64, f64)], settings: &crate::train::RunSettings)
     );
     let mut csv = String::from("step,eta\n");
     for (step, eta) in points {
-        let _ = writeln!(csv, "{step},{eta}");
+        crate::format::putln!(csv, "{step},{eta}");
     }
     Figure {
         id: "eta".into(),
@@ -351,10 +349,13 @@ pub fn gradient_check(report: &[crate::model::gradcheck::ParamCheck]) -> Figure 
     let svg = svg::bar_chart(&title, "log10 relative error", &names, &groups, None);
     let mut csv = String::from("parameter,values,max_rel_error,mean_rel_error\n");
     for p in report {
-        let _ = writeln!(
+        crate::format::putln!(
             csv,
             "{},{},{},{}",
-            p.name, p.count, p.max_rel_error, p.mean_rel_error
+            p.name,
+            p.count,
+            p.max_rel_error,
+            p.mean_rel_error
         );
     }
     Figure {
@@ -397,9 +398,9 @@ pub fn predictions(
     let svg = svg::image_grid(&title, &tiles, 4);
     let mut csv = String::from("index,true,first,p1,second,p2,third,p3\n");
     for p in all {
-        let _ = write!(csv, "{},{}", p.index, csv_field(&name(p.label)));
+        crate::format::put!(csv, "{},{}", p.index, csv_field(&name(p.label)));
         for (c, prob) in p.top3 {
-            let _ = write!(csv, ",{},{prob}", csv_field(&name(c)));
+            crate::format::put!(csv, ",{},{prob}", csv_field(&name(c)));
         }
         csv.push('\n');
     }
@@ -487,16 +488,16 @@ pub fn confusion(
     );
     let mut csv = String::from("true\\predicted");
     for n in &names {
-        let _ = write!(csv, ",{}", csv_field(n));
+        crate::format::put!(csv, ",{}", csv_field(n));
     }
     csv.push('\n');
     for (r, name) in names.iter().enumerate() {
         csv.push_str(&csv_field(name));
         for c in 0..k {
             if normalised {
-                let _ = write!(csv, ",{:.6}", fraction(r, c));
+                crate::format::put!(csv, ",{:.6}", fraction(r, c));
             } else {
-                let _ = write!(csv, ",{}", eval.confusion[r * k + c]);
+                crate::format::put!(csv, ",{}", eval.confusion[r * k + c]);
             }
         }
         csv.push('\n');
@@ -549,13 +550,13 @@ pub fn per_class_accuracy(sets: &[(&str, &Evaluation)], class_names: &[String]) 
     let svg = svg::bar_chart(&title, "accuracy", &names, &groups, Some((0.0, 1.0)));
     let mut csv = String::from("class");
     for (set, _, _) in &groups {
-        let _ = write!(csv, ",{set}_accuracy");
+        crate::format::put!(csv, ",{set}_accuracy");
     }
     csv.push('\n');
     for (i, name) in names.iter().enumerate() {
         csv.push_str(&csv_field(name));
         for (_, _, values) in &groups {
-            let _ = write!(csv, ",{}", values[i]);
+            crate::format::put!(csv, ",{}", values[i]);
         }
         csv.push('\n');
     }
@@ -589,7 +590,7 @@ fn histograms_figure(
             let w = (p.max - p.min) / counts.len().max(1) as f64;
             for (i, n) in counts.iter().enumerate() {
                 let left = p.min + i as f64 * w;
-                let _ = writeln!(
+                crate::format::putln!(
                     csv,
                     "{},{},{left},{},{n}",
                     csv_field(&p.title),
@@ -759,7 +760,7 @@ pub fn templates(
     let mut csv = String::from("tile,label,row,column,red,green,blue\n");
     for (n, t) in tiles.iter().enumerate() {
         for (i, p) in t.rgb.chunks_exact(3).enumerate() {
-            let _ = writeln!(
+            crate::format::putln!(
                 csv,
                 "{n},{},{},{},{},{},{}",
                 csv_field(&t.label),
@@ -813,7 +814,7 @@ pub fn embedding(
     let svg = svg::scatter_chart(&title, &axes[0], &axes[1], &groups);
     let mut csv = format!("{},{},class\n", csv_field(&axes[0]), csv_field(&axes[1]));
     for (p, &l) in points.iter().zip(labels) {
-        let _ = writeln!(
+        crate::format::putln!(
             csv,
             "{},{},{}",
             p[0],
@@ -832,29 +833,45 @@ pub fn embedding(
 /// Validation images in the report's PCA of the last hidden layer.
 pub const REPORT_PCA_POINTS: usize = 2000;
 
-/// The PCA of the last hidden layer of `net` (None without a hidden layer) on the first
-/// [`REPORT_PCA_POINTS`] images of `val`, for the report.
-pub fn last_hidden_pca(
-    net: &Network<f32>,
-    norm: &Normalizer,
-    val: &ImageSet,
-    class_names: &[String],
-) -> Option<Figure> {
-    let last_hidden = net.layers.len().checked_sub(2)?;
-    if val.is_empty() {
-        return None;
+/// The last hidden layer's outputs on the first [`REPORT_PCA_POINTS`] validation images: what
+/// the report's PCA figure is drawn from. Computed by whoever holds the data (see
+/// [`HiddenActivations::of`]); the report does not load data.
+#[derive(Debug, Clone)]
+pub struct HiddenActivations {
+    /// Units of the layer.
+    pub units: usize,
+    /// One row per image, one column per unit.
+    pub values: ndarray::Array2<f32>,
+    /// The images' classes.
+    pub labels: Vec<u8>,
+}
+
+impl HiddenActivations {
+    /// The last hidden layer of `net` (None without a hidden layer or images) on the first
+    /// [`REPORT_PCA_POINTS`] images of `val`, normalised by `norm`.
+    pub fn of(net: &Network<f32>, norm: &Normalizer, val: &ImageSet) -> Option<Self> {
+        let last_hidden = net.layers.len().checked_sub(2)?;
+        if val.is_empty() {
+            return None;
+        }
+        let (values, labels) =
+            analysis::layer_activations(net, norm, val, last_hidden, REPORT_PCA_POINTS);
+        Some(HiddenActivations {
+            units: net.layers[last_hidden].weights.nrows(),
+            values,
+            labels,
+        })
     }
-    let (acts, labels) =
-        analysis::layer_activations(net, norm, val, last_hidden, REPORT_PCA_POINTS);
-    let pca = analysis::pca2_with_variance(&acts);
+}
+
+/// The report's PCA figure of the last hidden layer's activations `acts`.
+pub fn last_hidden_pca(acts: &HiddenActivations, class_names: &[String]) -> Figure {
+    let pca = analysis::pca2_with_variance(&acts.values);
     let axes = analysis::axis_names(analysis::Projection::Pca, Some(pca.variance_share));
-    let what = format!(
-        "PCA of the last hidden layer ({} units)",
-        net.layers[last_hidden].weights.nrows()
-    );
-    let mut fig = embedding(&pca.points, &labels, class_names, &what, &axes);
+    let what = format!("PCA of the last hidden layer ({} units)", acts.units);
+    let mut fig = embedding(&pca.points, &acts.labels, class_names, &what, &axes);
     fig.id = "embedding_pca_last_hidden".into();
-    Some(fig)
+    fig
 }
 
 /// The sizes of the training, validation and test sets in words: "10,000 training, 1,000
@@ -1006,7 +1023,7 @@ pub fn layer_metric(
     );
     for s in &series {
         for (x, y) in &s.points {
-            let _ = writeln!(csv, "{},{x},{y}", csv_field(&s.name));
+            crate::format::putln!(csv, "{},{x},{y}", csv_field(&s.name));
         }
     }
     Figure {
@@ -1132,7 +1149,7 @@ impl ResultsTable {
     pub fn csv(&self) -> String {
         let mut s = String::from("set,cost,loss,accuracy\n");
         for (set, cost, loss, acc) in &self.rows {
-            let _ = writeln!(s, "{set},{cost},{loss},{acc}");
+            crate::format::putln!(s, "{set},{cost},{loss},{acc}");
         }
         s
     }
@@ -1143,7 +1160,7 @@ impl ResultsTable {
             "% Results table written by trainviz; needs \\usepackage{booktabs}.\n\\begin{tabular}{lrrr}\n\\toprule\nSet & Cost & Loss & Accuracy (\\%) \\\\\n\\midrule\n",
         );
         for (set, cost, loss, acc) in &self.rows {
-            let _ = writeln!(s, "{set} & {cost:.4} & {loss:.4} & {:.2} \\\\", 100.0 * acc);
+            crate::format::putln!(s, "{set} & {cost:.4} & {loss:.4} & {:.2} \\\\", 100.0 * acc);
         }
         s.push_str("\\bottomrule\n\\end{tabular}\n");
         s
@@ -1153,7 +1170,7 @@ impl ResultsTable {
     pub fn markdown(&self) -> String {
         let mut s = String::from("| set | cost | loss | accuracy |\n|---|---:|---:|---:|\n");
         for (set, cost, loss, acc) in &self.rows {
-            let _ = writeln!(
+            crate::format::putln!(
                 s,
                 "| {set} | {cost:.4} | {loss:.4} | {:.2} % |",
                 100.0 * acc
@@ -1168,7 +1185,7 @@ impl ResultsTable {
             } else {
                 v.clone()
             };
-            let _ = writeln!(s, "| {name} | {} |", v.replace('|', "\\|"));
+            crate::format::putln!(s, "| {name} | {} |", v.replace('|', "\\|"));
         }
         s
     }
@@ -1176,15 +1193,24 @@ impl ResultsTable {
 
 /// The report: title, results and settings, then every figure (PNG, with links to the SVG
 /// and CSV).
-pub fn markdown_report(record: &RunRecord<'_>, figures: &[Figure], table: &ResultsTable) -> String {
+pub fn markdown_report(
+    record: &RunRecord<'_>,
+    figures: &[Figure],
+    table: &ResultsTable,
+    missing: &[String],
+) -> String {
     let mut s = format!(
         "# {} — {}\n\n## Results\n\n{}\n## Figures\n\n",
         record.info.dataset,
         record.info.settings.title(),
         table.markdown()
     );
+    // A figure the report could not draw is named, not left out without a word.
+    for why in missing {
+        crate::format::putln!(s, "*Not drawn:* {why}\n");
+    }
     for f in figures {
-        let _ = writeln!(
+        crate::format::putln!(
             s,
             "### {}\n\n![{}](figures/{id}.png)\n\n[SVG](figures/{id}.svg) · [data (CSV)](figures/{id}.csv)\n",
             f.title,

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use resvg::{tiny_skia, usvg};
 use thiserror::Error;
 
-pub use figures::{Figure, RunRecord};
+pub use figures::{Figure, HiddenActivations, RunRecord};
 
 /// The font figures are drawn with (DejaVu Sans, see `assets/fonts/`), built in so PNGs look
 /// the same on every machine.
@@ -80,7 +80,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     tmp.persist(path).map_err(|e| io(e.error))?;
     if let Ok(d) = std::fs::File::open(dir) {
         // Best effort: not every platform can sync a folder.
-        let _ = d.sync_all();
+        if let Err(e) = d.sync_all() {
+            log::debug!("{}: cannot sync the folder: {e}", dir.display());
+        }
     }
     Ok(())
 }
@@ -226,31 +228,30 @@ pub fn export_figure(figure: &Figure, path: &Path, size: PngSize) -> Result<(), 
     write_atomic(path, &bytes)
 }
 
-/// The report's PCA of the last hidden layer (see [`figures::last_hidden_pca`]), on the
-/// run's validation images loaded again from its settings; `None` without a hidden layer or
-/// when the data cannot be loaded (the rest of the report does not need them).
-fn last_hidden_pca(record: &RunRecord<'_>) -> Option<Figure> {
-    let net = record.network.filter(|n| n.layers.len() > 1)?;
-    let config = &record.info.settings.start;
-    let data = crate::data::load(&config.data_request()).ok()?;
-    if data.shape().dim() != net.input_dim() {
-        return None;
-    }
-    let norm = crate::data::Normalizer::fit(&data.train, config.preprocess);
-    figures::last_hidden_pca(net, &norm, &data.val, &record.info.class_names)
+/// What the report's PCA of the last hidden layer is drawn from.
+#[derive(Debug, Clone)]
+pub enum HiddenLayer {
+    /// The network has no hidden layer (or there are no weights): no such figure.
+    Absent,
+    /// The layer's activations on validation images.
+    Activations(HiddenActivations),
+    /// They could not be computed (the data could not be loaded…): the report says why
+    /// instead of the figure.
+    Unavailable(String),
 }
 
 /// Writes the report folder: `figures/` with every figure as PNG, SVG and CSV (and, for an
 /// MLP, a PCA of its last hidden layer on validation images; for data in the plane, the
 /// decision boundary and the network, see [`plane::figures`]),
 /// `results.csv`, `results.tex` (a LaTeX table) and `report.md` (settings, results table,
-/// figures embedded). Returns the files written.
+/// figures embedded). The PCA is drawn from `hidden`. Returns the files written.
 pub fn export_report(
     record: &RunRecord<'_>,
+    hidden: &HiddenLayer,
     dir: &Path,
     size: PngSize,
 ) -> Result<Vec<PathBuf>, ExportError> {
-    export_report_with_steps(record, &StepLosses::default(), dir, size)
+    export_report_with_steps(record, &StepLosses::default(), hidden, dir, size)
 }
 
 /// The per-step record of a run (the window keeps it; saved runs keep it in `steps.csv`),
@@ -302,6 +303,7 @@ impl StepLosses {
 pub fn export_report_with_steps(
     record: &RunRecord<'_>,
     steps: &StepLosses,
+    hidden: &HiddenLayer,
     dir: &Path,
     size: PngSize,
 ) -> Result<Vec<PathBuf>, ExportError> {
@@ -340,7 +342,16 @@ pub fn export_report_with_steps(
         let at = figures.len().min(4);
         figures.insert(at, figures::eta_per_step(&steps.eta, &record.info.settings));
     }
-    figures.extend(last_hidden_pca(record));
+    let mut missing = Vec::new();
+    match hidden {
+        HiddenLayer::Absent => {}
+        HiddenLayer::Activations(acts) => {
+            figures.push(figures::last_hidden_pca(acts, &record.info.class_names));
+        }
+        HiddenLayer::Unavailable(why) => {
+            missing.push(format!("the PCA of the last hidden layer ({why})."));
+        }
+    }
     figures.extend(plane::figures(record));
     for fig in &figures {
         for ext in ["svg", "png", "csv"] {
@@ -355,7 +366,7 @@ pub fn export_report_with_steps(
         ("results.tex", table.latex()),
         (
             "report.md",
-            figures::markdown_report(record, &figures, &table),
+            figures::markdown_report(record, &figures, &table, &missing),
         ),
     ] {
         let path = dir.join(name);
@@ -363,4 +374,48 @@ pub fn export_report_with_steps(
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DatasetKind;
+    use crate::train::{RunInfo, RunSettings, TrainConfig};
+
+    /// A figure the report cannot draw is named in `report.md`, not left out without a word.
+    #[test]
+    fn a_pca_that_cannot_be_drawn_is_named_in_the_report() {
+        let config = TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            hidden: vec![8],
+            ..Default::default()
+        };
+        let data = crate::data::load(&config.data_request()).expect("synthetic data");
+        let info = RunInfo::new(&data, RunSettings::new(config));
+        let record = RunRecord {
+            info: &info,
+            history: &[],
+            network: None,
+            test: None,
+        };
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let size = PngSize {
+            width_inches: 1.0,
+            dpi: 100.0,
+        };
+        let hidden = HiddenLayer::Unavailable("the data could not be loaded: gone".into());
+        export_report(&record, &hidden, dir.path(), size).expect("report written");
+        let report = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
+        assert!(
+            report.contains(
+                "*Not drawn:* the PCA of the last hidden layer (the data could not be loaded: gone)."
+            ),
+            "{report}"
+        );
+        assert!(
+            !dir.path()
+                .join("figures/embedding_pca_last_hidden.svg")
+                .exists()
+        );
+    }
 }

@@ -3,8 +3,6 @@
 //! and test points over it) and the network (every neuron's output over the plane as a small
 //! map, links coloured and as thick as their weights).
 
-use std::fmt::Write;
-
 use super::figures::{Figure, RunRecord};
 use super::svg::{Anchor, Axes, Canvas, TABLEAU10};
 use crate::data::Normalizer;
@@ -129,7 +127,7 @@ pub fn decision_boundary(
             &hex(confidence_rgb(k, prob, m.classes)),
             None,
         );
-        let _ = writeln!(csv, "grid,{},{},,{k},{prob:.4}", p[0], p[1]);
+        crate::format::putln!(csv, "grid,{},{},,{k},{prob:.4}", p[0], p[1]);
     }
     let inside = |p: &PlanePoint| p.x.iter().all(|v| v.abs() <= EXTENT);
     for p in train.iter().filter(|p| inside(p)) {
@@ -156,7 +154,7 @@ pub fn decision_boundary(
     }
     for (set, points) in [("train", train), ("test", test)] {
         for p in points {
-            let _ = writeln!(csv, "{set},{},{},{},,", p.x[0], p.x[1], p.label);
+            crate::format::putln!(csv, "{set},{},{},{},,", p.x[0], p.x[1], p.label);
         }
     }
     c.rect(
@@ -332,9 +330,9 @@ pub fn network(
                     0.5 + 5.0 * f64::from(strength),
                     None,
                 );
-                let _ = writeln!(csv, "{},{},{},{wt},", l + 1, from + 1, to + 1);
+                crate::format::putln!(csv, "{},{},{},{wt},", l + 1, from + 1, to + 1);
             }
-            let _ = writeln!(csv, "{},,{},,{}", l + 1, to + 1, layer.bias[to]);
+            crate::format::putln!(csv, "{},,{},,{}", l + 1, to + 1, layer.bias[to]);
         }
     }
     for (col, units) in columns.iter().enumerate() {

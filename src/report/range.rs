@@ -1,8 +1,6 @@
 //! The figure of a learning-rate range test: the mini-batch loss and its smoothed curve
 //! against η on a log axis, with the suggested bounds marked (see [`crate::train::lr_range`]).
 
-use std::fmt::Write;
-
 use super::figures::Figure;
 use super::svg::{self, Anchor, Axes, CHART_SIZE, Canvas, PALETTE};
 use crate::train::lr_range::RangeTest;
@@ -139,7 +137,7 @@ pub fn lr_range_figure(test: &RangeTest, subject: &str) -> Figure {
     }
     let mut csv = String::from("step,eta,batch_loss,smoothed\n");
     for (i, p) in pts.iter().enumerate() {
-        let _ = writeln!(csv, "{i},{},{},{}", p.eta, p.loss, p.smoothed);
+        crate::format::putln!(csv, "{i},{},{},{}", p.eta, p.loss, p.smoothed);
     }
     Figure {
         id: "lr_range".into(),

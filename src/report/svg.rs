@@ -3,8 +3,6 @@
 //! axes with round tick values, a legend, and text sizes that stay readable when the figure
 //! is a column wide. The same SVG is rasterised for PNG export, so both look alike.
 
-use std::fmt::Write;
-
 /// Width and height of a chart in SVG user units (1/96 inch).
 pub const CHART_SIZE: (f64, f64) = (720.0, 480.0);
 /// Font family written into the SVG; the PNG renderer has it built in.
@@ -93,10 +91,13 @@ impl Canvas {
         dash: Option<&str>,
     ) {
         let dash = dash.map_or(String::new(), |d| format!(r#" stroke-dasharray="{d}""#));
-        let _ = writeln!(
+        crate::format::putln!(
             self.body,
             r#"<line x1="{:.2}" y1="{:.2}" x2="{:.2}" y2="{:.2}" stroke="{stroke}" stroke-width="{width}"{dash}/>"#,
-            a.0, a.1, b.0, b.1
+            a.0,
+            a.1,
+            b.0,
+            b.1
         );
     }
 
@@ -115,9 +116,9 @@ impl Canvas {
         {
             let mut pts = String::new();
             for p in run {
-                let _ = write!(pts, "{:.2},{:.2} ", p.0, p.1);
+                crate::format::put!(pts, "{:.2},{:.2} ", p.0, p.1);
             }
-            let _ = writeln!(
+            crate::format::putln!(
                 self.body,
                 r#"<polyline points="{pts}" fill="none" stroke="{stroke}" stroke-width="{width}" stroke-linejoin="round"{dash}/>"#
             );
@@ -135,7 +136,7 @@ impl Canvas {
         let stroke = stroke.map_or(String::new(), |s| {
             format!(r#" stroke="{s}" stroke-width="1""#)
         });
-        let _ = writeln!(
+        crate::format::putln!(
             self.body,
             r#"<rect x="{x:.2}" y="{y:.2}" width="{w:.2}" height="{h:.2}" fill="{fill}"{stroke}/>"#
         );
@@ -143,7 +144,7 @@ impl Canvas {
 
     /// A circle of radius `r` at (x, y), filled and outlined.
     pub fn circle(&mut self, x: f64, y: f64, r: f64, fill: &str, stroke: &str, width: f64) {
-        let _ = writeln!(
+        crate::format::putln!(
             self.body,
             r#"<circle cx="{x:.2}" cy="{y:.2}" r="{r:.2}" fill="{fill}" stroke="{stroke}" stroke-width="{width}"/>"#
         );
@@ -161,7 +162,7 @@ impl Canvas {
         } else {
             String::new()
         };
-        let _ = writeln!(
+        crate::format::putln!(
             self.body,
             r#"<text x="{x:.2}" y="{y:.2}" font-size="{size}" text-anchor="{anchor}"{transform}>{}</text>"#,
             escape(s)
@@ -181,34 +182,7 @@ impl Canvas {
     }
 }
 
-/// About `target` round tick values covering [lo, hi].
-pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
-    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
-        return vec![lo];
-    }
-    let raw = (hi - lo) / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    (first..=last).map(|i| i as f64 * step).collect()
-}
-
-/// Tick label with as many decimals as the step needs.
-fn tick_label(v: f64, step: f64) -> String {
-    if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
-        return format!("{v:.1e}");
-    }
-    // step = m · 10^e with m in {1, 2, 2.5, 5}: e decimals below 1, one more for m = 2.5.
-    let e = step.log10().floor();
-    let m = step / 10f64.powf(e);
-    let decimals = (-e).max(0.0) as usize + usize::from((m - 2.5).abs() < 1e-6);
-    format!("{v:.decimals$}")
-}
+pub use crate::format::{nice_ticks, tick_label};
 
 /// A rectangle of the canvas and the data range mapped onto it.
 #[derive(Debug, Clone, Copy)]
@@ -777,7 +751,7 @@ pub fn scatter_chart(
     for (_, colour, points) in groups {
         for &(x, y) in points {
             if x.is_finite() && y.is_finite() {
-                let _ = writeln!(
+                crate::format::putln!(
                     c.body,
                     r#"<circle cx="{:.2}" cy="{:.2}" r="2.6" fill="{colour}" fill-opacity="0.75"/>"#,
                     axes.px(x),
@@ -788,7 +762,7 @@ pub fn scatter_chart(
     }
     for (i, (name, colour, _)) in groups.iter().enumerate() {
         let y = 70.0 + 22.0 * i as f64;
-        let _ = writeln!(
+        crate::format::putln!(
             c.body,
             r#"<circle cx="{:.2}" cy="{:.2}" r="5" fill="{colour}"/>"#,
             w - 5.0,
@@ -923,7 +897,7 @@ pub fn heatmap(
             c.rect(x, y, cell, cell, &fill, Some("#ffffff"));
             if let Some(s) = text.get(r * n + col) {
                 let size = (cell * 0.32).clamp(8.0, 14.0);
-                let _ = writeln!(
+                crate::format::putln!(
                     c.body,
                     r#"<text x="{:.2}" y="{:.2}" font-size="{size:.1}" text-anchor="middle" fill="{}">{}</text>"#,
                     x + cell / 2.0,
@@ -1005,7 +979,7 @@ pub fn image_grid(title_text: &str, tiles: &[Tile], cols: usize) -> String {
                     continue;
                 };
                 let fill = format!("#{:02x}{:02x}{:02x}", p[0], p[1], p[2]);
-                let _ = writeln!(
+                crate::format::putln!(
                     c.body,
                     r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{fill}"/>"#,
                     x0 + x as f64 * px,

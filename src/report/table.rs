@@ -4,12 +4,11 @@
 //! builder behind `trainviz table`, the Runs tab's "Export table", a finished sweep's ranked
 //! table and the Race tab's table.
 
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::{ExportError, write_atomic};
-use crate::runs::{SavedRun, differing_keys};
 use crate::train::config::setting_label;
+use crate::train::record::differing_keys;
 use crate::train::{RunSettings, RunStatus, Summary};
 
 /// The numbers of one run in the table; NaN where a number is not known (no test set
@@ -77,33 +76,6 @@ pub struct TableRun {
     pub results: RunResults,
     /// How it ended; rows of runs that did not finish say so.
     pub status: RunStatus,
-}
-
-impl TableRun {
-    /// A saved run: its summary's numbers when the summary is of its last epoch, else
-    /// (a run still training, stopped, or continued after it ended) its last epoch's
-    /// training and validation numbers and no test numbers; the status is its folder's.
-    pub fn from_saved(run: &SavedRun) -> Self {
-        let last = run.history.last();
-        let results = match (&run.summary, last) {
-            (Some(s), _) if s.epochs >= run.history.len() => RunResults::of_summary(s),
-            (_, Some(m)) => RunResults {
-                train_acc: m.train.accuracy,
-                train_cost: m.train.cost,
-                val_acc: m.val.accuracy,
-                val_cost: m.val.cost,
-                ..RunResults::UNKNOWN
-            },
-            (Some(s), None) => RunResults::of_summary(s),
-            (None, None) => RunResults::UNKNOWN,
-        };
-        TableRun {
-            name: run.name(),
-            settings: run.settings.clone(),
-            results,
-            status: run.meta.status,
-        }
-    }
 }
 
 /// A results table across runs, ready to be written in the three formats.
@@ -304,7 +276,9 @@ impl RunsTable {
                 .map(|(name, _)| name.to_string()),
         );
         // Writing to a Vec cannot fail; a failure would only lose this one record.
-        let _ = w.write_record(&header);
+        if let Err(e) = w.write_record(&header) {
+            log::error!("results table header: {e}");
+        }
         for (i, row) in self.rows.iter().enumerate() {
             let mut record = self.text_cells(i);
             record.extend(row.results.columns().iter().map(|(_, v)| {
@@ -314,7 +288,9 @@ impl RunsTable {
                     String::new()
                 }
             }));
-            let _ = w.write_record(&record);
+            if let Err(e) = w.write_record(&record) {
+                log::error!("results table row {}: {e}", i + 1);
+            }
         }
         w.into_inner()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -326,7 +302,7 @@ impl RunsTable {
         let headers = self.text_headers();
         let mut s =
             String::from("% Results table written by trainviz; needs \\usepackage{booktabs}.\n");
-        let _ = writeln!(
+        crate::format::putln!(
             s,
             "\\begin{{tabular}}{{{}rrrrrr}}\n\\toprule",
             "l".repeat(headers.len())
@@ -343,11 +319,11 @@ impl RunsTable {
             ]
             .map(String::from),
         );
-        let _ = writeln!(s, "{} \\\\\n\\midrule", head.join(" & "));
+        crate::format::putln!(s, "{} \\\\\n\\midrule", head.join(" & "));
         for (i, row) in self.rows.iter().enumerate() {
             let mut cells: Vec<String> = self.text_cells(i).iter().map(|c| latex_text(c)).collect();
             cells.extend(numbers(&row.results).into_iter().map(|c| latex_text(&c)));
-            let _ = writeln!(s, "{} \\\\", cells.join(" & "));
+            crate::format::putln!(s, "{} \\\\", cells.join(" & "));
         }
         s.push_str("\\bottomrule\n\\end{tabular}\n");
         s
@@ -378,7 +354,7 @@ impl RunsTable {
         for (i, row) in self.rows.iter().enumerate() {
             let mut cells = self.text_cells(i);
             cells.extend(numbers(&row.results));
-            let _ = writeln!(
+            crate::format::putln!(
                 s,
                 "| {} |",
                 cells

@@ -22,6 +22,7 @@ pub mod npz;
 pub mod presets;
 pub mod race;
 pub mod report;
+mod store;
 pub mod sweep;
 
 use std::fs::{File, OpenOptions};
@@ -36,14 +37,14 @@ use thiserror::Error;
 use crate::data::ImageShape;
 use crate::model::{Activation, BatchNorm, Layer, Network};
 use crate::report::write_atomic;
-use crate::train::record::{RunSettings, SettingChange};
+pub use crate::train::record::differing_keys;
+use crate::train::record::{RunSettings, SettingChange, differing_in, value_of};
 use crate::train::steps::{self, EvalPoint, STEPS_HEADER, StepRecord};
 use crate::train::{EpochMetrics, Evaluation, RunInfo, Summary, TrainConfig};
 #[cfg(test)]
 use rand::SeedableRng;
 
-/// Environment variable naming the runs folder (default `runs/`).
-pub const RUNS_ENV: &str = "TRAINVIZ_RUNS";
+pub use crate::env::RUNS as RUNS_ENV;
 
 /// What can go wrong with saved runs.
 #[derive(Debug, Error)]
@@ -75,10 +76,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 
 /// The runs folder: `$TRAINVIZ_RUNS`, else `runs/` in the working directory.
 pub fn default_runs_dir() -> PathBuf {
-    std::env::var_os(RUNS_ENV).map_or_else(|| PathBuf::from("runs"), PathBuf::from)
+    crate::env::runs_dir().map_or_else(|| PathBuf::from("runs"), PathBuf::from)
 }
 
 pub use crate::train::metrics::RunStatus;
+pub use store::{Folders, saving};
 
 /// The facts about a run kept in `meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,7 +241,7 @@ impl RunWriter {
         meta.message = None;
         write_changes(dir, changes)?;
         write_meta(dir, &meta)?;
-        let _ = std::fs::remove_file(dir.join("summary.json"));
+        remove_stale(&dir.join("summary.json"))?;
         let path = dir.join("metrics.jsonl");
         // Rewrite the complete lines only, so a torn last line does not stay in the middle.
         let mut text = String::new();
@@ -268,7 +270,7 @@ impl RunWriter {
             .filter(|p| p.step <= end)
             .collect();
         write_text(&dir.join("evals.jsonl"), &jsonl(&points))?;
-        let _ = std::fs::remove_file(dir.join("test.json"));
+        remove_stale(&dir.join("test.json"))?;
         let metrics = OpenOptions::new()
             .append(true)
             .open(&path)
@@ -365,8 +367,8 @@ impl RunWriter {
 
     /// Marks an ended run as training again (continued after it finished or diverged).
     pub fn reopen(&mut self) -> Result<(), RunError> {
-        let _ = std::fs::remove_file(self.dir.join("summary.json"));
-        let _ = std::fs::remove_file(self.dir.join("test.json"));
+        remove_stale(&self.dir.join("summary.json"))?;
+        remove_stale(&self.dir.join("test.json"))?;
         self.meta.status = RunStatus::Running;
         self.meta.message = None;
         write_meta(&self.dir, &self.meta)
@@ -375,6 +377,15 @@ impl RunWriter {
     /// Records the changes made while training (all of them, oldest first).
     pub fn changes(&mut self, changes: &[SettingChange]) -> Result<(), RunError> {
         write_changes(&self.dir, changes)
+    }
+}
+
+/// Removes `path` when it is there: the summary or test evaluation of a run that trains
+/// again must not stay behind to be read as its result.
+fn remove_stale(path: &Path) -> Result<(), RunError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(path)(e)),
+        _ => Ok(()),
     }
 }
 
@@ -724,45 +735,6 @@ impl SavedRun {
     pub fn delete(self) -> Result<(), RunError> {
         std::fs::remove_dir_all(&self.dir).map_err(io(&self.dir))
     }
-}
-
-/// The setting keys whose values differ between runs, in the order of the settings: a
-/// setting differs when the runs that use it use different values (over the run, see
-/// [`RunSettings::setting_text`]: changes made while training count), or when some runs use
-/// it with a value other than its default and the others do not use it at all (Adam with
-/// β₁ 0.8 beside plain SGD); Adam's default β₂ beside SGD is no difference.
-pub fn differing_keys(runs: &[&RunSettings]) -> Vec<String> {
-    let tables: Vec<Vec<(String, String)>> = runs.iter().map(|r| r.settings_table()).collect();
-    differing_in(&tables)
-}
-
-/// [`differing_keys`] of the runs' settings tables.
-fn differing_in(tables: &[Vec<(String, String)>]) -> Vec<String> {
-    // Every key in force in some run, in the order of the settings.
-    let mut keys: Vec<&str> = Vec::new();
-    for t in tables {
-        for (k, _) in t {
-            if !keys.contains(&k.as_str()) {
-                keys.push(k);
-            }
-        }
-    }
-    let defaults = RunSettings::new(TrainConfig::default());
-    keys.into_iter()
-        .filter(|k| {
-            let present: Vec<String> = tables.iter().filter_map(|t| value_of(t, k)).collect();
-            let distinct = present.iter().any(|v| *v != present[0]);
-            let unusual = present.len() < tables.len()
-                && present.iter().any(|v| *v != defaults.setting_text(k));
-            distinct || unusual
-        })
-        .map(str::to_string)
-        .collect()
-}
-
-/// The value of `key` in a settings table, when the setting is in force there.
-fn value_of(table: &[(String, String)], key: &str) -> Option<String> {
-    table.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }
 
 /// Labels for runs that say what differs between them: for each run, `key value` for every

@@ -318,12 +318,12 @@ fn run_variant(
                 dir = root.join(format!("{base}-{n}"));
                 n += 1;
             }
-            SaveTo::At {
+            Some(super::saving(SaveTo::At {
                 dir,
                 name: format!("race: {}", v.label),
-            }
+            }))
         }
-        None => SaveTo::Nowhere,
+        None => None,
     };
     let mut session =
         Session::new(v.config.clone(), splits, None, save).map_err(|e| e.to_string())?;

@@ -6,8 +6,13 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::{RunError, SavedRun};
-use crate::report::{ExportError, PngSize, RunRecord, StepLosses};
+use super::{RunError, SavedRun, differing_labels};
+use crate::model::Network;
+use crate::report::compare::{template_row, templates_compared};
+use crate::report::figures::Figure;
+use crate::report::table::{RunResults, TableRun};
+use crate::report::{ExportError, HiddenActivations, HiddenLayer, PngSize, RunRecord, StepLosses};
+use crate::train::RunInfo;
 
 /// What can stop a saved run's report.
 #[derive(Debug, Error)]
@@ -52,7 +57,102 @@ pub fn export_saved_report(
         &points,
         saved.settings.start.live(),
     );
+    let hidden = hidden_layer(&info, Some(&network));
     Ok(crate::report::export_report_with_steps(
-        &record, &steps, out, size,
+        &record, &steps, &hidden, out, size,
     )?)
+}
+
+/// What the report's PCA of the last hidden layer of `network` is drawn from: its
+/// activations on the run's validation images, loaded again from the run's settings (the
+/// window, `trainviz train` and `trainviz report` all write reports after the data has left
+/// their hands). Says why when the data cannot be loaded or does not fit the weights.
+pub fn hidden_layer(info: &RunInfo, network: Option<&Network<f32>>) -> HiddenLayer {
+    let Some(net) = network.filter(|n| n.layers.len() > 1) else {
+        return HiddenLayer::Absent;
+    };
+    let config = &info.settings.start;
+    let data = match crate::data::load(&config.data_request()) {
+        Ok(data) => data,
+        Err(e) => return HiddenLayer::Unavailable(format!("the data could not be loaded: {e}")),
+    };
+    if data.shape().dim() != net.input_dim() {
+        return HiddenLayer::Unavailable(format!(
+            "the data loaded now has {} inputs per image, the weights take {}",
+            data.shape().dim(),
+            net.input_dim()
+        ));
+    }
+    let norm = crate::data::Normalizer::fit(&data.train, config.preprocess);
+    match HiddenActivations::of(net, &norm, &data.val) {
+        Some(acts) => HiddenLayer::Activations(acts),
+        None => HiddenLayer::Unavailable("the data set has no validation images".into()),
+    }
+}
+
+/// The figure of saved runs, one row each, labelled by what differs between them (see
+/// [`differing_labels`]); the title names what they share (data set, and the model when all
+/// have the same). The error names a run whose weights cannot be read or do not make
+/// pictures.
+pub fn compare_saved(runs: &[&SavedRun]) -> Result<Figure, String> {
+    if runs.is_empty() {
+        return Err("No runs to compare: choose at least one.".into());
+    }
+    let labels = differing_labels(runs);
+    let mut rows = Vec::new();
+    for (run, label) in runs.iter().zip(labels) {
+        let net = run
+            .weights()
+            .map_err(|e| format!("{}: cannot read its weights: {e}", run.dir.display()))?;
+        let row =
+            template_row(label, &net, run.meta.shape, &run.meta.class_names).ok_or_else(|| {
+                format!(
+                    "{}: its weights do not fit its images ({}×{}×{})",
+                    run.dir.display(),
+                    run.meta.shape.channels,
+                    run.meta.shape.height,
+                    run.meta.shape.width
+                )
+            })?;
+        rows.push(row);
+    }
+    let datasets: Vec<&str> = runs.iter().map(|r| r.meta.dataset.as_str()).collect();
+    let shared = if datasets.iter().all(|d| *d == datasets[0]) {
+        format!(", {}", datasets[0])
+    } else {
+        String::new()
+    };
+    let all_linear = runs.iter().all(|r| r.settings.start.hidden.is_empty());
+    let what = if all_linear {
+        "Class templates"
+    } else {
+        "First-layer weights (classes or most important units)"
+    };
+    let title = format!("{what} of {} runs{shared}", runs.len());
+    Ok(templates_compared(&title, &rows))
+}
+
+/// The row of a saved run in a results table: its summary's numbers when the summary is of its last epoch, else
+/// (a run still training, stopped, or continued after it ended) its last epoch's
+/// training and validation numbers and no test numbers; the status is its folder's.
+pub fn table_run(run: &SavedRun) -> TableRun {
+    let last = run.history.last();
+    let results = match (&run.summary, last) {
+        (Some(s), _) if s.epochs >= run.history.len() => RunResults::of_summary(s),
+        (_, Some(m)) => RunResults {
+            train_acc: m.train.accuracy,
+            train_cost: m.train.cost,
+            val_acc: m.val.accuracy,
+            val_cost: m.val.cost,
+            ..RunResults::UNKNOWN
+        },
+        (Some(s), None) => RunResults::of_summary(s),
+        (None, None) => RunResults::UNKNOWN,
+    };
+    TableRun {
+        name: run.name(),
+        settings: run.settings.clone(),
+        results,
+        status: run.meta.status,
+    }
 }

@@ -407,12 +407,12 @@ fn train_point(
     report: &(dyn Fn(SweepEvent) + Sync),
 ) -> Result<Option<PointResult>, String> {
     let data = load_cached(cache, &point.config.data_request())?;
-    let save = SaveTo::At {
+    let save = super::saving(SaveTo::At {
         dir: dir.to_path_buf(),
         name: point.id.clone(),
-    };
+    });
     let mut session =
-        Session::new(point.config.clone(), data, None, save).map_err(|e| e.to_string())?;
+        Session::new(point.config.clone(), data, None, Some(save)).map_err(|e| e.to_string())?;
     // The points trained at once share the thread budget.
     session.set_threads(threads);
     let mut best = f64::NAN;
@@ -459,7 +459,10 @@ pub fn run(
     let cache: DataCache = Mutex::new(Vec::new());
     let results = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
-    let _ = std::fs::create_dir_all(&sweep.dir);
+    // Each point creates its folder (and says so if it cannot); this is only the parent.
+    if let Err(e) = std::fs::create_dir_all(&sweep.dir) {
+        log::warn!("{}: {e}", sweep.dir.display());
+    }
     let at_once = match only {
         Some(_) => 1,
         None => sweep.parallel.min(sweep.points.len()).max(1),

@@ -9,6 +9,11 @@ use super::optimizer::{OptimizerKind, OptimizerSettings};
 use crate::data::plane::{Feature, PlanePoint};
 use crate::data::{DataRequest, DatasetKind, PlaneRequest, Preprocess, SplitKind};
 use crate::model::{Activation, InitKind, LossKind};
+use crate::words::Words;
+
+/// The most threads a run may be given (far above any core count it was measured on; the
+/// threads only have to be started).
+pub const MAX_THREADS: usize = 256;
 
 /// Learning-rate schedule kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -292,7 +297,7 @@ impl NumericSetting {
     }
     /// The allowed range in words.
     pub fn allowed(&self) -> String {
-        use super::record::number;
+        use crate::format::number;
         format!("{} to {}", number(self.min), number(self.max))
     }
     /// Checks a value; the error names the setting and its range.
@@ -300,7 +305,7 @@ impl NumericSetting {
         check(
             value.is_finite() && self.range().contains(&value),
             self.key,
-            super::record::number(value),
+            crate::format::number(value),
             &self.allowed(),
         )
     }
@@ -468,7 +473,7 @@ impl TrainConfig {
         check(
             self.eta_max >= self.eta_min,
             "eta_max",
-            super::record::number(self.eta_max),
+            crate::format::number(self.eta_max),
             "at least eta_min",
         )?;
         HALF_CYCLE.check(self.half_cycle as f64)?;
@@ -480,15 +485,15 @@ impl TrainConfig {
             self.cycles,
             "0 unless schedule = cyclic (they count the cyclic schedule's cycles)",
         )?;
-        let steps = super::schedule::cycle_steps_estimate(self);
+        let steps = cycle_steps_estimate(self);
         check(
             steps <= MAX_CYCLE_STEPS,
             "cycles",
             self.cycles,
             &format!(
                 "cycles of at most {} steps in all (these take {})",
-                super::record::number(MAX_CYCLE_STEPS),
-                super::record::number(steps)
+                crate::format::number(MAX_CYCLE_STEPS),
+                crate::format::number(steps)
             ),
         )?;
         EVAL_EVERY.check(self.eval_every as f64)?;
@@ -498,7 +503,7 @@ impl TrainConfig {
         check(
             self.label_smoothing == 0.0 || self.loss != LossKind::Svm,
             "label_smoothing",
-            super::record::number(self.label_smoothing),
+            crate::format::number(self.label_smoothing),
             "0 with the SVM loss (its hinge on margins has no targets to smooth)",
         )?;
         SIGMA.check(self.sigma)?;
@@ -526,7 +531,7 @@ impl TrainConfig {
         EPS.check(self.eps)?;
         DROPOUT.check(self.dropout)?;
         if let Some(threads) = self.threads {
-            let most = super::trainer::MAX_THREADS;
+            let most = MAX_THREADS;
             check(
                 (1..=most).contains(&threads),
                 "threads",
@@ -718,6 +723,61 @@ pub struct LiveParams {
     /// Update rule; a change restarts the optimiser's state at the next step.
     #[serde(default)]
     pub optimizer: OptimizerKind,
+}
+
+/// [`super::schedule::cycle_steps`] in floating point, 0 without counted cycles: for validation, before the
+/// sum could overflow.
+pub(super) fn cycle_steps_estimate(config: &TrainConfig) -> f64 {
+    if config.schedule != ScheduleKind::Cyclic {
+        return 0.0;
+    }
+    (0..config.cycles)
+        .map(|k| 2.0 * (config.half_cycle as f64 * config.cycle_growth.powi(k as i32)).round())
+        .sum()
+}
+
+impl Words for ScheduleKind {
+    fn all() -> &'static [Self] {
+        &ScheduleKind::ALL
+    }
+    fn label(self) -> &'static str {
+        match self {
+            ScheduleKind::Constant => "Constant η",
+            ScheduleKind::Exp => "Exponential decay",
+            ScheduleKind::Step => "Step decay",
+            ScheduleKind::Cyclic => "Cyclic (triangular)",
+        }
+    }
+    fn explain(self) -> &'static str {
+        match self {
+            ScheduleKind::Constant => "η stays as set.",
+            ScheduleKind::Exp => "η is multiplied by the decay factor after every epoch.",
+            ScheduleKind::Step => "η is multiplied by the step factor every few epochs.",
+            ScheduleKind::Cyclic => "η goes up and down between η min and η max.",
+        }
+    }
+}
+
+/// Every variant name of the setting enums as Rust prints it (`Ce`, `Relu`, `Cifar10`…),
+/// for tests that check none of them reaches the screen.
+pub fn code_names() -> Vec<String> {
+    // A variant whose name is already the word people write ("Adam") is no code name.
+    fn names<T: Words + std::fmt::Debug>() -> impl Iterator<Item = String> {
+        T::all()
+            .iter()
+            .map(|v| (format!("{v:?}"), v.label()))
+            .filter(|(code, label)| code != label)
+            .map(|(code, _)| code)
+    }
+    names::<LossKind>()
+        .chain(names::<Activation>())
+        .chain(names::<InitKind>())
+        .chain(names::<ScheduleKind>())
+        .chain(names::<DatasetKind>())
+        .chain(names::<SplitKind>())
+        .chain(names::<Preprocess>())
+        .chain(names::<OptimizerKind>())
+        .collect()
 }
 
 #[cfg(test)]
@@ -950,5 +1010,61 @@ mod tests {
     fn unknown_keys_are_rejected() {
         let err = TrainConfig::from_toml("etaa = 0.1").unwrap_err();
         assert!(err.contains("etaa"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::*;
+
+    #[test]
+    fn no_label_is_a_code_name() {
+        let codes = code_names();
+        assert!(codes.contains(&"Ce".to_string()));
+        fn labels<T: Words>() -> Vec<&'static str> {
+            T::all().iter().map(|v| v.label()).collect()
+        }
+        let all: Vec<&str> = [
+            labels::<LossKind>(),
+            labels::<Activation>(),
+            labels::<InitKind>(),
+            labels::<ScheduleKind>(),
+            labels::<DatasetKind>(),
+            labels::<SplitKind>(),
+            labels::<Preprocess>(),
+            labels::<OptimizerKind>(),
+        ]
+        .concat();
+        for l in &all {
+            assert!(!codes.iter().any(|c| c == l), "{l} is a code name");
+        }
+        assert!(all.contains(&"Binary cross-entropy (sigmoid)"));
+        assert!(all.contains(&"Fashion-MNIST"));
+    }
+
+    #[test]
+    fn the_engine_names_choices_with_the_same_words() {
+        use crate::train::{RunSettings, TrainConfig};
+        let s = RunSettings::new(TrainConfig {
+            loss: LossKind::Svm,
+            hidden: vec![50],
+            activation: Activation::Sigmoid,
+            schedule: ScheduleKind::Exp,
+            ..Default::default()
+        });
+        let title = s.title();
+        for words in [
+            "Multiclass SVM (hinge)",
+            "Logistic sigmoid",
+            "exponential decay",
+        ] {
+            assert!(title.contains(words), "{title}");
+        }
+        assert_eq!(s.setting_text("loss"), LossKind::Svm.label());
+        assert_eq!(s.setting_text("dataset"), "CIFAR-10");
+        assert_eq!(s.setting_text("init"), InitKind::Gaussian.label());
+        assert_eq!(s.setting_text("schedule"), "Exponential decay");
+        assert_eq!(s.setting_text("optimizer"), OptimizerKind::Sgd.label());
+        assert_eq!(s.setting_text("hidden"), "50");
     }
 }

@@ -13,6 +13,8 @@
 //! no course preset triggers either rule; η=10 has a mini-batch 1000× above the start after
 //! about 60 steps of its first epoch.
 
+pub use crate::format::plain_number;
+
 /// A mini-batch loss this many times the first one is divergence.
 pub const BATCH_FACTOR: f64 = 1000.0;
 /// An epoch's training loss this many times the first mini-batch's is divergence.
@@ -119,21 +121,6 @@ fn one_digit_down(x: f64) -> f64 {
         .unwrap_or(digit * scale)
 }
 
-/// `x` written out in plain decimals, as people type it in a field: 0.1, 0.002, 0.00001,
-/// 10 (never 1.0e-1).
-pub fn plain_number(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return x.to_string();
-    }
-    let decimals = (3 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
-    let text = format!("{x:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,16 +141,6 @@ mod tests {
         assert_eq!(suggest_eta(0.3, &[0.3], &[], 5000), 0.03);
         assert_eq!(one_digit_down(0.0734), 0.07);
         assert_eq!(one_digit_down(0.3), 0.3);
-    }
-
-    #[test]
-    fn plain_numbers_have_no_exponent() {
-        assert_eq!(plain_number(0.1), "0.1");
-        assert_eq!(plain_number(1.0), "1");
-        assert_eq!(plain_number(10.0), "10");
-        assert_eq!(plain_number(0.00001), "0.00001");
-        assert_eq!(plain_number(0.0025), "0.0025");
-        assert_eq!(plain_number(12.5), "12.5");
     }
 
     #[test]

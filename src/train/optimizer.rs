@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Layer, Network};
+use crate::words::Words;
 
 /// The update rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -290,6 +291,32 @@ impl Rule {
                     *w -= adam_eta * *m / (v.sqrt() + adam_eps);
                 }
             }
+        }
+    }
+}
+
+impl Words for OptimizerKind {
+    fn all() -> &'static [Self] {
+        &OptimizerKind::ALL
+    }
+    fn label(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "SGD",
+            OptimizerKind::Momentum => "momentum",
+            OptimizerKind::Nesterov => "Nesterov",
+            OptimizerKind::Rmsprop => "RMSProp",
+            OptimizerKind::Adam => "Adam",
+        }
+    }
+    fn explain(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "Plain gradient descent: W ← W − η·g.",
+            OptimizerKind::Momentum => "Keeps a share μ of the last step in the next one.",
+            OptimizerKind::Nesterov => {
+                "Momentum with the gradient taken after the look-ahead step."
+            }
+            OptimizerKind::Rmsprop => "Divides each step by the root of a running mean of g².",
+            OptimizerKind::Adam => "Running means of g and g², bias-corrected.",
         }
     }
 }

@@ -8,6 +8,8 @@ use super::config::{LiveParams, ScheduleKind, TrainConfig};
 use super::schedule::cycle_steps;
 use crate::words::Words;
 
+pub use crate::format::number;
+
 /// One change of a running training's settings, in force from `step` on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettingChange {
@@ -352,30 +354,6 @@ fn translation_text(pixels: usize) -> String {
     }
 }
 
-/// A number as people write it in a setting: `0.001`, `0.1`, `1e-5`, `2.5e-7`.
-pub fn number(x: f64) -> String {
-    // Six significant digits: a value a person typed reads back as typed, and one the
-    // schedule computed (1.1203061224488808e-4) does not print 17 of them.
-    if x == 0.0 || !x.is_finite() {
-        return x.to_string();
-    }
-    let trim = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    if x.abs() < 1e-3 || x.abs() >= 1e5 {
-        let text = format!("{x:.5e}");
-        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-        format!("{}e{exponent}", trim(mantissa))
-    } else {
-        let decimals = (5 - x.abs().log10().floor() as i32).clamp(0, 8) as usize;
-        trim(&format!("{x:.decimals$}"))
-    }
-}
-
 /// The TOML/CLI key of an enum value, e.g. `ce` for [`crate::model::LossKind::Ce`].
 pub fn key_of<T: Serialize>(value: &T) -> String {
     match toml::Value::try_from(value) {
@@ -421,6 +399,45 @@ fn toml_text(c: &TrainConfig, key: &str) -> String {
             })
         })
         .unwrap_or_default()
+}
+
+/// The setting keys whose values differ between runs, in the order of the settings: a
+/// setting differs when the runs that use it use different values (over the run, see
+/// [`RunSettings::setting_text`]: changes made while training count), or when some runs use
+/// it with a value other than its default and the others do not use it at all (Adam with
+/// β₁ 0.8 beside plain SGD); Adam's default β₂ beside SGD is no difference.
+pub fn differing_keys(runs: &[&RunSettings]) -> Vec<String> {
+    let tables: Vec<Vec<(String, String)>> = runs.iter().map(|r| r.settings_table()).collect();
+    differing_in(&tables)
+}
+
+/// [`differing_keys`] of the runs' settings tables.
+pub(crate) fn differing_in(tables: &[Vec<(String, String)>]) -> Vec<String> {
+    // Every key in force in some run, in the order of the settings.
+    let mut keys: Vec<&str> = Vec::new();
+    for t in tables {
+        for (k, _) in t {
+            if !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+    }
+    let defaults = RunSettings::new(TrainConfig::default());
+    keys.into_iter()
+        .filter(|k| {
+            let present: Vec<String> = tables.iter().filter_map(|t| value_of(t, k)).collect();
+            let distinct = present.iter().any(|v| *v != present[0]);
+            let unusual = present.len() < tables.len()
+                && present.iter().any(|v| *v != defaults.setting_text(k));
+            distinct || unusual
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The value of `key` in a settings table, when the setting is in force there.
+pub(crate) fn value_of(table: &[(String, String)], key: &str) -> Option<String> {
+    table.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }
 
 #[cfg(test)]
@@ -626,23 +643,5 @@ mod new_settings_tests {
                 .iter()
                 .any(|(k, _)| k == "cycle_growth")
         );
-    }
-}
-
-#[cfg(test)]
-mod number_tests {
-    use super::number;
-
-    #[test]
-    fn numbers_read_as_a_person_writes_them() {
-        assert_eq!(number(1.120_306_122_448_880_8e-4), "1.12031e-4");
-        assert_eq!(number(0.001), "0.001");
-        assert_eq!(number(1e-5), "1e-5");
-        assert_eq!(number(1e-8), "1e-8");
-        assert_eq!(number(980.0), "980");
-        assert_eq!(number(0.1), "0.1");
-        assert_eq!(number(0.005), "0.005");
-        assert_eq!(number(1.0 / 3.0), "0.333333");
-        assert_eq!(number(0.0), "0");
     }
 }

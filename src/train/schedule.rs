@@ -72,17 +72,6 @@ pub fn cycle_steps(config: &TrainConfig) -> Option<usize> {
     (!halves.is_empty()).then(|| halves.iter().map(|&n| 2 * n).sum())
 }
 
-/// [`cycle_steps`] in floating point, 0 without counted cycles: for validation, before the
-/// sum could overflow.
-pub(super) fn cycle_steps_estimate(config: &TrainConfig) -> f64 {
-    if config.schedule != ScheduleKind::Cyclic {
-        return 0.0;
-    }
-    (0..config.cycles)
-        .map(|k| 2.0 * (config.half_cycle as f64 * config.cycle_growth.powi(k as i32)).round())
-        .sum()
-}
-
 /// The epochs a run of counted cycles takes with `steps_per_epoch` steps in an epoch: the
 /// last one may be cut short where the last cycle ends.
 pub fn cycle_epochs(config: &TrainConfig, steps_per_epoch: usize) -> Option<usize> {
@@ -92,6 +81,7 @@ pub fn cycle_epochs(config: &TrainConfig, steps_per_epoch: usize) -> Option<usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::config::cycle_steps_estimate;
 
     #[test]
     fn schedules_by_hand() {

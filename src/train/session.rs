@@ -8,33 +8,14 @@ use std::time::{Duration, Instant};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
 use super::divergence::DivergenceGuard;
+use super::messages::RunInfo;
 use super::metrics::{EpochMetrics, Evaluation, RunStatus, Summary};
 use super::record::{RunSettings, SettingChange};
 use super::steps::{EvalPoint, StepRecord};
+use super::store::{RunFolders, RunRecorder, SaveTo, SavedRecord, Saving};
 use super::trainer::{Subset, Trainer};
-use super::worker::RunInfo;
 use crate::data::{Normalizer, Splits};
 use crate::model::Network;
-use crate::runs::{RunWriter, SavedRun};
-
-/// Where a session saves its run.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SaveTo {
-    /// Nowhere.
-    Nowhere,
-    /// A new folder under this runs folder, named from the time and the settings, created
-    /// when the first epoch ends (so a reset before that leaves nothing behind).
-    Under(PathBuf),
-    /// Exactly this folder, with this name (sweep points); replaced if it holds a run.
-    At {
-        /// The folder.
-        dir: PathBuf,
-        /// The run's name.
-        name: String,
-    },
-    /// The saved run in this folder, continued.
-    Continue(PathBuf),
-}
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,8 +75,8 @@ pub struct Advance {
 pub struct Session {
     trainer: Trainer,
     info: RunInfo,
-    save: SaveTo,
-    writer: Option<RunWriter>,
+    save: Option<Saving>,
+    writer: Option<Box<dyn RunRecorder>>,
     save_failed: bool,
     guard: DivergenceGuard,
     last_good: Network<f32>,
@@ -126,7 +107,7 @@ impl Session {
         config: TrainConfig,
         data: Arc<Splits>,
         normalizer: Option<Arc<Normalizer>>,
-        save: SaveTo,
+        save: Option<Saving>,
     ) -> Result<Self, ConfigError> {
         if config.uses_stack() {
             // The layer engine trains from `trainviz train` only so far; an MLP trained in
@@ -164,22 +145,19 @@ impl Session {
 
     /// Continues the saved run `saved` (its weights, curves and changes) on `data`, with
     /// `extra_epochs` more epochs planned (recorded as a change; 0 keeps its plan). Its folder
-    /// takes the new epochs.
+    /// takes the new epochs when `folders` is given.
     pub fn resume(
-        saved: &SavedRun,
+        saved: &SavedRecord,
         data: Arc<Splits>,
         normalizer: Option<Arc<Normalizer>>,
         extra_epochs: usize,
-        save: bool,
+        folders: Option<Arc<dyn RunFolders>>,
     ) -> Result<Self, String> {
-        let network = saved
-            .weights()
-            .map_err(|e| format!("Cannot load the run's weights: {e}"))?;
-        let save = if save {
-            SaveTo::Continue(saved.dir.clone())
-        } else {
-            SaveTo::Nowhere
-        };
+        let network = saved.network.clone();
+        let save = folders.map(|folders| Saving {
+            to: SaveTo::Continue(saved.dir.clone()),
+            folders,
+        });
         let mut s = Session::new(saved.settings.start.clone(), data, normalizer, save)
             .map_err(|e| e.to_string())?;
         let fresh = s.trainer.network();
@@ -196,21 +174,14 @@ impl Session {
         );
         s.guard = DivergenceGuard::new(saved.history.first().map(|m| m.train.loss));
         s.last_good = network;
-        // What the report needs: the steps and the test evaluation it finished with (a run
-        // saved by an older version has neither; a damaged file only loses its figure).
-        s.steps = saved.steps().unwrap_or_else(|e| {
-            log::warn!("{e}");
-            Vec::new()
-        });
+        // What the report needs: the steps and the test evaluation it finished with.
+        s.steps = saved.steps.clone();
         s.steps_saved = s.steps.len();
-        s.points = saved.points().unwrap_or_else(|e| {
-            log::warn!("{e}");
-            Vec::new()
-        });
+        s.points = saved.points.clone();
         s.points_saved = s.points.len();
-        s.test = saved.test();
+        s.test = saved.test.clone();
         // A stopped run goes on where it stopped.
-        s.status = match saved.meta.status {
+        s.status = match saved.status {
             RunStatus::Stopped => RunStatus::Running,
             status => status,
         };
@@ -242,7 +213,7 @@ impl Session {
     }
     /// The run's folder, once created.
     pub fn dir(&self) -> Option<&std::path::Path> {
-        self.writer.as_ref().map(RunWriter::dir)
+        self.writer.as_ref().map(|w| w.dir())
     }
     /// Sets how many threads the run's steps and evaluation use (sweeps and races give
     /// each run its share of the cores).
@@ -484,21 +455,13 @@ impl Session {
         self.trainer.evaluate(Subset::Test)
     }
 
-    fn writer(&mut self, out: &mut Advance) -> Option<&mut RunWriter> {
+    fn writer(&mut self, out: &mut Advance) -> Option<&mut Box<dyn RunRecorder>> {
         if self.save_failed {
             return None;
         }
         if self.writer.is_none() {
-            let created = match &self.save {
-                SaveTo::Nowhere => return None,
-                SaveTo::Under(root) => RunWriter::create(root, &self.info),
-                SaveTo::At { dir, name } => {
-                    // A half-done point from an interrupted start is redone from scratch.
-                    let _ = std::fs::remove_dir_all(dir);
-                    RunWriter::create_at(dir.clone(), &self.info, Some(name.clone()))
-                }
-                SaveTo::Continue(dir) => RunWriter::resume(dir, &self.info.settings.changes),
-            };
+            let save = self.save.as_ref()?;
+            let created = save.folders.open(&save.to, &self.info);
             match created {
                 Ok(w) => {
                     out.saved_in = Some(w.dir().to_path_buf());
@@ -597,8 +560,8 @@ impl Session {
             "Training diverged in epoch {epoch} (step {step}, η = {}): {reason}. \
              Training stopped and the weights of the last good epoch are back. \
              Try a smaller η (e.g. {}).",
-            super::divergence::plain_number(eta),
-            super::divergence::plain_number(suggestion)
+            crate::format::plain_number(eta),
+            crate::format::plain_number(suggestion)
         );
         if let Some(w) = self.writer(out)
             && let Err(e) = w.diverged(&summary, &message)
@@ -627,6 +590,8 @@ impl Drop for Session {
 mod tests {
     use super::*;
     use crate::data::DatasetKind;
+    use crate::runs::{Folders, SavedRun, saving};
+    use crate::train::store::RunFolders;
 
     /// A run dropped before its last epoch says "stopped" in its folder, and goes on training
     /// (as running) when it is continued.
@@ -643,7 +608,7 @@ mod tests {
             config,
             data.clone(),
             None,
-            SaveTo::Under(root.path().to_path_buf()),
+            Some(saving(SaveTo::Under(root.path().to_path_buf()))),
         )
         .expect("valid settings");
         while session
@@ -661,7 +626,9 @@ mod tests {
         let saved = SavedRun::load(&dirs[0]).expect("saved run");
         assert_eq!(saved.meta.status, RunStatus::Stopped);
 
-        let mut again = Session::resume(&saved, data, None, 0, true).expect("resumed");
+        let record = Folders.load(&dirs[0]).expect("saved record");
+        let mut again =
+            Session::resume(&record, data, None, 0, Some(Arc::new(Folders))).expect("resumed");
         assert_eq!(again.status(), RunStatus::Running);
         while again.advance(Duration::from_secs(60), |_| {}).end.is_none() {}
         assert_eq!(again.status(), RunStatus::Finished);

@@ -31,17 +31,13 @@ const EVAL_BLOCK: usize = 32;
 /// Steps with fewer multiply-adds in the first layer than this stay on one thread, and each
 /// thread of a shared step gets at least half this many.
 const TEAM_MIN_WORK: usize = 1_000_000;
-/// Set this environment variable to train on one thread (as `threads = 1`) unless a thread
-/// count is given: for comparisons, and for machines whose other cores are busy.
-pub const ONE_THREAD_ENV: &str = "TRAINVIZ_ONE_THREAD";
-/// The most threads a run may be given (far above any core count it was measured on; the
-/// threads only have to be started).
-pub const MAX_THREADS: usize = 256;
+pub use super::config::MAX_THREADS;
+pub use crate::env::ONE_THREAD as ONE_THREAD_ENV;
 
 /// Threads a run uses when none are named: one per core, or one when [`ONE_THREAD_ENV`] is
 /// set.
 pub fn default_threads() -> usize {
-    if std::env::var_os(ONE_THREAD_ENV).is_some() {
+    if crate::env::one_thread() {
         return 1;
     }
     std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -107,12 +107,17 @@ impl<T: Send + 'static> Task<T> {
                         panic_text(p.as_ref())
                     ))
                 });
-                // The receiver may be gone when the window dropped the task; nothing to do.
-                let _ = tx.send(outcome);
+                // The receiver is gone when the window dropped the task: nobody waits for it.
+                if tx.send(outcome).is_err() {
+                    log::debug!("{label}: ended after it was dropped");
+                }
                 cx.wake();
             });
         if let Err(e) = spawned {
-            let _ = failed_tx.send(Err(format!("Cannot start a thread for {what}: {e}")));
+            let message = format!("Cannot start a thread for {what}: {e}");
+            if failed_tx.send(Err(message.clone())).is_err() {
+                log::error!("{message}");
+            }
         }
         task
     }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::app::{Settings, TrainvizApp};
 use super::history::RunHistory;
 use crate::data::DatasetKind;
-use crate::train::{Command, Event, TrainConfig, WorkerHandle};
+use crate::train::{Command, EventKind, TrainConfig, WorkerHandle};
 
 /// Trains `epochs` short epochs on the synthetic set and collects the events as the window
 /// would.
@@ -22,8 +22,8 @@ fn real_history(epochs: usize) -> anyhow::Result<RunHistory> {
     worker.send(Command::Start);
     let mut history = RunHistory::default();
     for e in worker.events().iter() {
-        let done = matches!(e, Event::Finished { .. });
-        if let Event::Error { message, .. } = &e {
+        let done = matches!(e.kind, EventKind::Finished { .. });
+        if let EventKind::Error { message, .. } = &e.kind {
             anyhow::bail!("{message}");
         }
         history.apply(e);

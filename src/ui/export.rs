@@ -132,7 +132,9 @@ fn write_figure_to(figure: &Figure, path: &Path, size: PngSize) -> Result<Writte
 
 /// Writes the report of `data` into `dir`.
 fn write_report(data: &ReportData, dir: &Path, size: PngSize) -> Result<Written, String> {
-    crate::report::export_report_with_steps(&data.record(), &data.steps, dir, size)
+    let record = data.record();
+    let hidden = crate::runs::report::hidden_layer(record.info, record.network);
+    crate::report::export_report_with_steps(&record, &data.steps, &hidden, dir, size)
         .map(|files| Written {
             message: format!(
                 "Saved the report ({} files) in {}",
@@ -452,9 +454,12 @@ fn open_folder(dir: &Path) -> Result<(), String> {
         .spawn()
         .map(|mut child| {
             // Reap the opener when it exits, so it does not linger as a zombie.
-            let _ = std::thread::Builder::new()
+            if let Err(e) = std::thread::Builder::new()
                 .name("trainviz-open-folder".into())
-                .spawn(move || child.wait());
+                .spawn(move || child.wait())
+            {
+                log::warn!("cannot start a thread to wait for the folder viewer: {e}");
+            }
         })
         .map_err(|e| {
             format!(

@@ -6,10 +6,12 @@ use egui_plot::PlotPoint;
 
 use crate::model::Network;
 use crate::model::gradcheck::ParamCheck;
+use crate::train::messages::AnalysisResult;
 use crate::train::metrics::RateMeter;
 use crate::train::steps::EvalPoint;
-use crate::train::worker::AnalysisResult;
-use crate::train::{EpochMetrics, Evaluation, Event, LiveParams, RunInfo, RunStatus, Summary};
+use crate::train::{
+    EpochMetrics, Evaluation, Event, EventKind, LiveParams, RunInfo, RunStatus, Summary,
+};
 
 /// Series of a run, ready to plot without copying.
 #[derive(Default)]
@@ -93,25 +95,7 @@ pub struct RunHistory {
 impl RunHistory {
     /// Applies one event; returns false if it belonged to an older run and was dropped.
     pub fn apply(&mut self, event: Event) -> bool {
-        let run = match &event {
-            Event::Loading { run, .. }
-            | Event::Ready { run, .. }
-            | Event::Progress { run, .. }
-            | Event::Epoch { run, .. }
-            | Event::Evaluated { run, .. }
-            | Event::Weights { run, .. }
-            | Event::Test { run, .. }
-            | Event::Running { run, .. }
-            | Event::Diverged { run, .. }
-            | Event::Finished { run, .. }
-            | Event::Analysis { run, .. }
-            | Event::Saved { run, .. }
-            | Event::SettingsChanged { run, .. }
-            | Event::LiveHeld { run, .. }
-            | Event::Status { run, .. }
-            | Event::Notice { run, .. }
-            | Event::Error { run, .. } => *run,
-        };
+        let run = event.run;
         if run < self.run {
             return false;
         }
@@ -122,16 +106,16 @@ impl RunHistory {
                 ..Default::default()
             };
         }
-        match event {
-            Event::Loading { what, .. } => self.loading = Some(what),
-            Event::Ready { info, .. } => {
+        match event.kind {
+            EventKind::Loading { what, .. } => self.loading = Some(what),
+            EventKind::Ready { info, .. } => {
                 self.loading = None;
                 self.message = None;
                 self.images_per_epoch = info.sizes[0];
                 self.per_step = info.settings.start.eval_every > 0;
                 self.info = Some(*info);
             }
-            Event::Progress {
+            EventKind::Progress {
                 epoch,
                 images_into_epoch,
                 images_per_epoch,
@@ -158,7 +142,7 @@ impl RunHistory {
                 self.eta = eta;
                 self.images_per_sec = self.rate.rate();
             }
-            Event::Evaluated { point, .. } => {
+            EventKind::Evaluated { point, .. } => {
                 let x = point.step as f64;
                 self.step_epochs.push((x, point.epoch));
                 self.train_cost.push(PlotPoint::new(x, point.train.cost));
@@ -169,7 +153,7 @@ impl RunHistory {
                 self.val_acc.push(PlotPoint::new(x, point.val.accuracy));
                 self.points.push(point);
             }
-            Event::Epoch { metrics, .. } => {
+            EventKind::Epoch { metrics, .. } => {
                 self.step_epochs
                     .push((metrics.step as f64, metrics.epoch as f64));
                 let x = if self.per_step {
@@ -188,18 +172,18 @@ impl RunHistory {
                 self.images_into_epoch = 0;
                 self.epochs.push(*metrics);
             }
-            Event::Weights { network, .. } => {
+            EventKind::Weights { network, .. } => {
                 self.network = Some(network);
                 self.network_version += 1;
             }
-            Event::Test { eval, .. } => self.test = Some(*eval),
-            Event::Running { running, .. } => {
+            EventKind::Test { eval, .. } => self.test = Some(*eval),
+            EventKind::Running { running, .. } => {
                 self.running = running;
                 if running {
                     self.notice = None;
                 }
             }
-            Event::Diverged {
+            EventKind::Diverged {
                 message, summary, ..
             } => {
                 self.running = false;
@@ -207,12 +191,12 @@ impl RunHistory {
                 self.message = Some(message);
                 self.summary = Some(*summary);
             }
-            Event::Finished { summary, .. } => {
+            EventKind::Finished { summary, .. } => {
                 self.running = false;
                 self.ended = Some(RunStatus::Finished);
                 self.summary = Some(*summary);
             }
-            Event::SettingsChanged { change, .. } => {
+            EventKind::SettingsChanged { change, .. } => {
                 if change.epochs.is_some() {
                     // Continued: the run trains again.
                     self.ended = None;
@@ -231,17 +215,17 @@ impl RunHistory {
                     }
                 }
             }
-            Event::Status { status, .. } => {
+            EventKind::Status { status, .. } => {
                 self.ended = (status != RunStatus::Running).then_some(status);
                 if status == RunStatus::Running {
                     self.summary = None;
                     self.message = None;
                 }
             }
-            Event::LiveHeld { live, .. } => self.held_live = live,
-            Event::Notice { message, .. } => self.notice = Some(message),
-            Event::Saved { dir, .. } => self.saved_dir = Some(dir),
-            Event::Analysis { result, .. } => match *result {
+            EventKind::LiveHeld { live, .. } => self.held_live = live,
+            EventKind::Notice { message, .. } => self.notice = Some(message),
+            EventKind::Saved { dir, .. } => self.saved_dir = Some(dir),
+            EventKind::Analysis { result, .. } => match *result {
                 AnalysisResult::EmbeddingProgress(f) => self.embedding_progress = Some(f),
                 AnalysisResult::EmbeddingCancelled => self.embedding_progress = None,
                 r @ AnalysisResult::Embedding { .. } => {
@@ -251,7 +235,7 @@ impl RunHistory {
                 r @ AnalysisResult::Predictions { .. } => self.predictions = Some(r),
                 AnalysisResult::GradientCheck(report) => self.gradient_check = Some(report),
             },
-            Event::Error { message, .. } => {
+            EventKind::Error { message, .. } => {
                 // Whether steps are taken is told by Running events alone: a refused
                 // setting does not stop training.
                 self.loading = None;

@@ -23,69 +23,7 @@ pub const VAL_COLOUR: Color32 = Color32::from_rgb(245, 130, 32);
 /// Fewest labelled ticks on an axis.
 const MIN_TICKS: usize = 3;
 
-/// `x` for people: plain when it reads well, scientific (1.5e-5) when very small or large.
-pub fn number(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return if x == 0.0 { "0".into() } else { x.to_string() };
-    }
-    let a = x.abs();
-    if !(1e-3..1e5).contains(&a) {
-        trim_exp(&format!("{x:.2e}"))
-    } else {
-        let decimals = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
-        trim_fixed(&format!("{x:.decimals$}"))
-    }
-}
-
-/// A tick label: just enough digits to tell neighbouring ticks `step` apart.
-pub fn tick_text(x: f64, step: f64) -> String {
-    if x.abs() < step * 1e-6 {
-        return "0".into();
-    }
-    let a = x.abs();
-    if !(1e-3..1e5).contains(&a) {
-        let digits = (a.log10().floor() - step.log10().floor()).clamp(0.0, 4.0) as usize;
-        trim_exp(&format!("{x:.digits$e}"))
-    } else {
-        let decimals = (-step.log10().floor()).clamp(0.0, 6.0) as usize;
-        trim_fixed(&format!("{x:.decimals$}"))
-    }
-}
-
-fn trim_fixed(s: &str) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s.to_string()
-    }
-}
-
-fn trim_exp(s: &str) -> String {
-    match s.split_once('e') {
-        Some((m, e)) => format!("{}e{e}", trim_fixed(m)),
-        None => s.to_string(),
-    }
-}
-
-/// The smallest of 1, 2, 5 × 10ᵏ at least `x`.
-fn nice_at_least(x: f64) -> f64 {
-    let p = 10f64.powf(x.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * p)
-        .find(|&s| s >= x * (1.0 - 1e-9))
-        .unwrap_or(10.0 * p)
-}
-
-/// The largest of 1, 2, 5 × 10ᵏ at most `x`.
-pub(super) fn nice_at_most(x: f64) -> f64 {
-    let p = 10f64.powf(x.log10().floor());
-    [5.0, 2.0, 1.0]
-        .into_iter()
-        .map(|m| m * p)
-        .find(|&s| s <= x * (1.0 + 1e-9))
-        .unwrap_or(p)
-}
+pub use crate::format::{nice_at_least, nice_at_most, short_number as number, tick_text};
 
 /// Grid marks at round steps, about one per `px_per_tick` points, and never fewer than three
 /// inside the visible range (steps of whole numbers when `integer` and the range allows).

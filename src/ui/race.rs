@@ -146,7 +146,10 @@ impl RacePanel {
                 // The variants train beside the window: below its priority, as the worker.
                 crate::train::worker::lower_thread_priority();
                 let report = |e: RaceEvent| {
-                    let _ = tx.send(e);
+                    // The panel is gone when the channel is closed: nothing to show.
+                    if tx.send(e).is_err() {
+                        return;
+                    }
                     if let Some(ctx) = &repaint {
                         ctx.request_repaint();
                     }

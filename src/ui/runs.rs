@@ -277,9 +277,12 @@ impl RunsPanel {
             .iter()
             .filter(|r| self.selected.contains(&r.dir))
             .collect();
-        let rows: Vec<TableRun> = chosen.iter().map(|r| TableRun::from_saved(r)).collect();
+        let rows: Vec<TableRun> = chosen
+            .iter()
+            .map(|r| crate::runs::report::table_run(r))
+            .collect();
         let table = runs_table(&rows, false);
-        let (figures, problem) = match crate::report::compare::compare_saved(&chosen) {
+        let (figures, problem) = match crate::runs::report::compare_saved(&chosen) {
             Ok(f) => (vec![f], None),
             Err(e) => (Vec::new(), Some(e)),
         };
@@ -308,7 +311,10 @@ impl RunsPanel {
             // The points train beside the window: below its priority, as the worker.
             crate::train::worker::lower_thread_priority();
             let report = |e: SweepEvent| {
-                let _ = tx.send(e);
+                // The panel is gone when the channel is closed: nothing to show.
+                if tx.send(e).is_err() {
+                    return;
+                }
                 repaint.request_repaint();
             };
             let results = sweep::run(&prepared, None, cx.cancel_flag(), &report);

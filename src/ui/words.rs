@@ -1,7 +1,8 @@
 //! The window's words: the labels of every choice come from [`crate::words`], the one
 //! place they are written; this module adds the few phrases only the window uses.
 
-pub use crate::words::{Words, code_names};
+pub use crate::train::config::code_names;
+pub use crate::words::Words;
 
 /// The key settings in a few words, e.g. "Linear, Softmax cross-entropy, λ=0.1, η=0.001,
 /// batch 100".

@@ -16,7 +16,8 @@ use trainviz::model::LossKind;
 use trainviz::report::figures::{self, RunRecord};
 use trainviz::runs::{SavedRun, differing_labels};
 use trainviz::train::{
-    Command, EpochMetrics, Event, RunInfo, RunStatus, SettingChange, TrainConfig, WorkerHandle,
+    Command, EpochMetrics, Event, EventKind, RunInfo, RunStatus, SettingChange, TrainConfig,
+    WorkerHandle,
 };
 #[cfg(feature = "window")]
 use trainviz::ui::{Settings, TrainvizApp};
@@ -41,7 +42,11 @@ fn until(w: &WorkerHandle, stop: impl Fn(&Event) -> bool) -> Vec<Event> {
             .events()
             .recv_timeout(Duration::from_secs(60))
             .expect("an event within 60 s");
-        if let Event::Error { message, .. } = &e {
+        if let Event {
+            kind: EventKind::Error { message, .. },
+            ..
+        } = &e
+        {
             panic!("{message}");
         }
         let done = stop(&e);
@@ -56,7 +61,10 @@ fn epochs_in(events: &[Event]) -> Vec<EpochMetrics> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Epoch { metrics, .. } => Some((**metrics).clone()),
+            Event {
+                kind: EventKind::Epoch { metrics, .. },
+                ..
+            } => Some((**metrics).clone()),
             _ => None,
         })
         .collect()
@@ -68,11 +76,22 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
     let w = WorkerHandle::spawn_saving(None, Some(runs.path().to_path_buf()));
     w.send(Command::Reset(Box::new(synthetic(3))));
     w.send(Command::StepEpoch);
-    let first = until(&w, |e| matches!(e, Event::Epoch { .. }));
+    let first = until(&w, |e| {
+        matches!(
+            e,
+            Event {
+                kind: EventKind::Epoch { .. },
+                ..
+            }
+        )
+    });
     let info = first
         .iter()
         .find_map(|e| match e {
-            Event::Ready { info, .. } => Some((**info).clone()),
+            Event {
+                kind: EventKind::Ready { info, .. },
+                ..
+            } => Some((**info).clone()),
             _ => None,
         })
         .expect("a Ready event");
@@ -83,8 +102,20 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
     live.eta = 0.05;
     live.loss = LossKind::Svm;
     w.send(Command::SetLive(live));
-    let changed = until(&w, |e| matches!(e, Event::SettingsChanged { .. }));
-    let Some(Event::SettingsChanged { change, .. }) = changed.last() else {
+    let changed = until(&w, |e| {
+        matches!(
+            e,
+            Event {
+                kind: EventKind::SettingsChanged { .. },
+                ..
+            }
+        )
+    });
+    let Some(Event {
+        kind: EventKind::SettingsChanged { change, .. },
+        ..
+    }) = changed.last()
+    else {
         unreachable!()
     };
     assert_eq!(change.epoch, 1, "took effect after epoch 1");
@@ -96,7 +127,15 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
 
     // The rows carry the values in force; the run finishes with them.
     w.send(Command::Start);
-    let rest = until(&w, |e| matches!(e, Event::Finished { .. }));
+    let rest = until(&w, |e| {
+        matches!(
+            e,
+            Event {
+                kind: EventKind::Finished { .. },
+                ..
+            }
+        )
+    });
     let rows = epochs_in(&rest);
     assert_eq!(rows.len(), 2);
     for m in &rows {
@@ -107,18 +146,37 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
 
     // Start on a finished run does not extend it.
     w.send(Command::Start);
-    let said = until(&w, |e| matches!(e, Event::Notice { .. }));
+    let said = until(&w, |e| {
+        matches!(
+            e,
+            Event {
+                kind: EventKind::Notice { .. },
+                ..
+            }
+        )
+    });
     assert!(
-        matches!(said.last(), Some(Event::Notice { message, .. }) if message.contains("finished"))
+        matches!(said.last(), Some(Event { kind: EventKind::Notice { message, .. }, .. }) if message.contains("finished"))
     );
 
     // "+2 epochs" continues with the values in force and records the new total.
     w.send(Command::Extend(2));
-    let more = until(&w, |e| matches!(e, Event::Finished { .. }));
+    let more = until(&w, |e| {
+        matches!(
+            e,
+            Event {
+                kind: EventKind::Finished { .. },
+                ..
+            }
+        )
+    });
     let extended = more
         .iter()
         .find_map(|e| match e {
-            Event::SettingsChanged { change, .. } => Some(change.clone()),
+            Event {
+                kind: EventKind::SettingsChanged { change, .. },
+                ..
+            } => Some(change.clone()),
             _ => None,
         })
         .expect("the extension is recorded");
@@ -148,7 +206,15 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
     let w = WorkerHandle::spawn_saving(None, Some(other.path().to_path_buf()));
     w.send(Command::Reset(Box::new(synthetic(3))));
     w.send(Command::Start);
-    until(&w, |e| matches!(e, Event::Finished { .. }));
+    until(&w, |e| {
+        matches!(
+            e,
+            Event {
+                kind: EventKind::Finished { .. },
+                ..
+            }
+        )
+    });
     drop(w);
     let (plain, _) = trainviz::runs::list_runs(other.path());
     let labels = differing_labels(&[run, &plain[0]]);
@@ -185,7 +251,7 @@ fn a_live_change_is_recorded_and_everything_shown_follows_it() {
             .ends_with(&format!("→ {} at epoch 2", LossKind::Svm.label()))
     );
     let all = figures::all(&record);
-    let report = figures::markdown_report(&record, &all, &table);
+    let report = figures::markdown_report(&record, &all, &table, &[]);
     assert!(report.lines().next().unwrap().contains(eta), "{report}");
     let truth = all
         .iter()
@@ -332,10 +398,22 @@ fn diverging_on_cifar10_stops_with_the_message_and_healthy_presets_do_not() {
     })));
     w.send(Command::Start);
     let events = until(&w, |e| {
-        matches!(e, Event::Diverged { .. } | Event::Finished { .. })
+        matches!(
+            e,
+            Event {
+                kind: EventKind::Diverged { .. },
+                ..
+            } | Event {
+                kind: EventKind::Finished { .. },
+                ..
+            }
+        )
     });
-    let Some(Event::Diverged {
-        message, summary, ..
+    let Some(Event {
+        kind: EventKind::Diverged {
+            message, summary, ..
+        },
+        ..
     }) = events.last()
     else {
         panic!("η = 10 should diverge")
@@ -374,11 +452,27 @@ fn changes_survive_a_save_and_reload() {
     let w = WorkerHandle::spawn_saving(None, Some(dir.path().to_path_buf()));
     w.send(Command::Reset(Box::new(synthetic(2))));
     w.send(Command::StepEpoch);
-    until(&w, |e| matches!(e, Event::Epoch { .. }));
+    until(&w, |e| {
+        matches!(
+            e,
+            Event {
+                kind: EventKind::Epoch { .. },
+                ..
+            }
+        )
+    });
     let mut live = synthetic(2).live();
     live.lambda = 0.5;
     w.send(Command::SetLive(live));
-    until(&w, |e| matches!(e, Event::SettingsChanged { .. }));
+    until(&w, |e| {
+        matches!(
+            e,
+            Event {
+                kind: EventKind::SettingsChanged { .. },
+                ..
+            }
+        )
+    });
     drop(w);
     let (runs, _) = trainviz::runs::list_runs(dir.path());
     let run: &SavedRun = &runs[0];
@@ -398,11 +492,22 @@ fn changes_survive_a_save_and_reload() {
         dir: run.dir.clone(),
         extra_epochs: 0,
     });
-    let events = until(&w, |e| matches!(e, Event::Weights { .. }));
+    let events = until(&w, |e| {
+        matches!(
+            e,
+            Event {
+                kind: EventKind::Weights { .. },
+                ..
+            }
+        )
+    });
     let info = events
         .iter()
         .find_map(|e| match e {
-            Event::Ready { info, .. } => Some(info.clone()),
+            Event {
+                kind: EventKind::Ready { info, .. },
+                ..
+            } => Some(info.clone()),
             _ => None,
         })
         .unwrap();

@@ -252,7 +252,7 @@ fn small(schedule: trainviz::train::ScheduleKind) -> TrainConfig {
     }
 }
 
-fn session(config: TrainConfig, save: trainviz::train::SaveTo) -> trainviz::train::Session {
+fn session(config: TrainConfig, save: Option<trainviz::train::Saving>) -> trainviz::train::Session {
     let data = std::sync::Arc::new(trainviz::data::load(&config.data_request()).unwrap());
     trainviz::train::Session::new(config, data, None, save).unwrap()
 }
@@ -261,7 +261,7 @@ fn session(config: TrainConfig, save: trainviz::train::SaveTo) -> trainviz::trai
 fn eta_is_recorded_per_step_under_every_schedule() {
     use trainviz::train::ScheduleKind as S;
     for schedule in [S::Constant, S::Exp, S::Step, S::Cyclic] {
-        let mut s = session(small(schedule), trainviz::train::SaveTo::Nowhere);
+        let mut s = session(small(schedule), None);
         s.run_epoch();
         // A live change half-way is marked on the η figure at its step.
         let mut live = s.trainer().live();
@@ -307,7 +307,9 @@ fn evaluations_every_few_steps_are_saved_and_read_back() {
     };
     let mut s = session(
         config,
-        trainviz::train::SaveTo::Under(runs.path().to_path_buf()),
+        Some(trainviz::runs::saving(trainviz::train::SaveTo::Under(
+            runs.path().to_path_buf(),
+        ))),
     );
     while s.run_epoch().end.is_none() {}
     let within: Vec<usize> = s.points().iter().map(|p| p.step).collect();

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use trainviz::data::DatasetKind;
-use trainviz::train::{Command, EpochMetrics, Event, TrainConfig, WorkerHandle};
+use trainviz::train::{Command, EpochMetrics, Event, EventKind, TrainConfig, WorkerHandle};
 
 fn config() -> TrainConfig {
     TrainConfig {
@@ -24,8 +24,14 @@ fn next_epoch(w: &WorkerHandle) -> EpochMetrics {
             .recv_timeout(Duration::from_secs(60))
             .expect("an event")
         {
-            Event::Epoch { metrics, .. } => return *metrics,
-            Event::Error { message, .. } => panic!("{message}"),
+            Event {
+                kind: EventKind::Epoch { metrics, .. },
+                ..
+            } => return *metrics,
+            Event {
+                kind: EventKind::Error { message, .. },
+                ..
+            } => panic!("{message}"),
             _ => {}
         }
     }
@@ -95,8 +101,14 @@ fn divergence_pauses_and_keeps_the_last_good_weights() {
             .recv_timeout(Duration::from_secs(60))
             .expect("an event")
         {
-            Event::Diverged { message, .. } => break message,
-            Event::Finished { .. } => panic!("η = 10, λ = 1 should diverge"),
+            Event {
+                kind: EventKind::Diverged { message, .. },
+                ..
+            } => break message,
+            Event {
+                kind: EventKind::Finished { .. },
+                ..
+            } => panic!("η = 10, λ = 1 should diverge"),
             _ => {}
         }
     };
@@ -155,12 +167,18 @@ fn a_cancelled_tsne_says_so_and_sends_no_layout() {
             .recv_timeout(Duration::from_secs(60))
             .expect("an event")
         {
-            Event::Analysis { result, .. } => match *result {
+            Event {
+                kind: EventKind::Analysis { result, .. },
+                ..
+            } => match *result {
                 AnalysisResult::EmbeddingCancelled => break,
                 AnalysisResult::Embedding { .. } => panic!("a cancelled t-SNE sent its layout"),
                 _ => {}
             },
-            Event::Error { message, .. } => panic!("{message}"),
+            Event {
+                kind: EventKind::Error { message, .. },
+                ..
+            } => panic!("{message}"),
             _ => {}
         }
     }

@@ -52,14 +52,17 @@ impl Vector for V8 {
     }
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self {
+        // SAFETY: the caller runs with AVX2 and FMA, pointers inside their slices (see `Vector`).
         unsafe { V8(_mm256_set1_ps(x)) }
     }
     #[inline(always)]
     unsafe fn load(src: *const f32) -> Self {
+        // SAFETY: the caller runs with AVX2 and FMA, pointers inside their slices (see `Vector`).
         unsafe { V8(_mm256_loadu_ps(src)) }
     }
     #[inline(always)]
     unsafe fn bytes(src: *const u8) -> Self {
+        // SAFETY: the caller runs with AVX2 and FMA, pointers inside their slices (see `Vector`).
         unsafe {
             V8(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(
                 src.cast(),
@@ -68,22 +71,27 @@ impl Vector for V8 {
     }
     #[inline(always)]
     unsafe fn store(self, dst: *mut f32) {
+        // SAFETY: the caller runs with AVX2 and FMA, pointers inside their slices (see `Vector`).
         unsafe { _mm256_storeu_ps(dst, self.0) }
     }
     #[inline(always)]
     unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: the caller runs with AVX2 and FMA, pointers inside their slices (see `Vector`).
         unsafe { V8(_mm256_fmadd_ps(a.0, b.0, c.0)) }
     }
     #[inline(always)]
     unsafe fn fnmadd(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: the caller runs with AVX2 and FMA, pointers inside their slices (see `Vector`).
         unsafe { V8(_mm256_fnmadd_ps(a.0, b.0, c.0)) }
     }
     #[inline(always)]
     unsafe fn mul(a: Self, b: Self) -> Self {
+        // SAFETY: the caller runs with AVX2 and FMA, pointers inside their slices (see `Vector`).
         unsafe { V8(_mm256_mul_ps(a.0, b.0)) }
     }
     #[inline(always)]
     unsafe fn sum(self) -> f32 {
+        // SAFETY: the caller runs with AVX2 and FMA, pointers inside their slices (see `Vector`).
         unsafe {
             let s = _mm_add_ps(
                 _mm256_castps256_ps128(self.0),
@@ -104,14 +112,17 @@ impl Vector for V16 {
     }
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self {
+        // SAFETY: the caller runs with AVX-512F, pointers inside their slices (see `Vector`).
         unsafe { V16(_mm512_set1_ps(x)) }
     }
     #[inline(always)]
     unsafe fn load(src: *const f32) -> Self {
+        // SAFETY: the caller runs with AVX-512F, pointers inside their slices (see `Vector`).
         unsafe { V16(_mm512_loadu_ps(src)) }
     }
     #[inline(always)]
     unsafe fn bytes(src: *const u8) -> Self {
+        // SAFETY: the caller runs with AVX-512F, pointers inside their slices (see `Vector`).
         unsafe {
             V16(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
                 src.cast(),
@@ -120,22 +131,27 @@ impl Vector for V16 {
     }
     #[inline(always)]
     unsafe fn store(self, dst: *mut f32) {
+        // SAFETY: the caller runs with AVX-512F, pointers inside their slices (see `Vector`).
         unsafe { _mm512_storeu_ps(dst, self.0) }
     }
     #[inline(always)]
     unsafe fn fmadd(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: the caller runs with AVX-512F, pointers inside their slices (see `Vector`).
         unsafe { V16(_mm512_fmadd_ps(a.0, b.0, c.0)) }
     }
     #[inline(always)]
     unsafe fn fnmadd(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: the caller runs with AVX-512F, pointers inside their slices (see `Vector`).
         unsafe { V16(_mm512_fnmadd_ps(a.0, b.0, c.0)) }
     }
     #[inline(always)]
     unsafe fn mul(a: Self, b: Self) -> Self {
+        // SAFETY: the caller runs with AVX-512F, pointers inside their slices (see `Vector`).
         unsafe { V16(_mm512_mul_ps(a.0, b.0)) }
     }
     #[inline(always)]
     unsafe fn sum(self) -> f32 {
+        // SAFETY: the caller runs with AVX-512F, pointers inside their slices (see `Vector`).
         unsafe { _mm512_reduce_add_ps(self.0) }
     }
 }
@@ -180,7 +196,7 @@ unsafe fn dot_tile<V: Vector, T: Lanes, const MR: usize, const NR: usize>(
     w_stride: usize,
     len: usize,
 ) -> [[V; NR]; MR] {
-    // SAFETY (whole body): the caller keeps `len` values from each row pointer inside
+    // SAFETY: (whole body) the caller keeps `len` values from each row pointer inside
     // their slices.
     unsafe {
         let mut acc = [[V::zero(); NR]; MR];
@@ -233,8 +249,8 @@ unsafe fn dot_wt<V: Vector, T: Lanes, const MR: usize, const NR: usize>(
                         .map(|q| p[r][q].to_f32() * w[(j + n) * d + q])
                         .sum();
                     // SAFETY: the entry point runs with V's features.
-                    out[r * k + j + n] =
-                        unsafe { v.sum() } + tail - offset.map_or(0.0, |o| o[j + n]);
+                    let lanes = unsafe { v.sum() };
+                    out[r * k + j + n] = lanes + tail - offset.map_or(0.0, |o| o[j + n]);
                 }
             }
         }};
@@ -333,7 +349,7 @@ unsafe fn outer_tile<V: Vector, const C: usize, const NR: usize>(
     delta: *const f32,
     k: usize,
 ) -> [[V; C]; NR] {
-    // SAFETY (whole body): the caller keeps q + L·C bytes in each row and rows × NR values
+    // SAFETY: (whole body) the caller keeps q + L·C bytes in each row and rows × NR values
     // of `delta` inside their slices.
     unsafe {
         let mut acc = [[V::zero(); C]; NR];
@@ -402,7 +418,7 @@ unsafe fn store_update<V: Vector, const C: usize, const NR: usize>(
 ) {
     let l = V::LANES;
     let d = u.d;
-    // SAFETY (whole body): every load and store below is of `l` values inside its slice
+    // SAFETY: (whole body) every load and store below is of `l` values inside its slice
     // (q + l·C <= d, j0 + NR <= k, offset_acc holds k × 16).
     unsafe {
         let keep = V::splat(u.keep);
