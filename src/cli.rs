@@ -445,7 +445,13 @@ impl TrainArgs {
         if let Some(d) = self.dataset {
             c.dataset = d;
         }
-        let named = self.dataset.is_some() || self.data.is_some() || file_sets_dataset;
+        let preset_sets_dataset = (self.preset.as_deref())
+            .and_then(crate::runs::presets::find)
+            .is_some_and(|p| p.names_dataset());
+        let named = self.dataset.is_some()
+            || self.data.is_some()
+            || file_sets_dataset
+            || preset_sets_dataset;
         Ok((c, named))
     }
 }

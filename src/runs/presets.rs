@@ -176,6 +176,12 @@ pub fn names() -> String {
 }
 
 impl Preset {
+    /// Whether this preset names its data set (the playground's do: their points are part
+    /// of the experiment), so that no data set detected from the machine replaces it.
+    pub fn names_dataset(&self) -> bool {
+        toml::from_str::<toml::Table>(self.toml).is_ok_and(|t| t.contains_key("dataset"))
+    }
+
     /// Whether this preset's network is a layer stack (a ConvNet), which only the command
     /// line trains so far.
     pub fn is_layer_stack(&self) -> bool {

@@ -63,6 +63,20 @@ pub struct PlanePanel {
     rect: Option<Rect>,
     /// The `hard` choice the heatmap's texture was made with.
     heat_hard: bool,
+    /// What the Network tab shows.
+    pub network_view: NetworkView,
+    /// The warped-grid view's layer and units.
+    pub warp: super::warp::WarpPanel,
+}
+
+/// The Network tab's two views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NetworkView {
+    /// Every unit's map and the links between them.
+    #[default]
+    Units,
+    /// How a layer maps the plane's grid (ConvNetJS).
+    Warp,
 }
 
 impl Default for PlanePanel {
@@ -78,6 +92,8 @@ impl Default for PlanePanel {
             maps: None,
             rect: None,
             heat_hard: false,
+            network_view: NetworkView::default(),
+            warp: super::warp::WarpPanel::default(),
         }
     }
 }
@@ -378,6 +394,35 @@ impl PlanePanel {
             return;
         }
         let net = net.clone();
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.network_view, NetworkView::Units, "Units and links")
+                .on_hover_text("Every unit's output over the plane and the weights between them");
+            ui.selectable_value(
+                &mut self.network_view,
+                NetworkView::Warp,
+                "How a layer maps the plane",
+            )
+            .on_hover_text(
+                "ConvNetJS's view: the plane's grid and the points at two units' outputs",
+            );
+        });
+        if self.network_view == NetworkView::Warp {
+            let Some(data) = &self.data else { return };
+            let loss = history
+                .live()
+                .map_or(crate::model::LossKind::Ce, |l| l.loss);
+            let input = super::warp::WarpInput {
+                version: (history.run, history.network_version),
+                net: &net,
+                norm: &data.norm,
+                features: &data.features,
+                loss,
+                train: &data.points.train,
+                class_names: &info.class_names,
+            };
+            self.warp.ui(ui, &input);
+            return;
+        }
         self.refresh_maps(ui, history, &net);
         let Some(data) = &self.data else { return };
         ui.label(
