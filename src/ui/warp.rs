@@ -82,11 +82,19 @@ fn default_layer(net: &Network<f32>) -> usize {
 }
 
 /// Runs of consecutive vertices of one predicted class, each with the vertex after it so
-/// that the runs join up: (class, points).
+/// that the runs join up: (class, points). A vertex at the same place as the one before
+/// is left out (saturated units put many there: nothing to draw).
 fn class_runs(line: &[crate::train::plane::WarpVertex]) -> Vec<(usize, Vec<[f64; 2]>)> {
     let mut runs: Vec<(usize, Vec<[f64; 2]>)> = Vec::new();
     for v in line {
         let p = [f64::from(v.at[0]), f64::from(v.at[1])];
+        let repeated = runs.last().and_then(|(_, pts)| pts.last()).is_some_and(|q| {
+            let scale = 1.0 + q[0].abs().max(q[1].abs());
+            (p[0] - q[0]).abs().max((p[1] - q[1]).abs()) <= 1e-5 * scale
+        });
+        if repeated {
+            continue;
+        }
         match runs.last_mut() {
             Some((class, pts)) if *class == v.class => pts.push(p),
             Some((_, pts)) => {
@@ -205,7 +213,11 @@ impl WarpPanel {
                         plot.line(
                             Line::new("", PlotPoints::from(pts))
                                 .color(faint(k))
-                                .width(1.2),
+                                .width(1.2)
+                                // egui_plot draws a line whose x never falls as a filled
+                                // band of its range at each x (for long time series): a
+                                // grid line along a saturated unit became a solid triangle.
+                                .allow_band(false),
                         );
                     }
                 }
@@ -243,5 +255,9 @@ mod tests {
         assert_eq!(runs[0].1, [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]]);
         assert_eq!(runs[1].1, [[2.0, 0.0], [3.0, 0.0], [4.0, 0.0]]);
         assert_eq!(runs[2].1, [[4.0, 0.0]]);
+        // Repeated places are dropped, whatever their class.
+        let runs = class_runs(&[v(0.0, 0), v(0.0, 0), v(1.0, 0), v(1.0, 1), v(2.0, 1)]);
+        assert_eq!(runs[0], (0, vec![[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]]));
+        assert_eq!(runs[1], (1, vec![[2.0, 0.0]]));
     }
 }
