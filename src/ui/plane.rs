@@ -24,6 +24,8 @@ use crate::words::Words;
 const HEAT_SIDE: usize = 100;
 /// Cells per side of each unit's map in the Network tab.
 const UNIT_SIDE: usize = 32;
+/// Rows of unit maps in the Network tab: a map and, below it, room for its name.
+const ROW: f32 = 1.5;
 /// How near (in screen points) a click with the remove modifier must be to a point.
 const REMOVE_RADIUS: f32 = 12.0;
 
@@ -507,11 +509,11 @@ impl PlanePanel {
         columns.push(info.class_names.clone());
         let tallest = columns.iter().map(Vec::len).max().unwrap_or(1) as f32;
         let avail = ui.available_size();
-        let tile = ((avail.y - 30.0) / (tallest * 1.35)).clamp(24.0, 96.0);
+        let tile = ((avail.y - 30.0) / (tallest * ROW)).clamp(24.0, 96.0);
         let gap_x = ((avail.x - columns.len() as f32 * tile - 100.0)
             / (columns.len() as f32 - 1.0).max(1.0))
         .clamp(tile, 8.0 * tile);
-        let height = tallest * tile * 1.35 + 30.0;
+        let height = tallest * tile * ROW + 30.0;
         let (response, painter) = ui.allocate_painter(vec2(avail.x, height), Sense::hover());
         let origin = response.rect.min + vec2(60.0, 24.0);
         let pos_of = |col: usize, i: usize| {
@@ -519,7 +521,7 @@ impl PlanePanel {
             origin
                 + vec2(
                     col as f32 * (tile + gap_x),
-                    (tallest - n) * tile * 1.35 / 2.0 + i as f32 * tile * 1.35,
+                    (tallest - n) * tile * ROW / 2.0 + i as f32 * tile * ROW,
                 )
         };
         let top = net

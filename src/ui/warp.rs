@@ -10,7 +10,7 @@ use egui_plot::{Line, PlotPoints, Points};
 
 use crate::data::Normalizer;
 use crate::data::plane::{Feature, PlanePoint};
-use crate::model::{LossKind, Network};
+use crate::model::{Activation, LossKind, Network};
 use crate::report::plane::{class_rgb, toward_white};
 use crate::train::plane::{Warp, warp};
 use crate::words::Words;
@@ -105,6 +105,31 @@ fn class_runs(line: &[crate::train::plane::WarpVertex]) -> Vec<(usize, Vec<[f64;
         }
     }
     runs
+}
+
+/// The range an axis must show: the data's, widened to a span of 1 at least when it is
+/// narrower (a saturated unit otherwise zooms the axis into rounding noise), and for a
+/// hidden layer the activation's whole range (tanh −1…1, sigmoid 0…1, ReLU from 0).
+fn axis_span(values: impl Iterator<Item = f32>, hidden: Option<Activation>) -> (f64, f64) {
+    let (mut lo, mut hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| {
+            (lo.min(f64::from(v)), hi.max(f64::from(v)))
+        });
+    if lo > hi {
+        (lo, hi) = (0.0, 0.0);
+    }
+    if hi - lo < 1.0 {
+        let mid = (lo + hi) / 2.0;
+        (lo, hi) = (mid - 0.5, mid + 0.5);
+    }
+    match hidden {
+        // The activation's range holds every value: show all of it.
+        Some(Activation::Tanh) => (-1.0, 1.0),
+        Some(Activation::Sigmoid) => (0.0, 1.0),
+        Some(Activation::Relu) => (lo.max(0.0), hi.max(1.0)),
+        None => (lo, hi),
+    }
 }
 
 impl WarpPanel {
@@ -205,8 +230,16 @@ impl WarpPanel {
             Color32::from_rgb(c[0], c[1], c[2])
         };
         let outline = ui.visuals().text_color();
+        let hidden = (layer + 1 < net.layers.len()).then_some(net.activation);
+        let all = || w.lines.iter().flatten().map(|v| v.at).chain(w.points.iter().copied());
+        let (x0, x1) = axis_span(all().map(|p| p[0]), hidden);
+        let (y0, y1) = axis_span(all().map(|p| p[1]), hidden);
         super::plots::readable_plot("plane-warp", &x_name, &y_name, false)
             .height((ui.available_height() - 8.0).max(240.0))
+            .include_x(x0)
+            .include_x(x1)
+            .include_y(y0)
+            .include_y(y1)
             .show(ui, |plot| {
                 for line in &w.lines {
                     for (k, pts) in class_runs(line) {
@@ -240,6 +273,21 @@ impl WarpPanel {
 mod tests {
     use super::*;
     use crate::train::plane::WarpVertex;
+
+    #[test]
+    fn axes_show_the_activation_s_range_and_never_a_sliver() {
+        let near = |(a, b): (f64, f64), (c, d): (f64, f64)| {
+            assert!((a - c).abs() < 1e-9 && (b - d).abs() < 1e-9, "{a}…{b}")
+        };
+        // A saturated tanh unit (all −1) still gets the whole −1…1.
+        near(axis_span([-1.0f32, -1.0].into_iter(), Some(Activation::Tanh)), (-1.0, 1.0));
+        near(axis_span([0.2f32, 0.3].into_iter(), Some(Activation::Sigmoid)), (0.0, 1.0));
+        near(axis_span([0.0f32, 7.5].into_iter(), Some(Activation::Relu)), (0.0, 7.5));
+        // Class scores: the data's range, a span of 1 at least.
+        near(axis_span([3.0f32, 3.0].into_iter(), None), (2.5, 3.5));
+        near(axis_span([-4.0f32, 9.0].into_iter(), None), (-4.0, 9.0));
+        near(axis_span(std::iter::empty(), None), (-0.5, 0.5));
+    }
 
     #[test]
     fn a_grid_line_splits_into_joined_runs_of_one_class() {
