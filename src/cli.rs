@@ -199,7 +199,7 @@ pub struct TrainArgs {
     pub data: Option<PathBuf>,
     /// Data set: cifar10, fashion-mnist, folder, synthetic, or points in the plane: spiral,
     /// circle, xor, gauss, moons (these start from the playground's settings: 2 × 8 tanh,
-    /// Adam η 0.01, batch 10, 300 epochs); default: CIFAR-10 when found, else synthetic.
+    /// Adam η 0.03, batch 10, 300 epochs); default: CIFAR-10 when found, else synthetic.
     #[arg(long, value_parser = by_name::<DatasetKind>, global = true)]
     pub dataset: Option<DatasetKind>,
     /// classic: batch 1 / batch 2; all: all batches minus --val.

@@ -268,8 +268,18 @@ mod tests {
             &mut rng,
         );
         let points: Vec<[f32; 2]> = pts.train.iter().map(|p| p.x).collect();
-        let w = warp(&net, &norm, &features, LossKind::Ce, 1, [2, 0], 5, 7, &points)
-            .expect("layer and units exist");
+        let w = warp(
+            &net,
+            &norm,
+            &features,
+            LossKind::Ce,
+            1,
+            [2, 0],
+            5,
+            7,
+            &points,
+        )
+        .expect("layer and units exist");
         assert_eq!(w.lines.len(), 10);
         assert!(w.lines.iter().all(|l| l.len() == 7));
         assert_eq!(w.points.len(), points.len());
@@ -283,7 +293,12 @@ mod tests {
         let (_, outs) = outputs(&net, &norm, &features, LossKind::Ce, &points[..1]);
         assert_eq!(w.points[0], [outs[1][2], outs[1][0]]);
         // A tanh layer's outputs lie in (−1, 1).
-        assert!(w.lines.iter().flatten().all(|v| v.at.iter().all(|x| x.abs() < 1.0)));
+        assert!(
+            w.lines
+                .iter()
+                .flatten()
+                .all(|v| v.at.iter().all(|x| x.abs() < 1.0))
+        );
         // The second hidden layer has no fourth unit; the network has no fourth layer.
         assert!(warp(&net, &norm, &features, LossKind::Ce, 1, [3, 0], 5, 7, &[]).is_none());
         assert!(warp(&net, &norm, &features, LossKind::Ce, 3, [0, 1], 5, 7, &[]).is_none());

@@ -89,9 +89,7 @@ impl ViewMeter {
     /// Counts a frame of `view`; logs at the end of a period.
     fn frame(&mut self, view: &str, history: &RunHistory) {
         let now = std::time::Instant::now();
-        let (since, run, step) = *self
-            .since
-            .get_or_insert((now, history.run, history.step));
+        let (since, run, step) = *self.since.get_or_insert((now, history.run, history.step));
         self.frames += 1;
         let secs = now.duration_since(since).as_secs_f64();
         if secs < Self::PERIOD.as_secs_f64() {
@@ -455,8 +453,12 @@ impl PlanePanel {
         let net = net.clone();
         self.meter.frame("Network", history);
         ui.horizontal(|ui| {
-            ui.selectable_value(&mut self.network_view, NetworkView::Units, "Units and links")
-                .on_hover_text("Every unit's output over the plane and the weights between them");
+            ui.selectable_value(
+                &mut self.network_view,
+                NetworkView::Units,
+                "Units and links",
+            )
+            .on_hover_text("Every unit's output over the plane and the weights between them");
             ui.selectable_value(
                 &mut self.network_view,
                 NetworkView::Warp,
@@ -670,8 +672,14 @@ fn draw_axes(painter: &egui::Painter, rect: Rect, text: Color32) {
         let at = v as f32;
         let x = to_screen(rect, [at, 0.0]).x;
         let y = to_screen(rect, [0.0, at]).y;
-        painter.line_segment([Pos2::new(x, rect.max.y), Pos2::new(x, rect.max.y + 4.0)], tick);
-        painter.line_segment([Pos2::new(rect.min.x - 4.0, y), Pos2::new(rect.min.x, y)], tick);
+        painter.line_segment(
+            [Pos2::new(x, rect.max.y), Pos2::new(x, rect.max.y + 4.0)],
+            tick,
+        );
+        painter.line_segment(
+            [Pos2::new(rect.min.x - 4.0, y), Pos2::new(rect.min.x, y)],
+            tick,
+        );
         let label = if v < 0 {
             format!("−{}", -v)
         } else {

@@ -88,10 +88,13 @@ fn class_runs(line: &[crate::train::plane::WarpVertex]) -> Vec<(usize, Vec<[f64;
     let mut runs: Vec<(usize, Vec<[f64; 2]>)> = Vec::new();
     for v in line {
         let p = [f64::from(v.at[0]), f64::from(v.at[1])];
-        let repeated = runs.last().and_then(|(_, pts)| pts.last()).is_some_and(|q| {
-            let scale = 1.0 + q[0].abs().max(q[1].abs());
-            (p[0] - q[0]).abs().max((p[1] - q[1]).abs()) <= 1e-5 * scale
-        });
+        let repeated = runs
+            .last()
+            .and_then(|(_, pts)| pts.last())
+            .is_some_and(|q| {
+                let scale = 1.0 + q[0].abs().max(q[1].abs());
+                (p[0] - q[0]).abs().max((p[1] - q[1]).abs()) <= 1e-5 * scale
+            });
         if repeated {
             continue;
         }
@@ -163,7 +166,8 @@ impl WarpPanel {
                             wide,
                             egui::Button::selectable(layer == l, layer_name(net, l)),
                         );
-                        if r.on_disabled_hover_text("One unit: a plane needs two").clicked()
+                        if r.on_disabled_hover_text("One unit: a plane needs two")
+                            .clicked()
                             && l != layer
                         {
                             // Another layer: start from its first two units.
@@ -231,7 +235,13 @@ impl WarpPanel {
         };
         let outline = ui.visuals().text_color();
         let hidden = (layer + 1 < net.layers.len()).then_some(net.activation);
-        let all = || w.lines.iter().flatten().map(|v| v.at).chain(w.points.iter().copied());
+        let all = || {
+            w.lines
+                .iter()
+                .flatten()
+                .map(|v| v.at)
+                .chain(w.points.iter().copied())
+        };
         let (x0, x1) = axis_span(all().map(|p| p[0]), hidden);
         let (y0, y1) = axis_span(all().map(|p| p[1]), hidden);
         super::plots::readable_plot("plane-warp", &x_name, &y_name, false)
@@ -280,9 +290,18 @@ mod tests {
             assert!((a - c).abs() < 1e-9 && (b - d).abs() < 1e-9, "{a}…{b}")
         };
         // A saturated tanh unit (all −1) still gets the whole −1…1.
-        near(axis_span([-1.0f32, -1.0].into_iter(), Some(Activation::Tanh)), (-1.0, 1.0));
-        near(axis_span([0.2f32, 0.3].into_iter(), Some(Activation::Sigmoid)), (0.0, 1.0));
-        near(axis_span([0.0f32, 7.5].into_iter(), Some(Activation::Relu)), (0.0, 7.5));
+        near(
+            axis_span([-1.0f32, -1.0].into_iter(), Some(Activation::Tanh)),
+            (-1.0, 1.0),
+        );
+        near(
+            axis_span([0.2f32, 0.3].into_iter(), Some(Activation::Sigmoid)),
+            (0.0, 1.0),
+        );
+        near(
+            axis_span([0.0f32, 7.5].into_iter(), Some(Activation::Relu)),
+            (0.0, 7.5),
+        );
         // Class scores: the data's range, a span of 1 at least.
         near(axis_span([3.0f32, 3.0].into_iter(), None), (2.5, 3.5));
         near(axis_span([-4.0f32, 9.0].into_iter(), None), (-4.0, 9.0));

@@ -261,7 +261,10 @@ fn every_preset_gives_the_same_settings_in_the_window_and_on_the_command_line() 
         // The menu is taller than egui lets a popup be on its first showing (its default
         // area, 400 points): the entries below scroll, as a user scrolls to them.
         // Steps enough for the scroll's animation to end before the click finds the entry.
-        h.get_all_by_label(preset.label).last().unwrap().scroll_to_me();
+        h.get_all_by_label(preset.label)
+            .last()
+            .unwrap()
+            .scroll_to_me();
         for _ in 0..20 {
             h.step();
         }
