@@ -25,7 +25,7 @@ pub struct TrainArgs {
     pub data: Option<PathBuf>,
     /// Data set: cifar10, fashion-mnist, folder, synthetic, or points in the plane: spiral,
     /// circle, xor, gauss, moons (these start from the playground's settings: 2 × 8 tanh,
-    /// Adam η 0.01, batch 10, 300 epochs); default: CIFAR-10 when found, else synthetic.
+    /// Adam η 0.03, batch 10, 300 epochs); default: CIFAR-10 when found, else synthetic.
     #[arg(long, value_parser = by_name::<DatasetKind>, global = true)]
     pub dataset: Option<DatasetKind>,
     /// classic: batch 1 / batch 2; all: all batches minus --val.
@@ -271,7 +271,13 @@ impl TrainArgs {
         if let Some(d) = self.dataset {
             c.dataset = d;
         }
-        let named = self.dataset.is_some() || self.data.is_some() || file_sets_dataset;
+        let preset_sets_dataset = (self.preset.as_deref())
+            .and_then(crate::runs::presets::find)
+            .is_some_and(|p| p.names_dataset());
+        let named = self.dataset.is_some()
+            || self.data.is_some()
+            || file_sets_dataset
+            || preset_sets_dataset;
         Ok((c, named))
     }
 }

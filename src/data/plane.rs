@@ -330,9 +330,11 @@ fn base_point(
     let radius = 5.0f32;
     match kind {
         PlaneKind::Spiral => {
-            // TensorFlow Playground's spiral: radius grows with the position along the arm.
+            // TensorFlow Playground's spiral: radius grows with the position along the arm,
+            // but from a tenth of the radius rather than 0, so the arms never start at the
+            // same point (there no network can tell them apart and 100 % is out of reach).
             let t = i as f32 / n as f32;
-            let r = t * radius;
+            let r = (0.1 + 0.9 * t) * radius;
             let angle = 1.75 * t * TAU + class as f32 * TAU / k as f32;
             [r * angle.sin(), r * angle.cos()]
         }

@@ -165,7 +165,14 @@ pub fn decision_boundary(
         "none",
         Some("#333333"),
     );
-    c.text(w / 2.0, 30.0, title, 15.0, Anchor::Middle, 0.0);
+    // A run's title is longer than the figure is wide: its parts on as many lines as
+    // they need.
+    let lines = title_lines(title, 80);
+    let size = if lines.len() > 1 { 13.0 } else { 15.0 };
+    for (i, line) in lines.iter().enumerate() {
+        let y = 22.0 + i as f64 * (size + 4.0) + if lines.len() > 2 { 0.0 } else { 6.0 };
+        c.text(w / 2.0, y, line, size, Anchor::Middle, 0.0);
+    }
     // Legend: classes, then what filled and hollow points are.
     let lx = 600.0;
     let mut ly = 90.0;
@@ -205,6 +212,22 @@ pub fn decision_boundary(
         svg: c.finish(),
         csv,
     }
+}
+
+/// `title`'s parts (between " · ") packed into lines of at most `width` characters (a
+/// part longer than that gets a line of its own).
+fn title_lines(title: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for part in title.split(" · ") {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 3 + part.chars().count() <= width => {
+                line.push_str(" · ");
+                line.push_str(part);
+            }
+            _ => lines.push(part.to_string()),
+        }
+    }
+    lines
 }
 
 /// Draws one `side` × `side` map at (x, y), `size` wide, cell colours from `colour`.
@@ -393,5 +416,16 @@ mod tests {
         assert_eq!(diverging_rgb(0.0), [255, 255, 255]);
         assert_eq!(diverging_rgb(1.0), POSITIVE);
         assert_eq!(diverging_rgb(-1.0), NEGATIVE);
+    }
+
+    #[test]
+    fn long_titles_break_between_their_parts() {
+        let t = "Decision boundary · spiral, 2 classes (600 points, noise 0.1) · MLP 8-8 tanh · \
+                 Softmax cross-entropy · λ 0 · η 0.03 · Adam · batch 10";
+        let lines = title_lines(t, 80);
+        assert_eq!(lines.join(" · "), t, "nothing lost");
+        assert!(lines.len() >= 2);
+        assert!(lines.iter().all(|l| l.chars().count() <= 80), "{lines:?}");
+        assert_eq!(title_lines("short", 80), ["short"]);
     }
 }

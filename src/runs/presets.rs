@@ -17,8 +17,30 @@ pub struct Preset {
     pub toml: &'static str,
 }
 
-/// The presets, in menu order.
+/// The presets, in menu order: the playground's first (short, quick runs on points in the
+/// plane, the way in on a first launch, and at the top so that a short window shows them
+/// without scrolling the menu), then the course's on images.
 pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "spiral-2x8-tanh",
+        label: "Spiral, two classes, 2 × 8 tanh (playground: points in the plane)",
+        toml: "dataset = \"spiral\"\nclasses = 2\nfeatures = [\"x1\", \"x2\"]\nhidden = [8, 8]\nactivation = \"tanh\"\ninit = \"xavier\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.03\nbatch = 10\nepochs = 300\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"adam\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "xor-4-tanh",
+        label: "XOR, two classes, 1 × 4 tanh (playground)",
+        toml: "dataset = \"xor\"\nclasses = 2\nfeatures = [\"x1\", \"x2\"]\nhidden = [4]\nactivation = \"tanh\"\ninit = \"xavier\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.01\nbatch = 10\nepochs = 100\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"adam\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "circle-squares-linear",
+        label: "Circle, two classes, linear on x₁² and x₂² (playground: features do the work)",
+        toml: "dataset = \"circle\"\nclasses = 2\nfeatures = [\"x1sq\", \"x2sq\"]\nhidden = []\ninit = \"xavier\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.01\nbatch = 10\nepochs = 50\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"adam\"\ndropout = 0.0",
+    },
+    Preset {
+        name: "spiral-3-arms",
+        label: "Spiral, three arms, 3 × 12 ReLU, L1 1e-4 (playground)",
+        toml: "dataset = \"spiral\"\nclasses = 3\npoints = 900\nfeatures = [\"x1\", \"x2\"]\nhidden = [12, 12, 12]\nactivation = \"relu\"\ninit = \"he\"\nlambda = 0.0\nl1 = 0.0001\nschedule = \"constant\"\neta = 0.01\nbatch = 10\nepochs = 300\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"adam\"\ndropout = 0.0",
+    },
     Preset {
         name: "lambda0-eta0.1",
         label: "Linear, λ=0, η=0.1 (too large a step: oscillates)",
@@ -139,26 +161,6 @@ pub const PRESETS: &[Preset] = &[
         label: "ConvNet patchify 4:40, dense 300: 4 doubling cycles, λ 0.0015, label smoothing 0.1 (assignment 3)",
         toml: "layers = \"patchify 4:40, relu, dense 300, relu\"\nlambda = 0.0015\nlabel_smoothing = 0.1\ncycles = 4\ncycle_growth = 2.0\ninit = \"he\"\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0\nhidden = []",
     },
-    Preset {
-        name: "spiral-2x8-tanh",
-        label: "Spiral, two classes, 2 × 8 tanh (playground: points in the plane)",
-        toml: "dataset = \"spiral\"\nclasses = 2\nfeatures = [\"x1\", \"x2\"]\nhidden = [8, 8]\nactivation = \"tanh\"\ninit = \"xavier\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.03\nbatch = 10\nepochs = 300\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"adam\"\ndropout = 0.0",
-    },
-    Preset {
-        name: "xor-4-tanh",
-        label: "XOR, two classes, 1 × 4 tanh (playground)",
-        toml: "dataset = \"xor\"\nclasses = 2\nfeatures = [\"x1\", \"x2\"]\nhidden = [4]\nactivation = \"tanh\"\ninit = \"xavier\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.01\nbatch = 10\nepochs = 100\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"adam\"\ndropout = 0.0",
-    },
-    Preset {
-        name: "circle-squares-linear",
-        label: "Circle, two classes, linear on x₁² and x₂² (playground: features do the work)",
-        toml: "dataset = \"circle\"\nclasses = 2\nfeatures = [\"x1sq\", \"x2sq\"]\nhidden = []\ninit = \"xavier\"\nlambda = 0.0\nschedule = \"constant\"\neta = 0.01\nbatch = 10\nepochs = 50\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"adam\"\ndropout = 0.0",
-    },
-    Preset {
-        name: "spiral-3-arms",
-        label: "Spiral, three arms, 3 × 12 ReLU, L1 1e-4 (playground)",
-        toml: "dataset = \"spiral\"\nclasses = 3\npoints = 900\nfeatures = [\"x1\", \"x2\"]\nhidden = [12, 12, 12]\nactivation = \"relu\"\ninit = \"he\"\nlambda = 0.0\nl1 = 0.0001\nschedule = \"constant\"\neta = 0.01\nbatch = 10\nepochs = 300\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"adam\"\ndropout = 0.0",
-    },
 ];
 
 /// The preset called `name`.
@@ -176,6 +178,12 @@ pub fn names() -> String {
 }
 
 impl Preset {
+    /// Whether this preset names its data set (the playground's do: their points are part
+    /// of the experiment), so that no data set detected from the machine replaces it.
+    pub fn names_dataset(&self) -> bool {
+        toml::from_str::<toml::Table>(self.toml).is_ok_and(|t| t.contains_key("dataset"))
+    }
+
     /// Whether this preset's network is a layer stack (a ConvNet), which only the command
     /// line trains so far.
     pub fn is_layer_stack(&self) -> bool {

@@ -25,6 +25,7 @@ pub mod runs;
 pub mod scale;
 pub mod tables;
 pub mod templates;
+pub mod warp;
 pub mod words;
 
 use std::sync::Arc;

@@ -24,6 +24,8 @@ use crate::words::Words;
 const HEAT_SIDE: usize = 100;
 /// Cells per side of each unit's map in the Network tab.
 const UNIT_SIDE: usize = 32;
+/// Rows of unit maps in the Network tab: a map and, below it, room for its name.
+const ROW: f32 = 1.5;
 /// How near (in screen points) a click with the remove modifier must be to a point.
 const REMOVE_RADIUS: f32 = 12.0;
 
@@ -63,6 +65,64 @@ pub struct PlanePanel {
     rect: Option<Rect>,
     /// The `hard` choice the heatmap's texture was made with.
     heat_hard: bool,
+    /// What the Network tab shows.
+    pub network_view: NetworkView,
+    /// The warped-grid view's layer and units.
+    pub warp: super::warp::WarpPanel,
+    meter: ViewMeter,
+}
+
+/// Counts the frames the Plane and Network tabs draw, how often their maps are remade
+/// (new weights) and the training steps meanwhile, and logs the rates every ten seconds
+/// (`RUST_LOG=trainviz=info`): the playground's frame rate and speed, measured in place.
+#[derive(Debug, Default)]
+struct ViewMeter {
+    /// When the period began, and the run and step then.
+    since: Option<(std::time::Instant, u64, usize)>,
+    frames: u32,
+    remade: u32,
+}
+
+impl ViewMeter {
+    const PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// Counts a frame of `view`; logs at the end of a period.
+    fn frame(&mut self, view: &str, history: &RunHistory) {
+        let now = std::time::Instant::now();
+        let (since, run, step) = *self.since.get_or_insert((now, history.run, history.step));
+        self.frames += 1;
+        let secs = now.duration_since(since).as_secs_f64();
+        if secs < Self::PERIOD.as_secs_f64() {
+            return;
+        }
+        // Steps count only within one run (a new run starts again from 0).
+        let steps = if history.run == run {
+            history.step.saturating_sub(step) as f64 / secs
+        } else {
+            f64::NAN
+        };
+        log::info!(
+            "playground: {view} tab {:.1} frames a second, its maps remade {:.1} times a \
+             second; training {steps:.0} steps a second ({:.0} points a second)",
+            f64::from(self.frames) / secs,
+            f64::from(self.remade) / secs,
+            history.images_per_sec,
+        );
+        *self = ViewMeter {
+            since: Some((now, history.run, history.step)),
+            ..ViewMeter::default()
+        };
+    }
+}
+
+/// The Network tab's two views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NetworkView {
+    /// Every unit's map and the links between them.
+    #[default]
+    Units,
+    /// How a layer maps the plane's grid (ConvNetJS).
+    Warp,
 }
 
 impl Default for PlanePanel {
@@ -78,6 +138,9 @@ impl Default for PlanePanel {
             maps: None,
             rect: None,
             heat_hard: false,
+            meter: ViewMeter::default(),
+            network_view: NetworkView::default(),
+            warp: super::warp::WarpPanel::default(),
         }
     }
 }
@@ -141,6 +204,7 @@ impl PlanePanel {
             return;
         }
         self.version = version;
+        self.meter.remade += 1;
         let (Some(heat), Some(units)) = (
             maps(net, &data.norm, &data.features, loss, HEAT_SIDE),
             maps(net, &data.norm, &data.features, loss, UNIT_SIDE),
@@ -216,6 +280,7 @@ impl PlanePanel {
             let net = net.clone();
             self.refresh_maps(ui, history, &net);
         }
+        self.meter.frame("Plane", history);
         let Some(data) = &self.data else { return false };
         let classes = info.class_names.len().max(1);
         self.class = self.class.min(classes as u8 - 1);
@@ -247,13 +312,21 @@ impl PlanePanel {
                 }
             }
         }
-        let side = ui
-            .available_width()
-            .min(ui.available_height() - 10.0)
+        // Room left of and below the plane for the axes' numbers and names.
+        // (above and right: half a number's height and width stick out past the corners).
+        let (left, below, above, right) = (44.0, 34.0, 8.0, 10.0);
+        let side = (ui.available_width() - left - right)
+            .min(ui.available_height() - below - above - 6.0)
             .max(200.0);
-        let (response, painter) = ui.allocate_painter(vec2(side, side), Sense::click());
-        let rect = response.rect;
+        let (whole, _) = ui.allocate_exact_size(
+            vec2(side + left + right, side + below + above),
+            Sense::hover(),
+        );
+        let rect = Rect::from_min_size(whole.min + vec2(left, above), vec2(side, side));
+        let response = ui.interact(rect, ui.scope_id().with("plane"), Sense::click());
+        let painter = ui.painter_at(whole);
         self.rect = Some(rect);
+        draw_axes(&painter, rect, ui.visuals().text_color());
         match &self.heat {
             Some(tex) => {
                 painter.image(
@@ -378,6 +451,40 @@ impl PlanePanel {
             return;
         }
         let net = net.clone();
+        self.meter.frame("Network", history);
+        ui.horizontal(|ui| {
+            ui.selectable_value(
+                &mut self.network_view,
+                NetworkView::Units,
+                "Units and links",
+            )
+            .on_hover_text("Every unit's output over the plane and the weights between them");
+            ui.selectable_value(
+                &mut self.network_view,
+                NetworkView::Warp,
+                "How a layer maps the plane",
+            )
+            .on_hover_text(
+                "ConvNetJS's view: the plane's grid and the points at two units' outputs",
+            );
+        });
+        if self.network_view == NetworkView::Warp {
+            let Some(data) = &self.data else { return };
+            let loss = history
+                .live()
+                .map_or(crate::model::LossKind::Ce, |l| l.loss);
+            let input = super::warp::WarpInput {
+                version: (history.run, history.network_version),
+                net: &net,
+                norm: &data.norm,
+                features: &data.features,
+                loss,
+                train: &data.points.train,
+                class_names: &info.class_names,
+            };
+            self.warp.ui(ui, &input);
+            return;
+        }
         self.refresh_maps(ui, history, &net);
         let Some(data) = &self.data else { return };
         ui.label(
@@ -404,11 +511,11 @@ impl PlanePanel {
         columns.push(info.class_names.clone());
         let tallest = columns.iter().map(Vec::len).max().unwrap_or(1) as f32;
         let avail = ui.available_size();
-        let tile = ((avail.y - 30.0) / (tallest * 1.35)).clamp(24.0, 96.0);
+        let tile = ((avail.y - 30.0) / (tallest * ROW)).clamp(24.0, 96.0);
         let gap_x = ((avail.x - columns.len() as f32 * tile - 100.0)
             / (columns.len() as f32 - 1.0).max(1.0))
         .clamp(tile, 8.0 * tile);
-        let height = tallest * tile * 1.35 + 30.0;
+        let height = tallest * tile * ROW + 30.0;
         let (response, painter) = ui.allocate_painter(vec2(avail.x, height), Sense::hover());
         let origin = response.rect.min + vec2(60.0, 24.0);
         let pos_of = |col: usize, i: usize| {
@@ -416,7 +523,7 @@ impl PlanePanel {
             origin
                 + vec2(
                     col as f32 * (tile + gap_x),
-                    (tallest - n) * tile * 1.35 / 2.0 + i as f32 * tile * 1.35,
+                    (tallest - n) * tile * ROW / 2.0 + i as f32 * tile * ROW,
                 )
         };
         let top = net
@@ -489,7 +596,7 @@ impl PlanePanel {
                     text_at,
                     align,
                     name,
-                    FontId::proportional(11.0),
+                    FontId::proportional(13.0),
                     ui.visuals().text_color(),
                 );
                 if col > 0 && hover.is_some_and(|h| r.contains(h)) {
@@ -510,7 +617,7 @@ impl PlanePanel {
                     - vec2(-tile / 2.0, 4.0),
                 Align2::CENTER_BOTTOM,
                 head,
-                FontId::proportional(12.0),
+                FontId::proportional(14.0),
                 ui.visuals().text_color(),
             );
         }
@@ -553,6 +660,60 @@ pub fn click_edit(
         x: to_plane(rect, pos),
         label,
     }))
+}
+
+/// The plane's axes: numbers every 2 (every 1 when there is room) below and left of
+/// `rect`, the axes' names beside them.
+fn draw_axes(painter: &egui::Painter, rect: Rect, text: Color32) {
+    let step = if rect.width() >= 560.0 { 1 } else { 2 };
+    let font = FontId::proportional(13.0);
+    let tick = Stroke::new(1.0, text);
+    for v in (-6..=6).step_by(step) {
+        let at = v as f32;
+        let x = to_screen(rect, [at, 0.0]).x;
+        let y = to_screen(rect, [0.0, at]).y;
+        painter.line_segment(
+            [Pos2::new(x, rect.max.y), Pos2::new(x, rect.max.y + 4.0)],
+            tick,
+        );
+        painter.line_segment(
+            [Pos2::new(rect.min.x - 4.0, y), Pos2::new(rect.min.x, y)],
+            tick,
+        );
+        let label = if v < 0 {
+            format!("−{}", -v)
+        } else {
+            v.to_string()
+        };
+        painter.text(
+            Pos2::new(x, rect.max.y + 5.0),
+            Align2::CENTER_TOP,
+            &label,
+            font.clone(),
+            text,
+        );
+        painter.text(
+            Pos2::new(rect.min.x - 6.0, y),
+            Align2::RIGHT_CENTER,
+            label,
+            font.clone(),
+            text,
+        );
+    }
+    painter.text(
+        Pos2::new(rect.center().x, rect.max.y + 20.0),
+        Align2::CENTER_TOP,
+        "x₁",
+        FontId::proportional(14.0),
+        text,
+    );
+    painter.text(
+        Pos2::new(rect.min.x - 30.0, rect.min.y + 2.0),
+        Align2::RIGHT_TOP,
+        "x₂",
+        FontId::proportional(14.0),
+        text,
+    );
 }
 
 fn distance_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {

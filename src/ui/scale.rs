@@ -81,7 +81,7 @@ mod tests {
             let rect =
                 egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(width / zoom, 900.0 / zoom));
             input.screen_rect = Some(rect);
-            let _ = ctx.run_ui(input, |ui| scale.apply(ui.ctx()));
+            let _full_output = ctx.run_ui(input, |ui| scale.apply(ui.ctx()));
         }
         ctx.zoom_factor()
     }

@@ -3,6 +3,7 @@
 //! window a click in the Plane tab adds a point to the training set.
 
 use crate::common::{harness, trainviz, wait_until};
+use egui_kittest::kittest::Queryable;
 use trainviz::data::DatasetKind;
 use trainviz::train::TrainConfig;
 use trainviz::ui::app::Tab;
@@ -173,4 +174,53 @@ fn a_click_in_the_plane_adds_a_training_point() {
     let added = h.state().settings.config.added_points.clone();
     assert_eq!(added.len(), 1, "alt-click removed the point under it");
     assert_eq!(added[0].label, 1);
+}
+
+#[test]
+fn the_network_tab_shows_how_a_chosen_layer_maps_the_plane() {
+    let settings = Settings {
+        config: TrainConfig {
+            epochs: 2,
+            hidden: vec![4, 3],
+            ..TrainConfig::plane(DatasetKind::Spiral)
+        },
+        autostart: false,
+        ..Default::default()
+    };
+    let mut h = harness(TrainvizApp::new(settings, None));
+    wait_until(&mut h, "the run's weights", |a| a.history.network.is_some());
+    // A run on points in the plane opens the Plane tab; go on to the Network tab.
+    h.state_mut().settings.tab = Tab::Network;
+    h.step();
+    h.get_by_label("How a layer maps the plane").click();
+    h.step();
+    h.step();
+    // It opens on the last hidden layer, its first two units.
+    assert_eq!(h.state().plane.warp.layer, Some(1));
+    assert_eq!(h.state().plane.warp.units, [0, 1]);
+    // A menu is found by what it shows, its entries by their names.
+    h.get_by_value("hidden 2 (tanh)").click();
+    h.step();
+    h.step();
+    h.get_by_label("hidden 1 (tanh)").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().plane.warp.layer, Some(0));
+    // The y axis's menu names the first layer's units; pick its fourth.
+    h.get_by_value("h1.2").click();
+    h.step();
+    h.step();
+    h.get_all_by_label("h1.4").last().unwrap().click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().plane.warp.units, [0, 3]);
+    // The class scores' layer names its units after the classes.
+    h.get_by_value("hidden 1 (tanh)").click();
+    h.step();
+    h.step();
+    h.get_by_label("class scores").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().plane.warp.layer, Some(2));
+    h.get_by_value("score of arm 2");
 }
