@@ -112,8 +112,8 @@ impl ControlsPanel {
         egui::ComboBox::from_id_salt("preset")
             .selected_text(active.map_or("Course settings…", |p| p.label))
             .width(ui.available_width().min(300.0))
-            // Tall enough for every preset: none hides below a scroll.
-            .height(f32::INFINITY)
+            // egui caps a menu's height the first time it opens, so the entries a newcomer
+            // looks for first (the playground's) are listed first; the rest scroll.
             .show_ui(ui, |ui| {
                 // ConvNets train on the command line only, so far: the menu says how.
                 for p in crate::runs::presets::PRESETS.iter().filter(|p| !p.is_layer_stack()) {
@@ -122,6 +122,8 @@ impl ControlsPanel {
                         && let Ok(c) = p.config(edited)
                     {
                         *edited = c;
+                        // Text left refused in a field ("abc") would hide the preset's value.
+                        crate::ui::field::discard_typed_text(ui.ctx());
                         actions.push(UiAction::ResetForPreset(p.label));
                     }
                 }

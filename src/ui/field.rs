@@ -11,6 +11,8 @@ use crate::train::record::number;
 /// The text of a field while it differs from its value, kept between frames.
 #[derive(Clone, Debug)]
 struct Typed {
+    /// The [`TypedEpoch`] it was typed in.
+    epoch: u64,
     /// What the user typed.
     text: String,
     /// The value the text was last made from or wrote, to notice changes from elsewhere
@@ -81,6 +83,26 @@ pub fn field_error(ui: &mut Ui, message: &str) {
     ui.add(egui::Label::new(egui::RichText::new(format!("⚠ {message}")).color(colour)).wrap());
 }
 
+/// Counts the times every field's typed text was dropped: text typed in an earlier epoch is
+/// forgotten, so a preset that sets a value equal to the old one still clears "abc" left
+/// refused in its field.
+#[derive(Clone, Copy, Debug, Default)]
+struct TypedEpoch(u64);
+
+/// The current [`TypedEpoch`].
+fn typed_epoch(ctx: &egui::Context) -> u64 {
+    ctx.data(|d| d.get_temp::<TypedEpoch>(egui::Id::NULL))
+        .unwrap_or_default()
+        .0
+}
+
+/// Drops the text typed into every field (refused or not), so each shows its value again:
+/// for a preset or a loaded run, which replace every setting at once.
+pub fn discard_typed_text(ctx: &egui::Context) {
+    let next = typed_epoch(ctx) + 1;
+    ctx.data_mut(|d| d.insert_temp(egui::Id::NULL, TypedEpoch(next)));
+}
+
 /// A numeric setting: slider over its whole allowed range, its name, and a text box for the
 /// exact value, with the setting's help on hover. Typed text is checked on every key:
 /// junk or an out-of-range value shows the reason and the allowed range just below the
@@ -94,10 +116,13 @@ pub fn setting_field<N: egui::emath::Numeric>(
 ) -> FieldResponse {
     let id = ui.scope_id().with(("setting-field", spec.key));
     let before = value.to_f64();
+    let epoch = typed_epoch(ui.ctx());
     let mut typed: Typed = ui
         .data(|d| d.get_temp::<Typed>(id))
+        .filter(|t| t.epoch == epoch)
         .filter(|t| t.value == before || t.value.is_nan() && before.is_nan())
         .unwrap_or_else(|| Typed {
+            epoch,
             text: shown(*value),
             value: before,
         });
@@ -156,6 +181,8 @@ pub fn setting_field<N: egui::emath::Numeric>(
 /// The text of a non-numeric typed field while it differs from its value.
 #[derive(Clone, Debug)]
 struct TypedText<T> {
+    /// The [`TypedEpoch`] it was typed in.
+    epoch: u64,
     text: String,
     value: T,
 }
@@ -174,10 +201,12 @@ pub fn text_field<T: PartialEq + Clone + Send + Sync + 'static>(
 ) -> FieldResponse {
     let id = ui.scope_id().with(("text-field", label));
     let before = value.clone();
+    let epoch = typed_epoch(ui.ctx());
     let mut typed: TypedText<T> = ui
         .data(|d| d.get_temp::<TypedText<T>>(id))
-        .filter(|t| t.value == before)
+        .filter(|t| t.epoch == epoch && t.value == before)
         .unwrap_or_else(|| TypedText {
+            epoch,
             text: show(value),
             value: before.clone(),
         });

@@ -183,3 +183,55 @@ fn the_cyclic_range_and_race_values_are_checked_as_typed() {
     type_into(&mut h, "first values", "0.1, 0.01");
     assert!(!h.get_by_label("Start race").accesskit_node().is_disabled());
 }
+
+#[test]
+fn a_preset_clears_text_left_refused_in_a_field() {
+    // Epochs 12 before and after: the preset sets the value the field already had, and the
+    // refused "abc" must still give way to it.
+    let classic = trainviz::runs::presets::find("classic").expect("the classic preset");
+    let synthetic = TrainConfig {
+        dataset: DatasetKind::Synthetic,
+        ..TrainConfig::default()
+    };
+    let config = classic
+        .config(&synthetic)
+        .expect("the classic preset applies");
+    let epochs = config.epochs;
+    let mut h = harness(TrainvizApp::new(
+        Settings {
+            config,
+            autostart: false,
+            ..Default::default()
+        },
+        None,
+    ));
+    type_into(&mut h, settings::EPOCHS.label, "abc");
+    note_with(&mut h, &[settings::EPOCHS.label, "\"abc\" is not a number"]);
+    h.get_all_by_role(Role::ComboBox).next().unwrap().click();
+    h.step();
+    h.step();
+    h.get_all_by_label(classic.label)
+        .last()
+        .unwrap()
+        .scroll_to_me();
+    for _ in 0..20 {
+        h.step();
+    }
+    h.get_all_by_label(classic.label).last().unwrap().click();
+    for _ in 0..4 {
+        h.step();
+    }
+    let field = h.get_by_role_and_label(Role::TextInput, settings::EPOCHS.label);
+    let shown = field.accesskit_node().value().map(|v| v.to_string());
+    assert_eq!(shown.as_deref(), Some(epochs.to_string().as_str()));
+    let refused = h
+        .query_all_by(|n| n.role() == Role::Label)
+        .filter_map(|n| {
+            let a = n.accesskit_node();
+            a.label()
+                .map(|l| l.to_string())
+                .or_else(|| a.value().map(|v| v.to_string()))
+        })
+        .any(|l| l.contains("\"abc\" is not a number"));
+    assert!(!refused, "the refusal is gone");
+}
