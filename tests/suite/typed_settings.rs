@@ -206,7 +206,7 @@ fn a_preset_clears_text_left_refused_in_a_field() {
         None,
     ));
     type_into(&mut h, settings::EPOCHS.label, "abc");
-    note_with(&mut h, &[settings::EPOCHS.label, "\"abc\" is not a number"]);
+    note_with(&h, &[settings::EPOCHS.label, "\"abc\" is not a number"]);
     h.get_all_by_role(Role::ComboBox).next().unwrap().click();
     h.step();
     h.step();
