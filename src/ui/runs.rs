@@ -550,7 +550,14 @@ impl RunsPanel {
                         ui.colored_label(colour, state.label())
                             .on_hover_text(state.explain());
                         if wide {
-                            ui.label(&run.meta.dataset);
+                            // Cut like the settings: a plane data set's description
+                            // ("spiral, 2 classes (600 points, noise 0.1)") pushed Load off
+                            // the right edge at 1400 px (seen in a new-user trial).
+                            ui.scope(|ui| {
+                                ui.set_max_width(160.0);
+                                ui.add(egui::Label::new(&run.meta.dataset).truncate())
+                                    .on_hover_text(&run.meta.dataset);
+                            });
                             ui.scope(|ui| {
                                 ui.set_min_width(140.0);
                                 ui.set_max_width(220.0);
