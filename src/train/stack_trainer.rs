@@ -341,34 +341,22 @@ impl StackTrainer {
                     });
                 });
         });
-        let mut total = 0.0;
-        for (k, g) in self
-            .grads
-            .iter_mut()
-            .flat_map(|l| l.params_mut())
-            .enumerate()
-        {
-            let mut first = true;
-            for share in self.shares.iter().filter(|s| s.rows > 0) {
-                let weight = share.rows as f32 / b as f32;
-                let theirs = share.grads.iter().flat_map(|l| l.params()).nth(k);
-                let theirs = theirs.expect("every share has the stack's parameters");
-                if first {
-                    for (g, &t) in g.iter_mut().zip(theirs) {
-                        *g = weight * t;
-                    }
-                    first = false;
-                } else {
-                    for (g, &t) in g.iter_mut().zip(theirs) {
-                        *g += weight * t;
-                    }
+        let mut sums: Vec<&mut [f32]> =
+            self.grads.iter_mut().flat_map(|l| l.params_mut()).collect();
+        for g in &mut sums {
+            g.fill(0.0);
+        }
+        let shares = self.shares.iter().filter(|s| s.rows > 0);
+        for share in shares.clone() {
+            let weight = share.rows as f32 / b as f32;
+            let theirs = share.grads.iter().flat_map(|l| l.params());
+            for (g, theirs) in sums.iter_mut().zip(theirs) {
+                for (g, &t) in g.iter_mut().zip(theirs) {
+                    *g += weight * t;
                 }
             }
         }
-        for share in self.shares.iter().filter(|s| s.rows > 0) {
-            total += share.loss * share.rows as f64 / b as f64;
-        }
-        total
+        shares.map(|s| s.loss * s.rows as f64 / b as f64).sum()
     }
 
     /// One step of the optimiser along the gradients of the last batch.
