@@ -9,6 +9,7 @@ pub mod loss;
 pub mod network;
 pub mod stack;
 pub mod stack_check;
+pub mod stack_views;
 pub mod templates;
 
 pub use loss::LossKind;

@@ -46,7 +46,7 @@ pub fn run_label(info: &RunInfo) -> String {
 }
 
 /// `base`, followed by the run's name when the figure is of a known run.
-fn titled(base: &str, run: Option<&RunInfo>) -> String {
+pub(crate) fn titled(base: &str, run: Option<&RunInfo>) -> String {
     match run {
         Some(info) => format!("{base} — {}", run_label(info)),
         None => base.to_string(),
@@ -524,7 +524,7 @@ fn padded_names(names: &[String], k: usize) -> Vec<String> {
 }
 
 /// Quotes a CSV field when it needs it.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -4,6 +4,7 @@
 //! `trainviz train --figures`; knows nothing of the UI.
 
 pub mod compare;
+pub mod convnet;
 pub mod figures;
 pub mod plane;
 pub mod range;
