@@ -1,0 +1,406 @@
+//! The network builder: a layer stack (`--layers`) as editable rows — pick each layer's kind
+//! and size, add, remove and reorder — with each layer's output shape, parameters and
+//! multiply-adds per image beside it, and a layer that does not fit its input explained at
+//! its own row. The text the command line takes stays the one source of truth: the builder
+//! reads it every frame and writes it back when a row changes.
+
+use egui::{Color32, DragValue, RichText, Ui};
+
+use crate::model::layers::{self, LayerInfo, LayerSpec, LayersError, Shape};
+
+/// The kinds a row can be, in menu order, each with the layer a new row of that kind starts
+/// as and what it does, in words.
+const KINDS: [(LayerSpec, &str); 10] = [
+    (
+        LayerSpec::Patchify { f: 4, n: 10 },
+        "patchify: F×F filters with stride F, no overlap (the assignment's first layer)",
+    ),
+    (
+        LayerSpec::Conv { k: 3, n: 32 },
+        "convolution: K×K filters, stride 1, zero padding that keeps the size",
+    ),
+    (
+        LayerSpec::Pool { size: 2 },
+        "2×2 max pooling: halves height and width",
+    ),
+    (
+        LayerSpec::Dense { n: 50 },
+        "dense: every unit sees every input",
+    ),
+    (LayerSpec::Relu, "ReLU: max(0, z)"),
+    (LayerSpec::Tanh, "tanh"),
+    (LayerSpec::Sigmoid, "sigmoid: 1/(1 + e^−z)"),
+    (
+        LayerSpec::Bn,
+        "batch normalisation: per channel after a convolution, per unit after a dense layer",
+    ),
+    (
+        LayerSpec::Dropout { p: 0.5 },
+        "dropout: drops each output with probability P while training",
+    ),
+    (
+        LayerSpec::Flatten,
+        "flatten: the maps as one vector (dense layers do this anyway)",
+    ),
+];
+
+/// The kind's word in the menu (the grammar's first word).
+fn kind_word(spec: &LayerSpec) -> &'static str {
+    match spec {
+        LayerSpec::Patchify { .. } => "patchify",
+        LayerSpec::Conv { .. } => "conv",
+        LayerSpec::Pool { .. } => "pool",
+        LayerSpec::Flatten => "flatten",
+        LayerSpec::Dense { .. } => "dense",
+        LayerSpec::Relu => "relu",
+        LayerSpec::Tanh => "tanh",
+        LayerSpec::Sigmoid => "sigmoid",
+        LayerSpec::Bn => "bn",
+        LayerSpec::Dropout { .. } => "dropout",
+    }
+}
+
+/// What happened to the list in this frame.
+enum Edit {
+    /// Replace row `i` with this layer.
+    Set(usize, LayerSpec),
+    /// Swap rows `i` and `i + 1`.
+    SwapDown(usize),
+    /// Remove row `i`.
+    Remove(usize),
+    /// Add a layer at the end.
+    Push(LayerSpec),
+}
+
+/// Each row's description, up to the first layer that does not fit (`Err` holds that
+/// layer's index from 0 and why), and the implied output layer when all fit.
+pub struct Described {
+    /// Rows that fit, in order.
+    pub rows: Vec<LayerInfo>,
+    /// The first row that does not fit: (index from 0, the message).
+    pub misfit: Option<(usize, String)>,
+    /// The output layer to the classes, when every row fits.
+    pub output: Option<LayerInfo>,
+}
+
+/// Describes `specs` row by row for images of shape `input` and `classes` classes.
+pub fn describe_rows(specs: &[LayerSpec], input: Shape, classes: usize) -> Described {
+    let mut rows = Vec::with_capacity(specs.len());
+    let mut shape = input;
+    for (i, &spec) in specs.iter().enumerate() {
+        match layers::layer_info(i + 1, spec, shape) {
+            Ok(info) => {
+                shape = info.output;
+                rows.push(info);
+            }
+            Err(e) => {
+                let message = match e {
+                    LayersError::Shape { message, input, .. } => {
+                        format!("does not fit its input {input}: {message}")
+                    }
+                    LayersError::Syntax { message, .. } => message,
+                };
+                return Described {
+                    rows,
+                    misfit: Some((i, message)),
+                    output: None,
+                };
+            }
+        }
+    }
+    let output = layers::layer_info(specs.len() + 1, LayerSpec::Dense { n: classes }, shape)
+        .ok()
+        .map(|mut o| {
+            o.name = format!("output {classes}");
+            o
+        });
+    Described {
+        rows,
+        misfit: None,
+        output,
+    }
+}
+
+/// Draws the builder for the stack `text` (images of shape `input`, `classes` classes) and
+/// writes an edited stack back into `text`; true when it did. A text that does not parse
+/// draws no rows (the text field above says why) and is left alone.
+pub fn ui(ui: &mut Ui, text: &mut String, input: Shape, classes: usize) -> bool {
+    let Ok(mut specs) = layers::parse(text) else {
+        return false;
+    };
+    let described = describe_rows(&specs, input, classes);
+    let mut edit = None;
+    egui::Grid::new("layers_builder")
+        .num_columns(5)
+        .striped(true)
+        .spacing([8.0, 4.0])
+        .show(ui, |ui| {
+            ui.label(RichText::new("layer").strong());
+            ui.label("");
+            ui.label(RichText::new("output").strong())
+                .on_hover_text("height × width × channels, or units");
+            ui.label(RichText::new("parameters").strong());
+            ui.label(RichText::new("multiply-adds").strong())
+                .on_hover_text("per image, forward pass; training costs about three times as many");
+            ui.end_row();
+            ui.label("input");
+            ui.label("");
+            ui.label(input.to_string());
+            ui.end_row();
+            for (i, spec) in specs.iter().enumerate() {
+                if let Some(e) = row(ui, i, spec, specs.len()) {
+                    edit = Some(e);
+                }
+                match (described.rows.get(i), &described.misfit) {
+                    (Some(info), _) => {
+                        ui.label(info.output.to_string());
+                        ui.label(thousands(info.params));
+                        ui.label(thousands(info.multiply_adds));
+                    }
+                    (None, Some((bad, message))) if *bad == i => {
+                        ui.label(
+                            RichText::new(format!("{message}")).color(ui.visuals().error_fg_color),
+                        );
+                    }
+                    _ => {
+                        ui.label(RichText::new("—").color(Color32::GRAY))
+                            .on_hover_text("not worked out: a layer above does not fit");
+                    }
+                }
+                ui.end_row();
+            }
+            if let Some(out) = &described.output {
+                ui.label(format!("{} (implied)", out.name))
+                    .on_hover_text("the last layer, to the classes, is always there");
+                ui.label("");
+                ui.label(out.output.to_string());
+                ui.label(thousands(out.params));
+                ui.label(thousands(out.multiply_adds));
+                ui.end_row();
+                let (params, adds) = described
+                    .rows
+                    .iter()
+                    .chain(std::iter::once(out))
+                    .fold((0, 0), |(p, a), l| (p + l.params, a + l.multiply_adds));
+                ui.label(RichText::new("total").strong());
+                ui.label("");
+                ui.label("");
+                ui.label(RichText::new(thousands(params)).strong());
+                ui.label(RichText::new(thousands(adds)).strong());
+                ui.end_row();
+            }
+        });
+    ui.menu_button("+ add layer", |ui| {
+        for (spec, help) in KINDS {
+            if ui.button(spec.to_string()).on_hover_text(help).clicked() {
+                edit = Some(Edit::Push(spec));
+                ui.close();
+            }
+        }
+    })
+    .response
+    .on_hover_text("add a layer before the output layer");
+    let Some(edit) = edit else {
+        return false;
+    };
+    match edit {
+        Edit::Set(i, spec) => specs[i] = spec,
+        Edit::SwapDown(i) => specs.swap(i, i + 1),
+        Edit::Remove(i) => {
+            specs.remove(i);
+        }
+        Edit::Push(spec) => specs.push(spec),
+    }
+    *text = layers::to_text(&specs);
+    true
+}
+
+/// One row's kind menu, size fields and move/remove buttons (two grid cells).
+fn row(ui: &mut Ui, i: usize, spec: &LayerSpec, count: usize) -> Option<Edit> {
+    let mut edit = None;
+    ui.horizontal(|ui| {
+        ui.label(format!("{}.", i + 1));
+        let menu = egui::ComboBox::from_id_salt(("layer_kind", i))
+            .selected_text(kind_word(spec))
+            .width(84.0)
+            .show_ui(ui, |ui| {
+                for (default, help) in KINDS {
+                    let same = kind_word(&default) == kind_word(spec);
+                    if ui
+                        .selectable_label(same, kind_word(&default))
+                        .on_hover_text(help)
+                        .clicked()
+                        && !same
+                    {
+                        edit = Some(Edit::Set(i, default));
+                    }
+                }
+            });
+        // A menu without a label of its own: screen readers (and tests) hear which row's it is.
+        menu.response.widget_info(|| {
+            egui::WidgetInfo::labeled(
+                egui::Role::ComboBox,
+                true,
+                format!("kind of layer {}", i + 1),
+            )
+        });
+        if let Some(changed) = sizes(ui, i, spec) {
+            edit = Some(Edit::Set(i, changed));
+        }
+    });
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(i > 0, egui::Button::new("up").small())
+            .on_hover_text("move this layer up")
+            .clicked()
+        {
+            edit = Some(Edit::SwapDown(i - 1));
+        }
+        if ui
+            .add_enabled(i + 1 < count, egui::Button::new("down").small())
+            .on_hover_text("move this layer down")
+            .clicked()
+        {
+            edit = Some(Edit::SwapDown(i));
+        }
+        if ui
+            .add(egui::Button::new("remove").small())
+            .on_hover_text("remove this layer")
+            .clicked()
+        {
+            edit = Some(Edit::Remove(i));
+        }
+    });
+    edit
+}
+
+/// The size fields of one layer (filter side and count, units, probability), or nothing for
+/// a layer without sizes; the changed layer when a value changed.
+fn sizes(ui: &mut Ui, i: usize, spec: &LayerSpec) -> Option<LayerSpec> {
+    let count = |ui: &mut Ui, v: &mut usize, what: &str| {
+        ui.add(DragValue::new(v).range(1..=4096).speed(0.2))
+            .on_hover_text(what)
+            .changed()
+    };
+    let mut new = *spec;
+    let changed = ui
+        .push_id(("layer_sizes", i), |ui| match &mut new {
+            LayerSpec::Patchify { f, n } => {
+                let a = count(ui, f, "filter side and stride F, in pixels");
+                ui.label(":");
+                a | count(ui, n, "number of filters N")
+            }
+            LayerSpec::Conv { k, n } => {
+                let a = ui
+                    .add(DragValue::new(k).range(1..=15).speed(0.1))
+                    .on_hover_text("filter side K (odd, so padding keeps the size)")
+                    .changed();
+                ui.label(":");
+                if a && k.is_multiple_of(2) {
+                    *k += 1;
+                }
+                a | count(ui, n, "number of filters N")
+            }
+            LayerSpec::Dense { n } => count(ui, n, "units"),
+            LayerSpec::Dropout { p } => ui
+                .add(
+                    DragValue::new(p)
+                        .range(0.0..=0.9)
+                        .speed(0.01)
+                        .max_decimals(2),
+                )
+                .on_hover_text("probability of dropping an output while training")
+                .changed(),
+            _ => false,
+        })
+        .inner;
+    changed.then_some(new)
+}
+
+/// `n` with thin spaces between thousands, as the tables write it.
+fn thousands(n: usize) -> String {
+    crate::report::figures::thousands(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    const CIFAR: Shape = Shape { h: 32, w: 32, c: 3 };
+
+    /// The builder alone in a window, over the stack `text`.
+    fn harness(text: &str) -> Harness<'static, String> {
+        Harness::builder().with_size((900.0, 700.0)).build_ui_state(
+            |frame: &mut Ui, text: &mut String| {
+                let _changed: bool = super::ui(frame, text, CIFAR, 10);
+            },
+            text.to_string(),
+        )
+    }
+
+    #[test]
+    fn a_layer_that_does_not_fit_is_explained_at_its_row() {
+        let text = "conv 3:8, pool 2, pool 2, pool 2, pool 2, pool 2, pool 2, relu";
+        let d = describe_rows(&layers::parse(text).expect("parses"), CIFAR, 10);
+        // 32 → 16 → 8 → 4 → 2 → 1: the sixth pool, row 7, meets 1×1.
+        assert_eq!(d.rows.len(), 6);
+        let (bad, message) = d.misfit.expect("a misfit");
+        assert_eq!(bad, 6);
+        assert!(message.contains("1×1×8"), "{message}");
+        assert!(d.output.is_none());
+        let h = harness(text);
+        h.get_by_label_contains("does not fit its input 1×1×8");
+        // The row after it is not worked out, and there is no output row.
+        assert_eq!(h.query_all_by_label("—").count(), 1);
+        assert!(h.query_by_label("output 10 (implied)").is_none());
+    }
+
+    #[test]
+    fn the_assignments_nets_are_accepted_with_their_sizes() {
+        for (text, params) in [
+            ("patchify 4:10, relu, dense 50, relu", 490 + 32_050 + 510),
+            ("patchify 2:3, relu, dense 50, relu", 39 + 38_450 + 510),
+        ] {
+            let d = describe_rows(&layers::parse(text).expect("parses"), CIFAR, 10);
+            assert!(d.misfit.is_none());
+            let total: usize = d.rows.iter().chain(&d.output).map(|l| l.params).sum();
+            assert_eq!(total, params, "{text}");
+            let h = harness(text);
+            h.get_by_label("output 10 (implied)");
+            h.get_by_label(&thousands(params));
+        }
+    }
+
+    #[test]
+    fn adding_removing_and_moving_rows_rewrite_the_text() {
+        let mut h = harness("patchify 4:10, relu");
+        h.get_by_label("+ add layer").click();
+        h.run();
+        h.get_by_label("dense 50").click();
+        h.run();
+        assert_eq!(h.state(), "patchify 4:10, relu, dense 50");
+        // Move the dense layer up above the ReLU.
+        h.get_all_by_label("up")
+            .nth(2)
+            .expect("row 3's up button")
+            .click();
+        h.run();
+        assert_eq!(h.state(), "patchify 4:10, dense 50, relu");
+        h.get_all_by_label("remove")
+            .next()
+            .expect("row 1's remove button")
+            .click();
+        h.run();
+        assert_eq!(h.state(), "dense 50, relu");
+    }
+
+    #[test]
+    fn a_text_that_does_not_parse_is_left_alone() {
+        let mut h = harness("patchify 5");
+        h.run();
+        assert_eq!(h.state(), "patchify 5");
+        assert!(h.query_by_label("+ add layer").is_none());
+    }
+}
