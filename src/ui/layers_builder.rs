@@ -159,7 +159,7 @@ pub fn ui(ui: &mut Ui, text: &mut String, input: Shape, classes: usize) -> bool 
                     }
                     (None, Some((bad, message))) if *bad == i => {
                         ui.label(
-                            RichText::new(format!("{message}")).color(ui.visuals().error_fg_color),
+                            RichText::new(message.as_str()).color(ui.visuals().error_fg_color),
                         );
                     }
                     _ => {
