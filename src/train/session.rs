@@ -1,6 +1,7 @@
 //! One training session: the engine, the run's folder, the divergence rule and the summary.
 //! The window's worker, `trainviz train` (through the worker) and every sweep point train
-//! through this one type, so they save, stop and summarise runs the same way.
+//! through this one type, so they save, stop and summarise runs the same way, whichever
+//! engine ([`Learner`]: the MLP's or a layer stack's) trains the network.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,9 +14,9 @@ use super::metrics::{EpochMetrics, Evaluation, RunStatus, Summary};
 use super::record::{RunSettings, SettingChange};
 use super::steps::{EvalPoint, StepRecord};
 use super::store::{RunFolders, RunRecorder, SaveTo, SavedRecord, Saving};
-use super::trainer::{Subset, Trainer};
+use super::learner::{Learner, Model};
+use super::trainer::Subset;
 use crate::data::{Normalizer, Splits};
-use crate::model::Network;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,13 +74,13 @@ pub struct Advance {
 
 /// A run being trained, saved and watched.
 pub struct Session {
-    trainer: Trainer,
+    trainer: Learner,
     info: RunInfo,
     save: Option<Saving>,
     writer: Option<Box<dyn RunRecorder>>,
     save_failed: bool,
     guard: DivergenceGuard,
-    last_good: Network<f32>,
+    last_good: Model,
     status: RunStatus,
     active: Duration,
     /// Live values set while no step could follow, waiting for training to go on.
@@ -109,21 +110,10 @@ impl Session {
         normalizer: Option<Arc<Normalizer>>,
         save: Option<Saving>,
     ) -> Result<Self, ConfigError> {
-        if config.uses_stack() {
-            // The layer engine trains from `trainviz train` only so far; an MLP trained in
-            // its place would be a lie about what ran.
-            return Err(ConfigError::OutOfRange {
-                name: "layers",
-                value: format!("\"{}\"", config.layers),
-                allowed: "empty here: networks set with layers train with `trainviz train` only \
-                          so far (not yet in the window, sweeps or races)"
-                    .into(),
-            });
-        }
-        let trainer = Trainer::new(config, data, normalizer)?;
+        let trainer = Learner::new(config, data, normalizer)?;
         let info = RunInfo::new(trainer.data(), trainer.settings().clone());
         Ok(Session {
-            last_good: trainer.network().clone(),
+            last_good: trainer.model(),
             trainer,
             info,
             save,
@@ -153,27 +143,24 @@ impl Session {
         extra_epochs: usize,
         folders: Option<Arc<dyn RunFolders>>,
     ) -> Result<Self, String> {
-        let network = saved.network.clone();
+        let model = saved.model.clone();
         let save = folders.map(|folders| Saving {
             to: SaveTo::Continue(saved.dir.clone()),
             folders,
         });
         let mut s = Session::new(saved.settings.start.clone(), data, normalizer, save)
             .map_err(|e| e.to_string())?;
-        let fresh = s.trainer.network();
-        if network.input_dim() != fresh.input_dim()
-            || network.classes() != fresh.classes()
-            || network.hidden() != fresh.hidden()
+        if !model.same_shape(&s.trainer.model())
+            || !s.trainer.restore(
+                model.clone(),
+                saved.history.clone(),
+                saved.settings.changes.clone(),
+            )
         {
             return Err("The saved weights do not fit the run's settings and data.".into());
         }
-        s.trainer.restore(
-            network.clone(),
-            saved.history.clone(),
-            saved.settings.changes.clone(),
-        );
         s.guard = DivergenceGuard::new(saved.history.first().map(|m| m.train.loss));
-        s.last_good = network;
+        s.last_good = model;
         // What the report needs: the steps and the test evaluation it finished with.
         s.steps = saved.steps.clone();
         s.steps_saved = s.steps.len();
@@ -195,9 +182,13 @@ impl Session {
         Ok(s)
     }
 
-    /// The engine.
-    pub fn trainer(&self) -> &Trainer {
+    /// The engine (the MLP's or a layer stack's).
+    pub fn learner(&self) -> &Learner {
         &self.trainer
+    }
+    /// The weights as they are now (a copy).
+    pub fn model(&self) -> Model {
+        self.trainer.model()
     }
     /// The facts of the run, its settings record included.
     pub fn info(&self) -> &RunInfo {
@@ -414,14 +405,14 @@ impl Session {
                 .guard
                 .check_epoch(metrics.train.loss, metrics.train.cost)
                 .or_else(|| {
-                    (!self.trainer.network().is_finite())
+                    (!self.trainer.is_finite())
                         .then(|| "the weights became NaN or infinite".to_string())
                 })
             {
                 out.end = Some(self.diverge(&reason, &mut out));
                 return out;
             }
-            self.last_good = self.trainer.network().clone();
+            self.last_good = self.trainer.model();
             self.save_epoch(&metrics, &mut out);
             out.epoch = Some(metrics);
             if self.trainer.is_finished() {
@@ -485,9 +476,9 @@ impl Session {
 
     fn save_epoch(&mut self, metrics: &EpochMetrics, out: &mut Advance) {
         self.save_steps(out);
-        let network = self.trainer.network().clone();
+        let model = self.trainer.model();
         if let Some(w) = self.writer(out)
-            && let Err(e) = w.epoch(metrics, &network)
+            && let Err(e) = w.epoch(metrics, &model)
         {
             self.save_failed(e.to_string(), out);
         }
@@ -550,7 +541,7 @@ impl Session {
             step.saturating_sub(self.started_at_step),
         );
         self.failed_etas.push(eta);
-        self.trainer.set_network(self.last_good.clone());
+        self.trainer.set_model(self.last_good.clone());
         self.status = RunStatus::Diverged;
         let test = self.trainer.evaluate(Subset::Test);
         let mut summary = self.trainer.summary(&test, self.seconds());
