@@ -628,4 +628,110 @@ mod tests {
         assert_eq!(saved.meta.status, RunStatus::Finished);
         assert_eq!(saved.history.len(), 3);
     }
+
+    /// A layer stack trains through the session as an MLP does: the same records (a step
+    /// per mini-batch, evaluations every `eval_every` steps, one metrics line per epoch with
+    /// full evaluations, a live change recorded at its step, the test evaluation and summary),
+    /// its folder keeps its weights, and a continued run starts from exactly those weights.
+    #[test]
+    fn a_layer_stack_trains_saves_and_goes_on() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        let config = TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            layers: "patchify 4:4, relu, dense 10, relu".into(),
+            init: crate::model::InitKind::He,
+            eta: 0.05,
+            batch: 50,
+            epochs: 2,
+            eval_every: 7,
+            threads: Some(2),
+            ..Default::default()
+        };
+        let data = Arc::new(crate::data::load(&config.data_request()).expect("synthetic data"));
+        let (n_train, n_val, n_test) = (data.train.len(), data.val.len(), data.test.len());
+        let mut session = Session::new(
+            config,
+            data.clone(),
+            None,
+            Some(saving(SaveTo::Under(root.path().to_path_buf()))),
+        )
+        .expect("a valid stack");
+        assert!(session.learner().stack_trainer().is_some());
+        let first = session.advance(Duration::from_secs(60), |_| {});
+        assert!(!first.steps.is_empty());
+        // A live change: recorded at the step it takes effect, as for the MLP.
+        let mut live = session.learner().live();
+        live.eta = 0.03;
+        let at = session.learner().steps_done();
+        match session.set_live(live).expect("valid values") {
+            LiveEdit::Applied(change) => assert_eq!(change.step, at),
+            other => panic!("not applied: {other:?}"),
+        }
+        let end = loop {
+            if let Some(end) = session.advance(Duration::from_secs(60), |_| {}).end {
+                break end;
+            }
+        };
+        let RunEnd::Finished { summary, test } = end else {
+            panic!("did not finish: {end:?}");
+        };
+        let per_epoch = n_train.div_ceil(50);
+        let history = session.learner().history().to_vec();
+        assert_eq!(history.len(), 2);
+        assert_eq!(session.steps().len(), 2 * per_epoch);
+        for (i, r) in session.steps().iter().enumerate() {
+            assert_eq!(r.step, i);
+            assert!(r.loss.is_finite());
+            assert_eq!(r.eta, if i < at { 0.05 } else { 0.03 });
+        }
+        assert_eq!(session.points().len(), (2 * per_epoch - 1) / 7);
+        for m in &history {
+            assert_eq!((m.train.count, m.val.count), (n_train, n_val));
+            assert_eq!(m.val.confusion.iter().sum::<u32>() as usize, n_val);
+            assert!(m.layers.is_empty(), "no per-layer health for a stack yet");
+        }
+        assert_eq!(test.count, n_test);
+        assert_eq!(summary.test_acc, test.accuracy);
+        assert_eq!(summary.val_acc, history[1].val.accuracy);
+        // Well above chance (0.1) on the synthetic classes.
+        assert!(test.accuracy > 0.25, "test accuracy {}", test.accuracy);
+        let Model::Stack(trained) = session.model() else {
+            panic!("a stack's session holds a stack");
+        };
+        drop(session);
+
+        let dirs: Vec<_> = std::fs::read_dir(root.path())
+            .expect("runs folder")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(dirs.len(), 1);
+        assert!(
+            dirs[0]
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("patchify4x4-relu-dense10-relu")),
+            "{}",
+            dirs[0].display()
+        );
+        let saved = SavedRun::load(&dirs[0]).expect("saved run");
+        assert_eq!(saved.meta.status, RunStatus::Finished);
+        assert_eq!(saved.history.len(), 2);
+        assert_eq!(saved.model().expect("weights"), Model::Stack(trained.clone()));
+        let refused = saved.weights().expect_err("not an MLP").to_string();
+        assert!(refused.contains("layer stack"), "{refused}");
+
+        // Continued with one more epoch: it starts from the saved weights and evaluates
+        // them as the run did.
+        let record = Folders.load(&dirs[0]).expect("saved record");
+        let mut again =
+            Session::resume(&record, data, None, 1, Some(Arc::new(Folders))).expect("resumed");
+        assert_eq!(again.model(), Model::Stack(trained));
+        assert_eq!(again.evaluate_test(), test);
+        assert_eq!(again.learner().steps_done(), 2 * per_epoch);
+        while again.advance(Duration::from_secs(60), |_| {}).end.is_none() {}
+        assert_eq!(again.learner().history().len(), 3);
+        drop(again);
+        let saved = SavedRun::load(&dirs[0]).expect("saved run");
+        assert_eq!(saved.history.len(), 3);
+        assert_eq!(saved.meta.status, RunStatus::Finished);
+    }
 }
