@@ -15,6 +15,7 @@ pub mod gradcheck;
 pub mod histograms;
 pub mod history;
 pub mod layers;
+pub mod layers_field;
 pub mod lr_range;
 pub mod plane;
 pub mod plots;
