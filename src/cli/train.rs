@@ -8,7 +8,6 @@ use anyhow::{Context, Result, bail};
 use crate::report::PngSize;
 
 use super::metrics_csv::metrics_csv;
-use super::stack;
 use crate::train::{EventKind, Summary, TrainConfig, WorkerHandle};
 
 /// Trains with `config` on a worker thread, printing one line per epoch when `print` is set
@@ -23,17 +22,6 @@ pub fn train(
     figures: Option<PngSize>,
     runs: Option<PathBuf>,
 ) -> Result<Summary> {
-    if config.uses_stack() {
-        // Layer stacks train on their own engine (not yet through the worker, the saved
-        // runs or the report): say so rather than drop what was asked for.
-        if figures.is_some() {
-            bail!("--figures is not available for --layers networks yet");
-        }
-        if print && runs.is_some() {
-            eprintln!("note: runs with --layers are not saved under runs/ yet");
-        }
-        return stack::train_stack(&config, out, print);
-    }
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         crate::report::write_atomic(&dir.join("config.toml"), config.to_toml().as_bytes())?;
@@ -49,9 +37,18 @@ pub fn train(
     let mut test = None;
     let mut steps = Vec::new();
     let mut points = Vec::new();
+    // Seconds spent in training steps alone (each report's images over its rate).
+    let mut step_seconds = 0.0;
     for event in worker.events().iter() {
         match event.kind {
-            EventKind::Progress { steps: s, .. } => steps.extend(s),
+            EventKind::Progress {
+                steps: s,
+                step_seconds: seconds,
+                ..
+            } => {
+                step_seconds += seconds;
+                steps.extend(s)
+            }
             EventKind::Evaluated { point, .. } => {
                 if print {
                     println!(
@@ -92,6 +89,9 @@ pub fn train(
                     info.sizes[2],
                     info.settings.title()
                 );
+                if info.settings.start.uses_stack() {
+                    println!("{}", super::stack::describe_line(&info.settings.start, &info.shape, info.class_names.len()));
+                }
                 for warning in &info.warnings {
                     eprintln!("warning: {warning}");
                 }
@@ -125,11 +125,13 @@ pub fn train(
             EventKind::Finished { summary, .. } => {
                 if print {
                     println!(
-                        "test cost {:.4} acc {:.4} | {:.2} s in all, median {:.4} s per epoch",
+                        "test cost {:.4} acc {:.4} | {:.2} s in all, median {:.4} s per epoch | {:.2} s of training steps ({} steps)",
                         summary.test_cost,
                         summary.test_acc,
                         summary.seconds,
-                        summary.epoch_seconds_median
+                        summary.epoch_seconds_median,
+                        step_seconds,
+                        steps.len()
                     );
                 }
                 if let Some(dir) = out {
@@ -151,6 +153,9 @@ pub fn train(
                             &points,
                             info.settings.start.live(),
                         );
+                        if print && info.settings.start.uses_stack() {
+                            println!("note: {}", crate::report::STACK_FIGURES_NOTE);
+                        }
                         let files = crate::report::export_report_with_steps(
                             &record,
                             &steps,

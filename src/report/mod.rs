@@ -241,6 +241,11 @@ pub enum HiddenLayer {
     Unavailable(String),
 }
 
+/// What the report of a layer stack (a ConvNet) leaves out, and why.
+pub const STACK_FIGURES_NOTE: &str = "the templates, weight and gradient histograms, \
+     per-layer health and the PCA of the last hidden layer are drawn for linear and MLP runs; \
+     a ConvNet's filters and feature maps come with the next issue";
+
 /// Writes the report folder: `figures/` with every figure as PNG, SVG and CSV (and, for an
 /// MLP, a PCA of its last hidden layer on validation images; for data in the plane, the
 /// decision boundary and the network, see [`plane::figures`]),
@@ -344,6 +349,9 @@ pub fn export_report_with_steps(
         figures.insert(at, figures::eta_per_step(&steps.eta, &record.info.settings));
     }
     let mut missing = Vec::new();
+    if record.info.settings.start.uses_stack() {
+        missing.push(format!("{STACK_FIGURES_NOTE}."));
+    }
     match hidden {
         HiddenLayer::Absent => {}
         HiddenLayer::Activations(acts) => {

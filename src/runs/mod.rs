@@ -14,7 +14,8 @@
 //!   end and when the run ends;
 //! - `evals.jsonl` — with `eval_every`, one [`crate::train::steps::EvalPoint`] per line: the
 //!   training and validation sets evaluated within epochs, at their update step;
-//! - `weights.bin` — the latest weights (replaced atomically at each epoch end);
+//! - `weights.bin` — the latest weights (replaced atomically at each epoch end): an MLP's
+//!   (see [`save_weights`]) or a layer stack's (see [`stack_weights`]);
 //! - `summary.json` — the final numbers, once finished or diverged (`"status"` says which);
 //! - `test.json` — the test-set evaluation (with its confusion matrix) the run finished with.
 
@@ -22,6 +23,7 @@ pub mod npz;
 pub mod presets;
 pub mod race;
 pub mod report;
+pub mod stack_weights;
 mod store;
 pub mod sweep;
 
@@ -40,7 +42,7 @@ use crate::report::write_atomic;
 pub use crate::train::record::differing_keys;
 use crate::train::record::{RunSettings, SettingChange, differing_in, value_of};
 use crate::train::steps::{self, EvalPoint, STEPS_HEADER, StepRecord};
-use crate::train::{EpochMetrics, Evaluation, RunInfo, Summary, TrainConfig};
+use crate::train::{EpochMetrics, Evaluation, Model, RunInfo, Summary, TrainConfig};
 #[cfg(test)]
 use rand::SeedableRng;
 
@@ -289,11 +291,7 @@ impl RunWriter {
     }
 
     /// Records a finished epoch and the weights after it; durable when this returns.
-    pub fn epoch(
-        &mut self,
-        metrics: &EpochMetrics,
-        network: &Network<f32>,
-    ) -> Result<(), RunError> {
+    pub fn epoch(&mut self, metrics: &EpochMetrics, model: &Model) -> Result<(), RunError> {
         let path = self.dir.join("metrics.jsonl");
         let line = serde_json::to_string(metrics).map_err(|e| RunError::Corrupt {
             path: path.clone(),
@@ -303,7 +301,11 @@ impl RunWriter {
             .write_all(format!("{line}\n").as_bytes())
             .and_then(|()| self.metrics.sync_data())
             .map_err(io(&path))?;
-        save_weights(&self.dir.join("weights.bin"), network)
+        let path = self.dir.join("weights.bin");
+        match model {
+            Model::Mlp(network) => save_weights(&path, network),
+            Model::Stack(stack) => stack_weights::save_stack(&path, stack),
+        }
     }
 
     /// Appends training steps to `steps.csv` (durable when this returns).
@@ -497,7 +499,26 @@ pub fn load_weights(path: &Path) -> Result<Network<f32>, RunError> {
     parse_weights(&bytes, path)
 }
 
-/// Parses the bytes of a `weights.bin`; `path` is only used in messages.
+/// What [`parse_weights`] says of a layer stack's weights.
+pub const NOT_AN_MLP: &str = "a layer stack's weights (a ConvNet, set with `layers`), not a \
+     linear classifier's or an MLP's: this is shown for linear and MLP runs";
+
+/// Loads either kind of weights file: an MLP's ([`save_weights`]) or a layer stack's
+/// ([`stack_weights`]).
+pub fn load_model(path: &Path) -> Result<Model, RunError> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(io(path))?;
+    if bytes.starts_with(stack_weights::STACK_MAGIC) {
+        stack_weights::parse_stack(&bytes, path).map(Model::Stack)
+    } else {
+        parse_weights(&bytes, path).map(Model::Mlp)
+    }
+}
+
+/// Parses the bytes of a `weights.bin` of a linear classifier or MLP (a layer stack's is
+/// refused with [`NOT_AN_MLP`]); `path` is only used in messages.
 pub fn parse_weights(bytes: &[u8], path: &Path) -> Result<Network<f32>, RunError> {
     let corrupt = |problem: &str| RunError::Corrupt {
         path: path.to_path_buf(),
@@ -511,6 +532,8 @@ pub fn parse_weights(bytes: &[u8], path: &Path) -> Result<Network<f32>, RunError
         true
     } else if magic == WEIGHTS_MAGIC_V1 {
         false
+    } else if magic == stack_weights::STACK_MAGIC {
+        return Err(corrupt(NOT_AN_MLP));
     } else {
         return Err(corrupt("not a trainviz weights file"));
     };
@@ -685,9 +708,20 @@ impl SavedRun {
         serde_json::from_str(&text).ok()
     }
 
-    /// The weights saved with the run.
+    /// The weights saved with the run, when it is a linear classifier or an MLP (a layer
+    /// stack's are refused with [`NOT_AN_MLP`]; see [`Self::model`]).
     pub fn weights(&self) -> Result<Network<f32>, RunError> {
         load_weights(&self.dir.join("weights.bin"))
+    }
+
+    /// The weights saved with the run, of either kind.
+    pub fn model(&self) -> Result<Model, RunError> {
+        load_model(&self.dir.join("weights.bin"))
+    }
+
+    /// Whether the run is a layer stack (set with `layers`) rather than an MLP.
+    pub fn is_stack(&self) -> bool {
+        self.settings.start.uses_stack()
     }
 
     /// Best validation accuracy over the epochs (NaN before the first epoch).

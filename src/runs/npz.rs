@@ -12,6 +12,16 @@
 //!   as UTF-8 bytes;
 //! - `class_names`: the class names, one per line, as UTF-8 bytes.
 //!
+//!
+//! A layer stack's archive (a run set with `layers`) holds instead, by the layer's position
+//! `i` in the stack (from 1; the implied output layer to the classes is last):
+//! - `W{i}`, `b{i}` for dense, patchify and convolution layers (a filter's weights ordered
+//!   row, column, channel; a dense layer after maps reads them in that order too);
+//! - `gamma{i}`, `beta{i}`, `mean{i}`, `var{i}` for batch norm (per channel);
+//! - `layers`: the layers as text (the `--layers` grammar) and `shape`: the images' height,
+//!   width and channels (`int64`); `mean`, `scale`, `preprocess` and `class_names` as above.
+//!   README.md shows the NumPy lines that run it.
+//!
 //! Written with the `ndarray-npy` crate (it builds against our ndarray 0.17), uncompressed,
 //! to a temporary file renamed into place.
 
@@ -24,7 +34,9 @@ use thiserror::Error;
 
 use super::{RunError, SavedRun};
 use crate::data::{self, DataError, Normalizer, Preprocess};
+use crate::model::stack::{Stack, StackLayer};
 use crate::model::{Activation, Network};
+use crate::train::Model;
 use crate::report::{ExportError, write_atomic};
 
 /// What can go wrong while exporting a run as `.npz`.
@@ -116,31 +128,95 @@ pub fn npz_bytes(
     Ok(cursor.into_inner())
 }
 
+/// The `.npz` archive of a layer stack with its normalisation, as bytes (see the module's
+/// doc for the names).
+pub fn stack_npz_bytes(
+    stack: &Stack<f32>,
+    norm: &Normalizer,
+    preprocess: Preprocess,
+    class_names: &[String],
+    path: &Path,
+) -> Result<Vec<u8>, NpzError> {
+    let encode = |e: &dyn std::fmt::Display| NpzError::Encode {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    };
+    let input = stack.input_shape();
+    if norm.dim() != input.size() {
+        return Err(NpzError::Mismatch(format!(
+            "{} inputs, {} normalised dimensions",
+            input.size(),
+            norm.dim()
+        )));
+    }
+    let mut npz = NpzWriter::new(Cursor::new(Vec::new()));
+    for (i, layer) in stack.layers.iter().enumerate() {
+        let i = i + 1;
+        match layer {
+            StackLayer::Linear { weights, bias } => {
+                npz.add_array(format!("W{i}"), weights)
+                    .map_err(|e| encode(&e))?;
+                npz.add_array(format!("b{i}"), bias).map_err(|e| encode(&e))?;
+            }
+            StackLayer::Bn(bn) => {
+                for (name, a) in [
+                    ("gamma", &bn.gamma),
+                    ("beta", &bn.beta),
+                    ("mean", &bn.mean),
+                    ("var", &bn.var),
+                ] {
+                    npz.add_array(format!("{name}{i}"), a)
+                        .map_err(|e| encode(&e))?;
+                }
+            }
+            StackLayer::Fixed => {}
+        }
+    }
+    let shape = Array1::from(vec![input.h as i64, input.w as i64, input.c as i64]);
+    npz.add_array("shape", &shape).map_err(|e| encode(&e))?;
+    for (name, a) in [
+        ("mean", Array1::from(norm.mean.clone())),
+        ("scale", Array1::from(norm.scale.clone())),
+    ] {
+        npz.add_array(name, &a).map_err(|e| encode(&e))?;
+    }
+    let bytes = |s: &str| Array1::from(s.as_bytes().to_vec());
+    let layers = crate::model::layers::to_text(&stack.specs[..stack.specs.len() - 1]);
+    for (name, a) in [
+        ("layers", bytes(&layers)),
+        ("preprocess", bytes(preprocess_name(preprocess))),
+        ("class_names", bytes(&class_names.join("\n"))),
+    ] {
+        npz.add_array(name, &a).map_err(|e| encode(&e))?;
+    }
+    let cursor = npz.finish().map_err(|e| encode(&e))?;
+    Ok(cursor.into_inner())
+}
+
 /// Writes the saved run's weights and normalisation to `out` as `.npz`. The normalisation
 /// is refitted on the run's training data, as training fitted it (`data_dir` replaces the
 /// data folder recorded in the run, e.g. after moving it).
 pub fn export_run(saved: &SavedRun, data_dir: Option<PathBuf>, out: &Path) -> Result<(), NpzError> {
-    let net = saved.weights()?;
+    let model = saved.model()?;
     let mut request = saved.settings.start.data_request();
     if data_dir.is_some() {
         request.dir = data_dir;
     }
     let splits = data::load(&request)?;
-    if net.classes() != splits.num_classes() {
+    if model.classes() != splits.num_classes() {
         return Err(NpzError::Mismatch(format!(
             "{} class scores, {} classes",
-            net.classes(),
+            model.classes(),
             splits.num_classes()
         )));
     }
-    let norm = Normalizer::fit(&splits.train, saved.settings.start.preprocess);
-    let bytes = npz_bytes(
-        &net,
-        &norm,
-        saved.settings.start.preprocess,
-        &saved.meta.class_names,
-        out,
-    )?;
+    let preprocess = saved.settings.start.preprocess;
+    let norm = Normalizer::fit(&splits.train, preprocess);
+    let names = &saved.meta.class_names;
+    let bytes = match &model {
+        Model::Mlp(net) => npz_bytes(net, &norm, preprocess, names, out)?,
+        Model::Stack(stack) => stack_npz_bytes(stack, &norm, preprocess, names, out)?,
+    };
     write_atomic(out, &bytes)?;
     Ok(())
 }

@@ -41,14 +41,16 @@ pub fn export_saved_report(
     if saved.history.is_empty() {
         return Err(SavedReportError::Empty(run.to_path_buf()));
     }
-    let network = saved.weights()?;
+    // A layer stack's report draws what needs no MLP weights (and says what it leaves out).
+    let model = saved.model()?;
+    let network = model.network();
     let steps = saved.steps()?;
     let test = saved.test();
     let info = saved.info();
     let record = RunRecord {
         info: &info,
         history: &saved.history,
-        network: Some(&network),
+        network,
         test: test.as_ref(),
     };
     let points = saved.points()?;
@@ -57,7 +59,7 @@ pub fn export_saved_report(
         &points,
         saved.settings.start.live(),
     );
-    let hidden = hidden_layer(&info, Some(&network));
+    let hidden = hidden_layer(&info, network);
     Ok(crate::report::export_report_with_steps(
         &record, &steps, &hidden, out, size,
     )?)

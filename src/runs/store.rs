@@ -7,20 +7,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{RunWriter, SavedRun};
-use crate::model::Network;
 use crate::train::messages::RunInfo;
 use crate::train::record::SettingChange;
 use crate::train::steps::{EvalPoint, StepRecord};
 use crate::train::store::{RunFolders, RunRecorder, SaveTo, SavedRecord, Saving, StoreError};
 use crate::train::worker::{Waker, WorkerHandle};
-use crate::train::{EpochMetrics, Evaluation, Summary};
+use crate::train::{EpochMetrics, Evaluation, Model, Summary};
 
 impl RunRecorder for RunWriter {
     fn dir(&self) -> &Path {
         RunWriter::dir(self)
     }
-    fn epoch(&mut self, metrics: &EpochMetrics, network: &Network<f32>) -> Result<(), StoreError> {
-        Ok(RunWriter::epoch(self, metrics, network)?)
+    fn epoch(&mut self, metrics: &EpochMetrics, model: &Model) -> Result<(), StoreError> {
+        Ok(RunWriter::epoch(self, metrics, model)?)
     }
     fn steps(&mut self, records: &[StepRecord]) -> Result<(), StoreError> {
         Ok(RunWriter::steps(self, records)?)
@@ -71,8 +70,8 @@ impl RunFolders for Folders {
 
     fn load(&self, dir: &Path) -> Result<SavedRecord, StoreError> {
         let saved = SavedRun::load(dir)?;
-        let network = saved
-            .weights()
+        let model = saved
+            .model()
             .map_err(|e| -> StoreError { format!("Cannot load the run's weights: {e}").into() })?;
         // A run saved by an older version has no steps or evaluation points; a damaged file
         // only loses its figure.
@@ -90,7 +89,7 @@ impl RunFolders for Folders {
             dir: saved.dir,
             settings: saved.settings,
             history: saved.history,
-            network,
+            model,
             steps,
             points,
         })

@@ -84,6 +84,17 @@ pub enum AnalysisRequest {
     },
 }
 
+impl AnalysisRequest {
+    /// What is asked for, in words (the subject of a sentence).
+    pub fn what(&self) -> &'static str {
+        match self {
+            AnalysisRequest::Predictions { .. } => "Predictions",
+            AnalysisRequest::Embedding { .. } | AnalysisRequest::CancelEmbedding => "Embeddings",
+            AnalysisRequest::GradientCheck { .. } => "Gradient checks",
+        }
+    }
+}
+
 /// Answers to [`AnalysisRequest`]s.
 #[derive(Debug, Clone)]
 pub enum AnalysisResult {
@@ -189,6 +200,8 @@ pub enum EventKind {
         eta: f64,
         /// Training throughput over the reported steps.
         images_per_sec: f64,
+        /// Seconds spent in the reported steps alone (no evaluation; 0 for a loaded run's).
+        step_seconds: f64,
     },
     /// The training and validation sets evaluated within an epoch (every `eval_every`
     /// update steps).

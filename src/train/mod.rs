@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod config;
+pub mod learner;
 pub mod divergence;
 pub mod lr_range;
 pub mod messages;
@@ -12,6 +13,7 @@ pub mod plane;
 pub mod record;
 pub mod schedule;
 pub mod session;
+pub mod stack_eval;
 pub mod stack_trainer;
 pub mod steps;
 pub mod store;
@@ -19,6 +21,7 @@ mod team;
 pub mod trainer;
 pub mod worker;
 
+pub use learner::{Learner, Model};
 pub use config::{ConfigError, LiveParams, ScheduleKind, TrainConfig};
 pub use messages::{AnalysisRequest, AnalysisResult, Command, Event, EventKind, RunInfo};
 pub use metrics::{EpochMetrics, Evaluation, Histogram, RunStatus, Summary};

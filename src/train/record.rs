@@ -265,7 +265,9 @@ impl RunSettings {
     /// η 0.001 → 0.05 at epoch 10".
     pub fn title(&self) -> String {
         let c = &self.start;
-        let arch = if c.hidden.is_empty() {
+        let arch = if c.uses_stack() {
+            format!("layers {}", c.layers.trim())
+        } else if c.hidden.is_empty() {
             "linear".to_string()
         } else {
             let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
@@ -308,7 +310,15 @@ impl RunSettings {
     /// `mlp50-ce-l0.005-cyc1e-05-0.1`.
     pub fn slug(&self) -> String {
         let c = &self.start;
-        let arch = if c.hidden.is_empty() {
+        let arch = if c.uses_stack() {
+            // "patchify 4:10, relu, dense 50" → "patchify4x10-relu-dense50" (cut at 60).
+            let parts: Vec<String> = c
+                .layers
+                .split(',')
+                .map(|p| p.trim().replace(' ', "").replace(':', "x"))
+                .collect();
+            parts.join("-").chars().take(60).collect()
+        } else if c.hidden.is_empty() {
             "linear".to_string()
         } else {
             let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();

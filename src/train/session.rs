@@ -1,6 +1,7 @@
 //! One training session: the engine, the run's folder, the divergence rule and the summary.
 //! The window's worker, `trainviz train` (through the worker) and every sweep point train
-//! through this one type, so they save, stop and summarise runs the same way.
+//! through this one type, so they save, stop and summarise runs the same way, whichever
+//! engine ([`Learner`]: the MLP's or a layer stack's) trains the network.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,9 +14,9 @@ use super::metrics::{EpochMetrics, Evaluation, RunStatus, Summary};
 use super::record::{RunSettings, SettingChange};
 use super::steps::{EvalPoint, StepRecord};
 use super::store::{RunFolders, RunRecorder, SaveTo, SavedRecord, Saving};
-use super::trainer::{Subset, Trainer};
+use super::learner::{Learner, Model};
+use super::trainer::Subset;
 use crate::data::{Normalizer, Splits};
-use crate::model::Network;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,13 +74,13 @@ pub struct Advance {
 
 /// A run being trained, saved and watched.
 pub struct Session {
-    trainer: Trainer,
+    trainer: Learner,
     info: RunInfo,
     save: Option<Saving>,
     writer: Option<Box<dyn RunRecorder>>,
     save_failed: bool,
     guard: DivergenceGuard,
-    last_good: Network<f32>,
+    last_good: Model,
     status: RunStatus,
     active: Duration,
     /// Live values set while no step could follow, waiting for training to go on.
@@ -109,21 +110,10 @@ impl Session {
         normalizer: Option<Arc<Normalizer>>,
         save: Option<Saving>,
     ) -> Result<Self, ConfigError> {
-        if config.uses_stack() {
-            // The layer engine trains from `trainviz train` only so far; an MLP trained in
-            // its place would be a lie about what ran.
-            return Err(ConfigError::OutOfRange {
-                name: "layers",
-                value: format!("\"{}\"", config.layers),
-                allowed: "empty here: networks set with layers train with `trainviz train` only \
-                          so far (not yet in the window, sweeps or races)"
-                    .into(),
-            });
-        }
-        let trainer = Trainer::new(config, data, normalizer)?;
+        let trainer = Learner::new(config, data, normalizer)?;
         let info = RunInfo::new(trainer.data(), trainer.settings().clone());
         Ok(Session {
-            last_good: trainer.network().clone(),
+            last_good: trainer.model(),
             trainer,
             info,
             save,
@@ -153,27 +143,24 @@ impl Session {
         extra_epochs: usize,
         folders: Option<Arc<dyn RunFolders>>,
     ) -> Result<Self, String> {
-        let network = saved.network.clone();
+        let model = saved.model.clone();
         let save = folders.map(|folders| Saving {
             to: SaveTo::Continue(saved.dir.clone()),
             folders,
         });
         let mut s = Session::new(saved.settings.start.clone(), data, normalizer, save)
             .map_err(|e| e.to_string())?;
-        let fresh = s.trainer.network();
-        if network.input_dim() != fresh.input_dim()
-            || network.classes() != fresh.classes()
-            || network.hidden() != fresh.hidden()
+        if !model.same_shape(&s.trainer.model())
+            || !s.trainer.restore(
+                model.clone(),
+                saved.history.clone(),
+                saved.settings.changes.clone(),
+            )
         {
             return Err("The saved weights do not fit the run's settings and data.".into());
         }
-        s.trainer.restore(
-            network.clone(),
-            saved.history.clone(),
-            saved.settings.changes.clone(),
-        );
         s.guard = DivergenceGuard::new(saved.history.first().map(|m| m.train.loss));
-        s.last_good = network;
+        s.last_good = model;
         // What the report needs: the steps and the test evaluation it finished with.
         s.steps = saved.steps.clone();
         s.steps_saved = s.steps.len();
@@ -195,9 +182,13 @@ impl Session {
         Ok(s)
     }
 
-    /// The engine.
-    pub fn trainer(&self) -> &Trainer {
+    /// The engine (the MLP's or a layer stack's).
+    pub fn learner(&self) -> &Learner {
         &self.trainer
+    }
+    /// The weights as they are now (a copy).
+    pub fn model(&self) -> Model {
+        self.trainer.model()
     }
     /// The facts of the run, its settings record included.
     pub fn info(&self) -> &RunInfo {
@@ -414,14 +405,14 @@ impl Session {
                 .guard
                 .check_epoch(metrics.train.loss, metrics.train.cost)
                 .or_else(|| {
-                    (!self.trainer.network().is_finite())
+                    (!self.trainer.is_finite())
                         .then(|| "the weights became NaN or infinite".to_string())
                 })
             {
                 out.end = Some(self.diverge(&reason, &mut out));
                 return out;
             }
-            self.last_good = self.trainer.network().clone();
+            self.last_good = self.trainer.model();
             self.save_epoch(&metrics, &mut out);
             out.epoch = Some(metrics);
             if self.trainer.is_finished() {
@@ -485,9 +476,9 @@ impl Session {
 
     fn save_epoch(&mut self, metrics: &EpochMetrics, out: &mut Advance) {
         self.save_steps(out);
-        let network = self.trainer.network().clone();
+        let model = self.trainer.model();
         if let Some(w) = self.writer(out)
-            && let Err(e) = w.epoch(metrics, &network)
+            && let Err(e) = w.epoch(metrics, &model)
         {
             self.save_failed(e.to_string(), out);
         }
@@ -550,7 +541,7 @@ impl Session {
             step.saturating_sub(self.started_at_step),
         );
         self.failed_etas.push(eta);
-        self.trainer.set_network(self.last_good.clone());
+        self.trainer.set_model(self.last_good.clone());
         self.status = RunStatus::Diverged;
         let test = self.trainer.evaluate(Subset::Test);
         let mut summary = self.trainer.summary(&test, self.seconds());
@@ -636,5 +627,111 @@ mod tests {
         let saved = SavedRun::load(&dirs[0]).expect("saved run");
         assert_eq!(saved.meta.status, RunStatus::Finished);
         assert_eq!(saved.history.len(), 3);
+    }
+
+    /// A layer stack trains through the session as an MLP does: the same records (a step
+    /// per mini-batch, evaluations every `eval_every` steps, one metrics line per epoch with
+    /// full evaluations, a live change recorded at its step, the test evaluation and summary),
+    /// its folder keeps its weights, and a continued run starts from exactly those weights.
+    #[test]
+    fn a_layer_stack_trains_saves_and_goes_on() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        let config = TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            layers: "patchify 4:4, relu, dense 10, relu".into(),
+            init: crate::model::InitKind::He,
+            eta: 0.05,
+            batch: 50,
+            epochs: 2,
+            eval_every: 7,
+            threads: Some(2),
+            ..Default::default()
+        };
+        let data = Arc::new(crate::data::load(&config.data_request()).expect("synthetic data"));
+        let (n_train, n_val, n_test) = (data.train.len(), data.val.len(), data.test.len());
+        let mut session = Session::new(
+            config,
+            data.clone(),
+            None,
+            Some(saving(SaveTo::Under(root.path().to_path_buf()))),
+        )
+        .expect("a valid stack");
+        assert!(session.learner().stack_trainer().is_some());
+        let first = session.advance(Duration::from_secs(60), |_| {});
+        assert!(!first.steps.is_empty());
+        // A live change: recorded at the step it takes effect, as for the MLP.
+        let mut live = session.learner().live();
+        live.eta = 0.03;
+        let at = session.learner().steps_done();
+        match session.set_live(live).expect("valid values") {
+            LiveEdit::Applied(change) => assert_eq!(change.step, at),
+            other => panic!("not applied: {other:?}"),
+        }
+        let end = loop {
+            if let Some(end) = session.advance(Duration::from_secs(60), |_| {}).end {
+                break end;
+            }
+        };
+        let RunEnd::Finished { summary, test } = end else {
+            panic!("did not finish: {end:?}");
+        };
+        let per_epoch = n_train.div_ceil(50);
+        let history = session.learner().history().to_vec();
+        assert_eq!(history.len(), 2);
+        assert_eq!(session.steps().len(), 2 * per_epoch);
+        for (i, r) in session.steps().iter().enumerate() {
+            assert_eq!(r.step, i);
+            assert!(r.loss.is_finite());
+            assert_eq!(r.eta, if i < at { 0.05 } else { 0.03 });
+        }
+        assert_eq!(session.points().len(), (2 * per_epoch - 1) / 7);
+        for m in &history {
+            assert_eq!((m.train.count, m.val.count), (n_train, n_val));
+            assert_eq!(m.val.confusion.iter().sum::<u32>() as usize, n_val);
+            assert!(m.layers.is_empty(), "no per-layer health for a stack yet");
+        }
+        assert_eq!(test.count, n_test);
+        assert_eq!(summary.test_acc, test.accuracy);
+        assert_eq!(summary.val_acc, history[1].val.accuracy);
+        // Well above chance (0.1) on the synthetic classes.
+        assert!(test.accuracy > 0.25, "test accuracy {}", test.accuracy);
+        let Model::Stack(trained) = session.model() else {
+            panic!("a stack's session holds a stack");
+        };
+        drop(session);
+
+        let dirs: Vec<_> = std::fs::read_dir(root.path())
+            .expect("runs folder")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(dirs.len(), 1);
+        assert!(
+            dirs[0]
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("patchify4x4-relu-dense10-relu")),
+            "{}",
+            dirs[0].display()
+        );
+        let saved = SavedRun::load(&dirs[0]).expect("saved run");
+        assert_eq!(saved.meta.status, RunStatus::Finished);
+        assert_eq!(saved.history.len(), 2);
+        assert_eq!(saved.model().expect("weights"), Model::Stack(trained.clone()));
+        let refused = saved.weights().expect_err("not an MLP").to_string();
+        assert!(refused.contains("layer stack"), "{refused}");
+
+        // Continued with one more epoch: it starts from the saved weights and evaluates
+        // them as the run did.
+        let record = Folders.load(&dirs[0]).expect("saved record");
+        let mut again =
+            Session::resume(&record, data, None, 1, Some(Arc::new(Folders))).expect("resumed");
+        assert_eq!(again.model(), Model::Stack(trained));
+        assert_eq!(again.evaluate_test(), test);
+        assert_eq!(again.learner().steps_done(), 2 * per_epoch);
+        while again.advance(Duration::from_secs(60), |_| {}).end.is_none() {}
+        assert_eq!(again.learner().history().len(), 3);
+        drop(again);
+        let saved = SavedRun::load(&dirs[0]).expect("saved run");
+        assert_eq!(saved.history.len(), 3);
+        assert_eq!(saved.meta.status, RunStatus::Finished);
     }
 }

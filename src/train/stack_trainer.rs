@@ -1,41 +1,31 @@
 //! Training a layer stack ([`crate::model::stack`]): mini-batch gradient descent with any of
-//! the optimisers ([`Optimizer`]: plain, momentum, Nesterov, RMSProp, Adam) with L2, label smoothing, flips and translations, the learning-rate schedules, evaluation in blocks,
-//! and the run's bookkeeping. The MLP keeps its own engine ([`super::trainer`]); this one runs
-//! whatever `--layers` describes, on the same thread pool.
+//! the optimisers ([`Optimizer`]: plain, momentum, Nesterov, RMSProp, Adam) with L2, label
+//! smoothing, flips and translations, the learning-rate schedules, and the run's bookkeeping
+//! as the MLP's engine ([`super::trainer`]) keeps it: the record of settings and live
+//! changes, every epoch's metrics, evaluations within epochs, the end of counted cycles.
+//! A [`super::Session`] trains either engine through [`super::learner::Learner`].
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ndarray::ArrayView2;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 
-use super::config::{ConfigError, TrainConfig};
+use super::config::{ConfigError, LiveParams, TrainConfig};
+use super::metrics::{EpochMetrics, Evaluation, Histogram, OptimizerSwitch, Summary, median};
 use super::optimizer::Optimizer;
-use super::schedule::{cycle_steps, learning_rate};
-use super::trainer::StepOutcome;
+use super::record::{RunSettings, SettingChange};
+use super::schedule::{cycle_epochs, cycle_steps, learning_rate};
+use super::stack_eval::evaluate_stack;
+use super::steps::EvalPoint;
+use super::trainer::{StepOutcome, Subset, default_threads};
 use crate::data::augment::{self, Augment};
 use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::kernels;
 use crate::model::layers::{self, LayerSpec, Shape};
 use crate::model::loss::Loss;
 use crate::model::stack::{Stack, StackLayer, StackPass, StackWorkspace};
-
-/// Images per block when evaluating (bounds the workspace of a wide network).
-const EVAL_BLOCK: usize = 500;
-
-/// Loss and accuracy of a stack on one set.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StackEvaluation {
-    /// Mean loss.
-    pub loss: f64,
-    /// Mean loss + λ Σ‖W‖².
-    pub cost: f64,
-    /// Share classified correctly.
-    pub accuracy: f64,
-    /// Images evaluated.
-    pub count: usize,
-}
 
 /// Rows of a batch below which a step stays whole rather than being shared by threads.
 const SHARE_MIN_ROWS: usize = 16;
@@ -63,9 +53,36 @@ pub fn image_shape(data: &Splits) -> Shape {
     }
 }
 
+/// The stack `config.layers` describes for `data`, freshly initialised from `rng`; the error
+/// names the `layers` setting and what does not fit.
+pub fn build_stack(
+    config: &TrainConfig,
+    data: &Splits,
+    rng: &mut SmallRng,
+) -> Result<Stack<f32>, ConfigError> {
+    let refused = |allowed: String| ConfigError::OutOfRange {
+        name: "layers",
+        value: format!("\"{}\"", config.layers),
+        allowed,
+    };
+    let specs = layers::parse(&config.layers).map_err(|e| refused(e.to_string()))?;
+    Stack::new(
+        &specs,
+        image_shape(data),
+        data.num_classes(),
+        config.init,
+        config.sigma,
+        rng,
+    )
+    .map_err(|e| refused(e.to_string()))
+}
+
 /// A layer-stack run in progress.
 pub struct StackTrainer {
-    config: TrainConfig,
+    /// The starting settings and every change since (as [`super::Trainer`] keeps them).
+    settings: RunSettings,
+    /// The last change's values, kept apart so a step need not search.
+    live: LiveParams,
     data: Arc<Splits>,
     normalizer: Arc<Normalizer>,
     /// Bytes that pixels shifted in by a translation take.
@@ -82,10 +99,20 @@ pub struct StackTrainer {
     cursor: usize,
     epochs_done: usize,
     steps_done: usize,
+    /// Steps done when the last epoch was closed by [`Self::finish_epoch`].
+    steps_at_epoch_end: usize,
     rng: SmallRng,
+    threads: usize,
     pool: Arc<rayon::ThreadPool>,
     /// Per-thread buffers of [`Self::shared_step`], made on first use.
     shares: Vec<BatchShare>,
+    /// Time spent in this epoch's steps so far.
+    epoch_active: Duration,
+    epoch_seconds: Vec<f64>,
+    history: Vec<EpochMetrics>,
+    last_eta: f64,
+    /// Optimiser changes since the last finished epoch.
+    optimizer_switches: Vec<OptimizerSwitch>,
 }
 
 impl StackTrainer {
@@ -97,29 +124,28 @@ impl StackTrainer {
         normalizer: Option<Arc<Normalizer>>,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
-        let specs = layers::parse(&config.layers).map_err(|e| ConfigError::OutOfRange {
-            name: "layers",
-            value: format!("\"{}\"", config.layers),
-            allowed: e.to_string(),
-        })?;
+        let mut config = config;
+        let n = data.train.len();
+        if let Some(epochs) = cycle_epochs(&config, n.div_ceil(config.batch)) {
+            // The run ends with its last cycle: plan the epochs that takes.
+            super::config::EPOCHS
+                .check(epochs as f64)
+                .map_err(|_| ConfigError::OutOfRange {
+                    name: "cycles",
+                    value: config.cycles.to_string(),
+                    allowed: format!(
+                        "cycles that fit in {} epochs of {n} training images (these take {epochs})",
+                        super::config::EPOCHS.max
+                    ),
+                })?;
+            config.epochs = epochs;
+        }
         let mut rng = SmallRng::seed_from_u64(config.seed);
-        let stack = Stack::new(
-            &specs,
-            image_shape(&data),
-            data.num_classes(),
-            config.init,
-            config.sigma,
-            &mut rng,
-        )
-        .map_err(|e| ConfigError::OutOfRange {
-            name: "layers",
-            value: format!("\"{}\"", config.layers),
-            allowed: e.to_string(),
-        })?;
+        let stack = build_stack(&config, &data, &mut rng)?;
         let normalizer =
             normalizer.unwrap_or_else(|| Arc::new(Normalizer::fit(&data.train, config.preprocess)));
         let dim = data.shape().dim();
-        let n = data.train.len();
+        let threads = config.threads.unwrap_or_else(default_threads);
         Ok(StackTrainer {
             ws: StackWorkspace::new(&stack, config.batch),
             grads: stack.zero_gradients(),
@@ -131,24 +157,42 @@ impl StackTrainer {
             cursor: n,
             epochs_done: 0,
             steps_done: 0,
+            steps_at_epoch_end: 0,
             rng,
-            pool: super::trainer::pool_with(config.threads.unwrap_or_else(super::default_threads)),
+            threads,
+            pool: super::trainer::pool_with(threads),
             fill: augment::fill_bytes(&normalizer.mean),
             shares: Vec::new(),
+            epoch_active: Duration::ZERO,
+            epoch_seconds: Vec::new(),
+            history: Vec::new(),
+            last_eta: config.eta,
+            optimizer_switches: Vec::new(),
+            live: config.live(),
+            settings: RunSettings::new(config),
             stack,
             normalizer,
             data,
-            config,
         })
     }
 
-    /// The settings.
-    pub fn config(&self) -> &TrainConfig {
-        &self.config
+    /// The run's settings in force now (the start with every change applied).
+    pub fn config(&self) -> TrainConfig {
+        self.settings.in_force()
+    }
+    /// The record of the run's settings: where it started and every change.
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
     }
     /// The network as it is now.
     pub fn stack(&self) -> &Stack<f32> {
         &self.stack
+    }
+    /// Replaces the network (the last good weights after a divergence); the optimiser's
+    /// state, built on the weights replaced, starts afresh.
+    pub fn set_stack(&mut self, stack: Stack<f32>) {
+        self.stack = stack;
+        self.optimizer = Optimizer::new(self.config().optimizer_settings());
     }
     /// The input normaliser.
     pub fn normalizer(&self) -> &Arc<Normalizer> {
@@ -166,44 +210,225 @@ impl StackTrainer {
     pub fn steps_done(&self) -> usize {
         self.steps_done
     }
-    /// Mini-batches per epoch.
-    pub fn steps_per_epoch(&self) -> usize {
-        self.data.train.len().div_ceil(self.config.batch)
+    /// Metrics of every completed epoch.
+    pub fn history(&self) -> &[EpochMetrics] {
+        &self.history
     }
-    /// True when the planned epochs are done, or the last of the schedule's counted cycles.
+    /// Mini-batches per epoch at the current batch size.
+    pub fn steps_per_epoch(&self) -> usize {
+        self.data.train.len().div_ceil(self.live.batch)
+    }
+    /// Position in the current epoch: images already used.
+    pub fn images_into_epoch(&self) -> usize {
+        if self.cursor >= self.order.len() {
+            0
+        } else {
+            self.cursor
+        }
+    }
+    /// The step after which the run ends, when its cyclic schedule counts its cycles and it
+    /// has not been continued past them (as [`super::Trainer::step_limit`]).
+    pub fn step_limit(&self) -> Option<usize> {
+        if self.settings.changes.iter().any(|c| c.epochs.is_some()) {
+            return None;
+        }
+        cycle_steps(&self.settings.start)
+    }
+    /// True when the planned epochs are done; for a run that counts its cycles, when the
+    /// epoch of the last cycle's last step is closed.
     pub fn is_finished(&self) -> bool {
-        match cycle_steps(&self.config) {
-            Some(steps) => self.steps_done >= steps,
-            None => self.epochs_done >= self.config.epochs,
+        match self.step_limit() {
+            Some(limit) => self.steps_at_epoch_end >= limit,
+            None => self.epochs_done >= self.settings.epochs(),
         }
     }
     /// The learning rate the next step uses.
     pub fn current_eta(&self) -> f64 {
         learning_rate(
-            &self.config,
-            self.config.eta,
-            self.config.decay,
+            &self.settings.start,
+            self.live.eta,
+            self.live.decay,
             self.epochs_done,
             self.steps_done,
         )
     }
+    /// The live hyperparameters.
+    pub fn live(&self) -> LiveParams {
+        self.live
+    }
+    /// How many threads steps and evaluation use.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+    /// Sets how many threads steps and evaluation use from the next call (at least one).
+    pub fn set_threads(&mut self, threads: usize) {
+        let threads = threads.clamp(1, super::config::MAX_THREADS);
+        if threads != self.threads {
+            self.threads = threads;
+            self.pool = super::trainer::pool_with(threads);
+        }
+    }
 
-    /// One mini-batch step on the shared thread pool.
+    /// Plans `extra` more epochs beyond those done (continuing a run); recorded as a change.
+    pub fn extend(&mut self, extra: usize) -> SettingChange {
+        let change = SettingChange {
+            step: self.steps_done,
+            epoch: self.epochs_done,
+            live: None,
+            epochs: Some(self.epochs_done + extra.max(1)),
+        };
+        self.settings.record(change.clone());
+        change
+    }
+
+    /// Checks live hyperparameters against the run's settings without applying them.
+    pub fn check_live(&self, live: &LiveParams) -> Result<(), ConfigError> {
+        let mut c = self.settings.start.clone();
+        c.set_live(live);
+        c.validate()
+    }
+
+    /// Changes hyperparameters from the next step on and records the change (`None` when
+    /// nothing changed).
+    pub fn set_live(&mut self, live: LiveParams) -> Result<Option<SettingChange>, ConfigError> {
+        self.check_live(&live)?;
+        if live == self.live {
+            return Ok(None);
+        }
+        if live.optimizer != self.live.optimizer {
+            // A different rule's state means nothing to the new one: start afresh.
+            let mut c = self.settings.start.clone();
+            c.set_live(&live);
+            self.optimizer = Optimizer::new(c.optimizer_settings());
+            self.optimizer_switches.push(OptimizerSwitch {
+                step: self.steps_done,
+                from: self.live.optimizer,
+                to: live.optimizer,
+            });
+        }
+        self.live = live;
+        let change = SettingChange {
+            step: self.steps_done,
+            epoch: self.epochs_done,
+            live: Some(live),
+            epochs: None,
+        };
+        self.settings.record(change.clone());
+        self.fit_batch(live.batch);
+        Ok(Some(change))
+    }
+
+    /// Makes the batch buffers hold `batch` images.
+    fn fit_batch(&mut self, batch: usize) {
+        let dim = self.data.shape().dim();
+        if batch > self.batch_labels.len() {
+            self.batch_x.resize(batch * dim, 0.0);
+            self.batch_labels.resize(batch, 0);
+            self.batch_augments.resize(batch, Augment::default());
+        }
+        if batch > self.ws.capacity() {
+            self.ws = StackWorkspace::new(&self.stack, batch);
+        }
+    }
+
+    /// Continues a saved run: its weights, the epochs it already trained and the changes made
+    /// while it trained (the schedule and live values pick up where they were).
+    pub fn restore(
+        &mut self,
+        stack: Stack<f32>,
+        history: Vec<EpochMetrics>,
+        changes: Vec<SettingChange>,
+    ) {
+        self.settings.changes = changes;
+        self.live = self.settings.live();
+        self.ws = StackWorkspace::new(&stack, self.live.batch.max(self.ws.capacity()));
+        self.grads = stack.zero_gradients();
+        self.shares.clear();
+        self.stack = stack;
+        self.fit_batch(self.live.batch);
+        self.optimizer = Optimizer::new(self.config().optimizer_settings());
+        self.epochs_done = history.len();
+        // Records without step counts: each epoch's images at the batch in force.
+        let per_epoch = self.steps_per_epoch();
+        self.steps_done = history
+            .last()
+            .map(|m| m.step)
+            .filter(|&s| s > 0)
+            .unwrap_or_else(|| {
+                history
+                    .iter()
+                    .map(|m| m.images.map_or(per_epoch, |i| i.div_ceil(self.live.batch)))
+                    .sum()
+            });
+        self.steps_at_epoch_end = self.steps_done;
+        self.epoch_seconds = history.iter().map(|m| m.seconds).collect();
+        if let Some(last) = history.last() {
+            self.last_eta = last.eta;
+        }
+        self.history = history;
+        self.cursor = self.order.len();
+    }
+
+    /// Whether the last step ends an evaluation interval (`eval_every` steps).
+    pub fn eval_due(&self) -> bool {
+        let every = self.settings.start.eval_every;
+        every > 0 && self.steps_done > 0 && self.steps_done.is_multiple_of(every)
+    }
+
+    /// Evaluates the training and validation sets now, within an epoch.
+    pub fn evaluate_point(&self) -> EvalPoint {
+        let n = self.data.train.len().max(1);
+        EvalPoint {
+            step: self.steps_done,
+            epoch: self.epochs_done as f64 + self.images_into_epoch() as f64 / n as f64,
+            eta: self.last_eta,
+            live: self.live,
+            train: (&self.evaluate(Subset::Train)).into(),
+            val: (&self.evaluate(Subset::Val)).into(),
+        }
+    }
+
+    /// One mini-batch step on the run's thread pool.
     pub fn step(&mut self) -> StepOutcome {
         let pool = self.pool.clone();
         pool.install(|| self.step_here())
     }
 
+    /// Steps until `budget` has passed, the epoch completes, an evaluation is due or a loss
+    /// is not finite; calls `on_step` after each.
+    pub fn steps_for(
+        &mut self,
+        budget: Duration,
+        mut on_step: impl FnMut(&StepOutcome) + Send,
+    ) -> StepOutcome {
+        let pool = self.pool.clone();
+        pool.install(|| {
+            let started = Instant::now();
+            loop {
+                let out = self.step_here();
+                on_step(&out);
+                if out.epoch_complete
+                    || !out.batch_loss.is_finite()
+                    || started.elapsed() >= budget
+                    || self.eval_due()
+                {
+                    return out;
+                }
+            }
+        })
+    }
+
     fn step_here(&mut self) -> StepOutcome {
+        let started = Instant::now();
         let n = self.order.len();
         if self.cursor >= n {
-            if self.config.shuffle {
+            if self.settings.start.shuffle {
                 self.order.shuffle(&mut self.rng);
             }
             self.cursor = 0;
         }
-        let b = self.config.batch.min(n - self.cursor);
-        let (flip, translate) = (self.config.flip, self.config.translate);
+        let b = self.live.batch.min(n - self.cursor);
+        let (flip, translate) = (self.settings.start.flip, self.settings.start.translate);
         for a in &mut self.batch_augments[..b] {
             *a = Augment::random(&mut self.rng, flip, translate);
         }
@@ -221,15 +446,108 @@ impl StackTrainer {
         self.update(eta as f32);
         self.cursor += b;
         self.steps_done += 1;
-        let epoch_complete = self.cursor >= n;
-        if epoch_complete {
-            self.epochs_done += 1;
-        }
+        self.last_eta = eta;
+        self.epoch_active += started.elapsed();
+        // The last step of the last cycle ends its epoch, wherever in a pass it falls.
+        let cycles_done = self.step_limit().is_some_and(|l| self.steps_done >= l);
         StepOutcome {
             batch_loss: loss,
             eta,
             images: b,
-            epoch_complete,
+            epoch_complete: self.cursor >= n || cycles_done,
+        }
+    }
+
+    /// Closes the epoch that the last step completed: evaluates the training and validation
+    /// sets and records the epoch. A stack's epoch records no per-layer health (those views
+    /// are the MLP's); its gradient histograms are of each weight matrix on the last batch.
+    pub fn finish_epoch(&mut self) -> EpochMetrics {
+        let started = Instant::now();
+        let images = (self.cursor < self.order.len()).then_some(self.cursor);
+        self.cursor = self.order.len();
+        self.steps_at_epoch_end = self.steps_done;
+        let train = self.evaluate(Subset::Train);
+        let val = self.evaluate(Subset::Val);
+        let gradient_histograms = self
+            .grads
+            .iter()
+            .filter_map(|g| match g {
+                StackLayer::Linear { weights, .. } => Some(Histogram::of_matrix(weights)),
+                _ => None,
+            })
+            .collect();
+        self.epoch_active += started.elapsed();
+        let seconds = std::mem::take(&mut self.epoch_active).as_secs_f64();
+        self.epoch_seconds.push(seconds);
+        self.epochs_done += 1;
+        let m = EpochMetrics {
+            epoch: self.epochs_done,
+            step: self.steps_done,
+            eta: self.last_eta,
+            lambda: self.live.lambda,
+            train,
+            val,
+            seconds,
+            gradient_histograms,
+            live: Some(self.live),
+            optimizer: self.live.optimizer,
+            optimizer_switches: std::mem::take(&mut self.optimizer_switches),
+            layers: Vec::new(),
+            images,
+        };
+        self.history.push(m.clone());
+        m
+    }
+
+    /// Runs steps until the epoch completes, then [`Self::finish_epoch`].
+    pub fn run_epoch(&mut self) -> EpochMetrics {
+        while !self
+            .steps_for(Duration::from_secs(3600), |_| {})
+            .epoch_complete
+        {}
+        self.finish_epoch()
+    }
+
+    /// Evaluates one of the sets with the current weights and the live loss and λ.
+    pub fn evaluate(&self, which: Subset) -> Evaluation {
+        let set = match which {
+            Subset::Train => &self.data.train,
+            Subset::Val => &self.data.val,
+            Subset::Test => &self.data.test,
+        };
+        self.evaluate_images(set, None)
+    }
+
+    /// Evaluates the first `limit` images of `set` (all when `None`).
+    pub fn evaluate_images(&self, set: &ImageSet, limit: Option<usize>) -> Evaluation {
+        let pool = self.pool.clone();
+        pool.install(|| {
+            evaluate_stack(
+                &self.stack,
+                &self.normalizer,
+                set,
+                limit,
+                self.live.loss,
+                self.live.lambda,
+            )
+        })
+    }
+
+    /// The summary of the run so far, with `test` the test-set evaluation.
+    pub fn summary(&self, test: &Evaluation, seconds: f64) -> Summary {
+        let last = self.history.last();
+        let pick = |f: fn(&EpochMetrics) -> f64| last.map(f).unwrap_or(f64::NAN);
+        Summary {
+            train_cost: pick(|m| m.train.cost),
+            train_acc: pick(|m| m.train.accuracy),
+            val_cost: pick(|m| m.val.cost),
+            val_acc: pick(|m| m.val.accuracy),
+            test_cost: test.cost,
+            test_acc: test.accuracy,
+            epochs: self.epochs_done,
+            seconds,
+            epoch_seconds_median: median(&self.epoch_seconds),
+            status: super::metrics::RunStatus::Finished,
         }
     }
 
@@ -250,7 +568,7 @@ impl StackTrainer {
             x,
             &self.batch_labels[..b],
             self.loss(),
-            self.config.lambda,
+            self.live.lambda,
             &mut self.ws,
             StackPass::Train(&mut self.rng),
             &mut self.grads,
@@ -262,8 +580,8 @@ impl StackTrainer {
     /// The loss the run trains on.
     fn loss(&self) -> Loss {
         Loss {
-            kind: self.config.loss,
-            smoothing: self.config.label_smoothing,
+            kind: self.live.loss,
+            smoothing: self.settings.start.label_smoothing,
         }
     }
 
@@ -307,7 +625,7 @@ impl StackTrainer {
             &self.data.train,
             &self.fill[..],
         );
-        let (loss, lambda, dim) = (self.loss(), self.config.lambda, set.shape.dim());
+        let (loss, lambda, dim) = (self.loss(), self.live.lambda, set.shape.dim());
         self.pool.install(|| {
             use rayon::prelude::*;
             self.shares
@@ -365,65 +683,6 @@ impl StackTrainer {
         self.optimizer
             .step_arrays(self.stack.params_mut(), grads, f64::from(eta));
     }
-
-    /// Steps to the end of the current epoch; returns the mean batch loss and the seconds.
-    pub fn run_epoch(&mut self) -> (f64, f64) {
-        let started = Instant::now();
-        let (mut sum, mut count) = (0.0, 0usize);
-        loop {
-            let out = self.step();
-            sum += out.batch_loss;
-            count += 1;
-            if out.epoch_complete || !out.batch_loss.is_finite() || self.is_finished() {
-                break;
-            }
-        }
-        (sum / count.max(1) as f64, started.elapsed().as_secs_f64())
-    }
-
-    /// Loss, cost and accuracy on `set` (at most `limit` images), in evaluation mode.
-    pub fn evaluate(&self, set: &ImageSet, limit: Option<usize>) -> StackEvaluation {
-        let pool = self.pool.clone();
-        pool.install(|| evaluate_stack(&self.stack, &self.normalizer, set, limit, &self.config))
-    }
-}
-
-/// Loss, cost and accuracy of `stack` on `set` (at most `limit` images).
-pub fn evaluate_stack(
-    stack: &Stack<f32>,
-    normalizer: &Normalizer,
-    set: &ImageSet,
-    limit: Option<usize>,
-    config: &TrainConfig,
-) -> StackEvaluation {
-    let n = limit.map_or(set.len(), |l| l.min(set.len()));
-    let dim = normalizer.dim();
-    let block = EVAL_BLOCK.min(n.max(1));
-    let mut ws = StackWorkspace::new(stack, block);
-    let mut x = vec![0.0f32; block * dim];
-    let (mut loss_sum, mut correct) = (0.0, 0usize);
-    let indices: Vec<usize> = (0..n).collect();
-    for chunk in indices.chunks(block) {
-        let b = chunk.len();
-        normalizer.gather(set, chunk, None, &mut x[..b * dim]);
-        let labels: Vec<u8> = chunk.iter().map(|&i| set.labels[i]).collect();
-        let xv = ArrayView2::from_shape((b, dim), &x[..b * dim])
-            .expect("the block buffer holds b images");
-        let loss = stack.loss(xv, &labels, config.loss, &mut ws, StackPass::Eval);
-        loss_sum += loss * b as f64;
-        correct += ws.predictions[..b]
-            .iter()
-            .zip(&labels)
-            .filter(|(p, l)| p == l)
-            .count();
-    }
-    let loss = loss_sum / n.max(1) as f64;
-    StackEvaluation {
-        loss,
-        cost: loss + config.lambda * stack.weight_norm_sq(),
-        accuracy: correct as f64 / n.max(1) as f64,
-        count: n,
-    }
 }
 
 #[cfg(test)]
@@ -460,11 +719,11 @@ mod tests {
                 ..TrainConfig::default()
             };
             let mut t = StackTrainer::new(config, data.clone(), None).expect("valid config");
-            let before = t.evaluate(&data.train, None).loss;
+            let before = t.evaluate(Subset::Train).loss;
             for _ in 0..4 {
                 t.run_epoch();
             }
-            let after = t.evaluate(&data.train, None).loss;
+            let after = t.evaluate(Subset::Train).loss;
             assert!(
                 after < 0.9 * before,
                 "{optimizer:?}: training loss {before:.4} → {after:.4}"

@@ -10,7 +10,7 @@ use super::messages::RunInfo;
 use super::metrics::{EpochMetrics, Evaluation, RunStatus, Summary};
 use super::record::{RunSettings, SettingChange};
 use super::steps::{EvalPoint, StepRecord};
-use crate::model::Network;
+use super::learner::Model;
 
 /// Why the record could not be written or read: the store's own error, kept whole (its
 /// message names the file and what went wrong).
@@ -38,7 +38,7 @@ pub trait RunRecorder: Send {
     /// The run's folder.
     fn dir(&self) -> &Path;
     /// Saves a finished epoch: its metrics and the weights after it.
-    fn epoch(&mut self, metrics: &EpochMetrics, network: &Network<f32>) -> Result<(), StoreError>;
+    fn epoch(&mut self, metrics: &EpochMetrics, model: &Model) -> Result<(), StoreError>;
     /// Appends steps not yet saved.
     fn steps(&mut self, records: &[StepRecord]) -> Result<(), StoreError>;
     /// Appends evaluations within epochs not yet saved.
@@ -64,8 +64,8 @@ pub struct SavedRecord {
     pub settings: RunSettings,
     /// Every finished epoch's metrics.
     pub history: Vec<EpochMetrics>,
-    /// The weights after its last saved epoch.
-    pub network: Network<f32>,
+    /// The weights after its last saved epoch (an MLP's or a layer stack's).
+    pub model: Model,
     /// Every saved step (empty for a run saved without them).
     pub steps: Vec<StepRecord>,
     /// Every saved evaluation within epochs.

@@ -115,8 +115,7 @@ impl ControlsPanel {
             // egui caps a menu's height the first time it opens, so the entries a newcomer
             // looks for first (the playground's) are listed first; the rest scroll.
             .show_ui(ui, |ui| {
-                // ConvNets train on the command line only, so far: the menu says how.
-                for p in crate::runs::presets::PRESETS.iter().filter(|p| !p.is_layer_stack()) {
+                for p in crate::runs::presets::PRESETS {
                     let is_active = active.is_some_and(|a| a.name == p.name);
                     if ui.selectable_label(is_active, p.label).clicked()
                         && let Ok(c) = p.config(edited)
@@ -127,11 +126,6 @@ impl ControlsPanel {
                         actions.push(UiAction::ResetForPreset(p.label));
                     }
                 }
-                ui.separator();
-                ui.weak(
-                    "ConvNets (assignment 3: a3-f2 … a3-wide-smooth) train on the command \
-                     line for now: trainviz train --preset a3-f4",
-                );
             })
             .response
             .on_hover_text("Set up a classic experiment of the course (starts a new run); the one in use is marked");
@@ -397,6 +391,12 @@ fn schedule_settings(ui: &mut Ui, edited: &mut TrainConfig, actions: &mut Vec<Ui
 fn model_section(ui: &mut Ui, edited: &mut TrainConfig) {
     let ok = |_: f64| Ok::<(), String>(());
     ui.heading("Model");
+    if super::layers_field::layers_field(ui, edited) {
+        // A layer stack: its hidden layers, activations, batch norm and dropout are in
+        // the text; what follows is the MLP's.
+        model_constants(ui, edited, ok);
+        return;
+    }
     // Every width is checked as it is typed ("50,,abc" and "0" are refused beside
     // the field); the model changes only when the whole text reads as widths.
     let width = (ui.available_width() - 110.0).clamp(90.0, 220.0);
@@ -433,6 +433,18 @@ fn model_section(ui: &mut Ui, edited: &mut TrainConfig) {
     })
     .response
     .on_disabled_hover_text("Only for a model with hidden layers: type a width above.");
+    if !edited.hidden.is_empty() {
+        ui.checkbox(&mut edited.batch_norm, "batch normalisation")
+                .on_hover_text(
+                    "Normalise each hidden unit over the mini-batch before its activation, then scale and shift it by learned γ and β. Evaluation uses running averages.",
+                );
+        setting_field(ui, &mut edited.dropout, &settings::DROPOUT, ok);
+    }
+    model_constants(ui, edited, ok);
+}
+
+/// The initialisation and the optimiser's own constants (any network).
+fn model_constants(ui: &mut Ui, edited: &mut TrainConfig, ok: impl Fn(f64) -> Result<(), String> + Copy) {
     combo(
         ui,
         "weight init",
@@ -441,14 +453,6 @@ fn model_section(ui: &mut Ui, edited: &mut TrainConfig) {
     );
     if edited.init == InitKind::Gaussian {
         setting_field(ui, &mut edited.sigma, &settings::SIGMA, ok);
-    }
-
-    if !edited.hidden.is_empty() {
-        ui.checkbox(&mut edited.batch_norm, "batch normalisation")
-                .on_hover_text(
-                    "Normalise each hidden unit over the mini-batch before its activation, then scale and shift it by learned γ and β. Evaluation uses running averages.",
-                );
-        setting_field(ui, &mut edited.dropout, &settings::DROPOUT, ok);
     }
     match edited.optimizer {
         OptimizerKind::Momentum | OptimizerKind::Nesterov => {

@@ -16,6 +16,7 @@ pub mod histograms;
 pub mod history;
 pub mod layers;
 pub mod layers_builder;
+pub mod layers_field;
 pub mod lr_range;
 pub mod plane;
 pub mod plots;

@@ -237,3 +237,92 @@ fn numpy_reproduces_the_test_accuracy_from_the_npz() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A ConvNet's `.npz` (here a patchify layer, ReLU and a dense layer, a hundred steps on
+/// CIFAR-10) runs in the README's NumPy lines to the test accuracy `trainviz eval` reports.
+#[test]
+fn numpy_reproduces_a_convnets_test_accuracy_from_the_npz() {
+    let Some(cifar) = cifar_dir() else { return };
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cifar = cifar.to_str().unwrap();
+    let run_dir = train_run(
+        &dir.path().join("runs"),
+        &[
+            "--data",
+            cifar,
+            "--train-limit",
+            "5000",
+            "--layers",
+            "patchify 4:4, relu, dense 10, relu",
+            "--init",
+            "he",
+            "--lambda",
+            "0.003",
+            "--eta",
+            "0.05",
+            "--epochs",
+            "2",
+        ],
+    );
+    let (ok, stdout, stderr) = run(&["eval", run_dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let accuracy: f64 = stdout
+        .split("accuracy ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in {stdout}"));
+    // Trained, not chance: the weights that travel are worth checking.
+    assert!(accuracy > 18.0, "{stdout}");
+    let (ok, _, stderr) = run(&["export-npz", run_dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_npz.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(run_dir.join("weights.npz"))
+        .arg(cifar)
+        .args(["--expect", &format!("{accuracy:.2}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// README.md shows the NumPy lines the checks above run, as the script has them (its
+/// indentation taken off, the files it is given named as README.md names them).
+#[test]
+fn the_readme_shows_the_checked_numpy_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = std::fs::read_to_string(root.join("tests/python/check_npz.py")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for marker in ["# --- README snippet ---", "# --- README ConvNet snippet ---"] {
+        let block = script
+            .split(marker)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {marker} block in check_npz.py"));
+        let lines: Vec<&str> = block
+            .lines()
+            .map(|l| l.strip_prefix("    ").unwrap_or(l.trim_start()))
+            .collect();
+        // The script reads the files it is given; README.md names the usual places.
+        let text = lines
+            .join("\n")
+            .replace("np.load(npz_path)", "np.load(\"runs/RUN/weights.npz\")")
+            .replace(
+                "f\"{cifar_dir}/test_batch.bin\"",
+                "\"cifar-10-batches-bin/test_batch.bin\"",
+            );
+        let text = text.trim();
+        assert!(
+            readme.contains(text),
+            "README.md does not show the lines between {marker} in check_npz.py:\n{text}"
+        );
+    }
+}

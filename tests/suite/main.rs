@@ -28,6 +28,8 @@ mod typed_settings;
 #[cfg(feature = "window")]
 mod ui;
 #[cfg(feature = "window")]
+mod ui_convnet;
+#[cfg(feature = "window")]
 mod ui_deep;
 #[cfg(feature = "window")]
 mod ui_lr_range;

@@ -264,7 +264,7 @@ fn eta_is_recorded_per_step_under_every_schedule() {
         let mut s = session(small(schedule), None);
         s.run_epoch();
         // A live change half-way is marked on the η figure at its step.
-        let mut live = s.trainer().live();
+        let mut live = s.learner().live();
         live.eta = 0.02;
         s.set_live(live).unwrap();
         s.run_epoch();

@@ -15,7 +15,18 @@ impl Worker {
             self.error("Nothing to analyse yet: wait until the run is ready.".into());
             return;
         };
-        let t = session.trainer();
+        let Some(t) = session.learner().trainer() else {
+            if matches!(request, AnalysisRequest::CancelEmbedding) {
+                self.embedding_cancel.store(true, Ordering::Relaxed);
+                return;
+            }
+            // Predictions, embeddings and the gradient check read an MLP's layers.
+            self.error(format!(
+                "{} are shown for linear and MLP runs; ConvNet views come with the next issue.",
+                request.what()
+            ));
+            return;
+        };
         let run = self.run;
         let net = t.network();
         let loss = t.live().loss;

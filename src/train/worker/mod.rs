@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
 use super::config::TrainConfig;
+use super::learner::Learner;
 use super::messages::{Command, Event, EventKind};
 use super::metrics::RunStatus;
 use super::session::{LiveEdit, RunEnd, Session};
@@ -119,6 +120,12 @@ impl Drop for WorkerHandle {
 const SLICE: Duration = Duration::from_millis(30);
 /// At most this often a weight snapshot is sent.
 const WEIGHTS_EVERY: Duration = Duration::from_millis(200);
+
+/// A copy of an MLP's weights for the window's views of them; `None` for a layer stack,
+/// whose views (filters, feature maps) are not drawn yet.
+fn mlp_weights(learner: &Learner) -> Option<Arc<crate::model::Network<f32>>> {
+    learner.trainer().map(|t| Arc::new(t.network().clone()))
+}
 
 /// The next run id: unique for the life of the process, across workers, so a window that
 /// starts a new worker never mistakes its runs for old ones.
@@ -364,18 +371,19 @@ impl Worker {
     fn start_session(&mut self, session: Session) {
         let run = self.run;
         let info = session.info().clone();
-        let history = session.trainer().history().to_vec();
-        let network = Arc::new(session.trainer().network().clone());
-        let epoch = session.trainer().epochs_done();
+        let learner = session.learner();
+        let history = learner.history().to_vec();
+        let network = mlp_weights(learner);
+        let epoch = learner.epochs_done();
         let status = session.status();
         // A loaded run's steps and test evaluation, so its plots, step count and report are
         // those it finished with.
         let steps = session.steps().to_vec();
-        let step = session.trainer().steps_done();
-        let images_per_epoch = session.trainer().data().train.len();
+        let step = learner.steps_done();
+        let images_per_epoch = learner.data().train.len();
         let test = session.test().cloned();
         let points = session.points().to_vec();
-        let eta = session.trainer().current_eta();
+        let eta = learner.current_eta();
         self.session = Some(session);
         self.emit(Event {
             run,
@@ -405,10 +413,12 @@ impl Worker {
                 kind: EventKind::Evaluated { point },
             });
         }
-        self.emit(Event {
-            run,
-            kind: EventKind::Weights { epoch, network },
-        });
+        if let Some(network) = network {
+            self.emit(Event {
+                run,
+                kind: EventKind::Weights { epoch, network },
+            });
+        }
         if step > 0 {
             self.emit(Event {
                 run,
@@ -420,6 +430,7 @@ impl Worker {
                     steps,
                     eta,
                     images_per_sec: 0.0,
+                    step_seconds: 0.0,
                 },
             });
         }
@@ -447,7 +458,7 @@ impl Worker {
             return;
         };
         let advance = s.advance(SLICE, |_| {});
-        let t = s.trainer();
+        let t = s.learner();
         let epoch_complete = advance.epoch.is_some();
         let progress = Event {
             run,
@@ -464,12 +475,13 @@ impl Worker {
                 steps: advance.steps,
                 eta: t.current_eta(),
                 images_per_sec: advance.images as f64 / advance.seconds.max(1e-9),
+                step_seconds: advance.seconds,
             },
         };
         let ended = advance.end.is_some();
         let send_weights = epoch_complete
             && (ended || self.pause_after_epoch || self.last_weights.elapsed() >= WEIGHTS_EVERY);
-        let network = send_weights.then(|| Arc::new(t.network().clone()));
+        let network = send_weights.then(|| mlp_weights(t)).flatten();
         let epoch = t.epochs_done();
         self.emit(progress);
         if let Some(dir) = advance.saved_in {
@@ -522,7 +534,7 @@ impl Worker {
                 let network = self
                     .session
                     .as_ref()
-                    .map(|s| Arc::new(s.trainer().network().clone()));
+                    .and_then(|s| mlp_weights(s.learner()));
                 self.set_running(false);
                 if let Some(network) = network {
                     self.emit(Event {

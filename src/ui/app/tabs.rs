@@ -26,6 +26,20 @@ impl TrainvizApp {
         let mut request = None;
         // The plots share what is left of the window's height.
         let view_height = ui.available_height();
+        // Views drawn from an MLP's weights or per-layer records say so for a layer stack.
+        let stack_run = self.stack_run();
+        let mlp_only = match self.settings.tab {
+            Tab::Histograms => Some("Weight and gradient histograms"),
+            Tab::Predictions => Some("Predictions and classifying your own picture"),
+            Tab::Embedding => Some("Embeddings"),
+            Tab::GradientCheck => Some("Gradient checks on demand"),
+            Tab::Layers => Some("Per-layer statistics"),
+            _ => None,
+        };
+        if let Some(what) = mlp_only.filter(|_| stack_run) {
+            ui.label(convnet_note(what));
+            return None;
+        }
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| match self.settings.tab {
@@ -113,6 +127,10 @@ impl TrainvizApp {
             request = Some(r);
         }
         ui.separator();
+        if self.stack_run() {
+            ui.label(convnet_note("Class templates"));
+            return request;
+        }
         let templates = self.templates.ui(ui, &self.history);
         if let Some(record) = self.record() {
             if let Some(curve) = curve {
@@ -143,6 +161,14 @@ impl TrainvizApp {
         request
     }
 
+    /// Whether the current run is a layer stack (set with `layers`).
+    fn stack_run(&self) -> bool {
+        self.history
+            .info
+            .as_ref()
+            .is_some_and(|i| i.settings.start.uses_stack())
+    }
+
     /// The Runs tab: a run to load opens in the Training tab.
     fn runs_tab(&mut self, ui: &mut Ui) -> Option<ExportRequest> {
         let current = self
@@ -164,4 +190,9 @@ impl TrainvizApp {
         }
         None
     }
+}
+
+/// What a view drawn from an MLP's weights says for a layer stack (a ConvNet) instead.
+pub fn convnet_note(what: &str) -> String {
+    format!("{what}: shown for linear and MLP runs; ConvNet views come with the next issue.")
 }

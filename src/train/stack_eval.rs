@@ -1,0 +1,116 @@
+//! Evaluating a layer stack ([`crate::model::stack`]) on a set of images: the same
+//! [`Evaluation`] the MLP's engine makes (loss, cost, accuracy, confusion counts and the
+//! probability given to the true class), so records, plots and reports read both alike.
+
+use std::ops::Range;
+
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+
+use super::metrics::{Evaluation, TruthProbability};
+use crate::data::{ImageSet, Normalizer};
+use crate::model::LossKind;
+use crate::model::kernels;
+use crate::model::loss::probabilities;
+use crate::model::stack::{Stack, StackPass, StackWorkspace};
+
+/// Images per block when evaluating (bounds the workspace of a wide network).
+const EVAL_BLOCK: usize = 500;
+
+/// What one part of an evaluation adds up.
+struct Part {
+    loss_sum: f64,
+    confusion: Vec<u32>,
+    truth: TruthProbability,
+}
+
+/// Sums over the images `range` of `set`, in blocks, on the calling thread.
+fn evaluate_range(
+    stack: &Stack<f32>,
+    normalizer: &Normalizer,
+    set: &ImageSet,
+    range: Range<usize>,
+    loss: LossKind,
+) -> Part {
+    let classes = stack.classes();
+    let dim = normalizer.dim();
+    let block = EVAL_BLOCK.min(range.len().max(1));
+    let mut ws = StackWorkspace::new(stack, block);
+    let mut x = vec![0.0f32; block * dim];
+    let mut probs = vec![0f32; classes];
+    let mut row = vec![0f32; classes];
+    let mut part = Part {
+        loss_sum: 0.0,
+        confusion: vec![0; classes * classes],
+        truth: TruthProbability::default(),
+    };
+    let indices: Vec<usize> = range.collect();
+    for chunk in indices.chunks(block) {
+        let b = chunk.len();
+        normalizer.gather(set, chunk, None, &mut x[..b * dim]);
+        let labels = &set.labels[chunk[0]..chunk[0] + b];
+        let xv = ArrayView2::from_shape((b, dim), &x[..b * dim])
+            .expect("the block buffer holds b images");
+        part.loss_sum += stack.loss(xv, labels, loss, &mut ws, StackPass::Eval) * b as f64;
+        for ((&y, &p), scores) in labels
+            .iter()
+            .zip(&ws.predictions[..b])
+            .zip(ws.scores().rows())
+        {
+            part.confusion[usize::from(y) * classes + usize::from(p)] += 1;
+            for (r, &s) in row.iter_mut().zip(scores) {
+                *r = s;
+            }
+            probabilities(loss, &row, &mut probs);
+            part.truth.add(probs[usize::from(y)], y == p);
+        }
+    }
+    part
+}
+
+/// Loss (of kind `loss`, one-hot targets), cost (`+ lambda Σ‖W‖²`), accuracy, confusion and
+/// true-class probabilities of `stack` on the first `limit` images of `set` (all when
+/// `None`), in evaluation mode. The images are split into as many runs of blocks as the
+/// current rayon pool has threads, each on its own thread with its products unsplit (one
+/// fork and join for the whole set).
+pub fn evaluate_stack(
+    stack: &Stack<f32>,
+    normalizer: &Normalizer,
+    set: &ImageSet,
+    limit: Option<usize>,
+    loss: LossKind,
+    lambda: f64,
+) -> Evaluation {
+    let n = limit.map_or(set.len(), |l| l.min(set.len()));
+    let classes = stack.classes();
+    let pieces = rayon::current_num_threads().clamp(1, n.div_ceil(EVAL_BLOCK / 4).max(1));
+    let per = n.div_ceil(pieces).max(1);
+    let ranges: Vec<Range<usize>> = (0..n).step_by(per).map(|s| s..(s + per).min(n)).collect();
+    let parts: Vec<Part> = ranges
+        .into_par_iter()
+        .map(|r| kernels::serial(|| evaluate_range(stack, normalizer, set, r, loss)))
+        .collect();
+    let mut confusion = vec![0u32; classes * classes];
+    let mut truth_probability = TruthProbability::default();
+    let mut loss_sum = 0.0;
+    for part in parts {
+        loss_sum += part.loss_sum;
+        for (a, b) in confusion.iter_mut().zip(part.confusion) {
+            *a += b;
+        }
+        truth_probability.merge(&part.truth);
+    }
+    let correct: u64 = (0..classes)
+        .map(|k| u64::from(confusion[k * classes + k]))
+        .sum();
+    let count = n.max(1) as f64;
+    let mean_loss = loss_sum / count;
+    Evaluation {
+        loss: mean_loss,
+        cost: mean_loss + lambda * stack.weight_norm_sq(),
+        accuracy: correct as f64 / count,
+        count: n,
+        confusion,
+        truth_probability,
+    }
+}
