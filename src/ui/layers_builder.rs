@@ -130,66 +130,49 @@ pub fn ui(ui: &mut Ui, text: &mut String, input: Shape, classes: usize) -> bool 
     };
     let described = describe_rows(&specs, input, classes);
     let mut edit = None;
-    egui::Grid::new("layers_builder")
-        .num_columns(5)
-        .striped(true)
-        .spacing([8.0, 4.0])
-        .show(ui, |ui| {
-            ui.label(RichText::new("layer").strong());
-            ui.label("");
-            ui.label(RichText::new("output").strong())
-                .on_hover_text("height × width × channels, or units");
-            ui.label(RichText::new("parameters").strong());
-            ui.label(RichText::new("multiply-adds").strong())
-                .on_hover_text("per image, forward pass; training costs about three times as many");
-            ui.end_row();
-            ui.label("input");
-            ui.label("");
-            ui.label(input.to_string());
-            ui.end_row();
-            for (i, spec) in specs.iter().enumerate() {
-                if let Some(e) = row(ui, i, spec, specs.len()) {
-                    edit = Some(e);
-                }
-                match (described.rows.get(i), &described.misfit) {
-                    (Some(info), _) => {
-                        ui.label(info.output.to_string());
-                        ui.label(thousands(info.params));
-                        ui.label(thousands(info.multiply_adds));
-                    }
-                    (None, Some((bad, message))) if *bad == i => {
-                        ui.label(
-                            RichText::new(message.as_str()).color(ui.visuals().error_fg_color),
-                        );
-                    }
-                    _ => {
-                        ui.label(RichText::new("—").color(Color32::GRAY))
-                            .on_hover_text("not worked out: a layer above does not fit");
-                    }
-                }
-                ui.end_row();
+    ui.weak(format!("input {input}"));
+    for (i, spec) in specs.iter().enumerate() {
+        if let Some(e) = row(ui, i, spec, specs.len()) {
+            edit = Some(e);
+        }
+        // What the layer makes, on a line of its own so the panel stays narrow.
+        ui.indent(("layer_info", i), |ui| match (described.rows.get(i), &described.misfit) {
+            (Some(info), _) => {
+                ui.weak(info_line(info))
+                    .on_hover_text("output: height × width × channels, or units; multiply-adds per image, forward pass");
             }
-            if let Some(out) = &described.output {
-                ui.label(format!("{} (implied)", out.name))
-                    .on_hover_text("the last layer, to the classes, is always there");
-                ui.label("");
-                ui.label(out.output.to_string());
-                ui.label(thousands(out.params));
-                ui.label(thousands(out.multiply_adds));
-                ui.end_row();
-                let (params, adds) = described
-                    .rows
-                    .iter()
-                    .chain(std::iter::once(out))
-                    .fold((0, 0), |(p, a), l| (p + l.params, a + l.multiply_adds));
-                ui.label(RichText::new("total").strong());
-                ui.label("");
-                ui.label("");
-                ui.label(RichText::new(thousands(params)).strong());
-                ui.label(RichText::new(thousands(adds)).strong());
-                ui.end_row();
+            (None, Some((bad, message))) if *bad == i => {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(message.as_str()).color(ui.visuals().error_fg_color),
+                    )
+                    .wrap(),
+                );
+            }
+            _ => {
+                ui.label(RichText::new("not worked out: a layer above does not fit").color(Color32::GRAY));
             }
         });
+    }
+    if let Some(out) = &described.output {
+        ui.label(format!("{} (implied)", out.name))
+            .on_hover_text("the last layer, to the classes, is always there");
+        ui.indent("layer_info_output", |ui| ui.weak(info_line(out)));
+        let (params, adds) = described
+            .rows
+            .iter()
+            .chain(std::iter::once(out))
+            .fold((0, 0), |(p, a), l| (p + l.params, a + l.multiply_adds));
+        ui.label(
+            RichText::new(format!(
+                "total: {} parameters, {} multiply-adds per image",
+                thousands(params),
+                thousands(adds)
+            ))
+            .strong(),
+        )
+        .on_hover_text("training costs about three times the multiply-adds");
+    }
     ui.menu_button("+ add layer", |ui| {
         for (spec, help) in KINDS {
             if ui.button(spec.to_string()).on_hover_text(help).clicked() {
@@ -215,14 +198,14 @@ pub fn ui(ui: &mut Ui, text: &mut String, input: Shape, classes: usize) -> bool 
     true
 }
 
-/// One row's kind menu, size fields and move/remove buttons (two grid cells).
+/// One row: its number, kind menu, size fields and move/remove buttons, on one line.
 fn row(ui: &mut Ui, i: usize, spec: &LayerSpec, count: usize) -> Option<Edit> {
     let mut edit = None;
     ui.horizontal(|ui| {
         ui.label(format!("{}.", i + 1));
         let menu = egui::ComboBox::from_id_salt(("layer_kind", i))
             .selected_text(kind_word(spec))
-            .width(84.0)
+            .width(72.0)
             .show_ui(ui, |ui| {
                 for (default, help) in KINDS {
                     let same = kind_word(&default) == kind_word(spec);
@@ -247,8 +230,6 @@ fn row(ui: &mut Ui, i: usize, spec: &LayerSpec, count: usize) -> Option<Edit> {
         if let Some(changed) = sizes(ui, i, spec) {
             edit = Some(Edit::Set(i, changed));
         }
-    });
-    ui.horizontal(|ui| {
         if ui
             .add_enabled(i > 0, egui::Button::new("up").small())
             .on_hover_text("move this layer up")
@@ -264,7 +245,7 @@ fn row(ui: &mut Ui, i: usize, spec: &LayerSpec, count: usize) -> Option<Edit> {
             edit = Some(Edit::SwapDown(i));
         }
         if ui
-            .add(egui::Button::new("remove").small())
+            .add(egui::Button::new("×").small())
             .on_hover_text("remove this layer")
             .clicked()
         {
@@ -272,6 +253,16 @@ fn row(ui: &mut Ui, i: usize, spec: &LayerSpec, count: usize) -> Option<Edit> {
         }
     });
     edit
+}
+
+/// "16×16×32 · 416 parameters · 98,304 multiply-adds" for one layer.
+fn info_line(info: &LayerInfo) -> String {
+    format!(
+        "output {} · {} parameters · {} multiply-adds",
+        info.output,
+        thousands(info.params),
+        thousands(info.multiply_adds)
+    )
 }
 
 /// The size fields of one layer (filter side and count, units, probability), or nothing for
@@ -353,7 +344,11 @@ mod tests {
         let h = harness(text);
         h.get_by_label_contains("does not fit its input 1×1×8");
         // The row after it is not worked out, and there is no output row.
-        assert_eq!(h.query_all_by_label("—").count(), 1);
+        assert_eq!(
+            h.query_all_by_label("not worked out: a layer above does not fit")
+                .count(),
+            1
+        );
         assert!(h.query_by_label("output 10 (implied)").is_none());
     }
 
@@ -369,7 +364,7 @@ mod tests {
             assert_eq!(total, params, "{text}");
             let h = harness(text);
             h.get_by_label("output 10 (implied)");
-            h.get_by_label(&thousands(params));
+            h.get_by_label_contains(&format!("total: {} parameters", thousands(params)));
         }
     }
 
@@ -388,7 +383,7 @@ mod tests {
             .click();
         h.run();
         assert_eq!(h.state(), "patchify 4:10, dense 50, relu");
-        h.get_all_by_label("remove")
+        h.get_all_by_label("×")
             .next()
             .expect("row 1's remove button")
             .click();

@@ -80,6 +80,17 @@ pub fn layers_field(ui: &mut Ui, edited: &mut TrainConfig) -> bool {
     }
     if stack && response.error.is_none() {
         ui.weak(summary(edited));
+        if let Ok(Some((shape, classes))) = input_of(edited) {
+            egui::CollapsingHeader::new("Network builder")
+                .id_salt("network_builder")
+                .default_open(true)
+                .show(ui, |ui| {
+                    if super::layers_builder::ui(ui, &mut edited.layers, shape, classes) {
+                        // The field shows the builder's text, not what was typed before.
+                        super::field::discard_typed_text(ui.ctx());
+                    }
+                });
+        }
     }
     stack
 }
@@ -97,8 +108,7 @@ fn summary(config: &TrainConfig) -> String {
             infos.iter().map(|l| l.params).sum::<usize>(),
             infos.iter().map(|l| l.multiply_adds).sum::<usize>()
         ),
-        None => "A layer stack (its hidden layers, batch norm and dropout are in the text)."
-            .into(),
+        None => "A layer stack (its hidden layers, batch norm and dropout are in the text).".into(),
     }
 }
 
