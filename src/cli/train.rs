@@ -34,6 +34,7 @@ pub fn train(
     let mut info = None;
     let mut history = Vec::new();
     let mut network = None;
+    let mut stack = None;
     let mut test = None;
     let mut steps = Vec::new();
     let mut points = Vec::new();
@@ -70,6 +71,7 @@ pub fn train(
                 }
             }
             EventKind::Weights { network: n, .. } => network = Some(n),
+            EventKind::StackWeights { stack: s, .. } => stack = Some(s),
             EventKind::Saved { dir, .. } if print => {
                 println!("saving the run in {}", dir.display())
             }
@@ -167,6 +169,7 @@ pub fn train(
                             &record,
                             &steps,
                             &crate::runs::report::hidden_layer(info, network.as_deref()),
+                            &crate::runs::report::convnet_figures(info, stack.as_deref()),
                             dir,
                             size,
                         )?;

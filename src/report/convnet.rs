@@ -248,6 +248,17 @@ pub fn stack_figures(
     out
 }
 
+/// What a report's ConvNet figures (filters, feature maps) are drawn from.
+#[derive(Debug, Clone)]
+pub enum ConvNetFigures {
+    /// Not a layer stack, or no weights: no such figures.
+    Absent,
+    /// The figures, drawn (see [`stack_figures`]).
+    Drawn(Vec<Figure>),
+    /// They could not be drawn (the data could not be loaded…): the report says why.
+    Unavailable(String),
+}
+
 /// One run in a comparison of networks: its name, test accuracy and seconds of training.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunBar {

@@ -18,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 use resvg::{tiny_skia, usvg};
 use thiserror::Error;
 
+pub use convnet::ConvNetFigures;
 pub use figures::{Figure, HiddenActivations, RunRecord};
 
 /// The font figures are drawn with (DejaVu Sans, see `assets/fonts/`), built in so PNGs look
@@ -244,7 +245,7 @@ pub enum HiddenLayer {
 /// What the report of a layer stack (a ConvNet) leaves out, and why.
 pub const STACK_FIGURES_NOTE: &str = "the templates, weight and gradient histograms, \
      per-layer health and the PCA of the last hidden layer are drawn for linear and MLP runs; \
-     a ConvNet's filters and feature maps come with the next issue";
+     a ConvNet's report has its filters and feature maps instead";
 
 /// Writes the report folder: `figures/` with every figure as PNG, SVG and CSV (and, for an
 /// MLP, a PCA of its last hidden layer on validation images; for data in the plane, the
@@ -257,7 +258,14 @@ pub fn export_report(
     dir: &Path,
     size: PngSize,
 ) -> Result<Vec<PathBuf>, ExportError> {
-    export_report_with_steps(record, &StepLosses::default(), hidden, dir, size)
+    export_report_with_steps(
+        record,
+        &StepLosses::default(),
+        hidden,
+        &ConvNetFigures::Absent,
+        dir,
+        size,
+    )
 }
 
 /// The per-step record of a run (the window keeps it; saved runs keep it in `steps.csv`),
@@ -310,6 +318,7 @@ pub fn export_report_with_steps(
     record: &RunRecord<'_>,
     steps: &StepLosses,
     hidden: &HiddenLayer,
+    convnet: &ConvNetFigures,
     dir: &Path,
     size: PngSize,
 ) -> Result<Vec<PathBuf>, ExportError> {
@@ -359,6 +368,13 @@ pub fn export_report_with_steps(
         }
         HiddenLayer::Unavailable(why) => {
             missing.push(format!("the PCA of the last hidden layer ({why})."));
+        }
+    }
+    match convnet {
+        ConvNetFigures::Absent => {}
+        ConvNetFigures::Drawn(drawn) => figures.extend(drawn.iter().cloned()),
+        ConvNetFigures::Unavailable(why) => {
+            missing.push(format!("the filters and feature maps ({why})."));
         }
     }
     figures.extend(plane::figures(record));

@@ -8,10 +8,13 @@ use thiserror::Error;
 
 use super::{RunError, SavedRun, differing_labels};
 use crate::model::Network;
+use crate::model::stack::Stack;
 use crate::report::compare::{template_row, templates_compared};
 use crate::report::figures::Figure;
 use crate::report::table::{RunResults, TableRun};
-use crate::report::{ExportError, HiddenActivations, HiddenLayer, PngSize, RunRecord, StepLosses};
+use crate::report::{
+    ConvNetFigures, ExportError, HiddenActivations, HiddenLayer, PngSize, RunRecord, StepLosses,
+};
 use crate::train::RunInfo;
 
 /// What can stop a saved run's report.
@@ -60,9 +63,42 @@ pub fn export_saved_report(
         saved.settings.start.live(),
     );
     let hidden = hidden_layer(&info, network);
+    let convnet = convnet_figures(&info, model.stack());
     Ok(crate::report::export_report_with_steps(
-        &record, &steps, &hidden, out, size,
+        &record, &steps, &hidden, &convnet, out, size,
     )?)
+}
+
+/// A layer stack's filters and the feature maps of the run's first validation image, loaded
+/// again from the run's settings as [`hidden_layer`] does; says why when the data cannot be
+/// loaded or does not fit the weights.
+pub fn convnet_figures(info: &RunInfo, stack: Option<&Stack<f32>>) -> ConvNetFigures {
+    let Some(stack) = stack else {
+        return ConvNetFigures::Absent;
+    };
+    let config = &info.settings.start;
+    let data = match crate::data::load(&config.data_request()) {
+        Ok(data) => data,
+        Err(e) => {
+            return ConvNetFigures::Unavailable(format!("the data could not be loaded: {e}"));
+        }
+    };
+    if data.shape().dim() != stack.input_shape().size() {
+        return ConvNetFigures::Unavailable(format!(
+            "the data loaded now has {} inputs per image, the weights take {}",
+            data.shape().dim(),
+            stack.input_shape().size()
+        ));
+    }
+    let norm = crate::data::Normalizer::fit(&data.train, config.preprocess);
+    ConvNetFigures::Drawn(crate::report::convnet::stack_figures(
+        stack,
+        &norm,
+        &data.val,
+        0,
+        &info.class_names,
+        Some(info),
+    ))
 }
 
 /// What the report's PCA of the last hidden layer of `network` is drawn from: its

@@ -95,6 +95,9 @@ impl AnalysisRequest {
     }
 }
 
+/// Most validation images a layer stack's run sends the window for its feature maps.
+pub const SAMPLE_IMAGES: usize = 100;
+
 /// Answers to [`AnalysisRequest`]s.
 #[derive(Debug, Clone)]
 pub enum AnalysisResult {
@@ -220,6 +223,23 @@ pub enum EventKind {
         epoch: usize,
         /// The model.
         network: Arc<Network<f32>>,
+    },
+    /// A layer stack's current weights (throttled; the newest one matters): what the
+    /// window's filters and feature maps are drawn from.
+    StackWeights {
+        /// Completed epochs when taken.
+        epoch: usize,
+        /// The stack.
+        stack: Arc<crate::model::stack::Stack<f32>>,
+    },
+    /// Validation images and the normalisation training applies to every image, sent once
+    /// when a layer stack's run is ready, so the window can show what each layer makes of
+    /// an image.
+    Samples {
+        /// The training set's normalisation.
+        normalizer: Arc<crate::data::Normalizer>,
+        /// The first validation images (at most [`SAMPLE_IMAGES`]).
+        images: Arc<crate::data::ImageSet>,
     },
     /// Test-set evaluation.
     Test {

@@ -35,6 +35,8 @@ pub struct ReportData {
     pub test: Option<Evaluation>,
     /// The per-step mini-batch losses, for the report's step-loss figure.
     pub steps: crate::report::StepLosses,
+    /// A layer stack's latest weights, for its filters and feature maps.
+    pub stack: Option<Arc<crate::model::stack::Stack<f32>>>,
 }
 
 impl ReportData {
@@ -134,7 +136,8 @@ fn write_figure_to(figure: &Figure, path: &Path, size: PngSize) -> Result<Writte
 fn write_report(data: &ReportData, dir: &Path, size: PngSize) -> Result<Written, String> {
     let record = data.record();
     let hidden = crate::runs::report::hidden_layer(record.info, record.network);
-    crate::report::export_report_with_steps(&record, &data.steps, &hidden, dir, size)
+    let convnet = crate::runs::report::convnet_figures(record.info, data.stack.as_deref());
+    crate::report::export_report_with_steps(&record, &data.steps, &hidden, &convnet, dir, size)
         .map(|files| Written {
             message: format!(
                 "Saved the report ({} files) in {}",

@@ -50,8 +50,12 @@ pub struct RunHistory {
     pub held_live: Option<LiveParams>,
     /// Latest weights.
     pub network: Option<Arc<Network<f32>>>,
-    /// Bumped whenever `network` changes, so textures know when to refresh.
+    /// Bumped whenever `network` or `stack` changes, so textures know when to refresh.
     pub network_version: u64,
+    /// A layer stack's latest weights.
+    pub stack: Option<Arc<crate::model::stack::Stack<f32>>>,
+    /// A layer stack's run: validation images and the normalisation, for feature maps.
+    pub samples: Option<(Arc<crate::data::Normalizer>, Arc<crate::data::ImageSet>)>,
     /// Latest test evaluation.
     pub test: Option<Evaluation>,
     /// Final numbers, once finished.
@@ -175,6 +179,13 @@ impl RunHistory {
             EventKind::Weights { network, .. } => {
                 self.network = Some(network);
                 self.network_version += 1;
+            }
+            EventKind::StackWeights { stack, .. } => {
+                self.stack = Some(stack);
+                self.network_version += 1;
+            }
+            EventKind::Samples { normalizer, images } => {
+                self.samples = Some((normalizer, images));
             }
             EventKind::Test { eval, .. } => self.test = Some(*eval),
             EventKind::Running { running, .. } => {

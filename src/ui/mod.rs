@@ -7,6 +7,7 @@ pub mod bench;
 pub mod classify;
 pub mod confusion;
 pub mod controls;
+pub mod convnet;
 pub mod embedding;
 pub mod eta_plot;
 pub mod export;

@@ -96,15 +96,33 @@ fn a_bad_stack_is_refused_beside_the_field_and_a_good_one_trains() {
     assert!(history.test.is_some());
     assert!(history.message.is_none(), "{:?}", history.message);
 
-    // The Training tab's templates and the Histograms tab say why they are not drawn.
-    assert!(shows(
-        &h,
-        &["Class templates", "ConvNet views come with the next issue"]
-    ));
+    // The Training tab shows the first convolution's filters where a linear classifier's
+    // templates are; the Histograms tab says why it is not drawn.
+    assert!(shows(&h, &["Filters of layer 1 (patchify 4:4)"]));
+    assert_eq!(h.state().convnet_filter_layers(), 1);
     h.get_by_label("Histograms").click();
     h.step();
     h.step();
-    assert!(shows(&h, &["histograms", "shown for linear and MLP runs"]));
+    assert!(shows(
+        &h,
+        &["histograms", "shown for linear and MLP runs", "Network tab"]
+    ));
+    // The Network tab: the filters, and the feature maps of a validation image with the
+    // value under the mouse.
+    h.get_by_label("Network").click();
+    h.step();
+    h.step();
+    assert!(shows(
+        &h,
+        &["Layer 1: patchify 4:4", "4×4 filters", "colour"]
+    ));
+    assert!(shows(&h, &["validation image 1 of"]));
+    assert!(shows(&h, &["1. patchify 4:4 → 8×8×4, values"]));
+    assert!(shows(&h, &["3. dense 10 → 10, values"]));
+    h.get_by_label("next").click();
+    h.step();
+    h.step();
+    assert!(shows(&h, &["validation image 2 of"]));
 }
 
 /// Picking an assignment-3 preset (as the menu does: its settings, then a new run) sets up

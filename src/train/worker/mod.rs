@@ -121,10 +121,39 @@ const SLICE: Duration = Duration::from_millis(30);
 /// At most this often a weight snapshot is sent.
 const WEIGHTS_EVERY: Duration = Duration::from_millis(200);
 
-/// A copy of an MLP's weights for the window's views of them; `None` for a layer stack,
-/// whose views (filters, feature maps) are not drawn yet.
-fn mlp_weights(learner: &Learner) -> Option<Arc<crate::model::Network<f32>>> {
-    learner.trainer().map(|t| Arc::new(t.network().clone()))
+/// At most this often a layer stack's weights are sent within an epoch (an epoch of a
+/// ConvNet can take half a minute; its filters and feature maps should move before then).
+const STACK_WEIGHTS_EVERY: Duration = Duration::from_millis(1000);
+
+/// A copy of the weights for the window's views of them: an MLP's or a layer stack's.
+fn weights_event(learner: &Learner, epoch: usize) -> EventKind {
+    match learner.stack_trainer() {
+        Some(t) => EventKind::StackWeights {
+            epoch,
+            stack: Arc::new(t.stack().clone()),
+        },
+        None => EventKind::Weights {
+            epoch,
+            network: Arc::new(
+                learner
+                    .trainer()
+                    .expect("a learner is an MLP's or a stack's")
+                    .network()
+                    .clone(),
+            ),
+        },
+    }
+}
+
+/// The first validation images and the normalisation, for a layer stack's feature maps;
+/// `None` for an MLP.
+fn samples_event(learner: &Learner) -> Option<EventKind> {
+    let t = learner.stack_trainer()?;
+    let val = &t.data().val;
+    Some(EventKind::Samples {
+        normalizer: t.normalizer().clone(),
+        images: Arc::new(val.slice(0..val.len().min(super::messages::SAMPLE_IMAGES))),
+    })
 }
 
 /// The next run id: unique for the life of the process, across workers, so a window that
@@ -373,8 +402,9 @@ impl Worker {
         let info = session.info().clone();
         let learner = session.learner();
         let history = learner.history().to_vec();
-        let network = mlp_weights(learner);
         let epoch = learner.epochs_done();
+        let weights = weights_event(learner, epoch);
+        let samples = samples_event(learner);
         let status = session.status();
         // A loaded run's steps and test evaluation, so its plots, step count and report are
         // those it finished with.
@@ -413,12 +443,10 @@ impl Worker {
                 kind: EventKind::Evaluated { point },
             });
         }
-        if let Some(network) = network {
-            self.emit(Event {
-                run,
-                kind: EventKind::Weights { epoch, network },
-            });
+        if let Some(kind) = samples {
+            self.emit(Event { run, kind });
         }
+        self.emit(Event { run, kind: weights });
         if step > 0 {
             self.emit(Event {
                 run,
@@ -479,10 +507,12 @@ impl Worker {
             },
         };
         let ended = advance.end.is_some();
-        let send_weights = epoch_complete
-            && (ended || self.pause_after_epoch || self.last_weights.elapsed() >= WEIGHTS_EVERY);
-        let network = send_weights.then(|| mlp_weights(t)).flatten();
+        let since = self.last_weights.elapsed();
+        let send_weights = (epoch_complete
+            && (ended || self.pause_after_epoch || since >= WEIGHTS_EVERY))
+            || (t.stack_trainer().is_some() && since >= STACK_WEIGHTS_EVERY);
         let epoch = t.epochs_done();
+        let weights = send_weights.then(|| weights_event(t, epoch));
         self.emit(progress);
         if let Some(dir) = advance.saved_in {
             self.emit(Event {
@@ -507,12 +537,9 @@ impl Worker {
                 },
             });
         }
-        if let Some(network) = network {
+        if let Some(kind) = weights {
             self.last_weights = Instant::now();
-            self.emit(Event {
-                run,
-                kind: EventKind::Weights { epoch, network },
-            });
+            self.emit(Event { run, kind });
         }
         match advance.end {
             Some(RunEnd::Finished { summary, test }) => {
@@ -531,13 +558,13 @@ impl Worker {
                 });
             }
             Some(RunEnd::Diverged { summary, message }) => {
-                let network = self.session.as_ref().and_then(|s| mlp_weights(s.learner()));
+                let weights = self
+                    .session
+                    .as_ref()
+                    .map(|s| weights_event(s.learner(), epoch));
                 self.set_running(false);
-                if let Some(network) = network {
-                    self.emit(Event {
-                        run,
-                        kind: EventKind::Weights { epoch, network },
-                    });
+                if let Some(kind) = weights {
+                    self.emit(Event { run, kind });
                 }
                 self.emit(Event {
                     run,

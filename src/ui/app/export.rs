@@ -23,6 +23,7 @@ impl TrainvizApp {
             info: self.history.info.clone()?,
             history: self.history.epochs.clone(),
             network: self.history.network.clone(),
+            stack: self.history.stack.clone(),
             test: self.history.test.clone(),
             steps: crate::report::StepLosses {
                 raw: self.history.step_loss.iter().map(|p| (p.x, p.y)).collect(),

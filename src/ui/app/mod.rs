@@ -73,6 +73,8 @@ pub struct TrainvizApp {
     eta_plot: super::eta_plot::EtaPlot,
     plots: PlotsPanel,
     templates: TemplatesPanel,
+    /// A ConvNet's filters and feature maps.
+    convnet: super::convnet::ConvNetPanel,
     confusion: ConfusionPanel,
     histograms: HistogramsPanel,
     results: ResultsPanel,
@@ -140,6 +142,7 @@ impl TrainvizApp {
             controls: ControlsPanel::default(),
             eta_plot: super::eta_plot::EtaPlot::default(),
             templates: TemplatesPanel::default(),
+            convnet: super::convnet::ConvNetPanel::default(),
             confusion: ConfusionPanel::default(),
             histograms: HistogramsPanel::default(),
             results: ResultsPanel,

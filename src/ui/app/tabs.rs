@@ -94,6 +94,7 @@ impl TrainvizApp {
                         }
                     }
                 }
+                Tab::Network if stack_run => self.convnet.ui(ui, &self.history),
                 Tab::Network => self.plane.network_ui(ui, &self.history),
                 Tab::Results => {
                     let table = self
@@ -128,7 +129,7 @@ impl TrainvizApp {
         }
         ui.separator();
         if self.stack_run() {
-            ui.label(convnet_note("Class templates"));
+            self.convnet.filters_strip(ui, &self.history);
             return request;
         }
         let templates = self.templates.ui(ui, &self.history);
@@ -159,6 +160,11 @@ impl TrainvizApp {
             }
         }
         request
+    }
+
+    /// How many convolution layers' filters the ConvNet views show now.
+    pub fn convnet_filter_layers(&self) -> usize {
+        self.convnet.filter_layers()
     }
 
     /// Whether the current run is a layer stack (set with `layers`).
@@ -194,5 +200,8 @@ impl TrainvizApp {
 
 /// What a view drawn from an MLP's weights says for a layer stack (a ConvNet) instead.
 pub fn convnet_note(what: &str) -> String {
-    format!("{what}: shown for linear and MLP runs; ConvNet views come with the next issue.")
+    format!(
+        "{what}: shown for linear and MLP runs; a ConvNet's filters and feature maps are in \
+         the Network tab."
+    )
 }

@@ -1,0 +1,373 @@
+//! A ConvNet's views: its filters as pictures (the first convolution's in colour, the
+//! ConvNet's "templates"; deeper ones a grey tile per input channel) and the feature maps
+//! each layer makes of a validation image, with each map's value range and the value under
+//! the mouse. Both follow the weights while the run trains.
+
+use egui::{ColorImage, RichText, TextureHandle, TextureOptions, Ui};
+
+use super::history::RunHistory;
+use crate::model::stack::Stack;
+use crate::model::stack_views::{self, LayerFilters, LayerMaps};
+use crate::model::templates::RgbPicture;
+
+/// Most filters of one layer shown (the first ones; the export has all).
+const MAX_FILTERS: usize = 32;
+/// Most maps of one layer shown.
+const MAX_MAPS: usize = 16;
+
+/// Textures of the filters and feature maps, and what they were drawn from.
+#[derive(Default)]
+pub struct ConvNetPanel {
+    /// (run, weights version) the filters show.
+    filters_version: (u64, u64),
+    /// Per convolution layer: its filters and one texture per filter.
+    filters: Vec<(LayerFilters, Vec<TextureHandle>)>,
+    /// (run, weights version, image) the maps show.
+    maps_version: (u64, u64, usize),
+    /// Per layer: its maps and one texture per map shown.
+    maps: Vec<(LayerMaps, Vec<TextureHandle>)>,
+    /// The image the maps are of, as a texture.
+    image: Option<TextureHandle>,
+    /// Which validation image (index into the samples).
+    pub image_index: usize,
+}
+
+fn texture(ui: &Ui, name: String, p: &RgbPicture) -> TextureHandle {
+    let rgb: Vec<u8> = p.pixels.iter().flatten().copied().collect();
+    ui.ctx().load_texture(
+        name,
+        ColorImage::from_rgb([p.width.max(1), p.height.max(1)], &rgb),
+        TextureOptions::NEAREST,
+    )
+}
+
+/// A map of `h × w` values as grey pixels, scaled from `range` (lowest black).
+fn grey(values: &[f32], h: usize, w: usize, (lo, hi): (f32, f32)) -> RgbPicture {
+    let span = hi - lo;
+    RgbPicture {
+        width: w,
+        height: h,
+        pixels: values
+            .iter()
+            .map(|&v| {
+                let g = if span > 0.0 && v.is_finite() {
+                    ((v - lo) / span * 255.0).round().clamp(0.0, 255.0) as u8
+                } else {
+                    0
+                };
+                [g, g, g]
+            })
+            .collect(),
+    }
+}
+
+impl ConvNetPanel {
+    /// Rebuilds the filter textures when the weights changed.
+    fn refresh_filters(&mut self, ui: &Ui, history: &RunHistory, stack: &Stack<f32>) {
+        let version = (history.run, history.network_version);
+        if version == self.filters_version && !self.filters.is_empty() {
+            return;
+        }
+        self.filters_version = version;
+        self.filters = stack_views::filters(stack)
+            .into_iter()
+            .map(|layer| {
+                let textures = layer
+                    .pictures
+                    .iter()
+                    .take(MAX_FILTERS)
+                    .enumerate()
+                    .map(|(i, p)| texture(ui, format!("filter-{}-{i}", layer.layer), p))
+                    .collect();
+                (layer, textures)
+            })
+            .collect();
+    }
+
+    /// The number of convolution layers whose filters show (after [`Self::filters_strip`]
+    /// or [`Self::ui`] drew them).
+    pub fn filter_layers(&self) -> usize {
+        self.filters.len()
+    }
+
+    /// The first convolution's filters in a row, in colour: the Training tab's pictures
+    /// for a ConvNet, in place of a linear classifier's class templates.
+    pub fn filters_strip(&mut self, ui: &mut Ui, history: &RunHistory) {
+        let Some(stack) = history.stack.clone() else {
+            ui.label("The filters appear when the run is ready.");
+            return;
+        };
+        self.refresh_filters(ui, history, &stack);
+        let Some((layer, textures)) = self.filters.first() else {
+            ui.label("This network has no convolution: no filters to show.");
+            return;
+        };
+        ui.strong(format!(
+            "Filters of layer {} ({}), scaled per filter; every layer's filters and the \
+             feature maps are in the Network tab",
+            layer.layer + 1,
+            layer.name
+        ));
+        let n = textures.len().max(1) as f32;
+        let size = ((ui.available_width() / n) - 8.0).clamp(24.0, 96.0);
+        ui.horizontal_wrapped(|ui| {
+            for (i, tex) in textures.iter().enumerate() {
+                let (lo, hi) = layer.ranges[i];
+                ui.image((tex.id(), egui::vec2(size, size)))
+                    .on_hover_text(format!("filter {}: weights {lo:.3} … {hi:.3}", i + 1));
+            }
+        });
+    }
+
+    /// The Network tab for a ConvNet: every convolution's filters, then the feature maps of
+    /// a validation image picked here.
+    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) {
+        let (Some(stack), Some(info)) = (history.stack.clone(), &history.info) else {
+            ui.label("The network appears when a run is ready.");
+            return;
+        };
+        self.refresh_filters(ui, history, &stack);
+        egui::CollapsingHeader::new(RichText::new("Filters").strong())
+            .default_open(true)
+            .show(ui, |ui| {
+                if self.filters.is_empty() {
+                    ui.label("This network has no convolution: no filters to show.");
+                }
+                for (layer, textures) in &self.filters {
+                    filters_row(ui, layer, textures);
+                }
+            });
+        let Some((norm, images)) = history.samples.clone() else {
+            ui.label("The feature maps appear when the run's validation images have arrived.");
+            return;
+        };
+        if images.is_empty() {
+            ui.label("The run has no validation images: no feature maps to show.");
+            return;
+        }
+        self.image_index = self.image_index.min(images.len() - 1);
+        egui::CollapsingHeader::new(RichText::new("Feature maps").strong())
+            .default_open(true)
+            .show(ui, |ui| {
+                self.image_picker(ui, images.len());
+                let version = (history.run, history.network_version, self.image_index);
+                if version != self.maps_version || self.image.is_none() {
+                    self.maps_version = version;
+                    self.refresh_maps(ui, &stack, &norm, &images);
+                }
+                let label = usize::from(images.labels[self.image_index]);
+                let class = |k: usize| {
+                    info.class_names
+                        .get(k)
+                        .cloned()
+                        .unwrap_or_else(|| format!("class {k}"))
+                };
+                ui.horizontal(|ui| {
+                    if let Some(tex) = &self.image {
+                        ui.image((tex.id(), egui::vec2(128.0, 128.0)));
+                    }
+                    ui.vertical(|ui| {
+                        ui.label(format!(
+                            "validation image {} of {}: {}",
+                            self.image_index + 1,
+                            images.len(),
+                            class(label)
+                        ));
+                        if let Some((scores, _)) = self.maps.last() {
+                            for (k, p) in top_classes(scores, 3) {
+                                ui.label(format!("{}: {:.1} %", class(k), 100.0 * p));
+                            }
+                        }
+                    });
+                });
+                ui.weak(
+                    "Each layer's maps are grey from its smallest value (black) to its \
+                     largest (white); hover a map for the value under the mouse.",
+                );
+                for (layer, textures) in &self.maps {
+                    maps_row(ui, layer, textures);
+                }
+            });
+    }
+
+    /// "previous / next" and the image's number.
+    fn image_picker(&mut self, ui: &mut Ui, count: usize) {
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(self.image_index > 0, egui::Button::new("previous"))
+                .clicked()
+            {
+                self.image_index -= 1;
+            }
+            if ui
+                .add_enabled(self.image_index + 1 < count, egui::Button::new("next"))
+                .clicked()
+            {
+                self.image_index += 1;
+            }
+            let mut shown = self.image_index + 1;
+            if ui
+                .add(egui::DragValue::new(&mut shown).range(1..=count))
+                .on_hover_text("which validation image")
+                .changed()
+            {
+                self.image_index = shown.saturating_sub(1).min(count - 1);
+            }
+            ui.label("validation image");
+        });
+    }
+
+    /// Runs the picked image through `stack` and rebuilds the map textures.
+    fn refresh_maps(
+        &mut self,
+        ui: &Ui,
+        stack: &Stack<f32>,
+        norm: &crate::data::Normalizer,
+        images: &crate::data::ImageSet,
+    ) {
+        let i = self.image_index;
+        let mut x = vec![0.0f32; norm.dim()];
+        if norm.dim() != images.shape.dim() {
+            self.maps.clear();
+            return;
+        }
+        norm.write_row(images.image(i), None, &mut x);
+        let shape = images.shape;
+        let rgb = images.rgb(i);
+        self.image = Some(ui.ctx().load_texture(
+            "feature-map-image",
+            ColorImage::from_rgb([shape.width, shape.height], &rgb),
+            TextureOptions::NEAREST,
+        ));
+        self.maps = stack_views::feature_maps(stack, &x)
+            .into_iter()
+            .map(|layer| {
+                let textures = if layer.shape.positions() == 1 {
+                    let values: Vec<f32> = layer.maps.iter().map(|m| m[0]).collect();
+                    vec![texture(
+                        ui,
+                        format!("units-{}", layer.layer),
+                        &grey(&values, 1, values.len(), layer.range),
+                    )]
+                } else {
+                    layer
+                        .maps
+                        .iter()
+                        .take(MAX_MAPS)
+                        .enumerate()
+                        .map(|(c, m)| {
+                            texture(
+                                ui,
+                                format!("map-{}-{c}", layer.layer),
+                                &grey(m, layer.shape.h, layer.shape.w, layer.range),
+                            )
+                        })
+                        .collect()
+                };
+                (layer, textures)
+            })
+            .collect();
+    }
+}
+
+/// The `k` classes with the highest softmax probability of the class scores `scores`.
+fn top_classes(scores: &LayerMaps, k: usize) -> Vec<(usize, f32)> {
+    let s: Vec<f32> = scores.maps.iter().map(|m| m[0]).collect();
+    let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = s.iter().map(|v| (v - max).exp()).collect();
+    let total: f32 = exp.iter().sum();
+    let mut p: Vec<(usize, f32)> = exp.iter().map(|e| e / total).enumerate().collect();
+    p.sort_by(|a, b| b.1.total_cmp(&a.1));
+    p.truncate(k);
+    p
+}
+
+/// One convolution's filters: its name and weight range, then the pictures.
+fn filters_row(ui: &mut Ui, layer: &LayerFilters, textures: &[TextureHandle]) {
+    let shown = if textures.len() < layer.pictures.len() {
+        format!(", first {} of {}", textures.len(), layer.pictures.len())
+    } else {
+        String::new()
+    };
+    let what = if layer.channels == 3 {
+        "colour: the image's RGB".to_string()
+    } else {
+        format!("a grey tile per input channel of {}", layer.channels)
+    };
+    ui.label(format!(
+        "Layer {}: {} — {}×{} filters, {what}{shown}",
+        layer.layer + 1,
+        layer.name,
+        layer.size,
+        layer.size
+    ));
+    ui.horizontal_wrapped(|ui| {
+        for (i, tex) in textures.iter().enumerate() {
+            let p = &layer.pictures[i];
+            // Tiles of a few pixels are enlarged, nearest neighbour, to at least 40 points
+            // high, and no wider than the panel.
+            let scale = (40.0 / p.height.max(1) as f32)
+                .max(1.0)
+                .min(ui.available_width().max(40.0) / p.width.max(1) as f32);
+            let (lo, hi) = layer.ranges[i];
+            ui.image((
+                tex.id(),
+                egui::vec2(p.width as f32 * scale, p.height as f32 * scale),
+            ))
+            .on_hover_text(format!("filter {}: weights {lo:.3} … {hi:.3}", i + 1));
+        }
+    });
+    ui.add_space(6.0);
+}
+
+/// One layer's maps of the image: name, shape and range, then the maps; hovering one says
+/// the value under the mouse.
+fn maps_row(ui: &mut Ui, layer: &LayerMaps, textures: &[TextureHandle]) {
+    let (lo, hi) = layer.range;
+    let shown = if layer.shape.positions() > 1 && layer.maps.len() > textures.len() {
+        format!(" (first {} of {} maps)", textures.len(), layer.maps.len())
+    } else {
+        String::new()
+    };
+    ui.label(format!(
+        "{}. {} → {}, values {lo:.3} … {hi:.3}{shown}",
+        layer.layer + 1,
+        layer.name,
+        layer.shape
+    ));
+    let flat = layer.shape.positions() == 1;
+    ui.horizontal_wrapped(|ui| {
+        for (c, tex) in textures.iter().enumerate() {
+            let (h, w) = if flat {
+                (1, layer.maps.len())
+            } else {
+                (layer.shape.h, layer.shape.w)
+            };
+            let size = if flat {
+                egui::vec2((w as f32 * 6.0).min(ui.available_width()), 12.0)
+            } else {
+                let side = (4.0 * w as f32).clamp(48.0, 96.0);
+                egui::vec2(side, side * h as f32 / w as f32)
+            };
+            let response = ui.image((tex.id(), size)).interact(egui::Sense::hover());
+            if let Some(pos) = response.hover_pos() {
+                let rel = (pos - response.rect.min) / response.rect.size();
+                let col = ((rel.x * w as f32) as usize).min(w.saturating_sub(1));
+                let row = ((rel.y * h as f32) as usize).min(h.saturating_sub(1));
+                let text = if flat {
+                    format!("unit {}: {:.4}", col + 1, layer.maps[col][0])
+                } else {
+                    format!(
+                        "map {}, row {}, column {}: {:.4}",
+                        c + 1,
+                        row + 1,
+                        col + 1,
+                        layer.maps[c][row * w + col]
+                    )
+                };
+                response.on_hover_text(text);
+            }
+        }
+    });
+    ui.add_space(4.0);
+}
