@@ -360,3 +360,42 @@ fn fashion_mnist_idx_files_gzip_or_not() {
         "{stderr}"
     );
 }
+
+/// A ConvNet's report (`train --figures`) has its filters and the feature maps of a
+/// validation image beside the curves, and `report.md` shows them.
+#[test]
+fn a_convnet_report_has_filters_and_feature_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let (ok, stdout, stderr) = run(&[
+        "train",
+        "--dataset",
+        "synthetic",
+        "--layers",
+        "patchify 4:6, relu, conv 3:4, relu, pool 2, dense 10, relu",
+        "--epochs",
+        "1",
+        "--figures",
+        "--figure-width",
+        "3",
+        "--dpi",
+        "50",
+        "--no-save",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    for id in ["filters", "filters_layer3", "feature_maps"] {
+        for ext in ["png", "svg", "csv"] {
+            let path = out.join("figures").join(format!("{id}.{ext}"));
+            assert!(path.is_file(), "{} missing; {stdout}", path.display());
+        }
+    }
+    let svg = std::fs::read_to_string(out.join("figures/filters.svg")).unwrap();
+    assert!(svg.contains("patchify 4:6"), "{svg}");
+    let maps = std::fs::read_to_string(out.join("figures/feature_maps.csv")).unwrap();
+    // 8×8×6 + 8×8×6 + 8×8×4 + 8×8×4 + 4×4×4 + 10 + 10 + 10 values, and the header.
+    assert_eq!(maps.lines().count(), 1 + 384 + 384 + 256 + 256 + 64 + 30);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("filters.png") && md.contains("feature_maps.png"), "{md}");
+}
