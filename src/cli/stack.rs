@@ -8,8 +8,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::data::{self, DatasetKind, ImageShape};
 use crate::model::layers::{self, Shape};
-use crate::train::stack_trainer::StackTrainer;
 use crate::train::TrainConfig;
+use crate::train::stack_trainer::StackTrainer;
 
 /// The image shape and class count `config`'s data set has, without loading the built-in
 /// sets (an image folder is read to find out).

@@ -90,7 +90,14 @@ pub fn train(
                     info.settings.title()
                 );
                 if info.settings.start.uses_stack() {
-                    println!("{}", super::stack::describe_line(&info.settings.start, &info.shape, info.class_names.len()));
+                    println!(
+                        "{}",
+                        super::stack::describe_line(
+                            &info.settings.start,
+                            &info.shape,
+                            info.class_names.len()
+                        )
+                    );
                 }
                 for warning in &info.warnings {
                     eprintln!("warning: {warning}");

@@ -36,8 +36,8 @@ use super::{RunError, SavedRun};
 use crate::data::{self, DataError, Normalizer, Preprocess};
 use crate::model::stack::{Stack, StackLayer};
 use crate::model::{Activation, Network};
-use crate::train::Model;
 use crate::report::{ExportError, write_atomic};
+use crate::train::Model;
 
 /// What can go wrong while exporting a run as `.npz`.
 #[derive(Debug, Error)]
@@ -156,7 +156,8 @@ pub fn stack_npz_bytes(
             StackLayer::Linear { weights, bias } => {
                 npz.add_array(format!("W{i}"), weights)
                     .map_err(|e| encode(&e))?;
-                npz.add_array(format!("b{i}"), bias).map_err(|e| encode(&e))?;
+                npz.add_array(format!("b{i}"), bias)
+                    .map_err(|e| encode(&e))?;
             }
             StackLayer::Bn(bn) => {
                 for (name, a) in [

@@ -32,7 +32,12 @@ fn arrays(layer: &StackLayer<f32>) -> Vec<&[f32]> {
             weights.as_slice().expect("owned arrays are contiguous"),
             flat(bias),
         ],
-        StackLayer::Bn(bn) => vec![flat(&bn.gamma), flat(&bn.beta), flat(&bn.mean), flat(&bn.var)],
+        StackLayer::Bn(bn) => vec![
+            flat(&bn.gamma),
+            flat(&bn.beta),
+            flat(&bn.mean),
+            flat(&bn.var),
+        ],
         StackLayer::Fixed => Vec::new(),
     }
 }
@@ -67,7 +72,11 @@ pub fn stack_bytes(stack: &Stack<f32>) -> Vec<u8> {
     for v in [input.h, input.w, input.c, stack.classes()] {
         bytes.extend((v as u32).to_le_bytes());
     }
-    for layer in stack.layers.iter().filter(|l| !matches!(l, StackLayer::Fixed)) {
+    for layer in stack
+        .layers
+        .iter()
+        .filter(|l| !matches!(l, StackLayer::Fixed))
+    {
         let arrays = arrays(layer);
         bytes.extend((arrays.len() as u32).to_le_bytes());
         for a in arrays {
@@ -124,7 +133,10 @@ pub fn parse_stack(bytes: &[u8], path: &Path) -> Result<Stack<f32>, RunError> {
             continue;
         }
         if c.u32().ok_or_else(early)? != arrays.len() {
-            return Err(corrupt(format!("layer {} has the wrong number of arrays", i + 1)));
+            return Err(corrupt(format!(
+                "layer {} has the wrong number of arrays",
+                i + 1
+            )));
         }
         for a in &mut arrays {
             if c.u32().ok_or_else(early)? != a.len() {
@@ -177,8 +189,8 @@ mod tests {
             ws.scores().to_owned()
         };
         assert_eq!(scores(&back), scores(&stack));
-        let err = parse_stack(&bytes[..bytes.len() - 3], Path::new("w.bin"))
-            .expect_err("a cut file");
+        let err =
+            parse_stack(&bytes[..bytes.len() - 3], Path::new("w.bin")).expect_err("a cut file");
         assert!(err.to_string().contains("ends early"), "{err}");
         let mut longer = bytes.clone();
         longer.push(0);

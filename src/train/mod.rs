@@ -3,8 +3,8 @@
 
 pub mod analysis;
 pub mod config;
-pub mod learner;
 pub mod divergence;
+pub mod learner;
 pub mod lr_range;
 pub mod messages;
 pub mod metrics;
@@ -21,8 +21,8 @@ mod team;
 pub mod trainer;
 pub mod worker;
 
-pub use learner::{Learner, Model};
 pub use config::{ConfigError, LiveParams, ScheduleKind, TrainConfig};
+pub use learner::{Learner, Model};
 pub use messages::{AnalysisRequest, AnalysisResult, Command, Event, EventKind, RunInfo};
 pub use metrics::{EpochMetrics, Evaluation, Histogram, RunStatus, Summary};
 pub use optimizer::{Optimizer, OptimizerKind, OptimizerSettings};

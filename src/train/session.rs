@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
 use super::divergence::DivergenceGuard;
+use super::learner::{Learner, Model};
 use super::messages::RunInfo;
 use super::metrics::{EpochMetrics, Evaluation, RunStatus, Summary};
 use super::record::{RunSettings, SettingChange};
 use super::steps::{EvalPoint, StepRecord};
 use super::store::{RunFolders, RunRecorder, SaveTo, SavedRecord, Saving};
-use super::learner::{Learner, Model};
 use super::trainer::Subset;
 use crate::data::{Normalizer, Splits};
 
@@ -706,16 +706,19 @@ mod tests {
             .collect();
         assert_eq!(dirs.len(), 1);
         assert!(
-            dirs[0]
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().contains("patchify4x4-relu-dense10-relu")),
+            dirs[0].file_name().is_some_and(|n| n
+                .to_string_lossy()
+                .contains("patchify4x4-relu-dense10-relu")),
             "{}",
             dirs[0].display()
         );
         let saved = SavedRun::load(&dirs[0]).expect("saved run");
         assert_eq!(saved.meta.status, RunStatus::Finished);
         assert_eq!(saved.history.len(), 2);
-        assert_eq!(saved.model().expect("weights"), Model::Stack(trained.clone()));
+        assert_eq!(
+            saved.model().expect("weights"),
+            Model::Stack(trained.clone())
+        );
         let refused = saved.weights().expect_err("not an MLP").to_string();
         assert!(refused.contains("layer stack"), "{refused}");
 

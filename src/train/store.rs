@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::learner::Model;
 use super::messages::RunInfo;
 use super::metrics::{EpochMetrics, Evaluation, RunStatus, Summary};
 use super::record::{RunSettings, SettingChange};
 use super::steps::{EvalPoint, StepRecord};
-use super::learner::Model;
 
 /// Why the record could not be written or read: the store's own error, kept whole (its
 /// message names the file and what went wrong).

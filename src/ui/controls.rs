@@ -444,7 +444,11 @@ fn model_section(ui: &mut Ui, edited: &mut TrainConfig) {
 }
 
 /// The initialisation and the optimiser's own constants (any network).
-fn model_constants(ui: &mut Ui, edited: &mut TrainConfig, ok: impl Fn(f64) -> Result<(), String> + Copy) {
+fn model_constants(
+    ui: &mut Ui,
+    edited: &mut TrainConfig,
+    ok: impl Fn(f64) -> Result<(), String> + Copy,
+) {
     combo(
         ui,
         "weight init",

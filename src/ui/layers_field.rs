@@ -97,8 +97,7 @@ fn summary(config: &TrainConfig) -> String {
             infos.iter().map(|l| l.params).sum::<usize>(),
             infos.iter().map(|l| l.multiply_adds).sum::<usize>()
         ),
-        None => "A layer stack (its hidden layers, batch norm and dropout are in the text)."
-            .into(),
+        None => "A layer stack (its hidden layers, batch norm and dropout are in the text).".into(),
     }
 }
 

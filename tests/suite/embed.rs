@@ -302,7 +302,10 @@ fn the_readme_shows_the_checked_numpy_lines() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = std::fs::read_to_string(root.join("tests/python/check_npz.py")).unwrap();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    for marker in ["# --- README snippet ---", "# --- README ConvNet snippet ---"] {
+    for marker in [
+        "# --- README snippet ---",
+        "# --- README ConvNet snippet ---",
+    ] {
         let block = script
             .split(marker)
             .nth(1)

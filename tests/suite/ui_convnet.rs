@@ -76,7 +76,11 @@ fn a_bad_stack_is_refused_beside_the_field_and_a_good_one_trains() {
                 .as_ref()
                 .is_some_and(|i| i.settings.start.uses_stack())
     });
-    assert!(h.state().history.message.is_none(), "{:?}", h.state().history.message);
+    assert!(
+        h.state().history.message.is_none(),
+        "{:?}",
+        h.state().history.message
+    );
     h.get_by_label("Start").click();
     h.step();
     wait_until(&mut h, "two epochs", |a| a.history.summary.is_some());
@@ -84,12 +88,19 @@ fn a_bad_stack_is_refused_beside_the_field_and_a_good_one_trains() {
     assert_eq!(history.epochs.len(), 2);
     assert_eq!(history.val_acc.len(), 2);
     assert!(!history.step_loss.is_empty() && !history.step_eta.is_empty());
-    assert!(history.val_acc.iter().all(|p| p.y > 0.1), "{:?}", history.val_acc);
+    assert!(
+        history.val_acc.iter().all(|p| p.y > 0.1),
+        "{:?}",
+        history.val_acc
+    );
     assert!(history.test.is_some());
     assert!(history.message.is_none(), "{:?}", history.message);
 
     // The Training tab's templates and the Histograms tab say why they are not drawn.
-    assert!(shows(&h, &["Class templates", "ConvNet views come with the next issue"]));
+    assert!(shows(
+        &h,
+        &["Class templates", "ConvNet views come with the next issue"]
+    ));
     h.get_by_label("Histograms").click();
     h.step();
     h.step();
@@ -122,5 +133,9 @@ fn an_assignment_preset_sets_up_a_convnet_run() {
             .as_ref()
             .is_some_and(|i| i.settings.start.layers.starts_with("patchify 4:10"))
     });
-    assert!(h.state().history.message.is_none(), "{:?}", h.state().history.message);
+    assert!(
+        h.state().history.message.is_none(),
+        "{:?}",
+        h.state().history.message
+    );
 }

@@ -531,10 +531,7 @@ impl Worker {
                 });
             }
             Some(RunEnd::Diverged { summary, message }) => {
-                let network = self
-                    .session
-                    .as_ref()
-                    .and_then(|s| mlp_weights(s.learner()));
+                let network = self.session.as_ref().and_then(|s| mlp_weights(s.learner()));
                 self.set_running(false);
                 if let Some(network) = network {
                     self.emit(Event {
