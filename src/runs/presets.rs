@@ -189,13 +189,6 @@ impl Preset {
         toml::from_str::<toml::Table>(self.toml).is_ok_and(|t| t.contains_key("dataset"))
     }
 
-    /// Whether this preset's network is a layer stack (a ConvNet), which only the command
-    /// line trains so far.
-    pub fn is_layer_stack(&self) -> bool {
-        self.config(&TrainConfig::default())
-            .is_ok_and(|c| c.uses_stack())
-    }
-
     /// This preset's whole configuration, with the data location and thread count of
     /// `data_from`.
     pub fn config(&self, data_from: &TrainConfig) -> Result<TrainConfig, String> {

@@ -462,6 +462,49 @@ mod tests {
         }
     }
 
+    /// A race of layer stacks (the same ConvNet under two optimisers) trains through the
+    /// session like any race: every epoch reported, each variant saved with its weights.
+    #[test]
+    fn a_race_of_convnets_trains_and_saves_each() {
+        let base = TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            train_limit: Some(400),
+            layers: "patchify 4:4, relu, dense 10, relu".into(),
+            init: crate::model::InitKind::He,
+            epochs: 2,
+            eta: 0.01,
+            ..Default::default()
+        };
+        let vary = vec![(
+            "optimizer".to_string(),
+            parse_values("optimizer", "sgd, adam").unwrap(),
+        )];
+        let v = variants(&base, &vary).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let events = Mutex::new(Vec::new());
+        run(&v, Some(root.path()), &AtomicBool::new(false), &|e| {
+            events.lock().unwrap().push(e)
+        });
+        let events = events.into_inner().unwrap();
+        let failed: Vec<_> = events
+            .iter()
+            .filter(|e| matches!(e, RaceEvent::Failed { .. }))
+            .collect();
+        assert!(failed.is_empty(), "{failed:?}");
+        let epochs = events
+            .iter()
+            .filter(|e| matches!(e, RaceEvent::Epoch { .. }))
+            .count();
+        assert_eq!(epochs, 4);
+        for e in &events {
+            if let RaceEvent::Finished { dir, .. } = e {
+                let run = crate::runs::SavedRun::load(dir.as_ref().unwrap()).unwrap();
+                assert!(run.is_stack());
+                assert!(matches!(run.model(), Ok(crate::train::Model::Stack(_))));
+            }
+        }
+    }
+
     /// The ready-made activation race is what its label says: on its spiral, sigmoid,
     /// tanh and ReLU each reach 100 % training accuracy (within 800 of its 2,000 epochs,
     /// to keep the test short).

@@ -5,12 +5,10 @@
 use std::ops::Range;
 
 use ndarray::ArrayView2;
-use rayon::prelude::*;
 
 use super::metrics::{Evaluation, TruthProbability};
 use crate::data::{ImageSet, Normalizer};
 use crate::model::LossKind;
-use crate::model::kernels;
 use crate::model::loss::probabilities;
 use crate::model::stack::{Stack, StackPass, StackWorkspace};
 
@@ -70,9 +68,10 @@ fn evaluate_range(
 
 /// Loss (of kind `loss`, one-hot targets), cost (`+ lambda Σ‖W‖²`), accuracy, confusion and
 /// true-class probabilities of `stack` on the first `limit` images of `set` (all when
-/// `None`), in evaluation mode. The images are split into as many runs of blocks as the
-/// current rayon pool has threads, each on its own thread with its products unsplit (one
-/// fork and join for the whole set).
+/// `None`), in evaluation mode, in blocks on the calling thread whose products split over
+/// the current rayon pool. (Splitting the images among the pool's threads instead, each
+/// with its products unsplit, measured slower on 2 cores: 0.92 s against 0.62 s for the
+/// training and validation sets of the patchify 4:10 net.)
 pub fn evaluate_stack(
     stack: &Stack<f32>,
     normalizer: &Normalizer,
@@ -83,13 +82,7 @@ pub fn evaluate_stack(
 ) -> Evaluation {
     let n = limit.map_or(set.len(), |l| l.min(set.len()));
     let classes = stack.classes();
-    let pieces = rayon::current_num_threads().clamp(1, n.div_ceil(EVAL_BLOCK / 4).max(1));
-    let per = n.div_ceil(pieces).max(1);
-    let ranges: Vec<Range<usize>> = (0..n).step_by(per).map(|s| s..(s + per).min(n)).collect();
-    let parts: Vec<Part> = ranges
-        .into_par_iter()
-        .map(|r| kernels::serial(|| evaluate_range(stack, normalizer, set, r, loss)))
-        .collect();
+    let parts = [evaluate_range(stack, normalizer, set, 0..n, loss)];
     let mut confusion = vec![0u32; classes * classes];
     let mut truth_probability = TruthProbability::default();
     let mut loss_sum = 0.0;

@@ -301,13 +301,10 @@ fn a_live_change_through_the_window_reaches_the_record() {
 #[cfg(feature = "window")]
 #[test]
 fn every_preset_gives_the_same_settings_in_the_window_and_on_the_command_line() {
-    // ConvNet presets are not in the window's menu (the command line trains them). The
-    // playground's presets name their data set (points in the plane), so on the command
-    // line they are given without the synthetic images the others are pinned to.
-    for preset in trainviz::runs::presets::PRESETS
-        .iter()
-        .filter(|p| !p.is_layer_stack())
-    {
+    // Every preset, the ConvNets of assignment 3 included. The playground's presets name
+    // their data set (points in the plane), so on the command line they are given without
+    // the synthetic images the others are pinned to.
+    for preset in trainviz::runs::presets::PRESETS {
         // The window: start from another preset's settings, then pick this one.
         let sigmoid = trainviz::runs::presets::find("mlp-sigmoid").unwrap();
         let before = sigmoid.config(&synthetic(2)).unwrap();
