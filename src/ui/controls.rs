@@ -281,9 +281,15 @@ fn reset_section(
     ui.heading("On reset");
     // Every setting that differs from the run's (epochs included) waits for Reset; the
     // note names them, so no reset-only edit passes without a word.
+    let counted = edited.schedule == ScheduleKind::Cyclic && edited.cycles > 0;
     let pending = running.map_or_else(Vec::new, |r| {
         let mut now = r.in_force();
         now.set_live(&edited.live());
+        // With counted cycles on both sides the run's length follows from the cycles, not
+        // from the (greyed) epochs field: a preset's unused default is no change.
+        if counted && now.schedule == ScheduleKind::Cyclic && now.cycles > 0 {
+            now.epochs = edited.epochs;
+        }
         reset_only_differences(&now, edited)
     });
     if pending.is_empty() {
@@ -294,7 +300,6 @@ fn reset_section(
             format!("Changed, applies on Reset (R): {}", pending.join(", ")),
         );
     }
-    let counted = edited.schedule == ScheduleKind::Cyclic && edited.cycles > 0;
     ui.add_enabled_ui(!counted, |ui| {
         setting_field(ui, &mut edited.epochs, &settings::EPOCHS, ok);
     })

@@ -397,5 +397,8 @@ fn a_convnet_report_has_filters_and_feature_maps() {
     // 8×8×6 + 8×8×6 + 8×8×4 + 8×8×4 + 4×4×4 + 10 + 10 + 10 values, and the header.
     assert_eq!(maps.lines().count(), 1 + 384 + 384 + 256 + 256 + 64 + 30);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("filters.png") && md.contains("feature_maps.png"), "{md}");
+    assert!(
+        md.contains("filters.png") && md.contains("feature_maps.png"),
+        "{md}"
+    );
 }

@@ -156,4 +156,11 @@ fn an_assignment_preset_sets_up_a_convnet_run() {
         "{:?}",
         h.state().history.message
     );
+    // The run's length follows from its cycles: the greyed epochs field's default is not a
+    // change waiting for Reset.
+    h.run_steps(3);
+    assert!(
+        !shows(&h, &["Changed, applies on Reset"]),
+        "a preset's own run shows a pending change"
+    );
 }
