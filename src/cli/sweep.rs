@@ -72,7 +72,7 @@ pub(super) fn sweep_cmd(
     println!("\n{}", crate::runs::sweep::table(&results));
     // A single point of a spread-out sweep leaves the table to the run that collects them.
     if point.is_none() {
-        for path in crate::runs::sweep::write_table(&sweep, &results)? {
+        for path in crate::runs::sweep::write_results(&sweep, &results)? {
             println!("wrote {}", path.display());
         }
     }

@@ -320,7 +320,7 @@ impl RunsPanel {
             let results = sweep::run(&prepared, None, cx.cancel_flag(), &report);
             // The ranked table goes into the sweep's folder, as `trainviz sweep` writes it.
             if !cx.cancelled() {
-                sweep::write_table(&prepared, &results).map_err(|e| {
+                sweep::write_results(&prepared, &results).map_err(|e| {
                     format!("The sweep finished, but its table could not be written: {e}")
                 })?;
             }

@@ -359,3 +359,54 @@ fn a_diverged_point_is_not_trained_again_and_points_run_one_by_one() {
         .unwrap();
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--point 7 is out of range"));
 }
+
+/// The third assignment's comparison as a sweep over `layers` (from the a3-f4 preset):
+/// the sweep's folder gets bar charts of test accuracy and training time, one bar per
+/// network in the file's order.
+#[test]
+fn a_sweep_over_layer_stacks_writes_the_assignments_bar_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sweep.toml"),
+        r#"
+name = "a3-nets"
+preset = "a3-f4"
+parallel = 1
+[base]
+dataset = "synthetic"
+train_limit = 1000
+schedule = "constant"
+cycles = 0
+eta = 0.01
+epochs = 1
+[params]
+layers = ["patchify 8:4, relu, dense 10, relu", "patchify 4:2, relu, dense 10, relu"]
+"#,
+    )
+    .unwrap();
+    let runs = dir.path().join("runs");
+    run_ok(
+        &[
+            "sweep",
+            "--config",
+            "sweep.toml",
+            "--runs",
+            runs.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let sweep = runs.join("sweeps/a3-nets");
+    for id in ["test_accuracy_bars", "training_time_bars"] {
+        for ext in ["png", "svg", "csv"] {
+            assert!(sweep.join(format!("{id}.{ext}")).is_file(), "{id}.{ext}");
+        }
+    }
+    let csv = std::fs::read_to_string(sweep.join("test_accuracy_bars.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "run,test_accuracy");
+    // In the file's order, each labelled by its layers with widths.
+    assert!(rows[1].starts_with("\"patchify 8:4, dense 10\","), "{csv}");
+    assert!(rows[2].starts_with("\"patchify 4:2, dense 10\","), "{csv}");
+    let acc: f64 = rows[1].rsplit(',').next().unwrap().parse().unwrap();
+    assert!((0.0..=1.0).contains(&acc), "{csv}");
+}
