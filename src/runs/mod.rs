@@ -18,6 +18,7 @@
 //! - `summary.json` — the final numbers, once finished or diverged (`"status"` says which);
 //! - `test.json` — the test-set evaluation (with its confusion matrix) the run finished with.
 
+pub mod errors;
 pub mod npz;
 pub mod presets;
 pub mod race;
@@ -644,9 +645,9 @@ impl SavedRun {
     pub fn steps(&self) -> Result<Vec<StepRecord>, RunError> {
         let path = self.dir.join("steps.csv");
         match std::fs::read_to_string(&path) {
-            Ok(text) => steps::parse_csv(&text).map_err(|problem| RunError::Corrupt {
+            Ok(text) => steps::parse_csv(&text).map_err(|e| RunError::Corrupt {
                 path: path.clone(),
-                problem,
+                problem: e.to_string(),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(io(&path)(e)),

@@ -101,6 +101,35 @@ pub struct Session {
     started_at_step: usize,
 }
 
+/// Why a saved run cannot be continued.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// Its settings do not make a run any more.
+    #[error(transparent)]
+    Settings(#[from] ConfigError),
+    /// Its weights do not fit the network its settings and data make.
+    #[error(
+        "The saved weights ({}) do not fit the run's settings and data ({}).",
+        layer_sizes(saved),
+        layer_sizes(fresh)
+    )]
+    WeightsDoNotFit {
+        /// Inputs, hidden widths and classes of the saved weights.
+        saved: Vec<usize>,
+        /// The same of the network the settings and data make now.
+        fresh: Vec<usize>,
+    },
+}
+
+/// Layer sizes as "3072-50-10".
+fn layer_sizes(sizes: &[usize]) -> String {
+    sizes
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 impl Session {
     /// A new run of `config` on `data` (normalised by `normalizer`, fitted here if `None`).
     pub fn new(
@@ -152,20 +181,28 @@ impl Session {
         normalizer: Option<Arc<Normalizer>>,
         extra_epochs: usize,
         folders: Option<Arc<dyn RunFolders>>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ResumeError> {
         let network = saved.network.clone();
         let save = folders.map(|folders| Saving {
             to: SaveTo::Continue(saved.dir.clone()),
             folders,
         });
-        let mut s = Session::new(saved.settings.start.clone(), data, normalizer, save)
-            .map_err(|e| e.to_string())?;
+        let mut s = Session::new(saved.settings.start.clone(), data, normalizer, save)?;
         let fresh = s.trainer.network();
         if network.input_dim() != fresh.input_dim()
             || network.classes() != fresh.classes()
             || network.hidden() != fresh.hidden()
         {
-            return Err("The saved weights do not fit the run's settings and data.".into());
+            let sizes = |n: &Network<f32>| {
+                std::iter::once(n.input_dim())
+                    .chain(n.hidden())
+                    .chain([n.classes()])
+                    .collect()
+            };
+            return Err(ResumeError::WeightsDoNotFit {
+                saved: sizes(&network),
+                fresh: sizes(fresh),
+            });
         }
         s.trainer.restore(
             network.clone(),

@@ -128,7 +128,7 @@ impl ClassifyPanel {
                             texture: None,
                         });
                     }
-                    Err(e) => self.error = Some(e),
+                    Err(e) => self.error = Some(e.to_string()),
                 }
             }
         }

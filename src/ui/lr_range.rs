@@ -90,7 +90,7 @@ impl LrRangePanel {
         {
             match outcome {
                 Ok(r) => self.result = Some(r),
-                Err(e) => self.error = Some(e),
+                Err(e) => self.error = Some(e.to_string()),
             }
             self.task = None;
         }

@@ -16,6 +16,7 @@ use super::plots::{
     legend_wrapped, number, readable_plot, series_colour, waiting, with_one_point_bounds,
 };
 use crate::report::figures::{self, Curve};
+use crate::runs::errors::RaceError;
 use crate::runs::race::{self, RACE_PRESETS, RACE_SETTINGS, RaceEvent, Variant};
 use crate::train::{EpochMetrics, TrainConfig};
 
@@ -101,7 +102,7 @@ impl RacePanel {
     }
 
     /// The variants the fields describe, on top of `base`.
-    pub fn variants(&self, base: &TrainConfig) -> Result<Vec<Variant>, String> {
+    pub fn variants(&self, base: &TrainConfig) -> Result<Vec<Variant>, RaceError> {
         let mut vary = Vec::new();
         let (key, _) = RACE_SETTINGS[self.first.min(RACE_SETTINGS.len() - 1)];
         vary.push((
@@ -111,7 +112,9 @@ impl RacePanel {
         if let Some(i) = self.second {
             let (key2, _) = RACE_SETTINGS[i.min(RACE_SETTINGS.len() - 1)];
             if key2 == key {
-                return Err("vary two different settings".into());
+                return Err(RaceError::SameSettingTwice {
+                    setting: race::setting_name(key).to_string(),
+                });
             }
             vary.push((
                 key2.to_string(),
@@ -287,7 +290,9 @@ impl RacePanel {
                     "Values separated by commas, e.g. sgd, momentum, adam · on, off · 0.1, 0.01",
                 );
         });
-        let first_error = race::parse_values(first_key, &self.first_values).err();
+        let first_error = race::parse_values(first_key, &self.first_values)
+            .err()
+            .map(|e| e.to_string());
         if let Some(e) = &first_error {
             field_error(ui, e);
         }
@@ -310,10 +315,13 @@ impl RacePanel {
                     .accessible_name("second values");
                 let key = RACE_SETTINGS[(*second).min(RACE_SETTINGS.len() - 1)].0;
                 second_error = if key == first_key {
-                    Some("vary two different settings".to_string())
+                    Some(RaceError::SameSettingTwice {
+                        setting: race::setting_name(key).to_string(),
+                    })
                 } else {
                     race::parse_values(key, &self.second_values).err()
-                };
+                }
+                .map(|e| e.to_string());
             }
         });
         if let Some(e) = &second_error {
@@ -351,7 +359,7 @@ impl RacePanel {
             {
                 match self.variants(base) {
                     Ok(v) => self.start(v, runs_root.clone(), Some(ui.ctx().clone())),
-                    Err(e) => self.message = Some(e),
+                    Err(e) => self.message = Some(e.to_string()),
                 }
             }
             egui::ComboBox::from_id_salt("race-presets")
@@ -364,7 +372,7 @@ impl RacePanel {
                         {
                             match race::preset_variants(p, base) {
                                 Ok(v) => self.start(v, runs_root.clone(), Some(ui.ctx().clone())),
-                                Err(e) => self.message = Some(e),
+                                Err(e) => self.message = Some(e.to_string()),
                             }
                         }
                     }

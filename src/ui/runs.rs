@@ -228,7 +228,7 @@ impl RunsPanel {
                     self.selected
                         .retain(|d| self.runs.iter().any(|r| &r.dir == d));
                 }
-                Err(e) => self.errors = vec![e],
+                Err(e) => self.errors = vec![e.to_string()],
             }
             self.scanned = true;
         }
@@ -284,7 +284,7 @@ impl RunsPanel {
         let table = runs_table(&rows, false);
         let (figures, problem) = match crate::runs::report::compare_saved(&chosen) {
             Ok(f) => (vec![f], None),
-            Err(e) => (Vec::new(), Some(e)),
+            Err(e) => (Vec::new(), Some(e.to_string())),
         };
         let dir = super::tables::table_dir(&self.root, "runs");
         self.table.start(ctx, dir, table, figures, problem);
@@ -368,8 +368,8 @@ impl RunsPanel {
         // The task ended (stopped, or failed as a bug would): say so instead of waiting.
         if let Some(outcome) = s.task.poll() {
             s.done = true;
-            if let Err(message) = outcome {
-                s.failed.push((String::from("the sweep"), message));
+            if let Err(e) = outcome {
+                s.failed.push((String::from("the sweep"), e.to_string()));
             }
         }
         changed

@@ -38,6 +38,7 @@ use super::race::RacePanel;
 use super::results::ResultsPanel;
 use super::runs::RunsPanel;
 use super::templates::TemplatesPanel;
+use crate::data::download::DownloadError;
 use crate::train::{Command, WorkerHandle};
 
 /// Adds the figures' font (DejaVu Sans) after egui's own: theirs lack the arrows, norms and
@@ -92,9 +93,9 @@ pub struct TrainvizApp {
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
-    download: Option<Task<PathBuf>>,
-    /// The full manual steps after a failed download, shown in their own window.
-    download_help: Option<String>,
+    download: Option<Task<PathBuf, DownloadError>>,
+    /// Why the server could not be reached, while the manual steps show in their own window.
+    download_help: Option<DownloadError>,
     /// A preset picked while a run trains, waiting for the user to say it may replace it.
     confirm_preset: Option<&'static str>,
     /// The export window and writes in flight.
@@ -111,9 +112,17 @@ pub struct TrainvizApp {
     folder_dialog: Option<(Task<Option<PathBuf>>, Instant)>,
     /// The window's context, to wake it from background tasks.
     ctx: Option<egui::Context>,
-    /// Outcome of the last data-folder choice or download, shown in the status bar:
-    /// Ok(message) or Err(message).
-    pub notice: Option<Result<String, String>>,
+    /// Outcome of the last data-folder choice or download, shown in the status bar.
+    pub notice: Option<Notice>,
+}
+
+/// A line in the status bar about something the user asked for (a data folder, a download).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// It worked: what happened.
+    Done(String),
+    /// It did not: why, shown in the error colour.
+    Problem(String),
 }
 
 impl TrainvizApp {
@@ -214,7 +223,10 @@ impl TrainvizApp {
     /// Uses the data set in `dir` (its kind detected from its files) and starts a new run.
     pub fn use_data_folder(&mut self, dir: PathBuf) {
         if !dir.is_dir() {
-            self.notice = Some(Err(format!("{} is not a folder", dir.display())));
+            self.notice = Some(Notice::Problem(format!(
+                "{} is not a folder",
+                dir.display()
+            )));
             return;
         }
         self.settings.config.dataset = crate::data::detect_kind(&dir);

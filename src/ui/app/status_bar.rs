@@ -2,7 +2,7 @@
 
 use egui::Ui;
 
-use super::TrainvizApp;
+use super::{Notice, TrainvizApp};
 
 impl TrainvizApp {
     /// What the run is doing, in one word; `None` before there is a run.
@@ -108,10 +108,10 @@ impl TrainvizApp {
                 ui.colored_label(ui.visuals().error_fg_color, m);
             }
             match &self.notice {
-                Some(Ok(m)) => {
+                Some(Notice::Done(m)) => {
                     ui.label(m);
                 }
-                Some(Err(m)) => {
+                Some(Notice::Problem(m)) => {
                     ui.colored_label(ui.visuals().error_fg_color, m);
                 }
                 None => {}
