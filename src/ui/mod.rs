@@ -133,6 +133,20 @@ fn thread_cpu_time() -> Option<Duration> {
     }
 }
 
+/// The window's settings remembered from the last session. eframe's reader gives nothing
+/// for text it cannot read; that the text was there is said in the log, so settings lost to
+/// a change of version do not vanish without a word.
+fn remembered_settings(storage: &dyn eframe::Storage) -> Option<Settings> {
+    let settings = eframe::get_value(storage, eframe::APP_KEY);
+    if settings.is_none() && storage.get_string(eframe::APP_KEY).is_some() {
+        log::warn!(
+            "the settings remembered from the last session could not be read (saved by another \
+             version?); starting from the defaults"
+        );
+    }
+    settings
+}
+
 /// Opens the window. `settings_for` turns the settings remembered from the last session (if
 /// any) into those to start with (e.g. applying the command line's flags).
 pub fn run_app(
@@ -150,13 +164,15 @@ pub fn run_app(
         "trainviz",
         options,
         Box::new(move |cc| {
-            let remembered: Option<Settings> = cc
-                .storage
-                .and_then(|s| eframe::get_value(s, eframe::APP_KEY));
+            let remembered = cc.storage.and_then(remembered_settings);
             let mut settings = remembered.clone().unwrap_or_default();
-            let remembered = remembered
-                .map(|r| r.config)
-                .filter(|c| c.validate().is_ok());
+            let remembered = remembered.map(|r| r.config).filter(|c| match c.validate() {
+                Ok(()) => true,
+                Err(e) => {
+                    log::warn!("the settings remembered from the last session are not used: {e}");
+                    false
+                }
+            });
             settings.config = settings_for(remembered)?;
             let ctx = cc.egui_ctx.clone();
             let waker: crate::train::worker::Waker =
