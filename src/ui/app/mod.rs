@@ -112,6 +112,8 @@ pub struct TrainvizApp {
     folder_dialog: Option<(Task<Option<PathBuf>>, Instant)>,
     /// The window's context, to wake it from background tasks.
     ctx: Option<egui::Context>,
+    /// The frame interval in force, shared with the worker's waker.
+    frame_interval: super::FrameInterval,
     /// Outcome of the last data-folder choice or download, shown in the status bar.
     pub notice: Option<Notice>,
 }
@@ -177,6 +179,7 @@ impl TrainvizApp {
             folder_window: None,
             folder_dialog: None,
             ctx: None,
+            frame_interval: Default::default(),
             notice: None,
         };
         app.send(Command::Reset(Box::new(app.settings.config.clone())));
@@ -315,6 +318,17 @@ impl TrainvizApp {
         self.software_rendering = software;
     }
 
+    /// Shares the frame interval with the waker given to the worker: the interval this
+    /// window sets each frame is the one its wake-ups ask for.
+    pub fn share_frame_interval(&mut self, interval: super::FrameInterval) {
+        self.frame_interval = interval;
+    }
+
+    /// The frame interval this window asks the worker's wake-ups for.
+    pub fn frame_interval(&self) -> std::time::Duration {
+        self.frame_interval.get()
+    }
+
     /// The race panel (for tests).
     pub fn race_panel(&mut self) -> &mut RacePanel {
         &mut self.race
@@ -348,7 +362,7 @@ impl eframe::App for TrainvizApp {
             (v.focused.unwrap_or(true), v.minimized.unwrap_or(false))
         });
         let interval = super::training_frame_interval(self.software_rendering, focused, minimised);
-        super::set_frame_interval(interval);
+        self.frame_interval.set(interval);
         if self.drain_events() {
             ctx.request_repaint_after(interval);
         }
