@@ -12,6 +12,7 @@ use egui_plot::{Line, PlotPoint, PlotPoints};
 
 use super::export::ExportRequest;
 use super::field::field_error;
+use super::words::RunState;
 use super::plots::{
     legend_wrapped, number, readable_plot, series_colour, waiting, with_one_point_bounds,
 };
@@ -435,18 +436,24 @@ impl RacePanel {
                 let error = ui.visuals().error_fg_color;
                 match (&r.finished[i], &r.failed[i]) {
                     (Some((_, _, true)), _) => {
-                        ui.colored_label(error, "diverged").on_hover_text(
+                        ui.colored_label(error, RunState::Diverged.label()).on_hover_text(
                             "Its loss stopped being a finite number or ran far above where it started; the numbers are its last finite ones.",
                         );
                     }
                     (Some(_), _) => {
-                        ui.label("finished");
+                        ui.label(RunState::Finished.label());
                     }
                     (None, Some(e)) => {
-                        ui.colored_label(error, "failed").on_hover_text(e);
+                        ui.colored_label(error, RunState::Failed.label())
+                            .on_hover_text(e);
                     }
                     (None, None) => {
-                        ui.label(if running { "training…" } else { "stopped" });
+                        let state = if running {
+                            RunState::Training
+                        } else {
+                            RunState::Stopped
+                        };
+                        ui.label(state.label()).on_hover_text(state.explain());
                     }
                 }
                 ui.label(h.len().to_string());

@@ -56,56 +56,7 @@ struct RunningSweep {
     done: bool,
 }
 
-/// Where a saved run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunState {
-    /// Being trained now (its files changed a moment ago, or the window trains it).
-    Training,
-    /// Open in a trainviz that is not training it now; it can be continued.
-    Paused,
-    /// Stopped before its last epoch (replaced by Reset, or the window closed); it can be
-    /// continued.
-    Stopped,
-    /// Its process ended without recording an end (killed or crashed); it can be continued
-    /// from its last saved epoch.
-    Interrupted,
-    /// All epochs done.
-    Finished,
-    /// Stopped because the cost became NaN or infinite.
-    Diverged,
-}
-
-impl RunState {
-    /// The word shown in the table.
-    pub fn label(self) -> &'static str {
-        match self {
-            RunState::Training => "training",
-            RunState::Paused => "paused",
-            RunState::Stopped => "stopped",
-            RunState::Interrupted => "interrupted",
-            RunState::Finished => "finished",
-            RunState::Diverged => "diverged",
-        }
-    }
-}
-
-impl RunState {
-    /// What the state means, for the table's tooltip.
-    pub fn explain(self) -> &'static str {
-        match self {
-            RunState::Training => "A trainviz is training it now.",
-            RunState::Paused => "Open in a trainviz, paused; Load and Start continue it.",
-            RunState::Stopped => {
-                "Left before its last epoch (Reset started another run, or the window closed); Load and Start continue it."
-            }
-            RunState::Interrupted => {
-                "The program training it ended without saying so (killed or crashed); its epochs up to the last saved one are kept, and Load and Start continue it."
-            }
-            RunState::Finished => "All its epochs are done; its test accuracy is measured.",
-            RunState::Diverged => "Stopped because its loss stopped being a finite number.",
-        }
-    }
-}
+pub use super::words::RunState;
 
 /// A run whose files changed this recently is taken to be training.
 const TRAINING_IF_CHANGED_WITHIN: Duration = Duration::from_secs(90);
