@@ -200,6 +200,11 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
+    /// True once [`Task::cancel`] was called (the work may still be ending).
+    pub fn cancel_requested(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
     /// True once the result has been taken.
     pub fn is_finished(&self) -> bool {
         self.finished

@@ -2,14 +2,14 @@
 //! side by side on their own threads, their curves overlaid live with what differs in the
 //! legend; each variant is saved as a run.
 
+use std::convert::Infallible;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, unbounded};
 use egui::Ui;
 use egui_plot::{Line, PlotPoint, PlotPoints};
 
+use super::background::{Task, repaint_waker};
 use super::export::ExportRequest;
 use super::field::field_error;
 use super::words::RunState;
@@ -32,12 +32,15 @@ struct RunningRace {
     settings: Vec<crate::train::RunSettings>,
     test_costs: Vec<f64>,
     events: Receiver<RaceEvent>,
-    stop: Arc<AtomicBool>,
+    /// The race's thread: the window's one way of doing slow work ([`Task`]); cancelling
+    /// it stops every variant between steps.
+    task: Task<(), Infallible>,
 }
 
 impl RunningRace {
     fn done(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.task.cancel_requested()
+            || self.task.is_finished()
             || self
                 .finished
                 .iter()
@@ -136,34 +139,28 @@ impl RacePanel {
             return;
         }
         let (tx, rx) = unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_flag = stop.clone();
         let n = variants.len();
         let labels = variants.iter().map(|v| v.label.clone()).collect();
         let settings = variants
             .iter()
             .map(|v| crate::train::RunSettings::new(v.config.clone()))
             .collect();
-        let spawned = std::thread::Builder::new()
-            .name("trainviz-race".into())
-            .spawn(move || {
-                // The variants train beside the window: below its priority, as the worker.
-                crate::train::worker::lower_thread_priority();
-                let report = |e: RaceEvent| {
-                    // The panel is gone when the channel is closed: nothing to show.
-                    if tx.send(e).is_err() {
-                        return;
-                    }
-                    if let Some(ctx) = &repaint {
-                        ctx.request_repaint();
-                    }
-                };
-                race::run(&variants, runs_root.as_deref(), &stop_flag, &report);
-            });
-        if spawned.is_err() {
-            self.message = Some("Cannot start a thread for the race.".into());
-            return;
-        }
+        let waker = repaint.as_ref().map(repaint_waker);
+        let task = Task::spawn("the race", waker, move |cx| {
+            // The variants train beside the window: below its priority, as the worker.
+            crate::train::worker::lower_thread_priority();
+            let report = |e: RaceEvent| {
+                // The panel is gone when the channel is closed: nothing to show.
+                if tx.send(e).is_err() {
+                    return;
+                }
+                if let Some(ctx) = &repaint {
+                    ctx.request_repaint();
+                }
+            };
+            race::run(&variants, runs_root.as_deref(), cx.cancel_flag(), &report);
+            Ok(())
+        });
         self.message = None;
         self.race = Some(RunningRace {
             labels,
@@ -173,7 +170,7 @@ impl RacePanel {
             settings,
             test_costs: vec![f64::NAN; n],
             events: rx,
-            stop,
+            task,
         });
     }
 
@@ -205,6 +202,15 @@ impl RacePanel {
                     if let Some(f) = r.failed.get_mut(variant) {
                         *f = Some(message);
                     }
+                }
+            }
+        }
+        // The race's thread ended without its variants saying so (it could not start, or
+        // failed as a bug would): each variant still waiting says why, instead of waiting.
+        if let Some(Err(e)) = r.task.poll() {
+            for (failed, finished) in r.failed.iter_mut().zip(&r.finished) {
+                if failed.is_none() && finished.is_none() {
+                    *failed = Some(e.to_string());
                 }
             }
         }
@@ -382,7 +388,7 @@ impl RacePanel {
                 && ui.button("Stop").clicked()
                 && let Some(r) = &self.race
             {
-                r.stop.store(true, Ordering::Relaxed);
+                r.task.cancel();
             }
         });
         if let Some(m) = &self.message {
