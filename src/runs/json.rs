@@ -52,7 +52,10 @@ pub(super) fn read_optional<T: DeserializeOwned>(path: &Path) -> Option<T> {
     match serde_json::from_str(&text) {
         Ok(v) => Some(v),
         Err(e) => {
-            log::warn!("{}: not readable as JSON ({e}); taken as missing", path.display());
+            log::warn!(
+                "{}: not readable as JSON ({e}); taken as missing",
+                path.display()
+            );
             None
         }
     }

@@ -12,10 +12,10 @@ use egui_plot::{Line, PlotPoint, PlotPoints};
 use super::background::{Task, repaint_waker};
 use super::export::ExportRequest;
 use super::field::field_error;
-use super::words::RunState;
 use super::plots::{
     legend_wrapped, number, readable_plot, series_colour, waiting, with_one_point_bounds,
 };
+use super::words::RunState;
 use crate::report::figures::{self, Curve};
 use crate::runs::errors::RaceError;
 use crate::runs::race::{self, RACE_PRESETS, RACE_SETTINGS, RaceEvent, Variant};
@@ -277,8 +277,21 @@ impl RacePanel {
         view_height: f32,
     ) -> Option<ExportRequest> {
         self.drain();
-        let mut request = None;
         let running = self.running();
+        let fields_ok = self.fields(ui);
+        self.buttons(ui, base, &runs_root, running, fields_ok);
+        if let Some(m) = &self.message {
+            ui.colored_label(ui.visuals().error_fg_color, m);
+        }
+        self.table_export(ui, &runs_root);
+        let r = self.race.as_ref()?;
+        results_grid(ui, r, running);
+        self.plots(ui, r, view_height)
+    }
+
+    /// The varied settings and their values, each checked as it is typed (the reason shows
+    /// beside it); true when every field reads and they make 2 to 6 variants.
+    fn fields(&mut self, ui: &mut Ui) -> bool {
         ui.label("Train a few variants of the settings on the left side by side; each is saved as a run.");
         // Each field is checked as it is typed; the reason shows beside it and the race
         // cannot start until every field reads.
@@ -356,7 +369,18 @@ impl RacePanel {
         if let Some(e) = &count_error {
             field_error(ui, e);
         }
-        let fields_ok = first_error.is_none() && second_error.is_none() && count_error.is_none();
+        first_error.is_none() && second_error.is_none() && count_error.is_none()
+    }
+
+    /// Start, the ready-made races and Stop.
+    fn buttons(
+        &mut self,
+        ui: &mut Ui,
+        base: &TrainConfig,
+        runs_root: &Option<PathBuf>,
+        running: bool,
+        fields_ok: bool,
+    ) {
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(!running && fields_ok, egui::Button::new("Start race"))
@@ -391,9 +415,10 @@ impl RacePanel {
                 r.task.cancel();
             }
         });
-        if let Some(m) = &self.message {
-            ui.colored_label(ui.visuals().error_fg_color, m);
-        }
+    }
+
+    /// "Export table" and how the last export went, once there is a race.
+    fn table_export(&mut self, ui: &mut Ui, runs_root: &Option<PathBuf>) {
         if self.race.is_some() {
             ui.horizontal(|ui| {
                 if ui
@@ -405,7 +430,7 @@ impl RacePanel {
                     )
                     .clicked()
                 {
-                    match (self.results_table(), &runs_root) {
+                    match (self.results_table(), runs_root) {
                         (Some(table), Some(root)) => {
                             let dir = super::tables::table_dir(root, "race");
                             self.table.start(ui.ctx(), dir, table, Vec::new(), None);
@@ -419,10 +444,91 @@ impl RacePanel {
                 self.table.ui(ui);
             });
         }
-        let Some(r) = &self.race else {
-            return None;
-        };
-        egui::Grid::new("race-table").striped(true).show(ui, |ui| {
+    }
+
+    /// One legend, then the validation accuracy and training loss of every variant, side by
+    /// side in the height left; returns a figure to export when asked.
+    fn plots(&self, ui: &mut Ui, r: &RunningRace, view_height: f32) -> Option<ExportRequest> {
+        let mut request = None;
+        // One legend for both plots, above them, wrapping at the window's edge: six long
+        // variant names never widen the panel nor push the second plot out of view.
+        let entries: Vec<(&str, egui::Color32)> = r
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), series_colour(i)))
+            .collect();
+        legend_wrapped(ui, &entries);
+        let width = (ui.available_width() / 2.0 - 12.0).max(240.0);
+        // The plots take the height left (the table and legend above vary with the race).
+        let used = ui.cursor().top() - ui.min_rect().top();
+        let plot_height = (view_height - used - 70.0).clamp(180.0, 520.0);
+        ui.horizontal(|ui| {
+            for (curve, validation, title) in [
+                (Curve::Accuracy, true, "Validation accuracy"),
+                (Curve::Loss, false, "Training loss"),
+            ] {
+                ui.allocate_ui(egui::vec2(width, plot_height + 40.0), |ui| {
+                    ui.vertical(|ui| {
+                        ui.horizontal(|ui| {
+                            ui.label(title);
+                            if ui.small_button("Export…").clicked() {
+                                request = self
+                                    .overlay(curve, validation)
+                                    .map(|f| ExportRequest::Figure(Box::new(f)));
+                            }
+                        });
+                        if r.histories.iter().all(Vec::is_empty) {
+                            waiting(
+                                ui,
+                                egui::vec2(width, plot_height),
+                                "Waiting for the first epoch…",
+                            );
+                            return;
+                        }
+                        // Non-finite values (a diverged variant) would stretch the axes to
+                        // nothing: they are left out.
+                        let lines: Vec<Vec<PlotPoint>> = r
+                            .histories
+                            .iter()
+                            .map(|h| {
+                                curve
+                                    .points(h, validation)
+                                    .into_iter()
+                                    .filter(|(_, y)| y.is_finite())
+                                    .map(|(x, y)| PlotPoint::new(x, y))
+                                    .collect()
+                            })
+                            .collect();
+                        let all: Vec<&[PlotPoint]> = lines.iter().map(Vec::as_slice).collect();
+                        let y_label = if curve == Curve::Accuracy {
+                            "fraction correct"
+                        } else {
+                            "loss"
+                        };
+                        let plot = readable_plot(&format!("race-{title}"), "epoch", y_label, true)
+                            .height(plot_height)
+                            .width(width)
+                            .allow_scroll(false);
+                        with_one_point_bounds(plot, &all).show(ui, |plot| {
+                            for (i, (label, pts)) in r.labels.iter().zip(&lines).enumerate() {
+                                plot.line(
+                                    Line::new(label.clone(), PlotPoints::Borrowed(pts))
+                                        .color(series_colour(i)),
+                                );
+                            }
+                        });
+                    });
+                });
+            }
+        });
+        request
+    }
+}
+
+/// The table of the variants: state, epochs, losses, accuracies and folders.
+fn results_grid(ui: &mut Ui, r: &RunningRace, running: bool) {
+    egui::Grid::new("race-table").striped(true).show(ui, |ui| {
             for h in [
                 "variant",
                 "state",
@@ -510,78 +616,4 @@ impl RacePanel {
                 ui.end_row();
             }
         });
-        // One legend for both plots, above them, wrapping at the window's edge: six long
-        // variant names never widen the panel nor push the second plot out of view.
-        let entries: Vec<(&str, egui::Color32)> = r
-            .labels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.as_str(), series_colour(i)))
-            .collect();
-        legend_wrapped(ui, &entries);
-        let width = (ui.available_width() / 2.0 - 12.0).max(240.0);
-        // The plots take the height left (the table and legend above vary with the race).
-        let used = ui.cursor().top() - ui.min_rect().top();
-        let plot_height = (view_height - used - 70.0).clamp(180.0, 520.0);
-        ui.horizontal(|ui| {
-            for (curve, validation, title) in [
-                (Curve::Accuracy, true, "Validation accuracy"),
-                (Curve::Loss, false, "Training loss"),
-            ] {
-                ui.allocate_ui(egui::vec2(width, plot_height + 40.0), |ui| {
-                    ui.vertical(|ui| {
-                        ui.horizontal(|ui| {
-                            ui.label(title);
-                            if ui.small_button("Export…").clicked() {
-                                request = self
-                                    .overlay(curve, validation)
-                                    .map(|f| ExportRequest::Figure(Box::new(f)));
-                            }
-                        });
-                        if r.histories.iter().all(Vec::is_empty) {
-                            waiting(
-                                ui,
-                                egui::vec2(width, plot_height),
-                                "Waiting for the first epoch…",
-                            );
-                            return;
-                        }
-                        // Non-finite values (a diverged variant) would stretch the axes to
-                        // nothing: they are left out.
-                        let lines: Vec<Vec<PlotPoint>> = r
-                            .histories
-                            .iter()
-                            .map(|h| {
-                                curve
-                                    .points(h, validation)
-                                    .into_iter()
-                                    .filter(|(_, y)| y.is_finite())
-                                    .map(|(x, y)| PlotPoint::new(x, y))
-                                    .collect()
-                            })
-                            .collect();
-                        let all: Vec<&[PlotPoint]> = lines.iter().map(Vec::as_slice).collect();
-                        let y_label = if curve == Curve::Accuracy {
-                            "fraction correct"
-                        } else {
-                            "loss"
-                        };
-                        let plot = readable_plot(&format!("race-{title}"), "epoch", y_label, true)
-                            .height(plot_height)
-                            .width(width)
-                            .allow_scroll(false);
-                        with_one_point_bounds(plot, &all).show(ui, |plot| {
-                            for (i, (label, pts)) in r.labels.iter().zip(&lines).enumerate() {
-                                plot.line(
-                                    Line::new(label.clone(), PlotPoints::Borrowed(pts))
-                                        .color(series_colour(i)),
-                                );
-                            }
-                        });
-                    });
-                });
-            }
-        });
-        request
-    }
 }
