@@ -340,7 +340,32 @@ impl RunsPanel {
             self.last_scan = None;
         }
         self.follow_folder(&ctx);
-        let mut action = None;
+        self.sweep_controls(ui, base, &ctx);
+        if let Some(m) = &self.message {
+            ui.colored_label(ui.visuals().error_fg_color, m);
+        }
+        for e in &self.errors {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Skipped: {e}"));
+        }
+        self.sweep_ui(ui);
+        if !self.scanned {
+            ui.label("Reading the runs folder…");
+            return None;
+        }
+        if self.runs.is_empty() {
+            ui.label("No saved runs yet: every run is saved here from its first epoch.");
+            return None;
+        }
+        let mut action = self.runs_table(ui, current);
+        if let Some(a) = self.overlay_ui(ui) {
+            action = Some(a);
+        }
+        action
+    }
+
+    /// The runs folder's name, "Run a sweep…" and the file dialog it opens (or a path field
+    /// where no dialog can open).
+    fn sweep_controls(&mut self, ui: &mut Ui, base: &TrainConfig, ctx: &egui::Context) {
         ui.horizontal(|ui| {
             ui.label(format!("Runs in {}", self.root.display()))
                 .on_hover_text("Read again every 2 s: runs made or deleted elsewhere come and go by themselves");
@@ -353,7 +378,7 @@ impl RunsPanel {
             {
                 if super::export::dialog_available() {
                     // rfd's dialog blocks: on its own thread the window keeps drawing.
-                    let task = Task::spawn("The file dialog", Some(repaint_waker(&ctx)), |_| {
+                    let task = Task::spawn("The file dialog", Some(repaint_waker(ctx)), |_| {
                         Ok(rfd::FileDialog::new()
                             .set_title("Sweep file")
                             .add_filter("Sweep file", &["toml"])
@@ -404,21 +429,12 @@ impl RunsPanel {
         } else if close {
             self.sweep_typed = None;
         }
-        if let Some(m) = &self.message {
-            ui.colored_label(ui.visuals().error_fg_color, m);
-        }
-        for e in &self.errors {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("Skipped: {e}"));
-        }
-        self.sweep_ui(ui);
-        if !self.scanned {
-            ui.label("Reading the runs folder…");
-            return None;
-        }
-        if self.runs.is_empty() {
-            ui.label("No saved runs yet: every run is saved here from its first epoch.");
-            return None;
-        }
+    }
+
+    /// The table of saved runs: overlay, name, state, data, settings, epochs, accuracies,
+    /// and each run's Load and More… menu.
+    fn runs_table(&mut self, ui: &mut Ui, current: Option<(&Path, bool)>) -> Option<RunsAction> {
+        let mut action = None;
         egui::ScrollArea::both()
             .id_salt("runs-table")
             .max_width(ui.available_width())
@@ -481,25 +497,7 @@ impl RunsPanel {
                                 });
                             }
                         }
-                        let state = match current {
-                            Some((dir, running)) if dir == run.dir => {
-                                if running {
-                                    RunState::Training
-                                } else if *state == RunState::Training {
-                                    RunState::Paused
-                                } else {
-                                    *state
-                                }
-                            }
-                            _ => *state,
-                        };
-                        let colour = match state {
-                            RunState::Diverged => ui.visuals().error_fg_color,
-                            RunState::Training => ui.visuals().warn_fg_color,
-                            _ => ui.visuals().text_color(),
-                        };
-                        ui.colored_label(colour, state.label())
-                            .on_hover_text(state.explain());
+                        state_cell(ui, run, *state, current);
                         if wide {
                             // Cut like the settings: a plane data set's description
                             // ("spiral, 2 classes (600 points, noise 0.1)") pushed Load off
@@ -537,44 +535,16 @@ impl RunsPanel {
                                 );
                             }
                         }
-                        ui.horizontal(|ui| {
-                            if ui
-                                .button("Load")
-                                .on_hover_text("Show its curves and weights; Start continues it")
-                                .clicked()
-                            {
-                                action = Some(RunsAction::Load(run.dir.clone(), 0));
-                            }
-                            ui.menu_button("More…", |ui| {
-                                if ui
-                                    .button("Continue for 10 more epochs")
-                                    .on_hover_text("Load it and allow 10 more epochs")
-                                    .clicked()
-                                {
-                                    action = Some(RunsAction::Load(run.dir.clone(), 10));
-                                }
-                                if ui.button("Rename").clicked() {
-                                    self.renaming = Some((run.dir.clone(), run.name()));
-                                }
-                                if ui.button("Delete…").clicked() {
-                                    self.confirm_delete = Some(run.dir.clone());
-                                }
-                            });
-                            if self.confirm_delete.as_ref() == Some(&run.dir) {
-                                if ui.button("Really delete").clicked() {
-                                    match run.clone().delete() {
-                                        Ok(()) => rescan = true,
-                                        Err(e) => {
-                                            self.message = Some(format!("Cannot delete: {e}"))
-                                        }
-                                    }
-                                    self.confirm_delete = None;
-                                }
-                                if ui.button("Keep").clicked() {
-                                    self.confirm_delete = None;
-                                }
-                            }
-                        });
+                        if let Some(a) = row_actions(
+                            ui,
+                            run,
+                            &mut self.renaming,
+                            &mut self.confirm_delete,
+                            &mut self.message,
+                            &mut rescan,
+                        ) {
+                            action = Some(a);
+                        }
                         ui.end_row();
                     }
                     if rescan {
@@ -582,9 +552,6 @@ impl RunsPanel {
                     }
                 });
             });
-        if let Some(a) = self.overlay_ui(ui) {
-            action = Some(a);
-        }
         action
     }
 
@@ -733,4 +700,77 @@ impl RunsPanel {
         });
         action
     }
+}
+
+/// A run's state in the table: the window's own run says whether it trains now.
+fn state_cell(ui: &mut Ui, run: &SavedRun, state: RunState, current: Option<(&Path, bool)>) {
+    let state = match current {
+        Some((dir, running)) if dir == run.dir => {
+            if running {
+                RunState::Training
+            } else if state == RunState::Training {
+                RunState::Paused
+            } else {
+                state
+            }
+        }
+        _ => state,
+    };
+    let colour = match state {
+        RunState::Diverged => ui.visuals().error_fg_color,
+        RunState::Training => ui.visuals().warn_fg_color,
+        _ => ui.visuals().text_color(),
+    };
+    ui.colored_label(colour, state.label())
+        .on_hover_text(state.explain());
+}
+
+/// A run's Load button and its More… menu (continue, rename, delete with a second click);
+/// the action asked for, if any.
+fn row_actions(
+    ui: &mut Ui,
+    run: &mut SavedRun,
+    renaming: &mut Option<(PathBuf, String)>,
+    confirm_delete: &mut Option<PathBuf>,
+    message: &mut Option<String>,
+    rescan: &mut bool,
+) -> Option<RunsAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        if ui
+            .button("Load")
+            .on_hover_text("Show its curves and weights; Start continues it")
+            .clicked()
+        {
+            action = Some(RunsAction::Load(run.dir.clone(), 0));
+        }
+        ui.menu_button("More…", |ui| {
+            if ui
+                .button("Continue for 10 more epochs")
+                .on_hover_text("Load it and allow 10 more epochs")
+                .clicked()
+            {
+                action = Some(RunsAction::Load(run.dir.clone(), 10));
+            }
+            if ui.button("Rename").clicked() {
+                *renaming = Some((run.dir.clone(), run.name()));
+            }
+            if ui.button("Delete…").clicked() {
+                *confirm_delete = Some(run.dir.clone());
+            }
+        });
+        if confirm_delete.as_ref() == Some(&run.dir) {
+            if ui.button("Really delete").clicked() {
+                match run.clone().delete() {
+                    Ok(()) => *rescan = true,
+                    Err(e) => *message = Some(format!("Cannot delete: {e}")),
+                }
+                *confirm_delete = None;
+            }
+            if ui.button("Keep").clicked() {
+                *confirm_delete = None;
+            }
+        }
+    });
+    action
 }
