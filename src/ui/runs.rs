@@ -467,36 +467,14 @@ impl RunsPanel {
                                 self.selected.remove(&run.dir);
                             }
                         }
-                        match &mut self.renaming {
-                            Some((dir, text)) if *dir == run.dir => {
-                                let edit = ui.text_edit_singleline(text);
-                                if edit.lost_focus() {
-                                    if let Err(e) = run.rename(text) {
-                                        self.message = Some(format!("Cannot rename: {e}"));
-                                    }
-                                    rescan = true;
-                                    self.renaming = None;
-                                }
-                            }
-                            _ => {
-                                ui.scope(|ui| {
-                                    // Wide enough for a whole folder name (date, model,
-                                    // settings) in a wide window: cut to 200 px, names
-                                    // were identical prefixes.
-                                    ui.set_min_width(120.0);
-                                    ui.set_max_width(if wide { 340.0 } else { 200.0 });
-                                    ui.add(egui::Label::new(run.name()).truncate())
-                                        .on_hover_text(format!(
-                                            "{}\ncreated {} UTC\n{}\n{}, {}",
-                                            run.name(),
-                                            utc_stamp(run.meta.created),
-                                            run.dir.display(),
-                                            run.meta.dataset,
-                                            short_settings(&run.config())
-                                        ));
-                                });
-                            }
-                        }
+                        name_cell(
+                            ui,
+                            run,
+                            wide,
+                            &mut self.renaming,
+                            &mut self.message,
+                            &mut rescan,
+                        );
                         state_cell(ui, run, *state, current);
                         if wide {
                             // Cut like the settings: a plane data set's description
@@ -516,25 +494,7 @@ impl RunsPanel {
                                     });
                             });
                         }
-                        ui.label(format!("{}/{}", run.history.len(), run.settings.epochs()));
-                        let best = run.best_val_accuracy();
-                        ui.label(if best.is_nan() {
-                            "-".to_string()
-                        } else {
-                            format!("{:.2} %", 100.0 * best)
-                        });
-                        // Measured once, when the run finished (or diverged).
-                        match run.summary.as_ref().map(|s| s.test_acc) {
-                            Some(t) if t.is_finite() => {
-                                ui.label(format!("{:.2} %", 100.0 * t))
-                                    .on_hover_text("Test accuracy, measured when it finished");
-                            }
-                            _ => {
-                                ui.label("-").on_hover_text(
-                                    "Measured when the run finishes (or with Evaluate on test)",
-                                );
-                            }
-                        }
+                        number_cells(ui, run);
                         if let Some(a) = row_actions(
                             ui,
                             run,
@@ -773,4 +733,68 @@ fn row_actions(
         }
     });
     action
+}
+
+/// A run's name (cut to the column, the whole of it and where it lives on hover), or the
+/// field it is being renamed in.
+fn name_cell(
+    ui: &mut Ui,
+    run: &mut SavedRun,
+    wide: bool,
+    renaming: &mut Option<(PathBuf, String)>,
+    message: &mut Option<String>,
+    rescan: &mut bool,
+) {
+    match renaming {
+        Some((dir, text)) if *dir == run.dir => {
+            let edit = ui.text_edit_singleline(text);
+            if edit.lost_focus() {
+                if let Err(e) = run.rename(text) {
+                    *message = Some(format!("Cannot rename: {e}"));
+                }
+                *rescan = true;
+                *renaming = None;
+            }
+        }
+        _ => {
+            ui.scope(|ui| {
+                // Wide enough for a whole folder name (date, model,
+                // settings) in a wide window: cut to 200 px, names
+                // were identical prefixes.
+                ui.set_min_width(120.0);
+                ui.set_max_width(if wide { 340.0 } else { 200.0 });
+                ui.add(egui::Label::new(run.name()).truncate())
+                    .on_hover_text(format!(
+                        "{}\ncreated {} UTC\n{}\n{}, {}",
+                        run.name(),
+                        utc_stamp(run.meta.created),
+                        run.dir.display(),
+                        run.meta.dataset,
+                        short_settings(&run.config())
+                    ));
+            });
+        }
+    }
+}
+
+/// A run's epochs (done / planned), best validation accuracy and test accuracy.
+fn number_cells(ui: &mut Ui, run: &SavedRun) {
+    ui.label(format!("{}/{}", run.history.len(), run.settings.epochs()));
+    let best = run.best_val_accuracy();
+    ui.label(if best.is_nan() {
+        "-".to_string()
+    } else {
+        format!("{:.2} %", 100.0 * best)
+    });
+    // Measured once, when the run finished (or diverged).
+    match run.summary.as_ref().map(|s| s.test_acc) {
+        Some(t) if t.is_finite() => {
+            ui.label(format!("{:.2} %", 100.0 * t))
+                .on_hover_text("Test accuracy, measured when it finished");
+        }
+        _ => {
+            ui.label("-")
+                .on_hover_text("Measured when the run finishes (or with Evaluate on test)");
+        }
+    }
 }
