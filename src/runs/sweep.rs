@@ -207,106 +207,121 @@ impl SweepSpec {
         if count > MAX_POINTS as u128 {
             return Err(SweepError::TooMany { count });
         }
-        let combos: Vec<Vec<(String, toml::Value)>> = match self.mode {
-            SweepMode::Grid => {
-                let mut combos = vec![Vec::new()];
-                for (k, values) in &params {
-                    let list = match values {
-                        ParamValues::List(l) => l.clone(),
-                        ParamValues::Range {
-                            min,
-                            max,
-                            steps,
-                            log,
-                        } => range_values(
-                            k,
-                            *min,
-                            *max,
-                            steps.ok_or_else(|| SweepError::NoSteps { key: k.clone() })?,
-                            *log,
-                        )?,
-                    };
-                    if list.is_empty() {
-                        return Err(SweepError::NoValues { key: k.clone() });
-                    }
-                    combos = combos
-                        .into_iter()
-                        .flat_map(|c| {
-                            list.iter().map(move |v| {
-                                let mut c = c.clone();
-                                c.push((k.clone(), v.clone()));
-                                c
-                            })
-                        })
-                        .collect();
-                }
-                combos
-            }
-            SweepMode::Random => {
-                let mut rng = SmallRng::seed_from_u64(self.seed);
-                (0..self.samples.max(1))
-                    .map(|_| {
-                        params
-                            .iter()
-                            .map(|(k, values)| {
-                                let v = match values {
-                                    ParamValues::List(l) if !l.is_empty() => {
-                                        l[rng.random_range(0..l.len())].clone()
-                                    }
-                                    ParamValues::List(_) => toml::Value::Float(f64::NAN),
-                                    ParamValues::Range { min, max, log, .. } => {
-                                        let f: f64 = rng.random();
-                                        toml::Value::Float(if *log && *min > 0.0 {
-                                            (min.ln() + f * (max.ln() - min.ln())).exp()
-                                        } else {
-                                            min + f * (max - min)
-                                        })
-                                    }
-                                };
-                                (k.clone(), v)
-                            })
-                            .collect()
-                    })
-                    .collect()
-            }
+        let combos = match self.mode {
+            SweepMode::Grid => grid_combos(&params)?,
+            SweepMode::Random => self.random_combos(&params),
         };
         combos
             .into_iter()
             .enumerate()
-            .map(|(i, combo)| {
-                let table: toml::Table = combo.iter().cloned().collect();
-                let config = start
-                    .with_overrides(&table)
-                    .map_err(|problem| SweepError::Point {
-                        number: i + 1,
-                        problem,
-                    })?;
-                let values: Vec<(String, String)> = combo
-                    .iter()
-                    .map(|(k, v)| (k.clone(), setting_text(v)))
-                    .collect();
-                let tag: String = values
-                    .iter()
-                    .map(|(k, v)| format!("-{k}{v}"))
-                    .collect::<String>()
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .take(80)
-                    .collect();
-                Ok(SweepPoint {
-                    id: format!("p{:03}{tag}", i + 1),
-                    values,
-                    config,
+            .map(|(i, combo)| point(&start, i, &combo))
+            .collect()
+    }
+}
+
+/// One sweep point's combination of values: (setting, value) pairs.
+type Combo = Vec<(String, toml::Value)>;
+
+/// Every combination of the parameters' values (a grid).
+fn grid_combos(params: &[(String, ParamValues)]) -> Result<Vec<Combo>, SweepError> {
+    let mut combos = vec![Vec::new()];
+    for (k, values) in params {
+        let list = match values {
+            ParamValues::List(l) => l.clone(),
+            ParamValues::Range {
+                min,
+                max,
+                steps,
+                log,
+            } => range_values(
+                k,
+                *min,
+                *max,
+                steps.ok_or_else(|| SweepError::NoSteps { key: k.clone() })?,
+                *log,
+            )?,
+        };
+        if list.is_empty() {
+            return Err(SweepError::NoValues { key: k.clone() });
+        }
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                list.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push((k.clone(), v.clone()));
+                    c
                 })
+            })
+            .collect();
+    }
+    Ok(combos)
+}
+
+impl SweepSpec {
+    /// `samples` random combinations (seeded by the sweep's `seed`).
+    fn random_combos(&self, params: &[(String, ParamValues)]) -> Vec<Combo> {
+        let mut rng = SmallRng::seed_from_u64(self.seed);
+        (0..self.samples.max(1))
+            .map(|_| {
+                params
+                    .iter()
+                    .map(|(k, values)| {
+                        let v = match values {
+                            ParamValues::List(l) if !l.is_empty() => {
+                                l[rng.random_range(0..l.len())].clone()
+                            }
+                            ParamValues::List(_) => toml::Value::Float(f64::NAN),
+                            ParamValues::Range { min, max, log, .. } => {
+                                let f: f64 = rng.random();
+                                toml::Value::Float(if *log && *min > 0.0 {
+                                    (min.ln() + f * (max.ln() - min.ln())).exp()
+                                } else {
+                                    min + f * (max - min)
+                                })
+                            }
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect()
             })
             .collect()
     }
+}
+
+/// Point `i` (from 0) of the sweep: `start` with the values of `combo`, checked, and its id
+/// (its number and values, in characters every file system takes).
+fn point(start: &TrainConfig, i: usize, combo: &Combo) -> Result<SweepPoint, SweepError> {
+    let table: toml::Table = combo.iter().cloned().collect();
+    let config = start
+        .with_overrides(&table)
+        .map_err(|problem| SweepError::Point {
+            number: i + 1,
+            problem,
+        })?;
+    let values: Vec<(String, String)> = combo
+        .iter()
+        .map(|(k, v)| (k.clone(), setting_text(v)))
+        .collect();
+    let tag: String = values
+        .iter()
+        .map(|(k, v)| format!("-{k}{v}"))
+        .collect::<String>()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    Ok(SweepPoint {
+        id: format!("p{:03}{tag}", i + 1),
+        values,
+        config,
+    })
 }
 
 /// Reads a sweep file and lays the sweep out under `runs_root/sweeps/`.
