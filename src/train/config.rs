@@ -286,7 +286,11 @@ impl ConfigError {
     pub fn toml(e: &toml::de::Error, text: Option<&str>) -> Self {
         let line = text
             .zip(e.span())
-            .map(|(t, span)| t[..span.start.min(t.len())].matches('\n').count() + 1);
+            // Bytes, not a str slice: a span that fell inside a character must not panic.
+            .map(|(t, span)| {
+                let before = &t.as_bytes()[..span.start.min(t.len())];
+                before.iter().filter(|&&b| b == b'\n').count() + 1
+            });
         ConfigError::Toml {
             line,
             message: e.message().to_string(),
