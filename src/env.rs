@@ -1,7 +1,5 @@
 //! Every `TRAINVIZ_*` environment variable the library reads, read here and nowhere else in
-//! the library (README, "Environment variables", lists them with what they do). The AVX-512
-//! switch `TRAINVIZ_NO_AVX512` is read beside the kernels' CPU-feature check, in
-//! `model::kernels`, and named here for completeness.
+//! the library (README, "Environment variables", lists them with what they do).
 
 use std::ffi::OsString;
 
@@ -14,7 +12,7 @@ pub const RUNS: &str = "TRAINVIZ_RUNS";
 /// Set: train on one thread unless a thread count is given (for comparisons, and for
 /// machines whose other cores are busy).
 pub const ONE_THREAD: &str = "TRAINVIZ_ONE_THREAD";
-/// Set: the kernels use AVX2 even where AVX-512 is there (read in `model::kernels`).
+/// Set: the kernels use AVX2 even where AVX-512 is there (for `model::kernels`).
 pub const NO_AVX512: &str = "TRAINVIZ_NO_AVX512";
 
 /// The value of `$TRAINVIZ_CIFAR10`, if set.
@@ -35,4 +33,10 @@ pub fn runs_dir() -> Option<OsString> {
 /// Whether `$TRAINVIZ_ONE_THREAD` is set (to anything).
 pub fn one_thread() -> bool {
     std::env::var_os(ONE_THREAD).is_some()
+}
+
+/// Whether `$TRAINVIZ_NO_AVX512` is set (to anything): the kernels then use AVX2 on an
+/// AVX-512 CPU, to compare the two.
+pub fn no_avx512() -> bool {
+    std::env::var_os(NO_AVX512).is_some()
 }

@@ -19,7 +19,7 @@ pub const CIFAR10_MD5: &str = "c32a1d4ab5d03f1284b67883e8d87530";
 pub const CIFAR10_FOLDER: &str = "cifar-10-batches-bin";
 
 /// What can go wrong while downloading.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum DownloadError {
     /// The server could not be reached or the connection broke.
     #[error(
@@ -62,6 +62,25 @@ pub enum DownloadError {
     /// The user stopped it.
     #[error("the download was stopped; the next try resumes")]
     Cancelled,
+}
+
+impl DownloadError {
+    /// True when the manual steps help: the server could not be reached (offline, a
+    /// firewall), as opposed to a corrupt file, a full disk or the user's Cancel.
+    pub fn wants_manual_steps(&self) -> bool {
+        matches!(self, DownloadError::Network { .. })
+    }
+
+    /// What went wrong in one sentence, without the advice the full message adds (for a
+    /// place that shows the manual steps beside it).
+    pub fn headline(&self) -> String {
+        match self {
+            DownloadError::Network { url, problem, .. } => {
+                format!("cannot download {url}: {problem}")
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// What to download and where.

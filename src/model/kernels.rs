@@ -47,6 +47,11 @@ pub fn have_avx2() -> bool {
 /// 100 × 10 × 3072 steps, waking a second thread costs more than it saves (measured).
 const PARALLEL_MIN_WORK: usize = 8_000_000;
 
+// A thread-local rather than a parameter: the flag belongs to the thread (each share of a
+// step split over threads, in `train::team` and the stack trainer, runs on its own), and
+// the products that read it sit many calls below the code that sets it; a parameter would
+// thread a `serial: bool` through every layer, loss and product signature. It is set and
+// restored only by [`serial`], so nothing outside its closure sees it change.
 thread_local! {
     /// Set on threads that already share a step between them: their products stay on them.
     static SERIAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -395,7 +400,7 @@ pub fn have_avx512() -> bool {
         *WIDE.get_or_init(|| {
             have_avx2()
                 && std::arch::is_x86_feature_detected!("avx512f")
-                && std::env::var_os("TRAINVIZ_NO_AVX512").is_none()
+                && !crate::env::no_avx512()
         })
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -507,6 +512,9 @@ mod avx2 {
     /// W larger than this (bytes) is processed in column blocks.
     const XWT_BLOCK_ABOVE: usize = 256 * 1024;
 
+    // A thread-local rather than a buffer passed in: it is scratch space only (no value
+    // survives a call), each rayon worker needs its own, and the callers of these products
+    // (layers on any thread) would otherwise each carry a buffer they never read.
     thread_local! {
         /// Per-thread partial sums of the products, reused between calls (no allocation
         /// per step).

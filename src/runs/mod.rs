@@ -19,6 +19,8 @@
 //! - `summary.json` — the final numbers, once finished or diverged (`"status"` says which);
 //! - `test.json` — the test-set evaluation (with its confusion matrix) the run finished with.
 
+pub mod errors;
+mod json;
 pub mod npz;
 pub mod presets;
 pub mod race;
@@ -246,18 +248,21 @@ impl RunWriter {
         remove_stale(&dir.join("summary.json"))?;
         let path = dir.join("metrics.jsonl");
         // Rewrite the complete lines only, so a torn last line does not stay in the middle.
-        let mut text = String::new();
-        for m in &run.history {
-            text.push_str(&serde_json::to_string(m).unwrap_or_default());
-            text.push('\n');
-        }
+        let text = json::to_json_lines(&path, &run.history)?;
         write_text(&path, &text)?;
         // Steps beyond the saved weights (those of the epoch in progress, or of a divergence)
         // are trained again: they leave the record.
         let end = run.history.last().map_or(0, |m| m.step);
+        // A damaged steps.csv or evals.jsonl costs its curve, not the run: said in the log.
+        fn dropped<T>(what: &str) -> impl FnOnce(RunError) -> Vec<T> + '_ {
+            move |e| {
+                log::warn!("{e}; the continued run starts its {what} again");
+                Vec::new()
+            }
+        }
         let kept: Vec<StepRecord> = run
             .steps()
-            .unwrap_or_default()
+            .unwrap_or_else(dropped("step losses"))
             .into_iter()
             .filter(|r| r.step < end)
             .collect();
@@ -267,11 +272,12 @@ impl RunWriter {
         )?;
         let points: Vec<EvalPoint> = run
             .points()
-            .unwrap_or_default()
+            .unwrap_or_else(dropped("evaluations within epochs"))
             .into_iter()
             .filter(|p| p.step <= end)
             .collect();
-        write_text(&dir.join("evals.jsonl"), &jsonl(&points))?;
+        let evals = dir.join("evals.jsonl");
+        write_text(&evals, &json::to_json_lines(&evals, &points)?)?;
         remove_stale(&dir.join("test.json"))?;
         let metrics = OpenOptions::new()
             .append(true)
@@ -336,17 +342,17 @@ impl RunWriter {
             .append(true)
             .open(&path)
             .map_err(io(&path))?;
-        file.write_all(jsonl(points).as_bytes())
+        file.write_all(json::to_json_lines(&path, points)?.as_bytes())
             .and_then(|()| file.sync_data())
             .map_err(io(&path))
     }
 
     /// Records the end of the run: its summary and the test evaluation it ended with.
     pub fn finish(&mut self, summary: &Summary, test: &Evaluation) -> Result<(), RunError> {
-        let json = serde_json::to_string_pretty(summary).unwrap_or_default();
-        write_text(&self.dir.join("summary.json"), &json)?;
-        let json = serde_json::to_string(test).unwrap_or_default();
-        write_text(&self.dir.join("test.json"), &json)?;
+        let path = self.dir.join("summary.json");
+        write_text(&path, &json::to_json(&path, summary, true)?)?;
+        let path = self.dir.join("test.json");
+        write_text(&path, &json::to_json(&path, test, false)?)?;
         self.meta.status = RunStatus::Finished;
         write_meta(&self.dir, &self.meta)
     }
@@ -354,8 +360,8 @@ impl RunWriter {
     /// Records that the run diverged: its summary (of the last good weights, status
     /// `diverged`) and why.
     pub fn diverged(&mut self, summary: &Summary, message: &str) -> Result<(), RunError> {
-        let json = serde_json::to_string_pretty(summary).unwrap_or_default();
-        write_text(&self.dir.join("summary.json"), &json)?;
+        let path = self.dir.join("summary.json");
+        write_text(&path, &json::to_json(&path, summary, true)?)?;
         self.meta.status = RunStatus::Diverged;
         self.meta.message = Some(message.to_string());
         write_meta(&self.dir, &self.meta)
@@ -398,16 +404,6 @@ fn write_text(path: &Path, text: &str) -> Result<(), RunError> {
     })
 }
 
-/// Values as JSON lines.
-fn jsonl<T: Serialize>(values: &[T]) -> String {
-    let mut text = String::new();
-    for v in values {
-        text.push_str(&serde_json::to_string(v).unwrap_or_default());
-        text.push('\n');
-    }
-    text
-}
-
 fn write_changes(dir: &Path, changes: &[SettingChange]) -> Result<(), RunError> {
     let path = dir.join("changes.json");
     if changes.is_empty() {
@@ -416,13 +412,12 @@ fn write_changes(dir: &Path, changes: &[SettingChange]) -> Result<(), RunError> 
             _ => Ok(()),
         };
     }
-    let json = serde_json::to_string_pretty(changes).unwrap_or_default();
-    write_text(&path, &json)
+    write_text(&path, &json::to_json(&path, changes, true)?)
 }
 
 fn write_meta(dir: &Path, meta: &RunMeta) -> Result<(), RunError> {
-    let json = serde_json::to_string_pretty(meta).unwrap_or_default();
-    write_text(&dir.join("meta.json"), &json)
+    let path = dir.join("meta.json");
+    write_text(&path, &json::to_json(&path, meta, true)?)
 }
 
 /// Magic of `weights.bin` files written before batch norm (still read).
@@ -650,9 +645,7 @@ impl SavedRun {
                 }
             }
         }
-        let summary = std::fs::read_to_string(dir.join("summary.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
+        let summary = json::read_optional(&dir.join("summary.json"));
         Ok(SavedRun {
             dir: dir.to_path_buf(),
             meta,
@@ -667,9 +660,9 @@ impl SavedRun {
     pub fn steps(&self) -> Result<Vec<StepRecord>, RunError> {
         let path = self.dir.join("steps.csv");
         match std::fs::read_to_string(&path) {
-            Ok(text) => steps::parse_csv(&text).map_err(|problem| RunError::Corrupt {
+            Ok(text) => steps::parse_csv(&text).map_err(|e| RunError::Corrupt {
                 path: path.clone(),
-                problem,
+                problem: e.to_string(),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(io(&path)(e)),
@@ -704,8 +697,7 @@ impl SavedRun {
 
     /// The test evaluation the run finished with (`test.json`), if it saved one.
     pub fn test(&self) -> Option<Evaluation> {
-        let text = std::fs::read_to_string(self.dir.join("test.json")).ok()?;
-        serde_json::from_str(&text).ok()
+        json::read_optional(&self.dir.join("test.json"))
     }
 
     /// The weights saved with the run, when it is a linear classifier or an MLP (a layer

@@ -4,7 +4,9 @@
 //! preset gives the same run from the window as from `trainviz train --preset`. The
 //! playground's presets name their data set in the plane themselves.
 
+use super::errors::PresetError;
 use crate::train::TrainConfig;
+use crate::train::config::ConfigError;
 
 /// One preset: a name for the CLI, a label for people, and the TOML keys it sets.
 #[derive(Debug, Clone, Copy)]
@@ -173,6 +175,14 @@ pub fn find(name: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.name == name)
 }
 
+/// The preset called `name`, or an error that lists the presets there are.
+pub fn get(name: &str) -> Result<&'static Preset, PresetError> {
+    find(name).ok_or_else(|| PresetError::Unknown {
+        name: name.to_string(),
+        known: names(),
+    })
+}
+
 /// Names of every preset, for error messages.
 pub fn names() -> String {
     PRESETS
@@ -191,7 +201,7 @@ impl Preset {
 
     /// This preset's whole configuration, with the data location and thread count of
     /// `data_from`.
-    pub fn config(&self, data_from: &TrainConfig) -> Result<TrainConfig, String> {
+    pub fn config(&self, data_from: &TrainConfig) -> Result<TrainConfig, PresetError> {
         let base = TrainConfig {
             dataset: data_from.dataset,
             data: data_from.data.clone(),
@@ -200,8 +210,13 @@ impl Preset {
             threads: data_from.threads,
             ..TrainConfig::default()
         };
-        let table: toml::Table = toml::from_str(self.toml).map_err(|e| e.to_string())?;
-        base.with_overrides(&table)
+        let problem = |problem| PresetError::Settings {
+            name: self.name,
+            problem,
+        };
+        let table: toml::Table = toml::from_str(self.toml)
+            .map_err(|e| problem(ConfigError::toml(&e, Some(self.toml))))?;
+        base.with_overrides(&table).map_err(problem)
     }
 }
 

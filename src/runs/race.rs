@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::errors::{RaceError, TrainingError};
 use super::sweep::{DataCache, load_cached};
-use crate::train::config::{NUMERIC_SETTINGS, setting_text};
+use crate::train::config::{ConfigError, NUMERIC_SETTINGS, setting_text};
 use crate::train::{
     EpochMetrics, OptimizerKind, RunEnd, SaveTo, Session, TrainConfig, default_threads,
 };
@@ -102,8 +103,8 @@ pub fn setting_name(key: &str) -> &str {
 
 /// Parses the comma-separated `text` of values for `key`: optimiser and activation names,
 /// on/off for batch norm, numbers for the rest.
-pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, String> {
-    let values: Result<Vec<toml::Value>, String> = text
+pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, RaceError> {
+    let values: Result<Vec<toml::Value>, RaceError> = text
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -114,8 +115,8 @@ pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, String> {
                     k.label().eq_ignore_ascii_case(v) || format!("{k:?}").eq_ignore_ascii_case(v)
                 })
                 .map(|k| toml::Value::String(format!("{k:?}").to_lowercase()))
-                .ok_or_else(|| {
-                    format!("{v:?} is not an optimiser (sgd, momentum, nesterov, rmsprop, adam)")
+                .ok_or_else(|| RaceError::NotOptimizer {
+                    value: v.to_string(),
                 }),
             "activation" => crate::model::Activation::ALL
                 .iter()
@@ -123,25 +124,30 @@ pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, String> {
                     a.label().eq_ignore_ascii_case(v) || format!("{a:?}").eq_ignore_ascii_case(v)
                 })
                 .map(|a| toml::Value::String(format!("{a:?}").to_lowercase()))
-                .ok_or_else(|| format!("{v:?} is not an activation (sigmoid, tanh, relu)")),
+                .ok_or_else(|| RaceError::NotActivation {
+                    value: v.to_string(),
+                }),
             "batch_norm" => match v.to_ascii_lowercase().as_str() {
                 "on" | "true" | "yes" => Ok(toml::Value::Boolean(true)),
                 "off" | "false" | "no" => Ok(toml::Value::Boolean(false)),
-                _ => Err(format!("batch norm is on or off, not {v:?}")),
+                _ => Err(RaceError::NotOnOff {
+                    value: v.to_string(),
+                }),
             },
             _ => {
-                let x = v
-                    .parse::<f64>()
-                    .map_err(|_| format!("{}: {v:?} is not a number", setting_name(key)))?;
+                let x = v.parse::<f64>().map_err(|_| RaceError::NotANumber {
+                    setting: setting_name(key).to_string(),
+                    value: v.to_string(),
+                })?;
                 // Checked here, as typed, with the range the engine accepts.
                 if let Some(spec) = NUMERIC_SETTINGS.iter().find(|s| s.key == key)
                     && !(x.is_finite() && spec.range().contains(&x))
                 {
-                    return Err(format!(
-                        "{} = {v} is out of range: allowed {}",
-                        setting_name(key),
-                        spec.allowed()
-                    ));
+                    return Err(RaceError::OutOfRange {
+                        setting: setting_name(key).to_string(),
+                        value: v.to_string(),
+                        allowed: spec.allowed(),
+                    });
                 }
                 Ok(toml::Value::Float(x))
             }
@@ -149,7 +155,9 @@ pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, String> {
         .collect();
     let values = values?;
     if values.is_empty() {
-        return Err(format!("no values for {}", setting_name(key)));
+        return Err(RaceError::NoValues {
+            setting: setting_name(key).to_string(),
+        });
     }
     Ok(values)
 }
@@ -175,7 +183,7 @@ fn value_text(key: &str, v: &toml::Value) -> String {
 pub fn variants(
     base: &TrainConfig,
     vary: &[(String, Vec<toml::Value>)],
-) -> Result<Vec<Variant>, String> {
+) -> Result<Vec<Variant>, RaceError> {
     let mut combos: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
     for (key, values) in vary {
         combos = combos
@@ -190,10 +198,9 @@ pub fn variants(
             .collect();
     }
     if combos.len() < 2 || combos.len() > MAX_VARIANTS {
-        return Err(format!(
-            "a race needs 2 to {MAX_VARIANTS} variants; these settings give {}",
-            combos.len()
-        ));
+        return Err(RaceError::VariantCount {
+            count: combos.len(),
+        });
     }
     combos
         .into_iter()
@@ -211,19 +218,18 @@ pub fn variants(
 }
 
 /// The variants of a ready-made race on top of `base` (data location etc.).
-pub fn preset_variants(preset: &RacePreset, base: &TrainConfig) -> Result<Vec<Variant>, String> {
-    let mut start = super::presets::find(preset.base)
-        .ok_or_else(|| format!("unknown preset {}", preset.base))?
-        .config(base)?;
+pub fn preset_variants(preset: &RacePreset, base: &TrainConfig) -> Result<Vec<Variant>, RaceError> {
+    let mut start = super::presets::get(preset.base)?.config(base)?;
     if !preset.set.is_empty() {
-        let table: toml::Table = toml::from_str(preset.set).map_err(|e| e.to_string())?;
+        let table: toml::Table =
+            toml::from_str(preset.set).map_err(|e| ConfigError::toml(&e, Some(preset.set)))?;
         start = start.with_overrides(&table)?;
     }
     let vary = preset
         .vary
         .iter()
         .map(|(k, text)| Ok((k.to_string(), parse_values(k, text)?)))
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, RaceError>>()?;
     variants(&start, &vary)
 }
 
@@ -287,12 +293,12 @@ pub fn run(
             let spawned = std::thread::Builder::new()
                 .name(format!("trainviz-race-{i}"))
                 .spawn_scoped(s, move || {
-                    if let Err(message) =
+                    if let Err(e) =
                         run_variant(i, variants.len(), v, runs_root, cache, stop, report)
                     {
                         report(RaceEvent::Failed {
                             variant: i,
-                            message,
+                            message: e.to_string(),
                         });
                     }
                 });
@@ -314,7 +320,7 @@ fn run_variant(
     cache: &DataCache,
     stop: &AtomicBool,
     report: &(dyn Fn(RaceEvent) + Sync),
-) -> Result<(), String> {
+) -> Result<(), TrainingError> {
     // The variants load their common data once.
     let splits = load_cached(cache, &v.config.data_request())?;
     // The one training session (engine, run folder, divergence rule, summary), as for the
@@ -338,8 +344,7 @@ fn run_variant(
         }
         None => None,
     };
-    let mut session =
-        Session::new(v.config.clone(), splits, None, save).map_err(|e| e.to_string())?;
+    let mut session = Session::new(v.config.clone(), splits, None, save)?;
     // The variants share the thread budget (theirs, else one per core) between them.
     let budget = v.config.threads.unwrap_or_else(default_threads);
     session.set_threads((budget / variants).max(1));
@@ -349,7 +354,7 @@ fn run_variant(
         }
         let a = session.advance(std::time::Duration::from_millis(200), |_| {});
         if let Some(e) = a.save_error {
-            return Err(e);
+            return Err(TrainingError::Save(e));
         }
         if let Some(m) = a.epoch {
             report(RaceEvent::Epoch {
@@ -404,14 +409,42 @@ mod tests {
         assert_eq!(v[0].label, "optimiser SGD, batch norm on");
         assert_eq!(v[3].config.optimizer, OptimizerKind::Adam);
         assert!(!v[3].config.batch_norm);
-        assert!(parse_values("eta", "0.1, x").unwrap_err().contains("x"));
+        assert!(
+            parse_values("eta", "0.1, x")
+                .unwrap_err()
+                .to_string()
+                .contains("x")
+        );
+        assert_eq!(
+            parse_values("eta", "0.1, x"),
+            Err(RaceError::NotANumber {
+                setting: setting_name("eta").to_string(),
+                value: "x".into()
+            })
+        );
+        assert_eq!(
+            parse_values("batch_norm", "on, maybe"),
+            Err(RaceError::NotOnOff {
+                value: "maybe".into()
+            })
+        );
         assert!(parse_values("optimizer", "lbfgs").is_err());
         let one = vec![("eta".to_string(), parse_values("eta", "0.1").unwrap())];
-        assert!(variants(&base, &one).unwrap_err().contains("2 to"));
+        assert!(
+            variants(&base, &one)
+                .unwrap_err()
+                .to_string()
+                .contains("2 to")
+        );
+        assert_eq!(
+            variants(&base, &one).unwrap_err(),
+            RaceError::VariantCount { count: 1 }
+        );
         // Values are checked against the setting's range as they are parsed.
         assert!(
             parse_values("dropout", "0, 2")
                 .unwrap_err()
+                .to_string()
                 .contains("dropout")
         );
         for p in RACE_PRESETS {

@@ -31,6 +31,36 @@ pub enum SavedReportError {
     Empty(PathBuf),
 }
 
+/// Why saved runs cannot be compared.
+#[derive(Debug, Error)]
+pub enum CompareError {
+    /// No run was chosen.
+    #[error("No runs to compare: choose at least one.")]
+    NoRuns,
+    /// A run's weights cannot be read.
+    #[error("{}: cannot read its weights: {problem}", dir.display())]
+    Weights {
+        /// The run's folder.
+        dir: PathBuf,
+        /// Why.
+        problem: RunError,
+    },
+    /// A run's weights do not make pictures of its images.
+    #[error(
+        "{}: its weights do not fit its images ({}×{}×{})",
+        dir.display(),
+        shape.channels,
+        shape.height,
+        shape.width
+    )]
+    Shape {
+        /// The run's folder.
+        dir: PathBuf,
+        /// The images' shape, as its folder records it.
+        shape: crate::data::ImageShape,
+    },
+}
+
 /// Writes the report of the run saved in `run` into `out` (see
 /// [`crate::report::export_report_with_steps`]), with the step-loss moving average
 /// `smoothing`. Returns the files written.
@@ -132,25 +162,23 @@ pub fn hidden_layer(info: &RunInfo, network: Option<&Network<f32>>) -> HiddenLay
 /// [`differing_labels`]); the title names what they share (data set, and the model when all
 /// have the same). The error names a run whose weights cannot be read or do not make
 /// pictures.
-pub fn compare_saved(runs: &[&SavedRun]) -> Result<Figure, String> {
+pub fn compare_saved(runs: &[&SavedRun]) -> Result<Figure, CompareError> {
     if runs.is_empty() {
-        return Err("No runs to compare: choose at least one.".into());
+        return Err(CompareError::NoRuns);
     }
     let labels = differing_labels(runs);
     let mut rows = Vec::new();
     for (run, label) in runs.iter().zip(labels) {
-        let net = run
-            .weights()
-            .map_err(|e| format!("{}: cannot read its weights: {e}", run.dir.display()))?;
+        let net = run.weights().map_err(|problem| CompareError::Weights {
+            dir: run.dir.clone(),
+            problem,
+        })?;
         let row =
             template_row(label, &net, run.meta.shape, &run.meta.class_names).ok_or_else(|| {
-                format!(
-                    "{}: its weights do not fit its images ({}×{}×{})",
-                    run.dir.display(),
-                    run.meta.shape.channels,
-                    run.meta.shape.height,
-                    run.meta.shape.width
-                )
+                CompareError::Shape {
+                    dir: run.dir.clone(),
+                    shape: run.meta.shape,
+                }
             })?;
         rows.push(row);
     }

@@ -26,9 +26,10 @@ use std::sync::{Arc, Mutex};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use serde::Deserialize;
 
+use super::errors::{SweepError, TrainingError};
 use super::{SavedRun, presets};
-use crate::data::{self, DataRequest, Splits};
-use crate::train::config::setting_text;
+use crate::data::{self, DataError, DataRequest, Splits};
+use crate::train::config::{ConfigError, setting_text};
 use crate::train::{
     RunEnd, RunSettings, RunStatus, SaveTo, Session, Summary, TrainConfig, default_threads,
 };
@@ -131,16 +132,14 @@ fn range_values(
     max: f64,
     steps: usize,
     log: bool,
-) -> Result<Vec<toml::Value>, String> {
+) -> Result<Vec<toml::Value>, SweepError> {
     if !(min.is_finite() && max.is_finite()) || min > max || (log && min <= 0.0) {
-        return Err(format!(
-            "params.{name}: the range {min}..{max} is not valid{}",
-            if log {
-                " on a log scale (needs 0 < min ≤ max)"
-            } else {
-                ""
-            }
-        ));
+        return Err(SweepError::Range {
+            key: name.to_string(),
+            min,
+            max,
+            log,
+        });
     }
     Ok((0..steps.max(1))
         .map(|i| {
@@ -161,33 +160,40 @@ fn range_values(
 
 impl SweepSpec {
     /// Parses a sweep file's text.
-    pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.message().to_string())
+    pub fn from_toml(text: &str) -> Result<Self, SweepError> {
+        toml::from_str(text).map_err(
+            |e: toml::de::Error| match ConfigError::toml(&e, Some(text)) {
+                ConfigError::Toml { line, message } => SweepError::Toml { line, message },
+                _ => SweepError::Toml {
+                    line: None,
+                    message: e.message().to_string(),
+                },
+            },
+        )
     }
 
     /// The points of the sweep, starting from `base` (the defaults, or settings given on
     /// the command line such as the data folder). Every point's settings are validated; an
     /// error names the parameter.
-    pub fn points(&self, base: &TrainConfig) -> Result<Vec<SweepPoint>, String> {
+    pub fn points(&self, base: &TrainConfig) -> Result<Vec<SweepPoint>, SweepError> {
         let mut start = base.clone();
         if let Some(name) = &self.preset {
-            let preset = presets::find(name)
-                .ok_or_else(|| format!("unknown preset {name:?}; presets: {}", presets::names()))?;
-            start = preset.config(&start)?;
+            start = presets::get(name)?.config(&start)?;
         }
-        start = start
-            .with_overrides(&self.base)
-            .map_err(|e| format!("base: {e}"))?;
+        start = start.with_overrides(&self.base).map_err(SweepError::Base)?;
         let mut params: Vec<(String, ParamValues)> = Vec::new();
         for (k, v) in &self.params {
-            let values: ParamValues = v
-                .clone()
-                .try_into()
-                .map_err(|e: toml::de::Error| format!("params.{k}: {}", e.message()))?;
+            let values: ParamValues =
+                v.clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| SweepError::Param {
+                        key: k.clone(),
+                        message: e.message().to_string(),
+                    })?;
             params.push((k.clone(), values));
         }
         if params.is_empty() {
-            return Err("params: name at least one setting to vary".into());
+            return Err(SweepError::NoParams);
         }
         let count = match self.mode {
             SweepMode::Random => self.samples as u128,
@@ -199,122 +205,141 @@ impl SweepSpec {
             }),
         };
         if count > MAX_POINTS as u128 {
-            return Err(format!(
-                "the sweep has {count} points; at most {MAX_POINTS}"
-            ));
+            return Err(SweepError::TooMany { count });
         }
-        let combos: Vec<Vec<(String, toml::Value)>> = match self.mode {
-            SweepMode::Grid => {
-                let mut combos = vec![Vec::new()];
-                for (k, values) in &params {
-                    let list = match values {
-                        ParamValues::List(l) => l.clone(),
-                        ParamValues::Range {
-                            min,
-                            max,
-                            steps,
-                            log,
-                        } => range_values(
-                            k,
-                            *min,
-                            *max,
-                            steps.ok_or_else(|| {
-                                format!("params.{k}: a grid over a range needs `steps`")
-                            })?,
-                            *log,
-                        )?,
-                    };
-                    if list.is_empty() {
-                        return Err(format!("params.{k}: no values"));
-                    }
-                    combos = combos
-                        .into_iter()
-                        .flat_map(|c| {
-                            list.iter().map(move |v| {
-                                let mut c = c.clone();
-                                c.push((k.clone(), v.clone()));
-                                c
-                            })
-                        })
-                        .collect();
-                }
-                combos
-            }
-            SweepMode::Random => {
-                let mut rng = SmallRng::seed_from_u64(self.seed);
-                (0..self.samples.max(1))
-                    .map(|_| {
-                        params
-                            .iter()
-                            .map(|(k, values)| {
-                                let v = match values {
-                                    ParamValues::List(l) if !l.is_empty() => {
-                                        l[rng.random_range(0..l.len())].clone()
-                                    }
-                                    ParamValues::List(_) => toml::Value::Float(f64::NAN),
-                                    ParamValues::Range { min, max, log, .. } => {
-                                        let f: f64 = rng.random();
-                                        toml::Value::Float(if *log && *min > 0.0 {
-                                            (min.ln() + f * (max.ln() - min.ln())).exp()
-                                        } else {
-                                            min + f * (max - min)
-                                        })
-                                    }
-                                };
-                                (k.clone(), v)
-                            })
-                            .collect()
-                    })
-                    .collect()
-            }
+        let combos = match self.mode {
+            SweepMode::Grid => grid_combos(&params)?,
+            SweepMode::Random => self.random_combos(&params),
         };
         combos
             .into_iter()
             .enumerate()
-            .map(|(i, combo)| {
-                let table: toml::Table = combo.iter().cloned().collect();
-                let config = start
-                    .with_overrides(&table)
-                    .map_err(|e| format!("point {}: {e}", i + 1))?;
-                let values: Vec<(String, String)> = combo
-                    .iter()
-                    .map(|(k, v)| (k.clone(), setting_text(v)))
-                    .collect();
-                let tag: String = values
-                    .iter()
-                    .map(|(k, v)| format!("-{k}{v}"))
-                    .collect::<String>()
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .take(80)
-                    .collect();
-                Ok(SweepPoint {
-                    id: format!("p{:03}{tag}", i + 1),
-                    values,
-                    config,
+            .map(|(i, combo)| point(&start, i, &combo))
+            .collect()
+    }
+}
+
+/// One sweep point's combination of values: (setting, value) pairs.
+type Combo = Vec<(String, toml::Value)>;
+
+/// Every combination of the parameters' values (a grid).
+fn grid_combos(params: &[(String, ParamValues)]) -> Result<Vec<Combo>, SweepError> {
+    let mut combos = vec![Vec::new()];
+    for (k, values) in params {
+        let list = match values {
+            ParamValues::List(l) => l.clone(),
+            ParamValues::Range {
+                min,
+                max,
+                steps,
+                log,
+            } => range_values(
+                k,
+                *min,
+                *max,
+                steps.ok_or_else(|| SweepError::NoSteps { key: k.clone() })?,
+                *log,
+            )?,
+        };
+        if list.is_empty() {
+            return Err(SweepError::NoValues { key: k.clone() });
+        }
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                list.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push((k.clone(), v.clone()));
+                    c
                 })
+            })
+            .collect();
+    }
+    Ok(combos)
+}
+
+impl SweepSpec {
+    /// `samples` random combinations (seeded by the sweep's `seed`).
+    fn random_combos(&self, params: &[(String, ParamValues)]) -> Vec<Combo> {
+        let mut rng = SmallRng::seed_from_u64(self.seed);
+        (0..self.samples.max(1))
+            .map(|_| {
+                params
+                    .iter()
+                    .map(|(k, values)| {
+                        let v = match values {
+                            ParamValues::List(l) if !l.is_empty() => {
+                                l[rng.random_range(0..l.len())].clone()
+                            }
+                            ParamValues::List(_) => toml::Value::Float(f64::NAN),
+                            ParamValues::Range { min, max, log, .. } => {
+                                let f: f64 = rng.random();
+                                toml::Value::Float(if *log && *min > 0.0 {
+                                    (min.ln() + f * (max.ln() - min.ln())).exp()
+                                } else {
+                                    min + f * (max - min)
+                                })
+                            }
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect()
             })
             .collect()
     }
 }
 
+/// Point `i` (from 0) of the sweep: `start` with the values of `combo`, checked, and its id
+/// (its number and values, in characters every file system takes).
+fn point(start: &TrainConfig, i: usize, combo: &Combo) -> Result<SweepPoint, SweepError> {
+    let table: toml::Table = combo.iter().cloned().collect();
+    let config = start
+        .with_overrides(&table)
+        .map_err(|problem| SweepError::Point {
+            number: i + 1,
+            problem,
+        })?;
+    let values: Vec<(String, String)> = combo
+        .iter()
+        .map(|(k, v)| (k.clone(), setting_text(v)))
+        .collect();
+    let tag: String = values
+        .iter()
+        .map(|(k, v)| format!("-{k}{v}"))
+        .collect::<String>()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    Ok(SweepPoint {
+        id: format!("p{:03}{tag}", i + 1),
+        values,
+        config,
+    })
+}
+
 /// Reads a sweep file and lays the sweep out under `runs_root/sweeps/`.
-pub fn prepare(file: &Path, base: &TrainConfig, runs_root: &Path) -> Result<Sweep, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let spec = SweepSpec::from_toml(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+pub fn prepare(file: &Path, base: &TrainConfig, runs_root: &Path) -> Result<Sweep, SweepError> {
+    let text = std::fs::read_to_string(file).map_err(|e| SweepError::Read {
+        path: file.to_path_buf(),
+        problem: e.to_string(),
+    })?;
+    let in_file = |e: SweepError| SweepError::In {
+        path: file.to_path_buf(),
+        problem: Box::new(e),
+    };
+    let spec = SweepSpec::from_toml(&text).map_err(in_file)?;
     let name = spec.name.clone().unwrap_or_else(|| {
         file.file_stem()
             .map_or_else(|| "sweep".into(), |s| s.to_string_lossy().into_owned())
     });
-    let points = spec
-        .points(base)
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let points = spec.points(base).map_err(in_file)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Ok(Sweep {
         dir: runs_root.join("sweeps").join(name),
@@ -369,14 +394,17 @@ pub enum SweepEvent {
 /// Data sets loaded so far, shared by the points that ask for the same data.
 pub(super) type DataCache = Mutex<Vec<(DataRequest, Arc<Splits>)>>;
 
-pub(super) fn load_cached(cache: &DataCache, request: &DataRequest) -> Result<Arc<Splits>, String> {
+pub(super) fn load_cached(
+    cache: &DataCache,
+    request: &DataRequest,
+) -> Result<Arc<Splits>, DataError> {
     let mut cache = cache
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((_, d)) = cache.iter().find(|(r, _)| r == request) {
         return Ok(d.clone());
     }
-    let d = Arc::new(data::load(request).map_err(|e| e.to_string())?);
+    let d = Arc::new(data::load(request)?);
     cache.push((request.clone(), d.clone()));
     Ok(d)
 }
@@ -405,14 +433,13 @@ fn train_point(
     cache: &DataCache,
     stop: &AtomicBool,
     report: &(dyn Fn(SweepEvent) + Sync),
-) -> Result<Option<PointResult>, String> {
+) -> Result<Option<PointResult>, TrainingError> {
     let data = load_cached(cache, &point.config.data_request())?;
     let save = super::saving(SaveTo::At {
         dir: dir.to_path_buf(),
         name: point.id.clone(),
     });
-    let mut session =
-        Session::new(point.config.clone(), data, None, Some(save)).map_err(|e| e.to_string())?;
+    let mut session = Session::new(point.config.clone(), data, None, Some(save))?;
     // The points trained at once share the thread budget.
     session.set_threads(threads);
     let mut best = f64::NAN;
@@ -422,7 +449,7 @@ fn train_point(
         }
         let a = session.run_epoch();
         if let Some(e) = a.save_error {
-            return Err(e);
+            return Err(TrainingError::Save(e));
         }
         if let Some(m) = &a.epoch {
             best = best.max(m.val.accuracy);
@@ -502,9 +529,9 @@ pub fn run(
                         .push(r);
                 }
                 Ok(None) => return,
-                Err(message) => report(SweepEvent::Failed {
+                Err(e) => report(SweepEvent::Failed {
                     id: point.id.clone(),
-                    message,
+                    message: e.to_string(),
                 }),
             }
         }
@@ -677,6 +704,7 @@ fn bar_label(values: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runs::errors::PresetError;
 
     #[test]
     fn grid_points_cover_every_combination_with_stable_ids() {
@@ -727,10 +755,50 @@ mod tests {
             SweepSpec::from_toml(t)
                 .and_then(|s| s.points(&TrainConfig::default()).map(|_| ()))
                 .unwrap_err()
+                .to_string()
         };
         assert!(err("[params]\nlambda = [-1]").contains("lambda"));
         assert!(err("[params]\nlamda = [1]").contains("lamda"));
         assert!(err("[params]\neta = { min = 0.1, max = 1 }").contains("steps"));
         assert!(err("preset = \"nope\"\n[params]\neta = [0.1]").contains("unknown preset"));
+    }
+
+    #[test]
+    fn sweep_errors_carry_the_wrong_value() {
+        let points = |t: &str| {
+            SweepSpec::from_toml(t)
+                .unwrap()
+                .points(&TrainConfig::default())
+                .unwrap_err()
+        };
+        assert_eq!(
+            points("[params]\neta = { min = 0.1, max = 0.01, steps = 2 }"),
+            SweepError::Range {
+                key: "eta".into(),
+                min: 0.1,
+                max: 0.01,
+                log: false
+            }
+        );
+        assert!(matches!(
+            points("[params]\nlambda = [0, -1]"),
+            SweepError::Point {
+                number: 2,
+                problem: ConfigError::OutOfRange { name: "lambda", .. }
+            }
+        ));
+        assert!(matches!(
+            points("preset = \"nope\"\n[params]\neta = [0.1]"),
+            SweepError::Preset(PresetError::Unknown { name, .. }) if name == "nope"
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.toml");
+        std::fs::write(&file, "[params]\n\neta = [1]\n= oops\n").unwrap();
+        let e = prepare(&file, &TrainConfig::default(), dir.path()).unwrap_err();
+        assert!(
+            matches!(&e, SweepError::In { path, problem }
+                if path == &file && matches!(**problem, SweepError::Toml { line: Some(4), .. })),
+            "{e:?}"
+        );
     }
 }

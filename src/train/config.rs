@@ -232,7 +232,7 @@ pub fn setting_text(v: &toml::Value) -> String {
 }
 
 /// A setting outside its allowed range, or a config file that cannot be read.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ConfigError {
     /// `name` = `value` is not in `allowed`.
     #[error("{name} = {value} is out of range: {allowed}")]
@@ -243,6 +243,15 @@ pub enum ConfigError {
         value: String,
         /// The allowed range, in words.
         allowed: String,
+    },
+    /// Settings text that is not TOML of the settings: bad syntax, an unknown key (so that
+    /// typos do not pass silently), a value of the wrong type.
+    #[error("{}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    Toml {
+        /// The line of the text it was found on (1-based), when the text is known.
+        line: Option<usize>,
+        /// What is wrong, in the TOML reader's words (it names the key).
+        message: String,
     },
     /// The config file could not be read or parsed.
     #[error("{path}: {message}")]
@@ -268,6 +277,24 @@ fn check(
             value: value.to_string(),
             allowed: allowed.to_string(),
         })
+    }
+}
+
+impl ConfigError {
+    /// The TOML reader's error `e`, on the line of `text` it points at (when `text` is what
+    /// was read).
+    pub fn toml(e: &toml::de::Error, text: Option<&str>) -> Self {
+        let line = text
+            .zip(e.span())
+            // Bytes, not a str slice: a span that fell inside a character must not panic.
+            .map(|(t, span)| {
+                let before = &t.as_bytes()[..span.start.min(t.len())];
+                before.iter().filter(|&&b| b == b'\n').count() + 1
+            });
+        ConfigError::Toml {
+            line,
+            message: e.message().to_string(),
+        }
     }
 }
 
@@ -394,29 +421,71 @@ pub fn hidden_allowed() -> String {
     )
 }
 
+/// Hidden-layer widths that cannot be read: which part is wrong, and what is allowed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HiddenLayersError {
+    /// Nothing between two commas (or after the last).
+    #[error(
+        "hidden layers: width {position} is missing; allowed: {}",
+        hidden_allowed()
+    )]
+    Missing {
+        /// Which width, counted from 1.
+        position: usize,
+    },
+    /// A part that is not a whole number.
+    #[error(
+        "hidden layers: \"{part}\" is not a whole number; allowed: {}",
+        hidden_allowed()
+    )]
+    NotWhole {
+        /// The part as typed.
+        part: String,
+    },
+    /// A width outside 1..=[`MAX_WIDTH`].
+    #[error(
+        "hidden layers: width {width} is out of range; allowed: {}",
+        hidden_allowed()
+    )]
+    Width {
+        /// The width.
+        width: usize,
+    },
+    /// More than [`MAX_HIDDEN_LAYERS`] layers.
+    #[error(
+        "hidden layers: {count} layers are too many; allowed: {}",
+        hidden_allowed()
+    )]
+    TooMany {
+        /// How many were given.
+        count: usize,
+    },
+}
+
 /// Hidden-layer widths typed as "100,50" (empty: none). Every part must be a width: the
 /// error names the wrong part ("50,,abc" and "0" are refused) and what is allowed.
-pub fn parse_hidden(text: &str) -> Result<Vec<usize>, String> {
+pub fn parse_hidden(text: &str) -> Result<Vec<usize>, HiddenLayersError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    let why = |what: String| format!("hidden layers: {what}; allowed: {}", hidden_allowed());
     let mut widths = Vec::new();
     for (i, part) in text.split(',').map(str::trim).enumerate() {
         if part.is_empty() {
-            return Err(why(format!("width {} is missing", i + 1)));
+            return Err(HiddenLayersError::Missing { position: i + 1 });
         }
-        let w: usize = part
-            .parse()
-            .map_err(|_| why(format!("\"{part}\" is not a whole number")))?;
-        if !(1..=MAX_WIDTH).contains(&w) {
-            return Err(why(format!("width {w} is out of range")));
+        let width: usize = part.parse().map_err(|_| HiddenLayersError::NotWhole {
+            part: part.to_string(),
+        })?;
+        if !(1..=MAX_WIDTH).contains(&width) {
+            return Err(HiddenLayersError::Width { width });
         }
-        widths.push(w);
+        widths.push(width);
     }
     if widths.len() > MAX_HIDDEN_LAYERS {
-        return Err(why(format!("{} layers are too many", widths.len())));
+        return Err(HiddenLayersError::TooMany {
+            count: widths.len(),
+        });
     }
     Ok(widths)
 }
@@ -615,16 +684,19 @@ impl TrainConfig {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        Self::from_toml(&text).map_err(|message| ConfigError::File {
+        Self::from_toml(&text).map_err(|e| ConfigError::File {
             path: path.display().to_string(),
-            message,
+            message: e.to_string(),
         })
     }
 
     /// This config with the keys of `overrides` replaced (e.g. a preset or a sweep point),
     /// validated. Errors name the key: an unknown one, a wrong type, or a value out of range.
-    pub fn with_overrides(&self, overrides: &toml::Table) -> Result<TrainConfig, String> {
-        let mut table = toml::Table::try_from(self).map_err(|e| e.to_string())?;
+    pub fn with_overrides(&self, overrides: &toml::Table) -> Result<TrainConfig, ConfigError> {
+        let mut table = toml::Table::try_from(self).map_err(|e| ConfigError::Toml {
+            line: None,
+            message: e.to_string(),
+        })?;
         for (k, v) in overrides {
             // `lambda = 0` means 0.0: let integers stand in for floats.
             let v = match (table.get(k), v) {
@@ -637,14 +709,14 @@ impl TrainConfig {
         }
         let config: TrainConfig = table
             .try_into()
-            .map_err(|e: toml::de::Error| e.message().to_string())?;
-        config.validate().map_err(|e| e.to_string())?;
+            .map_err(|e: toml::de::Error| ConfigError::toml(&e, None))?;
+        config.validate()?;
         Ok(config)
     }
 
-    /// Parses TOML text.
-    pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.message().to_string())
+    /// Parses TOML text; the error names the key and its line.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::toml(&e, Some(text)))
     }
 
     /// The TOML text of this config.
@@ -998,7 +1070,7 @@ mod tests {
             "1,1,1,1,1,1,1,1,1",
             "-3",
         ] {
-            let e = parse_hidden(junk).unwrap_err();
+            let e = parse_hidden(junk).unwrap_err().to_string();
             assert!(
                 e.starts_with("hidden layers") && e.contains("allowed"),
                 "{junk}: {e}"
@@ -1008,8 +1080,34 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected() {
-        let err = TrainConfig::from_toml("etaa = 0.1").unwrap_err();
+        let err = TrainConfig::from_toml("etaa = 0.1")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("etaa"), "{err}");
+    }
+
+    #[test]
+    fn a_toml_error_carries_its_line() {
+        let err = TrainConfig::from_toml("eta = 0.1\n\nlamda = 0.5\n").unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Toml { line: Some(3), message } if message.contains("lamda")),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("line 3: "), "{err}");
+        let wrong_type = TrainConfig::default()
+            .with_overrides(&toml::toml! { epochs = "ten" })
+            .unwrap_err();
+        assert!(
+            matches!(&wrong_type, ConfigError::Toml { line: None, .. }),
+            "{wrong_type:?}"
+        );
+        let out_of_range = TrainConfig::default()
+            .with_overrides(&toml::toml! { eta = -1.0 })
+            .unwrap_err();
+        assert!(
+            matches!(out_of_range, ConfigError::OutOfRange { name: "eta", .. }),
+            "the range check names its setting"
+        );
     }
 }
 

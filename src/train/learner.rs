@@ -63,6 +63,24 @@ impl Model {
             Model::Stack(s) => s.classes(),
         }
     }
+    /// The architecture in words, for messages: an MLP's layer sizes ("3072-50-10"), a
+    /// stack's layers and input ("patchify 4:10, relu → 10 classes, on 32×32×3").
+    pub fn describe(&self) -> String {
+        match self {
+            Model::Mlp(n) => std::iter::once(n.input_dim())
+                .chain(n.hidden())
+                .chain([n.classes()])
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join("-"),
+            Model::Stack(s) => format!(
+                "{} → {} classes, on {}",
+                crate::model::layers::to_text(&s.specs[..s.specs.len().saturating_sub(1)]),
+                s.classes(),
+                s.input_shape()
+            ),
+        }
+    }
     /// Whether `self` has the architecture of `other` (same kind, layers and sizes), so its
     /// weights can take `other`'s place.
     pub fn same_shape(&self, other: &Model) -> bool {

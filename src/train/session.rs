@@ -102,6 +102,22 @@ pub struct Session {
     started_at_step: usize,
 }
 
+/// Why a saved run cannot be continued.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// Its settings do not make a run any more.
+    #[error(transparent)]
+    Settings(#[from] ConfigError),
+    /// Its weights do not fit the network its settings and data make.
+    #[error("The saved weights ({saved}) do not fit the run's settings and data ({fresh}).")]
+    WeightsDoNotFit {
+        /// The saved network's layers (see [`Model::describe`]).
+        saved: String,
+        /// The same of the network the settings and data make now.
+        fresh: String,
+    },
+}
+
 impl Session {
     /// A new run of `config` on `data` (normalised by `normalizer`, fitted here if `None`).
     pub fn new(
@@ -142,22 +158,25 @@ impl Session {
         normalizer: Option<Arc<Normalizer>>,
         extra_epochs: usize,
         folders: Option<Arc<dyn RunFolders>>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ResumeError> {
         let model = saved.model.clone();
         let save = folders.map(|folders| Saving {
             to: SaveTo::Continue(saved.dir.clone()),
             folders,
         });
-        let mut s = Session::new(saved.settings.start.clone(), data, normalizer, save)
-            .map_err(|e| e.to_string())?;
-        if !model.same_shape(&s.trainer.model())
+        let mut s = Session::new(saved.settings.start.clone(), data, normalizer, save)?;
+        let fresh = s.trainer.model();
+        if !model.same_shape(&fresh)
             || !s.trainer.restore(
                 model.clone(),
                 saved.history.clone(),
                 saved.settings.changes.clone(),
             )
         {
-            return Err("The saved weights do not fit the run's settings and data.".into());
+            return Err(ResumeError::WeightsDoNotFit {
+                saved: model.describe(),
+                fresh: fresh.describe(),
+            });
         }
         s.guard = DivergenceGuard::new(saved.history.first().map(|m| m.train.loss));
         s.last_good = model;

@@ -110,15 +110,29 @@ pub fn csv_lines(steps: &[StepRecord]) -> String {
     s
 }
 
+/// A `steps.csv` that cannot be read back: which line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StepsCsvError {
+    /// The first line is not the header.
+    #[error("line 1 is not the header {}", STEPS_HEADER.trim())]
+    Header,
+    /// A line (1-based) that is not four numbers.
+    #[error("line {line} is not step,epoch,batch_loss,eta")]
+    Line {
+        /// The line, counted from 1.
+        line: usize,
+    },
+}
+
 /// Reads `steps.csv` (header and lines). A last line cut short by a crash is dropped; any
 /// other bad line is an error naming its line number.
-pub fn parse_csv(text: &str) -> Result<Vec<StepRecord>, String> {
+pub fn parse_csv(text: &str) -> Result<Vec<StepRecord>, StepsCsvError> {
     let mut out = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
     for (i, line) in lines.iter().enumerate() {
         if i == 0 {
             if line.trim() != STEPS_HEADER.trim() {
-                return Err(format!("line 1 is not the header {}", STEPS_HEADER.trim()));
+                return Err(StepsCsvError::Header);
             }
             continue;
         }
@@ -127,7 +141,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<StepRecord>, String> {
             Some(r) => out.push(r),
             // Torn by a crash while it was written: everything before it stands.
             None if i + 1 == lines.len() && !text.ends_with('\n') => break,
-            None => return Err(format!("line {} is not step,epoch,batch_loss,eta", i + 1)),
+            None => return Err(StepsCsvError::Line { line: i + 1 }),
         }
     }
     Ok(out)
@@ -180,6 +194,7 @@ mod tests {
         let torn = format!("{text}3,1.3");
         assert_eq!(parse_csv(&torn).expect("torn tail").len(), 3);
         let bad = format!("{STEPS_HEADER}0,0.5,abc,0.1\n1,1,2,0.1\n");
-        assert!(parse_csv(&bad).unwrap_err().contains("line 2"));
+        assert!(parse_csv(&bad).unwrap_err().to_string().contains("line 2"));
+        assert_eq!(parse_csv(&bad), Err(StepsCsvError::Line { line: 2 }));
     }
 }

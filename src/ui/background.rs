@@ -1,7 +1,8 @@
 //! The window's one way of doing slow work off its thread: a [`Task`] runs a closure on its
-//! own thread, reports progress, can be cancelled, and hands back its result once. A panic
-//! in the closure becomes an error message, so the window never waits for a result that
-//! will not come.
+//! own thread, reports progress, can be cancelled, and hands back its result once. The
+//! work's own error comes back as it was made ([`TaskError::Failed`], so the window can match
+//! on it); a panic in the closure becomes [`TaskError::Panicked`], so the window never waits
+//! for a result that will not come.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -50,14 +51,45 @@ impl TaskContext {
     }
 }
 
-/// Work running on its own thread, with its result (or error message) collected once.
-pub struct Task<T> {
+/// Why a [`Task`] gave no value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TaskError<E> {
+    /// The work ended with its own error.
+    #[error("{0}")]
+    Failed(E),
+    /// The work panicked.
+    #[error("{what} stopped unexpectedly ({details}). Please try again.")]
+    Panicked {
+        /// What the task was doing.
+        what: String,
+        /// The panic's message.
+        details: String,
+    },
+    /// No thread could be started for it.
+    #[error("Cannot start a thread for {what}: {problem}")]
+    NoThread {
+        /// What the task was to do.
+        what: String,
+        /// The system's reason.
+        problem: String,
+    },
+    /// The thread ended without sending anything (only if it vanished).
+    #[error("{what} ended without a result.")]
+    Vanished {
+        /// What the task was doing.
+        what: String,
+    },
+}
+
+/// Work running on its own thread, with its result (or error) collected once. `E` is the
+/// work's own error type.
+pub struct Task<T, E = String> {
     /// What the task does, for messages ("Exporting the report").
     pub what: String,
     done: Arc<AtomicU64>,
     total: Arc<AtomicU64>,
     cancel: Arc<AtomicBool>,
-    result: Receiver<Result<T, String>>,
+    result: Receiver<Result<T, TaskError<E>>>,
     finished: bool,
 }
 
@@ -72,13 +104,13 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-impl<T: Send + 'static> Task<T> {
+impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     /// Runs `work` on a new thread named after `what`; `waker` (if any) is called when the
     /// task reports progress or ends, so an idle window redraws.
     pub fn spawn(
         what: impl Into<String>,
         waker: Option<Waker>,
-        work: impl FnOnce(&TaskContext) -> Result<T, String> + Send + 'static,
+        work: impl FnOnce(&TaskContext) -> Result<T, E> + Send + 'static,
     ) -> Self {
         let what = what.into();
         let (tx, rx) = bounded(1);
@@ -101,12 +133,13 @@ impl<T: Send + 'static> Task<T> {
         let spawned = std::thread::Builder::new()
             .name(format!("trainviz: {what}"))
             .spawn(move || {
-                let outcome = catch_unwind(AssertUnwindSafe(|| work(&cx))).unwrap_or_else(|p| {
-                    Err(format!(
-                        "{label} stopped unexpectedly ({}). Please try again.",
-                        panic_text(p.as_ref())
-                    ))
-                });
+                let outcome = match catch_unwind(AssertUnwindSafe(|| work(&cx))) {
+                    Ok(r) => r.map_err(TaskError::Failed),
+                    Err(p) => Err(TaskError::Panicked {
+                        what: label.clone(),
+                        details: panic_text(p.as_ref()),
+                    }),
+                };
                 // The receiver is gone when the window dropped the task: nobody waits for it.
                 if tx.send(outcome).is_err() {
                     log::debug!("{label}: ended after it was dropped");
@@ -114,9 +147,13 @@ impl<T: Send + 'static> Task<T> {
                 cx.wake();
             });
         if let Err(e) = spawned {
-            let message = format!("Cannot start a thread for {what}: {e}");
-            if failed_tx.send(Err(message.clone())).is_err() {
-                log::error!("{message}");
+            let problem = e.to_string();
+            let error = TaskError::NoThread {
+                what: what.clone(),
+                problem: problem.clone(),
+            };
+            if failed_tx.send(Err(error)).is_err() {
+                log::error!("Cannot start a thread for {what}: {problem}");
             }
         }
         task
@@ -124,7 +161,7 @@ impl<T: Send + 'static> Task<T> {
 
     /// The result, once, when the work has ended; `None` while it runs (and after the
     /// result was taken).
-    pub fn poll(&mut self) -> Option<Result<T, String>> {
+    pub fn poll(&mut self) -> Option<Result<T, TaskError<E>>> {
         if self.finished {
             return None;
         }
@@ -137,7 +174,9 @@ impl<T: Send + 'static> Task<T> {
             // Only reachable if the thread vanished without sending: say so rather than wait.
             Err(TryRecvError::Disconnected) => {
                 self.finished = true;
-                Some(Err(format!("{} ended without a result.", self.what)))
+                Some(Err(TaskError::Vanished {
+                    what: self.what.clone(),
+                }))
             }
         }
     }
@@ -161,6 +200,11 @@ impl<T: Send + 'static> Task<T> {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
+    /// True once [`Task::cancel`] was called (the work may still be ending).
+    pub fn cancel_requested(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
     /// True once the result has been taken.
     pub fn is_finished(&self) -> bool {
         self.finished
@@ -172,7 +216,9 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
-    fn wait<T: Send + 'static>(task: &mut Task<T>) -> Result<T, String> {
+    fn wait<T: Send + 'static, E: Send + 'static>(
+        task: &mut Task<T, E>,
+    ) -> Result<T, TaskError<E>> {
         let start = Instant::now();
         loop {
             if let Some(r) = task.poll() {
@@ -192,7 +238,7 @@ mod tests {
         });
         let mut task = Task::spawn("adding", Some(waker), |cx| {
             cx.progress(3, 4);
-            Ok(2 + 2)
+            Ok::<_, String>(2 + 2)
         });
         assert_eq!(wait(&mut task), Ok(4));
         assert_eq!(task.progress(), Some(0.75));
@@ -211,6 +257,12 @@ mod tests {
         });
         let err = wait(&mut task).unwrap_err();
         assert!(
+            matches!(&err, TaskError::Panicked { what, details }
+                if what == "Exporting the report" && details == "disk on fire"),
+            "{err:?}"
+        );
+        let err = err.to_string();
+        assert!(
             err.contains("Exporting the report stopped unexpectedly"),
             "{err}"
         );
@@ -223,7 +275,7 @@ mod tests {
             let start = Instant::now();
             while !cx.cancelled() {
                 if start.elapsed() > Duration::from_secs(5) {
-                    return Err("never cancelled".into());
+                    return Err("never cancelled".to_string());
                 }
                 std::thread::sleep(Duration::from_millis(1));
             }
@@ -231,5 +283,31 @@ mod tests {
         });
         task.cancel();
         assert_eq!(wait(&mut task), Ok("stopped"));
+    }
+
+    #[test]
+    fn the_works_own_error_comes_back_as_its_variant() {
+        #[derive(Debug, PartialEq)]
+        enum Why {
+            Offline { url: String },
+        }
+        impl std::fmt::Display for Why {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    Why::Offline { url } => write!(f, "cannot reach {url}"),
+                }
+            }
+        }
+        let mut task: Task<(), Why> = Task::spawn("fetching", None, |_| {
+            Err(Why::Offline {
+                url: "http://x".into(),
+            })
+        });
+        assert_eq!(
+            wait(&mut task),
+            Err(TaskError::Failed(Why::Offline {
+                url: "http://x".into()
+            }))
+        );
     }
 }

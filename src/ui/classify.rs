@@ -28,12 +28,31 @@ struct Shown {
     texture: Option<TextureHandle>,
 }
 
+/// Classifying one picture off the window's thread.
+type ClassifyTask = Task<Answer, ClassifyFailed>;
+
+/// Why a picture could not be classified.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyFailed {
+    /// The file could not be read.
+    #[error("Cannot read {}: {problem}", path.display())]
+    Read {
+        /// The picture's file.
+        path: std::path::PathBuf,
+        /// The system's reason.
+        problem: String,
+    },
+    /// The picture could not be decoded, or the run's data (for its normalisation) loaded.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+}
+
 /// State of the picture classifier.
 #[derive(Default)]
 pub struct ClassifyPanel {
     /// The normalisation of run `.0`, fitted once per run.
     normalizer: Option<(u64, Arc<Normalizer>)>,
-    task: Option<(u64, String, Vec<String>, Task<Answer>)>,
+    task: Option<(u64, String, Vec<String>, ClassifyTask)>,
     shown: Option<Shown>,
     error: Option<String>,
     typed: String,
@@ -94,17 +113,16 @@ impl ClassifyPanel {
             move |_| {
                 let bytes = match bytes {
                     Some(b) => b,
-                    None => std::fs::read(&path)
-                        .map_err(|e| format!("Cannot read {}: {e}", path.display()))?,
+                    None => std::fs::read(&path).map_err(|e| ClassifyFailed::Read {
+                        path: path.clone(),
+                        problem: e.to_string(),
+                    })?,
                 };
                 let norm = match cached {
                     Some(n) => n,
-                    None => {
-                        Arc::new(normalizer_for(&info.settings.start).map_err(|e| e.to_string())?)
-                    }
+                    None => Arc::new(normalizer_for(&info.settings.start)?),
                 };
-                let picture = classify_picture(&bytes, &path, &net, &norm, info.shape, loss, TOP)
-                    .map_err(|e| e.to_string())?;
+                let picture = classify_picture(&bytes, &path, &net, &norm, info.shape, loss, TOP)?;
                 Ok((picture, norm))
             },
         );
@@ -128,7 +146,7 @@ impl ClassifyPanel {
                             texture: None,
                         });
                     }
-                    Err(e) => self.error = Some(e),
+                    Err(e) => self.error = Some(e.to_string()),
                 }
             }
         }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui::Ui;
 
-use super::background::Task;
+use super::background::{Task, TaskError};
 use crate::model::Network;
 use crate::report::{ExportError, Figure, PngSize, RunRecord, export_figure};
 use crate::train::worker::Waker;
@@ -98,13 +98,50 @@ pub fn dialog_available() -> bool {
 /// A dialog that "returns" faster than this was never shown: nobody cancels that fast.
 const DIALOG_NEVER_SHOWN: Duration = Duration::from_millis(300);
 
+/// Why an export from the window did not happen.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ExportFailed {
+    /// There is no run to export yet.
+    #[error("Nothing to export yet: start a run first.")]
+    NothingYet,
+    /// The folder could not be made.
+    #[error("Export failed: cannot create {}: {problem}", dir.display())]
+    CreateDir {
+        /// The folder.
+        dir: PathBuf,
+        /// The system's reason.
+        problem: String,
+    },
+    /// A file could not be written or drawn (shared: the outcome is kept and shown).
+    #[error("Export failed: {0}")]
+    Write(Arc<ExportError>),
+    /// The file manager could not be started on the folder written to.
+    #[error("Cannot open the folder with {program} ({problem}); it is {}", dir.display())]
+    OpenFolder {
+        /// The program tried.
+        program: &'static str,
+        /// The folder.
+        dir: PathBuf,
+        /// The system's reason.
+        problem: String,
+    },
+}
+
+impl From<ExportError> for ExportFailed {
+    fn from(e: ExportError) -> Self {
+        ExportFailed::Write(Arc::new(e))
+    }
+}
+
 /// Writes `figure` as PNG, SVG and CSV into `dir`.
-fn write_figure_all(figure: &Figure, dir: &Path, size: PngSize) -> Result<Written, String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("Export failed: cannot create {}: {e}", dir.display()))?;
+fn write_figure_all(figure: &Figure, dir: &Path, size: PngSize) -> Result<Written, ExportFailed> {
+    std::fs::create_dir_all(dir).map_err(|e| ExportFailed::CreateDir {
+        dir: dir.to_path_buf(),
+        problem: e.to_string(),
+    })?;
     for ext in ["png", "svg", "csv"] {
         let path = dir.join(format!("{}.{ext}", figure.id));
-        export_figure(figure, &path, size).map_err(|e| format!("Export failed: {e}"))?;
+        export_figure(figure, &path, size)?;
     }
     Ok(Written {
         message: format!(
@@ -117,13 +154,13 @@ fn write_figure_all(figure: &Figure, dir: &Path, size: PngSize) -> Result<Writte
 }
 
 /// Writes `figure` to `path` (PNG, SVG or CSV by its extension; none means PNG).
-fn write_figure_to(figure: &Figure, path: &Path, size: PngSize) -> Result<Written, String> {
+fn write_figure_to(figure: &Figure, path: &Path, size: PngSize) -> Result<Written, ExportFailed> {
     let path = if path.extension().is_none() {
         path.with_extension("png")
     } else {
         path.to_path_buf()
     };
-    export_figure(figure, &path, size).map_err(|e| format!("Export failed: {e}"))?;
+    export_figure(figure, &path, size)?;
     Ok(Written {
         message: format!("Saved {}", path.display()),
         folder: path
@@ -133,7 +170,7 @@ fn write_figure_to(figure: &Figure, path: &Path, size: PngSize) -> Result<Writte
 }
 
 /// Writes the report of `data` into `dir`.
-fn write_report(data: &ReportData, dir: &Path, size: PngSize) -> Result<Written, String> {
+fn write_report(data: &ReportData, dir: &Path, size: PngSize) -> Result<Written, ExportFailed> {
     let record = data.record();
     let hidden = crate::runs::report::hidden_layer(record.info, record.network);
     let convnet = crate::runs::report::convnet_figures(record.info, data.stack.as_deref());
@@ -146,7 +183,7 @@ fn write_report(data: &ReportData, dir: &Path, size: PngSize) -> Result<Written,
             ),
             folder: dir.to_path_buf(),
         })
-        .map_err(|e: ExportError| format!("Export failed: {e}"))
+        .map_err(ExportFailed::from)
 }
 
 /// The export window and the writes in flight.
@@ -161,9 +198,9 @@ pub struct Exporter {
     /// A file dialog open on its own thread, and when it was opened.
     dialog: Option<(Task<Option<PathBuf>>, Instant, Target)>,
     /// Files being written.
-    writing: Option<Task<Written>>,
+    writing: Option<Task<Written, ExportFailed>>,
     /// How the last export ended.
-    pub last: Option<Result<Written, String>>,
+    pub last: Option<Result<Written, TaskError<ExportFailed>>>,
     /// The run the window shows: what was saved belongs to it, and goes with it.
     run: u64,
     /// The run the write in flight was started for.
@@ -413,7 +450,7 @@ impl Exporter {
                     .clicked()
                     && let Err(e) = open_folder(&w.folder)
                 {
-                    self.last = Some(Err(e));
+                    self.last = Some(Err(TaskError::Failed(e)));
                     return;
                 }
                 if ui.small_button("Copy path").clicked() {
@@ -421,8 +458,8 @@ impl Exporter {
                 }
                 dismiss = ui.small_button("Hide").on_hover_text("Hide").clicked();
             }
-            Some(Err(m)) => {
-                ui.colored_label(ui.visuals().error_fg_color, m);
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e.to_string());
                 dismiss = ui.small_button("Hide").on_hover_text("Hide").clicked();
             }
             None => {}
@@ -442,7 +479,7 @@ enum Dest {
 }
 
 /// Opens `dir` in the desktop's file manager.
-fn open_folder(dir: &Path) -> Result<(), String> {
+fn open_folder(dir: &Path) -> Result<(), ExportFailed> {
     let program = if cfg!(target_os = "macos") {
         "open"
     } else if cfg!(target_os = "windows") {
@@ -464,10 +501,9 @@ fn open_folder(dir: &Path) -> Result<(), String> {
                 log::warn!("cannot start a thread to wait for the folder viewer: {e}");
             }
         })
-        .map_err(|e| {
-            format!(
-                "Cannot open the folder with {program} ({e}); it is {}",
-                dir.display()
-            )
+        .map_err(|e| ExportFailed::OpenFolder {
+            program,
+            dir: dir.to_path_buf(),
+            problem: e.to_string(),
         })
 }

@@ -41,39 +41,75 @@ fn shown<N: egui::emath::Numeric>(value: N) -> String {
     }
 }
 
+/// Why typed text is not a value of a setting: the setting, the text, and what is allowed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{label} {problem}: allowed {allowed}")]
+pub struct SettingTextError {
+    /// The setting's name as people read it.
+    pub label: &'static str,
+    /// What is wrong with the text.
+    pub problem: TextProblem,
+    /// The allowed range, in words.
+    pub allowed: String,
+}
+
+/// What is wrong with a setting's typed text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TextProblem {
+    /// Nothing typed.
+    #[error("is empty")]
+    Empty,
+    /// A number with a fraction where a whole number is wanted.
+    #[error("= {0} is not a whole number")]
+    NotWhole(String),
+    /// Not a number at all.
+    #[error("= \"{0}\" is not a number")]
+    NotANumber(String),
+    /// Infinite or NaN.
+    #[error("= {0} is not a finite number")]
+    NotFinite(String),
+    /// Outside the setting's range.
+    #[error("= {0} is out of range")]
+    OutOfRange(String),
+}
+
 /// Reads `text` as a value of `spec`; the error says what is wrong and what is allowed.
 pub fn parse_setting<N: egui::emath::Numeric>(
     text: &str,
     spec: &NumericSetting,
-) -> Result<N, String> {
+) -> Result<N, SettingTextError> {
     let t = text.trim();
-    let why = |what: &str| format!("{} {what}: allowed {}", spec.label, spec.allowed());
+    let why = |problem: TextProblem| SettingTextError {
+        label: spec.label,
+        problem,
+        allowed: spec.allowed(),
+    };
     if t.is_empty() {
-        return Err(why("is empty"));
+        return Err(why(TextProblem::Empty));
     }
     let v: f64 = if N::INTEGRAL {
         t.parse::<u64>().map(|v| v as f64).map_err(|_| {
-            if t.parse::<f64>().is_ok() {
-                why(&format!("= {t} is not a whole number"))
+            why(if t.parse::<f64>().is_ok() {
+                TextProblem::NotWhole(t.to_string())
             } else {
-                why(&format!("= \"{t}\" is not a number"))
-            }
+                TextProblem::NotANumber(t.to_string())
+            })
         })?
     } else {
         t.parse::<f64>()
-            .map_err(|_| why(&format!("= \"{t}\" is not a number")))?
+            .map_err(|_| why(TextProblem::NotANumber(t.to_string())))?
     };
     if !v.is_finite() {
-        return Err(why(&format!("= {t} is not a finite number")));
+        return Err(why(TextProblem::NotFinite(t.to_string())));
     }
     if !spec.range().contains(&v) {
-        return Err(why(&format!("= {t} is out of range")));
+        return Err(why(TextProblem::OutOfRange(t.to_string())));
     }
     Ok(N::from_f64(v))
 }
 
 /// The `extra` check of [`setting_field`] for a setting whose range says all.
-pub fn no_extra_check(_: f64) -> Result<(), String> {
+pub fn no_extra_check(_: f64) -> Result<(), std::convert::Infallible> {
     Ok(())
 }
 
@@ -108,11 +144,11 @@ pub fn discard_typed_text(ctx: &egui::Context) {
 /// junk or an out-of-range value shows the reason and the allowed range just below the
 /// field and leaves `value` as it was. `extra` checks what the range alone cannot (e.g.
 /// highest η ≥ lowest η); its message is shown the same way.
-pub fn setting_field<N: egui::emath::Numeric>(
+pub fn setting_field<N: egui::emath::Numeric, E: std::fmt::Display>(
     ui: &mut Ui,
     value: &mut N,
     spec: &NumericSetting,
-    extra: impl Fn(f64) -> Result<(), String>,
+    extra: impl Fn(f64) -> Result<(), E>,
 ) -> FieldResponse {
     let id = ui.scope_id().with(("setting-field", spec.key));
     let before = value.to_f64();
@@ -152,7 +188,10 @@ pub fn setting_field<N: egui::emath::Numeric>(
             .accessible_name(spec.label)
             .on_hover_text(format!("{}\nAllowed: {}", spec.help, spec.allowed()));
         editing |= t.has_focus();
-        match parse_setting::<N>(&typed.text, spec).and_then(|v| extra(v.to_f64()).map(|()| v)) {
+        let checked = parse_setting::<N>(&typed.text, spec)
+            .map_err(|e| e.to_string())
+            .and_then(|v| extra(v.to_f64()).map(|()| v).map_err(|e| e.to_string()));
+        match checked {
             Ok(v) => {
                 if t.changed() {
                     *value = v;
@@ -190,14 +229,14 @@ struct TypedText<T> {
 /// A typed field for a value read from text (hidden-layer widths, a seed): `label`, then
 /// the text box. Text that `parse` refuses shows its reason below the field and leaves
 /// `value` as it was; text that reads as a value writes it at once.
-pub fn text_field<T: PartialEq + Clone + Send + Sync + 'static>(
+pub fn text_field<T: PartialEq + Clone + Send + Sync + 'static, E: std::fmt::Display>(
     ui: &mut Ui,
     label: &str,
     hover: &str,
     width: f32,
     value: &mut T,
     show: impl Fn(&T) -> String,
-    parse: impl Fn(&str) -> Result<T, String>,
+    parse: impl Fn(&str) -> Result<T, E>,
 ) -> FieldResponse {
     let id = ui.scope_id().with(("text-field", label));
     let before = value.clone();
@@ -232,7 +271,7 @@ pub fn text_field<T: PartialEq + Clone + Send + Sync + 'static>(
                     typed.text = show(value);
                 }
             }
-            Err(e) => error = Some(e),
+            Err(e) => error = Some(e.to_string()),
         }
     });
     if let Some(e) = &error {
@@ -256,15 +295,19 @@ mod tests {
     #[test]
     fn junk_and_out_of_range_text_is_refused_with_the_allowed_range() {
         let e = parse_setting::<f64>("abc", &LAMBDA).unwrap_err();
+        assert_eq!(e.problem, TextProblem::NotANumber("abc".into()));
+        let e = e.to_string();
         assert!(e.contains("not a number") && e.contains("0 to 100"), "{e}");
-        let e = parse_setting::<f64>("0", &ETA).unwrap_err();
+        let e = parse_setting::<f64>("0", &ETA).unwrap_err().to_string();
         assert!(
             e.contains("out of range") && e.contains("1e-7 to 100"),
             "{e}"
         );
-        let e = parse_setting::<usize>("0", &BATCH).unwrap_err();
+        let e = parse_setting::<usize>("0", &BATCH).unwrap_err().to_string();
         assert!(e.contains("batch size") && e.contains("1 to 10000"), "{e}");
-        let e = parse_setting::<usize>("2.5", &BATCH).unwrap_err();
+        let e = parse_setting::<usize>("2.5", &BATCH)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("whole number"), "{e}");
         assert!(parse_setting::<f64>("NaN", &ETA).is_err());
         assert!(parse_setting::<f64>("", &ETA).is_err());

@@ -10,7 +10,8 @@ use crate::train::messages::AnalysisResult;
 use crate::train::metrics::RateMeter;
 use crate::train::steps::EvalPoint;
 use crate::train::{
-    EpochMetrics, Evaluation, Event, EventKind, LiveParams, RunInfo, RunStatus, Summary,
+    EpochMetrics, Evaluation, Event, EventKind, LiveParams, RunInfo, RunStatus, SettingChange,
+    Summary,
 };
 
 /// Series of a run, ready to plot without copying.
@@ -146,36 +147,8 @@ impl RunHistory {
                 self.eta = eta;
                 self.images_per_sec = self.rate.rate();
             }
-            EventKind::Evaluated { point, .. } => {
-                let x = point.step as f64;
-                self.step_epochs.push((x, point.epoch));
-                self.train_cost.push(PlotPoint::new(x, point.train.cost));
-                self.val_cost.push(PlotPoint::new(x, point.val.cost));
-                self.train_loss.push(PlotPoint::new(x, point.train.loss));
-                self.val_loss.push(PlotPoint::new(x, point.val.loss));
-                self.train_acc.push(PlotPoint::new(x, point.train.accuracy));
-                self.val_acc.push(PlotPoint::new(x, point.val.accuracy));
-                self.points.push(point);
-            }
-            EventKind::Epoch { metrics, .. } => {
-                self.step_epochs
-                    .push((metrics.step as f64, metrics.epoch as f64));
-                let x = if self.per_step {
-                    metrics.step as f64
-                } else {
-                    metrics.epoch as f64
-                };
-                self.train_cost.push(PlotPoint::new(x, metrics.train.cost));
-                self.val_cost.push(PlotPoint::new(x, metrics.val.cost));
-                self.train_loss.push(PlotPoint::new(x, metrics.train.loss));
-                self.val_loss.push(PlotPoint::new(x, metrics.val.loss));
-                self.train_acc
-                    .push(PlotPoint::new(x, metrics.train.accuracy));
-                self.val_acc.push(PlotPoint::new(x, metrics.val.accuracy));
-                self.epoch = metrics.epoch;
-                self.images_into_epoch = 0;
-                self.epochs.push(*metrics);
-            }
+            EventKind::Evaluated { point, .. } => self.evaluated(point),
+            EventKind::Epoch { metrics, .. } => self.epoch_ended(*metrics),
             EventKind::Weights { network, .. } => {
                 self.network = Some(network);
                 self.network_version += 1;
@@ -207,25 +180,7 @@ impl RunHistory {
                 self.ended = Some(RunStatus::Finished);
                 self.summary = Some(*summary);
             }
-            EventKind::SettingsChanged { change, .. } => {
-                if change.epochs.is_some() {
-                    // Continued: the run trains again.
-                    self.ended = None;
-                    self.summary = None;
-                    self.message = None;
-                }
-                let (step, live) = (change.step, change.live.is_some());
-                if let Some(info) = &mut self.info {
-                    info.settings.record(change);
-                    // Say what changed in words, where the eye is when a knob is turned.
-                    if live
-                        && let Some((at, epoch, text)) = info.settings.markers().pop()
-                        && at == step
-                    {
-                        self.notice = Some(format!("Changed {text} from epoch {}", epoch + 1));
-                    }
-                }
-            }
+            EventKind::SettingsChanged { change, .. } => self.settings_changed(change),
             EventKind::Status { status, .. } => {
                 self.ended = (status != RunStatus::Running).then_some(status);
                 if status == RunStatus::Running {
@@ -236,16 +191,7 @@ impl RunHistory {
             EventKind::LiveHeld { live, .. } => self.held_live = live,
             EventKind::Notice { message, .. } => self.notice = Some(message),
             EventKind::Saved { dir, .. } => self.saved_dir = Some(dir),
-            EventKind::Analysis { result, .. } => match *result {
-                AnalysisResult::EmbeddingProgress(f) => self.embedding_progress = Some(f),
-                AnalysisResult::EmbeddingCancelled => self.embedding_progress = None,
-                r @ AnalysisResult::Embedding { .. } => {
-                    self.embedding_progress = None;
-                    self.embedding = Some(r);
-                }
-                r @ AnalysisResult::Predictions { .. } => self.predictions = Some(r),
-                AnalysisResult::GradientCheck(report) => self.gradient_check = Some(report),
-            },
+            EventKind::Analysis { result, .. } => self.analysis(*result),
             EventKind::Error { message, .. } => {
                 // Whether steps are taken is told by Running events alone: a refused
                 // setting does not stop training.
@@ -254,6 +200,77 @@ impl RunHistory {
             }
         }
         true
+    }
+
+    /// An evaluation within an epoch: a point on every curve, at its step.
+    fn evaluated(&mut self, point: EvalPoint) {
+        let x = point.step as f64;
+        self.step_epochs.push((x, point.epoch));
+        self.train_cost.push(PlotPoint::new(x, point.train.cost));
+        self.val_cost.push(PlotPoint::new(x, point.val.cost));
+        self.train_loss.push(PlotPoint::new(x, point.train.loss));
+        self.val_loss.push(PlotPoint::new(x, point.val.loss));
+        self.train_acc.push(PlotPoint::new(x, point.train.accuracy));
+        self.val_acc.push(PlotPoint::new(x, point.val.accuracy));
+        self.points.push(point);
+    }
+
+    /// An epoch's end: a point on every curve (at its step when the run also evaluates
+    /// within epochs, else at its epoch).
+    fn epoch_ended(&mut self, metrics: EpochMetrics) {
+        self.step_epochs
+            .push((metrics.step as f64, metrics.epoch as f64));
+        let x = if self.per_step {
+            metrics.step as f64
+        } else {
+            metrics.epoch as f64
+        };
+        self.train_cost.push(PlotPoint::new(x, metrics.train.cost));
+        self.val_cost.push(PlotPoint::new(x, metrics.val.cost));
+        self.train_loss.push(PlotPoint::new(x, metrics.train.loss));
+        self.val_loss.push(PlotPoint::new(x, metrics.val.loss));
+        self.train_acc
+            .push(PlotPoint::new(x, metrics.train.accuracy));
+        self.val_acc.push(PlotPoint::new(x, metrics.val.accuracy));
+        self.epoch = metrics.epoch;
+        self.images_into_epoch = 0;
+        self.epochs.push(metrics);
+    }
+
+    /// A change of settings: recorded, and said in words when it is a live edit.
+    fn settings_changed(&mut self, change: SettingChange) {
+        if change.epochs.is_some() {
+            // Continued: the run trains again.
+            self.ended = None;
+            self.summary = None;
+            self.message = None;
+        }
+        let (step, live) = (change.step, change.live.is_some());
+        if let Some(info) = &mut self.info {
+            info.settings.record(change);
+            // Say what changed in words, where the eye is when a knob is turned.
+            if live
+                && let Some((at, epoch, text)) = info.settings.markers().pop()
+                && at == step
+            {
+                self.notice = Some(format!("Changed {text} from epoch {}", epoch + 1));
+            }
+        }
+    }
+
+    /// A result of an analysis asked for (an embedding and its progress, predictions, a
+    /// gradient check).
+    fn analysis(&mut self, result: AnalysisResult) {
+        match result {
+            AnalysisResult::EmbeddingProgress(f) => self.embedding_progress = Some(f),
+            AnalysisResult::EmbeddingCancelled => self.embedding_progress = None,
+            r @ AnalysisResult::Embedding { .. } => {
+                self.embedding_progress = None;
+                self.embedding = Some(r);
+            }
+            r @ AnalysisResult::Predictions { .. } => self.predictions = Some(r),
+            AnalysisResult::GradientCheck(report) => self.gradient_check = Some(report),
+        }
     }
 
     /// The epoch (with its fraction) at update step `step`, from the nearest evaluation.

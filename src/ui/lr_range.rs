@@ -17,6 +17,17 @@ use crate::train::{ScheduleKind, TrainConfig};
 /// A finished test: the result and what it trained (for the figure's title).
 type Finished = (RangeTest, String);
 
+/// Why the range test gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum RangeTestFailed {
+    /// Its data could not be loaded.
+    #[error("Cannot load the data: {0}")]
+    Data(crate::data::DataError),
+    /// The test itself stopped (its settings, or a cancel).
+    #[error(transparent)]
+    Test(#[from] crate::train::lr_range::RangeError),
+}
+
 /// State of the range test's window.
 #[derive(Default)]
 pub struct LrRangePanel {
@@ -24,7 +35,7 @@ pub struct LrRangePanel {
     pub open: bool,
     /// The range to test.
     pub settings: RangeSettings,
-    task: Option<Task<Finished>>,
+    task: Option<Task<Finished, RangeTestFailed>>,
     result: Option<Finished>,
     error: Option<String>,
     /// Set when the bounds were put into the settings (said until the next test).
@@ -58,8 +69,8 @@ impl LrRangePanel {
             "The learning-rate range test",
             Some(repaint_waker(ctx)),
             move |cx| {
-                let data = crate::data::load(&config.data_request())
-                    .map_err(|e| format!("Cannot load the data: {e}"))?;
+                let data =
+                    crate::data::load(&config.data_request()).map_err(RangeTestFailed::Data)?;
                 let dataset = data.name.clone();
                 let test = lr_range::run(
                     &config,
@@ -68,8 +79,7 @@ impl LrRangePanel {
                     &settings,
                     cx.cancel_flag(),
                     |done, total| cx.progress(done as u64, total as u64),
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
                 Ok((test, crate::report::range::subject(&dataset, &config)))
             },
         ));
@@ -90,7 +100,7 @@ impl LrRangePanel {
         {
             match outcome {
                 Ok(r) => self.result = Some(r),
-                Err(e) => self.error = Some(e),
+                Err(e) => self.error = Some(e.to_string()),
             }
             self.task = None;
         }

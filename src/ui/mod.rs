@@ -58,21 +58,41 @@ pub fn training_frame_interval(software: bool, focused: bool, minimised: bool) -
     Duration::from_millis(ms)
 }
 
-/// The frame interval in force, in milliseconds (longer when the window is in the
-/// background); set by the window each frame, read by the worker's waker.
-static FRAME_INTERVAL_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(33);
+/// The frame interval in force (longer when the window is in the background), shared by
+/// the two that use it: the window sets it each frame, and the waker it gives the worker asks
+/// for a redraw that far ahead. A value both are handed (not a global), so each window, and
+/// each test's window, has its own.
+#[derive(Clone, Debug)]
+pub struct FrameInterval(Arc<std::sync::atomic::AtomicU64>);
 
-/// Sets the frame interval the worker's wake-ups ask for.
-pub fn set_frame_interval(interval: Duration) {
-    FRAME_INTERVAL_MS.store(
-        interval.as_millis().try_into().unwrap_or(u64::MAX),
-        std::sync::atomic::Ordering::Relaxed,
-    );
+impl Default for FrameInterval {
+    fn default() -> Self {
+        FrameInterval(Arc::new(std::sync::atomic::AtomicU64::new(
+            FRAME_INTERVAL.as_millis() as u64,
+        )))
+    }
 }
 
-/// The frame interval the worker's wake-ups ask for.
-pub fn frame_interval() -> Duration {
-    Duration::from_millis(FRAME_INTERVAL_MS.load(std::sync::atomic::Ordering::Relaxed))
+impl FrameInterval {
+    /// Sets the interval the worker's wake-ups ask for.
+    pub fn set(&self, interval: Duration) {
+        self.0.store(
+            interval.as_millis().try_into().unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// The interval the worker's wake-ups ask for.
+    pub fn get(&self) -> Duration {
+        Duration::from_millis(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// A waker for the worker that asks `ctx` for a redraw within this interval (so bursts
+    /// of events merge into one frame).
+    pub fn waker(&self, ctx: egui::Context) -> crate::train::worker::Waker {
+        let interval = self.clone();
+        Arc::new(move || ctx.request_repaint_after(interval.get()))
+    }
 }
 
 /// Counts the window's frames and its thread's CPU time and logs both every ten seconds
@@ -136,6 +156,20 @@ fn thread_cpu_time() -> Option<Duration> {
     }
 }
 
+/// The window's settings remembered from the last session. eframe's reader gives nothing
+/// for text it cannot read; that the text was there is said in the log, so settings lost to
+/// a change of version do not vanish without a word.
+fn remembered_settings(storage: &dyn eframe::Storage) -> Option<Settings> {
+    let settings = eframe::get_value(storage, eframe::APP_KEY);
+    if settings.is_none() && storage.get_string(eframe::APP_KEY).is_some() {
+        log::warn!(
+            "the settings remembered from the last session could not be read (saved by another \
+             version?); starting from the defaults"
+        );
+    }
+    settings
+}
+
 /// Opens the window. `settings_for` turns the settings remembered from the last session (if
 /// any) into those to start with (e.g. applying the command line's flags).
 pub fn run_app(
@@ -153,17 +187,18 @@ pub fn run_app(
         "trainviz",
         options,
         Box::new(move |cc| {
-            let remembered: Option<Settings> = cc
-                .storage
-                .and_then(|s| eframe::get_value(s, eframe::APP_KEY));
+            let remembered = cc.storage.and_then(remembered_settings);
             let mut settings = remembered.clone().unwrap_or_default();
-            let remembered = remembered
-                .map(|r| r.config)
-                .filter(|c| c.validate().is_ok());
+            let remembered = remembered.map(|r| r.config).filter(|c| match c.validate() {
+                Ok(()) => true,
+                Err(e) => {
+                    log::warn!("the settings remembered from the last session are not used: {e}");
+                    false
+                }
+            });
             settings.config = settings_for(remembered)?;
-            let ctx = cc.egui_ctx.clone();
-            let waker: crate::train::worker::Waker =
-                Arc::new(move || ctx.request_repaint_after(frame_interval()));
+            let frame_interval = FrameInterval::default();
+            let waker = frame_interval.waker(cc.egui_ctx.clone());
             let software = cc
                 .wgpu_render_state
                 .as_ref()
@@ -174,6 +209,7 @@ pub fn run_app(
                 Some(crate::runs::default_runs_dir()),
             );
             app.set_software_rendering(software);
+            app.share_frame_interval(frame_interval);
             if software {
                 log::info!("no graphics driver (software rendering): fewer redraws while training");
             }
@@ -181,4 +217,22 @@ pub fn run_app(
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_waker_reads_the_interval_its_window_sets_and_no_other() {
+        let window = FrameInterval::default();
+        let waker_side = window.clone();
+        window.set(Duration::from_millis(250));
+        assert_eq!(waker_side.get(), Duration::from_millis(250));
+        assert_eq!(
+            FrameInterval::default().get(),
+            FRAME_INTERVAL,
+            "another window starts at its own default"
+        );
+    }
 }

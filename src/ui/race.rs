@@ -2,20 +2,22 @@
 //! side by side on their own threads, their curves overlaid live with what differs in the
 //! legend; each variant is saved as a run.
 
+use std::convert::Infallible;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, unbounded};
 use egui::Ui;
 use egui_plot::{Line, PlotPoint, PlotPoints};
 
+use super::background::{Task, repaint_waker};
 use super::export::ExportRequest;
 use super::field::field_error;
 use super::plots::{
     legend_wrapped, number, readable_plot, series_colour, waiting, with_one_point_bounds,
 };
+use super::words::RunState;
 use crate::report::figures::{self, Curve};
+use crate::runs::errors::RaceError;
 use crate::runs::race::{self, RACE_PRESETS, RACE_SETTINGS, RaceEvent, Variant};
 use crate::train::{EpochMetrics, TrainConfig};
 
@@ -30,12 +32,15 @@ struct RunningRace {
     settings: Vec<crate::train::RunSettings>,
     test_costs: Vec<f64>,
     events: Receiver<RaceEvent>,
-    stop: Arc<AtomicBool>,
+    /// The race's thread: the window's one way of doing slow work ([`Task`]); cancelling
+    /// it stops every variant between steps.
+    task: Task<(), Infallible>,
 }
 
 impl RunningRace {
     fn done(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.task.cancel_requested()
+            || self.task.is_finished()
             || self
                 .finished
                 .iter()
@@ -101,7 +106,7 @@ impl RacePanel {
     }
 
     /// The variants the fields describe, on top of `base`.
-    pub fn variants(&self, base: &TrainConfig) -> Result<Vec<Variant>, String> {
+    pub fn variants(&self, base: &TrainConfig) -> Result<Vec<Variant>, RaceError> {
         let mut vary = Vec::new();
         let (key, _) = RACE_SETTINGS[self.first.min(RACE_SETTINGS.len() - 1)];
         vary.push((
@@ -111,7 +116,9 @@ impl RacePanel {
         if let Some(i) = self.second {
             let (key2, _) = RACE_SETTINGS[i.min(RACE_SETTINGS.len() - 1)];
             if key2 == key {
-                return Err("vary two different settings".into());
+                return Err(RaceError::SameSettingTwice {
+                    setting: race::setting_name(key).to_string(),
+                });
             }
             vary.push((
                 key2.to_string(),
@@ -132,34 +139,28 @@ impl RacePanel {
             return;
         }
         let (tx, rx) = unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_flag = stop.clone();
         let n = variants.len();
         let labels = variants.iter().map(|v| v.label.clone()).collect();
         let settings = variants
             .iter()
             .map(|v| crate::train::RunSettings::new(v.config.clone()))
             .collect();
-        let spawned = std::thread::Builder::new()
-            .name("trainviz-race".into())
-            .spawn(move || {
-                // The variants train beside the window: below its priority, as the worker.
-                crate::train::worker::lower_thread_priority();
-                let report = |e: RaceEvent| {
-                    // The panel is gone when the channel is closed: nothing to show.
-                    if tx.send(e).is_err() {
-                        return;
-                    }
-                    if let Some(ctx) = &repaint {
-                        ctx.request_repaint();
-                    }
-                };
-                race::run(&variants, runs_root.as_deref(), &stop_flag, &report);
-            });
-        if spawned.is_err() {
-            self.message = Some("Cannot start a thread for the race.".into());
-            return;
-        }
+        let waker = repaint.as_ref().map(repaint_waker);
+        let task = Task::spawn("the race", waker, move |cx| {
+            // The variants train beside the window: below its priority, as the worker.
+            crate::train::worker::lower_thread_priority();
+            let report = |e: RaceEvent| {
+                // The panel is gone when the channel is closed: nothing to show.
+                if tx.send(e).is_err() {
+                    return;
+                }
+                if let Some(ctx) = &repaint {
+                    ctx.request_repaint();
+                }
+            };
+            race::run(&variants, runs_root.as_deref(), cx.cancel_flag(), &report);
+            Ok(())
+        });
         self.message = None;
         self.race = Some(RunningRace {
             labels,
@@ -169,7 +170,7 @@ impl RacePanel {
             settings,
             test_costs: vec![f64::NAN; n],
             events: rx,
-            stop,
+            task,
         });
     }
 
@@ -201,6 +202,15 @@ impl RacePanel {
                     if let Some(f) = r.failed.get_mut(variant) {
                         *f = Some(message);
                     }
+                }
+            }
+        }
+        // The race's thread ended without its variants saying so (it could not start, or
+        // failed as a bug would): each variant still waiting says why, instead of waiting.
+        if let Some(Err(e)) = r.task.poll() {
+            for (failed, finished) in r.failed.iter_mut().zip(&r.finished) {
+                if failed.is_none() && finished.is_none() {
+                    *failed = Some(e.to_string());
                 }
             }
         }
@@ -267,8 +277,21 @@ impl RacePanel {
         view_height: f32,
     ) -> Option<ExportRequest> {
         self.drain();
-        let mut request = None;
         let running = self.running();
+        let fields_ok = self.fields(ui);
+        self.buttons(ui, base, &runs_root, running, fields_ok);
+        if let Some(m) = &self.message {
+            ui.colored_label(ui.visuals().error_fg_color, m);
+        }
+        self.table_export(ui, &runs_root);
+        let r = self.race.as_ref()?;
+        results_grid(ui, r, running);
+        self.plots(ui, r, view_height)
+    }
+
+    /// The varied settings and their values, each checked as it is typed (the reason shows
+    /// beside it); true when every field reads and they make 2 to 6 variants.
+    fn fields(&mut self, ui: &mut Ui) -> bool {
         ui.label("Train a few variants of the settings on the left side by side; each is saved as a run.");
         // Each field is checked as it is typed; the reason shows beside it and the race
         // cannot start until every field reads.
@@ -287,7 +310,9 @@ impl RacePanel {
                     "Values separated by commas, e.g. sgd, momentum, adam · on, off · 0.1, 0.01",
                 );
         });
-        let first_error = race::parse_values(first_key, &self.first_values).err();
+        let first_error = race::parse_values(first_key, &self.first_values)
+            .err()
+            .map(|e| e.to_string());
         if let Some(e) = &first_error {
             field_error(ui, e);
         }
@@ -310,10 +335,13 @@ impl RacePanel {
                     .accessible_name("second values");
                 let key = RACE_SETTINGS[(*second).min(RACE_SETTINGS.len() - 1)].0;
                 second_error = if key == first_key {
-                    Some("vary two different settings".to_string())
+                    Some(RaceError::SameSettingTwice {
+                        setting: race::setting_name(key).to_string(),
+                    })
                 } else {
                     race::parse_values(key, &self.second_values).err()
-                };
+                }
+                .map(|e| e.to_string());
             }
         });
         if let Some(e) = &second_error {
@@ -341,7 +369,18 @@ impl RacePanel {
         if let Some(e) = &count_error {
             field_error(ui, e);
         }
-        let fields_ok = first_error.is_none() && second_error.is_none() && count_error.is_none();
+        first_error.is_none() && second_error.is_none() && count_error.is_none()
+    }
+
+    /// Start, the ready-made races and Stop.
+    fn buttons(
+        &mut self,
+        ui: &mut Ui,
+        base: &TrainConfig,
+        runs_root: &Option<PathBuf>,
+        running: bool,
+        fields_ok: bool,
+    ) {
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(!running && fields_ok, egui::Button::new("Start race"))
@@ -351,7 +390,7 @@ impl RacePanel {
             {
                 match self.variants(base) {
                     Ok(v) => self.start(v, runs_root.clone(), Some(ui.ctx().clone())),
-                    Err(e) => self.message = Some(e),
+                    Err(e) => self.message = Some(e.to_string()),
                 }
             }
             egui::ComboBox::from_id_salt("race-presets")
@@ -364,7 +403,7 @@ impl RacePanel {
                         {
                             match race::preset_variants(p, base) {
                                 Ok(v) => self.start(v, runs_root.clone(), Some(ui.ctx().clone())),
-                                Err(e) => self.message = Some(e),
+                                Err(e) => self.message = Some(e.to_string()),
                             }
                         }
                     }
@@ -373,12 +412,13 @@ impl RacePanel {
                 && ui.button("Stop").clicked()
                 && let Some(r) = &self.race
             {
-                r.stop.store(true, Ordering::Relaxed);
+                r.task.cancel();
             }
         });
-        if let Some(m) = &self.message {
-            ui.colored_label(ui.visuals().error_fg_color, m);
-        }
+    }
+
+    /// "Export table" and how the last export went, once there is a race.
+    fn table_export(&mut self, ui: &mut Ui, runs_root: &Option<PathBuf>) {
         if self.race.is_some() {
             ui.horizontal(|ui| {
                 if ui
@@ -390,7 +430,7 @@ impl RacePanel {
                     )
                     .clicked()
                 {
-                    match (self.results_table(), &runs_root) {
+                    match (self.results_table(), runs_root) {
                         (Some(table), Some(root)) => {
                             let dir = super::tables::table_dir(root, "race");
                             self.table.start(ui.ctx(), dir, table, Vec::new(), None);
@@ -404,91 +444,12 @@ impl RacePanel {
                 self.table.ui(ui);
             });
         }
-        let Some(r) = &self.race else {
-            return None;
-        };
-        egui::Grid::new("race-table").striped(true).show(ui, |ui| {
-            for h in [
-                "variant",
-                "state",
-                "epochs",
-                "training loss",
-                "val. accuracy",
-                "test accuracy",
-                "saved in",
-            ] {
-                ui.strong(h);
-            }
-            ui.end_row();
-            for (i, label) in r.labels.iter().enumerate() {
-                ui.label(label);
-                let h = &r.histories[i];
-                let diverged = matches!(r.finished[i], Some((_, _, true)));
-                let error = ui.visuals().error_fg_color;
-                match (&r.finished[i], &r.failed[i]) {
-                    (Some((_, _, true)), _) => {
-                        ui.colored_label(error, "diverged").on_hover_text(
-                            "Its loss stopped being a finite number or ran far above where it started; the numbers are its last finite ones.",
-                        );
-                    }
-                    (Some(_), _) => {
-                        ui.label("finished");
-                    }
-                    (None, Some(e)) => {
-                        ui.colored_label(error, "failed").on_hover_text(e);
-                    }
-                    (None, None) => {
-                        ui.label(if running { "training…" } else { "stopped" });
-                    }
-                }
-                ui.label(h.len().to_string());
-                // A diverged variant's last epochs hold NaN: show where it was before.
-                let last_finite = h.iter().rev().find(|m| m.train.loss.is_finite());
-                ui.label(race::last_finite_loss(h).map_or("–".into(), |l| {
-                    if diverged {
-                        format!("{} (last finite)", number(l))
-                    } else {
-                        number(l)
-                    }
-                }));
-                ui.label(last_finite.map_or("–".into(), |m| {
-                    format!("{:.2} %", 100.0 * m.val.accuracy)
-                }));
-                match (&r.finished[i], &r.failed[i]) {
-                    (Some((acc, dir, diverged)), _) => {
-                        // The diverged weights are not numbers: their test score means nothing.
-                        ui.label(if *diverged {
-                            "–".to_string()
-                        } else {
-                            format!("{:.2} %", 100.0 * acc)
-                        });
-                        // The folder's own name (the whole path on hover): the full path
-                        // pushed the table past a 1024-pixel window's edge.
-                        match dir {
-                            Some(d) => {
-                                let name = d.file_name().map_or_else(
-                                    || d.display().to_string(),
-                                    |n| n.to_string_lossy().into_owned(),
-                                );
-                                ui.label(name).on_hover_text(d.display().to_string());
-                            }
-                            None => {
-                                ui.label("not saved");
-                            }
-                        }
-                    }
-                    (None, Some(e)) => {
-                        ui.colored_label(error, e);
-                        ui.label("");
-                    }
-                    (None, None) => {
-                        ui.label("–");
-                        ui.label("");
-                    }
-                }
-                ui.end_row();
-            }
-        });
+    }
+
+    /// One legend, then the validation accuracy and training loss of every variant, side by
+    /// side in the height left; returns a figure to export when asked.
+    fn plots(&self, ui: &mut Ui, r: &RunningRace, view_height: f32) -> Option<ExportRequest> {
+        let mut request = None;
         // One legend for both plots, above them, wrapping at the window's edge: six long
         // variant names never widen the panel nor push the second plot out of view.
         let entries: Vec<(&str, egui::Color32)> = r
@@ -563,4 +524,96 @@ impl RacePanel {
         });
         request
     }
+}
+
+/// The table of the variants: state, epochs, losses, accuracies and folders.
+fn results_grid(ui: &mut Ui, r: &RunningRace, running: bool) {
+    egui::Grid::new("race-table").striped(true).show(ui, |ui| {
+            for h in [
+                "variant",
+                "state",
+                "epochs",
+                "training loss",
+                "val. accuracy",
+                "test accuracy",
+                "saved in",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for (i, label) in r.labels.iter().enumerate() {
+                ui.label(label);
+                let h = &r.histories[i];
+                let diverged = matches!(r.finished[i], Some((_, _, true)));
+                let error = ui.visuals().error_fg_color;
+                match (&r.finished[i], &r.failed[i]) {
+                    (Some((_, _, true)), _) => {
+                        ui.colored_label(error, RunState::Diverged.label()).on_hover_text(
+                            "Its loss stopped being a finite number or ran far above where it started; the numbers are its last finite ones.",
+                        );
+                    }
+                    (Some(_), _) => {
+                        ui.label(RunState::Finished.label());
+                    }
+                    (None, Some(e)) => {
+                        ui.colored_label(error, RunState::Failed.label())
+                            .on_hover_text(e);
+                    }
+                    (None, None) => {
+                        let state = if running {
+                            RunState::Training
+                        } else {
+                            RunState::Stopped
+                        };
+                        ui.label(state.label()).on_hover_text(state.explain());
+                    }
+                }
+                ui.label(h.len().to_string());
+                // A diverged variant's last epochs hold NaN: show where it was before.
+                let last_finite = h.iter().rev().find(|m| m.train.loss.is_finite());
+                ui.label(race::last_finite_loss(h).map_or("–".into(), |l| {
+                    if diverged {
+                        format!("{} (last finite)", number(l))
+                    } else {
+                        number(l)
+                    }
+                }));
+                ui.label(last_finite.map_or("–".into(), |m| {
+                    format!("{:.2} %", 100.0 * m.val.accuracy)
+                }));
+                match (&r.finished[i], &r.failed[i]) {
+                    (Some((acc, dir, diverged)), _) => {
+                        // The diverged weights are not numbers: their test score means nothing.
+                        ui.label(if *diverged {
+                            "–".to_string()
+                        } else {
+                            format!("{:.2} %", 100.0 * acc)
+                        });
+                        // The folder's own name (the whole path on hover): the full path
+                        // pushed the table past a 1024-pixel window's edge.
+                        match dir {
+                            Some(d) => {
+                                let name = d.file_name().map_or_else(
+                                    || d.display().to_string(),
+                                    |n| n.to_string_lossy().into_owned(),
+                                );
+                                ui.label(name).on_hover_text(d.display().to_string());
+                            }
+                            None => {
+                                ui.label("not saved");
+                            }
+                        }
+                    }
+                    (None, Some(e)) => {
+                        ui.colored_label(error, e);
+                        ui.label("");
+                    }
+                    (None, None) => {
+                        ui.label("–");
+                        ui.label("");
+                    }
+                }
+                ui.end_row();
+            }
+        });
 }

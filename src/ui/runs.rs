@@ -56,56 +56,7 @@ struct RunningSweep {
     done: bool,
 }
 
-/// Where a saved run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunState {
-    /// Being trained now (its files changed a moment ago, or the window trains it).
-    Training,
-    /// Open in a trainviz that is not training it now; it can be continued.
-    Paused,
-    /// Stopped before its last epoch (replaced by Reset, or the window closed); it can be
-    /// continued.
-    Stopped,
-    /// Its process ended without recording an end (killed or crashed); it can be continued
-    /// from its last saved epoch.
-    Interrupted,
-    /// All epochs done.
-    Finished,
-    /// Stopped because the cost became NaN or infinite.
-    Diverged,
-}
-
-impl RunState {
-    /// The word shown in the table.
-    pub fn label(self) -> &'static str {
-        match self {
-            RunState::Training => "training",
-            RunState::Paused => "paused",
-            RunState::Stopped => "stopped",
-            RunState::Interrupted => "interrupted",
-            RunState::Finished => "finished",
-            RunState::Diverged => "diverged",
-        }
-    }
-}
-
-impl RunState {
-    /// What the state means, for the table's tooltip.
-    pub fn explain(self) -> &'static str {
-        match self {
-            RunState::Training => "A trainviz is training it now.",
-            RunState::Paused => "Open in a trainviz, paused; Load and Start continue it.",
-            RunState::Stopped => {
-                "Left before its last epoch (Reset started another run, or the window closed); Load and Start continue it."
-            }
-            RunState::Interrupted => {
-                "The program training it ended without saying so (killed or crashed); its epochs up to the last saved one are kept, and Load and Start continue it."
-            }
-            RunState::Finished => "All its epochs are done; its test accuracy is measured.",
-            RunState::Diverged => "Stopped because its loss stopped being a finite number.",
-        }
-    }
-}
+pub use super::words::RunState;
 
 /// A run whose files changed this recently is taken to be training.
 const TRAINING_IF_CHANGED_WITHIN: Duration = Duration::from_secs(90);
@@ -228,7 +179,7 @@ impl RunsPanel {
                     self.selected
                         .retain(|d| self.runs.iter().any(|r| &r.dir == d));
                 }
-                Err(e) => self.errors = vec![e],
+                Err(e) => self.errors = vec![e.to_string()],
             }
             self.scanned = true;
         }
@@ -284,7 +235,7 @@ impl RunsPanel {
         let table = runs_table(&rows, false);
         let (figures, problem) = match crate::runs::report::compare_saved(&chosen) {
             Ok(f) => (vec![f], None),
-            Err(e) => (Vec::new(), Some(e)),
+            Err(e) => (Vec::new(), Some(e.to_string())),
         };
         let dir = super::tables::table_dir(&self.root, "runs");
         self.table.start(ctx, dir, table, figures, problem);
@@ -368,8 +319,8 @@ impl RunsPanel {
         // The task ended (stopped, or failed as a bug would): say so instead of waiting.
         if let Some(outcome) = s.task.poll() {
             s.done = true;
-            if let Err(message) = outcome {
-                s.failed.push((String::from("the sweep"), message));
+            if let Err(e) = outcome {
+                s.failed.push((String::from("the sweep"), e.to_string()));
             }
         }
         changed
@@ -389,7 +340,32 @@ impl RunsPanel {
             self.last_scan = None;
         }
         self.follow_folder(&ctx);
-        let mut action = None;
+        self.sweep_controls(ui, base, &ctx);
+        if let Some(m) = &self.message {
+            ui.colored_label(ui.visuals().error_fg_color, m);
+        }
+        for e in &self.errors {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Skipped: {e}"));
+        }
+        self.sweep_ui(ui);
+        if !self.scanned {
+            ui.label("Reading the runs folder…");
+            return None;
+        }
+        if self.runs.is_empty() {
+            ui.label("No saved runs yet: every run is saved here from its first epoch.");
+            return None;
+        }
+        let mut action = self.runs_table(ui, current);
+        if let Some(a) = self.overlay_ui(ui) {
+            action = Some(a);
+        }
+        action
+    }
+
+    /// The runs folder's name, "Run a sweep…" and the file dialog it opens (or a path field
+    /// where no dialog can open).
+    fn sweep_controls(&mut self, ui: &mut Ui, base: &TrainConfig, ctx: &egui::Context) {
         ui.horizontal(|ui| {
             ui.label(format!("Runs in {}", self.root.display()))
                 .on_hover_text("Read again every 2 s: runs made or deleted elsewhere come and go by themselves");
@@ -402,7 +378,7 @@ impl RunsPanel {
             {
                 if super::export::dialog_available() {
                     // rfd's dialog blocks: on its own thread the window keeps drawing.
-                    let task = Task::spawn("The file dialog", Some(repaint_waker(&ctx)), |_| {
+                    let task = Task::spawn("The file dialog", Some(repaint_waker(ctx)), |_| {
                         Ok(rfd::FileDialog::new()
                             .set_title("Sweep file")
                             .add_filter("Sweep file", &["toml"])
@@ -453,21 +429,12 @@ impl RunsPanel {
         } else if close {
             self.sweep_typed = None;
         }
-        if let Some(m) = &self.message {
-            ui.colored_label(ui.visuals().error_fg_color, m);
-        }
-        for e in &self.errors {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("Skipped: {e}"));
-        }
-        self.sweep_ui(ui);
-        if !self.scanned {
-            ui.label("Reading the runs folder…");
-            return None;
-        }
-        if self.runs.is_empty() {
-            ui.label("No saved runs yet: every run is saved here from its first epoch.");
-            return None;
-        }
+    }
+
+    /// The table of saved runs: overlay, name, state, data, settings, epochs, accuracies,
+    /// and each run's Load and More… menu.
+    fn runs_table(&mut self, ui: &mut Ui, current: Option<(&Path, bool)>) -> Option<RunsAction> {
+        let mut action = None;
         egui::ScrollArea::both()
             .id_salt("runs-table")
             .max_width(ui.available_width())
@@ -500,55 +467,15 @@ impl RunsPanel {
                                 self.selected.remove(&run.dir);
                             }
                         }
-                        match &mut self.renaming {
-                            Some((dir, text)) if *dir == run.dir => {
-                                let edit = ui.text_edit_singleline(text);
-                                if edit.lost_focus() {
-                                    if let Err(e) = run.rename(text) {
-                                        self.message = Some(format!("Cannot rename: {e}"));
-                                    }
-                                    rescan = true;
-                                    self.renaming = None;
-                                }
-                            }
-                            _ => {
-                                ui.scope(|ui| {
-                                    // Wide enough for a whole folder name (date, model,
-                                    // settings) in a wide window: cut to 200 px, names
-                                    // were identical prefixes.
-                                    ui.set_min_width(120.0);
-                                    ui.set_max_width(if wide { 340.0 } else { 200.0 });
-                                    ui.add(egui::Label::new(run.name()).truncate())
-                                        .on_hover_text(format!(
-                                            "{}\ncreated {} UTC\n{}\n{}, {}",
-                                            run.name(),
-                                            utc_stamp(run.meta.created),
-                                            run.dir.display(),
-                                            run.meta.dataset,
-                                            short_settings(&run.config())
-                                        ));
-                                });
-                            }
-                        }
-                        let state = match current {
-                            Some((dir, running)) if dir == run.dir => {
-                                if running {
-                                    RunState::Training
-                                } else if *state == RunState::Training {
-                                    RunState::Paused
-                                } else {
-                                    *state
-                                }
-                            }
-                            _ => *state,
-                        };
-                        let colour = match state {
-                            RunState::Diverged => ui.visuals().error_fg_color,
-                            RunState::Training => ui.visuals().warn_fg_color,
-                            _ => ui.visuals().text_color(),
-                        };
-                        ui.colored_label(colour, state.label())
-                            .on_hover_text(state.explain());
+                        name_cell(
+                            ui,
+                            run,
+                            wide,
+                            &mut self.renaming,
+                            &mut self.message,
+                            &mut rescan,
+                        );
+                        state_cell(ui, run, *state, current);
                         if wide {
                             // Cut like the settings: a plane data set's description
                             // ("spiral, 2 classes (600 points, noise 0.1)") pushed Load off
@@ -567,63 +494,17 @@ impl RunsPanel {
                                     });
                             });
                         }
-                        ui.label(format!("{}/{}", run.history.len(), run.settings.epochs()));
-                        let best = run.best_val_accuracy();
-                        ui.label(if best.is_nan() {
-                            "-".to_string()
-                        } else {
-                            format!("{:.2} %", 100.0 * best)
-                        });
-                        // Measured once, when the run finished (or diverged).
-                        match run.summary.as_ref().map(|s| s.test_acc) {
-                            Some(t) if t.is_finite() => {
-                                ui.label(format!("{:.2} %", 100.0 * t))
-                                    .on_hover_text("Test accuracy, measured when it finished");
-                            }
-                            _ => {
-                                ui.label("-").on_hover_text(
-                                    "Measured when the run finishes (or with Evaluate on test)",
-                                );
-                            }
+                        number_cells(ui, run);
+                        if let Some(a) = row_actions(
+                            ui,
+                            run,
+                            &mut self.renaming,
+                            &mut self.confirm_delete,
+                            &mut self.message,
+                            &mut rescan,
+                        ) {
+                            action = Some(a);
                         }
-                        ui.horizontal(|ui| {
-                            if ui
-                                .button("Load")
-                                .on_hover_text("Show its curves and weights; Start continues it")
-                                .clicked()
-                            {
-                                action = Some(RunsAction::Load(run.dir.clone(), 0));
-                            }
-                            ui.menu_button("More…", |ui| {
-                                if ui
-                                    .button("Continue for 10 more epochs")
-                                    .on_hover_text("Load it and allow 10 more epochs")
-                                    .clicked()
-                                {
-                                    action = Some(RunsAction::Load(run.dir.clone(), 10));
-                                }
-                                if ui.button("Rename").clicked() {
-                                    self.renaming = Some((run.dir.clone(), run.name()));
-                                }
-                                if ui.button("Delete…").clicked() {
-                                    self.confirm_delete = Some(run.dir.clone());
-                                }
-                            });
-                            if self.confirm_delete.as_ref() == Some(&run.dir) {
-                                if ui.button("Really delete").clicked() {
-                                    match run.clone().delete() {
-                                        Ok(()) => rescan = true,
-                                        Err(e) => {
-                                            self.message = Some(format!("Cannot delete: {e}"))
-                                        }
-                                    }
-                                    self.confirm_delete = None;
-                                }
-                                if ui.button("Keep").clicked() {
-                                    self.confirm_delete = None;
-                                }
-                            }
-                        });
                         ui.end_row();
                     }
                     if rescan {
@@ -631,9 +512,6 @@ impl RunsPanel {
                     }
                 });
             });
-        if let Some(a) = self.overlay_ui(ui) {
-            action = Some(a);
-        }
         action
     }
 
@@ -781,5 +659,142 @@ impl RunsPanel {
             }
         });
         action
+    }
+}
+
+/// A run's state in the table: the window's own run says whether it trains now.
+fn state_cell(ui: &mut Ui, run: &SavedRun, state: RunState, current: Option<(&Path, bool)>) {
+    let state = match current {
+        Some((dir, running)) if dir == run.dir => {
+            if running {
+                RunState::Training
+            } else if state == RunState::Training {
+                RunState::Paused
+            } else {
+                state
+            }
+        }
+        _ => state,
+    };
+    let colour = match state {
+        RunState::Diverged => ui.visuals().error_fg_color,
+        RunState::Training => ui.visuals().warn_fg_color,
+        _ => ui.visuals().text_color(),
+    };
+    ui.colored_label(colour, state.label())
+        .on_hover_text(state.explain());
+}
+
+/// A run's Load button and its More… menu (continue, rename, delete with a second click);
+/// the action asked for, if any.
+fn row_actions(
+    ui: &mut Ui,
+    run: &mut SavedRun,
+    renaming: &mut Option<(PathBuf, String)>,
+    confirm_delete: &mut Option<PathBuf>,
+    message: &mut Option<String>,
+    rescan: &mut bool,
+) -> Option<RunsAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        if ui
+            .button("Load")
+            .on_hover_text("Show its curves and weights; Start continues it")
+            .clicked()
+        {
+            action = Some(RunsAction::Load(run.dir.clone(), 0));
+        }
+        ui.menu_button("More…", |ui| {
+            if ui
+                .button("Continue for 10 more epochs")
+                .on_hover_text("Load it and allow 10 more epochs")
+                .clicked()
+            {
+                action = Some(RunsAction::Load(run.dir.clone(), 10));
+            }
+            if ui.button("Rename").clicked() {
+                *renaming = Some((run.dir.clone(), run.name()));
+            }
+            if ui.button("Delete…").clicked() {
+                *confirm_delete = Some(run.dir.clone());
+            }
+        });
+        if confirm_delete.as_ref() == Some(&run.dir) {
+            if ui.button("Really delete").clicked() {
+                match run.clone().delete() {
+                    Ok(()) => *rescan = true,
+                    Err(e) => *message = Some(format!("Cannot delete: {e}")),
+                }
+                *confirm_delete = None;
+            }
+            if ui.button("Keep").clicked() {
+                *confirm_delete = None;
+            }
+        }
+    });
+    action
+}
+
+/// A run's name (cut to the column, the whole of it and where it lives on hover), or the
+/// field it is being renamed in.
+fn name_cell(
+    ui: &mut Ui,
+    run: &mut SavedRun,
+    wide: bool,
+    renaming: &mut Option<(PathBuf, String)>,
+    message: &mut Option<String>,
+    rescan: &mut bool,
+) {
+    match renaming {
+        Some((dir, text)) if *dir == run.dir => {
+            let edit = ui.text_edit_singleline(text);
+            if edit.lost_focus() {
+                if let Err(e) = run.rename(text) {
+                    *message = Some(format!("Cannot rename: {e}"));
+                }
+                *rescan = true;
+                *renaming = None;
+            }
+        }
+        _ => {
+            ui.scope(|ui| {
+                // Wide enough for a whole folder name (date, model,
+                // settings) in a wide window: cut to 200 px, names
+                // were identical prefixes.
+                ui.set_min_width(120.0);
+                ui.set_max_width(if wide { 340.0 } else { 200.0 });
+                ui.add(egui::Label::new(run.name()).truncate())
+                    .on_hover_text(format!(
+                        "{}\ncreated {} UTC\n{}\n{}, {}",
+                        run.name(),
+                        utc_stamp(run.meta.created),
+                        run.dir.display(),
+                        run.meta.dataset,
+                        short_settings(&run.config())
+                    ));
+            });
+        }
+    }
+}
+
+/// A run's epochs (done / planned), best validation accuracy and test accuracy.
+fn number_cells(ui: &mut Ui, run: &SavedRun) {
+    ui.label(format!("{}/{}", run.history.len(), run.settings.epochs()));
+    let best = run.best_val_accuracy();
+    ui.label(if best.is_nan() {
+        "-".to_string()
+    } else {
+        format!("{:.2} %", 100.0 * best)
+    });
+    // Measured once, when the run finished (or diverged).
+    match run.summary.as_ref().map(|s| s.test_acc) {
+        Some(t) if t.is_finite() => {
+            ui.label(format!("{:.2} %", 100.0 * t))
+                .on_hover_text("Test accuracy, measured when it finished");
+        }
+        _ => {
+            ui.label("-")
+                .on_hover_text("Measured when the run finishes (or with Evaluate on test)");
+        }
     }
 }

@@ -80,7 +80,7 @@ impl TableExport {
         {
             self.message = Some(match outcome {
                 Ok((dir, files)) => (format!("Wrote {files} files to {}", dir.display()), false),
-                Err(e) => (e, true),
+                Err(e) => (e.to_string(), true),
             });
             self.task = None;
         }

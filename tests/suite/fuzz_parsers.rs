@@ -182,6 +182,7 @@ fn sweep_and_config_files() {
         let config = outcome(trainviz::train::TrainConfig::from_toml(text));
         let sweep = trainviz::runs::sweep::SweepSpec::from_toml(text)
             .and_then(|spec| spec.points(&trainviz::train::TrainConfig::default()))
+            .map_err(|e| e.to_string())
             .and_then(|points| {
                 if points.is_empty() {
                     Err("no sweep points".into())

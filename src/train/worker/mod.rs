@@ -609,7 +609,7 @@ impl Worker {
                     self.tell(EventKind::Saved { dir: dir.clone() });
                 }
             }
-            Err(e) => self.error(e),
+            Err(e) => self.error(e.to_string()),
         }
     }
 }

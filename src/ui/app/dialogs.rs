@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use egui::Ui;
 
 use super::download::manual_steps;
-use super::{Tab, TrainvizApp};
+use super::{Notice, Tab, TrainvizApp};
 use crate::data::DatasetKind;
 use crate::ui::background::Task;
 use crate::ui::controls::UiAction;
@@ -125,10 +125,7 @@ impl TrainvizApp {
                 .default_width(520.0)
                 .show(ctx, |ui| {
                     ui.label("The download did not work:");
-                    ui.colored_label(
-                        ui.visuals().warn_fg_color,
-                        help.split(". What was received").next().unwrap_or(&help),
-                    );
+                    ui.colored_label(ui.visuals().warn_fg_color, help.headline());
                     ui.label("To install it by hand (select and copy the steps):");
                     ui.add(
                         egui::TextEdit::multiline(&mut text)
@@ -165,7 +162,7 @@ impl TrainvizApp {
                 }
                 Ok(None) if !quick => {}
                 Ok(None) | Err(_) => {
-                    self.notice = Some(Err(
+                    self.notice = Some(Notice::Problem(
                         "The folder dialog could not open: type the folder's path instead.".into(),
                     ));
                 }

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::TrainvizApp;
+use super::{Notice, TrainvizApp};
 use crate::data::DatasetKind;
-use crate::ui::background::Task;
+use crate::data::download::DownloadError;
+use crate::ui::background::{Task, TaskError};
 use crate::ui::controls::UiAction;
 
 /// How to install CIFAR-10 without the app's download, step by step.
@@ -33,7 +34,6 @@ impl TrainvizApp {
                 crate::data::download::download(&spec, cx.cancel_flag(), |got, total| {
                     cx.progress(got, total)
                 })
-                .map_err(|e| e.to_string())
             },
         ));
     }
@@ -44,22 +44,85 @@ impl TrainvizApp {
         match d.poll() {
             Some(Ok(dir)) => {
                 self.download = None;
-                self.notice = Some(Ok(format!("CIFAR-10 is ready in {}", dir.display())));
+                self.notice = Some(Notice::Done(format!(
+                    "CIFAR-10 is ready in {}",
+                    dir.display()
+                )));
                 self.settings.config.dataset = DatasetKind::Cifar10;
                 self.settings.config.data = Some(dir);
                 self.apply(UiAction::Reset);
             }
             Some(Err(e)) => {
                 self.download = None;
-                if e.contains("To install by hand") {
-                    // The short line goes in the status bar; the steps in their own window.
-                    self.notice = None;
-                    self.download_help = Some(e);
-                } else {
-                    self.notice = Some(Err(e));
-                }
+                self.download_failed(e);
             }
             None => {}
         }
+    }
+
+    /// Says why a download failed where it helps: when the server could not be reached, a
+    /// short line in the status bar and the manual steps in their own window; otherwise
+    /// (a corrupt file, a full disk, Cancel) the message in the status bar.
+    pub(super) fn download_failed(&mut self, error: TaskError<DownloadError>) {
+        match error {
+            TaskError::Failed(e) if e.wants_manual_steps() => {
+                self.notice = None;
+                self.download_help = Some(e);
+            }
+            e => self.notice = Some(Notice::Problem(e.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::Settings;
+
+    #[test]
+    fn only_an_unreachable_server_opens_the_manual_steps() {
+        let mut app = TrainvizApp::new(Settings::default(), None);
+        let offline = DownloadError::Network {
+            url: "https://example.invalid/c.tar.gz".into(),
+            problem: "no route to host".into(),
+            md5: "0".into(),
+            dir: PathBuf::from("data"),
+            folder: "cifar-10-batches-bin".into(),
+        };
+        app.download_failed(TaskError::Failed(offline));
+        let help = app.download_help.as_ref().expect("the manual steps open");
+        assert_eq!(
+            help.headline(),
+            "cannot download https://example.invalid/c.tar.gz: no route to host"
+        );
+        assert!(
+            app.notice.is_none(),
+            "the status bar has its own short line"
+        );
+
+        app.download_help = None;
+        app.download_failed(TaskError::Failed(DownloadError::Cancelled));
+        assert!(
+            app.download_help.is_none(),
+            "Cancel is no reason for the steps"
+        );
+        assert_eq!(
+            app.notice,
+            Some(Notice::Problem(
+                "the download was stopped; the next try resumes".into()
+            ))
+        );
+
+        app.download_failed(TaskError::Failed(DownloadError::Checksum {
+            url: "u".into(),
+            expected: "a".into(),
+            actual: "b".into(),
+        }));
+        assert!(app.download_help.is_none());
+        assert!(
+            matches!(&app.notice, Some(Notice::Problem(m)) if m.contains("its MD5 is b, not a")),
+            "{:?}",
+            app.notice
+        );
     }
 }

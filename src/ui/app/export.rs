@@ -3,7 +3,8 @@
 
 use super::TrainvizApp;
 use crate::report::RunRecord;
-use crate::ui::export::{ExportRequest, ReportData};
+use crate::ui::background::TaskError;
+use crate::ui::export::{ExportFailed, ExportRequest, ReportData};
 
 impl TrainvizApp {
     /// The current run as the report module sees it; `None` before a run is ready.
@@ -48,9 +49,7 @@ impl TrainvizApp {
                 self.exporter
                     .write_report(data, dir.to_path_buf(), self.settings.png, waker);
             }
-            None => {
-                self.exporter.last = Some(Err("Nothing to export yet: start a run first.".into()))
-            }
+            None => self.exporter.last = Some(Err(TaskError::Failed(ExportFailed::NothingYet))),
         }
     }
 
@@ -61,8 +60,7 @@ impl TrainvizApp {
             ExportRequest::Figure(fig) => self.exporter.ask_figure(fig),
             ExportRequest::Report => match (&self.history.saved_dir, self.report_data()) {
                 (_, None) => {
-                    self.exporter.last =
-                        Some(Err("Nothing to export yet: start a run first.".into()));
+                    self.exporter.last = Some(Err(TaskError::Failed(ExportFailed::NothingYet)));
                 }
                 (Some(dir), Some(_)) => {
                     let dir = crate::ui::export::report_dir(dir);

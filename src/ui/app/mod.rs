@@ -38,6 +38,7 @@ use super::race::RacePanel;
 use super::results::ResultsPanel;
 use super::runs::RunsPanel;
 use super::templates::TemplatesPanel;
+use crate::data::download::DownloadError;
 use crate::train::{Command, WorkerHandle};
 
 /// Adds the figures' font (DejaVu Sans) after egui's own: theirs lack the arrows, norms and
@@ -94,9 +95,9 @@ pub struct TrainvizApp {
     runs: RunsPanel,
     runs_dir: Option<std::path::PathBuf>,
     /// A CIFAR-10 download in progress.
-    download: Option<Task<PathBuf>>,
-    /// The full manual steps after a failed download, shown in their own window.
-    download_help: Option<String>,
+    download: Option<Task<PathBuf, DownloadError>>,
+    /// Why the server could not be reached, while the manual steps show in their own window.
+    download_help: Option<DownloadError>,
     /// A preset picked while a run trains, waiting for the user to say it may replace it.
     confirm_preset: Option<&'static str>,
     /// The export window and writes in flight.
@@ -113,9 +114,19 @@ pub struct TrainvizApp {
     folder_dialog: Option<(Task<Option<PathBuf>>, Instant)>,
     /// The window's context, to wake it from background tasks.
     ctx: Option<egui::Context>,
-    /// Outcome of the last data-folder choice or download, shown in the status bar:
-    /// Ok(message) or Err(message).
-    pub notice: Option<Result<String, String>>,
+    /// The frame interval in force, shared with the worker's waker.
+    frame_interval: super::FrameInterval,
+    /// Outcome of the last data-folder choice or download, shown in the status bar.
+    pub notice: Option<Notice>,
+}
+
+/// A line in the status bar about something the user asked for (a data folder, a download).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// It worked: what happened.
+    Done(String),
+    /// It did not: why, shown in the error colour.
+    Problem(String),
 }
 
 impl TrainvizApp {
@@ -171,6 +182,7 @@ impl TrainvizApp {
             folder_window: None,
             folder_dialog: None,
             ctx: None,
+            frame_interval: Default::default(),
             notice: None,
         };
         app.send(Command::Reset(Box::new(app.settings.config.clone())));
@@ -217,7 +229,10 @@ impl TrainvizApp {
     /// Uses the data set in `dir` (its kind detected from its files) and starts a new run.
     pub fn use_data_folder(&mut self, dir: PathBuf) {
         if !dir.is_dir() {
-            self.notice = Some(Err(format!("{} is not a folder", dir.display())));
+            self.notice = Some(Notice::Problem(format!(
+                "{} is not a folder",
+                dir.display()
+            )));
             return;
         }
         self.settings.config.dataset = crate::data::detect_kind(&dir);
@@ -306,6 +321,17 @@ impl TrainvizApp {
         self.software_rendering = software;
     }
 
+    /// Shares the frame interval with the waker given to the worker: the interval this
+    /// window sets each frame is the one its wake-ups ask for.
+    pub fn share_frame_interval(&mut self, interval: super::FrameInterval) {
+        self.frame_interval = interval;
+    }
+
+    /// The frame interval this window asks the worker's wake-ups for.
+    pub fn frame_interval(&self) -> std::time::Duration {
+        self.frame_interval.get()
+    }
+
     /// The race panel (for tests).
     pub fn race_panel(&mut self) -> &mut RacePanel {
         &mut self.race
@@ -339,7 +365,7 @@ impl eframe::App for TrainvizApp {
             (v.focused.unwrap_or(true), v.minimized.unwrap_or(false))
         });
         let interval = super::training_frame_interval(self.software_rendering, focused, minimised);
-        super::set_frame_interval(interval);
+        self.frame_interval.set(interval);
         if self.drain_events() {
             ctx.request_repaint_after(interval);
         }

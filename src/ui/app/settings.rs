@@ -5,70 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::report::PngSize;
 use crate::train::TrainConfig;
 
-/// The views of the central area.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Tab {
-    /// Live curves and class templates.
-    #[default]
-    Training,
-    /// Confusion matrices and per-class accuracy.
-    Confusion,
-    /// Gradient, weight and true-class-probability histograms.
-    Histograms,
-    /// Test images with the model's top-3 guesses.
-    Predictions,
-    /// PCA / t-SNE of a layer's outputs.
-    Embedding,
-    /// Numerical gradient check.
-    GradientCheck,
-    /// Per-layer statistics per epoch.
-    Layers,
-    /// Variants trained side by side.
-    Race,
-    /// Results table and report export.
-    Results,
-    /// Saved runs, overlays and sweeps.
-    Runs,
-    /// Points in the plane: the prediction as a heatmap, click to add points.
-    Plane,
-    /// Every unit's output over the plane and the weights between them.
-    Network,
-}
-
-impl Tab {
-    /// All tabs, in order (keys 1–9; the rest have none).
-    pub const ALL: [Tab; 12] = [
-        Tab::Training,
-        Tab::Confusion,
-        Tab::Histograms,
-        Tab::Predictions,
-        Tab::Embedding,
-        Tab::GradientCheck,
-        Tab::Results,
-        Tab::Runs,
-        Tab::Layers,
-        Tab::Race,
-        Tab::Plane,
-        Tab::Network,
-    ];
-    /// The tab's name in the tab bar.
-    pub(super) fn label(self) -> &'static str {
-        match self {
-            Tab::Training => "Training",
-            Tab::Confusion => "Confusion",
-            Tab::Histograms => "Histograms",
-            Tab::Predictions => "Predictions",
-            Tab::Embedding => "Embedding",
-            Tab::GradientCheck => "Gradient check",
-            Tab::Results => "Results & export",
-            Tab::Runs => "Runs",
-            Tab::Layers => "Layers",
-            Tab::Race => "Race",
-            Tab::Plane => "Plane",
-            Tab::Network => "Network",
-        }
-    }
-}
+pub use crate::ui::words::Tab;
 
 /// Everything remembered across launches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,26 +2,27 @@
 
 use egui::Ui;
 
-use super::TrainvizApp;
+use super::{Notice, TrainvizApp};
+use crate::ui::words::RunState;
 
 impl TrainvizApp {
-    /// What the run is doing, in one word; `None` before there is a run.
-    fn run_state(&self) -> Option<&'static str> {
+    /// What the run is doing; `None` before there is a run.
+    fn run_state(&self) -> Option<RunState> {
         let h = &self.history;
         if h.loading.is_some() {
-            return Some("loading");
+            return Some(RunState::Loading);
         }
         h.info.as_ref()?;
         Some(if h.running {
-            "training"
+            RunState::Training
         } else if h.ended == Some(crate::train::RunStatus::Finished) {
-            "finished"
+            RunState::Finished
         } else if h.ended == Some(crate::train::RunStatus::Diverged) {
-            "diverged"
+            RunState::Diverged
         } else if h.epochs.is_empty() && h.step == 0 {
-            "ready"
+            RunState::Ready
         } else {
-            "paused"
+            RunState::Paused
         })
     }
 
@@ -95,11 +96,11 @@ impl TrainvizApp {
             }
             if let Some(state) = self.run_state() {
                 let colour = match state {
-                    "diverged" => ui.visuals().error_fg_color,
-                    "finished" => ui.visuals().strong_text_color(),
+                    RunState::Diverged => ui.visuals().error_fg_color,
+                    RunState::Finished => ui.visuals().strong_text_color(),
                     _ => ui.visuals().text_color(),
                 };
-                ui.colored_label(colour, state);
+                ui.colored_label(colour, state.label());
             }
             if let Some(n) = &self.history.notice {
                 ui.label(n);
@@ -108,10 +109,10 @@ impl TrainvizApp {
                 ui.colored_label(ui.visuals().error_fg_color, m);
             }
             match &self.notice {
-                Some(Ok(m)) => {
+                Some(Notice::Done(m)) => {
                     ui.label(m);
                 }
-                Some(Err(m)) => {
+                Some(Notice::Problem(m)) => {
                     ui.colored_label(ui.visuals().error_fg_color, m);
                 }
                 None => {}
@@ -124,5 +125,38 @@ impl TrainvizApp {
             }
             self.exporter.status(ui);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::Settings;
+
+    #[test]
+    fn the_state_is_decided_by_the_history_not_by_a_word() {
+        let mut app = TrainvizApp::new(Settings::default(), None);
+        app.history = Default::default();
+        assert_eq!(app.run_state(), None, "no run yet");
+        app.history.loading = Some("CIFAR-10".into());
+        assert_eq!(app.run_state(), Some(RunState::Loading));
+        app.history.loading = None;
+        let config = crate::train::TrainConfig {
+            dataset: crate::data::DatasetKind::Synthetic,
+            train_limit: Some(50),
+            ..Default::default()
+        };
+        let data = crate::data::load(&config.data_request()).expect("the synthetic set");
+        app.history.info = Some(crate::train::RunInfo::new(
+            &data,
+            crate::train::record::RunSettings::new(config),
+        ));
+        assert_eq!(app.run_state(), Some(RunState::Ready));
+        app.history.running = true;
+        assert_eq!(app.run_state(), Some(RunState::Training));
+        app.history.running = false;
+        app.history.ended = Some(crate::train::RunStatus::Diverged);
+        assert_eq!(app.run_state(), Some(RunState::Diverged));
+        assert_eq!(RunState::Diverged.label(), "diverged");
     }
 }
