@@ -165,7 +165,7 @@ impl ControlsPanel {
         let mut editing = false;
         // A field whose text cannot apply blocks the whole live change: nothing half-applies.
         let mut refused = false;
-        let ok = |_: f64| Ok::<(), String>(());
+        let ok = super::field::no_extra_check;
         let mut watch = |r: super::field::FieldResponse| {
             editing |= r.editing;
             refused |= r.error.is_some();
@@ -277,7 +277,7 @@ fn reset_section(
     running: Option<&RunSettings>,
     actions: &mut Vec<UiAction>,
 ) {
-    let ok = |_: f64| Ok::<(), String>(());
+    let ok = super::field::no_extra_check;
     ui.heading("On reset");
     // Every setting that differs from the run's (epochs included) waits for Reset; the
     // note names them, so no reset-only edit passes without a word.
@@ -331,7 +331,7 @@ fn reset_section(
 
 /// The chosen η schedule's own settings (and the range test for a cyclic one).
 fn schedule_settings(ui: &mut Ui, edited: &mut TrainConfig, actions: &mut Vec<UiAction>) {
-    let ok = |_: f64| Ok::<(), String>(());
+    let ok = super::field::no_extra_check;
     match edited.schedule {
         ScheduleKind::Exp => {
             ui.weak("Decay factor: in the Live section above.");
@@ -394,7 +394,7 @@ fn schedule_settings(ui: &mut Ui, edited: &mut TrainConfig, actions: &mut Vec<Ui
 /// The model: hidden layers, activation, initialisation, batch norm, dropout and the
 /// optimiser's own constants.
 fn model_section(ui: &mut Ui, edited: &mut TrainConfig) {
-    let ok = |_: f64| Ok::<(), String>(());
+    let ok = super::field::no_extra_check;
     ui.heading("Model");
     if super::layers_field::layers_field(ui, edited) {
         // A layer stack: its hidden layers, activations, batch norm and dropout are in
@@ -452,7 +452,7 @@ fn model_section(ui: &mut Ui, edited: &mut TrainConfig) {
 fn model_constants(
     ui: &mut Ui,
     edited: &mut TrainConfig,
-    ok: impl Fn(f64) -> Result<(), String> + Copy,
+    ok: impl Fn(f64) -> Result<(), std::convert::Infallible> + Copy,
 ) {
     combo(
         ui,
@@ -482,7 +482,7 @@ fn model_constants(
 
 /// The data: data set, folder (or download), split, inputs and seed.
 fn data_section(ui: &mut Ui, edited: &mut TrainConfig, actions: &mut Vec<UiAction>) {
-    let ok = |_: f64| Ok::<(), String>(());
+    let ok = super::field::no_extra_check;
     ui.heading("Data");
     combo(
         ui,

@@ -7,24 +7,40 @@ use egui::Ui;
 
 use super::field::text_field;
 use crate::data::{DatasetKind, ImageShape};
-use crate::model::layers::{self, Shape};
+use crate::model::layers::{self, LayersError, Shape};
 use crate::train::TrainConfig;
 
+/// Why a layers text is refused for the settings' data set.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LayersFieldError {
+    /// The text is not in the grammar, or a layer does not fit the images.
+    #[error("layers = \"{text}\": {error}{on}")]
+    Layers {
+        /// The text as typed (trimmed).
+        text: String,
+        /// What is wrong.
+        error: Box<LayersError>,
+        /// " (on H×W×C images)" when the shape was the problem, else empty.
+        on: String,
+    },
+    /// The data set is points in the plane, which layers cannot read.
+    #[error(
+        "layers = \"{0}\": layers read images: pick CIFAR-10, Fashion-MNIST, an image folder or \
+         the practice set (the points in the plane take hidden layers)"
+    )]
+    NotImages(String),
+}
+
 /// The images' shape and class count the layers of `config` will read, when known without
-/// loading the data (`Err`: why layers cannot apply to this data set).
-fn input_of(config: &TrainConfig) -> Result<Option<(Shape, usize)>, String> {
+/// loading the data (`None`: an image folder, known once read); `Err(())` for points in
+/// the plane, which layers cannot read.
+fn input_of(config: &TrainConfig) -> Result<Option<(Shape, usize)>, ()> {
     let shape = match config.dataset {
         DatasetKind::Cifar10 | DatasetKind::Synthetic => ImageShape::CIFAR,
         DatasetKind::FashionMnist => ImageShape::FASHION,
         // An image folder's classes are its subfolders: known once it is read.
         DatasetKind::Folder => return Ok(None),
-        _ => {
-            return Err(
-                "layers read images: pick CIFAR-10, Fashion-MNIST, an image folder or the \
-                 practice set (the points in the plane take hidden layers)"
-                    .into(),
-            );
-        }
+        _ => return Err(()),
     };
     let shape = Shape {
         h: shape.height,
@@ -35,19 +51,24 @@ fn input_of(config: &TrainConfig) -> Result<Option<(Shape, usize)>, String> {
 }
 
 /// Reads `text` as layers for `config`'s data: the trimmed text, or why it cannot apply.
-pub fn check_layers(text: &str, config: &TrainConfig) -> Result<String, String> {
+pub fn check_layers(text: &str, config: &TrainConfig) -> Result<String, LayersFieldError> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(String::new());
     }
-    let refused = |why: String| format!("layers = \"{t}\": {why}");
-    let specs = layers::parse(t).map_err(|e| refused(e.to_string()))?;
-    if let Some((shape, classes)) = input_of(config).map_err(refused)? {
+    let refused = |error: LayersError, on: String| LayersFieldError::Layers {
+        text: t.to_string(),
+        error: Box::new(error),
+        on,
+    };
+    let specs = layers::parse(t).map_err(|e| refused(e, String::new()))?;
+    let input = input_of(config).map_err(|()| LayersFieldError::NotImages(t.to_string()))?;
+    if let Some((shape, classes)) = input {
         layers::describe(&specs, shape, classes).map_err(|e| {
-            refused(format!(
-                "{e} (on {}×{}×{} images)",
-                shape.h, shape.w, shape.c
-            ))
+            refused(
+                e,
+                format!(" (on {}×{}×{} images)", shape.h, shape.w, shape.c),
+            )
         })?;
     }
     Ok(t.to_string())
@@ -126,9 +147,13 @@ mod tests {
             Ok("patchify 4:10, relu, dense 50".into())
         );
         assert_eq!(check_layers("  ", &cifar), Ok(String::new()));
-        let e = check_layers("patchify 4:10, rleu", &cifar).unwrap_err();
+        let e = check_layers("patchify 4:10, rleu", &cifar)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("rleu"), "{e}");
-        let e = check_layers("patchify 5:10", &cifar).unwrap_err();
+        let e = check_layers("patchify 5:10", &cifar)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("patchify 5:10") && e.contains("32×32×3"), "{e}");
         let plane = TrainConfig {
             dataset: DatasetKind::Spiral,
