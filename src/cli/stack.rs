@@ -91,8 +91,11 @@ pub fn train_stack(config: &TrainConfig, out: Option<&Path>, print: bool) -> Res
         let epoch = trainer.epochs_done();
         if print {
             println!(
-                "epoch {epoch:>3}/{}  train loss {train_loss:.4} (batch mean) | val cost {:.4} acc {:.4} | η {eta:.2e} | {seconds:.3} s",
-                config.epochs, v.cost, v.accuracy
+                "epoch {epoch:>3}/{}  train loss {train_loss:.4} (batch mean) | val cost {:.4} acc {:.4} | η {} | {seconds:.3} s",
+                config.epochs,
+                v.cost,
+                v.accuracy,
+                crate::format::number(eta)
             );
         }
         csv.push_str(&format!(

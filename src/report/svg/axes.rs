@@ -2,7 +2,7 @@
 
 use super::canvas::{Anchor, Canvas};
 
-pub use crate::format::{nice_ticks, tick_label};
+use crate::format::{TickStyle, nice_ticks, tick_label};
 
 /// A rectangle of the canvas and the data range mapped onto it.
 #[derive(Debug, Clone, Copy)]
@@ -31,30 +31,28 @@ impl Axes {
     /// (for category axes).
     pub fn draw(&self, c: &mut Canvas, x_label: &str, y_label: &str, x_ticks: bool) {
         let (l, t, r, b) = self.area;
-        let yt = nice_ticks(self.y.0, self.y.1, 6);
-        let ystep = if yt.len() > 1 { yt[1] - yt[0] } else { 1.0 };
+        let (yt, ystep) = nice_ticks(self.y.0, self.y.1, 6, TickStyle::PRINT);
         for &v in &yt {
             let y = self.py(v);
             c.line((l, y), (r, y), "#dddddd", 1.0, None);
             c.text(
                 l - 8.0,
                 y + 5.0,
-                &tick_label(v, ystep),
+                &tick_label(v, ystep, TickStyle::PRINT),
                 14.0,
                 Anchor::End,
                 0.0,
             );
         }
         if x_ticks {
-            let xt = nice_ticks(self.x.0, self.x.1, 8);
-            let xstep = if xt.len() > 1 { xt[1] - xt[0] } else { 1.0 };
+            let (xt, xstep) = nice_ticks(self.x.0, self.x.1, 8, TickStyle::PRINT);
             for &v in &xt {
                 let x = self.px(v);
                 c.line((x, b), (x, b + 5.0), "#333333", 1.0, None);
                 c.text(
                     x,
                     b + 22.0,
-                    &tick_label(v, xstep),
+                    &tick_label(v, xstep, TickStyle::PRINT),
                     14.0,
                     Anchor::Middle,
                     0.0,
@@ -94,28 +92,4 @@ pub(super) fn padded_range(values: impl Iterator<Item = f64>, floor_zero: bool) 
         },
         hi + pad,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ticks_are_round_and_cover_the_range() {
-        assert_eq!(
-            nice_ticks(0.0, 1.0, 5),
-            vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
-        );
-        let t = nice_ticks(1.73, 2.31, 6);
-        assert!(t.iter().all(|v| (1.73..=2.31).contains(v)));
-        assert!(t.len() >= 3);
-        assert_eq!(nice_ticks(1.0, 1.0, 5), vec![1.0]);
-    }
-
-    #[test]
-    fn tick_labels_have_the_needed_decimals() {
-        assert_eq!(tick_label(0.25, 0.05), "0.25");
-        assert_eq!(tick_label(2.0, 0.5), "2.0");
-        assert_eq!(tick_label(20.0, 5.0), "20");
-    }
 }

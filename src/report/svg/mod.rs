@@ -19,7 +19,7 @@ mod scatter;
 mod style;
 mod text;
 
-pub use axes::{Axes, nice_ticks, tick_label};
+pub use axes::Axes;
 pub use bar::bar_chart;
 pub use canvas::{Anchor, Canvas, FONT_FAMILY};
 pub use heatmap::heatmap;
