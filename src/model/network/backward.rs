@@ -4,7 +4,7 @@ use ndarray::{Array1, ArrayView2, ArrayViewMut2, Axis, linalg::general_mat_mul, 
 
 use super::Network;
 use super::forward::Pass;
-use super::layer::{BatchNorm, Layer};
+use super::layer::{Activation, BatchNorm, Layer};
 use super::workspace::{BnCache, Workspace};
 use crate::model::Real;
 use crate::model::loss::{Loss, loss_rows};
@@ -121,78 +121,104 @@ impl<F: Real> Network<F> {
             };
             // Propagate before updating: the lower layer needs this layer's old weights.
             if let (true, Some(input)) = (l > 0, input) {
-                let mut below = deltas_below[l - 1].slice_mut(s![..rows, ..]);
-                general_mat_mul(
-                    F::one(),
-                    &delta,
-                    &self.layers[l].weights,
-                    F::zero(),
-                    &mut below,
+                let mask = ws.dropped.then(|| ws.masks[l - 1].slice(s![..rows, ..]));
+                propagate(
+                    deltas_below[l - 1].slice_mut(s![..rows, ..]),
+                    delta,
+                    &self.layers[l],
+                    self.activation,
+                    input,
+                    mask,
                 );
-                let act = self.activation;
-                if ws.dropped {
-                    // The output seen above is a·m; a is the activation's own output.
-                    let mask = ws.masks[l - 1].slice(s![..rows, ..]);
-                    ndarray::Zip::from(&mut below)
-                        .and(&input)
-                        .and(&mask)
-                        .for_each(|d, &out, &m| {
-                            *d = if m == F::zero() {
-                                F::zero()
-                            } else {
-                                *d * m * act.derivative_from_output(out / m)
-                            };
-                        });
-                } else {
-                    below.zip_mut_with(&input, |d, &a| *d = *d * act.derivative_from_output(a));
-                }
             }
-            let layer = &mut self.layers[l];
-            let bias_grad = delta.sum_axis(Axis(0));
-            match &mut grad {
-                GradientUse::Step { eta, lambda } => {
-                    if let Some(input) = input {
-                        let keep = F::one() - F::of(2.0) * *eta * *lambda;
-                        crate::model::kernels::sgd_update(
-                            layer.weights.view_mut(),
-                            delta,
-                            input,
-                            keep,
-                            *eta,
-                        );
-                    }
-                    match (&mut layer.bn, &bn_grads) {
-                        (Some(bn), Some((dgamma, dbeta))) => {
-                            bn.gamma.scaled_add(-*eta, dgamma);
-                            bn.beta.scaled_add(-*eta, dbeta);
-                        }
-                        _ => layer.bias.scaled_add(-*eta, &bias_grad),
-                    }
-                }
-                GradientUse::Store { lambda, out } => {
-                    let g = &mut out[l];
-                    if let Some(input) = input {
-                        // g holds W (cloned above): g ← 2λ·W + δᵀ·input, through the same
-                        // fused kernel as a step (a general GEMM packs first, and was a fifth
-                        // of an Adam epoch).
-                        let two_lambda = F::of(2.0) * *lambda;
-                        crate::model::kernels::sgd_update(
-                            g.weights.view_mut(),
-                            delta,
-                            input,
-                            two_lambda,
-                            -F::one(),
-                        );
-                    }
-                    g.bias.assign(&bias_grad);
-                    if let (Some(bn), Some((dgamma, dbeta))) = (&mut g.bn, bn_grads) {
-                        bn.gamma = dgamma;
-                        bn.beta = dbeta;
-                    }
-                }
-            }
+            apply_gradient(&mut self.layers[l], l, &mut grad, delta, input, bn_grads);
         }
         total
+    }
+}
+
+/// ∂cost/∂(pre-activation) of the layer below `layer` into `below`: `delta` (this layer's)
+/// back through its weights, times the activation's derivative at `input` (the layer
+/// below's output, with dropout the output times its `mask`).
+fn propagate<F: Real>(
+    mut below: ArrayViewMut2<F>,
+    delta: ArrayView2<F>,
+    layer: &Layer<F>,
+    act: Activation,
+    input: ArrayView2<F>,
+    mask: Option<ArrayView2<F>>,
+) {
+    general_mat_mul(F::one(), &delta, &layer.weights, F::zero(), &mut below);
+    if let Some(mask) = mask {
+        // The output seen above is a·m; a is the activation's own output.
+        ndarray::Zip::from(&mut below)
+            .and(&input)
+            .and(&mask)
+            .for_each(|d, &out, &m| {
+                *d = if m == F::zero() {
+                    F::zero()
+                } else {
+                    *d * m * act.derivative_from_output(out / m)
+                };
+            });
+    } else {
+        below.zip_mut_with(&input, |d, &a| *d = *d * act.derivative_from_output(a));
+    }
+}
+
+/// Uses layer `l`'s gradients as `grad` says: a step on `layer`, or stored in `grad`'s
+/// `out[l]`. `delta` is ∂cost/∂s of the layer, `input` what it multiplied (none: the
+/// caller updates the weights), `bn_grads` batch norm's (∂γ, ∂β) when it has one.
+fn apply_gradient<F: Real>(
+    layer: &mut Layer<F>,
+    l: usize,
+    grad: &mut GradientUse<'_, F>,
+    delta: ArrayView2<F>,
+    input: Option<ArrayView2<F>>,
+    bn_grads: Option<(Array1<F>, Array1<F>)>,
+) {
+    let bias_grad = delta.sum_axis(Axis(0));
+    match grad {
+        GradientUse::Step { eta, lambda } => {
+            if let Some(input) = input {
+                let keep = F::one() - F::of(2.0) * *eta * *lambda;
+                crate::model::kernels::sgd_update(
+                    layer.weights.view_mut(),
+                    delta,
+                    input,
+                    keep,
+                    *eta,
+                );
+            }
+            match (&mut layer.bn, &bn_grads) {
+                (Some(bn), Some((dgamma, dbeta))) => {
+                    bn.gamma.scaled_add(-*eta, dgamma);
+                    bn.beta.scaled_add(-*eta, dbeta);
+                }
+                _ => layer.bias.scaled_add(-*eta, &bias_grad),
+            }
+        }
+        GradientUse::Store { lambda, out } => {
+            let g = &mut out[l];
+            if let Some(input) = input {
+                // g holds W (cloned above): g ← 2λ·W + δᵀ·input, through the same
+                // fused kernel as a step (a general GEMM packs first, and was a fifth
+                // of an Adam epoch).
+                let two_lambda = F::of(2.0) * *lambda;
+                crate::model::kernels::sgd_update(
+                    g.weights.view_mut(),
+                    delta,
+                    input,
+                    two_lambda,
+                    -F::one(),
+                );
+            }
+            g.bias.assign(&bias_grad);
+            if let (Some(bn), Some((dgamma, dbeta))) = (&mut g.bn, bn_grads) {
+                bn.gamma = dgamma;
+                bn.beta = dbeta;
+            }
+        }
     }
 }
 
