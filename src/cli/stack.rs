@@ -95,7 +95,7 @@ pub fn train_stack(config: &TrainConfig, out: Option<&Path>, print: bool) -> Res
                 config.epochs,
                 v.cost,
                 v.accuracy,
-                crate::format::number(eta)
+                crate::format::short_number(eta)
             );
         }
         csv.push_str(&format!(

@@ -105,7 +105,7 @@ pub fn train(
                         m.train.accuracy,
                         m.val.cost,
                         m.val.accuracy,
-                        crate::format::number(m.eta),
+                        crate::format::short_number(m.eta),
                         m.seconds
                     );
                     if let Some(images) = m.images {
