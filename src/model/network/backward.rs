@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, ArrayView2, ArrayViewMut2, Axis, linalg::general_mat_mul, s};
 
-use super::Network;
+use super::dense::Network;
 use super::forward::Pass;
 use super::layer::{Activation, BatchNorm, Layer};
 use super::workspace::{BnCache, Workspace};

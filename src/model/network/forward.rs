@@ -3,9 +3,10 @@
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, s};
 use rand::Rng;
 
+use super::dense::Network;
+use super::layer::BatchNorm;
 use super::layer::{Activation, BN_AVERAGING, BN_EPS};
 use super::workspace::{BnCache, Workspace};
-use super::{Network, layer::BatchNorm};
 use crate::model::Real;
 use crate::model::loss::{Loss, loss_rows};
 

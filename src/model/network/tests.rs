@@ -3,7 +3,8 @@
 use super::*;
 use crate::model::LossKind;
 use crate::model::gradcheck::relative_error;
-use ndarray::s;
+use ndarray::{Array2, s};
+use rand::Rng;
 use rand::{SeedableRng, rngs::SmallRng};
 
 fn problem(rng: &mut SmallRng) -> (Array2<f64>, Vec<u8>) {

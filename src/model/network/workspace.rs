@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, s};
 
-use super::Network;
+use super::dense::Network;
 use crate::model::Real;
 
 /// Buffers reused between batches so that a training step allocates nothing.
