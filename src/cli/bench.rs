@@ -110,6 +110,10 @@ pub fn bench_linear_config(b: &BenchArgs) -> Result<TrainConfig> {
     })
 }
 
+/// `trainviz bench`: loads the training set, then either times the ConvNets `--nets` names
+/// alone or the whole benchmark (the settings beside NumPy, one evaluation pass, the thread
+/// scaling, the machine's peaks and every ConvNet), printing as it goes and the report as
+/// JSON with `--json`.
 pub(super) fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
     if b.ui_epochs.is_some() || b.ui_while_training.is_some() {
         bail!("the window's benchmarks run from the trainviz program, not the library");
@@ -138,33 +142,9 @@ pub(super) fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
     );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if let Some(nets) = &b.nets {
-        let peaks = crate::model::kernels::measure_peaks(cores);
-        let report = stack::bench_nets(&linear, &splits, nets, b.steps, peaks.gflops)?;
-        println!(
-            "machine peak with {cores} threads: {:.1} GFLOP/s f32 multiply-add",
-            peaks.gflops
-        );
-        if b.json {
-            println!("{}", serde_json::to_string(&report)?);
-        }
-        return Ok(());
+        return bench_nets_only(b, &linear, &splits, nets, cores);
     }
-    // The reference's MLP setting is the mlp-relu preset.
-    let mlp = TrainConfig {
-        epochs: b.epochs,
-        ..crate::runs::presets::find("mlp-relu")
-            .context("the mlp-relu preset")?
-            .config(&linear)
-            .map_err(anyhow::Error::msg)?
-    };
-    let mlp_bn = TrainConfig {
-        batch_norm: true,
-        ..mlp.clone()
-    };
-    let mlp_adam = TrainConfig {
-        optimizer: crate::train::OptimizerKind::Adam,
-        ..mlp.clone()
-    };
+    let [mlp, mlp_bn, mlp_adam] = mlp_configs(b, &linear)?;
     // The last two have no NumPy counterpart: they show what batch norm and a stateful
     // optimiser add to the MLP's epoch.
     let cases: [(&str, &TrainConfig, Option<&[&str]>); 4] = [
@@ -179,60 +159,9 @@ pub(super) fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
         ("MLP 50 ReLU + batch norm", &mlp_bn, None),
         ("MLP 50 ReLU, Adam", &mlp_adam, None),
     ];
-    println!(
-        "{:<34} {:>12} {:>12} {:>8}",
-        "setting", "trainviz s", "numpy32 s", "ratio"
-    );
-    let mut ours = Vec::new();
-    let mut gflops = Vec::new();
-    let mut theirs = Vec::new();
-    for (name, config, extra) in cases {
-        let (seconds, gflop) = time_trainviz(config, &splits)?;
-        ours.push(seconds);
-        gflops.push(gflop);
-        let Some(extra) = extra.filter(|_| !b.no_reference) else {
-            println!("{name:<34} {seconds:>12.4} {:>12} {:>8}", "-", "-");
-            theirs.push(None);
-            continue;
-        };
-        let reference = time_reference(b, &dir, extra)?;
-        println!(
-            "{name:<34} {seconds:>12.4} {reference:>12.4} {:>7.1}×",
-            reference / seconds
-        );
-        theirs.push(Some(reference));
-    }
-    let t = crate::train::Trainer::new(linear.clone(), splits.clone(), None)?;
-    let reps = 5;
-    let started = Instant::now();
-    for _ in 0..reps {
-        std::hint::black_box(t.evaluate(crate::train::Subset::Train));
-    }
-    let eval = started.elapsed().as_secs_f64() / reps as f64;
-    // The linear and MLP epochs with 1 thread and with one per core, for the scaling.
-    let mut scaling = Vec::new();
-    let mut counts = vec![1, cores];
-    counts.dedup();
-    for n in counts {
-        let (linear_epoch_s, mlp_epoch_s) = if n == threads {
-            (ours[0], ours[1])
-        } else {
-            let with = |c: &TrainConfig| TrainConfig {
-                threads: Some(n),
-                ..c.clone()
-            };
-            (
-                time_trainviz(&with(&linear), &splits)?.0,
-                time_trainviz(&with(&mlp), &splits)?.0,
-            )
-        };
-        println!("{n} thread(s): linear {linear_epoch_s:.4} s, MLP {mlp_epoch_s:.4} s per epoch");
-        scaling.push(ThreadTiming {
-            threads: n,
-            linear_epoch_s,
-            mlp_epoch_s,
-        });
-    }
+    let timed = time_cases(b, &dir, &splits, &cases)?;
+    let eval = time_evaluation(&linear, &splits)?;
+    let scaling = thread_scaling(&linear, &mlp, &splits, &timed.ours, threads, cores)?;
     let bytes = splits.train.pixels.len() as f64;
     println!(
         "evaluation pass alone (linear, {} images): {eval:.4} s, {:.2} GB/s of u8 pixels, {:.2} GFLOP/s",
@@ -252,6 +181,7 @@ pub(super) fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
         "machine peaks with {cores} threads: {:.1} GFLOP/s f32 multiply-add, {:.1} GB/s reading memory",
         peaks.gflops, peaks.read_gb_per_s
     );
+    let (ours, theirs, gflops) = (&timed.ours, &timed.theirs, &timed.gflops);
     let (linear_gflop, mlp_gflop) = (gflops[0], gflops[1]);
     let share = |gflop: f64, seconds: f64| gflop / seconds / peaks.gflops;
     let report = BenchReport {
@@ -275,18 +205,157 @@ pub(super) fn bench(b: &BenchArgs, threads: Option<usize>) -> Result<()> {
         peak_memory_mb: peak_memory,
         convnets,
     };
+    print_summary(&report);
+    if b.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+/// `trainviz bench --nets …`: only the named ConvNets, with the machine's peak.
+fn bench_nets_only(
+    b: &BenchArgs,
+    linear: &TrainConfig,
+    splits: &std::sync::Arc<data::Splits>,
+    nets: &[String],
+    cores: usize,
+) -> Result<()> {
+    let peaks = crate::model::kernels::measure_peaks(cores);
+    let report = stack::bench_nets(linear, splits, nets, b.steps, peaks.gflops)?;
     println!(
-        "linear epoch: {:.2} GFLOP, {:.0} % of the FMA peak; MLP epoch: {:.2} GFLOP, {:.0} %; peak memory {}",
-        linear_gflop,
-        100.0 * report.linear_share_of_peak,
-        mlp_gflop,
-        100.0 * report.mlp_share_of_peak,
-        report
-            .peak_memory_mb
-            .map_or("unknown".to_string(), |mb| format!("{mb:.0} MB"))
+        "machine peak with {cores} threads: {:.1} GFLOP/s f32 multiply-add",
+        peaks.gflops
     );
     if b.json {
         println!("{}", serde_json::to_string(&report)?);
     }
     Ok(())
+}
+
+/// The MLP settings beside the linear one: the reference's MLP (the mlp-relu preset), the
+/// same with batch norm, and trained by Adam.
+fn mlp_configs(b: &BenchArgs, linear: &TrainConfig) -> Result<[TrainConfig; 3]> {
+    let mlp = TrainConfig {
+        epochs: b.epochs,
+        ..crate::runs::presets::find("mlp-relu")
+            .context("the mlp-relu preset")?
+            .config(linear)
+            .map_err(anyhow::Error::msg)?
+    };
+    let mlp_bn = TrainConfig {
+        batch_norm: true,
+        ..mlp.clone()
+    };
+    let mlp_adam = TrainConfig {
+        optimizer: crate::train::OptimizerKind::Adam,
+        ..mlp.clone()
+    };
+    Ok([mlp, mlp_bn, mlp_adam])
+}
+
+/// What [`time_cases`] measured, one entry per case in its order.
+struct CaseTimes {
+    /// trainviz's median seconds per epoch.
+    ours: Vec<f64>,
+    /// GFLOP of an epoch.
+    gflops: Vec<f64>,
+    /// The NumPy reference's seconds per epoch, where it has the case and was run.
+    theirs: Vec<Option<f64>>,
+}
+
+/// Times each (name, settings, the reference's flags) case here and, where it has flags and
+/// `--no-reference` is not given, in the NumPy reference; prints a table row per case.
+fn time_cases(
+    b: &BenchArgs,
+    dir: &std::path::Path,
+    splits: &std::sync::Arc<data::Splits>,
+    cases: &[(&str, &TrainConfig, Option<&[&str]>)],
+) -> Result<CaseTimes> {
+    println!(
+        "{:<34} {:>12} {:>12} {:>8}",
+        "setting", "trainviz s", "numpy32 s", "ratio"
+    );
+    let mut times = CaseTimes {
+        ours: Vec::new(),
+        gflops: Vec::new(),
+        theirs: Vec::new(),
+    };
+    for &(name, config, extra) in cases {
+        let (seconds, gflop) = time_trainviz(config, splits)?;
+        times.ours.push(seconds);
+        times.gflops.push(gflop);
+        let Some(extra) = extra.filter(|_| !b.no_reference) else {
+            println!("{name:<34} {seconds:>12.4} {:>12} {:>8}", "-", "-");
+            times.theirs.push(None);
+            continue;
+        };
+        let reference = time_reference(b, dir, extra)?;
+        println!(
+            "{name:<34} {seconds:>12.4} {reference:>12.4} {:>7.1}×",
+            reference / seconds
+        );
+        times.theirs.push(Some(reference));
+    }
+    Ok(times)
+}
+
+/// Seconds of one evaluation of the linear classifier on the training set (mean of five).
+fn time_evaluation(linear: &TrainConfig, splits: &std::sync::Arc<data::Splits>) -> Result<f64> {
+    let t = crate::train::Trainer::new(linear.clone(), splits.clone(), None)?;
+    let reps = 5;
+    let started = Instant::now();
+    for _ in 0..reps {
+        std::hint::black_box(t.evaluate(crate::train::Subset::Train));
+    }
+    Ok(started.elapsed().as_secs_f64() / reps as f64)
+}
+
+/// The linear and MLP epochs with 1 thread and with one per core, for the scaling; the
+/// count the main cases ran with reuses their times (`ours`: linear first, MLP second).
+fn thread_scaling(
+    linear: &TrainConfig,
+    mlp: &TrainConfig,
+    splits: &std::sync::Arc<data::Splits>,
+    ours: &[f64],
+    threads: usize,
+    cores: usize,
+) -> Result<Vec<ThreadTiming>> {
+    let mut scaling = Vec::new();
+    let mut counts = vec![1, cores];
+    counts.dedup();
+    for n in counts {
+        let (linear_epoch_s, mlp_epoch_s) = if n == threads {
+            (ours[0], ours[1])
+        } else {
+            let with = |c: &TrainConfig| TrainConfig {
+                threads: Some(n),
+                ..c.clone()
+            };
+            (
+                time_trainviz(&with(linear), splits)?.0,
+                time_trainviz(&with(mlp), splits)?.0,
+            )
+        };
+        println!("{n} thread(s): linear {linear_epoch_s:.4} s, MLP {mlp_epoch_s:.4} s per epoch");
+        scaling.push(ThreadTiming {
+            threads: n,
+            linear_epoch_s,
+            mlp_epoch_s,
+        });
+    }
+    Ok(scaling)
+}
+
+/// The closing line: each epoch's GFLOP and share of the peak, and the peak memory.
+fn print_summary(report: &BenchReport) {
+    println!(
+        "linear epoch: {:.2} GFLOP, {:.0} % of the FMA peak; MLP epoch: {:.2} GFLOP, {:.0} %; peak memory {}",
+        report.linear_gflop_per_epoch,
+        100.0 * report.linear_share_of_peak,
+        report.mlp_gflop_per_epoch,
+        100.0 * report.mlp_share_of_peak,
+        report
+            .peak_memory_mb
+            .map_or("unknown".to_string(), |mb| format!("{mb:.0} MB"))
+    );
 }

@@ -46,7 +46,7 @@ pub struct EmbedArgs {
 /// written as a figure; prints the time taken (and with `--compare-exact`, the quality
 /// against the exact method).
 pub(super) fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
-    use crate::train::analysis::{self, MAX_EMBEDDING_POINTS, Projection, TsneSettings};
+    use crate::train::analysis::{self, MAX_EMBEDDING_POINTS, Projection};
     let size = PngSize {
         width_inches: e.figure_width,
         dpi: e.dpi,
@@ -61,14 +61,7 @@ pub(super) fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
     let saved = crate::runs::SavedRun::load(&e.run)?;
     let net = saved.weights()?;
     let hidden = net.layers.len() - 1;
-    let layer = match e.layer {
-        None => hidden.max(1),
-        Some(l) if (1..=hidden + 1).contains(&l) => l,
-        Some(l) => bail!(
-            "--layer {l}: this network has {hidden} hidden layer(s); use 1 to {}",
-            hidden + 1
-        ),
-    } - 1;
+    let layer = chosen_layer(e.layer, hidden)?;
     let mut request = saved.settings.start.data_request();
     if global.data.is_some() {
         request.dir = global.data.clone();
@@ -83,29 +76,7 @@ pub(super) fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
         bail!("the run's data has no validation images to embed");
     }
     let start = Instant::now();
-    let (points, axes) = match e.method {
-        Projection::Pca => {
-            let pca = analysis::pca2_with_variance(&acts);
-            (
-                pca.points,
-                analysis::axis_names(Projection::Pca, Some(pca.variance_share)),
-            )
-        }
-        Projection::Tsne => {
-            let mut search_done = None;
-            let points = analysis::tsne2(&acts, TsneSettings::default(), |f| {
-                // The neighbour search and input similarities come first (a tenth).
-                if f > 0.1 && search_done.is_none() {
-                    search_done = Some(start.elapsed().as_secs_f64());
-                }
-                true
-            });
-            if let Some(s) = search_done {
-                println!("neighbour search and input similarities: {s:.2} s");
-            }
-            (points, analysis::axis_names(Projection::Tsne, None))
-        }
-    };
+    let (points, axes) = project(e.method, &acts, start);
     let seconds = start.elapsed().as_secs_f64();
     let widths: Vec<usize> = net.layers.iter().map(|l| l.weights.nrows()).collect();
     let layer_name = if layer == hidden {
@@ -122,17 +93,7 @@ pub(super) fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
         crate::report::figures::thousands(points.len())
     );
     if e.compare_exact && e.method == Projection::Tsne {
-        if points.len() > 5000 {
-            bail!("--compare-exact needs at most 5,000 points (the exact method is O(n²))");
-        }
-        let start = Instant::now();
-        let exact = analysis::tsne2(&acts, TsneSettings::default().exact(), |_| true);
-        let exact_seconds = start.elapsed().as_secs_f64();
-        println!(
-            "share of 10 nearest neighbours kept: Barnes-Hut {:.4} ({seconds:.2} s), exact {:.4} ({exact_seconds:.2} s)",
-            analysis::neighbour_preservation(&acts, &points, 10),
-            analysis::neighbour_preservation(&acts, &exact, 10),
-        );
+        compare_with_exact(&acts, &points, seconds)?;
     }
     let figure = crate::report::figures::embedding(
         &points,
@@ -148,5 +109,73 @@ pub(super) fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
         crate::report::export_figure(&figure, &path, size)?;
         println!("wrote {}", path.display());
     }
+    Ok(())
+}
+
+/// The 0-based layer `--layer` names (1-based; the class scores are `hidden + 1`), by default
+/// the last hidden layer.
+fn chosen_layer(layer: Option<usize>, hidden: usize) -> Result<usize> {
+    Ok(match layer {
+        None => hidden.max(1),
+        Some(l) if (1..=hidden + 1).contains(&l) => l,
+        Some(l) => bail!(
+            "--layer {l}: this network has {hidden} hidden layer(s); use 1 to {}",
+            hidden + 1
+        ),
+    } - 1)
+}
+
+/// `acts` projected to 2-D by `method`, and the axes' names; t-SNE prints how long its
+/// neighbour search took since `start`.
+fn project(
+    method: crate::train::analysis::Projection,
+    acts: &ndarray::Array2<f32>,
+    start: Instant,
+) -> (Vec<[f32; 2]>, [String; 2]) {
+    use crate::train::analysis::{self, Projection, TsneSettings};
+    match method {
+        Projection::Pca => {
+            let pca = analysis::pca2_with_variance(acts);
+            (
+                pca.points,
+                analysis::axis_names(Projection::Pca, Some(pca.variance_share)),
+            )
+        }
+        Projection::Tsne => {
+            let mut search_done = None;
+            let points = analysis::tsne2(acts, TsneSettings::default(), |f| {
+                // The neighbour search and input similarities come first (a tenth).
+                if f > 0.1 && search_done.is_none() {
+                    search_done = Some(start.elapsed().as_secs_f64());
+                }
+                true
+            });
+            if let Some(s) = search_done {
+                println!("neighbour search and input similarities: {s:.2} s");
+            }
+            (points, analysis::axis_names(Projection::Tsne, None))
+        }
+    }
+}
+
+/// `--compare-exact`: the exact t-SNE of `acts` beside the Barnes-Hut `points` (made in
+/// `seconds`): how many of each point's 10 nearest neighbours each keeps, and the times.
+fn compare_with_exact(
+    acts: &ndarray::Array2<f32>,
+    points: &[[f32; 2]],
+    seconds: f64,
+) -> Result<()> {
+    use crate::train::analysis::{self, TsneSettings};
+    if points.len() > 5000 {
+        bail!("--compare-exact needs at most 5,000 points (the exact method is O(n²))");
+    }
+    let start = Instant::now();
+    let exact = analysis::tsne2(acts, TsneSettings::default().exact(), |_| true);
+    let exact_seconds = start.elapsed().as_secs_f64();
+    println!(
+        "share of 10 nearest neighbours kept: Barnes-Hut {:.4} ({seconds:.2} s), exact {:.4} ({exact_seconds:.2} s)",
+        analysis::neighbour_preservation(acts, points, 10),
+        analysis::neighbour_preservation(acts, &exact, 10),
+    );
     Ok(())
 }

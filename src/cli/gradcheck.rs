@@ -3,6 +3,7 @@
 use anyhow::{Result, bail};
 
 use crate::data::{self, Normalizer};
+use crate::format::{Notation, number, significant};
 
 use crate::train::TrainConfig;
 
@@ -25,14 +26,25 @@ pub(super) fn gradcheck_cmd(
     let mut worst = 0.0f64;
     for p in &report {
         println!(
-            "{:>4} ({:>6} values): max rel error {:.3e}, mean {:.3e}",
-            p.name, p.count, p.max_rel_error, p.mean_rel_error
+            "{:>4} ({:>6} values): max rel error {}, mean {}",
+            p.name,
+            p.count,
+            significant(p.max_rel_error, 4, Notation::Auto),
+            significant(p.mean_rel_error, 4, Notation::Auto)
         );
         worst = worst.max(p.max_rel_error);
     }
     if worst > tol || worst.is_nan() {
-        bail!("gradient check failed: largest relative error {worst:.3e} exceeds {tol:.1e}");
+        bail!(
+            "gradient check failed: largest relative error {} exceeds {}",
+            significant(worst, 4, Notation::Auto),
+            number(tol)
+        );
     }
-    println!("ok: largest relative error {worst:.3e} ≤ {tol:.1e}");
+    println!(
+        "ok: largest relative error {} ≤ {}",
+        significant(worst, 4, Notation::Auto),
+        number(tol)
+    );
     Ok(())
 }

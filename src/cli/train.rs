@@ -108,13 +108,13 @@ pub fn train(
             EventKind::Epoch { metrics: m, .. } => {
                 if print {
                     println!(
-                        "epoch {:>3}/{epochs}  train cost {:.4} acc {:.4} | val cost {:.4} acc {:.4} | η {:.2e} | {:.3} s",
+                        "epoch {:>3}/{epochs}  train cost {:.4} acc {:.4} | val cost {:.4} acc {:.4} | η {} | {:.3} s",
                         m.epoch,
                         m.train.cost,
                         m.train.accuracy,
                         m.val.cost,
                         m.val.accuracy,
-                        m.eta,
+                        crate::format::short_number(m.eta),
                         m.seconds
                     );
                     if let Some(images) = m.images {

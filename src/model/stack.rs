@@ -236,6 +236,145 @@ fn flat_mut<F>(a: &mut Array2<F>) -> &mut [F] {
     a.as_slice_mut().expect("owned arrays are contiguous")
 }
 
+/// The data sets' rows (channel planes one after another) into `dst` as positions ×
+/// channels, the layout the layers work in.
+fn positions_by_channels<F: Real>(inp: Shape, x: ArrayView2<F>, dst: &mut Array2<F>) {
+    let (hw, c) = (inp.positions(), inp.c);
+    for (src, dst) in x.axis_iter(Axis(0)).zip(dst.axis_iter_mut(Axis(0))) {
+        let dst = dst.into_slice().expect("owned rows are contiguous");
+        for (ch, plane) in src
+            .to_slice()
+            .map(|s| s.chunks_exact(hw))
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            for (p, &v) in plane.iter().enumerate() {
+                dst[p * c + ch] = v;
+            }
+        }
+        if src.as_slice().is_none() {
+            for (i, &v) in src.iter().enumerate() {
+                dst[(i % hw) * c + i / hw] = v;
+            }
+        }
+    }
+}
+
+/// Batch norm of `x` (positions × channels) into `y`: on the running averages without a
+/// `cache`, else on the batch's statistics, kept in the cache for the backward pass.
+fn bn_forward<F: Real>(
+    bn: &BatchNorm<F>,
+    x: ArrayView2<F>,
+    y: ArrayViewMut2<F>,
+    cache: Option<&mut Option<BnCache<F>>>,
+) {
+    let Some(slot) = cache else {
+        norm::forward(bn, x, y, None);
+        return;
+    };
+    let (m, c) = x.dim();
+    let cache = slot.get_or_insert_with(|| BnCache::new(m, c));
+    if cache.normed.nrows() != m {
+        *cache = BnCache::new(m, c);
+    }
+    norm::forward(bn, x, y, Some(cache));
+}
+
+/// ReLU of `x` into `y`; a training pass keeps its gate (1 where on) in `masks`, a frozen
+/// pass applies the gate the last training pass kept.
+fn relu_forward<F: Real>(x: &[F], y: &mut [F], masks: &mut Array2<F>, pass: &StackPass<'_>) {
+    let n = x.len();
+    match pass {
+        StackPass::Eval => {
+            for (o, &v) in y.iter_mut().zip(x) {
+                *o = v.max(F::zero());
+            }
+        }
+        StackPass::Train(_) => {
+            let gate = &mut flat_mut(masks)[..n];
+            for ((o, g), &v) in y.iter_mut().zip(gate.iter_mut()).zip(x) {
+                let on = v > F::zero();
+                *g = if on { F::one() } else { F::zero() };
+                *o = if on { v } else { F::zero() };
+            }
+        }
+        StackPass::Frozen => {
+            let gate = &flat(masks)[..n];
+            for ((o, &g), &v) in y.iter_mut().zip(gate).zip(x) {
+                *o = v * g;
+            }
+        }
+    }
+}
+
+/// Inverted dropout with probability `p` of `x` into `y`: a training pass draws a fresh
+/// mask (0 or 1/(1 − p)) into `masks`, a frozen pass applies the last one, evaluation
+/// copies.
+fn dropout_forward<F: Real>(
+    p: f64,
+    x: &[F],
+    y: &mut [F],
+    masks: &mut Array2<F>,
+    pass: &mut StackPass<'_>,
+) {
+    let n = x.len();
+    match pass {
+        StackPass::Eval => y.copy_from_slice(x),
+        StackPass::Train(rng) => {
+            let keep = F::of(1.0 / (1.0 - p));
+            let mask = &mut flat_mut(masks)[..n];
+            for ((o, m), &v) in y.iter_mut().zip(mask.iter_mut()).zip(x) {
+                *m = if rng.random::<f64>() < p {
+                    F::zero()
+                } else {
+                    keep
+                };
+                *o = v * *m;
+            }
+        }
+        StackPass::Frozen => {
+            let mask = &flat(masks)[..n];
+            for ((o, &m), &v) in y.iter_mut().zip(mask).zip(x) {
+                *o = v * m;
+            }
+        }
+    }
+}
+
+/// The backward pass of a layer that works value by value: `d_in` from `d_out`, the
+/// layer's `output` (tanh, sigmoid) or the gate or mask its forward pass kept in `masks`
+/// (ReLU, dropout).
+fn pointwise_backward<F: Real>(
+    spec: &LayerSpec,
+    d_in: &mut [F],
+    d_out: &[F],
+    output: &[F],
+    masks: &Array2<F>,
+) {
+    let n = d_in.len();
+    match spec {
+        LayerSpec::Relu | LayerSpec::Dropout { .. } => {
+            let mask = &flat(masks)[..n];
+            for ((d, &g), &m) in d_in.iter_mut().zip(d_out).zip(mask) {
+                *d = g * m;
+            }
+        }
+        LayerSpec::Tanh => {
+            for ((d, &g), &a) in d_in.iter_mut().zip(d_out).zip(output) {
+                *d = g * (F::one() - a * a);
+            }
+        }
+        LayerSpec::Sigmoid => {
+            for ((d, &g), &a) in d_in.iter_mut().zip(d_out).zip(output) {
+                *d = g * a * (F::one() - a);
+            }
+        }
+        // Flatten (the only other kind the caller sends): the gradient passes unchanged.
+        _ => d_in.copy_from_slice(d_out),
+    }
+}
+
 impl<F: Real> Stack<F> {
     /// A freshly initialised stack of `specs` for images of shape `input`, ending in a dense
     /// layer to `classes`; weights drawn from `init` (biases 0, γ 1, β 0).
@@ -396,28 +535,7 @@ impl<F: Real> Stack<F> {
         }
         ws.rows = rows;
         ws.batch_stats = !matches!(pass, StackPass::Eval);
-        // Channel planes → positions × channels.
-        let inp = self.shapes[0];
-        let (hw, c) = (inp.positions(), inp.c);
-        for (src, dst) in x.axis_iter(Axis(0)).zip(ws.acts[0].axis_iter_mut(Axis(0))) {
-            let dst = dst.into_slice().expect("owned rows are contiguous");
-            for (ch, plane) in src
-                .to_slice()
-                .map(|s| s.chunks_exact(hw))
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                for (p, &v) in plane.iter().enumerate() {
-                    dst[p * c + ch] = v;
-                }
-            }
-            if src.as_slice().is_none() {
-                for (i, &v) in src.iter().enumerate() {
-                    dst[(i % hw) * c + i / hw] = v;
-                }
-            }
-        }
+        positions_by_channels(self.shapes[0], x, &mut ws.acts[0]);
         for i in 0..self.layers.len() {
             let (before, after) = ws.acts.split_at_mut(i + 1);
             let input = &before[i];
@@ -465,41 +583,17 @@ impl<F: Real> Stack<F> {
                     let m = rows * shape_in.positions();
                     let x = mat(flat(input), m, shape_in.c);
                     let y = mat_mut(flat_mut(out), m, shape_in.c);
-                    match pass {
-                        StackPass::Eval => norm::forward(bn, x, y, None),
-                        _ => {
-                            let cache = ws.bn[i].get_or_insert_with(|| BnCache::new(m, shape_in.c));
-                            if cache.normed.nrows() != m {
-                                *cache = BnCache::new(m, shape_in.c);
-                            }
-                            norm::forward(bn, x, y, Some(cache));
-                        }
-                    }
+                    let cache = (!matches!(pass, StackPass::Eval)).then_some(&mut ws.bn[i]);
+                    bn_forward(bn, x, y, cache);
                 }
                 (LayerSpec::Relu, _) => {
                     let n = rows * shape_in.size();
-                    let (x, y) = (&flat(input)[..n], &mut flat_mut(out)[..n]);
-                    match pass {
-                        StackPass::Eval => {
-                            for (o, &v) in y.iter_mut().zip(x) {
-                                *o = v.max(F::zero());
-                            }
-                        }
-                        StackPass::Train(_) => {
-                            let gate = &mut flat_mut(&mut ws.masks[i])[..n];
-                            for ((o, g), &v) in y.iter_mut().zip(gate.iter_mut()).zip(x) {
-                                let on = v > F::zero();
-                                *g = if on { F::one() } else { F::zero() };
-                                *o = if on { v } else { F::zero() };
-                            }
-                        }
-                        StackPass::Frozen => {
-                            let gate = &flat(&ws.masks[i])[..n];
-                            for ((o, &g), &v) in y.iter_mut().zip(gate).zip(x) {
-                                *o = v * g;
-                            }
-                        }
-                    }
+                    relu_forward(
+                        &flat(input)[..n],
+                        &mut flat_mut(out)[..n],
+                        &mut ws.masks[i],
+                        &pass,
+                    );
                 }
                 (LayerSpec::Tanh, _) => {
                     let n = rows * shape_in.size();
@@ -515,28 +609,13 @@ impl<F: Real> Stack<F> {
                 }
                 (LayerSpec::Dropout { p }, _) => {
                     let n = rows * shape_in.size();
-                    let (x, y) = (&flat(input)[..n], &mut flat_mut(out)[..n]);
-                    match &mut pass {
-                        StackPass::Eval => y.copy_from_slice(x),
-                        StackPass::Train(rng) => {
-                            let keep = F::of(1.0 / (1.0 - p));
-                            let mask = &mut flat_mut(&mut ws.masks[i])[..n];
-                            for ((o, m), &v) in y.iter_mut().zip(mask.iter_mut()).zip(x) {
-                                *m = if rng.random::<f64>() < *p {
-                                    F::zero()
-                                } else {
-                                    keep
-                                };
-                                *o = v * *m;
-                            }
-                        }
-                        StackPass::Frozen => {
-                            let mask = &flat(&ws.masks[i])[..n];
-                            for ((o, &m), &v) in y.iter_mut().zip(mask).zip(x) {
-                                *o = v * m;
-                            }
-                        }
-                    }
+                    dropout_forward(
+                        *p,
+                        &flat(input)[..n],
+                        &mut flat_mut(out)[..n],
+                        &mut ws.masks[i],
+                        &mut pass,
+                    );
                 }
                 (LayerSpec::Flatten, _) => {
                     let n = rows * shape_in.size();
@@ -702,37 +781,21 @@ impl<F: Real> Stack<F> {
                         &mut flat_mut(d_in)[..n_in],
                     );
                 }
-                (LayerSpec::Relu | LayerSpec::Dropout { .. }, _, _) => {
-                    let mask = &flat(&ws.masks[i])[..n_in];
-                    for ((d, &g), &m) in flat_mut(d_in)[..n_in]
-                        .iter_mut()
-                        .zip(&flat(d_out)[..n_in])
-                        .zip(mask)
-                    {
-                        *d = g * m;
-                    }
-                }
-                (LayerSpec::Tanh, _, _) => {
-                    for ((d, &g), &a) in flat_mut(d_in)[..n_in]
-                        .iter_mut()
-                        .zip(&flat(d_out)[..n_in])
-                        .zip(&flat(output)[..n_in])
-                    {
-                        *d = g * (F::one() - a * a);
-                    }
-                }
-                (LayerSpec::Sigmoid, _, _) => {
-                    for ((d, &g), &a) in flat_mut(d_in)[..n_in]
-                        .iter_mut()
-                        .zip(&flat(d_out)[..n_in])
-                        .zip(&flat(output)[..n_in])
-                    {
-                        *d = g * a * (F::one() - a);
-                    }
-                }
-                (LayerSpec::Flatten, _, _) => {
-                    flat_mut(d_in)[..n_in].copy_from_slice(&flat(d_out)[..n_in]);
-                }
+                (
+                    spec @ (LayerSpec::Relu
+                    | LayerSpec::Dropout { .. }
+                    | LayerSpec::Tanh
+                    | LayerSpec::Sigmoid
+                    | LayerSpec::Flatten),
+                    _,
+                    _,
+                ) => pointwise_backward(
+                    spec,
+                    &mut flat_mut(d_in)[..n_in],
+                    &flat(d_out)[..n_in],
+                    &flat(output)[..n_in],
+                    &ws.masks[i],
+                ),
                 (spec, _, _) => unreachable!("layer {spec} was built with parameters of its kind"),
             }
         }

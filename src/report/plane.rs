@@ -129,6 +129,33 @@ pub fn decision_boundary(
         );
         crate::format::putln!(csv, "grid,{},{},,{k},{prob:.4}", p[0], p[1]);
     }
+    draw_points(&mut c, &axes, train, test);
+    for (set, points) in [("train", train), ("test", test)] {
+        for p in points {
+            crate::format::putln!(csv, "{set},{},{},{},,", p.x[0], p.x[1], p.label);
+        }
+    }
+    c.rect(
+        axes.area.0,
+        axes.area.1,
+        axes.area.2 - axes.area.0,
+        axes.area.3 - axes.area.1,
+        "none",
+        Some("#333333"),
+    );
+    draw_title(&mut c, w, title);
+    draw_class_legend(&mut c, class_names);
+    Figure {
+        id: "decision_boundary".into(),
+        title: title.to_string(),
+        svg: c.finish(),
+        csv,
+    }
+}
+
+/// The training points filled and the test points as rings, in their class's colour (those
+/// inside the plotted square).
+fn draw_points(c: &mut Canvas, axes: &Axes, train: &[PlanePoint], test: &[PlanePoint]) {
     let inside = |p: &PlanePoint| p.x.iter().all(|v| v.abs() <= EXTENT);
     for p in train.iter().filter(|p| inside(p)) {
         let fill = hex(class_rgb(usize::from(p.label)));
@@ -152,19 +179,10 @@ pub fn decision_boundary(
             2.0,
         );
     }
-    for (set, points) in [("train", train), ("test", test)] {
-        for p in points {
-            crate::format::putln!(csv, "{set},{},{},{},,", p.x[0], p.x[1], p.label);
-        }
-    }
-    c.rect(
-        axes.area.0,
-        axes.area.1,
-        axes.area.2 - axes.area.0,
-        axes.area.3 - axes.area.1,
-        "none",
-        Some("#333333"),
-    );
+}
+
+/// The figure's title at the top, `w` wide.
+fn draw_title(c: &mut Canvas, w: f64, title: &str) {
     // A run's title is longer than the figure is wide: its parts on as many lines as
     // they need.
     let lines = title_lines(title, 80);
@@ -173,7 +191,10 @@ pub fn decision_boundary(
         let y = 22.0 + i as f64 * (size + 4.0) + if lines.len() > 2 { 0.0 } else { 6.0 };
         c.text(w / 2.0, y, line, size, Anchor::Middle, 0.0);
     }
-    // Legend: classes, then what filled and hollow points are.
+}
+
+/// The legend right of the plot: classes, then what filled and hollow points are.
+fn draw_class_legend(c: &mut Canvas, class_names: &[String]) {
     let lx = 600.0;
     let mut ly = 90.0;
     for (k, name) in class_names.iter().enumerate() {
@@ -205,12 +226,6 @@ pub fn decision_boundary(
     for line in ["lighter: less", "sure (near 1/K)"] {
         c.text(lx, ly, line, 13.0, Anchor::Start, 0.0);
         ly += 18.0;
-    }
-    Figure {
-        id: "decision_boundary".into(),
-        title: title.to_string(),
-        svg: c.finish(),
-        csv,
     }
 }
 
@@ -276,9 +291,77 @@ pub fn network(
     class_names: &[String],
     loss: LossKind,
 ) -> Figure {
-    let tile = 44.0;
-    let gap_y = 14.0;
-    let gap_x = 150.0;
+    let columns = network_columns(m, features, class_names);
+    let layout = NetworkLayout {
+        tile: 44.0,
+        gap_x: 150.0,
+        gap_y: 14.0,
+        top: 70.0,
+        heights: columns.iter().map(Vec::len).collect(),
+    };
+    let (tile, top) = (layout.tile, layout.top);
+    let tallest = layout.tallest();
+    let w = 60.0 + columns.len() as f64 * (tile + layout.gap_x) - layout.gap_x + 120.0;
+    let h = top + tallest * (tile + layout.gap_y) + 60.0;
+    let mut c = Canvas::new(w.max(480.0), h);
+    // Links first, so the maps sit on top of their ends.
+    let csv = draw_links(&mut c, net, &layout);
+    for (col, units) in columns.iter().enumerate() {
+        for (i, (label, cells)) in units.iter().enumerate() {
+            let (x, y) = (layout.x_of(col), layout.y_of(col, i));
+            draw_map(&mut c, x, y, tile, m.side, |k| cells[k]);
+            let (lx, anchor) = if col + 1 == columns.len() {
+                (x + tile + 8.0, Anchor::Start)
+            } else if col == 0 {
+                (x - 6.0, Anchor::End)
+            } else {
+                (x + tile / 2.0, Anchor::Middle)
+            };
+            let ly = if col == 0 || col + 1 == columns.len() {
+                y + tile / 2.0 + 5.0
+            } else {
+                y + tile + 12.0
+            };
+            c.text(lx, ly, label, 12.0, anchor, 0.0);
+        }
+    }
+    let hidden = m.layers.len().saturating_sub(1);
+    let heads: Vec<String> = std::iter::once("inputs".to_string())
+        .chain((1..=hidden).map(|l| format!("hidden {l} ({})", net.activation.label())))
+        .chain(std::iter::once(match loss {
+            LossKind::Bce => "p(class), sigmoid".to_string(),
+            _ => "p(class), softmax".to_string(),
+        }))
+        .collect();
+    for (col, head) in heads.iter().enumerate() {
+        c.text(
+            layout.x_of(col) + tile / 2.0,
+            top - 14.0,
+            head,
+            13.0,
+            Anchor::Middle,
+            0.0,
+        );
+    }
+    let title =
+        "Network: each unit's output over the plane; links as thick as |w| (blue +, orange −)";
+    c.text(w.max(480.0) / 2.0, 28.0, title, 14.0, Anchor::Middle, 0.0);
+    Figure {
+        id: "network".into(),
+        title: title.to_string(),
+        svg: c.finish(),
+        csv,
+    }
+}
+
+/// One labelled map per unit, a column per layer: the inputs, each hidden layer's units
+/// (orange negative, blue positive, scaled by the unit's largest value), the class
+/// probabilities in their class's colour.
+fn network_columns(
+    m: &PlaneMaps,
+    features: &[Feature],
+    class_names: &[String],
+) -> Vec<Vec<(String, Vec<[u8; 3]>)>> {
     let mut columns: Vec<Vec<(String, Vec<[u8; 3]>)>> = Vec::new();
     columns.push(
         features
@@ -321,16 +404,44 @@ pub fn network(
             })
             .collect(),
     );
-    let tallest = columns.iter().map(Vec::len).max().unwrap_or(1) as f64;
-    let top = 70.0;
-    let w = 60.0 + columns.len() as f64 * (tile + gap_x) - gap_x + 120.0;
-    let h = top + tallest * (tile + gap_y) + 60.0;
-    let mut c = Canvas::new(w.max(480.0), h);
-    let x_of = |col: usize| 60.0 + col as f64 * (tile + gap_x);
-    let y_of = |col: usize, i: usize| {
-        let n = columns[col].len() as f64;
-        top + (tallest - n) * (tile + gap_y) / 2.0 + i as f64 * (tile + gap_y)
-    };
+    columns
+}
+
+/// Where the network figure's maps go: a column per layer, each centred on the tallest.
+struct NetworkLayout {
+    /// A map's side.
+    tile: f64,
+    /// Space between columns (for the links).
+    gap_x: f64,
+    /// Space between maps of a column (for their labels).
+    gap_y: f64,
+    /// Top of the tallest column.
+    top: f64,
+    /// Maps per column.
+    heights: Vec<usize>,
+}
+
+impl NetworkLayout {
+    /// Maps in the tallest column (at least 1).
+    fn tallest(&self) -> f64 {
+        self.heights.iter().copied().max().unwrap_or(1) as f64
+    }
+    /// Left edge of column `col`.
+    fn x_of(&self, col: usize) -> f64 {
+        60.0 + col as f64 * (self.tile + self.gap_x)
+    }
+    /// Top of map `i` of column `col`.
+    fn y_of(&self, col: usize, i: usize) -> f64 {
+        let n = self.heights.get(col).copied().unwrap_or(0) as f64;
+        let step = self.tile + self.gap_y;
+        self.top + (self.tallest() - n) * step / 2.0 + i as f64 * step
+    }
+}
+
+/// A link for every weight, as thick as |w| and coloured by its sign; returns the CSV of
+/// the weights and biases.
+fn draw_links(c: &mut Canvas, net: &Network<f32>, layout: &NetworkLayout) -> String {
+    let tile = layout.tile;
     let top_weight = net
         .layers
         .iter()
@@ -338,12 +449,11 @@ pub fn network(
         .fold(0f32, |a, w| a.max(w.abs()))
         .max(f32::MIN_POSITIVE);
     let mut csv = String::from("layer,from,to,weight,bias\n");
-    // Links first, so the maps sit on top of their ends.
     for (l, layer) in net.layers.iter().enumerate() {
         for (to, row) in layer.weights.rows().into_iter().enumerate() {
             for (from, &wt) in row.iter().enumerate() {
-                let a = (x_of(l) + tile, y_of(l, from) + tile / 2.0);
-                let b = (x_of(l + 1), y_of(l + 1, to) + tile / 2.0);
+                let a = (layout.x_of(l) + tile, layout.y_of(l, from) + tile / 2.0);
+                let b = (layout.x_of(l + 1), layout.y_of(l + 1, to) + tile / 2.0);
                 let colour = if wt >= 0.0 { POSITIVE } else { NEGATIVE };
                 let strength = wt.abs() / top_weight;
                 c.line(
@@ -358,51 +468,7 @@ pub fn network(
             crate::format::putln!(csv, "{},,{},,{}", l + 1, to + 1, layer.bias[to]);
         }
     }
-    for (col, units) in columns.iter().enumerate() {
-        for (i, (label, cells)) in units.iter().enumerate() {
-            let (x, y) = (x_of(col), y_of(col, i));
-            draw_map(&mut c, x, y, tile, m.side, |k| cells[k]);
-            let (lx, anchor) = if col + 1 == columns.len() {
-                (x + tile + 8.0, Anchor::Start)
-            } else if col == 0 {
-                (x - 6.0, Anchor::End)
-            } else {
-                (x + tile / 2.0, Anchor::Middle)
-            };
-            let ly = if col == 0 || col + 1 == columns.len() {
-                y + tile / 2.0 + 5.0
-            } else {
-                y + tile + 12.0
-            };
-            c.text(lx, ly, label, 12.0, anchor, 0.0);
-        }
-    }
-    let heads: Vec<String> = std::iter::once("inputs".to_string())
-        .chain((1..=hidden).map(|l| format!("hidden {l} ({})", net.activation.label())))
-        .chain(std::iter::once(match loss {
-            LossKind::Bce => "p(class), sigmoid".to_string(),
-            _ => "p(class), softmax".to_string(),
-        }))
-        .collect();
-    for (col, head) in heads.iter().enumerate() {
-        c.text(
-            x_of(col) + tile / 2.0,
-            top - 14.0,
-            head,
-            13.0,
-            Anchor::Middle,
-            0.0,
-        );
-    }
-    let title =
-        "Network: each unit's output over the plane; links as thick as |w| (blue +, orange −)";
-    c.text(w.max(480.0) / 2.0, 28.0, title, 14.0, Anchor::Middle, 0.0);
-    Figure {
-        id: "network".into(),
-        title: title.to_string(),
-        svg: c.finish(),
-        csv,
-    }
+    csv
 }
 
 #[cfg(test)]

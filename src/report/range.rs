@@ -46,24 +46,7 @@ pub fn lr_range_figure(test: &RangeTest, subject: &str) -> Figure {
         lx(test.settings.eta_start),
         lx(test.settings.eta_end).max(lx(test.settings.eta_start) + 1e-9),
     );
-    // The y range follows the smoothed curve (up to 1.5 × where it started), so a blown-up
-    // last mini-batch does not flatten the rest; raw losses above are drawn at the top.
-    let smooth_lo = pts.iter().map(|p| p.smoothed).fold(f64::INFINITY, f64::min);
-    let raw_lo = pts.iter().map(|p| p.loss).fold(f64::INFINITY, f64::min);
-    let start = pts.first().map_or(1.0, |p| p.smoothed);
-    let hi = pts
-        .iter()
-        .map(|p| p.smoothed)
-        .fold(f64::NEG_INFINITY, f64::max)
-        .min(1.5 * start)
-        .max(start);
-    let lo = smooth_lo.min(raw_lo);
-    let (lo, hi) = if lo.is_finite() && hi.is_finite() && hi > lo {
-        let pad = 0.05 * (hi - lo);
-        (lo - pad, hi + pad)
-    } else {
-        (0.0, 1.0)
-    };
+    let (lo, hi) = loss_range(test);
     let axes = Axes {
         area,
         x: (x0, x1),
@@ -76,19 +59,7 @@ pub fn lr_range_figure(test: &RangeTest, subject: &str) -> Figure {
         false,
     );
     let (l, top, _, bottom) = area;
-    for e in (x0.ceil() as i32)..=(x1.floor() as i32) {
-        let x = axes.px(f64::from(e));
-        c.line((x, top), (x, bottom), "#eeeeee", 1.0, None);
-        c.line((x, bottom), (x, bottom + 5.0), "#333333", 1.0, None);
-        c.text(
-            x,
-            bottom + 22.0,
-            &decade_label(e),
-            14.0,
-            Anchor::Middle,
-            0.0,
-        );
-    }
+    draw_decades(&mut c, &axes, (x0, x1));
     let clamp = |y: f64| axes.py(y.clamp(lo, hi));
     let raw: Vec<(f64, f64)> = pts
         .iter()
@@ -119,22 +90,7 @@ pub fn lr_range_figure(test: &RangeTest, subject: &str) -> Figure {
             c.text(x + dx, top + 16.0, &text, 13.0, anchor, 0.0);
         }
     }
-    // The legend goes under the plot, where it covers nothing.
-    let y = h - 8.0 + legend_h / 2.0;
-    let mut x = l;
-    for (name, colour, width) in [
-        ("each mini-batch".to_string(), PALETTE[8], 1.2),
-        (
-            format!("moving average over {} steps", test.window),
-            PALETTE[0],
-            2.5,
-        ),
-        ("suggested bounds".to_string(), PALETTE[1], 1.5),
-    ] {
-        c.line((x, y - 5.0), (x + 26.0, y - 5.0), colour, width, None);
-        c.text(x + 32.0, y, &name, 14.0, Anchor::Start, 0.0);
-        x += 50.0 + svg::text_width(&name, 14.0);
-    }
+    draw_legend(&mut c, (l, h - 8.0 + legend_h / 2.0), test.window);
     let mut csv = String::from("step,eta,batch_loss,smoothed\n");
     for (i, p) in pts.iter().enumerate() {
         crate::format::putln!(csv, "{i},{},{},{}", p.eta, p.loss, p.smoothed);
@@ -144,5 +100,64 @@ pub fn lr_range_figure(test: &RangeTest, subject: &str) -> Figure {
         title,
         svg: c.finish(),
         csv,
+    }
+}
+
+/// The loss axis's range: it follows the smoothed curve (up to 1.5 × where it started), so
+/// a blown-up last mini-batch does not flatten the rest; raw losses above are drawn at the
+/// top.
+fn loss_range(test: &RangeTest) -> (f64, f64) {
+    let pts = &test.points;
+    let smooth_lo = pts.iter().map(|p| p.smoothed).fold(f64::INFINITY, f64::min);
+    let raw_lo = pts.iter().map(|p| p.loss).fold(f64::INFINITY, f64::min);
+    let start = pts.first().map_or(1.0, |p| p.smoothed);
+    let hi = pts
+        .iter()
+        .map(|p| p.smoothed)
+        .fold(f64::NEG_INFINITY, f64::max)
+        .min(1.5 * start)
+        .max(start);
+    let lo = smooth_lo.min(raw_lo);
+    if lo.is_finite() && hi.is_finite() && hi > lo {
+        let pad = 0.05 * (hi - lo);
+        (lo - pad, hi + pad)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+/// A grid line, tick and label at each power of ten on the η axis over `x` (log10 η).
+fn draw_decades(c: &mut Canvas, axes: &Axes, x: (f64, f64)) {
+    let (_, top, _, bottom) = axes.area;
+    for e in (x.0.ceil() as i32)..=(x.1.floor() as i32) {
+        let x = axes.px(f64::from(e));
+        c.line((x, top), (x, bottom), "#eeeeee", 1.0, None);
+        c.line((x, bottom), (x, bottom + 5.0), "#333333", 1.0, None);
+        c.text(
+            x,
+            bottom + 22.0,
+            &decade_label(e),
+            14.0,
+            Anchor::Middle,
+            0.0,
+        );
+    }
+}
+
+/// The legend in a row from `(x, y)` under the plot, where it covers nothing; `window` is
+/// the moving average's length in steps.
+fn draw_legend(c: &mut Canvas, (mut x, y): (f64, f64), window: usize) {
+    for (name, colour, width) in [
+        ("each mini-batch".to_string(), PALETTE[8], 1.2),
+        (
+            format!("moving average over {window} steps"),
+            PALETTE[0],
+            2.5,
+        ),
+        ("suggested bounds".to_string(), PALETTE[1], 1.5),
+    ] {
+        c.line((x, y - 5.0), (x + 26.0, y - 5.0), colour, width, None);
+        c.text(x + 32.0, y, &name, 14.0, Anchor::Start, 0.0);
+        x += 50.0 + svg::text_width(&name, 14.0);
     }
 }

@@ -122,7 +122,7 @@ fn two_ticks(input: GridInput) -> Vec<GridMark> {
     if !(hi.is_finite() && lo.is_finite() && hi > 0.0 && hi > lo) {
         return Vec::new();
     }
-    let step = super::plots::nice_at_most(hi);
+    let step = crate::format::nice_at_most(hi, crate::format::TickStyle::WINDOW);
     let mut marks = vec![GridMark {
         value: step,
         step_size: step,

@@ -5,6 +5,7 @@ use egui::{Color32, Ui};
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
+use crate::format::{Notation, significant};
 use crate::train::AnalysisRequest;
 
 /// Largest relative error that counts as a pass: centred differences with h = 1e-4 carry a
@@ -90,18 +91,21 @@ impl GradcheckPanel {
             for p in report {
                 ui.label(&p.name);
                 ui.label(p.count.to_string());
-                ui.label(format!("{:.2e}", p.max_rel_error));
-                ui.label(format!("{:.2e}", p.mean_rel_error));
+                ui.label(significant(p.max_rel_error, 3, Notation::Auto));
+                ui.label(significant(p.mean_rel_error, 3, Notation::Auto));
                 // The verdict says what it was measured against.
                 if p.max_rel_error <= TOLERANCE {
                     ui.colored_label(
                         Color32::from_rgb(60, 170, 90),
-                        format!("ok (≤ {TOLERANCE:.0e})"),
+                        format!("ok (≤ {})", significant(TOLERANCE, 1, Notation::Auto)),
                     );
                 } else {
                     ui.colored_label(
                         Color32::from_rgb(220, 80, 60),
-                        format!("too large (> {TOLERANCE:.0e})"),
+                        format!(
+                            "too large (> {})",
+                            significant(TOLERANCE, 1, Notation::Auto)
+                        ),
                     );
                 }
                 ui.end_row();

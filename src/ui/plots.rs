@@ -20,10 +20,13 @@ const MAX_STEP_POINTS: usize = 4000;
 pub const TRAIN_COLOUR: Color32 = Color32::from_rgb(66, 133, 244);
 /// Colour of validation curves (orange).
 pub const VAL_COLOUR: Color32 = Color32::from_rgb(245, 130, 32);
-/// Fewest labelled ticks on an axis.
-const MIN_TICKS: usize = 3;
+pub use crate::format::short_number as number;
+use crate::format::{TickStyle, tick_step, ticks_at};
 
-pub use crate::format::{nice_at_least, nice_at_most, short_number as number, tick_text};
+/// A tick label of the window's plots: [`crate::format::tick_label`] in the window's style.
+pub fn tick_text(x: f64, step: f64) -> String {
+    crate::format::tick_label(x, step, TickStyle::WINDOW)
+}
 
 /// Grid marks at round steps, about one per `px_per_tick` points, and never fewer than three
 /// inside the visible range (steps of whole numbers when `integer` and the range allows).
@@ -31,32 +34,25 @@ pub fn tick_marks(input: GridInput, px_per_tick: f64, integer: bool) -> Vec<Grid
     let (lo, hi) = input.bounds;
     let range = hi - lo;
     // NaN ranges fail these checks too.
-    let usable = range.is_finite() && range > 0.0 && input.base_step_size > 0.0;
-    if !usable {
+    if !(range.is_finite() && range > 0.0 && input.base_step_size > 0.0) {
         return Vec::new();
     }
     // base_step_size is the plot's smallest grid spacing (8 points) in data units.
     let px = 8.0 * range / input.base_step_size;
-    let wanted = (px / px_per_tick).floor().clamp(MIN_TICKS as f64, 12.0);
+    let wanted = (px / px_per_tick)
+        .floor()
+        .clamp(crate::format::MIN_TICKS as f64, 12.0);
+    let Some(mut step) = tick_step(lo, hi, wanted, TickStyle::WINDOW) else {
+        return Vec::new();
+    };
     let count = |step: f64| (hi / step).floor() - (lo / step).ceil() + 1.0;
-    // The largest round step that still puts three ticks inside the range: ticks as far
-    // apart as possible, so their labels fit even on a small plot.
-    let mut step = nice_at_least(range / wanted);
-    for _ in 0..40 {
-        if count(step) >= MIN_TICKS as f64 {
-            break;
-        }
-        step = nice_at_most(step * 0.99);
-    }
-    if integer && step < 1.0 && count(1.0) >= MIN_TICKS as f64 {
+    if integer && step < 1.0 && count(1.0) >= crate::format::MIN_TICKS as f64 {
         step = 1.0;
     }
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    (first..=last)
-        .take(200)
-        .map(|i| GridMark {
-            value: i as f64 * step,
+    ticks_at(lo, hi, step)
+        .into_iter()
+        .map(|value| GridMark {
+            value,
             step_size: step,
         })
         .collect()

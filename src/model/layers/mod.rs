@@ -195,111 +195,117 @@ pub fn parse(text: &str) -> Result<Vec<LayerSpec>, LayersError> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let mut out = Vec::new();
-    for (i, raw) in text.split(',').enumerate() {
-        let index = i + 1;
-        let item = raw.trim();
-        let mut words = item.split_whitespace();
-        let name = words
-            .next()
-            .ok_or_else(|| syntax(index, item, format!("empty layer; the forms are {GRAMMAR}")))?
-            .to_ascii_lowercase();
-        let rest: Vec<&str> = words.collect();
-        // "F:N" may be written with spaces around the colon ("patchify 4 : 10").
-        let joined = rest.concat();
-        let arg = if matches!(name.as_str(), "patchify" | "conv") && !rest.is_empty() {
-            Some(joined.as_str())
+    text.split(',')
+        .enumerate()
+        .map(|(i, raw)| parse_layer(i + 1, raw.trim()))
+        .collect()
+}
+
+/// One layer of `--layers`, the `index`-th (from 1), e.g. "conv 3:16" or "relu".
+fn parse_layer(index: usize, item: &str) -> Result<LayerSpec, LayersError> {
+    let mut words = item.split_whitespace();
+    let name = words
+        .next()
+        .ok_or_else(|| syntax(index, item, format!("empty layer; the forms are {GRAMMAR}")))?
+        .to_ascii_lowercase();
+    let rest: Vec<&str> = words.collect();
+    // "F:N" may be written with spaces around the colon ("patchify 4 : 10").
+    let joined = rest.concat();
+    let arg = if matches!(name.as_str(), "patchify" | "conv") && !rest.is_empty() {
+        Some(joined.as_str())
+    } else {
+        if let Some(extra) = rest.get(1) {
+            return Err(syntax(index, item, format!("unexpected \"{extra}\"")));
+        }
+        rest.first().copied()
+    };
+    let no_arg = |spec: LayerSpec| {
+        if let Some(a) = arg {
+            Err(syntax(
+                index,
+                item,
+                format!("\"{name}\" takes no argument, not \"{a}\""),
+            ))
         } else {
-            if let Some(extra) = rest.get(1) {
-                return Err(syntax(index, item, format!("unexpected \"{extra}\"")));
+            Ok(spec)
+        }
+    };
+    Ok(match name.as_str() {
+        "patchify" => {
+            let (f, n) = pair(index, item, arg, "patchify F:N")?;
+            LayerSpec::Patchify { f, n }
+        }
+        "conv" => conv(index, item, arg)?,
+        "pool" => pool(index, item, arg)?,
+        "dense" => {
+            let a = arg.ok_or_else(|| syntax(index, item, "write it as \"dense N\""))?;
+            LayerSpec::Dense {
+                n: number(index, item, a, "the number of units")?,
             }
-            rest.first().copied()
-        };
-        let no_arg = |spec: LayerSpec| {
-            if let Some(a) = arg {
-                Err(syntax(
-                    index,
-                    item,
-                    format!("\"{name}\" takes no argument, not \"{a}\""),
-                ))
-            } else {
-                Ok(spec)
-            }
-        };
-        let spec = match name.as_str() {
-            "patchify" => {
-                let (f, n) = pair(index, item, arg, "patchify F:N")?;
-                LayerSpec::Patchify { f, n }
-            }
-            "conv" => {
-                let (k, n) = pair(index, item, arg, "conv K:N")?;
-                if k % 2 == 0 {
-                    return Err(syntax(
-                        index,
-                        item,
-                        format!(
-                            "the filter side must be odd so that zero padding keeps the size, not {k}"
-                        ),
-                    ));
-                }
-                LayerSpec::Conv { k, n }
-            }
-            "pool" => {
-                let size = match arg {
-                    None => 2,
-                    Some(a) => number(index, item, a, "the pool size")?,
-                };
-                if size != 2 {
-                    return Err(syntax(
-                        index,
-                        item,
-                        format!("only \"pool 2\" (2×2 max pooling) is supported, not {size}"),
-                    ));
-                }
-                LayerSpec::Pool { size }
-            }
-            "dense" => {
-                let a = arg.ok_or_else(|| syntax(index, item, "write it as \"dense N\""))?;
-                LayerSpec::Dense {
-                    n: number(index, item, a, "the number of units")?,
-                }
-            }
-            "flatten" => no_arg(LayerSpec::Flatten)?,
-            "relu" => no_arg(LayerSpec::Relu)?,
-            "tanh" => no_arg(LayerSpec::Tanh)?,
-            "sigmoid" => no_arg(LayerSpec::Sigmoid)?,
-            "bn" => no_arg(LayerSpec::Bn)?,
-            "dropout" => {
-                let a = arg.ok_or_else(|| {
-                    syntax(index, item, "write it as \"dropout P\", P in [0, 0.9]")
-                })?;
-                let p: f64 = a.parse().map_err(|_| {
-                    syntax(
-                        index,
-                        item,
-                        format!("the probability must be a number, not \"{a}\""),
-                    )
-                })?;
-                if !(0.0..=0.9).contains(&p) {
-                    return Err(syntax(
-                        index,
-                        item,
-                        format!("the probability must be in [0, 0.9], not {p}"),
-                    ));
-                }
-                LayerSpec::Dropout { p }
-            }
-            other => {
-                return Err(syntax(
-                    index,
-                    item,
-                    format!("unknown layer \"{other}\"; the forms are {GRAMMAR}"),
-                ));
-            }
-        };
-        out.push(spec);
+        }
+        "flatten" => no_arg(LayerSpec::Flatten)?,
+        "relu" => no_arg(LayerSpec::Relu)?,
+        "tanh" => no_arg(LayerSpec::Tanh)?,
+        "sigmoid" => no_arg(LayerSpec::Sigmoid)?,
+        "bn" => no_arg(LayerSpec::Bn)?,
+        "dropout" => dropout(index, item, arg)?,
+        other => {
+            return Err(syntax(
+                index,
+                item,
+                format!("unknown layer \"{other}\"; the forms are {GRAMMAR}"),
+            ));
+        }
+    })
+}
+
+/// "conv K:N": an odd filter side K, so that zero padding keeps the size.
+fn conv(index: usize, item: &str, arg: Option<&str>) -> Result<LayerSpec, LayersError> {
+    let (k, n) = pair(index, item, arg, "conv K:N")?;
+    if k % 2 == 0 {
+        return Err(syntax(
+            index,
+            item,
+            format!("the filter side must be odd so that zero padding keeps the size, not {k}"),
+        ));
     }
-    Ok(out)
+    Ok(LayerSpec::Conv { k, n })
+}
+
+/// "pool" or "pool 2": 2×2 max pooling, the only size there is.
+fn pool(index: usize, item: &str, arg: Option<&str>) -> Result<LayerSpec, LayersError> {
+    let size = match arg {
+        None => 2,
+        Some(a) => number(index, item, a, "the pool size")?,
+    };
+    if size != 2 {
+        return Err(syntax(
+            index,
+            item,
+            format!("only \"pool 2\" (2×2 max pooling) is supported, not {size}"),
+        ));
+    }
+    Ok(LayerSpec::Pool { size })
+}
+
+/// "dropout P" with P in [0, 0.9].
+fn dropout(index: usize, item: &str, arg: Option<&str>) -> Result<LayerSpec, LayersError> {
+    let a = arg.ok_or_else(|| syntax(index, item, "write it as \"dropout P\", P in [0, 0.9]"))?;
+    let p: f64 = a.parse().map_err(|_| {
+        syntax(
+            index,
+            item,
+            format!("the probability must be a number, not \"{a}\""),
+        )
+    })?;
+    if !(0.0..=0.9).contains(&p) {
+        return Err(syntax(
+            index,
+            item,
+            format!("the probability must be in [0, 0.9], not {p}"),
+        ));
+    }
+    Ok(LayerSpec::Dropout { p })
 }
 
 /// Writes a stack back in the grammar (parsing the result gives the same stack).
