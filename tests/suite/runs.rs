@@ -346,9 +346,9 @@ fn a_diverged_point_is_not_trained_again_and_points_run_one_by_one() {
         md.contains("| diverged |"),
         "the table says which point diverged: {md}"
     );
-    // And once more: nothing is trained.
+    // And once more: nothing is trained (no point says "p…: training").
     let out = sweep(&[]);
-    assert!(!out.contains("training"), "{out}");
+    assert!(!out.contains(": training"), "{out}");
 
     // A point out of range is a clear error.
     let bad = trainviz()
