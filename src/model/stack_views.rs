@@ -121,6 +121,30 @@ fn layer_filters(
     }
 }
 
+/// A deeper layer's filters as one picture: a row per filter, a column of tiles per input
+/// channel, one black pixel between rows (each filter scaled on its own, as drawn alone).
+pub fn filter_sheet(layer: &LayerFilters, filters: usize) -> RgbPicture {
+    let shown = &layer.pictures[..filters.min(layer.pictures.len())];
+    let width = shown.first().map_or(0, |p| p.width);
+    let tile = layer.size;
+    let height = (shown.len() * (tile + 1)).saturating_sub(1);
+    let mut pixels = vec![[0u8; 3]; width * height];
+    for (f, p) in shown.iter().enumerate() {
+        let top = f * (tile + 1);
+        for (i, px) in p.pixels.iter().enumerate() {
+            let (y, x) = (i / p.width.max(1), i % p.width.max(1));
+            if let Some(out) = pixels.get_mut((top + y) * width + x) {
+                *out = *px;
+            }
+        }
+    }
+    RgbPicture {
+        width,
+        height,
+        pixels,
+    }
+}
+
 /// The smallest and largest finite value (0, 0 when there is none).
 fn finite_range(values: impl Iterator<Item = f32>) -> (f32, f32) {
     let (lo, hi) = values
@@ -230,6 +254,11 @@ mod tests {
                 .all(|p| p[0] == p[1] && p[1] == p[2])
         );
         assert_eq!(f[1].name, "conv 3:5");
+        // As one sheet: 5 rows of 3 pixels with 4 gaps, 15 wide; row 2 is filter 2.
+        let sheet = filter_sheet(&f[1], 64);
+        assert_eq!((sheet.width, sheet.height), (15, 19));
+        assert_eq!(sheet.pixels[4 * 15..5 * 15], f[1].pictures[1].pixels[..15]);
+        assert!(sheet.pixels[3 * 15..4 * 15].iter().all(|p| *p == [0, 0, 0]));
     }
 
     #[test]

@@ -31,11 +31,24 @@ fn tile(label: String, p: &RgbPicture) -> Tile {
 /// holds every weight of every filter, scaled as drawn, and each filter's range.
 pub fn filters(layer: &LayerFilters, first: bool, run: Option<&RunInfo>) -> Figure {
     let shown = layer.pictures.len().min(MAX_FILTERS);
-    let tiles: Vec<Tile> = layer.pictures[..shown]
-        .iter()
-        .enumerate()
-        .map(|(i, p)| tile(format!("{}", i + 1), p))
-        .collect();
+    // Colour filters one tile each; a deeper layer's as one sheet, a row per filter and a
+    // column per input channel (tiles a few pixels high, one per filter, left a figure
+    // thousands of pixels tall and mostly empty).
+    let tiles: Vec<Tile> = if layer.channels == 3 {
+        layer.pictures[..shown]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| tile(format!("{}", i + 1), p))
+            .collect()
+    } else {
+        vec![tile(
+            format!(
+                "rows: filters 1–{shown}; columns: input channels 1–{}",
+                layer.channels
+            ),
+            &stack_views::filter_sheet(layer, shown),
+        )]
+    };
     let what = if layer.channels == 3 {
         format!(
             "Filters of layer {} ({}, {}×{}, colour: the image's RGB)",
@@ -60,13 +73,7 @@ pub fn filters(layer: &LayerFilters, first: bool, run: Option<&RunInfo>) -> Figu
         String::new()
     };
     let title = titled(&format!("{what}{more}"), run);
-    // Wide tiles (many input channels) get fewer columns so each stays readable.
-    let aspect = layer
-        .pictures
-        .first()
-        .map_or(1, |p| p.width / p.height.max(1));
-    let cols = (10 / aspect.max(1)).clamp(1, 10);
-    let svg = svg::image_grid(&title, &tiles, cols);
+    let svg = svg::image_grid(&title, &tiles, 10);
     let mut csv = String::from("filter,min_weight,max_weight,row,column,red,green,blue\n");
     for (f, (p, (lo, hi))) in layer.pictures.iter().zip(&layer.ranges).enumerate() {
         for (i, px) in p.pixels.iter().enumerate() {

@@ -12,8 +12,24 @@ use crate::model::LossKind;
 use crate::model::loss::probabilities;
 use crate::model::stack::{Stack, StackPass, StackWorkspace};
 
-/// Images per block when evaluating (bounds the workspace of a wide network).
+/// Most images per block when evaluating.
 const EVAL_BLOCK: usize = 500;
+/// Bytes a block's workspace may take: a ConvNet's patch matrices and maps take ~1.5 MB per
+/// image (the a3-bonus net), so 500 images at once made a 740 MB workspace.
+const EVAL_BYTES: usize = 48 << 20;
+
+/// Images per evaluation block for `stack`: as many as keep its workspace (every layer's
+/// output and gradient, every patch matrix and its gradient) within [`EVAL_BYTES`], between
+/// 16 and [`EVAL_BLOCK`].
+fn eval_block(stack: &Stack<f32>) -> usize {
+    let maps: usize = stack.shapes.iter().map(|s| 2 * s.size()).sum();
+    let patches: usize = (0..stack.specs.len())
+        .filter_map(|i| stack.window(i))
+        .map(|w| 2 * w.positions() * w.patch_len())
+        .sum();
+    let per_image = 4 * (maps + patches).max(1);
+    (EVAL_BYTES / per_image).clamp(16, EVAL_BLOCK)
+}
 
 /// What one part of an evaluation adds up.
 struct Part {
@@ -32,7 +48,7 @@ fn evaluate_range(
 ) -> Part {
     let classes = stack.classes();
     let dim = normalizer.dim();
-    let block = EVAL_BLOCK.min(range.len().max(1));
+    let block = eval_block(stack).min(range.len().max(1));
     let mut ws = StackWorkspace::new(stack, block);
     let mut x = vec![0.0f32; block * dim];
     let mut probs = vec![0f32; classes];

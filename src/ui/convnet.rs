@@ -72,13 +72,19 @@ impl ConvNetPanel {
         self.filters = stack_views::filters(stack)
             .into_iter()
             .map(|layer| {
-                let textures = layer
-                    .pictures
-                    .iter()
-                    .take(MAX_FILTERS)
-                    .enumerate()
-                    .map(|(i, p)| texture(ui, format!("filter-{}-{i}", layer.layer), p))
-                    .collect();
+                let textures = if layer.channels == 3 {
+                    layer
+                        .pictures
+                        .iter()
+                        .take(MAX_FILTERS)
+                        .enumerate()
+                        .map(|(i, p)| texture(ui, format!("filter-{}-{i}", layer.layer), p))
+                        .collect()
+                } else {
+                    // A deeper layer: one sheet, a row per filter, a column per channel.
+                    let sheet = stack_views::filter_sheet(&layer, MAX_FILTERS);
+                    vec![texture(ui, format!("filter-sheet-{}", layer.layer), &sheet)]
+                };
                 (layer, textures)
             })
             .collect();
@@ -168,11 +174,12 @@ impl ConvNetPanel {
                     }
                     ui.vertical(|ui| {
                         ui.label(format!(
-                            "validation image {} of {}: {}",
+                            "validation image {} (of the first {}), true class: {}",
                             self.image_index + 1,
                             images.len(),
                             class(label)
                         ));
+                        ui.weak("the network's three likeliest classes:");
                         if let Some((scores, _)) = self.maps.last() {
                             for (k, p) in top_classes(scores, 3) {
                                 ui.label(format!("{}: {:.1} %", class(k), 100.0 * p));
@@ -284,8 +291,9 @@ fn top_classes(scores: &LayerMaps, k: usize) -> Vec<(usize, f32)> {
 
 /// One convolution's filters: its name and weight range, then the pictures.
 fn filters_row(ui: &mut Ui, layer: &LayerFilters, textures: &[TextureHandle]) {
-    let shown = if textures.len() < layer.pictures.len() {
-        format!(", first {} of {}", textures.len(), layer.pictures.len())
+    let count = layer.pictures.len().min(MAX_FILTERS);
+    let shown = if count < layer.pictures.len() {
+        format!(", first {count} of {}", layer.pictures.len())
     } else {
         String::new()
     };
@@ -301,6 +309,11 @@ fn filters_row(ui: &mut Ui, layer: &LayerFilters, textures: &[TextureHandle]) {
         layer.size,
         layer.size
     ));
+    if layer.channels != 3 {
+        filter_sheet_image(ui, layer, textures, count);
+        ui.add_space(6.0);
+        return;
+    }
     ui.horizontal_wrapped(|ui| {
         for (i, tex) in textures.iter().enumerate() {
             let p = &layer.pictures[i];
@@ -318,6 +331,35 @@ fn filters_row(ui: &mut Ui, layer: &LayerFilters, textures: &[TextureHandle]) {
         }
     });
     ui.add_space(6.0);
+}
+
+/// A deeper layer's filters as one sheet (a row per filter, a column of tiles per input
+/// channel), enlarged to fit the panel; hovering says which filter and channel.
+fn filter_sheet_image(ui: &mut Ui, layer: &LayerFilters, textures: &[TextureHandle], count: usize) {
+    let Some(tex) = textures.first() else {
+        return;
+    };
+    let [w, h] = tex.size();
+    let scale = (ui.available_width() / w.max(1) as f32).clamp(1.0, 12.0);
+    ui.weak(format!(
+        "rows: filters 1–{count}; columns: input channels 1–{}; each filter scaled on its own",
+        layer.channels
+    ));
+    let response = ui
+        .image((tex.id(), egui::vec2(w as f32 * scale, h as f32 * scale)))
+        .interact(egui::Sense::hover());
+    if let Some(pos) = response.hover_pos() {
+        let rel = (pos - response.rect.min) / scale;
+        let step = (layer.size + 1) as f32;
+        let filter = ((rel.y / step) as usize).min(count.saturating_sub(1));
+        let channel = ((rel.x / step) as usize).min(layer.channels.saturating_sub(1));
+        let (lo, hi) = layer.ranges[filter];
+        response.on_hover_text(format!(
+            "filter {}, input channel {}: the filter's weights {lo:.3} … {hi:.3}",
+            filter + 1,
+            channel + 1
+        ));
+    }
 }
 
 /// One layer's maps of the image: name, shape and range, then the maps; hovering one says

@@ -130,6 +130,12 @@ pub fn ui(ui: &mut Ui, text: &mut String, input: Shape, classes: usize) -> bool 
     };
     let described = describe_rows(&specs, input, classes);
     let mut edit = None;
+    // An edit that would not fit is not applied (the settings keep a network that trains);
+    // why stays above the rows until an edit fits.
+    let refusal_id = ui.scope_id().with("layers_builder_refused");
+    if let Some(why) = ui.data(|d| d.get_temp::<String>(refusal_id)) {
+        ui.add(egui::Label::new(RichText::new(why).color(ui.visuals().error_fg_color)).wrap());
+    }
     ui.weak(format!("input {input}"));
     for (i, spec) in specs.iter().enumerate() {
         if let Some(e) = row(ui, i, spec, specs.len()) {
@@ -194,6 +200,21 @@ pub fn ui(ui: &mut Ui, text: &mut String, input: Shape, classes: usize) -> bool 
         }
         Edit::Push(spec) => specs.push(spec),
     }
+    let after = describe_rows(&specs, input, classes);
+    if let Some((bad, message)) = after.misfit.filter(|_| described.misfit.is_none()) {
+        ui.data_mut(|d| {
+            d.insert_temp(
+                refusal_id,
+                format!(
+                    "Not applied: layer {} ({}) would not fit: {message}",
+                    bad + 1,
+                    specs[bad]
+                ),
+            );
+        });
+        return false;
+    }
+    ui.data_mut(|d| d.remove::<String>(refusal_id));
     *text = layers::to_text(&specs);
     true
 }
@@ -389,6 +410,27 @@ mod tests {
             .click();
         h.run();
         assert_eq!(h.state(), "dense 50, relu");
+    }
+
+    #[test]
+    fn an_edit_that_would_not_fit_is_refused_with_the_reason() {
+        // 32 → 16 → 8 → 4 → 2 → 1: a sixth pool does not fit.
+        let fits = "pool 2, pool 2, pool 2, pool 2, pool 2";
+        let mut h = harness(fits);
+        h.get_by_label("+ add layer").click();
+        h.run();
+        h.get_by_label("pool 2").click();
+        h.run();
+        assert_eq!(h.state(), fits, "the misfit was applied");
+        h.get_by_label_contains("Not applied: layer 6 (pool 2) would not fit");
+        // A fitting edit clears the note.
+        h.get_all_by_label("×")
+            .next()
+            .expect("a remove button")
+            .click();
+        h.run();
+        assert_eq!(h.state(), "pool 2, pool 2, pool 2, pool 2");
+        assert!(h.query_by_label_contains("Not applied").is_none());
     }
 
     #[test]

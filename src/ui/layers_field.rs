@@ -99,8 +99,12 @@ pub fn layers_field(ui: &mut Ui, edited: &mut TrainConfig) -> bool {
         edited.batch_norm = false;
         edited.dropout = 0.0;
     }
-    if stack && response.error.is_none() {
-        ui.weak(summary(edited));
+    if stack {
+        if response.error.is_none() {
+            ui.weak(summary(edited));
+        }
+        // The builder shows the settings' network (the last one that fits) even while the
+        // text typed above is refused, so a row can still be fixed from here.
         if let Ok(Some((shape, classes))) = input_of(edited) {
             egui::CollapsingHeader::new("Network builder")
                 .id_salt("network_builder")

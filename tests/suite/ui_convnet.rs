@@ -116,13 +116,16 @@ fn a_bad_stack_is_refused_beside_the_field_and_a_good_one_trains() {
         &h,
         &["Layer 1: patchify 4:4", "4×4 filters", "colour"]
     ));
-    assert!(shows(&h, &["validation image 1 of"]));
+    assert!(shows(
+        &h,
+        &["validation image 1 (of the first", "true class"]
+    ));
     assert!(shows(&h, &["1. patchify 4:4 → 8×8×4, values"]));
     assert!(shows(&h, &["3. dense 10 → 10, values"]));
     h.get_by_label("next").click();
     h.step();
     h.step();
-    assert!(shows(&h, &["validation image 2 of"]));
+    assert!(shows(&h, &["validation image 2 (of the first"]));
 }
 
 /// Picking an assignment-3 preset (as the menu does: its settings, then a new run) sets up
