@@ -15,8 +15,9 @@ use crate::model::stack::{Stack, StackPass, StackWorkspace};
 /// Most images per block when evaluating.
 const EVAL_BLOCK: usize = 500;
 /// Bytes a block's workspace may take: a ConvNet's patch matrices and maps take ~1.5 MB per
-/// image (the a3-bonus net), so 500 images at once made a 740 MB workspace.
-const EVAL_BYTES: usize = 48 << 20;
+/// image (the a3-bonus net), so 500 images at once made a 740 MB workspace (and the run
+/// peaked at 944 MB; with 16 MB blocks, under 500 MB).
+const EVAL_BYTES: usize = 16 << 20;
 
 /// Images per evaluation block for `stack`: as many as keep its workspace (every layer's
 /// output and gradient, every patch matrix and its gradient) within [`EVAL_BYTES`], between
