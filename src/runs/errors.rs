@@ -7,8 +7,6 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use super::race::MAX_VARIANTS;
-use super::sweep::MAX_POINTS;
 use crate::data::DataError;
 use crate::train::config::ConfigError;
 
@@ -78,10 +76,12 @@ pub enum SweepError {
     #[error("params: name at least one setting to vary")]
     NoParams,
     /// More points than a sweep may have.
-    #[error("the sweep has {count} points; at most {MAX_POINTS}")]
+    #[error("the sweep has {count} points; at most {max}")]
     TooMany {
         /// How many the sweep would have.
         count: u128,
+        /// The most it may have (`sweep::MAX_POINTS`).
+        max: usize,
     },
     /// A grid over a range without `steps`.
     #[error("params.{key}: a grid over a range needs `steps`")]
@@ -172,10 +172,12 @@ pub enum RaceError {
         setting: String,
     },
     /// Too few or too many variants.
-    #[error("a race needs 2 to {MAX_VARIANTS} variants; these settings give {count}")]
+    #[error("a race needs 2 to {max} variants; these settings give {count}")]
     VariantCount {
         /// How many the settings give.
         count: usize,
+        /// The most a race may have (`race::MAX_VARIANTS`).
+        max: usize,
     },
     /// A variant's settings are out of range.
     #[error(transparent)]

@@ -200,6 +200,7 @@ pub fn variants(
     if combos.len() < 2 || combos.len() > MAX_VARIANTS {
         return Err(RaceError::VariantCount {
             count: combos.len(),
+            max: MAX_VARIANTS,
         });
     }
     combos
@@ -438,7 +439,10 @@ mod tests {
         );
         assert_eq!(
             variants(&base, &one).unwrap_err(),
-            RaceError::VariantCount { count: 1 }
+            RaceError::VariantCount {
+                count: 1,
+                max: MAX_VARIANTS
+            }
         );
         // Values are checked against the setting's range as they are parsed.
         assert!(

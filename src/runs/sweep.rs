@@ -205,7 +205,10 @@ impl SweepSpec {
             }),
         };
         if count > MAX_POINTS as u128 {
-            return Err(SweepError::TooMany { count });
+            return Err(SweepError::TooMany {
+                count,
+                max: MAX_POINTS,
+            });
         }
         let combos = match self.mode {
             SweepMode::Grid => grid_combos(&params)?,
