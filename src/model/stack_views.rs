@@ -145,6 +145,27 @@ pub fn filter_sheet(layer: &LayerFilters, filters: usize) -> RgbPicture {
     }
 }
 
+/// A map of `h × w` values as grey pixels, scaled from `range` (its low end black, its high
+/// end white; a value that is not finite, or a range of one value, black).
+pub fn grey_picture(values: &[f32], h: usize, w: usize, (lo, hi): (f32, f32)) -> RgbPicture {
+    let span = hi - lo;
+    RgbPicture {
+        width: w,
+        height: h,
+        pixels: values
+            .iter()
+            .map(|&v| {
+                let g = if span > 0.0 && v.is_finite() {
+                    ((v - lo) / span * 255.0).round().clamp(0.0, 255.0) as u8
+                } else {
+                    0
+                };
+                [g, g, g]
+            })
+            .collect(),
+    }
+}
+
 /// The smallest and largest finite value (0, 0 when there is none).
 fn finite_range(values: impl Iterator<Item = f32>) -> (f32, f32) {
     let (lo, hi) = values

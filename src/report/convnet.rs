@@ -101,27 +101,6 @@ pub fn filters(layer: &LayerFilters, first: bool, run: Option<&RunInfo>) -> Figu
     }
 }
 
-/// Grey pixels of a map of `h × w` values scaled from `range` (lowest black, highest white).
-fn grey(values: &[f32], h: usize, w: usize, (lo, hi): (f32, f32)) -> RgbPicture {
-    let span = hi - lo;
-    let pixels = values
-        .iter()
-        .map(|&v| {
-            let g = if span > 0.0 && v.is_finite() {
-                ((v - lo) / span * 255.0).round().clamp(0.0, 255.0) as u8
-            } else {
-                0
-            };
-            [g, g, g]
-        })
-        .collect();
-    RgbPicture {
-        width: w,
-        height: h,
-        pixels,
-    }
-}
-
 /// The feature maps every layer makes of one image, a row per layer: the image first, then
 /// each layer's first maps (grey, scaled over the whole layer so maps of one layer compare);
 /// a dense layer's units fill a near-square tile, and the class scores' label names the
@@ -170,7 +149,10 @@ pub fn feature_maps(
             let rows = values.len().div_ceil(side);
             let mut cells = vec![f32::NAN; side * rows];
             cells[..values.len()].copy_from_slice(&values);
-            tiles.push(tile(label, &grey(&cells, rows, side, l.range)));
+            tiles.push(tile(
+                label,
+                &stack_views::grey_picture(&cells, rows, side, l.range),
+            ));
         } else {
             for (c, m) in l.maps.iter().take(MAX_MAPS).enumerate() {
                 let label = if c == 0 {
@@ -178,7 +160,10 @@ pub fn feature_maps(
                 } else {
                     format!("#{}", c + 1)
                 };
-                tiles.push(tile(label, &grey(m, l.shape.h, l.shape.w, l.range)));
+                tiles.push(tile(
+                    label,
+                    &stack_views::grey_picture(m, l.shape.h, l.shape.w, l.range),
+                ));
             }
             end_row(&mut tiles);
         }

@@ -99,6 +99,26 @@ pub fn export_saved_report(
     )?)
 }
 
+/// The run's data loaded again from its settings, with the normalisation training fitted on
+/// it, for figures drawn from activations; why not, in words, when it cannot be loaded or
+/// its images do not have the `inputs` values per image the weights take.
+fn reload_data(
+    info: &RunInfo,
+    inputs: usize,
+) -> Result<(crate::data::Splits, crate::data::Normalizer), String> {
+    let config = &info.settings.start;
+    let data = crate::data::load(&config.data_request())
+        .map_err(|e| format!("the data could not be loaded: {e}"))?;
+    if data.shape().dim() != inputs {
+        return Err(format!(
+            "the data loaded now has {} inputs per image, the weights take {inputs}",
+            data.shape().dim()
+        ));
+    }
+    let norm = crate::data::Normalizer::fit(&data.train, config.preprocess);
+    Ok((data, norm))
+}
+
 /// A layer stack's filters and the feature maps of the run's first validation image, loaded
 /// again from the run's settings as [`hidden_layer`] does; says why when the data cannot be
 /// loaded or does not fit the weights.
@@ -106,21 +126,10 @@ pub fn convnet_figures(info: &RunInfo, stack: Option<&Stack<f32>>) -> ConvNetFig
     let Some(stack) = stack else {
         return ConvNetFigures::Absent;
     };
-    let config = &info.settings.start;
-    let data = match crate::data::load(&config.data_request()) {
-        Ok(data) => data,
-        Err(e) => {
-            return ConvNetFigures::Unavailable(format!("the data could not be loaded: {e}"));
-        }
+    let (data, norm) = match reload_data(info, stack.input_shape().size()) {
+        Ok(loaded) => loaded,
+        Err(why) => return ConvNetFigures::Unavailable(why),
     };
-    if data.shape().dim() != stack.input_shape().size() {
-        return ConvNetFigures::Unavailable(format!(
-            "the data loaded now has {} inputs per image, the weights take {}",
-            data.shape().dim(),
-            stack.input_shape().size()
-        ));
-    }
-    let norm = crate::data::Normalizer::fit(&data.train, config.preprocess);
     ConvNetFigures::Drawn(crate::report::convnet::stack_figures(
         stack,
         &norm,
@@ -139,19 +148,10 @@ pub fn hidden_layer(info: &RunInfo, network: Option<&Network<f32>>) -> HiddenLay
     let Some(net) = network.filter(|n| n.layers.len() > 1) else {
         return HiddenLayer::Absent;
     };
-    let config = &info.settings.start;
-    let data = match crate::data::load(&config.data_request()) {
-        Ok(data) => data,
-        Err(e) => return HiddenLayer::Unavailable(format!("the data could not be loaded: {e}")),
+    let (data, norm) = match reload_data(info, net.input_dim()) {
+        Ok(loaded) => loaded,
+        Err(why) => return HiddenLayer::Unavailable(why),
     };
-    if data.shape().dim() != net.input_dim() {
-        return HiddenLayer::Unavailable(format!(
-            "the data loaded now has {} inputs per image, the weights take {}",
-            data.shape().dim(),
-            net.input_dim()
-        ));
-    }
-    let norm = crate::data::Normalizer::fit(&data.train, config.preprocess);
     match HiddenActivations::of(net, &norm, &data.val) {
         Some(acts) => HiddenLayer::Activations(acts),
         None => HiddenLayer::Unavailable("the data set has no validation images".into()),

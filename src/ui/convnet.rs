@@ -41,26 +41,6 @@ fn texture(ui: &Ui, name: String, p: &RgbPicture) -> TextureHandle {
     )
 }
 
-/// A map of `h × w` values as grey pixels, scaled from `range` (lowest black).
-fn grey(values: &[f32], h: usize, w: usize, (lo, hi): (f32, f32)) -> RgbPicture {
-    let span = hi - lo;
-    RgbPicture {
-        width: w,
-        height: h,
-        pixels: values
-            .iter()
-            .map(|&v| {
-                let g = if span > 0.0 && v.is_finite() {
-                    ((v - lo) / span * 255.0).round().clamp(0.0, 255.0) as u8
-                } else {
-                    0
-                };
-                [g, g, g]
-            })
-            .collect(),
-    }
-}
-
 impl ConvNetPanel {
     /// Rebuilds the filter textures when the weights changed.
     fn refresh_filters(&mut self, ui: &Ui, history: &RunHistory, stack: &Stack<f32>) {
@@ -254,7 +234,7 @@ impl ConvNetPanel {
                     vec![texture(
                         ui,
                         format!("units-{}", layer.layer),
-                        &grey(&values, 1, values.len(), layer.range),
+                        &stack_views::grey_picture(&values, 1, values.len(), layer.range),
                     )]
                 } else {
                     layer
@@ -266,7 +246,12 @@ impl ConvNetPanel {
                             texture(
                                 ui,
                                 format!("map-{}-{c}", layer.layer),
-                                &grey(m, layer.shape.h, layer.shape.w, layer.range),
+                                &stack_views::grey_picture(
+                                    m,
+                                    layer.shape.h,
+                                    layer.shape.w,
+                                    layer.range,
+                                ),
                             )
                         })
                         .collect()
