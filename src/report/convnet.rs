@@ -258,8 +258,31 @@ pub struct RunBar {
     pub name: String,
     /// Test accuracy in [0, 1].
     pub test_accuracy: f64,
-    /// Seconds spent in training steps.
+    /// Seconds spent training: its steps and each epoch's evaluation (the run summary's
+    /// `seconds`; loading data and the test set are not counted).
     pub train_seconds: f64,
+}
+
+/// A bar's name from the settings that make its run differ, (key, value) pairs: a layer
+/// stack by its sized layers ("patchify 4:10, dense 50"), other settings as "key value";
+/// at most 40 characters.
+pub fn bar_name(values: &[(String, String)]) -> String {
+    let parts: Vec<String> = values
+        .iter()
+        .map(|(k, v)| {
+            if k == "layers" {
+                let layers: Vec<&str> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|l| l.contains(' '))
+                    .collect();
+                layers.join(", ")
+            } else {
+                format!("{k} {v}")
+            }
+        })
+        .collect();
+    crate::report::svg::ellipsize(&parts.join(", "), 40)
 }
 
 /// The two bar charts the third assignment asks for: `test_accuracy_bars` and
@@ -299,7 +322,7 @@ pub fn comparison_bars(runs: &[RunBar], what: &str) -> [Figure; 2] {
         figure(
             "training_time_bars",
             format!("Training time — {what}"),
-            "seconds of training steps",
+            "seconds training (steps and evaluations)",
             secs,
             None,
             "train_seconds",

@@ -190,6 +190,17 @@ pub fn curve_per_step(
 
 /// Several runs' validation (or training) `curve` on the same axes, each labelled.
 pub fn overlay(runs: &[(String, &[EpochMetrics])], curve: Curve, validation: bool) -> Figure {
+    overlay_noted(runs, curve, validation, None)
+}
+
+/// [`overlay`] with `note` in brackets after the title (what the curves measure, where it
+/// is not what the runs trained on).
+pub fn overlay_noted(
+    runs: &[(String, &[EpochMetrics])],
+    curve: Curve,
+    validation: bool,
+    note: Option<&str>,
+) -> Figure {
     let name = curve.name();
     let set = if validation { "validation" } else { "training" };
     let series: Vec<Series> = runs
@@ -202,7 +213,10 @@ pub fn overlay(runs: &[(String, &[EpochMetrics])], curve: Curve, validation: boo
             dash: svg::overlay_dash(i),
         })
         .collect();
-    let title = format!("{} {name} of {} runs", capitalise(set), runs.len());
+    let mut title = format!("{} {name} of {} runs", capitalise(set), runs.len());
+    if let Some(note) = note {
+        title = format!("{title} ({note})");
+    }
     let svg = svg::line_chart(&title, "epoch", name, &series);
     let mut csv = format!("run,epoch,{set}_{name}\n");
     for s in &series {

@@ -141,6 +141,14 @@ pub enum RaceError {
         /// As typed.
         value: String,
     },
+    /// A layer stack that does not read (stacks are separated by semicolons).
+    #[error("layers {value:?}: {reason} (separate the stacks with semicolons)")]
+    NotLayers {
+        /// As typed.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A numeric setting's value that is not a number.
     #[error("{setting}: {value:?} is not a number")]
     NotANumber {

@@ -18,7 +18,7 @@ use crate::words::Words;
 pub const MAX_VARIANTS: usize = 6;
 
 /// The settings a race can vary: (TOML key, name for people).
-pub const RACE_SETTINGS: [(&str, &str); 7] = [
+pub const RACE_SETTINGS: [(&str, &str); 9] = [
     ("optimizer", "optimiser"),
     ("batch_norm", "batch norm"),
     ("lambda", "λ"),
@@ -26,13 +26,21 @@ pub const RACE_SETTINGS: [(&str, &str); 7] = [
     ("sigma", "σ"),
     ("dropout", "dropout"),
     ("activation", "activation"),
+    ("label_smoothing", "label smoothing ε"),
+    ("layers", "layers"),
 ];
+
+/// What separates the values of `layers` in a race (a stack's text has commas of its own).
+pub const LAYERS_SEPARATOR: char = ';';
 
 /// One contestant: what differs, and its settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variant {
     /// E.g. "optimiser Adam, batch norm on".
     pub label: String,
+    /// What differs as (setting's name for people, value as people read it) pairs, for
+    /// short names under bars.
+    pub values: Vec<(String, String)>,
     /// Its full settings.
     pub config: TrainConfig,
 }
@@ -91,6 +99,25 @@ pub const RACE_PRESETS: &[RacePreset] = &[
         // (seed 0: ReLU first, near epoch 90, then tanh and sigmoid, near 560 and 730).
         set: "eta = 0.01\nepochs = 2000",
     },
+    RacePreset {
+        name: "a3-patch-sizes",
+        label: "Assignment 3: patchify f = 2, 4, 8, 16 with nf = 3, 10, 40, 160, dense 50 (4,800 steps each); Export table writes the accuracy and time bars",
+        base: "a3-f4",
+        // The four a3-fN presets' layers (a test checks they stay so).
+        vary: &[(
+            "layers",
+            "patchify 2:3, relu, dense 50, relu; patchify 4:10, relu, dense 50, relu; \
+             patchify 8:40, relu, dense 50, relu; patchify 16:160, relu, dense 50, relu",
+        )],
+        set: "",
+    },
+    RacePreset {
+        name: "a3-label-smoothing",
+        label: "Assignment 3: label smoothing ε = 0 and 0.1 (patchify 4:40, dense 300, λ 0.0025, 4 doubling cycles = 24,000 steps)",
+        base: "a3-wide",
+        vary: &[("label_smoothing", "0, 0.1")],
+        set: "",
+    },
 ];
 
 /// The name people use for setting `key`.
@@ -102,8 +129,12 @@ pub fn setting_name(key: &str) -> &str {
 }
 
 /// Parses the comma-separated `text` of values for `key`: optimiser and activation names,
-/// on/off for batch norm, numbers for the rest.
+/// on/off for batch norm, layer stacks separated by [`LAYERS_SEPARATOR`], numbers for the
+/// rest.
 pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, RaceError> {
+    if key == "layers" {
+        return parse_layer_stacks(text);
+    }
     let values: Result<Vec<toml::Value>, RaceError> = text
         .split(',')
         .map(str::trim)
@@ -162,6 +193,30 @@ pub fn parse_values(key: &str, text: &str) -> Result<Vec<toml::Value>, RaceError
     Ok(values)
 }
 
+/// The stacks of `text`, separated by [`LAYERS_SEPARATOR`], each checked as the layers
+/// setting is (whether it fits the data is checked when the variants are made).
+fn parse_layer_stacks(text: &str) -> Result<Vec<toml::Value>, RaceError> {
+    let values = text
+        .split(LAYERS_SEPARATOR)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|v| {
+            crate::model::layers::parse(v)
+                .map(|_| toml::Value::String(v.to_string()))
+                .map_err(|e| RaceError::NotLayers {
+                    value: v.to_string(),
+                    reason: e.to_string(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if values.is_empty() {
+        return Err(RaceError::NoValues {
+            setting: setting_name("layers").to_string(),
+        });
+    }
+    Ok(values)
+}
+
 /// A value as people read it (on/off, the optimiser's name).
 fn value_text(key: &str, v: &toml::Value) -> String {
     match (key, v) {
@@ -208,12 +263,20 @@ pub fn variants(
         .map(|combo| {
             let table: toml::Table = combo.iter().cloned().collect();
             let config = base.with_overrides(&table)?;
-            let label = combo
+            let values: Vec<(String, String)> = combo
                 .iter()
-                .map(|(k, v)| format!("{} {}", setting_name(k), value_text(k, v)))
+                .map(|(k, v)| (setting_name(k).to_string(), value_text(k, v)))
+                .collect();
+            let label = values
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            Ok(Variant { label, config })
+            Ok(Variant {
+                label,
+                values,
+                config,
+            })
         })
         .collect()
 }
@@ -252,6 +315,8 @@ pub enum RaceEvent {
         test_accuracy: f64,
         /// Its test cost.
         test_cost: f64,
+        /// Seconds it spent training (steps and each epoch's evaluation), as its summary.
+        seconds: f64,
         /// Where it was saved (`None` when not saved).
         dir: Option<PathBuf>,
         /// It stopped because its loss diverged (not a finite number, or far above its
@@ -363,15 +428,20 @@ fn run_variant(
                 metrics: Box::new(m),
             });
         }
-        let (test_accuracy, test_cost, diverged) = match a.end {
-            Some(RunEnd::Finished { test, .. }) => (test.accuracy, test.cost, false),
-            Some(RunEnd::Diverged { summary, .. }) => (summary.test_acc, summary.test_cost, true),
+        let (test_accuracy, test_cost, seconds, diverged) = match a.end {
+            Some(RunEnd::Finished { test, summary }) => {
+                (test.accuracy, test.cost, summary.seconds, false)
+            }
+            Some(RunEnd::Diverged { summary, .. }) => {
+                (summary.test_acc, summary.test_cost, summary.seconds, true)
+            }
             None => continue,
         };
         report(RaceEvent::Finished {
             variant: i,
             test_accuracy,
             test_cost,
+            seconds,
             dir: session.dir().map(Path::to_path_buf),
             diverged,
         });
@@ -454,6 +524,43 @@ mod tests {
         for p in RACE_PRESETS {
             let v = preset_variants(p, &base).unwrap_or_else(|e| panic!("{}: {e}", p.name));
             assert!((2..=MAX_VARIANTS).contains(&v.len()), "{}", p.name);
+        }
+    }
+
+    /// A race over layer stacks reads stacks separated by semicolons, names a stack that
+    /// does not read, and its assignment race trains exactly the four a3-fN presets.
+    #[test]
+    fn a_race_varies_layer_stacks() {
+        let two = parse_values(
+            "layers",
+            "patchify 4:10, relu, dense 50, relu; conv 3:8, relu",
+        )
+        .expect("two stacks read");
+        assert_eq!(two.len(), 2);
+        let bad = parse_values("layers", "patchify 4:10; conv three").unwrap_err();
+        assert!(
+            matches!(&bad, RaceError::NotLayers { value, .. } if value == "conv three"),
+            "{bad:?}"
+        );
+        assert!(bad.to_string().contains("semicolons"), "{bad}");
+        assert!(matches!(
+            parse_values("layers", " ; "),
+            Err(RaceError::NoValues { .. })
+        ));
+        let base = TrainConfig::default();
+        let race = RACE_PRESETS
+            .iter()
+            .find(|p| p.name == "a3-patch-sizes")
+            .expect("the assignment's race is there");
+        let v = preset_variants(race, &base).expect("its variants fit");
+        let names = ["a3-f2", "a3-f4", "a3-f8", "a3-f16"];
+        assert_eq!(v.len(), names.len());
+        for (variant, name) in v.iter().zip(names) {
+            let preset = super::super::presets::get(name)
+                .and_then(|p| p.config(&base))
+                .expect("the preset reads");
+            assert_eq!(variant.config, preset, "{name}");
+            assert_eq!(variant.label, format!("layers {}", preset.layers));
         }
     }
 

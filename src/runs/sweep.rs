@@ -655,7 +655,7 @@ pub fn write_bars(
         .filter_map(|p| {
             let r = results.iter().find(|r| r.id == p.id)?;
             Some(RunBar {
-                name: bar_label(&p.values),
+                name: crate::report::convnet::bar_name(&p.values),
                 test_accuracy: r.summary.test_acc,
                 train_seconds: r.summary.seconds,
             })
@@ -681,27 +681,6 @@ pub fn write_bars(
         }
     }
     Ok(files)
-}
-
-/// A point's bar label: its varied values, a layer stack by its first layer and widths
-/// (`patchify 4:10 … dense 50`), short enough to read under a bar.
-fn bar_label(values: &[(String, String)]) -> String {
-    let parts: Vec<String> = values
-        .iter()
-        .map(|(k, v)| {
-            if k == "layers" {
-                let layers: Vec<&str> = v
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|l| l.contains(' '))
-                    .collect();
-                layers.join(", ")
-            } else {
-                format!("{k} {v}")
-            }
-        })
-        .collect();
-    crate::report::svg::ellipsize(&parts.join(", "), 40)
 }
 
 #[cfg(test)]

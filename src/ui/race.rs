@@ -16,14 +16,25 @@ use super::plots::{
     legend_wrapped, number, readable_plot, series_colour, waiting, with_one_point_bounds,
 };
 use super::words::RunState;
+use crate::report::convnet::{RunBar, comparison_bars};
 use crate::report::figures::{self, Curve};
 use crate::runs::errors::RaceError;
 use crate::runs::race::{self, RACE_PRESETS, RACE_SETTINGS, RaceEvent, Variant};
 use crate::train::{EpochMetrics, TrainConfig};
 
+/// What the loss curves of a race with label smoothing measure: evaluation uses one-hot
+/// targets for every variant, so the curves compare, though the smoothed variants train on
+/// smoothed targets (and their mini-batch losses are higher).
+pub const SMOOTHED_LOSS_NOTE: &str = "cross-entropy against the true labels for every variant; smoothed ones trained on smoothed targets";
+
 /// A race in progress (or finished).
 struct RunningRace {
     labels: Vec<String>,
+    /// Each variant's short name under a bar (see [`crate::report::convnet::bar_name`]).
+    bar_names: Vec<String>,
+    /// True when some variant trains with label smoothing: the plotted losses are then
+    /// against the true labels for all, not the smoothed targets, which the panel says.
+    smoothed: bool,
     histories: Vec<Vec<EpochMetrics>>,
     /// Test accuracy, folder and whether it diverged, of each variant that ended.
     finished: Vec<Option<(f64, Option<PathBuf>, bool)>>,
@@ -31,6 +42,8 @@ struct RunningRace {
     /// Settings of each variant, and its test cost once it ended (for the exported table).
     settings: Vec<crate::train::RunSettings>,
     test_costs: Vec<f64>,
+    /// Seconds each variant that ended spent training (for the exported time bars).
+    seconds: Vec<f64>,
     events: Receiver<RaceEvent>,
     /// The race's thread: the window's one way of doing slow work ([`Task`]); cancelling
     /// it stops every variant between steps.
@@ -141,6 +154,11 @@ impl RacePanel {
         let (tx, rx) = unbounded();
         let n = variants.len();
         let labels = variants.iter().map(|v| v.label.clone()).collect();
+        let bar_names = variants
+            .iter()
+            .map(|v| crate::report::convnet::bar_name(&v.values))
+            .collect();
+        let smoothed = variants.iter().any(|v| v.config.label_smoothing > 0.0);
         let settings = variants
             .iter()
             .map(|v| crate::train::RunSettings::new(v.config.clone()))
@@ -164,11 +182,14 @@ impl RacePanel {
         self.message = None;
         self.race = Some(RunningRace {
             labels,
+            bar_names,
+            smoothed,
             histories: vec![Vec::new(); n],
             finished: vec![None; n],
             failed: vec![None; n],
             settings,
             test_costs: vec![f64::NAN; n],
+            seconds: vec![f64::NAN; n],
             events: rx,
             task,
         });
@@ -188,9 +209,13 @@ impl RacePanel {
                     variant,
                     test_accuracy,
                     test_cost,
+                    seconds,
                     dir,
                     diverged,
                 } => {
+                    if let Some(s) = r.seconds.get_mut(variant) {
+                        *s = seconds;
+                    }
                     if let Some(f) = r.finished.get_mut(variant) {
                         *f = Some((test_accuracy, dir, diverged));
                     }
@@ -264,7 +289,39 @@ impl RacePanel {
             .cloned()
             .zip(r.histories.iter().map(Vec::as_slice))
             .collect();
-        Some(figures::overlay(&runs, curve, validation))
+        let note = (r.smoothed && curve == Curve::Loss).then_some(SMOOTHED_LOSS_NOTE);
+        Some(figures::overlay_noted(&runs, curve, validation, note))
+    }
+
+    /// The figures written beside the exported table: bars of the test accuracy and the
+    /// training time of the variants that finished (a diverged one's test score means
+    /// nothing), and the overlays of validation accuracy and training loss.
+    fn table_figures(&self) -> Vec<figures::Figure> {
+        let Some(r) = self.race.as_ref() else {
+            return Vec::new();
+        };
+        let bars: Vec<RunBar> = r
+            .bar_names
+            .iter()
+            .zip(&r.finished)
+            .zip(&r.seconds)
+            .filter_map(|((name, finished), &seconds)| match finished {
+                Some((acc, _, false)) => Some(RunBar {
+                    name: name.clone(),
+                    test_accuracy: *acc,
+                    train_seconds: seconds,
+                }),
+                _ => None,
+            })
+            .collect();
+        let mut out = Vec::new();
+        if !bars.is_empty() {
+            let what = format!("{} variants of a race", bars.len());
+            out.extend(comparison_bars(&bars, &what));
+        }
+        out.extend(self.overlay(Curve::Accuracy, true));
+        out.extend(self.overlay(Curve::Loss, false));
+        out
     }
 
     /// Draws the panel; `base` is the window's settings (the variants start from them);
@@ -307,7 +364,9 @@ impl RacePanel {
             ui.add(egui::TextEdit::singleline(&mut self.first_values).desired_width(200.0))
                 .accessible_name("first values")
                 .on_hover_text(
-                    "Values separated by commas, e.g. sgd, momentum, adam · on, off · 0.1, 0.01",
+                    "Values separated by commas, e.g. sgd, momentum, adam · on, off · 0.1, 0.01; \
+                     layer stacks separated by semicolons, e.g. patchify 4:10, relu, dense 50, \
+                     relu; patchify 8:40, relu, dense 50, relu",
                 );
         });
         let first_error = race::parse_values(first_key, &self.first_values)
@@ -417,23 +476,28 @@ impl RacePanel {
         });
     }
 
-    /// "Export table" and how the last export went, once there is a race.
+    /// "Export table and figures" and how the last export went, once there is a race.
     fn table_export(&mut self, ui: &mut Ui, runs_root: &Option<PathBuf>) {
         if self.race.is_some() {
             ui.horizontal(|ui| {
                 if ui
-                    .add_enabled(!self.table.busy(), egui::Button::new("Export table"))
+                    .add_enabled(
+                        !self.table.busy(),
+                        egui::Button::new("Export table and figures"),
+                    )
                     .on_hover_text(
                         "The variants' results table (settings that differ; accuracy and cost \
-                         on each set) as CSV, LaTeX and Markdown, into a new folder under \
-                         tables/ in the runs folder",
+                         on each set) as CSV, LaTeX and Markdown, with bar charts of test \
+                         accuracy and training time and the overlaid curves (PNG, SVG, CSV), \
+                         into a new folder under tables/ in the runs folder",
                     )
                     .clicked()
                 {
                     match (self.results_table(), runs_root) {
                         (Some(table), Some(root)) => {
                             let dir = super::tables::table_dir(root, "race");
-                            self.table.start(ui.ctx(), dir, table, Vec::new(), None);
+                            let figures = self.table_figures();
+                            self.table.start(ui.ctx(), dir, table, figures, None);
                         }
                         _ => {
                             self.message =
@@ -459,6 +523,14 @@ impl RacePanel {
             .map(|(i, l)| (l.as_str(), series_colour(i)))
             .collect();
         legend_wrapped(ui, &entries);
+        if r.smoothed {
+            ui.label(format!("Losses: {SMOOTHED_LOSS_NOTE}."))
+                .on_hover_text(
+                    "Each epoch's losses are measured with one-hot targets, so a smoothed \
+                     variant's curve compares with the others; its mini-batch loss (Training \
+                     tab) is against its smoothed targets and sits higher.",
+                );
+        }
         let width = (ui.available_width() / 2.0 - 12.0).max(240.0);
         // The plots take the height left (the table and legend above vary with the race).
         let used = ui.cursor().top() - ui.min_rect().top();

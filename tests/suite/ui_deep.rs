@@ -168,3 +168,80 @@ fn the_dead_units_plot_of_a_linear_model_says_why_it_is_empty() {
         0
     );
 }
+
+/// A race of two layer stacks, with and without label smoothing: four ConvNet variants
+/// train side by side, the panel says what the loss curves measure, and the export writes
+/// the table with the assignment's bar charts and the overlays.
+#[test]
+fn a_race_of_layer_stacks_and_label_smoothing_exports_bars() {
+    use trainviz::runs::race::RACE_SETTINGS;
+    let settings = Settings {
+        config: TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            train_limit: Some(300),
+            epochs: 1,
+            ..Default::default()
+        },
+        autostart: false,
+        ..Default::default()
+    };
+    let root = tempfile::tempdir().unwrap();
+    let app = TrainvizApp::with_runs_dir(settings, None, Some(root.path().to_path_buf()));
+    let mut h = harness(app);
+    h.state_mut().settings.tab = Tab::Race;
+    let index = |key: &str| RACE_SETTINGS.iter().position(|(k, _)| *k == key).unwrap();
+    {
+        let race = h.state_mut().race_panel();
+        race.first = index("layers");
+        race.first_values =
+            "patchify 8:6, relu, dense 16, relu; patchify 4:4, relu, dense 8, relu".into();
+        race.second = Some(index("label_smoothing"));
+        race.second_values = "0, 0.1".into();
+    }
+    h.step();
+    h.get_by_label("Start race").click();
+    let started = std::time::Instant::now();
+    loop {
+        h.step();
+        let panel = h.state_mut().race_panel();
+        if !panel.running() && panel.epochs_done() == [1, 1, 1, 1] {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 90, "race timed out");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.step();
+    assert_eq!(
+        h.state_mut().race_panel().labels()[3],
+        "layers patchify 4:4, relu, dense 8, relu, label smoothing ε 0.1"
+    );
+    // The panel says what the loss curves measure.
+    h.get_by_label_contains("against the true labels");
+    h.get_by_label("Export table and figures").click();
+    let tables = root.path().join("tables");
+    let written = |name: &str| {
+        std::fs::read_dir(&tables).ok().and_then(|mut d| {
+            d.find_map(|e| e.ok().map(|e| e.path().join(name)))
+                .filter(|p| p.is_file())
+        })
+    };
+    let started = std::time::Instant::now();
+    while written("overlay_training_loss.svg").is_none() {
+        h.step();
+        assert!(started.elapsed().as_secs() < 30, "export timed out");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let bars = written("test_accuracy_bars.csv").expect("the accuracy bars are written");
+    let csv = std::fs::read_to_string(bars).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+    assert!(
+        csv.contains("patchify 4:4, dense 8, label smoothing"),
+        "{csv}"
+    );
+    assert!(written("training_time_bars.png").is_some());
+    let loss = std::fs::read_to_string(written("overlay_training_loss.svg").unwrap()).unwrap();
+    assert!(
+        loss.contains("against the true labels"),
+        "the loss figure's title says so"
+    );
+}
