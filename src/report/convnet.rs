@@ -265,7 +265,7 @@ pub struct RunBar {
 
 /// A bar's name from the settings that make its run differ, (key, value) pairs: a layer
 /// stack by its sized layers ("patchify 4:10, dense 50"), other settings as "key value";
-/// at most 40 characters.
+/// at most 60 characters.
 pub fn bar_name(values: &[(String, String)]) -> String {
     let parts: Vec<String> = values
         .iter()
@@ -282,7 +282,7 @@ pub fn bar_name(values: &[(String, String)]) -> String {
             }
         })
         .collect();
-    crate::report::svg::ellipsize(&parts.join(", "), 40)
+    crate::report::svg::ellipsize(&parts.join(", "), 60)
 }
 
 /// The two bar charts the third assignment asks for: `test_accuracy_bars` and
