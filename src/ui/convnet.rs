@@ -76,6 +76,17 @@ impl ConvNetPanel {
         self.filters.len()
     }
 
+    /// The height [`Self::filters_strip`] takes in `width` points: its heading and rows of
+    /// tiles (before the weights arrive, as for ten filters).
+    pub fn strip_height(&self, ui: &Ui, width: f32) -> f32 {
+        let n = self.filters.first().map_or(10, |(_, t)| t.len().max(1));
+        let tile = strip_tile(width, n);
+        let gap = ui.spacing().item_spacing;
+        let per_row = ((width + gap.x) / (tile + gap.x)).floor().max(1.0) as usize;
+        let rows = n.div_ceil(per_row) as f32;
+        ui.spacing().interact_size.y + gap.y + rows * (tile + gap.y)
+    }
+
     /// The first convolution's filters in a row, in colour: the Training tab's pictures
     /// for a ConvNet, in place of a linear classifier's class templates.
     pub fn filters_strip(&mut self, ui: &mut Ui, history: &RunHistory) {
@@ -89,13 +100,12 @@ impl ConvNetPanel {
             return;
         };
         ui.strong(format!(
-            "Filters of layer {} ({}), scaled per filter; every layer's filters and the \
-             feature maps are in the Network tab",
+            "Filters of layer {} ({}), scaled per filter",
             layer.layer + 1,
             layer.name
-        ));
-        let n = textures.len().max(1) as f32;
-        let size = ((ui.available_width() / n) - 8.0).clamp(24.0, 96.0);
+        ))
+        .on_hover_text("Every layer's filters and the feature maps are in the Network tab.");
+        let size = strip_tile(ui.available_width(), textures.len());
         ui.horizontal_wrapped(|ui| {
             for (i, tex) in textures.iter().enumerate() {
                 let (lo, hi) = layer.ranges[i];
@@ -397,4 +407,10 @@ fn maps_row(ui: &mut Ui, layer: &LayerMaps, textures: &[TextureHandle]) {
         }
     });
     ui.add_space(4.0);
+}
+
+/// The side of a filter tile in the Training tab's strip of `n` filters, `width` points
+/// wide: one row when they fit at 24 points or more, never over 96.
+fn strip_tile(width: f32, n: usize) -> f32 {
+    ((width / n.max(1) as f32) - 8.0).clamp(24.0, 96.0)
 }

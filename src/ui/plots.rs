@@ -83,6 +83,19 @@ pub struct PlotHeights {
     pub step: f32,
 }
 
+/// How many of the three per-epoch plots (cost, loss, accuracy) share a row in `width`
+/// points: three side by side in a wide tab, two from 420 points (a 1024-point window's
+/// tab), else one per row.
+pub fn epoch_plot_columns(width: f32) -> usize {
+    if width >= 660.0 {
+        3
+    } else if width >= 420.0 {
+        2
+    } else {
+        1
+    }
+}
+
 /// A plot with readable ticks on both axes (whole numbers on x when `integer_x`).
 pub fn readable_plot<'a>(id: &str, x_label: &str, y_label: &str, integer_x: bool) -> Plot<'a> {
     Plot::new(id)
@@ -772,7 +785,7 @@ impl PlotsPanel {
         let mut export_curve = None;
         let can_export = !history.epochs.is_empty();
         let avail = ui.available_width();
-        let columns = if avail >= 660.0 { 3 } else { 1 };
+        let columns = epoch_plot_columns(avail);
         let spacing = ui.spacing().item_spacing.x;
         let width = ((avail - spacing * (columns as f32 - 1.0)) / columns as f32).max(160.0) - 2.0;
         let height = heights.epoch;

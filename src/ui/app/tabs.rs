@@ -112,28 +112,37 @@ impl TrainvizApp {
         // The templates keep their rows in view; the plots share the rest of the height
         // (half to the per-epoch curves, the rest to the mini-batch loss and η), so the
         // tab fills the window at every size without a band left empty below.
-        let templates_height = self.templates.height_for(ui, ui.available_width());
+        let width = ui.available_width();
+        let pictures_height = if self.stack_run() {
+            self.convnet.strip_height(ui, width)
+        } else {
+            self.templates.height_for(ui, width)
+        };
         let headings = 6.0 * ui.spacing().interact_size.y + 3.0 * ui.spacing().item_spacing.y;
-        let budget = (view_height - templates_height - headings).max(0.0);
+        let budget = (view_height - pictures_height - headings).max(0.0);
+        // The per-epoch plots' half is shared by their rows (one when three fit side by side).
+        let rows = 3usize.div_ceil(crate::ui::plots::epoch_plot_columns(width)) as f32;
         let heights = crate::ui::plots::PlotHeights {
-            epoch: (budget * 0.5).clamp(100.0, 700.0),
-            step: (budget * 0.28).clamp(64.0, 400.0),
+            epoch: (budget * 0.5 / rows).clamp(90.0, 700.0),
+            step: (budget * 0.28).clamp(56.0, 400.0),
         };
         // (Small floors: at 1024×640 with the synthetic-data notice shown, larger ones pushed
-        // the template labels below the window.)
-        let eta_height = (budget * 0.22).clamp(56.0, 260.0);
+        // the template labels or a ConvNet's filters below the window.)
+        let eta_height = (budget * 0.22).clamp(48.0, 260.0);
         let (step_loss, curve) = self.plots.ui(ui, &self.history, heights);
         let mut request = step_loss;
         if let Some(r) = self.eta_plot.ui(ui, &self.history, eta_height) {
             request = Some(r);
         }
         ui.separator();
-        if self.stack_run() {
+        let templates = if self.stack_run() {
             self.convnet.filters_strip(ui, &self.history);
-            return request;
-        }
-        let templates = self.templates.ui(ui, &self.history);
+            false
+        } else {
+            self.templates.ui(ui, &self.history)
+        };
         if let Some(record) = self.record() {
+            // A ConvNet's curves export as an MLP's (its Export… did nothing before).
             if let Some(curve) = curve {
                 let fig = if self.history.points.is_empty() {
                     crate::report::figures::curve(&record, curve)
