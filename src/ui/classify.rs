@@ -1,5 +1,5 @@
 //! "Classify your own picture": a PNG or JPEG dropped on the window (or chosen) shown as the
-//! model sees it, with the five most probable classes. The decoding, resizing,
+//! model (an MLP or a ConvNet) sees it, with the five most probable classes. The decoding, resizing,
 //! normalisation and forward pass are the engine's ([`classify_picture`]), run on a
 //! background [`Task`]; this panel only shows the result.
 
@@ -10,6 +10,7 @@ use egui::{ColorImage, TextureHandle, TextureOptions, Ui};
 
 use super::background::{Task, repaint_waker};
 use super::history::RunHistory;
+use super::model::SharedModel;
 use crate::data::Normalizer;
 use crate::train::analysis::{ClassifiedPicture, classify_picture, normalizer_for};
 
@@ -91,7 +92,7 @@ impl ClassifyPanel {
         history: &RunHistory,
         ctx: &egui::Context,
     ) {
-        let (Some(net), Some(info)) = (history.network.clone(), history.info.clone()) else {
+        let (Some(model), Some(info)) = (SharedModel::of(history), history.info.clone()) else {
             self.error = Some("Start or load a run first: a picture needs a model.".into());
             return;
         };
@@ -122,7 +123,8 @@ impl ClassifyPanel {
                     Some(n) => n,
                     None => Arc::new(normalizer_for(&info.settings.start)?),
                 };
-                let picture = classify_picture(&bytes, &path, &net, &norm, info.shape, loss, TOP)?;
+                let picture =
+                    classify_picture(&bytes, &path, model.view(), &norm, info.shape, loss, TOP)?;
                 Ok((picture, norm))
             },
         );
