@@ -158,6 +158,11 @@ pub fn pca2(x: &Array2<f32>) -> Vec<[f32; 2]> {
 /// matrix of the centred rows (n × n; for a convolution's output, wider than the images are
 /// many), so memory and time follow min(n, d)² rather than d².
 pub fn pca2_with_variance(x: &Array2<f32>) -> Pca2 {
+    pca2_in(x, x.len() <= SMALL_PCA)
+}
+
+/// [`pca2_with_variance`] in f64 (`in_f64`) or with f32 products.
+fn pca2_in(x: &Array2<f32>, in_f64: bool) -> Pca2 {
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
         return Pca2 {
@@ -172,7 +177,7 @@ pub fn pca2_with_variance(x: &Array2<f32>) -> Pca2 {
     // A small matrix is centred and multiplied in f64; a large one (up to
     // [`MAX_EMBEDDING_VALUES`]) in f32, which halves its memory and time and still sums its
     // products to ~1e-6 of the variance.
-    let (matrix, centred32, centred64) = if n * d <= SMALL_PCA {
+    let (matrix, centred32, centred64) = if in_f64 {
         let c = x.mapv(f64::from) - &mean;
         let m = if by_columns {
             c.t().dot(&c)
@@ -673,6 +678,39 @@ mod tests {
         let names = axis_names(Projection::Pca, Some(share));
         assert!(names[0].starts_with("PC1 (9") && names[0].ends_with(" % of variance)"));
         assert_eq!(axis_names(Projection::Tsne, None), ["t-SNE 1", "t-SNE 2"]);
+    }
+
+    #[test]
+    fn pca_in_f32_agrees_with_pca_in_f64_both_ways_round() {
+        // Wider than tall (the Gram matrix) and taller than wide (the covariance).
+        for (n, d) in [(60, 200), (200, 60)] {
+            let mut rng = SmallRng::seed_from_u64(n as u64);
+            let x = Array2::from_shape_fn((n, d), |(i, k)| {
+                let signal = if k < 2 {
+                    (i % 5) as f32 * (3.0 - k as f32)
+                } else {
+                    0.0
+                };
+                signal + rng.random_range(-1.0..1.0f32)
+            });
+            let (a, b) = (pca2_in(&x, true), pca2_in(&x, false));
+            for k in 0..2 {
+                assert!((a.variance_share[k] - b.variance_share[k]).abs() < 1e-5);
+                let sign = if a.points[0][k] * b.points[0][k] < 0.0 {
+                    -1.0
+                } else {
+                    1.0
+                };
+                for (p, q) in a.points.iter().zip(&b.points) {
+                    assert!(
+                        (p[k] - sign * q[k]).abs() < 1e-3,
+                        "{n}×{d}: {} vs {}",
+                        p[k],
+                        q[k]
+                    );
+                }
+            }
+        }
     }
 
     #[test]
