@@ -130,10 +130,23 @@ fn a_bad_stack_is_refused_beside_the_field_and_a_good_one_trains() {
     convnet_analyses(&mut h);
 }
 
-/// The analyses of the trained ConvNet in `h`: predictions with top-3 guesses, a picture
-/// classified, the PCA of a convolution's flattened maps and the gradient check, each
+/// The analyses of the trained ConvNet in `h`: the confusion matrix, predictions with
+/// top-3 guesses, a picture classified, the PCA of a convolution's flattened maps and the gradient check, each
 /// showing results rather than a refusal.
 fn convnet_analyses(h: &mut Harness<'_, TrainvizApp>) {
+    // The confusion matrices come from the stack's own evaluations.
+    h.get_by_label("Confusion").click();
+    h.step();
+    h.get_by_label("test").click();
+    h.step();
+    assert!(shows(h, &["test set: accuracy", "of 1000 images"]));
+    h.get_by_label("Accuracy per class");
+    let test = h.state().history.test.clone().expect("a test evaluation");
+    assert_eq!(
+        test.confusion.iter().map(|&c| c as usize).sum::<usize>(),
+        1000
+    );
+
     h.get_by_label("Predictions").click();
     h.step();
     h.step();

@@ -51,12 +51,15 @@ impl ModelRef<'_> {
 const MLP_BLOCK: usize = 64;
 
 /// Most values (images × layer width) an embedding's activation matrix holds: 16 Mi floats
-/// are 64 MB, and PCA's products on such a matrix take seconds. A wider layer is embedded
-/// on fewer images (a 32×32×32 convolution output: 512 images).
+/// are 64 MB. A wider layer is embedded on fewer images (a 16×16×64 convolution output:
+/// 1,024 images).
 pub const MAX_EMBEDDING_VALUES: usize = 16 << 20;
 
-/// Fewest images an embedding is cut to for a wide layer (the layout means little below).
-const MIN_EMBEDDING_POINTS: usize = 100;
+/// Most images an embedding of a layer wider than this holds: PCA multiplies a matrix of
+/// side min(images, width), and a side of 4,096 took 6.3 s and 300 MB more than the
+/// embedding's activations on 2 cores (a3-bonus's 8×8×64 pooling output); 2,048 takes an
+/// eighth of the time and a quarter of the memory.
+pub const MAX_WIDE_EMBEDDING_POINTS: usize = 2048;
 
 /// Runs `model` in evaluation mode over the first `max` images of `set` (all when `max` is
 /// larger), block by block, and calls `each(first_row, output)` with the output of layer
@@ -180,17 +183,36 @@ pub fn layer_name(model: ModelRef<'_>, layer: usize) -> String {
 /// How many of `count` images an embedding of a layer `width` values wide is computed on,
 /// and when that is fewer, why (for the window and `trainviz embed` to say).
 pub fn embedding_points(width: usize, count: usize) -> (usize, Option<String>) {
-    let most = (MAX_EMBEDDING_VALUES / width.max(1)).max(MIN_EMBEDDING_POINTS);
+    let by_values = (MAX_EMBEDDING_VALUES / width.max(1)).max(1);
+    let by_side = if width > MAX_WIDE_EMBEDDING_POINTS {
+        MAX_WIDE_EMBEDDING_POINTS
+    } else {
+        usize::MAX
+    };
+    let most = by_values.min(by_side);
     if count <= most {
         return (count, None);
     }
+    let t = crate::format::thousands;
+    let why = if by_values <= by_side {
+        format!(
+            "an embedding holds at most {} values (64 MB)",
+            t(MAX_EMBEDDING_VALUES)
+        )
+    } else {
+        format!(
+            "a layer wider than {} is embedded on at most {} images (its PCA's time and \
+             memory grow with their cube)",
+            t(MAX_WIDE_EMBEDDING_POINTS),
+            t(MAX_WIDE_EMBEDDING_POINTS)
+        )
+    };
     let note = format!(
         "on the first {} of the {} images asked for: the layer has {} values per image, and \
-         an embedding holds at most {} values",
-        crate::format::thousands(most),
-        crate::format::thousands(count),
-        crate::format::thousands(width),
-        crate::format::thousands(MAX_EMBEDDING_VALUES)
+         {why}",
+        t(most),
+        t(count),
+        t(width),
     );
     (most, Some(note))
 }
@@ -297,6 +319,10 @@ mod tests {
         assert!(n * 16 * 16 * 64 <= MAX_EMBEDDING_VALUES);
         let note = note.expect("a note");
         assert!(note.contains("first 1,024 of the 10,000") && note.contains("16,384"));
+        // The 8×8×64 pooling output: PCA's matrix side is held to 2,048.
+        assert_eq!(embedding_points(4096, 10_000).0, MAX_WIDE_EMBEDDING_POINTS);
+        assert_eq!(embedding_points(2048, 10_000).0, 8192);
+        assert_eq!(embedding_points(1 << 20, 500).0, 16);
     }
 
     #[test]
