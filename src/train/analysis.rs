@@ -1,6 +1,7 @@
-//! Analyses of a trained network that the window asks for on demand: predictions with their
-//! top-3 probabilities, hidden-layer activations projected to 2-D (PCA and t-SNE), and a
-//! numerical gradient check on a small subset.
+//! Analyses of a trained network (an MLP or a layer stack, see [`ModelRef`]) that the window
+//! and the command line ask for on demand: predictions with their top-3 probabilities, a
+//! layer's outputs projected to 2-D (PCA and t-SNE), a picture of the user's classified, and
+//! a numerical gradient check on a small subset.
 
 use ndarray::{Array2, ArrayView1, Axis};
 use rand::{Rng, SeedableRng, rngs::SmallRng};

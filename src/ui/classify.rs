@@ -97,11 +97,14 @@ impl ClassifyPanel {
             return;
         };
         let run = history.run;
+        // A ConvNet's run sends its normalisation with its sample images; otherwise it is
+        // fitted once per run (the data loaded again).
         let cached = self
             .normalizer
             .as_ref()
             .filter(|(r, _)| *r == run)
-            .map(|(_, n)| n.clone());
+            .map(|(_, n)| n.clone())
+            .or_else(|| history.samples.as_ref().map(|(n, _)| n.clone()));
         let loss = info.settings.live().loss;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
