@@ -98,7 +98,7 @@ impl GradcheckPanel {
         egui::Grid::new("gradcheck").striped(true).show(ui, |ui| {
             for h in [
                 "parameter",
-                "values",
+                "values checked",
                 "max rel. error",
                 "mean rel. error",
                 "",
