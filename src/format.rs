@@ -2,6 +2,19 @@
 //! window's plots and the exported figures both write their numbers with these, so a value
 //! reads the same on the screen and on paper.
 
+/// `n` with commas between thousands (10,000).
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// Where a number switches to scientific notation: below 0.001 or from 100 000 up, plain
 /// decimals in between.
 const PLAIN_RANGE: std::ops::Range<f64> = 1e-3..1e5;

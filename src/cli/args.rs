@@ -112,7 +112,8 @@ pub enum CliCommand {
         /// Images used.
         #[arg(long, default_value_t = 10)]
         samples: usize,
-        /// Input dimensions used (the first ones of each image).
+        /// Input dimensions used (the first ones of each image); for a ConvNet (--layers),
+        /// which reads whole images, the entries of each parameter array compared.
         #[arg(long, default_value_t = 100)]
         dims: usize,
     },

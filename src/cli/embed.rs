@@ -18,7 +18,9 @@ pub struct EmbedArgs {
     /// The run's folder (under runs/).
     pub run: PathBuf,
     /// Layer to embed: 1 is the first hidden layer, the number of hidden layers + 1 the
-    /// class scores (default: the last hidden layer, or the class scores without one).
+    /// class scores (default: the last hidden layer, or the class scores without one); for
+    /// a ConvNet (a run set with --layers) 1 is its first layer and the number of layers
+    /// + 1 the class scores (default: the layer before them).
     #[arg(long)]
     pub layer: Option<usize>,
     /// pca or tsne (Barnes-Hut t-SNE, perplexity 30).
@@ -59,30 +61,37 @@ pub(super) fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
         bail!("--points must be between 1 and {MAX_EMBEDDING_POINTS}");
     }
     let saved = crate::runs::SavedRun::load(&e.run)?;
-    let net = saved.weights()?;
-    let hidden = net.layers.len() - 1;
-    let layer = chosen_layer(e.layer, hidden)?;
+    let saved_model = saved.model()?;
+    let model = saved_model.view();
+    let count = analysis::layer_count(model);
+    let layer = chosen_layer(e.layer, count, saved.is_stack())?;
     let mut request = saved.settings.start.data_request();
     if global.data.is_some() {
         request.dir = global.data.clone();
     }
     let data = data::load(&request)?;
-    if net.input_dim() != data.shape().dim() || net.classes() != data.num_classes() {
+    if model.input_dim() != data.shape().dim() || model.classes() != data.num_classes() {
         bail!("the saved weights do not fit the run's data");
     }
     let norm = Normalizer::fit(&data.train, saved.settings.start.preprocess);
-    let (acts, labels) = analysis::layer_activations(&net, &norm, &data.val, layer, e.points);
+    // A wide layer (a convolution's maps) is embedded on fewer images, as in the window.
+    let (points_used, note) =
+        analysis::embedding_points(analysis::layer_width(model, layer), e.points);
+    if let Some(note) = &note {
+        println!("embedding {note}");
+    }
+    let (acts, labels) = analysis::layer_activations(model, &norm, &data.val, layer, points_used);
     if acts.nrows() == 0 {
         bail!("the run's data has no validation images to embed");
     }
     let start = Instant::now();
     let (points, axes) = project(e.method, &acts, start);
     let seconds = start.elapsed().as_secs_f64();
-    let widths: Vec<usize> = net.layers.iter().map(|l| l.weights.nrows()).collect();
-    let layer_name = if layer == hidden {
-        format!("the class scores ({})", widths[layer])
+    let name = analysis::layer_name(model, layer);
+    let layer_name = if layer + 1 == count {
+        format!("the {name}")
     } else {
-        format!("hidden layer {} ({} units)", layer + 1, widths[layer])
+        name
     };
     let method = match e.method {
         Projection::Pca => "PCA",
@@ -112,15 +121,19 @@ pub(super) fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// The 0-based layer `--layer` names (1-based; the class scores are `hidden + 1`), by default
-/// the last hidden layer.
-fn chosen_layer(layer: Option<usize>, hidden: usize) -> Result<usize> {
+/// The 0-based layer `--layer` names (1-based; `count` is the class scores), by default the
+/// layer before the class scores (an MLP's last hidden layer).
+fn chosen_layer(layer: Option<usize>, count: usize, stack: bool) -> Result<usize> {
     Ok(match layer {
-        None => hidden.max(1),
-        Some(l) if (1..=hidden + 1).contains(&l) => l,
+        None => (count - 1).max(1),
+        Some(l) if (1..=count).contains(&l) => l,
+        Some(l) if stack => bail!(
+            "--layer {l}: this network has {count} layers, the class scores last; use 1 to \
+             {count} (`trainviz layers` lists them)"
+        ),
         Some(l) => bail!(
-            "--layer {l}: this network has {hidden} hidden layer(s); use 1 to {}",
-            hidden + 1
+            "--layer {l}: this network has {} hidden layer(s); use 1 to {count}",
+            count - 1
         ),
     } - 1)
 }

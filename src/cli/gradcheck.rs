@@ -16,13 +16,24 @@ pub(super) fn gradcheck_cmd(
     let splits = data::load(&config.data_request())?;
     let norm = Normalizer::fit(&splits.train, config.preprocess);
     let n = samples.clamp(1, splits.train.len());
-    let d = dims.clamp(1, splits.shape().dim());
-    println!(
-        "gradient check on {n} {} images, first {d} dimensions: {}",
-        splits.name,
-        crate::train::RunSettings::new(config.clone()).title()
-    );
-    let report = crate::train::analysis::gradient_check(config, &splits, &norm, n, d);
+    let title = crate::train::RunSettings::new(config.clone()).title();
+    let report = if config.uses_stack() {
+        // A convolution reads whole images: --dims counts the entries of each parameter
+        // array compared instead (four passes each).
+        let d = dims.max(1);
+        println!(
+            "gradient check on {n} whole {} images, at most {d} entries of each array: {title}",
+            splits.name
+        );
+        crate::train::analysis::stack_gradient_check(config, &splits, &norm, n, d)?
+    } else {
+        let d = dims.clamp(1, splits.shape().dim());
+        println!(
+            "gradient check on {n} {} images, first {d} dimensions: {title}",
+            splits.name
+        );
+        crate::train::analysis::gradient_check(config, &splits, &norm, n, d)
+    };
     let mut worst = 0.0f64;
     for p in &report {
         println!(

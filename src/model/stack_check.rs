@@ -7,6 +7,7 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
 use super::gradcheck::{ParamCheck, relative_error};
+use super::loss::Loss;
 use super::stack::{Stack, StackLayer, StackPass, StackWorkspace};
 use super::{LossKind, Real};
 
@@ -16,7 +17,7 @@ pub fn analytic<F: Real>(
     stack: &Stack<F>,
     x: ArrayView2<F>,
     labels: &[u8],
-    loss: LossKind,
+    loss: impl Into<Loss>,
     lambda: f64,
     seed: u64,
 ) -> (Vec<StackLayer<F>>, StackWorkspace<F>) {
@@ -48,6 +49,27 @@ pub fn compare<F: Real>(
     analytic: &[StackLayer<F>],
     ws: &mut StackWorkspace<F>,
 ) -> Vec<ParamCheck> {
+    compare_some(stack, x, labels, loss, lambda, h, analytic, ws, usize::MAX)
+}
+
+/// [`compare`] on at most `per_array` entries of each parameter array, drawn at random
+/// (seeded, so the same entries each time) where an array has more: four passes per entry
+/// make every entry of a ConvNet's arrays too slow to check. A [`ParamCheck`]'s count is
+/// the entries compared.
+#[allow(clippy::too_many_arguments)]
+pub fn compare_some<F: Real>(
+    stack: &Stack<F>,
+    x: ArrayView2<F>,
+    labels: &[u8],
+    loss: impl Into<Loss>,
+    lambda: f64,
+    h: f64,
+    analytic: &[StackLayer<F>],
+    ws: &mut StackWorkspace<F>,
+    per_array: usize,
+) -> Vec<ParamCheck> {
+    let loss: Loss = loss.into();
+    let mut pick = SmallRng::seed_from_u64(11);
     // As in the MLP's check: round-off of the cost over the step floors a numerical
     // gradient near 1e-11; gradients above 1e-4 are held to the full relative tolerance.
     const EPS: f64 = 1e-4;
@@ -62,7 +84,15 @@ pub fn compare<F: Real>(
     for (which, (name, ga)) in names.iter().zip(&grads).enumerate() {
         let mut max = 0.0f64;
         let mut sum = 0.0f64;
-        for (idx, &g) in ga.iter().enumerate() {
+        let entries: Vec<usize> = if ga.len() <= per_array {
+            (0..ga.len()).collect()
+        } else {
+            let mut some = rand::seq::index::sample(&mut pick, ga.len(), per_array).into_vec();
+            some.sort_unstable();
+            some
+        };
+        for &idx in &entries {
+            let g = ga[idx];
             let mut at = |delta: f64, probe: &mut Stack<F>| {
                 let orig = probe.params()[which][idx];
                 probe.params_mut()[which][idx] = orig + F::of(delta);
@@ -82,9 +112,9 @@ pub fn compare<F: Real>(
         }
         results.push(ParamCheck {
             name: name.clone(),
-            count: ga.len(),
+            count: entries.len(),
             max_rel_error: max,
-            mean_rel_error: sum / ga.len().max(1) as f64,
+            mean_rel_error: sum / entries.len().max(1) as f64,
         });
     }
     results

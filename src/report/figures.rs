@@ -868,8 +868,9 @@ impl HiddenActivations {
         if val.is_empty() {
             return None;
         }
+        let model = analysis::ModelRef::Mlp(net);
         let (values, labels) =
-            analysis::layer_activations(net, norm, val, last_hidden, REPORT_PCA_POINTS);
+            analysis::layer_activations(model, norm, val, last_hidden, REPORT_PCA_POINTS);
         Some(HiddenActivations {
             units: net.layers[last_hidden].weights.nrows(),
             values,
@@ -899,18 +900,8 @@ pub fn image_counts(sizes: [usize; 3]) -> String {
     )
 }
 
-/// `n` with commas between thousands (10,000).
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+/// `n` with commas between thousands (10,000); the engine's messages write counts the same.
+pub use crate::format::thousands;
 
 /// Which per-layer, per-epoch quantity of the Layers view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

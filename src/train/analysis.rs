@@ -1,25 +1,29 @@
-//! Analyses of a trained network that the window asks for on demand: predictions with their
-//! top-3 probabilities, hidden-layer activations projected to 2-D (PCA and t-SNE), and a
-//! numerical gradient check on a small subset.
+//! Analyses of a trained network (an MLP or a layer stack, see [`ModelRef`]) that the window
+//! and the command line ask for on demand: predictions with their top-3 probabilities, a
+//! layer's outputs projected to 2-D (PCA and t-SNE), a picture of the user's classified, and
+//! a numerical gradient check on a small subset.
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, Axis};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod passes;
+mod stack_check;
 pub mod tsne;
 
+pub use passes::{
+    MAX_EMBEDDING_VALUES, ModelRef, embedding_points, layer_count, layer_name, layer_width,
+};
+pub use stack_check::stack_gradient_check;
 pub use tsne::neighbour_preservation;
 
 use super::config::TrainConfig;
 use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::gradcheck::{self, ParamCheck};
 use crate::model::loss::probabilities;
-use crate::model::{LossKind, Network, Workspace};
-
-/// Rows per forward block.
-const BLOCK: usize = 64;
+use crate::model::{LossKind, Network};
 
 /// What the model says about one image.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,80 +47,81 @@ impl Prediction {
     }
 }
 
-/// Runs `net` over the first `max` images of `set` (all when `max` is larger), block by
-/// block, and calls `each(first_row, outputs_of_every_layer_for_the_block)`.
-fn forward_blocks(
-    net: &Network<f32>,
-    norm: &Normalizer,
-    set: &ImageSet,
-    max: usize,
-    mut each: impl FnMut(usize, &Workspace<f32>, usize),
-) {
-    let n = set.len().min(max);
-    let dim = set.shape.dim();
-    let mut ws = Workspace::new(net, BLOCK);
-    let mut buf = vec![0f32; BLOCK * dim];
-    let mut start = 0;
-    while start < n {
-        let rows = (n - start).min(BLOCK);
-        for (i, row) in (start..start + rows).zip(buf.chunks_exact_mut(dim)) {
-            norm.write_row(set.image(i), None, row);
-        }
-        let x = ArrayView2::from_shape((rows, dim), &buf[..rows * dim])
-            .expect("block buffer holds rows × dim values");
-        net.forward(x, &mut ws);
-        each(start, &ws, rows);
-        start += rows;
-    }
+/// The classes of `scores` ranked by probability (as the loss defines it), with their
+/// probabilities, most probable first; `probs` is scratch space of one entry per class.
+fn ranked(scores: ArrayView1<f32>, loss: LossKind, probs: &mut [f32]) -> Vec<(u8, f32)> {
+    let row: Vec<f32> = scores.iter().copied().collect();
+    probabilities(loss, &row, probs);
+    let mut order: Vec<usize> = (0..probs.len()).collect();
+    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+    order.into_iter().map(|c| (c as u8, probs[c])).collect()
 }
 
-/// Predictions for the first `max` images of `set`, probabilities as the loss defines them
-/// (softmax for CE and, for want of probabilities, the SVM; sigmoids for BCE).
+/// Predictions of `model` (an MLP or a layer stack, in evaluation mode) for the first `max`
+/// images of `set`, probabilities as the loss defines them (softmax for CE and, for want of
+/// probabilities, the SVM; sigmoids for BCE). A stack runs in blocks as its evaluation
+/// does, so memory stays as bounded.
 pub fn predictions(
-    net: &Network<f32>,
+    model: ModelRef<'_>,
     norm: &Normalizer,
     set: &ImageSet,
     loss: LossKind,
     max: usize,
 ) -> Vec<Prediction> {
-    let classes = net.classes();
+    let classes = model.classes();
+    let scores_layer = passes::layer_count(model) - 1;
     let mut probs = vec![0f32; classes];
     let mut out = Vec::with_capacity(set.len().min(max));
-    forward_blocks(net, norm, set, max, |start, ws, rows| {
-        for (r, scores) in ws.scores(rows).rows().into_iter().enumerate() {
-            let scores = scores.as_slice().expect("score rows are contiguous");
-            probabilities(loss, scores, &mut probs);
-            let mut order: Vec<usize> = (0..classes).collect();
-            order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
-            let top = |k: usize| order.get(k).map_or((0, 0.0), |&c| (c as u8, probs[c]));
+    passes::layer_blocks(model, norm, set, max, scores_layer, |start, scores| {
+        for (r, scores) in scores.rows().into_iter().enumerate() {
+            let ranks = ranked(scores, loss, &mut probs);
+            let top = |k: usize| ranks.get(k).copied().unwrap_or((0, 0.0));
             out.push(Prediction {
                 index: start + r,
                 label: set.labels[start + r],
                 top3: [top(0), top(1), top(2)],
             });
         }
+        true
     });
     out
 }
 
-/// Outputs of layer `layer` (0-based; the last layer gives the class scores) for the first
+/// Outputs of layer `layer` of `model` (0-based; the last layer gives the class scores; a
+/// stack's convolution gives its maps flattened, height × width × channels) for the first
 /// `max` images of `set`, one row per image, with their labels.
 pub fn layer_activations(
-    net: &Network<f32>,
+    model: ModelRef<'_>,
     norm: &Normalizer,
     set: &ImageSet,
     layer: usize,
     max: usize,
 ) -> (Array2<f32>, Vec<u8>) {
-    let layer = layer.min(net.layers.len() - 1);
-    let width = net.layers[layer].weights.nrows();
+    layer_activations_with(model, norm, set, layer, max, |_| true)
+        .unwrap_or_else(|| (Array2::zeros((0, 0)), Vec::new()))
+}
+
+/// [`layer_activations`], telling `progress` the fraction done after each block; `None`
+/// when `progress` answers false (stop).
+pub fn layer_activations_with(
+    model: ModelRef<'_>,
+    norm: &Normalizer,
+    set: &ImageSet,
+    layer: usize,
+    max: usize,
+    mut progress: impl FnMut(f32) -> bool,
+) -> Option<(Array2<f32>, Vec<u8>)> {
+    let width = passes::layer_width(model, layer);
     let n = set.len().min(max);
     let mut acts = Array2::zeros((n, width));
-    forward_blocks(net, norm, set, max, |start, ws, rows| {
-        acts.slice_mut(ndarray::s![start..start + rows, ..])
-            .assign(&ws.layer_output(layer, rows));
+    let mut go_on = true;
+    passes::layer_blocks(model, norm, set, max, layer, |start, out| {
+        let end = start + out.nrows();
+        acts.slice_mut(ndarray::s![start..end, ..]).assign(&out);
+        go_on = progress(end as f32 / n.max(1) as f32);
+        go_on
     });
-    (acts, set.labels[..n].to_vec())
+    go_on.then(|| (acts, set.labels[..n].to_vec()))
 }
 
 /// How to project activations to 2-D.
@@ -150,8 +155,15 @@ pub fn pca2(x: &Array2<f32>) -> Vec<[f32; 2]> {
 }
 
 /// The first two principal components of the rows of `x`, with the share of the variance
-/// each explains.
+/// each explains. Power iteration on the smaller of the covariance (d × d) and the Gram
+/// matrix of the centred rows (n × n; for a convolution's output, wider than the images are
+/// many), so memory and time follow min(n, d)² rather than d².
 pub fn pca2_with_variance(x: &Array2<f32>) -> Pca2 {
+    pca2_in(x, x.len() <= SMALL_PCA)
+}
+
+/// [`pca2_with_variance`] in f64 (`in_f64`) or with f32 products.
+fn pca2_in(x: &Array2<f32>, in_f64: bool) -> Pca2 {
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
         return Pca2 {
@@ -159,16 +171,85 @@ pub fn pca2_with_variance(x: &Array2<f32>) -> Pca2 {
             variance_share: [0.0; 2],
         };
     }
-    let x = x.mapv(f64::from);
-    let mean = x.mean_axis(Axis(0)).expect("n > 0");
-    let centred = &x - &mean;
-    let cov = centred.t().dot(&centred) / n.max(2) as f64;
+    let by_columns = d <= n;
+    let mean = x.map_axis(Axis(0), |c| {
+        c.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64
+    });
+    // A small matrix is centred and multiplied in f64; a large one (up to
+    // [`MAX_EMBEDDING_VALUES`]) in f32, which halves its memory and time and still sums its
+    // products to ~1e-6 of the variance.
+    let (matrix, centred32, centred64) = if in_f64 {
+        let c = x.mapv(f64::from) - &mean;
+        let m = if by_columns {
+            c.t().dot(&c)
+        } else {
+            c.dot(&c.t())
+        };
+        (m, None, Some(c))
+    } else {
+        let mean32 = mean.mapv(|v| v as f32);
+        let c = x - &mean32;
+        let m = if by_columns {
+            c.t().dot(&c)
+        } else {
+            c.dot(&c.t())
+        };
+        (m.mapv(f64::from), Some(c), None)
+    };
+    let (components, eigenvalues) = top_two_eigenvectors(&matrix);
+    let total: f64 = matrix.diag().sum();
+    let mut variance_share = [0.0; 2];
+    for (share, &lambda) in variance_share.iter_mut().zip(&eigenvalues) {
+        *share = if total > 0.0 {
+            (lambda / total).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+    }
+    let points = (0..n)
+        .map(|i| {
+            let coordinate = |k: usize| -> f32 {
+                let Some(c) = components.get(k) else {
+                    return 0.0;
+                };
+                if !by_columns {
+                    // X = U S Vᵀ: the Gram matrix's unit eigenvector is a column of U, and
+                    // the scores X V are U S, S the square root of its eigenvalue.
+                    return (c[i] * eigenvalues[k].max(0.0).sqrt()) as f32;
+                }
+                match (&centred64, &centred32) {
+                    (Some(x), _) => x.row(i).dot(c) as f32,
+                    (None, Some(x)) => x
+                        .row(i)
+                        .iter()
+                        .zip(c)
+                        .map(|(&a, &b)| f64::from(a) * b)
+                        .sum::<f64>() as f32,
+                    (None, None) => 0.0,
+                }
+            };
+            [coordinate(0), coordinate(1)]
+        })
+        .collect();
+    Pca2 {
+        points,
+        variance_share,
+    }
+}
+
+/// Values (n · d) up to which PCA works in f64.
+const SMALL_PCA: usize = 1 << 22;
+
+/// The two leading unit eigenvectors of the symmetric positive semi-definite `m` (fewer
+/// when it is 1 × 1) and their eigenvalues, by power iteration with deflation.
+fn top_two_eigenvectors(m: &Array2<f64>) -> (Vec<ndarray::Array1<f64>>, Vec<f64>) {
+    let d = m.nrows();
     let mut rng = SmallRng::seed_from_u64(0);
     let mut components: Vec<ndarray::Array1<f64>> = Vec::new();
     for _ in 0..2.min(d) {
         let mut v = ndarray::Array1::from_shape_fn(d, |_| rng.random::<f64>() - 0.5);
         for _ in 0..200 {
-            let mut w = cov.dot(&v);
+            let mut w = m.dot(&v);
             // Deflate: stay orthogonal to the components already found.
             for c in &components {
                 let p = w.dot(c);
@@ -182,28 +263,9 @@ pub fn pca2_with_variance(x: &Array2<f32>) -> Pca2 {
         }
         components.push(v);
     }
-    let total: f64 = cov.diag().sum();
-    let mut variance_share = [0.0; 2];
-    for (share, c) in variance_share.iter_mut().zip(&components) {
-        // The Rayleigh quotient of a unit eigenvector is its eigenvalue.
-        *share = if total > 0.0 {
-            (c.dot(&cov.dot(c)) / total).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-    }
-    let proj = |row: ndarray::ArrayView1<f64>, k: usize| {
-        components.get(k).map_or(0.0, |c| row.dot(c)) as f32
-    };
-    let points = centred
-        .rows()
-        .into_iter()
-        .map(|r| [proj(r, 0), proj(r, 1)])
-        .collect();
-    Pca2 {
-        points,
-        variance_share,
-    }
+    // The Rayleigh quotient of a unit eigenvector is its eigenvalue.
+    let eigenvalues = components.iter().map(|c| c.dot(&m.dot(c))).collect();
+    (components, eigenvalues)
 }
 
 /// Names of an embedding's two axes: "PC1 (31 % of variance)" and "PC2 (…)" for PCA (with
@@ -426,6 +488,24 @@ fn joint_probabilities(x: &Array2<f32>, perplexity: f64) -> Vec<f32> {
     p
 }
 
+/// The numerical gradient check of whichever model `config` sets: an MLP's on `samples`
+/// images cut to their first `dims` inputs ([`gradient_check`]), a layer stack's on
+/// `samples` whole images with at most `dims` entries of each parameter array
+/// ([`stack_gradient_check`]); the error when the stack does not fit the data.
+pub fn check_gradients(
+    config: &TrainConfig,
+    data: &Splits,
+    norm: &Normalizer,
+    samples: usize,
+    dims: usize,
+) -> Result<Vec<ParamCheck>, super::config::ConfigError> {
+    if config.uses_stack() {
+        stack_gradient_check(config, data, norm, samples, dims)
+    } else {
+        Ok(gradient_check(config, data, norm, samples, dims))
+    }
+}
+
 /// The numerical gradient check of the settings' model and loss on the first `samples`
 /// training images restricted to their first `dims` inputs, in f64 with a freshly
 /// initialised network (as the course does it).
@@ -475,12 +555,12 @@ pub struct ClassifiedPicture {
 }
 
 /// Decodes a PNG or JPEG (`bytes`; `path` only names it in messages), resizes it to
-/// `shape` (grey for one-channel data), normalises it with `norm` and runs `net` on it;
-/// probabilities as the loss defines them (see [`predictions`]).
+/// `shape` (grey for one-channel data), normalises it with `norm` and runs `model` (an MLP
+/// or a layer stack) on it; probabilities as the loss defines them (see [`predictions`]).
 pub fn classify_picture(
     bytes: &[u8],
     path: &std::path::Path,
-    net: &Network<f32>,
+    model: ModelRef<'_>,
     norm: &Normalizer,
     shape: crate::data::ImageShape,
     loss: LossKind,
@@ -495,7 +575,7 @@ pub fn classify_picture(
             ),
         ));
     }
-    if net.input_dim() != shape.dim() || norm.mean.len() != shape.dim() {
+    if model.input_dim() != shape.dim() || norm.mean.len() != shape.dim() {
         return Err(crate::data::DataError::corrupt(
             path,
             "the model and its data disagree on the input size",
@@ -525,22 +605,16 @@ pub fn classify_picture(
         labels: vec![0],
         shape,
     };
-    let classes = net.classes();
-    let mut probs = vec![0f32; classes];
-    forward_blocks(net, norm, &image, 1, |_, ws, rows| {
-        if let Some(scores) = ws.scores(rows).rows().into_iter().next()
-            && let Some(scores) = scores.as_slice()
-        {
-            probabilities(loss, scores, &mut probs);
+    let mut probs = vec![0f32; model.classes()];
+    let mut top = Vec::new();
+    let scores_layer = passes::layer_count(model) - 1;
+    passes::layer_blocks(model, norm, &image, 1, scores_layer, |_, scores| {
+        if let Some(scores) = scores.rows().into_iter().next() {
+            top = ranked(scores, loss, &mut probs);
         }
+        true
     });
-    let mut order: Vec<usize> = (0..classes).collect();
-    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
-    let top = order
-        .into_iter()
-        .take(k)
-        .map(|c| (c as u8, probs[c]))
-        .collect();
+    top.truncate(k);
     Ok(ClassifiedPicture { image, top })
 }
 
@@ -605,6 +679,39 @@ mod tests {
         let names = axis_names(Projection::Pca, Some(share));
         assert!(names[0].starts_with("PC1 (9") && names[0].ends_with(" % of variance)"));
         assert_eq!(axis_names(Projection::Tsne, None), ["t-SNE 1", "t-SNE 2"]);
+    }
+
+    #[test]
+    fn pca_in_f32_agrees_with_pca_in_f64_both_ways_round() {
+        // Wider than tall (the Gram matrix) and taller than wide (the covariance).
+        for (n, d) in [(60, 200), (200, 60)] {
+            let mut rng = SmallRng::seed_from_u64(n as u64);
+            let x = Array2::from_shape_fn((n, d), |(i, k)| {
+                let signal = if k < 2 {
+                    (i % 5) as f32 * (3.0 - k as f32)
+                } else {
+                    0.0
+                };
+                signal + rng.random_range(-1.0..1.0f32)
+            });
+            let (a, b) = (pca2_in(&x, true), pca2_in(&x, false));
+            for k in 0..2 {
+                assert!((a.variance_share[k] - b.variance_share[k]).abs() < 1e-5);
+                let sign = if a.points[0][k] * b.points[0][k] < 0.0 {
+                    -1.0
+                } else {
+                    1.0
+                };
+                for (p, q) in a.points.iter().zip(&b.points) {
+                    assert!(
+                        (p[k] - sign * q[k]).abs() < 1e-3,
+                        "{n}×{d}: {} vs {}",
+                        p[k],
+                        q[k]
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -695,13 +802,13 @@ mod tests {
             0.01,
             &mut rng,
         );
-        let preds = predictions(&net, &norm, &data.test, LossKind::Ce, 1000);
+        let preds = predictions(ModelRef::Mlp(&net), &norm, &data.test, LossKind::Ce, 1000);
         assert_eq!(preds.len(), 100);
         for p in &preds {
             assert!(p.top3[0].1 >= p.top3[1].1 && p.top3[1].1 >= p.top3[2].1);
             assert_ne!(p.top3[0].0, p.top3[1].0);
         }
-        let (acts, labels) = layer_activations(&net, &norm, &data.test, 0, 50);
+        let (acts, labels) = layer_activations(ModelRef::Mlp(&net), &norm, &data.test, 0, 50);
         assert_eq!(acts.dim(), (50, 8));
         assert_eq!(labels.len(), 50);
         let report = gradient_check(&config, &data, &norm, 5, 20);

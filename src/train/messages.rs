@@ -75,11 +75,13 @@ pub enum AnalysisRequest {
     },
     /// Stop the t-SNE in progress (answered by [`AnalysisResult::EmbeddingCancelled`]).
     CancelEmbedding,
-    /// The numerical gradient check on `samples` training images, first `dims` inputs.
+    /// The numerical gradient check on `samples` training images: an MLP's on their first
+    /// `dims` inputs, a layer stack's on whole images with `dims` entries of each parameter
+    /// array (see [`crate::train::analysis::check_gradients`]).
     GradientCheck {
         /// Images.
         samples: usize,
-        /// Input dimensions kept.
+        /// An MLP's input dimensions kept; a stack's entries checked per parameter array.
         dims: usize,
     },
 }
@@ -126,6 +128,8 @@ pub enum AnalysisResult {
         points: Vec<[f32; 2]>,
         /// The images' classes.
         labels: Vec<u8>,
+        /// Why fewer images were embedded than asked for (a wide layer), if they were.
+        note: Option<String>,
     },
     /// Per-parameter errors of the gradient check.
     GradientCheck(Vec<ParamCheck>),

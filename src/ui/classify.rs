@@ -1,5 +1,5 @@
 //! "Classify your own picture": a PNG or JPEG dropped on the window (or chosen) shown as the
-//! model sees it, with the five most probable classes. The decoding, resizing,
+//! model (an MLP or a ConvNet) sees it, with the five most probable classes. The decoding, resizing,
 //! normalisation and forward pass are the engine's ([`classify_picture`]), run on a
 //! background [`Task`]; this panel only shows the result.
 
@@ -10,6 +10,7 @@ use egui::{ColorImage, TextureHandle, TextureOptions, Ui};
 
 use super::background::{Task, repaint_waker};
 use super::history::RunHistory;
+use super::model::SharedModel;
 use crate::data::Normalizer;
 use crate::train::analysis::{ClassifiedPicture, classify_picture, normalizer_for};
 
@@ -91,16 +92,19 @@ impl ClassifyPanel {
         history: &RunHistory,
         ctx: &egui::Context,
     ) {
-        let (Some(net), Some(info)) = (history.network.clone(), history.info.clone()) else {
+        let (Some(model), Some(info)) = (SharedModel::of(history), history.info.clone()) else {
             self.error = Some("Start or load a run first: a picture needs a model.".into());
             return;
         };
         let run = history.run;
+        // A ConvNet's run sends its normalisation with its sample images; otherwise it is
+        // fitted once per run (the data loaded again).
         let cached = self
             .normalizer
             .as_ref()
             .filter(|(r, _)| *r == run)
-            .map(|(_, n)| n.clone());
+            .map(|(_, n)| n.clone())
+            .or_else(|| history.samples.as_ref().map(|(n, _)| n.clone()));
         let loss = info.settings.live().loss;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
@@ -122,7 +126,8 @@ impl ClassifyPanel {
                     Some(n) => n,
                     None => Arc::new(normalizer_for(&info.settings.start)?),
                 };
-                let picture = classify_picture(&bytes, &path, &net, &norm, info.shape, loss, TOP)?;
+                let picture =
+                    classify_picture(&bytes, &path, model.view(), &norm, info.shape, loss, TOP)?;
                 Ok((picture, norm))
             },
         );

@@ -19,6 +19,7 @@ pub mod layers;
 pub mod layers_builder;
 pub mod layers_field;
 pub mod lr_range;
+pub mod model;
 pub mod plane;
 pub mod plots;
 pub mod predictions;

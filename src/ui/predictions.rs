@@ -1,12 +1,17 @@
 //! Predictions gallery: images with their true class, the predicted class and the top-3
-//! probabilities; filter to mistakes or to one class.
+//! probabilities of the run's model (an MLP or a ConvNet); filter to mistakes or to one
+//! class.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use egui::{Color32, ColorImage, TextureHandle, TextureOptions, Ui};
 
 use super::export::ExportRequest;
 use super::history::RunHistory;
+use super::model::SharedModel;
+use crate::data::Splits;
+use crate::train::analysis::Prediction;
 use crate::train::{AnalysisRequest, AnalysisResult, Subset};
 
 /// Images per page.
@@ -25,6 +30,8 @@ pub struct PredictionsPanel {
     textures: HashMap<usize, TextureHandle>,
     /// (run, weights version) of the predictions shown, to know when they are stale.
     shown_for: Option<(u64, u64)>,
+    /// (run, predictions shown) when new ones were asked for: waiting until they change.
+    waiting: Option<(u64, usize)>,
 }
 
 impl Default for PredictionsPanel {
@@ -35,7 +42,16 @@ impl Default for PredictionsPanel {
             page_start: 0,
             textures: HashMap::new(),
             shown_for: None,
+            waiting: None,
         }
+    }
+}
+
+/// The address of the predictions shown (0 without), to tell when new ones arrive.
+fn predictions_id(history: &RunHistory) -> usize {
+    match &history.predictions {
+        Some(AnalysisResult::Predictions { predictions, .. }) => Arc::as_ptr(predictions) as usize,
+        _ => 0,
     }
 }
 
@@ -46,17 +62,46 @@ impl PredictionsPanel {
         ui: &mut Ui,
         history: &RunHistory,
     ) -> (Option<AnalysisRequest>, Option<ExportRequest>) {
+        let request = self.request_row(ui, history);
+        let Some(AnalysisResult::Predictions {
+            data, predictions, ..
+        }) = &history.predictions
+        else {
+            ui.label("Press the button to see test images with the model's top-3 guesses.");
+            return (request, None);
+        };
+        let names = &data.class_names;
+        self.filter_row(ui, names);
+        let shown: Vec<&Prediction> = predictions
+            .iter()
+            .filter(|p| !self.only_mistakes || !p.correct())
+            .filter(|p| self.class.is_none_or(|c| p.label == c))
+            .collect();
+        let export = self.page_row(ui, data, predictions, &shown);
+        self.page_start = self
+            .page_start
+            .min(shown.len().saturating_sub(1) / PAGE * PAGE);
+        self.cards(ui, data, &shown);
+        (request, export)
+    }
+
+    /// The button that asks for predictions with the latest weights, and what is waited for.
+    fn request_row(&mut self, ui: &mut Ui, history: &RunHistory) -> Option<AnalysisRequest> {
         let mut request = None;
-        let mut export = None;
         let version = (history.run, history.network_version);
         let stale = self.shown_for != Some(version);
+        let current = (history.run, predictions_id(history));
+        if self.waiting.is_some_and(|w| w != current) {
+            self.waiting = None;
+        }
         ui.horizontal(|ui| {
             let label = if history.predictions.is_none() {
                 "Predict the test set"
             } else {
                 "Refresh with the latest weights"
             };
-            let button = ui.add_enabled(history.network.is_some(), egui::Button::new(label));
+            let model = SharedModel::of(history);
+            let button = ui.add_enabled(model.is_some(), egui::Button::new(label));
             if button
                 .on_hover_text("Runs the current weights over the test set")
                 .clicked()
@@ -66,20 +111,21 @@ impl PredictionsPanel {
                     max: MAX_IMAGES,
                 });
                 self.shown_for = Some(version);
+                self.waiting = Some(current);
                 self.textures.clear();
             }
-            if stale && history.predictions.is_some() {
+            if self.waiting.is_some() {
+                ui.spinner();
+                ui.label("Predicting (a ConvNet takes seconds on 10,000 images)…");
+            } else if stale && history.predictions.is_some() {
                 ui.weak("(the weights have changed since)");
             }
         });
-        let Some(AnalysisResult::Predictions {
-            data, predictions, ..
-        }) = &history.predictions
-        else {
-            ui.label("Press the button to see test images with the model's top-3 guesses.");
-            return (request, None);
-        };
-        let names = &data.class_names;
+        request
+    }
+
+    /// Only mistakes, and which true class.
+    fn filter_row(&mut self, ui: &mut Ui, names: &[String]) {
         let name = |c: u8| names.get(usize::from(c)).map_or("?", String::as_str);
         ui.horizontal(|ui| {
             if ui
@@ -102,11 +148,17 @@ impl PredictionsPanel {
                     }
                 });
         });
-        let shown: Vec<_> = predictions
-            .iter()
-            .filter(|p| !self.only_mistakes || !p.correct())
-            .filter(|p| self.class.is_none_or(|c| p.label == c))
-            .collect();
+    }
+
+    /// The count, previous/next page and the page's export.
+    fn page_row(
+        &mut self,
+        ui: &mut Ui,
+        data: &Splits,
+        predictions: &[Prediction],
+        shown: &[&Prediction],
+    ) -> Option<ExportRequest> {
+        let mut export = None;
         let correct = predictions.iter().filter(|p| p.correct()).count();
         ui.horizontal(|ui| {
             ui.label(format!(
@@ -142,13 +194,22 @@ impl PredictionsPanel {
                     .take(PAGE)
                     .map(|p| (*p, data.test.rgb(p.index)))
                     .collect();
-                let fig = crate::report::figures::predictions(&page, &shown, data.shape(), names);
+                let fig = crate::report::figures::predictions(
+                    &page,
+                    shown,
+                    data.shape(),
+                    &data.class_names,
+                );
                 export = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
-        self.page_start = self
-            .page_start
-            .min(shown.len().saturating_sub(1) / PAGE * PAGE);
+        export
+    }
+
+    /// The page's images, each with its true class and top-3 guesses.
+    fn cards(&mut self, ui: &mut Ui, data: &Splits, shown: &[&Prediction]) {
+        let names = &data.class_names;
+        let name = |c: u8| names.get(usize::from(c)).map_or("?", String::as_str);
         let shape = data.shape();
         // Rows of as many cards as fit (wrapping layouts do not wrap groups reliably).
         let columns = ((ui.available_width() / 166.0).floor() as usize).max(1);
@@ -188,6 +249,5 @@ impl PredictionsPanel {
                 }
             });
         }
-        (request, export)
     }
 }

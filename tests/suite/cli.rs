@@ -160,6 +160,37 @@ fn gradcheck_passes_for_every_loss_and_model() {
     }
 }
 
+/// A ConvNet's check (whole images, a sample of each array's entries) with label smoothing
+/// and batch norm passes; its header says what was checked.
+#[test]
+fn gradcheck_of_a_convnet_passes() {
+    let (ok, stdout, stderr) = run(&[
+        "gradcheck",
+        "--dataset",
+        "synthetic",
+        "--layers",
+        "patchify 4:3, bn, relu, dense 6, relu",
+        "--init",
+        "he",
+        "--label-smoothing",
+        "0.1",
+        "--samples",
+        "3",
+        "--dims",
+        "12",
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("on 3 whole"), "{stdout}");
+    assert!(
+        stdout.contains("at most 12 entries of each array"),
+        "{stdout}"
+    );
+    for name in ["W1", "γ2", "β2", "W4", "b6"] {
+        assert!(stdout.contains(name), "{name}: {stdout}");
+    }
+    assert!(stdout.contains("ok: largest relative error"), "{stdout}");
+}
+
 /// The case of the bug report: two tanh hidden layers, cross-entropy, the default small
 /// initialisation; the two-point difference put b3 at 1.2e-6 on every seed. On the synthetic
 /// set always, and on CIFAR-10 where it is found.

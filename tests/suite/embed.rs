@@ -114,6 +114,74 @@ fn embed_writes_png_svg_and_csv_of_a_saved_run() {
 }
 
 #[test]
+fn embed_maps_any_layer_of_a_saved_convnet() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = train_run(
+        &dir.path().join("runs"),
+        &[
+            "--dataset",
+            "synthetic",
+            "--layers",
+            "patchify 4:4, relu, dense 12, relu",
+            "--init",
+            "he",
+            "--epochs",
+            "1",
+        ],
+    );
+    // Layer 1, the patchify layer: its maps flattened (8 × 8 × 4 values per image).
+    let out = dir.path().join("conv");
+    let (ok, stdout, stderr) = run(&[
+        "embed",
+        run_dir.to_str().unwrap(),
+        "--layer",
+        "1",
+        "--method",
+        "pca",
+        "--points",
+        "300",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("PCA of layer 1: patchify 4:4 → 8×8×4 on 300 validation images"),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(out.join("embedding.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 301);
+    // By default the layer before the class scores; the class scores are layer 5.
+    let (ok, stdout, stderr) = run(&[
+        "embed",
+        run_dir.to_str().unwrap(),
+        "--method",
+        "pca",
+        "--points",
+        "200",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("PCA of layer 4: relu → 12 on 200"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = run(&[
+        "embed",
+        run_dir.to_str().unwrap(),
+        "--layer",
+        "6",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("this network has 5 layers, the class scores last; use 1 to 5"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn embed_refuses_a_layer_or_count_that_does_not_exist() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = synthetic_run(&dir.path().join("runs"));

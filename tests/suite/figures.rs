@@ -281,7 +281,13 @@ fn step_loss_gradient_check_and_predictions_figures_render() {
         raw.push((raw.len() as f64 / 6.0, s.batch_loss));
     }
     let smoothed = trainviz::train::metrics::smooth(raw.iter().copied(), 0.9);
-    let preds = analysis::predictions(t.network(), t.normalizer(), &data.test, config.loss, 100);
+    let preds = analysis::predictions(
+        analysis::ModelRef::Mlp(t.network()),
+        t.normalizer(),
+        &data.test,
+        config.loss,
+        100,
+    );
     let shown: Vec<_> = preds.iter().filter(|p| !p.correct()).collect();
     let page: Vec<_> = preds
         .iter()

@@ -126,6 +126,93 @@ fn a_bad_stack_is_refused_beside_the_field_and_a_good_one_trains() {
     h.step();
     h.step();
     assert!(shows(&h, &["validation image 2 (of the first"]));
+
+    convnet_analyses(&mut h);
+}
+
+/// The analyses of the trained ConvNet in `h`: the confusion matrix, predictions with
+/// top-3 guesses, a picture classified, the PCA of a convolution's flattened maps and the gradient check, each
+/// showing results rather than a refusal.
+fn convnet_analyses(h: &mut Harness<'_, TrainvizApp>) {
+    // The confusion matrices come from the stack's own evaluations.
+    h.get_by_label("Confusion").click();
+    h.step();
+    h.get_by_label("test").click();
+    h.step();
+    assert!(shows(h, &["test set: accuracy", "of 1000 images"]));
+    h.get_by_label("Accuracy per class");
+    let test = h.state().history.test.clone().expect("a test evaluation");
+    assert_eq!(
+        test.confusion.iter().map(|&c| c as usize).sum::<usize>(),
+        1000
+    );
+
+    h.get_by_label("Predictions").click();
+    h.step();
+    h.step();
+    assert!(!shows(h, &["shown for linear and MLP runs"]));
+    h.get_by_label("Predict the test set").click();
+    wait_until(h, "the ConvNet's predictions", |a| {
+        a.history.predictions.is_some()
+    });
+    h.step();
+    assert!(shows(h, &["of 1000 test images right"]));
+    h.get_all_by_label_contains("1. ")
+        .next()
+        .expect("a first guess");
+
+    // A picture of the user's, classified by the ConvNet.
+    let dir = tempfile::tempdir().unwrap();
+    let picture = dir.path().join("blob.png");
+    image::RgbImage::from_fn(40, 40, |x, y| {
+        let near = (x as i32 - 10).pow(2) + (y as i32 - 10).pow(2) < 60;
+        image::Rgb(if near { [220, 30, 30] } else { [120, 120, 120] })
+    })
+    .save(&picture)
+    .unwrap();
+    let ctx = h.ctx.clone();
+    let app = h.state_mut();
+    app.classify.classify(picture, None, &app.history, &ctx);
+    wait_until(h, "the picture's classes", |a| {
+        a.classify.top().len() == 5 || a.classify.error().is_some()
+    });
+    assert_eq!(h.state().classify.error(), None);
+    let top = h.state().classify.top();
+    assert!(top.windows(2).all(|w| w[0].1 >= w[1].1), "{top:?}");
+    assert!(shows(h, &["blob.png, as the model sees it (32×32)"]));
+
+    // The embedding's picker names the stack's layers; the first is the patchify layer.
+    h.get_by_label("Embedding").click();
+    h.step();
+    h.step();
+    assert!(!shows(h, &["shown for linear and MLP runs"]));
+    h.get_by_label("PCA").click();
+    h.step();
+    h.get_by_label("Compute").click();
+    wait_until(h, "the ConvNet's PCA", |a| a.history.embedding.is_some());
+    assert!(shows(
+        h,
+        &["PCA of layer 1: patchify 4:4 → 8×8×4 on 1,000 validation images"]
+    ));
+    let Some(trainviz::train::AnalysisResult::Embedding { points, .. }) =
+        &h.state().history.embedding
+    else {
+        panic!("an embedding")
+    };
+    assert!(points.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+
+    h.get_by_label("Gradient check").click();
+    h.step();
+    h.step();
+    assert!(shows(h, &["a random sample of its entries"]));
+    h.get_by_label("Run check").click();
+    wait_until(h, "the ConvNet's gradient check", |a| {
+        a.history.gradient_check.is_some()
+    });
+    let report = h.state().history.gradient_check.clone().unwrap();
+    let names: Vec<&str> = report.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["W1", "b1", "W3", "b3", "W5", "b5"]);
+    assert!(report.iter().all(|p| p.max_rel_error < 1e-5), "{report:?}");
 }
 
 /// Picking an assignment-3 preset (as the menu does: its settings, then a new run) sets up

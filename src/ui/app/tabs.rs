@@ -30,9 +30,6 @@ impl TrainvizApp {
         let stack_run = self.stack_run();
         let mlp_only = match self.settings.tab {
             Tab::Histograms => Some("Weight and gradient histograms"),
-            Tab::Predictions => Some("Predictions and classifying your own picture"),
-            Tab::Embedding => Some("Embeddings"),
-            Tab::GradientCheck => Some("Gradient checks on demand"),
             Tab::Layers => Some("Per-layer statistics"),
             _ => None,
         };
