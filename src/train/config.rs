@@ -508,7 +508,8 @@ pub fn setting_label(key: &str) -> &str {
         "shuffle" => "shuffle each epoch",
         "init" => "weight init",
         "hidden" => "hidden layers",
-        "batch_norm" => "batch normalisation",
+        // Short, as run titles, presets and races say it; hover texts spell it out.
+        "batch_norm" => "batch norm",
         "optimizer" => "optimiser",
         "layers" => "layers",
         "label_smoothing" => "smoothing ε",
