@@ -7,7 +7,7 @@ use egui::{Align2, Color32, FontId, Painter, Pos2, Rect, Sense, Stroke, TextureH
 
 use crate::data::plane::Feature;
 use crate::model::Network;
-use crate::report::plane::toward_white;
+use crate::report::plane::{largest_weight, toward_white};
 use crate::words::Words;
 
 /// Rows of unit maps: a map and, below it, room for its name.
@@ -119,12 +119,7 @@ fn paint_links(
 ) -> Option<(f32, String)> {
     let tile = layout.tile;
     let columns = &layout.columns;
-    let top = net
-        .layers
-        .iter()
-        .flat_map(|l| l.weights.iter())
-        .fold(0f32, |a, w| a.max(w.abs()))
-        .max(f32::MIN_POSITIVE);
+    let top = largest_weight(net);
     let mut hovered: Option<(f32, String)> = None;
     for (l, layer) in net.layers.iter().enumerate() {
         for (to, row) in layer.weights.rows().into_iter().enumerate() {
