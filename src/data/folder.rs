@@ -290,6 +290,9 @@ fn classes_with_images(
     Ok((names, relabel))
 }
 
+/// The kept classes' names, and the training and test images (labels of the kept classes).
+type Loaded = (Vec<String>, Vec<Decoded>, Vec<Decoded>);
+
 /// Loads an image folder (see the module docs); `val` images of the training part (at most
 /// a fifth) are held out for validation, chosen at random with `seed`. Files that cannot be
 /// decoded and class folders without images are skipped and listed in
@@ -305,91 +308,9 @@ pub fn load_splits(
     let mut warnings = Vec::new();
     let (class_names, mut train, test) = if dir.join("train").is_dir() && dir.join("test").is_dir()
     {
-        let (class_dirs, train_files) = list(&dir.join("train"), &mut warnings)?;
-        let (test_dirs, test_files) = list(&dir.join("test"), &mut warnings)?;
-        let train_names: Vec<String> = class_dirs.iter().map(|d| class_name(d)).collect();
-        // Test labels follow the training classes' order.
-        let mut test_label = Vec::with_capacity(test_dirs.len());
-        for test_dir in &test_dirs {
-            let name = class_name(test_dir);
-            let Some(label) = train_names.iter().position(|n| *n == name) else {
-                return Err(DataError::corrupt(
-                    test_dir,
-                    "class folder has no counterpart in train/",
-                ));
-            };
-            test_label.push(label as u8);
-        }
-        let test_files: Vec<LabelledFile> = test_files
-            .into_iter()
-            .map(|(f, l)| (f, test_label[usize::from(l)]))
-            .collect();
-        let total = train_files.len() + test_files.len();
-        let offset = train_files.len();
-        let train = decode_all(
-            &train_files,
-            size,
-            &|n, _| progress(n, total),
-            &mut warnings,
-        );
-        let test = decode_all(
-            &test_files,
-            size,
-            &|n, _| progress(offset + n, total),
-            &mut warnings,
-        );
-        let (names, relabel) =
-            classes_with_images(dir, &class_dirs, &train_files, &train, &mut warnings)?;
-        for (test_dir, &label) in test_dirs.iter().zip(&test_label) {
-            let has_images = test.iter().any(|(l, _)| *l == label);
-            if relabel[usize::from(label)].is_none() && has_images {
-                warnings.push(DataWarning::new(
-                    test_dir,
-                    "its class has no training images",
-                ));
-            }
-        }
-        let keep = |set: Vec<Decoded>| -> Vec<Decoded> {
-            set.into_iter()
-                .filter_map(|(l, px)| relabel[usize::from(l)].map(|l| (l, px)))
-                .collect()
-        };
-        let (train, test) = (keep(train), keep(test));
-        if test.is_empty() {
-            return Err(DataError::corrupt(
-                &dir.join("test"),
-                "holds no images it can read for the training classes",
-            ));
-        }
-        (names, train, test)
+        load_train_and_test(dir, size, progress, &mut warnings)?
     } else {
-        let (class_dirs, files) = list(dir, &mut warnings)?;
-        let all = decode_all(&files, size, progress, &mut warnings);
-        let (names, relabel) = classes_with_images(dir, &class_dirs, &files, &all, &mut warnings)?;
-        let mut all: Vec<Decoded> = all
-            .into_iter()
-            .filter_map(|(l, px)| relabel[usize::from(l)].map(|l| (l, px)))
-            .collect();
-        all.shuffle(&mut rng);
-        // A fifth of each class for testing.
-        let mut by_class: Vec<Vec<Decoded>> = vec![Vec::new(); names.len()];
-        for image in all {
-            by_class[usize::from(image.0)].push(image);
-        }
-        let mut train = Vec::new();
-        let mut test = Vec::new();
-        for mut of_class in by_class {
-            let n_test = of_class.len() / 5;
-            test.extend(of_class.drain(..n_test));
-            train.extend(of_class);
-        }
-        if test.is_empty() {
-            return Err(DataError::corrupt(
-                dir,
-                "too few images to hold out a test set (add train/ and test/ folders, or at least 5 images per class)",
-            ));
-        }
-        (names, train, test)
+        load_and_hold_out(dir, size, progress, &mut rng, &mut warnings)?
     };
     train.shuffle(&mut rng);
     if train.len() < 2 {
@@ -409,6 +330,106 @@ pub fn load_splits(
         test: image_set(test, size),
         warnings,
     })
+}
+
+/// A folder with `train/` and `test/` class folders: test classes take the labels of the
+/// training classes of the same name (a test class with no counterpart is an error), and
+/// only classes with training images are kept.
+fn load_train_and_test(
+    dir: &Path,
+    size: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    warnings: &mut Vec<DataWarning>,
+) -> Result<Loaded, DataError> {
+    let (class_dirs, train_files) = list(&dir.join("train"), warnings)?;
+    let (test_dirs, test_files) = list(&dir.join("test"), warnings)?;
+    let train_names: Vec<String> = class_dirs.iter().map(|d| class_name(d)).collect();
+    // Test labels follow the training classes' order.
+    let mut test_label = Vec::with_capacity(test_dirs.len());
+    for test_dir in &test_dirs {
+        let name = class_name(test_dir);
+        let Some(label) = train_names.iter().position(|n| *n == name) else {
+            return Err(DataError::corrupt(
+                test_dir,
+                "class folder has no counterpart in train/",
+            ));
+        };
+        test_label.push(label as u8);
+    }
+    let test_files: Vec<LabelledFile> = test_files
+        .into_iter()
+        .map(|(f, l)| (f, test_label[usize::from(l)]))
+        .collect();
+    let total = train_files.len() + test_files.len();
+    let offset = train_files.len();
+    let train = decode_all(&train_files, size, &|n, _| progress(n, total), warnings);
+    let test = decode_all(
+        &test_files,
+        size,
+        &|n, _| progress(offset + n, total),
+        warnings,
+    );
+    let (names, relabel) = classes_with_images(dir, &class_dirs, &train_files, &train, warnings)?;
+    for (test_dir, &label) in test_dirs.iter().zip(&test_label) {
+        let has_images = test.iter().any(|(l, _)| *l == label);
+        if relabel[usize::from(label)].is_none() && has_images {
+            warnings.push(DataWarning::new(
+                test_dir,
+                "its class has no training images",
+            ));
+        }
+    }
+    let keep = |set: Vec<Decoded>| -> Vec<Decoded> {
+        set.into_iter()
+            .filter_map(|(l, px)| relabel[usize::from(l)].map(|l| (l, px)))
+            .collect()
+    };
+    let (train, test) = (keep(train), keep(test));
+    if test.is_empty() {
+        return Err(DataError::corrupt(
+            &dir.join("test"),
+            "holds no images it can read for the training classes",
+        ));
+    }
+    Ok((names, train, test))
+}
+
+/// A folder of class folders alone: a fifth of each class's images, chosen at random with
+/// `rng`, are held out for testing.
+fn load_and_hold_out(
+    dir: &Path,
+    size: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    rng: &mut SmallRng,
+    warnings: &mut Vec<DataWarning>,
+) -> Result<Loaded, DataError> {
+    let (class_dirs, files) = list(dir, warnings)?;
+    let all = decode_all(&files, size, progress, warnings);
+    let (names, relabel) = classes_with_images(dir, &class_dirs, &files, &all, warnings)?;
+    let mut all: Vec<Decoded> = all
+        .into_iter()
+        .filter_map(|(l, px)| relabel[usize::from(l)].map(|l| (l, px)))
+        .collect();
+    all.shuffle(rng);
+    // A fifth of each class for testing.
+    let mut by_class: Vec<Vec<Decoded>> = vec![Vec::new(); names.len()];
+    for image in all {
+        by_class[usize::from(image.0)].push(image);
+    }
+    let mut train = Vec::new();
+    let mut test = Vec::new();
+    for mut of_class in by_class {
+        let n_test = of_class.len() / 5;
+        test.extend(of_class.drain(..n_test));
+        train.extend(of_class);
+    }
+    if test.is_empty() {
+        return Err(DataError::corrupt(
+            dir,
+            "too few images to hold out a test set (add train/ and test/ folders, or at least 5 images per class)",
+        ));
+    }
+    Ok((names, train, test))
 }
 
 #[cfg(test)]

@@ -438,16 +438,21 @@ impl NetworkLayout {
     }
 }
 
+/// The largest |w| of `net`'s weights (never 0): links are as thick as |w| against it, in
+/// the figure and in the window's Network tab alike.
+pub fn largest_weight(net: &Network<f32>) -> f32 {
+    net.layers
+        .iter()
+        .flat_map(|l| l.weights.iter())
+        .fold(0f32, |a, w| a.max(w.abs()))
+        .max(f32::MIN_POSITIVE)
+}
+
 /// A link for every weight, as thick as |w| and coloured by its sign; returns the CSV of
 /// the weights and biases.
 fn draw_links(c: &mut Canvas, net: &Network<f32>, layout: &NetworkLayout) -> String {
     let tile = layout.tile;
-    let top_weight = net
-        .layers
-        .iter()
-        .flat_map(|l| l.weights.iter())
-        .fold(0f32, |a, w| a.max(w.abs()))
-        .max(f32::MIN_POSITIVE);
+    let top_weight = largest_weight(net);
     let mut csv = String::from("layer,from,to,weight,bias\n");
     for (l, layer) in net.layers.iter().enumerate() {
         for (to, row) in layer.weights.rows().into_iter().enumerate() {

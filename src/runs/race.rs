@@ -17,18 +17,23 @@ use crate::words::Words;
 /// on/off).
 pub const MAX_VARIANTS: usize = 6;
 
-/// The settings a race can vary: (TOML key, name for people).
-pub const RACE_SETTINGS: [(&str, &str); 9] = [
-    ("optimizer", "optimiser"),
-    ("batch_norm", "batch norm"),
-    ("lambda", "λ"),
-    ("eta", "η"),
-    ("sigma", "σ"),
-    ("dropout", "dropout"),
-    ("activation", "activation"),
-    ("label_smoothing", "label smoothing ε"),
-    ("layers", "layers"),
-];
+/// The settings a race can vary: (TOML key, name for people). The names are the settings'
+/// own ([`crate::train::config::setting_label`]), so a race says what the settings panel,
+/// the run titles and the report say.
+pub static RACE_SETTINGS: std::sync::LazyLock<[(&str, &str); 9]> = std::sync::LazyLock::new(|| {
+    [
+        "optimizer",
+        "batch_norm",
+        "lambda",
+        "eta",
+        "sigma",
+        "dropout",
+        "activation",
+        "label_smoothing",
+        "layers",
+    ]
+    .map(|key| (key, crate::train::config::setting_label(key)))
+});
 
 /// What separates the values of `layers` in a race (a stack's text has commas of its own).
 pub const LAYERS_SEPARATOR: char = ';';

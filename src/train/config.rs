@@ -508,7 +508,8 @@ pub fn setting_label(key: &str) -> &str {
         "shuffle" => "shuffle each epoch",
         "init" => "weight init",
         "hidden" => "hidden layers",
-        "batch_norm" => "batch normalisation",
+        // Short, as run titles, presets and races say it; hover texts spell it out.
+        "batch_norm" => "batch norm",
         "optimizer" => "optimiser",
         "layers" => "layers",
         "label_smoothing" => "smoothing ε",
@@ -530,41 +531,7 @@ impl TrainConfig {
 
     /// Checks every value; the error names the first wrong one and its allowed range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        EPOCHS.check(self.epochs as f64)?;
-        BATCH.check(self.batch as f64)?;
-        ETA.check(self.eta)?;
-        LAMBDA.check(self.lambda)?;
-        DECAY.check(self.decay)?;
-        STEP_EVERY.check(self.step_every as f64)?;
-        STEP_FACTOR.check(self.step_factor)?;
-        ETA_MIN.check(self.eta_min)?;
-        ETA_MAX.check(self.eta_max)?;
-        check(
-            self.eta_max >= self.eta_min,
-            "eta_max",
-            crate::format::number(self.eta_max),
-            "at least eta_min",
-        )?;
-        HALF_CYCLE.check(self.half_cycle as f64)?;
-        CYCLES.check(self.cycles as f64)?;
-        CYCLE_GROWTH.check(self.cycle_growth)?;
-        check(
-            self.cycles == 0 || self.schedule == ScheduleKind::Cyclic,
-            "cycles",
-            self.cycles,
-            "0 unless schedule = cyclic (they count the cyclic schedule's cycles)",
-        )?;
-        let steps = cycle_steps_estimate(self);
-        check(
-            steps <= MAX_CYCLE_STEPS,
-            "cycles",
-            self.cycles,
-            &format!(
-                "cycles of at most {} steps in all (these take {})",
-                crate::format::number(MAX_CYCLE_STEPS),
-                crate::format::number(steps)
-            ),
-        )?;
+        self.check_schedule()?;
         EVAL_EVERY.check(self.eval_every as f64)?;
         FLIP.check(self.flip)?;
         TRANSLATE.check(self.translate as f64)?;
@@ -611,39 +578,87 @@ impl TrainConfig {
         IMAGE_SIZE.check(self.image_size as f64)?;
         L1.check(self.l1)?;
         if self.dataset.is_plane() {
-            POINTS.check(self.points as f64)?;
-            NOISE.check(self.noise)?;
-            TEST_SHARE.check(self.test_share)?;
-            CLASSES.check(self.classes as f64)?;
-            let least = crate::data::plane::least_points(self.classes);
-            check(
-                self.points >= least,
-                "points",
-                self.points,
-                &format!("at least {least} for {} classes", self.classes),
-            )?;
-            if let Err(e) = crate::data::plane::check_features(&self.features) {
-                return Err(ConfigError::OutOfRange {
-                    name: "features",
-                    value: self
-                        .features
-                        .iter()
-                        .map(|f| f.key())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    allowed: e.to_string(),
-                });
-            }
-            for p in &self.added_points {
-                check(
-                    usize::from(p.label) < self.classes && p.x.iter().all(|v| v.is_finite()),
-                    "added_points",
-                    format!("({}, {}) of class {}", p.x[0], p.x[1], p.label),
-                    "finite points of the data set's classes",
-                )?;
-            }
+            self.check_plane()?;
         }
         self.check_layers()?;
+        Ok(())
+    }
+
+    /// The steps and the learning rate's schedule: epochs, batch, η and λ, the step and
+    /// cyclic schedules' values, and that the cycles fit in [`MAX_CYCLE_STEPS`].
+    fn check_schedule(&self) -> Result<(), ConfigError> {
+        EPOCHS.check(self.epochs as f64)?;
+        BATCH.check(self.batch as f64)?;
+        ETA.check(self.eta)?;
+        LAMBDA.check(self.lambda)?;
+        DECAY.check(self.decay)?;
+        STEP_EVERY.check(self.step_every as f64)?;
+        STEP_FACTOR.check(self.step_factor)?;
+        ETA_MIN.check(self.eta_min)?;
+        ETA_MAX.check(self.eta_max)?;
+        check(
+            self.eta_max >= self.eta_min,
+            "eta_max",
+            crate::format::number(self.eta_max),
+            "at least eta_min",
+        )?;
+        HALF_CYCLE.check(self.half_cycle as f64)?;
+        CYCLES.check(self.cycles as f64)?;
+        CYCLE_GROWTH.check(self.cycle_growth)?;
+        check(
+            self.cycles == 0 || self.schedule == ScheduleKind::Cyclic,
+            "cycles",
+            self.cycles,
+            "0 unless schedule = cyclic (they count the cyclic schedule's cycles)",
+        )?;
+        let steps = cycle_steps_estimate(self);
+        check(
+            steps <= MAX_CYCLE_STEPS,
+            "cycles",
+            self.cycles,
+            &format!(
+                "cycles of at most {} steps in all (these take {})",
+                crate::format::number(MAX_CYCLE_STEPS),
+                crate::format::number(steps)
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// The values of a data set of points in the plane: how many, their noise, the test
+    /// share, the classes, the inputs computed from each point and the points added by hand.
+    fn check_plane(&self) -> Result<(), ConfigError> {
+        POINTS.check(self.points as f64)?;
+        NOISE.check(self.noise)?;
+        TEST_SHARE.check(self.test_share)?;
+        CLASSES.check(self.classes as f64)?;
+        let least = crate::data::plane::least_points(self.classes);
+        check(
+            self.points >= least,
+            "points",
+            self.points,
+            &format!("at least {least} for {} classes", self.classes),
+        )?;
+        if let Err(e) = crate::data::plane::check_features(&self.features) {
+            return Err(ConfigError::OutOfRange {
+                name: "features",
+                value: self
+                    .features
+                    .iter()
+                    .map(|f| f.key())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                allowed: e.to_string(),
+            });
+        }
+        for p in &self.added_points {
+            check(
+                usize::from(p.label) < self.classes && p.x.iter().all(|v| v.is_finite()),
+                "added_points",
+                format!("({}, {}) of class {}", p.x[0], p.x[1], p.label),
+                "finite points of the data set's classes",
+            )?;
+        }
         Ok(())
     }
 

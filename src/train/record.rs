@@ -280,7 +280,7 @@ impl RunSettings {
         }
         parts.push(format!("η {}", self.setting_text("eta")));
         if !c.hidden.is_empty() && c.batch_norm {
-            parts.push("batch norm".into());
+            parts.push(super::config::setting_label("batch_norm").into());
         }
         if !c.hidden.is_empty() && c.dropout > 0.0 {
             parts.push(format!("dropout {}", number(c.dropout)));

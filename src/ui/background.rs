@@ -82,8 +82,9 @@ pub enum TaskError<E> {
 }
 
 /// Work running on its own thread, with its result (or error) collected once. `E` is the
-/// work's own error type.
-pub struct Task<T, E = String> {
+/// work's own error type: a typed error the window shows by its `Display` (work that cannot
+/// fail takes [`std::convert::Infallible`]).
+pub struct Task<T, E> {
     /// What the task does, for messages ("Exporting the report").
     pub what: String,
     done: Arc<AtomicU64>,
@@ -92,6 +93,10 @@ pub struct Task<T, E = String> {
     result: Receiver<Result<T, TaskError<E>>>,
     finished: bool,
 }
+
+/// A file or folder dialog open on its own thread: the path chosen, or none when the user
+/// cancelled (a dialog cannot fail; one that could not open ends at once with none).
+pub type DialogTask = Task<Option<std::path::PathBuf>, std::convert::Infallible>;
 
 /// The text of a panic's payload.
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
@@ -252,9 +257,10 @@ mod tests {
 
     #[test]
     fn a_panic_becomes_a_message() {
-        let mut task: Task<()> = Task::spawn("Exporting the report", None, |_| {
-            panic!("disk on fire");
-        });
+        let mut task: Task<(), std::convert::Infallible> =
+            Task::spawn("Exporting the report", None, |_| {
+                panic!("disk on fire");
+            });
         let err = wait(&mut task).unwrap_err();
         assert!(
             matches!(&err, TaskError::Panicked { what, details }

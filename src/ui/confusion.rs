@@ -146,48 +146,15 @@ impl ConfusionPanel {
             return 0.0;
         }
         // Room for the longest class name, so no row label is cut off.
-        let label_w = names
-            .iter()
-            .map(|n| {
-                ui.painter()
-                    .layout_no_wrap(n.clone(), FontId::proportional(12.0), Color32::WHITE)
-                    .size()
-                    .x
-            })
-            .fold(40.0_f32, f32::max)
-            + 12.0;
+        let label_w = widest_name(ui, names, 12.0).max(40.0) + 12.0;
         // As wide as the view allows, and no taller than the window shows at once.
         let side = (ui.available_width() - label_w - 10.0)
             // 36: the staggered headers; 40: the status bar and a margin.
             .min(ui.ctx().content_rect().bottom() - ui.cursor().top() - 36.0 - 40.0)
             .clamp(150.0, 1000.0);
-        // Pale to saturated in the light theme, dark to bright in the dark one: the empty
-        // cells never glare.
-        let (low, high) = if ui.visuals().dark_mode {
-            ([38.0, 42.0, 52.0], [110.0, 170.0, 255.0])
-        } else {
-            ([247.0, 251.0, 255.0], [8.0, 48.0, 107.0])
-        };
+        let shades = Shades::for_theme(ui.visuals().dark_mode);
         let cell = side / k as f32;
-        // Column headers are whole class names: on one row when each fits its column,
-        // else on two staggered rows (every other column one row up), smaller if need be.
-        let header_width = |size: f32| {
-            names
-                .iter()
-                .map(|n| {
-                    ui.painter()
-                        .layout_no_wrap(n.clone(), FontId::proportional(size), Color32::WHITE)
-                        .size()
-                        .x
-                })
-                .fold(0.0_f32, f32::max)
-        };
-        let (header_size, stagger) = [(11.0, false), (11.0, true), (9.0, true)]
-            .into_iter()
-            .find(|&(size, stagger)| {
-                header_width(size) + 4.0 <= if stagger { 2.0 * cell } else { cell }
-            })
-            .unwrap_or((9.0, true));
+        let (header_size, stagger) = column_headers(ui, names, cell);
         let header_h = if stagger { 36.0 } else { 22.0 };
         let (rect, _) =
             ui.allocate_exact_size(vec2(label_w + side, side + header_h), Sense::hover());
@@ -220,38 +187,87 @@ impl ConfusionPanel {
                 } else {
                     n as f32 / total as f32
                 };
-                let shade = |i: usize| (low[i] + (high[i] - low[i]) * frac) as u8;
-                let fill = Color32::from_rgb(shade(0), shade(1), shade(2));
                 let cell_rect = Rect::from_min_size(
                     origin + vec2(c as f32 * cell, r as f32 * cell),
                     vec2(cell - 1.0, cell - 1.0),
                 );
-                painter.rect_filled(cell_rect, 0.0, fill);
                 let text = if self.normalised {
                     format!("{:.0}", 100.0 * frac)
                 } else {
                     n.to_string()
                 };
-                // Black on light cells, white on dark ones (relative luminance).
-                let luminance = 0.2126 * f32::from(fill.r())
-                    + 0.7152 * f32::from(fill.g())
-                    + 0.0722 * f32::from(fill.b());
-                let ink = if luminance > 140.0 {
-                    Color32::BLACK
-                } else {
-                    Color32::WHITE
-                };
-                painter.text(
-                    cell_rect.center(),
-                    Align2::CENTER_CENTER,
-                    text,
-                    font.clone(),
-                    ink,
-                );
+                paint_cell(&painter, cell_rect, shades.at(frac), text, font.clone());
             }
         }
         side + header_h
     }
+}
+
+/// The width of the widest of `names` in the proportional font of `size` points (0 for
+/// none).
+fn widest_name(ui: &Ui, names: &[String], size: f32) -> f32 {
+    names
+        .iter()
+        .map(|n| {
+            ui.painter()
+                .layout_no_wrap(n.clone(), FontId::proportional(size), Color32::WHITE)
+                .size()
+                .x
+        })
+        .fold(0.0_f32, f32::max)
+}
+
+/// How the column headers, whole class names, fit columns `cell` wide: (font size,
+/// staggered). On one row when each fits its column, else on two staggered rows (every
+/// other column one row up), smaller if need be.
+fn column_headers(ui: &Ui, names: &[String], cell: f32) -> (f32, bool) {
+    [(11.0, false), (11.0, true), (9.0, true)]
+        .into_iter()
+        .find(|&(size, stagger)| {
+            widest_name(ui, names, size) + 4.0 <= if stagger { 2.0 * cell } else { cell }
+        })
+        .unwrap_or((9.0, true))
+}
+
+/// The cells' colours from an empty cell's to a full one's: pale to saturated in the light
+/// theme, dark to bright in the dark one, so the empty cells never glare.
+struct Shades {
+    /// An empty cell's colour.
+    low: [f32; 3],
+    /// A full cell's colour (all of its row).
+    high: [f32; 3],
+}
+
+impl Shades {
+    /// The shades for the dark theme or the light one.
+    fn for_theme(dark: bool) -> Self {
+        let (low, high) = if dark {
+            ([38.0, 42.0, 52.0], [110.0, 170.0, 255.0])
+        } else {
+            ([247.0, 251.0, 255.0], [8.0, 48.0, 107.0])
+        };
+        Shades { low, high }
+    }
+
+    /// The colour of a cell holding `frac` of its row.
+    fn at(&self, frac: f32) -> Color32 {
+        let shade = |i: usize| (self.low[i] + (self.high[i] - self.low[i]) * frac) as u8;
+        Color32::from_rgb(shade(0), shade(1), shade(2))
+    }
+}
+
+/// Paints a cell in `fill` with its `text` in black on light cells, white on dark ones.
+fn paint_cell(painter: &egui::Painter, cell_rect: Rect, fill: Color32, text: String, font: FontId) {
+    painter.rect_filled(cell_rect, 0.0, fill);
+    // Black on light cells, white on dark ones (relative luminance).
+    let luminance =
+        0.2126 * f32::from(fill.r()) + 0.7152 * f32::from(fill.g()) + 0.0722 * f32::from(fill.b());
+    let ink = if luminance > 140.0 {
+        Color32::BLACK
+    } else {
+        Color32::WHITE
+    };
+    painter.text(cell_rect.center(), Align2::CENTER_CENTER, text, font, ink);
 }
 
 /// The accuracy of each class as horizontal bars, one row per class named on the axis, in

@@ -439,9 +439,9 @@ fn model_section(ui: &mut Ui, edited: &mut TrainConfig) {
     .response
     .on_disabled_hover_text("Only for a model with hidden layers: type a width above.");
     if !edited.hidden.is_empty() {
-        ui.checkbox(&mut edited.batch_norm, "batch normalisation")
+        ui.checkbox(&mut edited.batch_norm, settings::setting_label("batch_norm"))
                 .on_hover_text(
-                    "Normalise each hidden unit over the mini-batch before its activation, then scale and shift it by learned γ and β. Evaluation uses running averages.",
+                    "Batch normalisation: normalise each hidden unit over the mini-batch before its activation, then scale and shift it by learned γ and β. Evaluation uses running averages.",
                 );
         setting_field(ui, &mut edited.dropout, &settings::DROPOUT, ok);
     }

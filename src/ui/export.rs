@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui::Ui;
 
-use super::background::{Task, TaskError};
+use super::background::{DialogTask, Task, TaskError};
 use crate::model::Network;
 use crate::report::{ExportError, Figure, PngSize, RunRecord, export_figure};
 use crate::train::worker::Waker;
@@ -196,7 +196,7 @@ pub struct Exporter {
     /// Why the file dialog is not offered (or failed), shown in the export window.
     dialog_problem: Option<String>,
     /// A file dialog open on its own thread, and when it was opened.
-    dialog: Option<(Task<Option<PathBuf>>, Instant, Target)>,
+    dialog: Option<(DialogTask, Instant, Target)>,
     /// Files being written.
     writing: Option<Task<Written, ExportFailed>>,
     /// How the last export ended.

@@ -9,7 +9,7 @@ use super::export::ExportRequest;
 use super::history::RunHistory;
 use super::plots::{TRAIN_COLOUR, VAL_COLOUR, number, placed_legend, readable_plot};
 use crate::report::figures;
-use crate::train::Histogram;
+use crate::train::{EpochMetrics, Histogram};
 
 /// State of the histograms panel.
 pub struct HistogramsPanel {
@@ -151,12 +151,45 @@ impl HistogramsPanel {
         history: &RunHistory,
         view_height: f32,
     ) -> Option<ExportRequest> {
-        let mut request = None;
         let n = history.epochs.len();
         if n == 0 {
             ui.label("Histograms appear after the first epoch.");
             return None;
         }
+        self.epoch_slider(ui, n);
+        let metrics = &history.epochs[self.epoch - 1];
+        let shapes: Vec<(usize, usize)> = history
+            .network
+            .as_deref()
+            .map(figures::layer_shapes)
+            .unwrap_or_default();
+        let names = figures::layer_names(shapes.iter().copied());
+
+        let mut request = None;
+        if heading_with_export(ui, format!("Gradients, epoch {}", metrics.epoch)) {
+            let fig = figures::gradient_histograms(metrics, &shapes, history.info.as_ref());
+            request = Some(ExportRequest::Figure(Box::new(fig)));
+        }
+        matrix_histograms(
+            ui,
+            "grad",
+            &names,
+            &metrics.gradient_histograms,
+            ("∂cost/∂w", "gradient ∂cost/∂w"),
+            view_height,
+        );
+        if let Some(r) = truth_probability(ui, history, metrics, view_height) {
+            request = Some(r);
+        }
+        if let Some(r) = self.weight_histograms(ui, history, &names, view_height) {
+            request = Some(r);
+        }
+        request
+    }
+
+    /// The epoch slider (held at the newest epoch, of `n`, while following it) and the
+    /// "follow latest" choice.
+    fn epoch_slider(&mut self, ui: &mut Ui, n: usize) {
         if self.follow_latest || self.epoch > n {
             self.epoch = n;
         }
@@ -170,98 +203,100 @@ impl HistogramsPanel {
             }
             ui.checkbox(&mut self.follow_latest, "follow latest");
         });
-        let metrics = &history.epochs[self.epoch - 1];
-        let shapes: Vec<(usize, usize)> = history
-            .network
-            .as_deref()
-            .map(figures::layer_shapes)
-            .unwrap_or_default();
-        let names = figures::layer_names(shapes.iter().copied());
+    }
 
-        ui.horizontal(|ui| {
-            ui.strong(format!("Gradients, epoch {}", metrics.epoch));
-            if ui.button("Export…").clicked() {
-                let fig = figures::gradient_histograms(metrics, &shapes, history.info.as_ref());
-                request = Some(ExportRequest::Figure(Box::new(fig)));
-            }
-        });
+    /// The latest weights' values, a histogram per matrix titled with `names` (counted
+    /// again only for new weights); returns an export request when asked for one.
+    fn weight_histograms(
+        &mut self,
+        ui: &mut Ui,
+        history: &RunHistory,
+        names: &[String],
+        view_height: f32,
+    ) -> Option<ExportRequest> {
+        let net = history.network.as_deref()?;
+        let version = (history.run, history.network_version);
+        if version != self.weights_version {
+            self.weights_version = version;
+            self.weights = net
+                .layers
+                .iter()
+                .map(|l| Histogram::of_matrix(&l.weights))
+                .collect();
+        }
+        let mut request = None;
+        if heading_with_export(ui, "Weight values (latest weights)".to_string()) {
+            let fig = figures::weight_histograms(net, history.info.as_ref());
+            request = Some(ExportRequest::Figure(Box::new(fig)));
+        }
         matrix_histograms(
             ui,
-            "grad",
-            &names,
-            &metrics.gradient_histograms,
-            ("∂cost/∂w", "gradient ∂cost/∂w"),
+            "weights",
+            names,
+            &self.weights,
+            ("w", "weight value"),
             view_height,
         );
-
-        ui.horizontal(|ui| {
-            ui.strong(format!(
-                "Probability of the true class, validation set, epoch {}",
-                metrics.epoch
-            ));
-            if ui.button("Export…").clicked() {
-                let loss = history
-                    .info
-                    .as_ref()
-                    .map(|i| i.settings.live().loss)
-                    .unwrap_or_default();
-                let fig =
-                    figures::truth_probability(&metrics.val, "val", loss, history.info.as_ref());
-                request = Some(ExportRequest::Figure(Box::new(fig)));
-            }
-        });
-        let tp = &metrics.val.truth_probability;
-        let as_hist = |counts: &Vec<u32>| Histogram {
-            min: 0.0,
-            max: 1.0,
-            counts: counts.clone(),
-        };
-        histogram_plot(
-            ui,
-            "truth-probability".into(),
-            "p(true class): right vs wrong answers",
-            "probability given to the true class",
-            vec![
-                (
-                    "correctly classified".into(),
-                    TRAIN_COLOUR,
-                    bars(&as_hist(&tp.correct)),
-                ),
-                (
-                    "misclassified".into(),
-                    VAL_COLOUR,
-                    bars(&as_hist(&tp.wrong)),
-                ),
-            ],
-            plot_size(ui.available_width(), 1, view_height),
-        );
-
-        if let Some(net) = history.network.as_deref() {
-            let version = (history.run, history.network_version);
-            if version != self.weights_version {
-                self.weights_version = version;
-                self.weights = net
-                    .layers
-                    .iter()
-                    .map(|l| Histogram::of_matrix(&l.weights))
-                    .collect();
-            }
-            ui.horizontal(|ui| {
-                ui.strong("Weight values (latest weights)");
-                if ui.button("Export…").clicked() {
-                    let fig = figures::weight_histograms(net, history.info.as_ref());
-                    request = Some(ExportRequest::Figure(Box::new(fig)));
-                }
-            });
-            matrix_histograms(
-                ui,
-                "weights",
-                &names,
-                &self.weights,
-                ("w", "weight value"),
-                view_height,
-            );
-        }
         request
     }
+}
+
+/// A section's heading with its Export… button; true when the button was clicked.
+fn heading_with_export(ui: &mut Ui, title: String) -> bool {
+    ui.horizontal(|ui| {
+        ui.strong(title);
+        ui.button("Export…").clicked()
+    })
+    .inner
+}
+
+/// The probability the network gives the true class of each validation image at the
+/// epoch of `metrics`, right and wrong answers apart; returns an export request when
+/// asked for one.
+fn truth_probability(
+    ui: &mut Ui,
+    history: &RunHistory,
+    metrics: &EpochMetrics,
+    view_height: f32,
+) -> Option<ExportRequest> {
+    let mut request = None;
+    let title = format!(
+        "Probability of the true class, validation set, epoch {}",
+        metrics.epoch
+    );
+    if heading_with_export(ui, title) {
+        let loss = history
+            .info
+            .as_ref()
+            .map(|i| i.settings.live().loss)
+            .unwrap_or_default();
+        let fig = figures::truth_probability(&metrics.val, "val", loss, history.info.as_ref());
+        request = Some(ExportRequest::Figure(Box::new(fig)));
+    }
+    let tp = &metrics.val.truth_probability;
+    let as_hist = |counts: &Vec<u32>| Histogram {
+        min: 0.0,
+        max: 1.0,
+        counts: counts.clone(),
+    };
+    histogram_plot(
+        ui,
+        "truth-probability".into(),
+        "p(true class): right vs wrong answers",
+        "probability given to the true class",
+        vec![
+            (
+                "correctly classified".into(),
+                TRAIN_COLOUR,
+                bars(&as_hist(&tp.correct)),
+            ),
+            (
+                "misclassified".into(),
+                VAL_COLOUR,
+                bars(&as_hist(&tp.wrong)),
+            ),
+        ],
+        plot_size(ui.available_width(), 1, view_height),
+    );
+    request
 }

@@ -113,13 +113,7 @@ impl RunHistory {
         }
         match event.kind {
             EventKind::Loading { what, .. } => self.loading = Some(what),
-            EventKind::Ready { info, .. } => {
-                self.loading = None;
-                self.message = None;
-                self.images_per_epoch = info.sizes[0];
-                self.per_step = info.settings.start.eval_every > 0;
-                self.info = Some(*info);
-            }
+            EventKind::Ready { info, .. } => self.ready(*info),
             EventKind::Progress {
                 epoch,
                 images_into_epoch,
@@ -134,12 +128,7 @@ impl RunHistory {
                     self.step_loss.push(PlotPoint::new(r.epoch, r.loss));
                     self.step_eta.push(PlotPoint::new(r.step as f64, r.eta));
                 }
-                let done = |e: usize, i: usize| (e * images_per_epoch + i) as f64;
-                let new_images = done(epoch, images_into_epoch)
-                    - done(self.epoch, self.images_into_epoch.min(images_per_epoch));
-                if images_per_sec > 0.0 && new_images > 0.0 {
-                    self.rate.push(new_images, new_images / images_per_sec);
-                }
+                self.measure_rate((epoch, images_into_epoch), images_per_epoch, images_per_sec);
                 self.epoch = epoch;
                 self.images_into_epoch = images_into_epoch;
                 self.images_per_epoch = images_per_epoch;
@@ -170,24 +159,12 @@ impl RunHistory {
             EventKind::Diverged {
                 message, summary, ..
             } => {
-                self.running = false;
-                self.ended = Some(RunStatus::Diverged);
                 self.message = Some(message);
-                self.summary = Some(*summary);
+                self.ended(RunStatus::Diverged, *summary);
             }
-            EventKind::Finished { summary, .. } => {
-                self.running = false;
-                self.ended = Some(RunStatus::Finished);
-                self.summary = Some(*summary);
-            }
+            EventKind::Finished { summary, .. } => self.ended(RunStatus::Finished, *summary),
             EventKind::SettingsChanged { change, .. } => self.settings_changed(change),
-            EventKind::Status { status, .. } => {
-                self.ended = (status != RunStatus::Running).then_some(status);
-                if status == RunStatus::Running {
-                    self.summary = None;
-                    self.message = None;
-                }
-            }
+            EventKind::Status { status, .. } => self.status(status),
             EventKind::LiveHeld { live, .. } => self.held_live = live,
             EventKind::Notice { message, .. } => self.notice = Some(message),
             EventKind::Saved { dir, .. } => self.saved_dir = Some(dir),
@@ -200,6 +177,49 @@ impl RunHistory {
             }
         }
         true
+    }
+
+    /// The run is ready: what it is about, and whether its curves go by step.
+    fn ready(&mut self, info: RunInfo) {
+        self.loading = None;
+        self.message = None;
+        self.images_per_epoch = info.sizes[0];
+        self.per_step = info.settings.start.eval_every > 0;
+        self.info = Some(info);
+    }
+
+    /// Counts the images trained since the last progress report, now at `(epoch, images
+    /// into it)` with `images_per_epoch`, into the training speed, at the rate the worker
+    /// measured (`images_per_sec`, 0 when it measured none).
+    fn measure_rate(
+        &mut self,
+        (epoch, images_into_epoch): (usize, usize),
+        images_per_epoch: usize,
+        images_per_sec: f64,
+    ) {
+        let done = |e: usize, i: usize| (e * images_per_epoch + i) as f64;
+        let new_images = done(epoch, images_into_epoch)
+            - done(self.epoch, self.images_into_epoch.min(images_per_epoch));
+        if images_per_sec > 0.0 && new_images > 0.0 {
+            self.rate.push(new_images, new_images / images_per_sec);
+        }
+    }
+
+    /// The run ended (finished or diverged) with `summary`.
+    fn ended(&mut self, status: RunStatus, summary: Summary) {
+        self.running = false;
+        self.ended = Some(status);
+        self.summary = Some(summary);
+    }
+
+    /// A loaded run's status: how it ended, or (running again) no end, summary or message
+    /// yet.
+    fn status(&mut self, status: RunStatus) {
+        self.ended = (status != RunStatus::Running).then_some(status);
+        if status == RunStatus::Running {
+            self.summary = None;
+            self.message = None;
+        }
     }
 
     /// An evaluation within an epoch: a point on every curve, at its step.

@@ -117,7 +117,39 @@ impl LrRangePanel {
         export
     }
 
+    /// The window's contents: the range's settings, the run row, then the last test's
+    /// suggested bounds, notes and curve. Returns a figure to export.
     fn contents(&mut self, ui: &mut Ui, config: &mut TrainConfig) -> Option<Figure> {
+        self.range_controls(ui);
+        self.run_row(ui, config);
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        let (test, _) = self.result.as_ref()?;
+        let mut export = None;
+        match test.bounds {
+            Some(b) => suggested_bounds(ui, b, config, &mut self.used),
+            None => {
+                ui.label("No bounds to suggest from this range.");
+            }
+        }
+        for note in &test.notes {
+            ui.weak(note);
+        }
+        if ui
+            .button("Export…")
+            .on_hover_text("PNG, SVG or CSV of this curve")
+            .clicked()
+        {
+            export = self.figure();
+        }
+        plot(ui, test);
+        export
+    }
+
+    /// What the test does, the range to test (from η, to η, steps) and what is wrong with
+    /// it, if anything.
+    fn range_controls(&mut self, ui: &mut Ui) {
         ui.label(
             "A short run of the next run's settings whose η grows exponentially, step by step. \
              The loss stays flat while η is too small, falls once it is large enough, and rises \
@@ -140,6 +172,11 @@ impl LrRangePanel {
         if let Err(e) = self.settings.validate() {
             ui.colored_label(ui.visuals().error_fg_color, e.to_string());
         }
+    }
+
+    /// The running test's progress and Stop button, or the button that runs a test of
+    /// `config`.
+    fn run_row(&mut self, ui: &mut Ui, config: &TrainConfig) {
         let ctx = ui.ctx().clone();
         ui.horizontal(|ui| {
             if let Some(task) = &self.task {
@@ -166,58 +203,37 @@ impl LrRangePanel {
                 self.start(&ctx, config.clone());
             }
         });
-        if let Some(e) = &self.error {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
-        let (test, _) = self.result.as_ref()?;
-        let mut export = None;
-        match test.bounds {
-            Some(b) => {
-                ui.horizontal_wrapped(|ui| {
-                    ui.strong(format!(
-                        "Suggested: eta_min = {}, eta_max = {}",
-                        plain_number(b.eta_min),
-                        plain_number(b.eta_max)
-                    ))
-                    .on_hover_text(format!(
-                        "eta_min: where the smoothed loss has come down a tenth of the way to \
-                         its lowest; eta_max: where it is lowest, before it rises. It falls \
-                         fastest at η = {}.",
-                        plain_number(b.steepest)
-                    ));
-                    if ui
-                        .button("Use these bounds")
-                        .on_hover_text(
-                            "Sets the η schedule to cyclic with this range (applies on Reset)",
-                        )
-                        .clicked()
-                    {
-                        config.schedule = ScheduleKind::Cyclic;
-                        config.eta_min = b.eta_min;
-                        config.eta_max = b.eta_max;
-                        self.used = true;
-                    }
-                });
-                if self.used {
-                    ui.label("Set: cyclic η schedule with this range. It applies on Reset (R).");
-                }
-            }
-            None => {
-                ui.label("No bounds to suggest from this range.");
-            }
-        }
-        for note in &test.notes {
-            ui.weak(note);
-        }
+    }
+}
+
+/// The suggested bounds `b`, explained on hover, with the button that puts them into
+/// `config`'s cyclic schedule (and sets `used`, said until the next test).
+fn suggested_bounds(ui: &mut Ui, b: lr_range::Bounds, config: &mut TrainConfig, used: &mut bool) {
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(format!(
+            "Suggested: eta_min = {}, eta_max = {}",
+            plain_number(b.eta_min),
+            plain_number(b.eta_max)
+        ))
+        .on_hover_text(format!(
+            "eta_min: where the smoothed loss has come down a tenth of the way to \
+             its lowest; eta_max: where it is lowest, before it rises. It falls \
+             fastest at η = {}.",
+            plain_number(b.steepest)
+        ));
         if ui
-            .button("Export…")
-            .on_hover_text("PNG, SVG or CSV of this curve")
+            .button("Use these bounds")
+            .on_hover_text("Sets the η schedule to cyclic with this range (applies on Reset)")
             .clicked()
         {
-            export = self.figure();
+            config.schedule = ScheduleKind::Cyclic;
+            config.eta_min = b.eta_min;
+            config.eta_max = b.eta_max;
+            *used = true;
         }
-        plot(ui, test);
-        export
+    });
+    if *used {
+        ui.label("Set: cyclic η schedule with this range. It applies on Reset (R).");
     }
 }
 

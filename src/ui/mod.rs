@@ -29,6 +29,7 @@ pub mod runs;
 pub mod scale;
 pub mod tables;
 pub mod templates;
+pub mod unit_links;
 pub mod warp;
 pub mod words;
 

@@ -18,14 +18,11 @@ use crate::report::plane::{class_rgb, confidence_rgb, diverging_rgb, toward_whit
 use crate::train::TrainConfig;
 use crate::train::config as settings;
 use crate::train::plane::{PlaneMaps, maps};
-use crate::words::Words;
 
 /// Cells per side of the Plane tab's heatmap.
 const HEAT_SIDE: usize = 100;
 /// Cells per side of each unit's map in the Network tab.
 const UNIT_SIDE: usize = 32;
-/// Rows of unit maps in the Network tab: a map and, below it, room for its name.
-const ROW: f32 = 1.5;
 /// How near (in screen points) a click with the remove modifier must be to a point.
 const REMOVE_RADIUS: f32 = 12.0;
 
@@ -281,12 +278,52 @@ impl PlanePanel {
             self.refresh_maps(ui, history, &net);
         }
         self.meter.frame("Plane", history);
-        let Some(data) = &self.data else { return false };
+        if self.data.is_none() {
+            return false;
+        }
         let classes = info.class_names.len().max(1);
         self.class = self.class.min(classes as u8 - 1);
+        self.plane_controls(ui, &info.class_names);
+        self.sync_heat_choice();
+        let (whole, rect) = plane_area(ui);
+        let response = ui.interact(rect, ui.scope_id().with("plane"), Sense::click());
+        let painter = ui.painter_at(whole);
+        self.rect = Some(rect);
+        draw_axes(&painter, rect, ui.visuals().text_color());
+        // Points clicked in since the run started, not yet trained on.
+        let trained = info.settings.start.added_points.len();
+        let pending = edited.added_points.get(trained..).unwrap_or(&[]);
+        self.paint_plane(&painter, rect, pending);
+        if let Some(pos) = response.hover_pos() {
+            self.paint_readout(&painter, rect, pos, &info.class_names);
+        }
+        let edit = response
+            .clicked()
+            .then(|| response.interact_pointer_pos())
+            .flatten()
+            .and_then(|pos| {
+                let mods = released_modifiers(ui);
+                click_edit(rect, pos, mods, self.class, classes, &edited.added_points)
+            });
+        match edit {
+            Some(PlaneEdit::Add(p)) => {
+                edited.added_points.push(p);
+                true
+            }
+            Some(PlaneEdit::Remove(i)) => {
+                edited.added_points.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The Plane tab's row of choices: the class a click adds, hard regions, test points;
+    /// and the line saying what clicks do.
+    fn plane_controls(&mut self, ui: &mut Ui, class_names: &[String]) {
         ui.horizontal_wrapped(|ui| {
             ui.label("click adds");
-            for (k, name) in info.class_names.iter().enumerate() {
+            for (k, name) in class_names.iter().enumerate() {
                 let text = egui::RichText::new(name).color(colour(class_rgb(k)));
                 ui.selectable_value(&mut self.class, k as u8, text);
             }
@@ -302,31 +339,27 @@ impl PlanePanel {
             )
             .weak(),
         );
-        if self.hard != self.heat_hard {
-            // The texture was made with the other choice: remake it.
-            self.heat_hard = self.hard;
-            if let Some((heat, _)) = &self.maps {
-                let image = self.heat_image(heat);
-                if let Some(h) = &mut self.heat {
-                    h.set(image, egui::TextureOptions::LINEAR);
-                }
+    }
+
+    /// Remakes the heatmap's texture when "hard regions only" changed since it was made.
+    fn sync_heat_choice(&mut self) {
+        if self.hard == self.heat_hard {
+            return;
+        }
+        self.heat_hard = self.hard;
+        if let Some((heat, _)) = &self.maps {
+            let image = self.heat_image(heat);
+            if let Some(h) = &mut self.heat {
+                h.set(image, egui::TextureOptions::LINEAR);
             }
         }
-        // Room left of and below the plane for the axes' numbers and names.
-        // (above and right: half a number's height and width stick out past the corners).
-        let (left, below, above, right) = (44.0, 34.0, 8.0, 10.0);
-        let side = (ui.available_width() - left - right)
-            .min(ui.available_height() - below - above - 6.0)
-            .max(200.0);
-        let (whole, _) = ui.allocate_exact_size(
-            vec2(side + left + right, side + below + above),
-            Sense::hover(),
-        );
-        let rect = Rect::from_min_size(whole.min + vec2(left, above), vec2(side, side));
-        let response = ui.interact(rect, ui.scope_id().with("plane"), Sense::click());
-        let painter = ui.painter_at(whole);
-        self.rect = Some(rect);
-        draw_axes(&painter, rect, ui.visuals().text_color());
+    }
+
+    /// Paints the plane in `rect`: the heatmap (grey before there are weights), the axes
+    /// through the origin, the training points, the test points when shown, the `pending`
+    /// points (added by hand, not yet trained on) as rings, and a frame.
+    fn paint_plane(&self, painter: &egui::Painter, rect: Rect, pending: &[PlanePoint]) {
+        let Some(data) = &self.data else { return };
         match &self.heat {
             Some(tex) => {
                 painter.image(
@@ -349,7 +382,7 @@ impl PlanePanel {
                 Stroke::new(1.0, Color32::from_black_alpha(60)),
             );
         }
-        let radius = (side / 160.0).clamp(2.5, 6.0);
+        let radius = (rect.width() / 160.0).clamp(2.5, 6.0);
         for p in &data.points.train {
             painter.circle(
                 to_screen(rect, p.x),
@@ -368,12 +401,7 @@ impl PlanePanel {
                 );
             }
         }
-        // Points clicked in since the run started, not yet trained on.
-        for p in edited
-            .added_points
-            .iter()
-            .skip(info.settings.start.added_points.len())
-        {
+        for p in pending {
             painter.circle_stroke(
                 to_screen(rect, p.x),
                 radius + 2.0,
@@ -386,58 +414,34 @@ impl PlanePanel {
             Stroke::new(1.0, Color32::from_gray(80)),
             egui::StrokeKind::Inside,
         );
-        if let Some(pos) = response.hover_pos() {
-            let [a, b] = to_plane(rect, pos);
-            let mut text = format!("x₁ {a:.2}, x₂ {b:.2}");
-            if let Some((heat, _)) = &self.maps {
-                let col = (((a + EXTENT) / (2.0 * EXTENT)) * heat.side as f32) as usize;
-                let row = (((EXTENT - b) / (2.0 * EXTENT)) * heat.side as f32) as usize;
-                let i = row.min(heat.side - 1) * heat.side + col.min(heat.side - 1);
-                let (k, p) = heat.predicted(i);
-                let name = info.class_names.get(k).map_or("?", String::as_str);
-                text.push_str(&format!(" · {name} {:.0} %", 100.0 * p));
-            }
-            painter.text(
-                rect.left_top() + vec2(6.0, 6.0),
-                Align2::LEFT_TOP,
-                text,
-                FontId::proportional(13.0),
-                Color32::BLACK,
-            );
+    }
+
+    /// Writes, in the plane's corner, the point under the pointer at `pos` and the class
+    /// predicted there with its probability.
+    fn paint_readout(
+        &self,
+        painter: &egui::Painter,
+        rect: Rect,
+        pos: Pos2,
+        class_names: &[String],
+    ) {
+        let [a, b] = to_plane(rect, pos);
+        let mut text = format!("x₁ {a:.2}, x₂ {b:.2}");
+        if let Some((heat, _)) = &self.maps {
+            let col = (((a + EXTENT) / (2.0 * EXTENT)) * heat.side as f32) as usize;
+            let row = (((EXTENT - b) / (2.0 * EXTENT)) * heat.side as f32) as usize;
+            let i = row.min(heat.side - 1) * heat.side + col.min(heat.side - 1);
+            let (k, p) = heat.predicted(i);
+            let name = class_names.get(k).map_or("?", String::as_str);
+            text.push_str(&format!(" · {name} {:.0} %", 100.0 * p));
         }
-        let edit = response
-            .clicked()
-            .then(|| response.interact_pointer_pos())
-            .flatten()
-            .and_then(|pos| {
-                // The modifiers the button was released with (held keys as the click ended).
-                let mods = ui.input(|i| {
-                    i.events
-                        .iter()
-                        .rev()
-                        .find_map(|e| match e {
-                            egui::Event::PointerButton {
-                                pressed: false,
-                                modifiers,
-                                ..
-                            } => Some(*modifiers),
-                            _ => None,
-                        })
-                        .unwrap_or(i.modifiers)
-                });
-                click_edit(rect, pos, mods, self.class, classes, &edited.added_points)
-            });
-        match edit {
-            Some(PlaneEdit::Add(p)) => {
-                edited.added_points.push(p);
-                true
-            }
-            Some(PlaneEdit::Remove(i)) => {
-                edited.added_points.remove(i);
-                true
-            }
-            None => false,
-        }
+        painter.text(
+            rect.left_top() + vec2(6.0, 6.0),
+            Align2::LEFT_TOP,
+            text,
+            FontId::proportional(13.0),
+            Color32::BLACK,
+        );
     }
 
     /// The Network tab.
@@ -452,22 +456,7 @@ impl PlanePanel {
         }
         let net = net.clone();
         self.meter.frame("Network", history);
-        ui.horizontal(|ui| {
-            ui.selectable_value(
-                &mut self.network_view,
-                NetworkView::Units,
-                "Units and links",
-            )
-            .on_hover_text("Every unit's output over the plane and the weights between them");
-            ui.selectable_value(
-                &mut self.network_view,
-                NetworkView::Warp,
-                "How a layer maps the plane",
-            )
-            .on_hover_text(
-                "ConvNetJS's view: the plane's grid and the points at two units' outputs",
-            );
-        });
+        self.network_view_choice(ui);
         if self.network_view == NetworkView::Warp {
             let Some(data) = &self.data else { return };
             let loss = history
@@ -495,139 +484,65 @@ impl PlanePanel {
             )
             .weak(),
         );
-        let mut columns: Vec<Vec<String>> = vec![
-            data.features
-                .iter()
-                .map(|f| f.label().to_string())
-                .collect(),
-        ];
-        for (l, layer) in net.layers.iter().enumerate().take(net.layers.len() - 1) {
-            columns.push(
-                (1..=layer.weights.nrows())
-                    .map(|u| format!("h{}.{u}", l + 1))
-                    .collect(),
-            );
-        }
-        columns.push(info.class_names.clone());
-        let tallest = columns.iter().map(Vec::len).max().unwrap_or(1) as f32;
-        let avail = ui.available_size();
-        let tile = ((avail.y - 30.0) / (tallest * ROW)).clamp(24.0, 96.0);
-        let gap_x = ((avail.x - columns.len() as f32 * tile - 100.0)
-            / (columns.len() as f32 - 1.0).max(1.0))
-        .clamp(tile, 8.0 * tile);
-        let height = tallest * tile * ROW + 30.0;
-        let (response, painter) = ui.allocate_painter(vec2(avail.x, height), Sense::hover());
-        let origin = response.rect.min + vec2(60.0, 24.0);
-        let pos_of = |col: usize, i: usize| {
-            let n = columns[col].len() as f32;
-            origin
-                + vec2(
-                    col as f32 * (tile + gap_x),
-                    (tallest - n) * tile * ROW / 2.0 + i as f32 * tile * ROW,
-                )
-        };
-        let top = net
-            .layers
-            .iter()
-            .flat_map(|l| l.weights.iter())
-            .fold(0f32, |a, w| a.max(w.abs()))
-            .max(f32::MIN_POSITIVE);
-        let hover = response.hover_pos();
-        let mut hovered: Option<(f32, String)> = None;
-        for (l, layer) in net.layers.iter().enumerate() {
-            for (to, row) in layer.weights.rows().into_iter().enumerate() {
-                for (from, &w) in row.iter().enumerate() {
-                    let a = pos_of(l, from) + vec2(tile, tile / 2.0);
-                    let b = pos_of(l + 1, to) + vec2(0.0, tile / 2.0);
-                    let c = if w >= 0.0 {
-                        [0x21, 0x66, 0xAC]
-                    } else {
-                        [0xE0, 0x7B, 0x1A]
-                    };
-                    let s = w.abs() / top;
-                    painter.line_segment(
-                        [a, b],
-                        Stroke::new(0.5 + 5.0 * s, colour(toward_white(c, 0.3 + 0.7 * s))),
-                    );
-                    if let Some(h) = hover {
-                        let d = distance_to_segment(h, a, b);
-                        if d < 4.0 && hovered.as_ref().is_none_or(|(best, _)| d < *best) {
-                            hovered = Some((
-                                d,
-                                format!(
-                                    "{} → {}: w = {w:.4}",
-                                    columns[l][from],
-                                    columns[l + 1][to]
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        for (col, names) in columns.iter().enumerate() {
-            for (i, name) in names.iter().enumerate() {
-                let at = pos_of(col, i);
-                let r = Rect::from_min_size(at, vec2(tile, tile));
-                // The textures are in drawing order: inputs, hidden units, classes.
-                let tex_index = columns[..col].iter().map(Vec::len).sum::<usize>() + i;
-                if let Some(tex) = self.units.get(tex_index) {
-                    painter.image(
-                        tex.id(),
-                        r,
-                        Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
-                        Color32::WHITE,
-                    );
-                }
-                painter.rect_stroke(
-                    r,
-                    0.0,
-                    Stroke::new(1.0, Color32::from_gray(90)),
-                    egui::StrokeKind::Inside,
-                );
-                let (text_at, align) = if col == 0 {
-                    (r.left_center() - vec2(4.0, 0.0), Align2::RIGHT_CENTER)
-                } else if col + 1 == columns.len() {
-                    (r.right_center() + vec2(4.0, 0.0), Align2::LEFT_CENTER)
-                } else {
-                    (r.center_bottom() + vec2(0.0, 2.0), Align2::CENTER_TOP)
-                };
-                painter.text(
-                    text_at,
-                    align,
-                    name,
-                    FontId::proportional(13.0),
-                    ui.visuals().text_color(),
-                );
-                if col > 0 && hover.is_some_and(|h| r.contains(h)) {
-                    let bias = net.layers[col - 1].bias[i];
-                    hovered = Some((0.0, format!("{name}: bias b = {bias:.4}")));
-                }
-            }
-        }
-        let heads: Vec<String> = std::iter::once("inputs".to_string())
-            .chain(
-                (1..columns.len() - 1).map(|l| format!("hidden {l} ({})", net.activation.label())),
-            )
-            .chain(std::iter::once("p(class)".to_string()))
-            .collect();
-        for (col, head) in heads.iter().enumerate() {
-            painter.text(
-                pos_of(col, 0).min(origin + vec2(col as f32 * (tile + gap_x), 0.0))
-                    - vec2(-tile / 2.0, 4.0),
-                Align2::CENTER_BOTTOM,
-                head,
-                FontId::proportional(14.0),
-                ui.visuals().text_color(),
-            );
-        }
-        if let (Some((_, text)), Some(h)) = (hovered, hover) {
-            let galley = painter.layout_no_wrap(text, FontId::proportional(13.0), Color32::BLACK);
-            let r = Rect::from_min_size(h + vec2(12.0, 12.0), galley.size()).expand(4.0);
-            painter.rect_filled(r, 3.0, Color32::from_rgb(255, 255, 225));
-            painter.galley(r.min + vec2(4.0, 4.0), galley, Color32::BLACK);
-        }
+        super::unit_links::draw(ui, &net, &data.features, &info.class_names, &self.units);
     }
+
+    /// The Network tab's choice between its two views.
+    fn network_view_choice(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            ui.selectable_value(
+                &mut self.network_view,
+                NetworkView::Units,
+                "Units and links",
+            )
+            .on_hover_text("Every unit's output over the plane and the weights between them");
+            ui.selectable_value(
+                &mut self.network_view,
+                NetworkView::Warp,
+                "How a layer maps the plane",
+            )
+            .on_hover_text(
+                "ConvNetJS's view: the plane's grid and the points at two units' outputs",
+            );
+        });
+    }
+}
+
+/// Takes room for the plane as big as fits (at least 200 points a side), with room left of
+/// and below it for the axes' numbers and names; returns the whole area and the plane's
+/// square within it.
+fn plane_area(ui: &mut Ui) -> (Rect, Rect) {
+    // Room left of and below the plane for the axes' numbers and names.
+    // (above and right: half a number's height and width stick out past the corners).
+    let (left, below, above, right) = (44.0, 34.0, 8.0, 10.0);
+    let side = (ui.available_width() - left - right)
+        .min(ui.available_height() - below - above - 6.0)
+        .max(200.0);
+    let (whole, _) = ui.allocate_exact_size(
+        vec2(side + left + right, side + below + above),
+        Sense::hover(),
+    );
+    let rect = Rect::from_min_size(whole.min + vec2(left, above), vec2(side, side));
+    (whole, rect)
+}
+
+/// The modifiers the pointer button was released with (held keys as the click ended),
+/// else those held now.
+fn released_modifiers(ui: &Ui) -> egui::Modifiers {
+    ui.input(|i| {
+        i.events
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                egui::Event::PointerButton {
+                    pressed: false,
+                    modifiers,
+                    ..
+                } => Some(*modifiers),
+                _ => None,
+            })
+            .unwrap_or(i.modifiers)
+    })
 }
 
 /// What a click at `pos` in the plane drawn in `rect` does: with Alt (or the command key)
@@ -714,12 +629,6 @@ fn draw_axes(painter: &egui::Painter, rect: Rect, text: Color32) {
         FontId::proportional(14.0),
         text,
     );
-}
-
-fn distance_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
-    let ab = b - a;
-    let t = ((p - a).dot(ab) / ab.length_sq().max(1e-6)).clamp(0.0, 1.0);
-    (a + ab * t).distance(p)
 }
 
 /// The units' maps as images, in the order the Network tab draws them: inputs, each

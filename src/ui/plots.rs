@@ -781,14 +781,27 @@ impl PlotsPanel {
         history: &RunHistory,
         heights: PlotHeights,
     ) -> (Option<ExportRequest>, Option<Curve>) {
-        let mut request = None;
+        let export_curve = self.epoch_plots(ui, history, heights.epoch);
+        let request = self.step_loss_heading(ui, history);
+        self.refresh_smoothed(history);
+        if self.smoothed.is_empty() {
+            let size = egui::vec2(ui.available_width(), heights.step);
+            waiting(ui, size, "Waiting for the first mini-batch…");
+            return (request, export_curve);
+        }
+        self.step_loss_plot(ui, heights.step);
+        (request, export_curve)
+    }
+
+    /// The per-epoch plots (cost, loss, accuracy), `height` high, in three columns when
+    /// there is room, else one; returns the curve whose Export… was clicked.
+    fn epoch_plots(&mut self, ui: &mut Ui, history: &RunHistory, height: f32) -> Option<Curve> {
         let mut export_curve = None;
         let can_export = !history.epochs.is_empty();
         let avail = ui.available_width();
         let columns = epoch_plot_columns(avail);
         let spacing = ui.spacing().item_spacing.x;
         let width = ((avail - spacing * (columns as f32 - 1.0)) / columns as f32).max(160.0) - 2.0;
-        let height = heights.epoch;
         self.last_plot_size = egui::vec2(width, height);
         self.update_markers(history);
         let markers = &self.epoch_markers;
@@ -832,6 +845,13 @@ impl PlotsPanel {
                 }
             });
         }
+        export_curve
+    }
+
+    /// The mini-batch loss's heading: its smoothing slider and its Export… button; returns
+    /// the export request when the button was clicked.
+    fn step_loss_heading(&mut self, ui: &mut Ui, history: &RunHistory) -> Option<ExportRequest> {
+        let mut request = None;
         ui.horizontal_wrapped(|ui| {
             ui.strong("Mini-batch loss");
             ui.add(egui::Slider::new(&mut self.smoothing, 0.0..=0.999).text("smoothing"))
@@ -855,30 +875,35 @@ impl PlotsPanel {
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
+        request
+    }
+
+    /// Smooths the step losses again when the run, its steps or the smoothing changed.
+    fn refresh_smoothed(&mut self, history: &RunHistory) {
         let key = (
             history.run,
             history.step_loss.len(),
             self.smoothing.to_bits(),
         );
-        if key != self.smoothed_key {
-            let smoothed = smooth(history.step_loss.iter().map(|p| (p.x, p.y)), self.smoothing);
-            // A smoothed curve loses nothing visible when thinned to a few thousand points,
-            // and long runs (490 steps × hundreds of epochs) stay cheap to draw.
-            let stride = smoothed.len().div_ceil(MAX_STEP_POINTS).max(1);
-            self.smoothed = smoothed
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % stride == 0 || *i + 1 == smoothed.len())
-                .map(|(_, &(x, y))| PlotPoint::new(x, y))
-                .collect();
-            self.smoothed_key = key;
+        if key == self.smoothed_key {
+            return;
         }
-        let step_height = heights.step;
-        if self.smoothed.is_empty() {
-            let size = egui::vec2(ui.available_width(), step_height);
-            waiting(ui, size, "Waiting for the first mini-batch…");
-            return (request, export_curve);
-        }
+        let smoothed = smooth(history.step_loss.iter().map(|p| (p.x, p.y)), self.smoothing);
+        // A smoothed curve loses nothing visible when thinned to a few thousand points,
+        // and long runs (490 steps × hundreds of epochs) stay cheap to draw.
+        let stride = smoothed.len().div_ceil(MAX_STEP_POINTS).max(1);
+        self.smoothed = smoothed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % stride == 0 || *i + 1 == smoothed.len())
+            .map(|(_, &(x, y))| PlotPoint::new(x, y))
+            .collect();
+        self.smoothed_key = key;
+    }
+
+    /// The smoothed mini-batch loss, `height` high, with the markers of live changes (the
+    /// read-out names the changes near the pointer).
+    fn step_loss_plot(&self, ui: &mut Ui, height: f32) {
         let smoothed = &self.smoothed;
         let step_markers = &self.step_markers;
         // Two hundredths of the plotted span: about the width of the pointer's read-out.
@@ -887,7 +912,7 @@ impl PlotsPanel {
         let marker_colour = ui.visuals().weak_text_color();
         let top = top_of(&[smoothed]);
         readable_plot("step-loss", "epoch", "batch loss", false)
-            .height(step_height)
+            .height(height)
             .label_formatter(move |pos| {
                 let text = series_readout(&[("batch loss (smoothed)", smoothed)], pos)?;
                 let near = markers_near(step_markers, pos_x(pos), tolerance);
@@ -906,7 +931,6 @@ impl PlotsPanel {
                         .color(TRAIN_COLOUR),
                 );
             });
-        (request, export_curve)
     }
 }
 

@@ -4,6 +4,7 @@
 //! table of its results.
 
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use crossbeam_channel::{Receiver, unbounded};
 use egui::Ui;
 use egui_plot::{Line, PlotPoint, PlotPoints};
 
-use super::background::{Task, repaint_waker};
+use super::background::{DialogTask, Task, repaint_waker};
 use super::export::ExportRequest;
 use super::plots::{
     legend_wrapped_styled, readable_plot, series_colour, series_readout, series_style,
@@ -42,6 +43,11 @@ pub enum RunsAction {
     Export(ExportRequest),
 }
 
+/// A sweep's points trained, but its ranked table could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("The sweep finished, but its table could not be written: {0}")]
+pub struct SweepTableUnwritten(crate::report::ExportError);
+
 /// A sweep running in the background.
 struct RunningSweep {
     name: String,
@@ -49,7 +55,7 @@ struct RunningSweep {
     events: Receiver<SweepEvent>,
     /// The sweep itself, on the window's one mechanism for background work (a panic in it
     /// becomes a message; Stop cancels it).
-    task: Task<()>,
+    task: Task<(), SweepTableUnwritten>,
     results: Vec<PointResult>,
     training: BTreeSet<String>,
     failed: Vec<(String, String)>,
@@ -99,7 +105,7 @@ pub struct RunsPanel {
     states: Vec<RunState>,
     errors: Vec<String>,
     scanned: bool,
-    scan: Option<Task<Scan>>,
+    scan: Option<Task<Scan, Infallible>>,
     last_scan: Option<Instant>,
     /// Folders of the runs overlaid.
     pub selected: BTreeSet<PathBuf>,
@@ -112,7 +118,7 @@ pub struct RunsPanel {
     /// The sweep file's path as typed (shown when no file dialog can open).
     sweep_typed: Option<String>,
     /// A file dialog for the sweep file, open on its own thread, and when it opened.
-    sweep_dialog: Option<(Task<Option<PathBuf>>, Instant)>,
+    sweep_dialog: Option<(DialogTask, Instant)>,
     /// The ticked runs' table being written.
     table: super::tables::TableExport,
 }
@@ -235,7 +241,7 @@ impl RunsPanel {
         let table = runs_table(&rows, false);
         let (figures, problem) = match crate::runs::report::compare_saved(&chosen) {
             Ok(f) => (vec![f], None),
-            Err(e) => (Vec::new(), Some(e.to_string())),
+            Err(e) => (Vec::new(), Some(e)),
         };
         let dir = super::tables::table_dir(&self.root, "runs");
         self.table.start(ctx, dir, table, figures, problem);
@@ -271,9 +277,7 @@ impl RunsPanel {
             let results = sweep::run(&prepared, None, cx.cancel_flag(), &report);
             // The ranked table goes into the sweep's folder, as `trainviz sweep` writes it.
             if !cx.cancelled() {
-                sweep::write_results(&prepared, &results).map_err(|e| {
-                    format!("The sweep finished, but its table could not be written: {e}")
-                })?;
+                sweep::write_results(&prepared, &results).map_err(SweepTableUnwritten)?;
             }
             Ok(())
         });

@@ -8,12 +8,29 @@ use egui::Ui;
 
 use super::background::{Task, repaint_waker};
 use crate::report::table::RunsTable;
-use crate::report::{Figure, PngSize, export_figure};
+use crate::report::{ExportError, Figure, PngSize, export_figure};
+use crate::runs::report::CompareError;
+
+/// Why a table (or the figures with it) was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum TableFailed {
+    /// The table or a figure could not be written.
+    #[error(transparent)]
+    Write(#[from] ExportError),
+    /// The table was written, but its figures could not be made.
+    #[error("The table was written to {}, but not the templates: {problem}", dir.display())]
+    NoFigures {
+        /// Where the table went.
+        dir: PathBuf,
+        /// Why the figures could not be made.
+        problem: CompareError,
+    },
+}
 
 /// A table (and figures to go with it) being written, and the outcome of the last one.
 #[derive(Default)]
 pub struct TableExport {
-    task: Option<Task<(PathBuf, usize)>>,
+    task: Option<Task<(PathBuf, usize), TableFailed>>,
     message: Option<(String, bool)>,
 }
 
@@ -47,26 +64,23 @@ impl TableExport {
         dir: PathBuf,
         table: RunsTable,
         figures: Vec<Figure>,
-        figure_problem: Option<String>,
+        figure_problem: Option<CompareError>,
     ) {
         self.message = None;
         self.task = Some(Task::spawn(
             "Writing the table",
             Some(repaint_waker(ctx)),
             move |_| {
-                let mut files = table.write(&dir).map_err(|e| e.to_string())?.len();
+                let mut files = table.write(&dir)?.len();
                 for fig in &figures {
                     for ext in ["png", "svg", "csv"] {
                         let path = dir.join(format!("{}.{ext}", fig.id));
-                        export_figure(fig, &path, PngSize::default()).map_err(|e| e.to_string())?;
+                        export_figure(fig, &path, PngSize::default())?;
                         files += 1;
                     }
                 }
-                if let Some(p) = figure_problem {
-                    return Err(format!(
-                        "The table was written to {}, but not the templates: {p}",
-                        dir.display()
-                    ));
+                if let Some(problem) = figure_problem {
+                    return Err(TableFailed::NoFigures { dir, problem });
                 }
                 Ok((dir, files))
             },

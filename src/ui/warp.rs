@@ -155,6 +155,30 @@ impl WarpPanel {
         let net = input.net;
         let (layer, _) = self.clamp(net);
         self.layer = Some(layer);
+        self.menus(ui, net, layer, input.class_names);
+        let (layer, units) = self.clamp(net);
+        if units[0] == units[1] {
+            ui.label("This layer has one unit: the view needs a layer with two.");
+            return;
+        }
+        self.refresh(input, layer, units);
+        let Some((_, w)) = &self.cache else {
+            ui.label("The network does not take these inputs: Reset to start a fitting run.");
+            return;
+        };
+        ui.label(
+            egui::RichText::new(
+                "The plane's grid lines (x₁ and x₂ every 1 from −6 to 6) and the training \
+                 points, as this layer sees them: each at the two units' outputs. Lines are \
+                 coloured by the class the network predicts there, points by their class.",
+            )
+            .weak(),
+        );
+        draw_warp(ui, w, input, layer, units);
+    }
+
+    /// The menus of the layer (shown as `layer` now) and of the two units on the axes.
+    fn menus(&mut self, ui: &mut Ui, net: &Network<f32>, layer: usize, class_names: &[String]) {
         ui.horizontal_wrapped(|ui| {
             ui.label("layer");
             egui::ComboBox::from_id_salt("warp-layer")
@@ -181,25 +205,25 @@ impl WarpPanel {
             for (axis, unit) in ["x axis", "y axis"].into_iter().zip(self.units.iter_mut()) {
                 ui.label(axis);
                 egui::ComboBox::from_id_salt(("warp-unit", axis))
-                    .selected_text(unit_name(net, shown, *unit, input.class_names))
+                    .selected_text(unit_name(net, shown, *unit, class_names))
                     .show_ui(ui, |ui| {
                         for u in 0..width {
-                            let name = unit_name(net, shown, u, input.class_names);
+                            let name = unit_name(net, shown, u, class_names);
                             ui.selectable_value(unit, u, name);
                         }
                     });
             }
         });
-        let (layer, units) = self.clamp(net);
-        if units[0] == units[1] {
-            ui.label("This layer has one unit: the view needs a layer with two.");
-            return;
-        }
+    }
+
+    /// Computes the warp of `layer`'s `units` again unless the one kept is of these weights,
+    /// layer and units.
+    fn refresh(&mut self, input: &WarpInput<'_>, layer: usize, units: [usize; 2]) {
         let key = (input.version.0, input.version.1, layer, units);
         if self.cache.as_ref().is_none_or(|(k, _)| *k != key) {
             let points: Vec<[f32; 2]> = input.train.iter().map(|p| p.x).collect();
             self.cache = warp(
-                net,
+                input.net,
                 input.norm,
                 input.features,
                 input.loss,
@@ -211,72 +235,66 @@ impl WarpPanel {
             )
             .map(|w| (key, w));
         }
-        let Some((_, w)) = &self.cache else {
-            ui.label("The network does not take these inputs: Reset to start a fitting run.");
-            return;
-        };
-        ui.label(
-            egui::RichText::new(
-                "The plane's grid lines (x₁ and x₂ every 1 from −6 to 6) and the training \
-                 points, as this layer sees them: each at the two units' outputs. Lines are \
-                 coloured by the class the network predicts there, points by their class.",
-            )
-            .weak(),
-        );
-        let x_name = unit_name(net, layer, units[0], input.class_names);
-        let y_name = unit_name(net, layer, units[1], input.class_names);
-        let colour = |k: usize| {
-            let c = class_rgb(k);
-            Color32::from_rgb(c[0], c[1], c[2])
-        };
-        let faint = |k: usize| {
-            let c = toward_white(class_rgb(k), 0.55);
-            Color32::from_rgb(c[0], c[1], c[2])
-        };
-        let outline = ui.visuals().text_color();
-        let hidden = (layer + 1 < net.layers.len()).then_some(net.activation);
-        let all = || {
-            w.lines
-                .iter()
-                .flatten()
-                .map(|v| v.at)
-                .chain(w.points.iter().copied())
-        };
-        let (x0, x1) = axis_span(all().map(|p| p[0]), hidden);
-        let (y0, y1) = axis_span(all().map(|p| p[1]), hidden);
-        super::plots::readable_plot("plane-warp", &x_name, &y_name, false)
-            .height((ui.available_height() - 8.0).max(240.0))
-            .include_x(x0)
-            .include_x(x1)
-            .include_y(y0)
-            .include_y(y1)
-            .show(ui, |plot| {
-                for line in &w.lines {
-                    for (k, pts) in class_runs(line) {
-                        plot.line(
-                            Line::new("", PlotPoints::from(pts))
-                                .color(faint(k))
-                                .width(1.2)
-                                // egui_plot draws a line whose x never falls as a filled
-                                // band of its range at each x (for long time series): a
-                                // grid line along a saturated unit became a solid triangle.
-                                .allow_band(false),
-                        );
-                    }
-                }
-                for (k, name) in input.class_names.iter().enumerate() {
-                    let pts: Vec<[f64; 2]> = w
-                        .points
-                        .iter()
-                        .zip(input.train)
-                        .filter(|(_, p)| usize::from(p.label) == k)
-                        .map(|(q, _)| [f64::from(q[0]), f64::from(q[1])])
-                        .collect();
-                    plot.points(Points::new("", pts.clone()).radius(3.8).color(outline));
-                    plot.points(Points::new(name.as_str(), pts).radius(2.8).color(colour(k)));
-                }
-            });
     }
+}
+
+/// Plots warp `w` of `layer`'s `units`: the grid lines in faint colours of the class
+/// predicted along them, the training points in their class's colour, outlined.
+fn draw_warp(ui: &mut Ui, w: &Warp, input: &WarpInput<'_>, layer: usize, units: [usize; 2]) {
+    let net = input.net;
+    let x_name = unit_name(net, layer, units[0], input.class_names);
+    let y_name = unit_name(net, layer, units[1], input.class_names);
+    let colour = |k: usize| {
+        let c = class_rgb(k);
+        Color32::from_rgb(c[0], c[1], c[2])
+    };
+    let faint = |k: usize| {
+        let c = toward_white(class_rgb(k), 0.55);
+        Color32::from_rgb(c[0], c[1], c[2])
+    };
+    let outline = ui.visuals().text_color();
+    let hidden = (layer + 1 < net.layers.len()).then_some(net.activation);
+    let all = || {
+        w.lines
+            .iter()
+            .flatten()
+            .map(|v| v.at)
+            .chain(w.points.iter().copied())
+    };
+    let (x0, x1) = axis_span(all().map(|p| p[0]), hidden);
+    let (y0, y1) = axis_span(all().map(|p| p[1]), hidden);
+    super::plots::readable_plot("plane-warp", &x_name, &y_name, false)
+        .height((ui.available_height() - 8.0).max(240.0))
+        .include_x(x0)
+        .include_x(x1)
+        .include_y(y0)
+        .include_y(y1)
+        .show(ui, |plot| {
+            for line in &w.lines {
+                for (k, pts) in class_runs(line) {
+                    plot.line(
+                        Line::new("", PlotPoints::from(pts))
+                            .color(faint(k))
+                            .width(1.2)
+                            // egui_plot draws a line whose x never falls as a filled
+                            // band of its range at each x (for long time series): a
+                            // grid line along a saturated unit became a solid triangle.
+                            .allow_band(false),
+                    );
+                }
+            }
+            for (k, name) in input.class_names.iter().enumerate() {
+                let pts: Vec<[f64; 2]> = w
+                    .points
+                    .iter()
+                    .zip(input.train)
+                    .filter(|(_, p)| usize::from(p.label) == k)
+                    .map(|(q, _)| [f64::from(q[0]), f64::from(q[1])])
+                    .collect();
+                plot.points(Points::new("", pts.clone()).radius(3.8).color(outline));
+                plot.points(Points::new(name.as_str(), pts).radius(2.8).color(colour(k)));
+            }
+        });
 }
 
 #[cfg(test)]

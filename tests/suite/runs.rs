@@ -245,7 +245,7 @@ fn overlaying_three_runs_in_the_window_and_exporting_them() {
             .get_all_by_role(egui::accesskit::Role::CheckBox)
             .filter(|n| n.accesskit_node().toggled() == Some(egui::accesskit::Toggled::False))
             // The settings panel's unticked boxes are not runs.
-            .filter(|n| n.accesskit_node().label().as_deref() != Some("batch normalisation"))
+            .filter(|n| n.accesskit_node().label().as_deref() != Some("batch norm"))
             .collect();
         boxes[0].click();
         h.step();

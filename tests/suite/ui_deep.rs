@@ -213,7 +213,7 @@ fn a_race_of_layer_stacks_and_label_smoothing_exports_bars() {
     h.step();
     assert_eq!(
         h.state_mut().race_panel().labels()[3],
-        "layers patchify 4:4, relu, dense 8, relu, label smoothing ε 0.1"
+        "layers patchify 4:4, relu, dense 8, relu, smoothing ε 0.1"
     );
     // The panel says what the loss curves measure.
     h.get_by_label_contains("against the true labels");
@@ -235,7 +235,7 @@ fn a_race_of_layer_stacks_and_label_smoothing_exports_bars() {
     let csv = std::fs::read_to_string(bars).unwrap();
     assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
     assert!(
-        csv.contains("patchify 4:4, dense 8, label smoothing"),
+        csv.contains("patchify 4:4, dense 8, smoothing ε 0.1"),
         "{csv}"
     );
     assert!(written("training_time_bars.png").is_some());

@@ -376,7 +376,7 @@ fn live_changes_are_marked_and_the_report_lists_what_was_in_force() {
         "| decay",
         "| dropout",
         "| activation",
-        "| batch normalisation",
+        "| batch norm",
         "| validation images",
     ] {
         assert!(

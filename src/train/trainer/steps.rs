@@ -124,32 +124,10 @@ impl Trainer {
         mut on_step: impl FnMut(&StepOutcome) + Send,
     ) -> StepOutcome {
         let started = Instant::now();
-        let d = self.data.shape().dim();
         let width = self.net.layers[0].weights.nrows();
         let sgd = self.live.optimizer == OptimizerKind::Sgd;
-        // Rules with state: each part keeps the moments of its own columns of W₀.
-        let moments = (!sgd).then(|| {
-            let (m, v) = self.optimizer.first_weights_state(&self.net);
-            [&*m, &*v].map(|a| ArrayView2::from_shape((width, d), a).expect("state fits W₀"))
-        });
-        let w = &self.net.layers[0].weights;
-        let mut buffers = std::mem::take(&mut self.team_buffers);
-        buffers.resize_with(parts.len(), Vec::new);
-        let mut all: Vec<team::Part> = parts
-            .iter()
-            .zip(buffers)
-            .map(|(cols, x)| {
-                team::Part::new(
-                    self.data.clone(),
-                    &self.normalizer,
-                    self.fill.clone(),
-                    w.view(),
-                    cols.clone(),
-                    x,
-                    moments.as_ref().map(|[m, v]| [m.view(), v.view()]),
-                )
-            })
-            .collect();
+        let buffers = std::mem::take(&mut self.team_buffers);
+        let mut all = self.team_members(&parts, buffers, sgd);
         let helpers = all.len() - 1;
         let shared = team::Shared::new(self.live.batch, width, helpers);
         let mut step_started = Instant::now();
@@ -185,79 +163,24 @@ impl Trainer {
                     if !shared.barrier.wait() {
                         break;
                     }
-                    {
-                        let mut product = self.ws.first_product_mut(&self.net, b);
-                        for partial in &shared.partials {
-                            let partial = team::lock(partial);
-                            let theirs = ArrayView2::from_shape((b, width), &partial[..b * width])
-                                .expect("partial holds rows × width");
-                            product += &theirs;
-                        }
-                    }
-                    let pass = training_pass(self.settings.start.dropout, &mut self.rng);
-                    self.net.forward_after_first_product(b, &mut self.ws, pass);
-                    let eta = self.current_eta();
-                    let lambda = self.live.lambda as f32;
-                    let loss = self.training_loss();
-                    let grad = if sgd {
-                        GradientUse::Step {
-                            eta: eta as f32,
-                            lambda,
-                        }
-                    } else {
-                        GradientUse::Store {
-                            lambda,
-                            out: &mut self.gradients,
-                        }
-                    };
-                    let total = self.net.backward_all_but_first_weights(
-                        b,
-                        &self.batch_labels[..b],
-                        loss,
-                        &mut self.ws,
-                        grad,
-                    );
-                    let rule = (!sgd).then(|| {
-                        let r = self.optimizer.begin_step(&self.net, eta);
-                        self.optimizer
-                            .apply(r, &mut self.net, &self.gradients, true);
-                        r
-                    });
-                    self.net.track_batch_statistics(&self.ws);
-                    let out = self.finish_step(b, total, eta, step_started);
+                    self.team_forward(b, width, &shared);
+                    let step = self.team_backward(b, sgd, step_started);
                     step_started = Instant::now();
-                    let go_on = !out.epoch_complete
-                        && out.batch_loss.is_finite()
+                    let go_on = !step.out.epoch_complete
+                        && step.out.batch_loss.is_finite()
                         && started.elapsed() < budget
                         && !self.eval_due();
                     let next_b = go_on.then(|| self.next_batch());
-                    let keep = 1.0 - 2.0 * eta as f32 * lambda;
-                    {
-                        let mut after = team::write(&shared.after);
-                        after.delta[..b * width].copy_from_slice(
-                            self.ws
-                                .first_delta(b)
-                                .as_slice()
-                                .expect("workspace rows are contiguous"),
-                        );
-                        after.keep = keep;
-                        after.eta = eta as f32;
-                        after.rule = rule;
-                        after.lambda = lambda;
-                        after.next = next_b.map(|nb| self.batch_for_helper(nb));
-                        if let Some(next) = &after.next {
-                            batch.clone_from(next);
-                        }
-                    }
+                    self.publish_after(&shared, &step, b, width, next_b, &mut batch);
                     if !shared.barrier.wait() {
                         break;
                     }
-                    match rule {
-                        Some(r) => mine.update_with(self.ws.first_delta(b), r, lambda),
-                        None => mine.update(self.ws.first_delta(b), keep, eta as f32),
+                    match step.rule {
+                        Some(r) => mine.update_with(self.ws.first_delta(b), r, step.lambda),
+                        None => mine.update(self.ws.first_delta(b), step.keep(), step.eta as f32),
                     }
-                    on_step(&out);
-                    last = Some(out);
+                    on_step(&step.out);
+                    last = Some(step.out);
                     match next_b {
                         Some(nb) => b = nb,
                         None => break,
@@ -270,8 +193,142 @@ impl Trainer {
                 }
             }
         });
+        self.gather_team_weights(&all, sgd);
+        self.team_buffers = all.into_iter().map(|p| p.x).collect();
+        match last {
+            Some(out) => out,
+            // A helper could not start: nothing was stepped, do it on one thread.
+            None => self.steps_for_one_thread(budget, on_step),
+        }
+    }
+
+    /// The team's parts: each takes its `parts` range of input columns of W₀ (and, for rules
+    /// with state, of their moments: each part keeps the moments of its own columns), with
+    /// the byte buffers of the last team step again.
+    fn team_members(
+        &mut self,
+        parts: &[Range<usize>],
+        mut buffers: Vec<Vec<u8>>,
+        sgd: bool,
+    ) -> Vec<team::Part> {
+        let d = self.data.shape().dim();
+        let width = self.net.layers[0].weights.nrows();
+        let moments = (!sgd).then(|| {
+            let (m, v) = self.optimizer.first_weights_state(&self.net);
+            [&*m, &*v].map(|a| ArrayView2::from_shape((width, d), a).expect("state fits W₀"))
+        });
+        let w = &self.net.layers[0].weights;
+        buffers.resize_with(parts.len(), Vec::new);
+        parts
+            .iter()
+            .zip(buffers)
+            .map(|(cols, x)| {
+                team::Part::new(
+                    self.data.clone(),
+                    &self.normalizer,
+                    self.fill.clone(),
+                    w.view(),
+                    cols.clone(),
+                    x,
+                    moments.as_ref().map(|[m, v]| [m.view(), v.view()]),
+                )
+            })
+            .collect()
+    }
+
+    /// The leader's forward pass of a team step of `b` images: adds the helpers' partial
+    /// first-layer products to its own, then runs the rest of the network forward.
+    fn team_forward(&mut self, b: usize, width: usize, shared: &team::Shared) {
+        {
+            let mut product = self.ws.first_product_mut(&self.net, b);
+            for partial in &shared.partials {
+                let partial = team::lock(partial);
+                let theirs = ArrayView2::from_shape((b, width), &partial[..b * width])
+                    .expect("partial holds rows × width");
+                product += &theirs;
+            }
+        }
+        let pass = training_pass(self.settings.start.dropout, &mut self.rng);
+        self.net.forward_after_first_product(b, &mut self.ws, pass);
+    }
+
+    /// The leader's backward pass of a team step of `b` images that began at
+    /// `step_started`: every weight but W₀ is updated here (fused into the pass for plain
+    /// SGD, by the rule otherwise); W₀'s columns are each part's to update.
+    fn team_backward(&mut self, b: usize, sgd: bool, step_started: Instant) -> LeaderStep {
+        let eta = self.current_eta();
+        let lambda = self.live.lambda as f32;
+        let loss = self.training_loss();
+        let grad = if sgd {
+            GradientUse::Step {
+                eta: eta as f32,
+                lambda,
+            }
+        } else {
+            GradientUse::Store {
+                lambda,
+                out: &mut self.gradients,
+            }
+        };
+        let total = self.net.backward_all_but_first_weights(
+            b,
+            &self.batch_labels[..b],
+            loss,
+            &mut self.ws,
+            grad,
+        );
+        let rule = (!sgd).then(|| {
+            let r = self.optimizer.begin_step(&self.net, eta);
+            self.optimizer
+                .apply(r, &mut self.net, &self.gradients, true);
+            r
+        });
+        self.net.track_batch_statistics(&self.ws);
+        let out = self.finish_step(b, total, eta, step_started);
+        LeaderStep {
+            out,
+            eta,
+            lambda,
+            rule,
+        }
+    }
+
+    /// Tells the helpers what they need to update their columns of W₀ after `step` of `b`
+    /// images (the first layer's delta and the rule's numbers) and the next batch, if
+    /// `next_b` says there is one; that batch becomes the leader's `batch` as well.
+    fn publish_after(
+        &self,
+        shared: &team::Shared,
+        step: &LeaderStep,
+        b: usize,
+        width: usize,
+        next_b: Option<usize>,
+        batch: &mut team::Batch,
+    ) {
+        let mut after = team::write(&shared.after);
+        after.delta[..b * width].copy_from_slice(
+            self.ws
+                .first_delta(b)
+                .as_slice()
+                .expect("workspace rows are contiguous"),
+        );
+        after.keep = step.keep();
+        after.eta = step.eta as f32;
+        after.rule = step.rule;
+        after.lambda = step.lambda;
+        after.next = next_b.map(|nb| self.batch_for_helper(nb));
+        if let Some(next) = &after.next {
+            batch.clone_from(next);
+        }
+    }
+
+    /// Puts the parts' columns of W₀ (and of its moments, for rules with state) back into
+    /// the network and the optimiser after a team's steps.
+    fn gather_team_weights(&mut self, all: &[team::Part], sgd: bool) {
+        let d = self.data.shape().dim();
+        let width = self.net.layers[0].weights.nrows();
         let weights = &mut self.net.layers[0].weights;
-        for part in &all {
+        for part in all {
             weights.slice_mut(s![.., part.cols.clone()]).assign(&part.w);
         }
         if !sgd {
@@ -279,18 +336,32 @@ impl Trainer {
             for (state, k) in [(m, 0), (v, 1)] {
                 let mut state =
                     ArrayViewMut2::from_shape((width, d), state).expect("state fits W₀");
-                for part in &all {
+                for part in all {
                     state
                         .slice_mut(s![.., part.cols.clone()])
                         .assign(&part.moments[k]);
                 }
             }
         }
-        self.team_buffers = all.into_iter().map(|p| p.x).collect();
-        match last {
-            Some(out) => out,
-            // A helper could not start: nothing was stepped, do it on one thread.
-            None => self.steps_for_one_thread(budget, on_step),
-        }
+    }
+}
+
+/// What the leader's half of a team step decided: its outcome and the numbers the parts
+/// update their columns of W₀ with.
+struct LeaderStep {
+    /// The step's outcome.
+    out: StepOutcome,
+    /// Its learning rate.
+    eta: f64,
+    /// Its L2 factor λ.
+    lambda: f32,
+    /// The update rule's constants (none for plain SGD).
+    rule: Option<crate::train::optimizer::Rule>,
+}
+
+impl LeaderStep {
+    /// Plain SGD's weight decay factor: what W₀ is multiplied by before the gradient step.
+    fn keep(&self) -> f32 {
+        1.0 - 2.0 * self.eta as f32 * self.lambda
     }
 }

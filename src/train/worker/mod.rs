@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
-use super::config::TrainConfig;
+use super::config::{LiveParams, TrainConfig};
 use super::learner::Learner;
 use super::messages::{Command, Event, EventKind};
 use super::metrics::RunStatus;
@@ -263,49 +263,11 @@ impl Worker {
         self.tell(EventKind::Notice { message });
     }
 
+    /// Carries out a command from the window.
     fn handle(&mut self, cmd: Command) {
         match cmd {
-            Command::Start | Command::StepEpoch => {
-                self.pause_after_epoch = matches!(cmd, Command::StepEpoch);
-                let run = self.run;
-                let Some(s) = &mut self.session else {
-                    self.error("No run is set up: press Reset.".into());
-                    return;
-                };
-                if s.status() == RunStatus::Diverged {
-                    // Going on after a divergence (usually with a smaller η) is a choice.
-                    let held = s.pending().is_some();
-                    let change = s.retry();
-                    self.emit(Event {
-                        run,
-                        kind: EventKind::Status {
-                            status: RunStatus::Running,
-                        },
-                    });
-                    if let Some(change) = change {
-                        self.emit(Event {
-                            run,
-                            kind: EventKind::SettingsChanged { change },
-                        });
-                    }
-                    if held {
-                        self.emit(Event {
-                            run,
-                            kind: EventKind::LiveHeld { live: None },
-                        });
-                    }
-                }
-                let Some(s) = &self.session else { return };
-                match s.status() {
-                    RunStatus::Running | RunStatus::Stopped => self.set_running(true),
-                    RunStatus::Finished => self.notice(format!(
-                        "This run has finished its {} epochs. “+10 epochs” in the toolbar continues it, \
-                         or Reset for a new run.",
-                        s.settings().epochs()
-                    )),
-                    RunStatus::Diverged => {}
-                }
-            }
+            Command::Start => self.start(false),
+            Command::StepEpoch => self.start(true),
             Command::Pause => self.set_running(false),
             Command::Reset(config) => {
                 self.embedding_cancel.store(true, Ordering::Relaxed);
@@ -313,31 +275,7 @@ impl Worker {
                 self.session = None;
                 self.setup(*config);
             }
-            Command::SetLive(live) => {
-                let run = self.run;
-                let Some(s) = &mut self.session else { return };
-                let held = s.pending().is_some();
-                match s.set_live(live) {
-                    Ok(LiveEdit::Applied(change)) => {
-                        self.emit(Event {
-                            run,
-                            kind: EventKind::SettingsChanged { change },
-                        });
-                    }
-                    Ok(LiveEdit::Held(live)) => self.emit(Event {
-                        run,
-                        kind: EventKind::LiveHeld { live: Some(live) },
-                    }),
-                    Ok(LiveEdit::Unchanged) if held => {
-                        self.emit(Event {
-                            run,
-                            kind: EventKind::LiveHeld { live: None },
-                        });
-                    }
-                    Ok(LiveEdit::Unchanged) => {}
-                    Err(e) => self.error(e.to_string()),
-                }
-            }
+            Command::SetLive(live) => self.set_live(live),
             Command::Extend(extra) => {
                 let run = self.run;
                 let Some(s) = &mut self.session else { return };
@@ -373,6 +311,80 @@ impl Worker {
                 self.load_run(dir, extra_epochs);
             }
             Command::Shutdown => {}
+        }
+    }
+
+    /// Starts (or, with `step_epoch`, steps one epoch of) the current run: a diverged run
+    /// goes on (the user's choice, usually with a smaller η), a finished one says how to
+    /// continue it.
+    fn start(&mut self, step_epoch: bool) {
+        self.pause_after_epoch = step_epoch;
+        let run = self.run;
+        let Some(s) = &mut self.session else {
+            self.error("No run is set up: press Reset.".into());
+            return;
+        };
+        if s.status() == RunStatus::Diverged {
+            // Going on after a divergence (usually with a smaller η) is a choice.
+            let held = s.pending().is_some();
+            let change = s.retry();
+            self.emit(Event {
+                run,
+                kind: EventKind::Status {
+                    status: RunStatus::Running,
+                },
+            });
+            if let Some(change) = change {
+                self.emit(Event {
+                    run,
+                    kind: EventKind::SettingsChanged { change },
+                });
+            }
+            if held {
+                self.emit(Event {
+                    run,
+                    kind: EventKind::LiveHeld { live: None },
+                });
+            }
+        }
+        let Some(s) = &self.session else { return };
+        match s.status() {
+            RunStatus::Running | RunStatus::Stopped => self.set_running(true),
+            RunStatus::Finished => self.notice(format!(
+                "This run has finished its {} epochs. “+10 epochs” in the toolbar continues it, \
+                 or Reset for a new run.",
+                s.settings().epochs()
+            )),
+            RunStatus::Diverged => {}
+        }
+    }
+
+    /// Changes the current run's live settings: in force from the next step, or held while
+    /// no step can follow (a finished or diverged run); the window hears which, and when a
+    /// held change is taken back.
+    fn set_live(&mut self, live: LiveParams) {
+        let run = self.run;
+        let Some(s) = &mut self.session else { return };
+        let held = s.pending().is_some();
+        match s.set_live(live) {
+            Ok(LiveEdit::Applied(change)) => {
+                self.emit(Event {
+                    run,
+                    kind: EventKind::SettingsChanged { change },
+                });
+            }
+            Ok(LiveEdit::Held(live)) => self.emit(Event {
+                run,
+                kind: EventKind::LiveHeld { live: Some(live) },
+            }),
+            Ok(LiveEdit::Unchanged) if held => {
+                self.emit(Event {
+                    run,
+                    kind: EventKind::LiveHeld { live: None },
+                });
+            }
+            Ok(LiveEdit::Unchanged) => {}
+            Err(e) => self.error(e.to_string()),
         }
     }
 
@@ -541,7 +553,15 @@ impl Worker {
             self.last_weights = Instant::now();
             self.emit(Event { run, kind });
         }
-        match advance.end {
+        self.end_slice(advance.end, epoch, epoch_complete);
+    }
+
+    /// After a slice: tells the window how the run ended (the test evaluation and summary of
+    /// a finished run; the last weights and summary of a diverged one), or pauses a run that
+    /// was to step one epoch (`epoch_complete`: the slice ended one). `epoch`: epochs done.
+    fn end_slice(&mut self, end: Option<RunEnd>, epoch: usize, epoch_complete: bool) {
+        let run = self.run;
+        match end {
             Some(RunEnd::Finished { summary, test }) => {
                 self.emit(Event {
                     run,

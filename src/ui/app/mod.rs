@@ -22,7 +22,7 @@ use egui::Ui;
 
 pub use settings::{Settings, Tab, ThemeChoice};
 
-use super::background::Task;
+use super::background::{DialogTask, Task};
 use super::classify::ClassifyPanel;
 use super::confusion::ConfusionPanel;
 use super::controls::{ControlsPanel, UiAction};
@@ -111,7 +111,7 @@ pub struct TrainvizApp {
     /// The "choose a data folder" window is open with this text typed.
     folder_window: Option<String>,
     /// A folder dialog open on its own thread, and when it opened.
-    folder_dialog: Option<(Task<Option<PathBuf>>, Instant)>,
+    folder_dialog: Option<(DialogTask, Instant)>,
     /// The window's context, to wake it from background tasks.
     ctx: Option<egui::Context>,
     /// The frame interval in force, shared with the worker's waker.
