@@ -181,8 +181,11 @@ impl ConvNetPanel {
                     "Each layer's maps are grey from its smallest value (black) to its \
                      largest (white); hover a map for the value under the mouse.",
                 );
-                for (layer, textures) in &self.maps {
-                    maps_row(ui, layer, textures);
+                let last = self.maps.len().saturating_sub(1);
+                for (i, (layer, textures)) in self.maps.iter().enumerate() {
+                    // The class scores' units are the classes: hovering one names it.
+                    let names = (i == last).then_some(&info.class_names[..]);
+                    maps_row(ui, layer, textures, names);
                 }
             });
     }
@@ -358,8 +361,13 @@ fn filter_sheet_image(ui: &mut Ui, layer: &LayerFilters, textures: &[TextureHand
 }
 
 /// One layer's maps of the image: name, shape and range, then the maps; hovering one says
-/// the value under the mouse.
-fn maps_row(ui: &mut Ui, layer: &LayerMaps, textures: &[TextureHandle]) {
+/// the value under the mouse, and the unit's class when `classes` names the units.
+fn maps_row(
+    ui: &mut Ui,
+    layer: &LayerMaps,
+    textures: &[TextureHandle],
+    classes: Option<&[String]>,
+) {
     let (lo, hi) = layer.range;
     let shown = if layer.shape.positions() > 1 && layer.maps.len() > textures.len() {
         format!(" (first {} of {} maps)", textures.len(), layer.maps.len())
@@ -392,7 +400,10 @@ fn maps_row(ui: &mut Ui, layer: &LayerMaps, textures: &[TextureHandle]) {
                 let col = ((rel.x * w as f32) as usize).min(w.saturating_sub(1));
                 let row = ((rel.y * h as f32) as usize).min(h.saturating_sub(1));
                 let text = if flat {
-                    format!("unit {}: {:.4}", col + 1, layer.maps[col][0])
+                    match classes.and_then(|names| names.get(col)) {
+                        Some(class) => format!("score of {class}: {:.4}", layer.maps[col][0]),
+                        None => format!("unit {}: {:.4}", col + 1, layer.maps[col][0]),
+                    }
                 } else {
                     format!(
                         "map {}, row {}, column {}: {:.4}",

@@ -22,14 +22,40 @@ pub struct EtaPlot {
     markers: Vec<Marker>,
     /// (run, changes) the markers were made for.
     markers_key: (u64, usize),
+    /// Shown or hidden by its heading's button; `None` until pressed (then shown when the
+    /// tab has room, see [`EtaPlot::shown`]).
+    user_shown: Option<bool>,
 }
 
 impl EtaPlot {
     /// Draws the plot `height` points high; returns the export of its figure when asked.
-    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory, height: f32) -> Option<ExportRequest> {
+    /// Whether the plot is drawn: as its heading's button last said, else when the tab is
+    /// `roomy` (a 1024×640 window keeps its height for the other plots and the heading
+    /// offers it).
+    pub fn shown(&self, roomy: bool) -> bool {
+        self.user_shown.unwrap_or(roomy)
+    }
+
+    /// Draws the heading and, when `shown`, the plot `height` points high; returns the
+    /// export of its figure when asked.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        history: &RunHistory,
+        height: f32,
+        shown: bool,
+    ) -> Option<ExportRequest> {
         let mut request = None;
         ui.horizontal(|ui| {
             ui.strong("η per update step");
+            let (text, hover) = if shown {
+                ("Hide", "Give its height to the other plots")
+            } else {
+                ("Show", "Draw the learning rate of every step (the window is short: it is hidden until asked for)")
+            };
+            if ui.small_button(text).on_hover_text(hover).clicked() {
+                self.user_shown = Some(!shown);
+            }
             if ui
                 .add_enabled(
                     !history.step_eta.is_empty() && history.info.is_some(),
@@ -44,6 +70,9 @@ impl EtaPlot {
                 request = Some(ExportRequest::Figure(Box::new(fig)));
             }
         });
+        if !shown {
+            return request;
+        }
         let key = (history.run, history.step_eta.len());
         if key != self.key {
             let all = &history.step_eta;

@@ -775,13 +775,18 @@ impl PlotsPanel {
     /// Draws the plots of `history`, `heights` high (shared with the templates by the tab);
     /// returns an export request for the step-loss curve, and the per-epoch curve whose
     /// Export… was clicked.
+    ///
+    /// `beside` draws in the per-epoch plots' last row when it has a free slot (two to a
+    /// row: the accuracy plot's right): a ConvNet's filters take it rather than a row of
+    /// their own below; `beside` is taken (set to `None`) when drawn.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         history: &RunHistory,
         heights: PlotHeights,
+        beside: &mut Option<&mut dyn FnMut(&mut Ui)>,
     ) -> (Option<ExportRequest>, Option<Curve>) {
-        let export_curve = self.epoch_plots(ui, history, heights.epoch);
+        let export_curve = self.epoch_plots(ui, history, heights.epoch, beside);
         let request = self.step_loss_heading(ui, history);
         self.refresh_smoothed(history);
         if self.smoothed.is_empty() {
@@ -795,7 +800,13 @@ impl PlotsPanel {
 
     /// The per-epoch plots (cost, loss, accuracy), `height` high, in three columns when
     /// there is room, else one; returns the curve whose Export… was clicked.
-    fn epoch_plots(&mut self, ui: &mut Ui, history: &RunHistory, height: f32) -> Option<Curve> {
+    fn epoch_plots(
+        &mut self,
+        ui: &mut Ui,
+        history: &RunHistory,
+        height: f32,
+        beside: &mut Option<&mut dyn FnMut(&mut Ui)>,
+    ) -> Option<Curve> {
         let mut export_curve = None;
         let can_export = !history.epochs.is_empty();
         let avail = ui.available_width();
@@ -842,6 +853,14 @@ impl PlotsPanel {
                     ) {
                         export_curve = Some(plot.0);
                     }
+                }
+                if row.len() < columns
+                    && let Some(draw) = beside.take()
+                {
+                    ui.vertical(|ui| {
+                        ui.set_max_width(ui.available_width());
+                        draw(ui);
+                    });
                 }
             });
         }

@@ -230,6 +230,33 @@ fn the_training_tab_shows_its_templates_at_1024_and_fills_the_default_window() {
     }
 }
 
+/// A ConvNet's filters are in view beside the accuracy plot at 1024×640, with every
+/// per-epoch plot tall enough for labelled ticks (the η plot waits behind its Show
+/// button there), and below the plots in a wide window.
+#[test]
+fn the_training_tab_shows_a_convnets_filters_at_1024_and_1400() {
+    for (w, hgt) in [(1024.0, 640.0), (1400.0, 900.0)] {
+        let runs = tempfile::tempdir().unwrap();
+        let mut settings = synthetic(2, vec![]);
+        settings.config.layers = "patchify 8:6, relu, dense 16, relu".into();
+        let app = TrainvizApp::with_runs_dir(settings, None, Some(runs.path().to_path_buf()));
+        let mut h = harness_at(app, w, hgt);
+        wait_until(&mut h, "the run to finish", |a| {
+            a.history.summary.is_some() && a.history.stack.is_some()
+        });
+        h.run_steps(3);
+        let heading = h.get_by_label_contains("Filters of layer 1").rect();
+        assert!(
+            heading.max.y + 30.0 <= hgt,
+            "the filters' heading at {heading:?} leaves no room for them in the {w}×{hgt} window"
+        );
+        let plot = h.state().curve_plot_size();
+        assert!(plot.y >= 115.0, "per-epoch plots {plot:?} at {w}×{hgt}");
+        let eta_hidden = h.query_by_label("Show").is_some();
+        assert_eq!(eta_hidden, w < 1100.0, "the η plot's button at {w}×{hgt}");
+    }
+}
+
 #[test]
 fn ctrl_e_writes_the_report_into_the_run_folder_without_a_dialog() {
     let runs = tempfile::tempdir().unwrap();

@@ -110,7 +110,13 @@ impl TrainvizApp {
         // (half to the per-epoch curves, the rest to the mini-batch loss and η), so the
         // tab fills the window at every size without a band left empty below.
         let width = ui.available_width();
-        let pictures_height = if self.stack_run() {
+        let columns = crate::ui::plots::epoch_plot_columns(width);
+        // Two plots to a row leave the accuracy plot's right free: a ConvNet's filters go
+        // there (in half the width) instead of a row of their own.
+        let filters_beside = self.stack_run() && 3 % columns != 0;
+        let pictures_height = if filters_beside {
+            0.0
+        } else if self.stack_run() {
             self.convnet.strip_height(ui, width)
         } else {
             self.templates.height_for(ui, width)
@@ -118,22 +124,39 @@ impl TrainvizApp {
         let headings = 6.0 * ui.spacing().interact_size.y + 3.0 * ui.spacing().item_spacing.y;
         let budget = (view_height - pictures_height - headings).max(0.0);
         // The per-epoch plots' half is shared by their rows (one when three fit side by side).
-        let rows = 3usize.div_ceil(crate::ui::plots::epoch_plot_columns(width)) as f32;
-        let heights = crate::ui::plots::PlotHeights {
-            epoch: (budget * 0.5 / rows).clamp(90.0, 700.0),
-            step: (budget * 0.28).clamp(56.0, 400.0),
+        let rows = 3usize.div_ceil(columns) as f32;
+        // A per-epoch plot needs ~115 points for three labelled ticks on its y axis (egui
+        // hides labels closer than their height); a short window gives the η plot's share
+        // to them (its heading can bring it back).
+        let eta_shown = self.eta_plot.shown(view_height >= 640.0);
+        let epoch = (budget * 0.5 / rows).clamp(115.0, 700.0);
+        let eta_height = if eta_shown {
+            (budget * 0.22).clamp(48.0, 260.0)
+        } else {
+            0.0
         };
-        // (Small floors: at 1024×640 with the synthetic-data notice shown, larger ones pushed
-        // the template labels or a ConvNet's filters below the window.)
-        let eta_height = (budget * 0.22).clamp(48.0, 260.0);
-        let (step_loss, curve) = self.plots.ui(ui, &self.history, heights);
+        let heights = crate::ui::plots::PlotHeights {
+            epoch,
+            step: (budget - rows * epoch - eta_height).clamp(56.0, 400.0),
+        };
+        let (convnet, history) = (&mut self.convnet, &self.history);
+        let mut strip = |ui: &mut Ui| convnet.filters_strip(ui, history);
+        let mut beside: Option<&mut dyn FnMut(&mut Ui)> = if filters_beside {
+            Some(&mut strip)
+        } else {
+            None
+        };
+        let (step_loss, curve) = self.plots.ui(ui, &self.history, heights, &mut beside);
+        let strip_drawn = filters_beside && beside.is_none();
         let mut request = step_loss;
-        if let Some(r) = self.eta_plot.ui(ui, &self.history, eta_height) {
+        if let Some(r) = self.eta_plot.ui(ui, &self.history, eta_height, eta_shown) {
             request = Some(r);
         }
         ui.separator();
         let templates = if self.stack_run() {
-            self.convnet.filters_strip(ui, &self.history);
+            if !strip_drawn {
+                self.convnet.filters_strip(ui, &self.history);
+            }
             false
         } else {
             self.templates.ui(ui, &self.history)
