@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod config;
 pub mod divergence;
+pub mod layer_health;
 pub mod learner;
 pub mod lr_range;
 pub mod messages;
@@ -13,6 +14,7 @@ pub mod plane;
 pub mod record;
 pub mod schedule;
 pub mod session;
+pub mod stack_health;
 pub mod stack_eval;
 pub mod stack_trainer;
 pub mod steps;

@@ -22,7 +22,7 @@ const EVAL_BYTES: usize = 16 << 20;
 /// Images per evaluation block for `stack`: as many as keep its workspace (every layer's
 /// output and gradient, every patch matrix and its gradient) within [`EVAL_BYTES`], between
 /// 16 and [`EVAL_BLOCK`].
-fn eval_block(stack: &Stack<f32>) -> usize {
+pub(super) fn eval_block(stack: &Stack<f32>) -> usize {
     let maps: usize = stack.shapes.iter().map(|s| 2 * s.size()).sum();
     let patches: usize = (0..stack.specs.len())
         .filter_map(|i| stack.window(i))
