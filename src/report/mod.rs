@@ -6,6 +6,7 @@
 pub mod compare;
 pub mod convnet;
 pub mod figures;
+pub mod layer_figures;
 pub mod plane;
 pub mod range;
 pub mod svg;
@@ -243,8 +244,8 @@ pub enum HiddenLayer {
 }
 
 /// What the report of a layer stack (a ConvNet) leaves out, and why.
-pub const STACK_FIGURES_NOTE: &str = "the templates, weight and gradient histograms, \
-     per-layer health and the PCA of the last hidden layer are drawn for linear and MLP runs; \
+pub const STACK_FIGURES_NOTE: &str = "the templates, weight and gradient histograms \
+     and the PCA of the last hidden layer are drawn for linear and MLP runs; \
      a ConvNet's report has its filters and feature maps instead";
 
 /// Writes the report folder: `figures/` with every figure as PNG, SVG and CSV (and, for an

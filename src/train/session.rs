@@ -711,7 +711,11 @@ mod tests {
             let names: Vec<&str> = m.layers.iter().map(|l| l.name.as_str()).collect();
             assert_eq!(
                 names,
-                ["patchify 4×4, 4 + relu", "dense 10 + relu", "scores (dense 10)"]
+                [
+                    "patchify 4×4, 4 + relu",
+                    "dense 10 + relu",
+                    "scores (dense 10)"
+                ]
             );
         }
         assert_eq!(test.count, n_test);

@@ -172,8 +172,8 @@ pub fn layer_stats(
         .map(|(row, out)| {
             let grad = grads.get(row.layer).and_then(weights_of);
             let (grad_min, grad_max) = grad.map_or((f64::NAN, f64::NAN), |g| value_range(g.iter()));
-            let weight_norm = weights_of(&stack.layers[row.layer])
-                .map_or(f64::NAN, |w| frobenius(w.iter()));
+            let weight_norm =
+                weights_of(&stack.layers[row.layer]).map_or(f64::NAN, |w| frobenius(w.iter()));
             LayerStats {
                 name: row.name,
                 mean: out.mean,
@@ -234,7 +234,11 @@ mod tests {
         let names: Vec<&str> = m.layers.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(
             names,
-            ["patchify 4×4, 6 + relu", "dense 16 + relu", "scores (dense 10)"]
+            [
+                "patchify 4×4, 6 + relu",
+                "dense 16 + relu",
+                "scores (dense 10)"
+            ]
         );
         let params: Vec<usize> = m.layers.iter().map(|l| l.params).collect();
         // 4·4·3·6 + 6; 8·8·6·16 + 16; 16·10 + 10.
@@ -254,7 +258,10 @@ mod tests {
             assert!(numbers.iter().all(|v| v.is_finite()), "{l:?}");
             assert!(l.out_min <= l.mean && l.mean <= l.out_max, "{l:?}");
             assert!(l.grad_min <= l.grad_max && l.grad_norm > 0.0, "{l:?}");
-            assert!((0.0..=1.0).contains(&l.stuck) && l.update_ratio > 0.0, "{l:?}");
+            assert!(
+                (0.0..=1.0).contains(&l.stuck) && l.update_ratio > 0.0,
+                "{l:?}"
+            );
         }
         // After a ReLU nothing is negative; the scores are.
         assert!(m.layers[0].out_min >= 0.0 && m.layers[2].out_min < 0.0);

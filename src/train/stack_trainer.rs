@@ -16,11 +16,11 @@ use super::config::{ConfigError, LiveParams, TrainConfig};
 use super::metrics::{
     EpochMetrics, Evaluation, Histogram, LayerStats, OptimizerSwitch, Summary, median,
 };
-use super::stack_health;
 use super::optimizer::Optimizer;
 use super::record::{RunSettings, SettingChange};
 use super::schedule::{cycle_epochs, cycle_steps, learning_rate};
 use super::stack_eval::evaluate_stack;
+use super::stack_health;
 use super::steps::EvalPoint;
 use super::trainer::{StepOutcome, Subset, default_threads};
 use crate::data::augment::{self, Augment};
@@ -520,7 +520,11 @@ impl StackTrainer {
                     self.last_eta,
                 )
             };
-            let grads: &[StackLayer<f32>] = if self.steps_done == 0 { &[] } else { &self.grads };
+            let grads: &[StackLayer<f32>] = if self.steps_done == 0 {
+                &[]
+            } else {
+                &self.grads
+            };
             stack_health::layer_stats(
                 &self.stack,
                 &self.normalizer,

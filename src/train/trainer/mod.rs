@@ -10,11 +10,11 @@ use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
+use super::layer_health::{OutputSummary, OutputTally, frobenius, value_range};
 use super::metrics::{
     EpochMetrics, Evaluation, Histogram, LayerStats, OptimizerSwitch, Summary, TruthProbability,
     median,
 };
-use super::layer_health::{OutputSummary, OutputTally, frobenius, value_range};
 use super::optimizer::{Optimizer, OptimizerKind};
 use super::record::{RunSettings, SettingChange};
 use super::schedule::{cycle_epochs, cycle_steps, learning_rate};

@@ -33,7 +33,6 @@ impl TrainvizApp {
             Tab::Predictions => Some("Predictions and classifying your own picture"),
             Tab::Embedding => Some("Embeddings"),
             Tab::GradientCheck => Some("Gradient checks on demand"),
-            Tab::Layers => Some("Per-layer statistics"),
             _ => None,
         };
         if let Some(what) = mlp_only.filter(|_| stack_run) {
