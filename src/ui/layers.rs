@@ -13,7 +13,7 @@ use super::plots::{legend_wrapped, readable_plot, series_colour, waiting, with_o
 use crate::format::short_number;
 use crate::model::Activation;
 use crate::report::figures::{LayerMetric, layer_metric, unit_activation};
-use crate::train::metrics::LayerStats;
+use crate::train::EpochMetrics;
 
 /// What the dead-units plot says for a linear model.
 pub const LINEAR_NO_UNITS: &str =
@@ -99,7 +99,7 @@ impl LayersPanel {
                 }
             }
         });
-        last_epoch_table(ui, &names, &last.layers, last.epoch);
+        last_epoch_table(ui, &names, &frame, last);
         ui.add(egui::Label::new(egui::RichText::new(
             "Outputs are measured on the validation images after each epoch (after the activation; the last layer's are class scores). Gradients and updates are those of the epoch's last mini-batch. Healthy updates are around a thousandth of the weights (−3 on the log10 scale).",
         ).weak()).wrap());
@@ -114,7 +114,10 @@ fn plot_metric(ui: &mut Ui, history: &RunHistory, metric: LayerMetric, frame: &P
     let mut export = false;
     ui.allocate_ui(egui::vec2(frame.width, frame.height + 40.0), |ui| {
         ui.vertical(|ui| {
-            ui.horizontal(|ui| {
+            // A long title wraps within its plot's width (it pushed the row's next plot
+            // down to a row of its own at 1024 px).
+            ui.set_max_width(frame.width);
+            ui.horizontal_wrapped(|ui| {
                 ui.label(metric.title(frame.activation));
                 export = ui
                     .small_button("Export…")
@@ -169,10 +172,11 @@ fn plot_metric(ui: &mut Ui, history: &RunHistory, metric: LayerMetric, frame: &P
 }
 
 /// The last epoch's numbers per layer, as ConvNetJS prints them beside each layer:
-/// parameters, output range, mean and spread, dead share, gradient range and norm, update
-/// ratio. A number the record lacks (a run saved before it was kept, a layer that no
-/// activation follows) reads "—".
-fn last_epoch_table(ui: &mut Ui, names: &[String], layers: &[LayerStats], epoch: usize) {
+/// parameters, output range, mean and spread, dead (or saturated) share, gradient range and
+/// norm, update ratio. A number the record lacks (a run saved before it was kept, a layer
+/// that no activation follows) reads "—". It scrolls sideways in a narrow window rather than
+/// widening the panel.
+fn last_epoch_table(ui: &mut Ui, names: &[String], frame: &PlotFrame, last: &EpochMetrics) {
     let cell = |x: f64| {
         if x.is_finite() {
             short_number(x)
@@ -180,52 +184,59 @@ fn last_epoch_table(ui: &mut Ui, names: &[String], layers: &[LayerStats], epoch:
             "—".to_string()
         }
     };
+    let stuck = match frame.activation {
+        Some(Activation::Relu) => "dead",
+        Some(_) => "saturated",
+        None => "dead or sat.",
+    };
     ui.add_space(4.0);
-    ui.strong(format!("Epoch {epoch}, per layer"));
-    egui::Grid::new("layers-last-epoch")
-        .striped(true)
-        .num_columns(11)
+    ui.strong(format!("Epoch {}, per layer", last.epoch));
+    let layers = &last.layers;
+    egui::ScrollArea::horizontal()
+        .id_salt("layers-last-epoch-scroll")
         .show(ui, |ui| {
-            for h in [
-                "layer",
-                "parameters",
-                "output min",
-                "mean",
-                "max",
-                "std",
-                "dead or saturated",
-                "gradient min",
-                "max",
-                "|dcost/dW|",
-                "|ΔW| / |W|",
-            ] {
-                ui.strong(h);
-            }
-            ui.end_row();
-            for (l, s) in layers.iter().enumerate() {
-                let name = names
-                    .get(l)
-                    .cloned()
-                    .unwrap_or_else(|| format!("layer {}", l + 1));
-                ui.label(name);
-                ui.label(if s.params > 0 {
-                    s.params.to_string()
-                } else {
-                    "—".to_string()
+            egui::Grid::new("layers-last-epoch")
+                .striped(true)
+                .num_columns(11)
+                .show(ui, |ui| {
+                    for h in [
+                        "layer",
+                        "params",
+                        "out min",
+                        "mean",
+                        "max",
+                        "std",
+                        stuck,
+                        "grad min",
+                        "max",
+                        "|dcost/dW|",
+                        "|ΔW| / |W|",
+                    ] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for (l, s) in layers.iter().enumerate() {
+                        let name = names.get(l).cloned();
+                        ui.label(name.unwrap_or_else(|| format!("layer {}", l + 1)));
+                        ui.label(if s.params > 0 {
+                            s.params.to_string()
+                        } else {
+                            "—".to_string()
+                        });
+                        for x in [s.out_min, s.mean, s.out_max, s.std] {
+                            ui.label(cell(x));
+                        }
+                        let scores = l + 1 == layers.len();
+                        ui.label(if scores || !s.stuck.is_finite() {
+                            "—".to_string()
+                        } else {
+                            format!("{:.0} %", 100.0 * s.stuck)
+                        });
+                        for x in [s.grad_min, s.grad_max, s.grad_norm, s.update_ratio] {
+                            ui.label(cell(x));
+                        }
+                        ui.end_row();
+                    }
                 });
-                for x in [s.out_min, s.mean, s.out_max, s.std] {
-                    ui.label(cell(x));
-                }
-                let last = l + 1 == layers.len();
-                ui.label(if last || !s.stuck.is_finite() {
-                    "—".to_string()
-                } else {
-                    format!("{:.0} %", 100.0 * s.stuck)
-                });
-                for x in [s.grad_min, s.grad_max, s.grad_norm, s.update_ratio] {
-                    ui.label(cell(x));
-                }
-                ui.end_row();
-            }
         });
 }
