@@ -173,3 +173,88 @@ pub fn layer_metric(
         csv,
     }
 }
+
+/// The last epoch's numbers per layer as CSV (the report's `layers.csv`): what the Layers
+/// tab's table shows, as ConvNetJS prints it beside each layer: parameters, the outputs'
+/// range, mean and spread, the dead or saturated share, the weight gradient's range and
+/// norm, the update ratio. A number the record lacks is an empty cell. `None` before the
+/// first epoch or without per-layer numbers.
+pub fn last_epoch_csv(history: &[EpochMetrics]) -> Option<String> {
+    let last = history.last().filter(|m| !m.layers.is_empty())?;
+    let names = LayerMetric::Mean.series(history);
+    let mut csv = String::from(
+        "layer,params,out_min,mean,out_max,std,dead_or_saturated,grad_min,grad_max,grad_norm,update_ratio\n",
+    );
+    let cell = |x: f64| {
+        if x.is_finite() {
+            x.to_string()
+        } else {
+            String::new()
+        }
+    };
+    for (l, s) in last.layers.iter().enumerate() {
+        let name = names
+            .get(l)
+            .map_or_else(|| format!("layer {}", l + 1), |(n, _)| n.clone());
+        let params = if s.params > 0 {
+            s.params.to_string()
+        } else {
+            String::new()
+        };
+        let numbers: Vec<String> = [
+            s.out_min,
+            s.mean,
+            s.out_max,
+            s.std,
+            s.stuck,
+            s.grad_min,
+            s.grad_max,
+            s.grad_norm,
+            s.update_ratio,
+        ]
+        .into_iter()
+        .map(cell)
+        .collect();
+        crate::format::putln!(csv, "{},{params},{}", csv_field(&name), numbers.join(","));
+    }
+    Some(csv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stack's named rows and an old record's missing numbers (empty cells) in the CSV.
+    #[test]
+    fn the_last_epochs_table_names_its_rows_and_leaves_unknowns_empty() {
+        let old: LayerStats = serde_json::from_str(
+            r#"{"mean":0.5,"std":1.0,"stuck":0.0,"grad_norm":0.01,"update_ratio":0.001}"#,
+        )
+        .unwrap();
+        let conv = LayerStats {
+            name: "conv 3×3, 8 + relu".into(),
+            out_min: 0.0,
+            out_max: 2.0,
+            grad_min: -0.5,
+            grad_max: 0.25,
+            params: 224,
+            ..old.clone()
+        };
+        let json = format!(
+            r#"{{"epoch":1,"eta":0.1,"lambda":0,"train":{e},"val":{e},"seconds":1,"gradient_histograms":[]}}"#,
+            e = r#"{"loss":1,"cost":1,"accuracy":0.5,"count":1,"confusion":[],
+                "truth_probability":{"correct":[],"wrong":[]}}"#
+        );
+        let mut m: EpochMetrics = serde_json::from_str(&json).unwrap();
+        m.layers = vec![conv, old];
+        let csv = last_epoch_csv(&[m]).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 3, "{csv}");
+        assert_eq!(
+            lines[1],
+            "\"conv 3×3, 8 + relu\",224,0,0.5,2,1,0,-0.5,0.25,0.01,0.001"
+        );
+        assert_eq!(lines[2], "layer 2 (scores),,,0.5,,1,0,,,0.01,0.001");
+        assert!(last_epoch_csv(&[]).is_none());
+    }
+}

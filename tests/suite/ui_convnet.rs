@@ -229,4 +229,11 @@ fn the_layers_tab_of_a_convnet_draws_its_layers() {
     // A header, then 3 layers × 2 epochs.
     assert_eq!(csv.lines().count(), 1 + 3 * 2, "{csv}");
     assert!(csv.contains("\"patchify 4×4, 4 + relu\",2,"), "{csv}");
+    // The table's numbers beside the figures.
+    let table = std::fs::read_to_string(dir.path().join("layers.csv")).unwrap();
+    assert_eq!(table.lines().count(), 1 + 3, "{table}");
+    assert!(
+        table.contains("\n\"patchify 4×4, 4 + relu\",196,0,"),
+        "{table}"
+    );
 }
