@@ -34,7 +34,8 @@ pub enum CliCommand {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Also write the report into --out: every figure as PNG, SVG and CSV under
-        /// figures/, report.md, results.csv and results.tex.
+        /// figures/, report.md, results.csv, results.tex and layers.csv (the last epoch's
+        /// numbers per layer).
         #[arg(long, requires = "out")]
         figures: bool,
         /// Width of PNG figures, inches.
@@ -65,7 +66,8 @@ pub enum CliCommand {
         list: bool,
     },
     /// Write a saved run's report (every figure as PNG, SVG and CSV under figures/,
-    /// report.md, results.csv, results.tex): the same report as when it finished.
+    /// report.md, results.csv, results.tex, layers.csv): the same report as when it
+    /// finished.
     Report {
         /// The run's folder (under runs/).
         run: PathBuf,

@@ -1,11 +1,12 @@
 //! The figures of a run, built from what the engine reports (per-epoch metrics, the
 //! weights, the test evaluation), each with the CSV of its numbers.
 
+pub use super::layer_figures::{LayerMetric, layer_metric, unit_activation};
 use super::svg::{self, HistogramPanel, PALETTE, Series, TABLEAU10, Tile};
 use crate::data::{ImageSet, ImageShape, Normalizer};
-use crate::model::{Activation, LossKind, Network};
+use crate::model::{LossKind, Network};
 use crate::train::analysis;
-use crate::train::metrics::{LayerStats, TRUTH_BINS};
+use crate::train::metrics::TRUTH_BINS;
 use crate::train::{EpochMetrics, Evaluation, Histogram, RunInfo};
 use crate::words::Words;
 
@@ -903,142 +904,6 @@ pub fn image_counts(sizes: [usize; 3]) -> String {
 /// `n` with commas between thousands (10,000); the engine's messages write counts the same.
 pub use crate::format::thousands;
 
-/// Which per-layer, per-epoch quantity of the Layers view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LayerMetric {
-    /// Mean of the layer's outputs on the validation images.
-    Mean,
-    /// Standard deviation of the same.
-    Spread,
-    /// Share of dead (ReLU) or saturated (sigmoid, tanh) units.
-    Stuck,
-    /// log₁₀ ‖∂cost/∂W‖ (Frobenius).
-    GradientNorm,
-    /// log₁₀ ‖ΔW‖/‖W‖ (Frobenius; the window's font has no ‖, so its labels use |·|).
-    UpdateRatio,
-}
-
-impl LayerMetric {
-    /// All of them, in display order.
-    pub const ALL: [LayerMetric; 5] = [
-        LayerMetric::Mean,
-        LayerMetric::Spread,
-        LayerMetric::Stuck,
-        LayerMetric::GradientNorm,
-        LayerMetric::UpdateRatio,
-    ];
-    /// File stem of its figure.
-    pub fn id(self) -> &'static str {
-        match self {
-            LayerMetric::Mean => "layers_mean",
-            LayerMetric::Spread => "layers_spread",
-            LayerMetric::Stuck => "layers_dead_or_saturated",
-            LayerMetric::GradientNorm => "layers_gradient_norm",
-            LayerMetric::UpdateRatio => "layers_update_ratio",
-        }
-    }
-    /// The y range its plots always show, when it has one: a share reads 0 to 1.
-    pub fn y_range(self) -> Option<(f64, f64)> {
-        (self == LayerMetric::Stuck).then_some((0.0, 1.0))
-    }
-    /// Title, for people.
-    pub fn title(self, activation: Activation) -> &'static str {
-        match (self, activation) {
-            (LayerMetric::Mean, _) => "Mean output per layer (validation images)",
-            (LayerMetric::Spread, _) => "Spread (standard deviation) of the outputs per layer",
-            (LayerMetric::Stuck, Activation::Relu) => {
-                "Share of dead units (never active on the validation images)"
-            }
-            (LayerMetric::Stuck, _) => "Share of saturated units (slope < 5 % on 90 % of images)",
-            (LayerMetric::GradientNorm, _) => "Gradient norm of each weight matrix (log10)",
-            (LayerMetric::UpdateRatio, _) => "Update-to-weight ratio |ΔW| / |W| (log10)",
-        }
-    }
-    /// The y-axis label.
-    pub fn axis(self) -> &'static str {
-        match self {
-            LayerMetric::Mean => "mean",
-            LayerMetric::Spread => "standard deviation",
-            LayerMetric::Stuck => "share of units",
-            LayerMetric::GradientNorm => "log10 |dcost/dW|",
-            LayerMetric::UpdateRatio => "log10 |ΔW| / |W|",
-        }
-    }
-    fn value(self, s: &LayerStats) -> f64 {
-        match self {
-            LayerMetric::Mean => s.mean,
-            LayerMetric::Spread => s.std,
-            LayerMetric::Stuck => s.stuck,
-            LayerMetric::GradientNorm => s.grad_norm.log10(),
-            LayerMetric::UpdateRatio => s.update_ratio.log10(),
-        }
-    }
-    /// One (name, (epoch, value) points) series per layer; the class-score layer is left out
-    /// of the dead/saturated share (it has no activation). Non-finite values are skipped.
-    pub fn series(self, history: &[EpochMetrics]) -> Vec<(String, Vec<(f64, f64)>)> {
-        let layers = history.iter().map(|m| m.layers.len()).max().unwrap_or(0);
-        let shown = if self == LayerMetric::Stuck {
-            layers.saturating_sub(1)
-        } else {
-            layers
-        };
-        (0..shown)
-            .map(|l| {
-                let name = if l + 1 == layers {
-                    format!("layer {} (scores)", l + 1)
-                } else {
-                    format!("layer {}", l + 1)
-                };
-                let points = history
-                    .iter()
-                    .filter_map(|m| {
-                        let v = self.value(m.layers.get(l)?);
-                        v.is_finite().then_some((m.epoch as f64, v))
-                    })
-                    .collect();
-                (name, points)
-            })
-            .collect()
-    }
-}
-
-/// One figure of the Layers view: `metric` per epoch, one line per layer.
-pub fn layer_metric(
-    history: &[EpochMetrics],
-    metric: LayerMetric,
-    activation: Activation,
-    run: Option<&RunInfo>,
-) -> Figure {
-    let series: Vec<Series> = metric
-        .series(history)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, points))| Series {
-            name,
-            points,
-            colour: PALETTE[i % PALETTE.len()],
-            dash: None,
-        })
-        .collect();
-    let title = titled(metric.title(activation), run);
-    let svg = svg::line_chart(&title, "epoch", metric.axis(), &series);
-    let mut csv = format!(
-        "layer,epoch,{}\n",
-        metric.id().trim_start_matches("layers_")
-    );
-    for s in &series {
-        for (x, y) in &s.points {
-            crate::format::putln!(csv, "{},{x},{y}", csv_field(&s.name));
-        }
-    }
-    Figure {
-        id: metric.id().to_string(),
-        title,
-        svg,
-        csv,
-    }
-}
-
 /// Every figure of the run that its data allows, in report order.
 pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
     let names = &record.info.class_names;
@@ -1090,7 +955,7 @@ pub fn all(record: &RunRecord<'_>) -> Vec<Figure> {
             out.push(layer_metric(
                 record.history,
                 metric,
-                record.info.settings.start.activation,
+                unit_activation(&record.info.settings.start),
                 Some(record.info),
             ));
         }

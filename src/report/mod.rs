@@ -6,6 +6,7 @@
 pub mod compare;
 pub mod convnet;
 pub mod figures;
+pub mod layer_figures;
 pub mod plane;
 pub mod range;
 pub mod svg;
@@ -243,15 +244,17 @@ pub enum HiddenLayer {
 }
 
 /// What the report of a layer stack (a ConvNet) leaves out, and why.
-pub const STACK_FIGURES_NOTE: &str = "the templates, weight and gradient histograms, \
-     per-layer health and the PCA of the last hidden layer are drawn for linear and MLP runs; \
+pub const STACK_FIGURES_NOTE: &str = "the templates, weight and gradient histograms \
+     and the PCA of the last hidden layer are drawn for linear and MLP runs; \
      a ConvNet's report has its filters and feature maps instead";
 
 /// Writes the report folder: `figures/` with every figure as PNG, SVG and CSV (and, for an
 /// MLP, a PCA of its last hidden layer on validation images; for data in the plane, the
 /// decision boundary and the network, see [`plane::figures`]),
-/// `results.csv`, `results.tex` (a LaTeX table) and `report.md` (settings, results table,
-/// figures embedded). The PCA is drawn from `hidden`. Returns the files written.
+/// `results.csv`, `results.tex` (a LaTeX table), `report.md` (settings, results table,
+/// figures embedded) and `layers.csv` (the last epoch's numbers per layer, see
+/// [`layer_figures::last_epoch_csv`]). The PCA is drawn from `hidden`. Returns the files
+/// written.
 pub fn export_report(
     record: &RunRecord<'_>,
     hidden: &HiddenLayer,
@@ -396,6 +399,12 @@ pub fn export_report_with_steps(
     ] {
         let path = dir.join(name);
         write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    // The last epoch's per-layer numbers, as the Layers tab's table shows them.
+    if let Some(csv) = layer_figures::last_epoch_csv(record.history) {
+        let path = dir.join("layers.csv");
+        write_atomic(&path, csv.as_bytes())?;
         written.push(path);
     }
     Ok(written)

@@ -267,21 +267,59 @@ pub const SATURATED_SLOPE: f64 = 0.05;
 /// See [`SATURATED_SLOPE`].
 pub const SATURATED_SHARE: f64 = 0.9;
 
-/// How one layer is doing at the end of an epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// How one layer is doing at the end of an epoch. A layer stack has one of these per layer
+/// with weights (convolution, patchify, dense), measured after the batch norm and activation
+/// that follow it (see [`super::stack_health`]); an MLP one per weight matrix.
+///
+/// Every number is written with [`float`] so that a NaN (a number that does not apply, or a
+/// weight matrix of zeros) survives the round trip; fields added later load as NaN (or 0
+/// parameters, empty name) from runs saved before them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerStats {
+    /// The layer as the stack describes it (`conv 3×3, 64 + relu`); empty for an MLP's
+    /// layers, which are named by their number.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     /// Mean of the layer's outputs (after the activation; scores for the last layer) over
     /// the validation images.
+    #[serde(with = "float")]
     pub mean: f64,
     /// Standard deviation of the same.
+    #[serde(with = "float")]
     pub std: f64,
     /// Share of the layer's units that are dead (ReLU) or saturated (sigmoid, tanh); see
-    /// [`SATURATED_SLOPE`]. Zero for the class-score layer.
+    /// [`SATURATED_SLOPE`]. A convolution's unit is a channel: it is dead when it is zero at
+    /// every position of every validation image. Zero for the class-score layer; NaN for a
+    /// stack's layer that no activation follows.
+    #[serde(with = "float")]
     pub stuck: f64,
     /// ‖∂cost/∂W‖ (Frobenius) on the epoch's last mini-batch.
+    #[serde(with = "float")]
     pub grad_norm: f64,
     /// ‖ΔW‖/‖W‖ of the step the optimiser takes on that mini-batch.
+    #[serde(with = "float")]
     pub update_ratio: f64,
+    /// Smallest output over the validation images (as [`Self::mean`]).
+    #[serde(default = "nan", with = "float")]
+    pub out_min: f64,
+    /// Largest output over the validation images.
+    #[serde(default = "nan", with = "float")]
+    pub out_max: f64,
+    /// Smallest entry of ∂cost/∂W on the epoch's last mini-batch.
+    #[serde(default = "nan", with = "float")]
+    pub grad_min: f64,
+    /// Largest entry of ∂cost/∂W on the epoch's last mini-batch.
+    #[serde(default = "nan", with = "float")]
+    pub grad_max: f64,
+    /// Learned parameters: weights and biases (and a stack's batch-norm γ and β when the
+    /// row includes them); 0 in runs saved before it was recorded.
+    #[serde(default)]
+    pub params: usize,
+}
+
+/// The value of a number a saved run lacks.
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// The numbers of a finished run, as written to `summary.json`.
@@ -348,6 +386,37 @@ mod tests {
         assert_eq!(h.counts, vec![1, 0, 1, 2]);
         assert_eq!((h.min, h.max), (-1.0, 1.0));
         assert_eq!(h.bin_centre(0), -0.75);
+    }
+
+    /// A layer's numbers as runs saved them before the ranges, parameter count and name were
+    /// recorded (and with a `null` that a NaN ratio was written as then) still load.
+    #[test]
+    fn old_layer_stats_load_and_new_ones_round_trip() {
+        let old: LayerStats = serde_json::from_str(
+            r#"{"mean":0.5,"std":1.0,"stuck":0.25,"grad_norm":0.01,"update_ratio":null}"#,
+        )
+        .unwrap();
+        assert_eq!((old.mean, old.std, old.stuck), (0.5, 1.0, 0.25));
+        assert!(old.update_ratio.is_nan());
+        assert!(old.out_min.is_nan() && old.out_max.is_nan());
+        assert!(old.grad_min.is_nan() && old.grad_max.is_nan());
+        assert_eq!((old.params, old.name.as_str()), (0, ""));
+        let new = LayerStats {
+            name: "conv 3×3, 8 + relu".into(),
+            stuck: f64::NAN,
+            out_min: 0.0,
+            out_max: 4.5,
+            grad_min: -0.25,
+            grad_max: f64::INFINITY,
+            params: 224,
+            ..old
+        };
+        let back: LayerStats = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert!(back.stuck.is_nan() && back.update_ratio.is_nan());
+        assert_eq!(back.name, new.name);
+        assert_eq!((back.out_min, back.out_max), (0.0, 4.5));
+        assert_eq!((back.grad_min, back.grad_max), (-0.25, f64::INFINITY));
+        assert_eq!(back.params, 224);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod config;
 pub mod divergence;
+pub mod layer_health;
 pub mod learner;
 pub mod lr_range;
 pub mod messages;
@@ -14,6 +15,7 @@ pub mod record;
 pub mod schedule;
 pub mod session;
 pub mod stack_eval;
+pub mod stack_health;
 pub mod stack_trainer;
 pub mod steps;
 pub mod store;

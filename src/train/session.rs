@@ -707,7 +707,16 @@ mod tests {
         for m in &history {
             assert_eq!((m.train.count, m.val.count), (n_train, n_val));
             assert_eq!(m.val.confusion.iter().sum::<u32>() as usize, n_val);
-            assert!(m.layers.is_empty(), "no per-layer health for a stack yet");
+            // The patchify and dense layers (each with its ReLU) and the class scores.
+            let names: Vec<&str> = m.layers.iter().map(|l| l.name.as_str()).collect();
+            assert_eq!(
+                names,
+                [
+                    "patchify 4×4, 4 + relu",
+                    "dense 10 + relu",
+                    "scores (dense 10)"
+                ]
+            );
         }
         assert_eq!(test.count, n_test);
         assert_eq!(summary.test_acc, test.accuracy);

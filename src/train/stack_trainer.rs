@@ -13,11 +13,14 @@ use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
-use super::metrics::{EpochMetrics, Evaluation, Histogram, OptimizerSwitch, Summary, median};
+use super::metrics::{
+    EpochMetrics, Evaluation, Histogram, LayerStats, OptimizerSwitch, Summary, median,
+};
 use super::optimizer::Optimizer;
 use super::record::{RunSettings, SettingChange};
 use super::schedule::{cycle_epochs, cycle_steps, learning_rate};
 use super::stack_eval::evaluate_stack;
+use super::stack_health;
 use super::steps::EvalPoint;
 use super::trainer::{StepOutcome, Subset, default_threads};
 use crate::data::augment::{self, Augment};
@@ -459,8 +462,9 @@ impl StackTrainer {
     }
 
     /// Closes the epoch that the last step completed: evaluates the training and validation
-    /// sets and records the epoch. A stack's epoch records no per-layer health (those views
-    /// are the MLP's); its gradient histograms are of each weight matrix on the last batch.
+    /// sets and records the epoch, with each weighted layer's health (see
+    /// [`super::stack_health`]); its gradient histograms are of each weight matrix on the
+    /// last batch.
     pub fn finish_epoch(&mut self) -> EpochMetrics {
         let started = Instant::now();
         let images = (self.cursor < self.order.len()).then_some(self.cursor);
@@ -476,6 +480,7 @@ impl StackTrainer {
                 _ => None,
             })
             .collect();
+        let layers = self.layer_stats();
         self.epoch_active += started.elapsed();
         let seconds = std::mem::take(&mut self.epoch_active).as_secs_f64();
         self.epoch_seconds.push(seconds);
@@ -492,11 +497,42 @@ impl StackTrainer {
             live: Some(self.live),
             optimizer: self.live.optimizer,
             optimizer_switches: std::mem::take(&mut self.optimizer_switches),
-            layers: Vec::new(),
+            layers,
             images,
         };
         self.history.push(m.clone());
         m
+    }
+
+    /// The Layers numbers of the weights now, with the gradients of the last step (none
+    /// before the first: then the gradient columns are NaN).
+    fn layer_stats(&self) -> Vec<LayerStats> {
+        let pool = self.pool.clone();
+        pool.install(|| {
+            let updates = if self.steps_done == 0 {
+                Vec::new()
+            } else {
+                stack_health::weight_update_norms(
+                    &self.stack,
+                    &self.grads,
+                    &self.optimizer,
+                    self.live.optimizer,
+                    self.last_eta,
+                )
+            };
+            let grads: &[StackLayer<f32>] = if self.steps_done == 0 {
+                &[]
+            } else {
+                &self.grads
+            };
+            stack_health::layer_stats(
+                &self.stack,
+                &self.normalizer,
+                &self.data.val,
+                grads,
+                &updates,
+            )
+        })
     }
 
     /// Runs steps until the epoch completes, then [`Self::finish_epoch`].

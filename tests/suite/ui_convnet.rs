@@ -254,3 +254,73 @@ fn an_assignment_preset_sets_up_a_convnet_run() {
         "a preset's own run shows a pending change"
     );
 }
+
+/// The Layers tab of a ConvNet: a line per layer with weights, named as the stack writes it,
+/// in five drawn plots (no empty-state text), the last epoch's table below them; the
+/// report's layer figures name the same rows.
+#[test]
+fn the_layers_tab_of_a_convnet_draws_its_layers() {
+    let settings = Settings {
+        config: TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            train_limit: Some(300),
+            layers: "patchify 4:4, relu, dense 10, relu".into(),
+            hidden: Vec::new(),
+            init: trainviz::model::InitKind::He,
+            eta: 0.05,
+            epochs: 2,
+            ..Default::default()
+        },
+        autostart: true,
+        ..Default::default()
+    };
+    let mut h = harness(TrainvizApp::new(settings, None));
+    wait_until(&mut h, "two epochs", |a| a.history.epochs.len() == 2);
+    h.state_mut().settings.tab = trainviz::ui::app::Tab::Layers;
+    h.step();
+    h.step();
+    assert!(shows(&h, &[trainviz::ui::layers::STACK_ROWS]));
+    assert!(!shows(&h, &["linear classifier"]) && !shows(&h, &["no activation"]));
+    h.get_by_label("Share of dead units (never active on the validation images)");
+    for id in [
+        "layers_mean",
+        "layers_spread",
+        "layers_dead_or_saturated",
+        "layers_gradient_norm",
+        "layers_update_ratio",
+    ] {
+        assert!(
+            egui_plot::PlotMemory::load(&h.ctx, egui::Id::unique(id)).is_some(),
+            "{id} was not drawn"
+        );
+    }
+    // Each name in the legend and in the table.
+    for name in [
+        "patchify 4×4, 4 + relu",
+        "dense 10 + relu",
+        "scores (dense 10)",
+    ] {
+        assert_eq!(h.query_all_by_label(name).count(), 2, "{name}");
+    }
+    assert!(shows(&h, &["Epoch 2, per layer"]));
+    // patchify 4:4 on 32×32×3: 4·4·3·4 + 4 parameters.
+    assert!(h.query_all_by_label("196").count() >= 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    h.state_mut().export_report_to(dir.path());
+    wait_until(&mut h, "the report to be written", |a| {
+        a.exporter.last.is_some()
+    });
+    assert!(h.state().exporter.last.clone().unwrap().is_ok());
+    let csv = std::fs::read_to_string(dir.path().join("figures/layers_mean.csv")).unwrap();
+    // A header, then 3 layers × 2 epochs.
+    assert_eq!(csv.lines().count(), 1 + 3 * 2, "{csv}");
+    assert!(csv.contains("\"patchify 4×4, 4 + relu\",2,"), "{csv}");
+    // The table's numbers beside the figures.
+    let table = std::fs::read_to_string(dir.path().join("layers.csv")).unwrap();
+    assert_eq!(table.lines().count(), 1 + 3, "{table}");
+    assert!(
+        table.contains("\n\"patchify 4×4, 4 + relu\",196,0,"),
+        "{table}"
+    );
+}

@@ -71,11 +71,11 @@ impl Trainer {
         m
     }
 
-    /// Per-layer health: output statistics on the validation set, and the gradient norms and
-    /// update ratios of the gradients [`Self::gradient_histograms`] just stored.
+    /// Per-layer health: output statistics on the validation set, and the gradient norms,
+    /// ranges and update ratios of the gradients [`Self::gradient_histograms`] just stored.
     pub(super) fn layer_stats(&self) -> Vec<LayerStats> {
         let layers = self.net.layers.len();
-        let (mean, std, stuck) = self
+        let outputs = self
             .pool
             .install(|| activation_stats(&self.net, &self.normalizer, &self.data.val));
         let updates = if self.gradients.len() != layers {
@@ -89,18 +89,26 @@ impl Trainer {
             self.optimizer
                 .weight_update_norms(&self.net, &self.gradients, self.last_eta)
         };
-        (0..layers)
-            .map(|l| {
-                let grad_norm = self
-                    .gradients
-                    .get(l)
-                    .map_or(f64::NAN, |g| frobenius(g.weights.iter()));
+        outputs
+            .into_iter()
+            .enumerate()
+            .map(|(l, out)| {
+                let grad = self.gradients.get(l).map(|g| g.weights.iter());
+                let (grad_min, grad_max) = grad.clone().map_or((f64::NAN, f64::NAN), value_range);
+                let layer = &self.net.layers[l];
                 LayerStats {
-                    mean: mean[l],
-                    std: std[l],
-                    stuck: stuck[l],
-                    grad_norm,
-                    update_ratio: updates[l] / frobenius(self.net.layers[l].weights.iter()),
+                    name: String::new(),
+                    mean: out.mean,
+                    std: out.std,
+                    // The class scores have no activation: none of them is stuck.
+                    stuck: if l + 1 < layers { out.stuck } else { 0.0 },
+                    grad_norm: grad.map_or(f64::NAN, frobenius),
+                    update_ratio: updates[l] / frobenius(layer.weights.iter()),
+                    out_min: out.min,
+                    out_max: out.max,
+                    grad_min,
+                    grad_max,
+                    params: layer.weights.len() + layer.bias.len(),
                 }
             })
             .collect()
@@ -116,37 +124,27 @@ impl Trainer {
     }
 }
 
-/// √(Σ v²).
-pub(super) fn frobenius<'a>(values: impl Iterator<Item = &'a f32>) -> f64 {
-    values.map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt()
-}
-
-/// Whether a unit's output `a` counts as stuck: a ReLU that is off, a sigmoid or tanh whose
-/// derivative is below [`SATURATED_SLOPE`] of its largest value.
-pub(super) fn is_stuck(act: Activation, a: f32) -> bool {
-    let a = f64::from(a);
-    match act {
-        Activation::Relu => a <= 0.0,
-        Activation::Tanh => 1.0 - a * a < SATURATED_SLOPE,
-        Activation::Sigmoid => a * (1.0 - a) < 0.25 * SATURATED_SLOPE,
-    }
-}
-
-/// Per layer: mean and standard deviation of the outputs over `set`, and the share of
-/// units that are dead or saturated (see [`crate::train::metrics::SATURATED_SLOPE`]).
+/// Per layer: the outputs over `set` summed up (see [`OutputTally`]): mean, spread, range
+/// and the share of units that are dead or saturated (see
+/// [`crate::train::metrics::SATURATED_SLOPE`]).
 pub(super) fn activation_stats(
     net: &Network<f32>,
     norm: &Normalizer,
     set: &ImageSet,
-) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+) -> Vec<OutputSummary> {
     const BLOCK: usize = 256;
     let layers = net.layers.len();
-    let widths: Vec<usize> = net.layers.iter().map(|l| l.weights.nrows()).collect();
     let dim = set.shape.dim();
     let n = set.len();
-    let mut sum = vec![0f64; layers];
-    let mut sum_sq = vec![0f64; layers];
-    let mut stuck_count: Vec<Vec<usize>> = widths.iter().map(|&w| vec![0; w]).collect();
+    let mut tallies: Vec<OutputTally> = net
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(l, layer)| {
+            let act = (l + 1 < layers).then_some(net.activation);
+            OutputTally::new(layer.weights.nrows(), act)
+        })
+        .collect();
     let mut ws = Workspace::new(net, BLOCK);
     let mut buf = vec![0f32; BLOCK * dim];
     let mut start = 0;
@@ -159,41 +157,10 @@ pub(super) fn activation_stats(
         let x = ArrayView2::from_shape((rows, dim), &buf[..rows * dim])
             .expect("block buffer holds rows × dim values");
         net.forward(x, &mut ws);
-        for l in 0..layers {
-            let out = ws.layer_output(l, rows);
-            for row in out.rows() {
-                for (j, &a) in row.iter().enumerate() {
-                    sum[l] += f64::from(a);
-                    sum_sq[l] += f64::from(a) * f64::from(a);
-                    if l + 1 < layers && is_stuck(net.activation, a) {
-                        stuck_count[l][j] += 1;
-                    }
-                }
-            }
+        for (l, tally) in tallies.iter_mut().enumerate() {
+            tally.add(ws.layer_output(l, rows));
         }
         start = end;
     }
-    let needed = match net.activation {
-        Activation::Relu => n,
-        _ => (SATURATED_SHARE * n as f64).ceil() as usize,
-    };
-    let mut mean = Vec::with_capacity(layers);
-    let mut std = Vec::with_capacity(layers);
-    let mut stuck = Vec::with_capacity(layers);
-    for l in 0..layers {
-        let count = (n * widths[l]).max(1) as f64;
-        let m = sum[l] / count;
-        mean.push(m);
-        std.push((sum_sq[l] / count - m * m).max(0.0).sqrt());
-        let units = stuck_count[l]
-            .iter()
-            .filter(|&&c| n > 0 && c >= needed)
-            .count();
-        stuck.push(if l + 1 < layers {
-            units as f64 / widths[l] as f64
-        } else {
-            0.0
-        });
-    }
-    (mean, std, stuck)
+    tallies.iter().map(OutputTally::finish).collect()
 }

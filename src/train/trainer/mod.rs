@@ -10,9 +10,10 @@ use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
+use super::layer_health::{OutputSummary, OutputTally, frobenius, value_range};
 use super::metrics::{
-    EpochMetrics, Evaluation, Histogram, LayerStats, OptimizerSwitch, SATURATED_SHARE,
-    SATURATED_SLOPE, Summary, TruthProbability, median,
+    EpochMetrics, Evaluation, Histogram, LayerStats, OptimizerSwitch, Summary, TruthProbability,
+    median,
 };
 use super::optimizer::{Optimizer, OptimizerKind};
 use super::record::{RunSettings, SettingChange};
@@ -24,7 +25,7 @@ use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::kernels::{self, FoldedWeights};
 use crate::model::loss::{Loss, probabilities};
 use crate::model::network::GradientUse;
-use crate::model::{Activation, Layer, LossKind, Network, Pass, Workspace};
+use crate::model::{Layer, LossKind, Network, Pass, Workspace};
 
 /// Rows per block in the evaluation pass: the block's normalised pixels (≈400 KB) stay in cache.
 const EVAL_BLOCK: usize = 32;

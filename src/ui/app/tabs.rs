@@ -30,7 +30,6 @@ impl TrainvizApp {
         let stack_run = self.stack_run();
         let mlp_only = match self.settings.tab {
             Tab::Histograms => Some("Weight and gradient histograms"),
-            Tab::Layers => Some("Per-layer statistics"),
             _ => None,
         };
         if let Some(what) = mlp_only.filter(|_| stack_run) {
