@@ -1,7 +1,6 @@
 //! The figures of a run, built from what the engine reports (per-epoch metrics, the
 //! weights, the test evaluation), each with the CSV of its numbers.
 
-pub use super::layer_figures::{LayerMetric, layer_metric, unit_activation};
 use super::svg::{self, HistogramPanel, PALETTE, Series, TABLEAU10, Tile};
 use crate::data::{ImageSet, ImageShape, Normalizer};
 use crate::model::{LossKind, Network};

@@ -12,7 +12,7 @@ use super::history::RunHistory;
 use super::plots::{legend_wrapped, readable_plot, series_colour, waiting, with_one_point_bounds};
 use crate::format::short_number;
 use crate::model::Activation;
-use crate::report::figures::{LayerMetric, layer_metric, unit_activation};
+use crate::report::layer_figures::{LayerMetric, layer_metric, unit_activation};
 use crate::train::EpochMetrics;
 
 /// What the dead-units plot says for a linear model.
