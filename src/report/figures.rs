@@ -1,6 +1,9 @@
 //! The figures of a run, built from what the engine reports (per-epoch metrics, the
 //! weights, the test evaluation), each with the CSV of its numbers.
 
+pub use super::figure_text::run_label;
+pub(crate) use super::figure_text::{csv_field, titled};
+use super::layer_figures::{LayerMetric, layer_metric, unit_activation};
 use super::svg::{self, HistogramPanel, PALETTE, Series, TABLEAU10, Tile};
 use crate::data::{ImageSet, ImageShape, Normalizer};
 use crate::model::{LossKind, Network};
@@ -36,21 +39,6 @@ pub struct Figure {
     pub svg: String,
     /// The data, with a header row.
     pub csv: String,
-}
-
-/// How a figure's title names the run it shows: the data set and the settings as trained
-/// ("CIFAR-10, linear · softmax cross-entropy · λ 0.1 · η 0.001"), as the per-epoch curves'
-/// titles do, so figures of different runs can be told apart.
-pub fn run_label(info: &RunInfo) -> String {
-    format!("{}, {}", info.dataset, info.settings.title())
-}
-
-/// `base`, followed by the run's name when the figure is of a known run.
-pub(crate) fn titled(base: &str, run: Option<&RunInfo>) -> String {
-    match run {
-        Some(info) => format!("{base} — {}", run_label(info)),
-        None => base.to_string(),
-    }
 }
 
 /// Which per-epoch curve.
@@ -535,15 +523,6 @@ fn padded_names(names: &[String], k: usize) -> Vec<String> {
                 .unwrap_or_else(|| format!("class {i}"))
         })
         .collect()
-}
-
-/// Quotes a CSV field when it needs it.
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// Accuracy per class on each named set.

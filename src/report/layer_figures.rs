@@ -3,7 +3,7 @@
 //! layer stack's alike; a stack's rows carry their own names (`conv 3×3, 64 + relu`).
 
 use super::Figure;
-use super::figures::{csv_field, titled};
+use super::figure_text::{csv_field, titled};
 use super::svg::{self, PALETTE, Series};
 use crate::model::Activation;
 use crate::model::layers::{self, LayerSpec};

@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod convnet;
+pub mod figure_text;
 pub mod figures;
 pub mod layer_figures;
 pub mod plane;
