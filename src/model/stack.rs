@@ -698,106 +698,119 @@ impl<F: Real> Stack<F> {
 
     /// The backward pass from the score gradient the last loss left in `ws`.
     fn backward(&self, lambda: f64, ws: &mut StackWorkspace<F>, grads: &mut [StackLayer<F>]) {
-        let rows = ws.rows;
         let two_lambda = F::of(2.0 * lambda);
         for i in (0..self.layers.len()).rev() {
-            let (shape_in, shape_out) = (self.shapes[i], self.shapes[i + 1]);
-            let need_input_grad = i > 0;
-            let (d_before, d_after) = ws.deltas.split_at_mut(i + 1);
-            let d_out = &d_after[0];
-            let d_in = &mut d_before[i];
-            let input = &ws.acts[i];
-            let output = &ws.acts[i + 1];
-            let n_in = rows * shape_in.size();
-            let n_out = rows * shape_out.size();
-            match (&self.specs[i], &self.layers[i], &mut grads[i]) {
-                (
-                    LayerSpec::Patchify { .. } | LayerSpec::Conv { .. },
-                    StackLayer::Linear { weights, .. },
-                    StackLayer::Linear {
-                        weights: dw,
-                        bias: db,
-                    },
-                ) => {
-                    let win = self.window(i).expect("a convolution has a window");
-                    let pr = rows * win.positions();
-                    let plen = win.patch_len();
-                    let d_cols = &mut ws.d_cols[..pr * plen];
-                    conv::linear_backward(
-                        mat(flat(&ws.cols[i]), pr, plen),
-                        weights.view(),
-                        mat(flat(d_out), pr, shape_out.c),
-                        dw.view_mut(),
-                        db.as_slice_mut().expect("owned arrays are contiguous"),
-                        need_input_grad.then(|| mat_mut(d_cols, pr, plen)),
-                    );
-                    if need_input_grad {
-                        conv::col2im(&win, d_cols, &mut flat_mut(d_in)[..n_in]);
-                    }
-                    dw.scaled_add(two_lambda, weights);
+            self.layer_backward(i, two_lambda, ws, &mut grads[i]);
+        }
+    }
+
+    /// Layer `i`'s part of [`Self::backward`]: its parameters' gradients (with the
+    /// penalty's 2λW) into `grad`, and the gradient of its input into `ws` (not for the
+    /// first layer, whose input is the data).
+    fn layer_backward(
+        &self,
+        i: usize,
+        two_lambda: F,
+        ws: &mut StackWorkspace<F>,
+        grad: &mut StackLayer<F>,
+    ) {
+        let rows = ws.rows;
+        let (shape_in, shape_out) = (self.shapes[i], self.shapes[i + 1]);
+        let need_input_grad = i > 0;
+        let (d_before, d_after) = ws.deltas.split_at_mut(i + 1);
+        let d_out = &d_after[0];
+        let d_in = &mut d_before[i];
+        let input = &ws.acts[i];
+        let output = &ws.acts[i + 1];
+        let n_in = rows * shape_in.size();
+        let n_out = rows * shape_out.size();
+        match (&self.specs[i], &self.layers[i], grad) {
+            (
+                LayerSpec::Patchify { .. } | LayerSpec::Conv { .. },
+                StackLayer::Linear { weights, .. },
+                StackLayer::Linear {
+                    weights: dw,
+                    bias: db,
+                },
+            ) => {
+                let win = self.window(i).expect("a convolution has a window");
+                let pr = rows * win.positions();
+                let plen = win.patch_len();
+                let d_cols = &mut ws.d_cols[..pr * plen];
+                conv::linear_backward(
+                    mat(flat(&ws.cols[i]), pr, plen),
+                    weights.view(),
+                    mat(flat(d_out), pr, shape_out.c),
+                    dw.view_mut(),
+                    db.as_slice_mut().expect("owned arrays are contiguous"),
+                    need_input_grad.then(|| mat_mut(d_cols, pr, plen)),
+                );
+                if need_input_grad {
+                    conv::col2im(&win, d_cols, &mut flat_mut(d_in)[..n_in]);
                 }
-                (
-                    LayerSpec::Dense { .. },
-                    StackLayer::Linear { weights, .. },
-                    StackLayer::Linear {
-                        weights: dw,
-                        bias: db,
-                    },
-                ) => {
-                    let d_cols = &mut ws.d_cols[..n_in];
-                    conv::linear_backward(
-                        input.slice(s![..rows, ..]),
-                        weights.view(),
-                        d_out.slice(s![..rows, ..]),
-                        dw.view_mut(),
-                        db.as_slice_mut().expect("owned arrays are contiguous"),
-                        need_input_grad.then(|| mat_mut(d_cols, rows, shape_in.size())),
-                    );
-                    if need_input_grad {
-                        flat_mut(d_in)[..n_in].copy_from_slice(d_cols);
-                    }
-                    dw.scaled_add(two_lambda, weights);
-                }
-                (LayerSpec::Bn, StackLayer::Bn(bn), StackLayer::Bn(g)) => {
-                    let m = rows * shape_in.positions();
-                    let cache = ws.bn[i]
-                        .as_ref()
-                        .expect("a training pass kept the batch statistics");
-                    norm::backward(
-                        bn,
-                        cache,
-                        mat(flat(d_out), m, shape_in.c),
-                        g.gamma.as_slice_mut().expect("owned arrays are contiguous"),
-                        g.beta.as_slice_mut().expect("owned arrays are contiguous"),
-                        need_input_grad.then(|| mat_mut(flat_mut(d_in), m, shape_in.c)),
-                    );
-                }
-                _ if !need_input_grad => {}
-                (LayerSpec::Pool { .. }, _, _) => {
-                    pool::backward(
-                        shape_in,
-                        &flat(d_out)[..n_out],
-                        &ws.argmax[i][..n_out],
-                        &mut flat_mut(d_in)[..n_in],
-                    );
-                }
-                (
-                    spec @ (LayerSpec::Relu
-                    | LayerSpec::Dropout { .. }
-                    | LayerSpec::Tanh
-                    | LayerSpec::Sigmoid
-                    | LayerSpec::Flatten),
-                    _,
-                    _,
-                ) => pointwise_backward(
-                    spec,
-                    &mut flat_mut(d_in)[..n_in],
-                    &flat(d_out)[..n_in],
-                    &flat(output)[..n_in],
-                    &ws.masks[i],
-                ),
-                (spec, _, _) => unreachable!("layer {spec} was built with parameters of its kind"),
+                dw.scaled_add(two_lambda, weights);
             }
+            (
+                LayerSpec::Dense { .. },
+                StackLayer::Linear { weights, .. },
+                StackLayer::Linear {
+                    weights: dw,
+                    bias: db,
+                },
+            ) => {
+                let d_cols = &mut ws.d_cols[..n_in];
+                conv::linear_backward(
+                    input.slice(s![..rows, ..]),
+                    weights.view(),
+                    d_out.slice(s![..rows, ..]),
+                    dw.view_mut(),
+                    db.as_slice_mut().expect("owned arrays are contiguous"),
+                    need_input_grad.then(|| mat_mut(d_cols, rows, shape_in.size())),
+                );
+                if need_input_grad {
+                    flat_mut(d_in)[..n_in].copy_from_slice(d_cols);
+                }
+                dw.scaled_add(two_lambda, weights);
+            }
+            (LayerSpec::Bn, StackLayer::Bn(bn), StackLayer::Bn(g)) => {
+                let m = rows * shape_in.positions();
+                let cache = ws.bn[i]
+                    .as_ref()
+                    .expect("a training pass kept the batch statistics");
+                norm::backward(
+                    bn,
+                    cache,
+                    mat(flat(d_out), m, shape_in.c),
+                    g.gamma.as_slice_mut().expect("owned arrays are contiguous"),
+                    g.beta.as_slice_mut().expect("owned arrays are contiguous"),
+                    need_input_grad.then(|| mat_mut(flat_mut(d_in), m, shape_in.c)),
+                );
+            }
+            _ if !need_input_grad => {}
+            (LayerSpec::Pool { .. }, _, _) => {
+                pool::backward(
+                    shape_in,
+                    &flat(d_out)[..n_out],
+                    &ws.argmax[i][..n_out],
+                    &mut flat_mut(d_in)[..n_in],
+                );
+            }
+            (
+                spec @ (LayerSpec::Relu
+                | LayerSpec::Dropout { .. }
+                | LayerSpec::Tanh
+                | LayerSpec::Sigmoid
+                | LayerSpec::Flatten),
+                _,
+                _,
+            ) => pointwise_backward(
+                spec,
+                &mut flat_mut(d_in)[..n_in],
+                &flat(d_out)[..n_in],
+                &flat(output)[..n_in],
+                &ws.masks[i],
+            ),
+            (spec, _, _) => unreachable!("layer {spec} was built with parameters of its kind"),
         }
     }
 
