@@ -78,6 +78,14 @@ impl ClassifyPanel {
         })
     }
 
+    /// The picture shown, by its file's name, resized to the model's input (the Network
+    /// tab's feature maps can be of it).
+    pub fn picture(&self) -> Option<(&str, &crate::data::ImageSet)> {
+        self.shown
+            .as_ref()
+            .map(|s| (s.name.as_str(), &s.picture.image))
+    }
+
     /// The last error, if the last picture could not be classified.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()

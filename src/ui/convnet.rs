@@ -22,14 +22,20 @@ pub struct ConvNetPanel {
     filters_version: (u64, u64),
     /// Per convolution layer: its filters and one texture per filter.
     filters: Vec<(LayerFilters, Vec<TextureHandle>)>,
-    /// (run, weights version, image) the maps show.
-    maps_version: (u64, u64, usize),
+    /// (run, weights version, image, the picture's name when the maps are of it) the maps
+    /// show.
+    maps_version: (u64, u64, usize, Option<String>),
     /// Per layer: its maps and one texture per map shown.
     maps: Vec<(LayerMaps, Vec<TextureHandle>)>,
     /// The image the maps are of, as a texture.
     image: Option<TextureHandle>,
     /// Which validation image (index into the samples).
     pub image_index: usize,
+    /// The maps are of the picture dropped on the window (Predictions tab), not of a
+    /// validation image.
+    pub of_picture: bool,
+    /// The dropped picture last seen: a new one is shown at once.
+    last_picture: Option<String>,
 }
 
 fn texture(ui: &Ui, name: String, p: &RgbPicture) -> TextureHandle {
@@ -117,7 +123,15 @@ impl ConvNetPanel {
 
     /// The Network tab for a ConvNet: every convolution's filters, then the feature maps of
     /// a validation image picked here.
-    pub fn ui(&mut self, ui: &mut Ui, history: &RunHistory) {
+    ///
+    /// `picture` is the picture the user dropped on the window (its name and the picture
+    /// at the model's input size), which the maps can be of instead.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        history: &RunHistory,
+        picture: Option<(&str, &crate::data::ImageSet)>,
+    ) {
         let (Some(stack), Some(info)) = (history.stack.clone(), &history.info) else {
             ui.label("The network appears when a run is ready.");
             return;
@@ -145,11 +159,20 @@ impl ConvNetPanel {
         egui::CollapsingHeader::new(RichText::new("Feature maps").strong())
             .default_open(true)
             .show(ui, |ui| {
-                self.image_picker(ui, images.len());
-                let version = (history.run, history.network_version, self.image_index);
+                self.image_picker(ui, images.len(), picture.map(|p| p.0));
+                let picture = picture.filter(|_| self.of_picture);
+                let version = (
+                    history.run,
+                    history.network_version,
+                    self.image_index,
+                    picture.map(|p| p.0.to_string()),
+                );
                 if version != self.maps_version || self.image.is_none() {
                     self.maps_version = version;
-                    self.refresh_maps(ui, &stack, &norm, &images);
+                    match picture {
+                        Some((_, set)) => self.refresh_maps(ui, &stack, &norm, set, 0),
+                        None => self.refresh_maps(ui, &stack, &norm, &images, self.image_index),
+                    }
                 }
                 let label = usize::from(images.labels[self.image_index]);
                 let class = |k: usize| {
@@ -163,12 +186,15 @@ impl ConvNetPanel {
                         ui.image((tex.id(), egui::vec2(128.0, 128.0)));
                     }
                     ui.vertical(|ui| {
-                        ui.label(format!(
-                            "validation image {} (of the first {}), true class: {}",
-                            self.image_index + 1,
-                            images.len(),
-                            class(label)
-                        ));
+                        ui.label(match picture {
+                            Some((name, _)) => format!("your picture {name}"),
+                            None => format!(
+                                "validation image {} (of the first {}), true class: {}",
+                                self.image_index + 1,
+                                images.len(),
+                                class(label)
+                            ),
+                        });
                         ui.weak("the network's three likeliest classes:");
                         if let Some((scores, _)) = self.maps.last() {
                             for (k, p) in top_classes(scores, 3) {
@@ -190,9 +216,24 @@ impl ConvNetPanel {
             });
     }
 
-    /// "previous / next" and the image's number.
-    fn image_picker(&mut self, ui: &mut Ui, count: usize) {
-        ui.horizontal(|ui| {
+    /// "previous / next" and the image's number, and the dropped picture (`picture`, by
+    /// its name) when there is one.
+    fn image_picker(&mut self, ui: &mut Ui, count: usize, picture: Option<&str>) {
+        ui.horizontal_wrapped(|ui| {
+            if let Some(name) = picture {
+                if self.last_picture.as_deref() != Some(name) {
+                    self.last_picture = Some(name.to_string());
+                    self.of_picture = true;
+                }
+                ui.selectable_value(&mut self.of_picture, false, "a validation image");
+                ui.selectable_value(&mut self.of_picture, true, format!("your picture {name}"))
+                    .on_hover_text("The picture dropped on the window (Predictions tab)");
+            } else {
+                self.of_picture = false;
+            }
+            if self.of_picture {
+                return;
+            }
             if ui
                 .add_enabled(self.image_index > 0, egui::Button::new("previous"))
                 .clicked()
@@ -214,18 +255,21 @@ impl ConvNetPanel {
                 self.image_index = shown.saturating_sub(1).min(count - 1);
             }
             ui.label("validation image");
+            if picture.is_none() {
+                ui.weak("(or drop a picture of your own on the window)");
+            }
         });
     }
 
-    /// Runs the picked image through `stack` and rebuilds the map textures.
+    /// Runs image `i` of `images` through `stack` and rebuilds the map textures.
     fn refresh_maps(
         &mut self,
         ui: &Ui,
         stack: &Stack<f32>,
         norm: &crate::data::Normalizer,
         images: &crate::data::ImageSet,
+        i: usize,
     ) {
-        let i = self.image_index;
         let mut x = vec![0.0f32; norm.dim()];
         if norm.dim() != images.shape.dim() {
             self.maps.clear();

@@ -180,6 +180,19 @@ fn convnet_analyses(h: &mut Harness<'_, TrainvizApp>) {
     let top = h.state().classify.top();
     assert!(top.windows(2).all(|w| w[0].1 >= w[1].1), "{top:?}");
     assert!(shows(h, &["blob.png, as the model sees it (32×32)"]));
+    // The Network tab's feature maps are of the dropped picture at once, and of a
+    // validation image again when asked.
+    h.get_by_label("Network").click();
+    h.step();
+    h.step();
+    assert!(shows(h, &["your picture blob.png"]));
+    h.get_by_label("a validation image").click();
+    h.step();
+    h.step();
+    assert!(shows(
+        h,
+        &["validation image", "(of the first", "true class"]
+    ));
 
     // The embedding's picker names the stack's layers; the first is the patchify layer.
     h.get_by_label("Embedding").click();

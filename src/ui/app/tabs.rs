@@ -90,7 +90,9 @@ impl TrainvizApp {
                         }
                     }
                 }
-                Tab::Network if stack_run => self.convnet.ui(ui, &self.history),
+                Tab::Network if stack_run => {
+                    self.convnet.ui(ui, &self.history, self.classify.picture())
+                }
                 Tab::Network => self.plane.network_ui(ui, &self.history),
                 Tab::Results => {
                     let table = self
