@@ -265,15 +265,7 @@ impl RunSettings {
     /// η 0.001 → 0.05 at epoch 10".
     pub fn title(&self) -> String {
         let c = &self.start;
-        let arch = if c.uses_stack() {
-            format!("layers {}", c.layers.trim())
-        } else if c.hidden.is_empty() {
-            "linear".to_string()
-        } else {
-            let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
-            format!("MLP {} {}", widths.join("-"), c.activation.label())
-        };
-        let mut parts = vec![arch, self.setting_text("loss")];
+        let mut parts = vec![model_words(c), self.setting_text("loss")];
         parts.push(format!("λ {}", self.setting_text("lambda")));
         if c.l1 > 0.0 {
             parts.push(format!("λ₁ {}", number(c.l1)));
@@ -450,8 +442,46 @@ pub(crate) fn value_of(table: &[(String, String)], key: &str) -> Option<String> 
     table.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }
 
+/// The model `c` trains, in words: "linear", "MLP 50-50 ReLU" or "layers patchify 4:10,
+/// relu, dense 50, relu" (the one wording of run titles, the Runs table and the window).
+pub fn model_words(c: &TrainConfig) -> String {
+    if c.uses_stack() {
+        format!("layers {}", c.layers.trim())
+    } else if c.hidden.is_empty() {
+        "linear".to_string()
+    } else {
+        let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
+        format!("MLP {} {}", widths.join("-"), c.activation.label())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// A ConvNet is named by its layers wherever a run is named (the Runs table called an
+    /// a3-bonus run "Linear").
+    #[test]
+    fn a_layer_stack_is_named_by_its_layers() {
+        let c = TrainConfig {
+            layers: "patchify 4:10, relu, dense 50, relu".into(),
+            hidden: vec![],
+            ..Default::default()
+        };
+        assert_eq!(
+            model_words(&c),
+            "layers patchify 4:10, relu, dense 50, relu"
+        );
+        assert!(
+            RunSettings::new(c)
+                .title()
+                .starts_with("layers patchify 4:10")
+        );
+        let linear = TrainConfig {
+            hidden: vec![],
+            ..Default::default()
+        };
+        assert_eq!(model_words(&linear), "linear");
+    }
     use super::*;
     use crate::model::LossKind;
 

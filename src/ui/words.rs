@@ -12,12 +12,12 @@ pub use crate::words::Words;
 /// The key settings in a few words, e.g. "Linear, Softmax cross-entropy, λ=0.1, η=0.001,
 /// batch 100".
 pub fn short_settings(c: &crate::train::TrainConfig) -> String {
-    let arch = if c.hidden.is_empty() {
-        "Linear".to_string()
-    } else {
-        let widths: Vec<String> = c.hidden.iter().map(usize::to_string).collect();
-        format!("MLP {} {}", widths.join("-"), Words::label(c.activation))
-    };
+    // The run titles' words for the model (a ConvNet's layers too), capitalised.
+    let words = crate::train::record::model_words(c);
+    let mut chars = words.chars();
+    let arch = chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect::<String>()
+    });
     format!(
         "{arch}, {}, λ={}, η={}, batch {}",
         Words::label(c.loss),
