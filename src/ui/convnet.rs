@@ -433,7 +433,9 @@ fn maps_row(
                 (layer.shape.h, layer.shape.w)
             };
             let size = if flat {
-                egui::vec2((w as f32 * 6.0).min(ui.available_width()), 12.0)
+                // Units at least 6 points wide, up to 24 when few (the class scores).
+                let unit = (ui.available_width() / w.max(1) as f32).clamp(6.0, 24.0);
+                egui::vec2((w as f32 * unit).min(ui.available_width()), 12.0)
             } else {
                 let side = (4.0 * w as f32).clamp(48.0, 96.0);
                 egui::vec2(side, side * h as f32 / w as f32)

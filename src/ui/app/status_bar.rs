@@ -60,7 +60,11 @@ impl TrainvizApp {
                 let epochs = info.settings.epochs();
                 ui.label(format!("epoch {}/{epochs}", h.epoch.min(epochs)));
                 ui.label(format!("step {}", h.step));
-                let frac = if h.summary.is_some() {
+                // A finished run is through its epoch (a loaded one too, which has no
+                // summary in the history: it showed 0 %).
+                let frac = if h.summary.is_some()
+                    || h.ended == Some(crate::train::RunStatus::Finished)
+                {
                     1.0
                 } else if h.images_per_epoch > 0 {
                     h.images_into_epoch as f32 / h.images_per_epoch as f32
