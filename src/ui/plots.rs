@@ -28,8 +28,13 @@ pub fn tick_text(x: f64, step: f64) -> String {
     crate::format::tick_label(x, step, TickStyle::WINDOW)
 }
 
-/// Grid marks at round steps, about one per `px_per_tick` points, and never fewer than three
-/// inside the visible range (steps of whole numbers when `integer` and the range allows).
+/// Points between two labelled ticks, at the least: egui drops a label closer to the
+/// next than its text's height (~16 points).
+const MIN_LABEL_GAP: f64 = 19.0;
+
+/// Grid marks at round steps, about one per `px_per_tick` points, three or more inside the
+/// visible range where their labels fit [`MIN_LABEL_GAP`] apart (steps of whole numbers
+/// when `integer` and the range allows).
 pub fn tick_marks(input: GridInput, px_per_tick: f64, integer: bool) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
     let range = hi - lo;
@@ -46,6 +51,18 @@ pub fn tick_marks(input: GridInput, px_per_tick: f64, integer: bool) -> Vec<Grid
         return Vec::new();
     };
     let count = |step: f64| (hi / step).floor() - (lo / step).ceil() + 1.0;
+    // egui hides a label closer to the next than its own height: a step finer than that
+    // shows no numbers at all (a 115-point plot of costs 0.9–1.9 had steps of 0.2, 15
+    // points apart). The finest step that keeps them apart, quarters allowed (0.25 gives
+    // three labelled ticks where 0.2 gave none and 0.5 two).
+    let points_per_unit = px / range;
+    if step * points_per_unit < MIN_LABEL_GAP {
+        let quarters = TickStyle {
+            quarter_steps: true,
+            ..TickStyle::WINDOW
+        };
+        step = crate::format::nice_at_least(MIN_LABEL_GAP / points_per_unit, quarters);
+    }
     if integer && step < 1.0 && count(1.0) >= crate::format::MIN_TICKS as f64 {
         step = 1.0;
     }
