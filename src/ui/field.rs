@@ -132,6 +132,44 @@ fn typed_epoch(ctx: &egui::Context) -> u64 {
         .0
 }
 
+/// The labels of the fields whose typed text was refused in the frame being drawn (or, when
+/// none has been drawn yet in it, the last one): what Reset would not take.
+#[derive(Clone, Default)]
+struct RefusedText {
+    pass: u64,
+    labels: Vec<String>,
+}
+
+fn refused_id() -> egui::Id {
+    egui::Id::NULL.with("refused-typed-text")
+}
+
+/// Notes that field `label` shows refused text this frame.
+fn note_refused(ctx: &egui::Context, label: &str) {
+    let pass = ctx.cumulative_pass_nr();
+    ctx.data_mut(|d| {
+        let r = d.get_temp_mut_or_default::<RefusedText>(refused_id());
+        if r.pass != pass {
+            r.pass = pass;
+            r.labels.clear();
+        }
+        if !r.labels.iter().any(|l| l == label) {
+            r.labels.push(label.to_string());
+        }
+    });
+}
+
+/// The fields (by label) whose typed text is refused: their settings hold the last value
+/// that read, not what the field shows, so a new run from them would not be what the user
+/// sees (Reset says so instead).
+pub fn refused_fields(ctx: &egui::Context) -> Vec<String> {
+    let pass = ctx.cumulative_pass_nr();
+    ctx.data(|d| d.get_temp::<RefusedText>(refused_id()))
+        .filter(|r| r.pass + 1 >= pass)
+        .map(|r| r.labels)
+        .unwrap_or_default()
+}
+
 /// Drops the text typed into every field (refused or not), so each shows its value again:
 /// for a preset or a loaded run, which replace every setting at once.
 pub fn discard_typed_text(ctx: &egui::Context) {
@@ -276,6 +314,7 @@ pub fn text_field<T: PartialEq + Clone + Send + Sync + 'static, E: std::fmt::Dis
     });
     if let Some(e) = &error {
         field_error(ui, e);
+        note_refused(ui.ctx(), label);
     }
     let changed = *value != before;
     typed.value = value.clone();

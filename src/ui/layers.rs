@@ -24,6 +24,11 @@ pub const SCORES_ONLY_NO_UNITS: &str =
 /// What the panel says about a layer stack's rows.
 pub const STACK_ROWS: &str = "One line per layer with weights (patchify, conv, dense), measured after the batch norm and activation that follow it; a convolution's unit is a channel, dead when it is zero at every position of every validation image.";
 
+/// What the panel says for a run whose epochs carry no per-layer numbers.
+pub const NOT_RECORDED: &str = "This run's epochs carry no per-layer numbers: it was saved by \
+     a version of trainviz that did not record them for its kind of network. Train it again \
+     (Reset, or \"+10 epochs\" for the epochs to come) to see its layers.";
+
 /// State of the Layers panel (none yet: every plot is drawn from the history).
 #[derive(Default)]
 pub struct LayersPanel;
@@ -62,6 +67,12 @@ impl LayersPanel {
             ui.label("The first numbers arrive at the end of the first epoch.");
             return None;
         };
+        if history.epochs.iter().all(|m| m.layers.is_empty()) {
+            // A run saved by a version that did not record them (a ConvNet before
+            // December 2026): nothing to plot, and not because no unit can be dead.
+            ui.label(NOT_RECORDED);
+            return None;
+        }
         // One legend above every plot (a layer has the same colour in each): nine layers'
         // names inside the plots covered the curves and ran off the right edge.
         let names: Vec<String> = LayerMetric::ALL

@@ -9,22 +9,15 @@ use serde::{Deserialize, Serialize};
 pub use crate::train::config::code_names;
 pub use crate::words::Words;
 
-/// The key settings in a few words, e.g. "Linear, Softmax cross-entropy, λ=0.1, η=0.001,
-/// batch 100".
+/// The key settings in a few words: the run title's words ("Linear · softmax
+/// cross-entropy · λ 0.1 · η 0.001"; a ConvNet by its layers, a cyclic η by its range),
+/// capitalised.
 pub fn short_settings(c: &crate::train::TrainConfig) -> String {
-    // The run titles' words for the model (a ConvNet's layers too), capitalised.
-    let words = crate::train::record::model_words(c);
+    let words = crate::train::RunSettings::new(c.clone()).title();
     let mut chars = words.chars();
-    let arch = chars.next().map_or_else(String::new, |first| {
+    chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().chain(chars).collect::<String>()
-    });
-    format!(
-        "{arch}, {}, λ={}, η={}, batch {}",
-        Words::label(c.loss),
-        c.lambda,
-        c.eta,
-        c.batch
-    )
+    })
 }
 
 /// Where a live edit goes while the run can take no step (`ended` is how it ended), in the

@@ -59,6 +59,14 @@ fn a_bad_stack_is_refused_beside_the_field_and_a_good_one_trains() {
     type_into(&mut h, "layers", "patchify 4:4, relu, dnese 10");
     assert!(shows(&h, &["dnese"]), "no note on the unknown word");
     assert_eq!(h.state().settings.config, before);
+    // Reset does not start a run from the last text that read while the field shows
+    // other, refused text: it says why.
+    let run = h.state().history.run;
+    h.get_by_label("Reset").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().history.run, run, "no new run");
+    assert!(shows(&h, &["Not reset", "layers"]), "Reset says why");
 
     type_into(&mut h, "layers", "patchify 4:4, relu, dense 10, relu");
     let config = &h.state().settings.config;

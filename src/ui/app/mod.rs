@@ -203,15 +203,30 @@ impl TrainvizApp {
             UiAction::DownloadCifar => self.start_download(),
             UiAction::OpenLrRange => self.lr_range.open = true,
             UiAction::Reset => {
-                let config = self.settings.config.clone();
-                self.send(Command::Reset(Box::new(config)));
+                // A field showing refused text holds its last good value: a run from it
+                // would not be what the panel shows.
+                let refused = self
+                    .ctx
+                    .as_ref()
+                    .map(super::field::refused_fields)
+                    .unwrap_or_default();
+                if !refused.is_empty() {
+                    self.notice = Some(Notice::Problem(format!(
+                        "Not reset: the text in {} does not read (the reason is under the \
+                         field); fix it, or pick a preset.",
+                        refused.join(", ")
+                    )));
+                    return;
+                }
+                self.reset_now();
             }
             // Replacing a run that is training is asked first: a slip in the menu should
             // not end it.
             UiAction::ResetForPreset(label) if self.history.running => {
                 self.confirm_preset = Some(label);
             }
-            UiAction::ResetForPreset(_) => self.apply(UiAction::Reset),
+            // A preset replaces every field's text (refused text included).
+            UiAction::ResetForPreset(_) => self.reset_now(),
             UiAction::SetLive(live) => self.send(Command::SetLive(live)),
             UiAction::ChooseDataFolder => {
                 self.folder_window = Some(
@@ -224,6 +239,12 @@ impl TrainvizApp {
                 );
             }
         }
+    }
+
+    /// Starts a new run of the settings as they are.
+    fn reset_now(&mut self) {
+        let config = self.settings.config.clone();
+        self.send(Command::Reset(Box::new(config)));
     }
 
     /// Uses the data set in `dir` (its kind detected from its files) and starts a new run.
