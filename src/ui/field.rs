@@ -244,6 +244,7 @@ pub fn setting_field<N: egui::emath::Numeric, E: std::fmt::Display>(
     });
     if let Some(e) = &error {
         field_error(ui, e);
+        note_refused(ui.ctx(), spec.label);
     }
     typed.value = value.to_f64();
     let changed = typed.value != before;

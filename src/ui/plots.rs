@@ -120,6 +120,9 @@ pub fn readable_plot<'a>(id: &str, x_label: &str, y_label: &str, integer_x: bool
         .custom_y_axes(vec![y_axis(y_label)])
         .x_grid_spacer(move |input| tick_marks(input, 70.0, integer_x))
         .y_grid_spacer(|input| tick_marks(input, 36.0, false))
+        // The mouse wheel scrolls the tab, not the data out of the plot (Ctrl+wheel zooms,
+        // dragging pans, a double click restores).
+        .allow_scroll(false)
 }
 
 /// How many points of `series` lie near each corner of the data's bounding box, `near`

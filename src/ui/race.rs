@@ -180,6 +180,8 @@ impl RacePanel {
             Ok(())
         });
         self.message = None;
+        // The last export's line was of the last race.
+        self.table = super::tables::TableExport::default();
         self.race = Some(RunningRace {
             labels,
             bar_names,
@@ -316,7 +318,16 @@ impl RacePanel {
             .collect();
         let mut out = Vec::new();
         if !bars.is_empty() {
-            let what = format!("{} variants of a race", bars.len());
+            // The variants trained at once, sharing the cores: their times compare with
+            // each other, not with a run trained alone.
+            let what = format!(
+                "{} variants of a race, trained at once on {} threads",
+                bars.len(),
+                r.settings
+                    .first()
+                    .and_then(|s| s.start.threads)
+                    .unwrap_or_else(crate::train::default_threads)
+            );
             out.extend(comparison_bars(&bars, &what));
         }
         out.extend(self.overlay(Curve::Accuracy, true));
@@ -361,7 +372,8 @@ impl RacePanel {
                         ui.selectable_value(&mut self.first, i, *name);
                     }
                 });
-            ui.add(egui::TextEdit::singleline(&mut self.first_values).desired_width(200.0))
+            let values_width = (ui.available_width() - 40.0).clamp(200.0, 900.0);
+            ui.add(egui::TextEdit::singleline(&mut self.first_values).desired_width(values_width))
                 .accessible_name("first values")
                 .on_hover_text(
                     "Values separated by commas, e.g. sgd, momentum, adam · on, off · 0.1, 0.01; \
@@ -390,8 +402,11 @@ impl RacePanel {
                             ui.selectable_value(second, i, *name);
                         }
                     });
-                ui.add(egui::TextEdit::singleline(&mut self.second_values).desired_width(200.0))
-                    .accessible_name("second values");
+                let values_width = (ui.available_width() - 40.0).clamp(200.0, 900.0);
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.second_values).desired_width(values_width),
+                )
+                .accessible_name("second values");
                 let key = RACE_SETTINGS[(*second).min(RACE_SETTINGS.len() - 1)].0;
                 second_error = if key == first_key {
                     Some(RaceError::SameSettingTwice {

@@ -117,17 +117,23 @@ fn junk_and_out_of_range_text_is_refused_beside_every_field_and_nothing_half_app
     h.step();
     assert_eq!(h.state().history.live(), Some(live_before));
 
-    // Reset still works, with the last good settings.
+    // Reset does not start a run from the last good values while fields show other,
+    // refused text: it names the fields instead.
     let old_run = h.state().history.run;
     h.get_by_label("Reset").click();
     h.step();
-    wait_until(&mut h, "the new run", |a| {
-        a.history.run > old_run && a.history.info.is_some()
-    });
-    assert!(h.state().history.message.is_none());
-    let start = &h.state().history.info.as_ref().unwrap().settings.start;
-    assert_eq!(start.hidden, vec![20]);
-    assert_eq!(start.batch, before.batch);
+    h.step();
+    assert_eq!(h.state().history.run, old_run, "a run from refused text");
+    let notice = h.get_by_label_contains("Not reset: the text in");
+    let node = notice.accesskit_node();
+    let text = node
+        .label()
+        .or_else(|| node.value().map(|v| v.to_string()))
+        .unwrap_or_default();
+    assert!(
+        text.contains("hidden layers") && text.contains("seed"),
+        "{text}"
+    );
 
     // A good value typed over a refused one applies (to the settings and the worker).
     type_into(&mut h, "hidden layers", "30, 10");
