@@ -13,7 +13,7 @@ fn main() -> std::process::ExitCode {
             window_bench(&b)
         }
         Some(cmd) => trainviz::cli::run(cmd, &cli.app),
-        None => open_window(cli.app),
+        None => open_window(cli.app, cli.runs),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -31,8 +31,12 @@ fn main() -> std::process::ExitCode {
 /// The window, with the remembered settings and only what the flags name changed (a first
 /// launch starts from the flags alone).
 #[cfg(feature = "window")]
-fn open_window(flags: trainviz::cli::TrainArgs) -> anyhow::Result<()> {
-    trainviz::ui::run_app(move |remembered| match remembered {
+fn open_window(
+    flags: trainviz::cli::TrainArgs,
+    runs: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let runs = runs.unwrap_or_else(trainviz::runs::default_runs_dir);
+    trainviz::ui::run_app(runs, move |remembered| match remembered {
         Some(c) => flags.apply_to(&c),
         None => flags.resolve(),
     })
@@ -40,7 +44,10 @@ fn open_window(flags: trainviz::cli::TrainArgs) -> anyhow::Result<()> {
 
 /// A build without the `window` feature has no window to open: say how to get one.
 #[cfg(not(feature = "window"))]
-fn open_window(_flags: trainviz::cli::TrainArgs) -> anyhow::Result<()> {
+fn open_window(
+    _flags: trainviz::cli::TrainArgs,
+    _runs: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     anyhow::bail!(
         "this trainviz was built without its window (cargo's --no-default-features); \
          use a subcommand (trainviz --help), or build with the default features for the window"

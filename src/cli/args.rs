@@ -20,6 +20,9 @@ pub struct Cli {
     /// Settings for the app's first run (same flags as `train`).
     #[command(flatten)]
     pub app: TrainArgs,
+    /// Where the window saves its runs and browses them (default: $TRAINVIZ_RUNS or runs/).
+    #[arg(long)]
+    pub runs: Option<PathBuf>,
 }
 
 /// Subcommands.

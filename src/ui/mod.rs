@@ -172,9 +172,11 @@ fn remembered_settings(storage: &dyn eframe::Storage) -> Option<Settings> {
     settings
 }
 
-/// Opens the window. `settings_for` turns the settings remembered from the last session (if
-/// any) into those to start with (e.g. applying the command line's flags).
+/// Opens the window, saving and browsing runs under `runs_dir`. `settings_for` turns the
+/// settings remembered from the last session (if any) into those to start with (e.g.
+/// applying the command line's flags).
 pub fn run_app(
+    runs_dir: std::path::PathBuf,
     settings_for: impl FnOnce(Option<TrainConfig>) -> anyhow::Result<TrainConfig> + 'static,
 ) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
@@ -205,11 +207,7 @@ pub fn run_app(
                 .wgpu_render_state
                 .as_ref()
                 .is_some_and(|s| s.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu);
-            let mut app = TrainvizApp::with_runs_dir(
-                settings,
-                Some(waker),
-                Some(crate::runs::default_runs_dir()),
-            );
+            let mut app = TrainvizApp::with_runs_dir(settings, Some(waker), Some(runs_dir));
             app.set_software_rendering(software);
             app.share_frame_interval(frame_interval);
             if software {
