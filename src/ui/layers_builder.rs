@@ -206,7 +206,7 @@ pub fn ui(ui: &mut Ui, text: &mut String, input: Shape, classes: usize) -> bool 
             d.insert_temp(
                 refusal_id,
                 format!(
-                    "Not applied: layer {} ({}) would not fit: {message}",
+                    "Not applied: layer {} ({}) — {message}",
                     bad + 1,
                     specs[bad]
                 ),
@@ -422,7 +422,7 @@ mod tests {
         h.get_by_label("pool 2").click();
         h.run();
         assert_eq!(h.state(), fits, "the misfit was applied");
-        h.get_by_label_contains("Not applied: layer 6 (pool 2) would not fit");
+        h.get_by_label_contains("Not applied: layer 6 (pool 2) — ");
         // A fitting edit clears the note.
         h.get_all_by_label("×")
             .next()

@@ -105,6 +105,12 @@ pub fn layers_field(ui: &mut Ui, edited: &mut TrainConfig) -> bool {
         }
         // The builder shows the settings' network (the last one that fits) even while the
         // text typed above is refused, so a row can still be fixed from here.
+        if response.error.is_some() {
+            ui.weak(
+                "The builder shows the last layers that read; the text above is not used \
+                 until it reads (Reset waits for it).",
+            );
+        }
         if let Ok(Some((shape, classes))) = input_of(edited) {
             egui::CollapsingHeader::new("Network builder")
                 .id_salt("network_builder")

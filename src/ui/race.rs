@@ -546,7 +546,10 @@ impl RacePanel {
                      tab) is against its smoothed targets and sits higher.",
                 );
         }
-        let width = (ui.available_width() / 2.0 - 12.0).max(240.0);
+        // The visible width (a results table wider than the panel widens the ui itself,
+        // and the second plot ran off the window's edge).
+        let visible = (ui.clip_rect().right() - ui.cursor().left()).min(ui.available_width());
+        let width = (visible / 2.0 - 12.0).max(240.0);
         // The plots take the height left (the table and legend above vary with the race).
         let used = ui.cursor().top() - ui.min_rect().top();
         let plot_height = (view_height - used - 70.0).clamp(180.0, 520.0);
