@@ -145,6 +145,35 @@ pub fn filter_sheet(layer: &LayerFilters, filters: usize) -> RgbPicture {
     }
 }
 
+/// [`filter_sheet`] turned on its side: a row per input channel, a column per filter (a
+/// layer with more filters than channels then fits a landscape page).
+pub fn filter_sheet_by_channel(layer: &LayerFilters, filters: usize) -> RgbPicture {
+    let shown = &layer.pictures[..filters.min(layer.pictures.len())];
+    let tile = layer.size;
+    let channels = layer.channels;
+    let width = (shown.len() * (tile + 1)).saturating_sub(1);
+    let height = (channels * (tile + 1)).saturating_sub(1);
+    let mut pixels = vec![[0u8; 3]; width * height];
+    for (f, p) in shown.iter().enumerate() {
+        for ch in 0..channels {
+            for y in 0..tile {
+                for x in 0..tile {
+                    let from = p.pixels.get(y * p.width + ch * (tile + 1) + x);
+                    let to = (ch * (tile + 1) + y) * width + f * (tile + 1) + x;
+                    if let (Some(v), Some(out)) = (from, pixels.get_mut(to)) {
+                        *out = *v;
+                    }
+                }
+            }
+        }
+    }
+    RgbPicture {
+        width,
+        height,
+        pixels,
+    }
+}
+
 /// A map of `h × w` values as grey pixels, scaled from `range` (its low end black, its high
 /// end white; a value that is not finite, or a range of one value, black).
 pub fn grey_picture(values: &[f32], h: usize, w: usize, (lo, hi): (f32, f32)) -> RgbPicture {
@@ -280,6 +309,18 @@ mod tests {
         assert_eq!((sheet.width, sheet.height), (15, 19));
         assert_eq!(sheet.pixels[4 * 15..5 * 15], f[1].pictures[1].pixels[..15]);
         assert!(sheet.pixels[3 * 15..4 * 15].iter().all(|p| *p == [0, 0, 0]));
+        // On its side: 4 rows of channels, 5 columns of filters, 19 × 15; filter 2's tile
+        // of channel 3 sits in column 2, row 3.
+        let side = filter_sheet_by_channel(&f[1], 64);
+        assert_eq!((side.width, side.height), (19, 15));
+        for y in 0..3 {
+            for x in 0..3 {
+                assert_eq!(
+                    side.pixels[(2 * 4 + y) * 19 + 4 + x],
+                    f[1].pictures[1].pixels[y * 15 + 2 * 4 + x]
+                );
+            }
+        }
     }
 
     #[test]

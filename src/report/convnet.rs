@@ -40,6 +40,16 @@ pub fn filters(layer: &LayerFilters, first: bool, run: Option<&RunInfo>) -> Figu
             .enumerate()
             .map(|(i, p)| tile(format!("{}", i + 1), p))
             .collect()
+    } else if shown > layer.channels {
+        // More filters than channels: a column per filter, so the sheet lies landscape as
+        // the page does (64 rows of 32 tiles were a thin strip in its middle).
+        vec![tile(
+            format!(
+                "rows: input channels 1–{}; columns: filters 1–{shown}",
+                layer.channels
+            ),
+            &stack_views::filter_sheet_by_channel(layer, shown),
+        )]
     } else {
         vec![tile(
             format!(
