@@ -345,3 +345,39 @@ fn the_layers_tab_of_a_convnet_draws_its_layers() {
         "{table}"
     );
 }
+
+/// The Network tab of a 3×3 ConvNet: the first convolution's filters in colour, a deeper
+/// one's as grey tiles per input channel, and the feature maps of every layer.
+#[test]
+fn a_three_by_three_convnet_shows_its_filters_and_feature_maps() {
+    let settings = Settings {
+        config: TrainConfig {
+            dataset: DatasetKind::Synthetic,
+            train_limit: Some(200),
+            layers: "conv 3:4, relu, pool 2, conv 3:3, relu, dense 8, relu".into(),
+            hidden: vec![],
+            epochs: 1,
+            ..Default::default()
+        },
+        autostart: true,
+        ..Default::default()
+    };
+    let mut h = harness(TrainvizApp::new(settings, None));
+    wait_until(
+        &mut h,
+        "the run to finish with its weights and images",
+        |a| a.history.summary.is_some() && a.history.stack.is_some() && a.history.samples.is_some(),
+    );
+    h.get_by_label("Network").click();
+    h.step();
+    h.step();
+    assert!(shows(&h, &["Layer 1: conv 3:4", "3×3 filters", "colour"]));
+    assert!(shows(
+        &h,
+        &["Layer 4: conv 3:3", "grey tile per input channel of 4"]
+    ));
+    assert_eq!(h.state().convnet_filter_layers(), 2);
+    assert!(shows(&h, &["1. conv 3:4 → 32×32×4, values"]));
+    assert!(shows(&h, &["3. pool 2 → 16×16×4, values"]));
+    assert!(shows(&h, &["4. conv 3:3 → 16×16×3, values"]));
+}
