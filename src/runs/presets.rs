@@ -150,18 +150,18 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "a3-long",
-        label: "ConvNet patchify 4:10, dense 50: 3 cycles doubling from half-cycle 800 (11,200 steps), λ 0.003 (assignment 3)",
-        toml: "layers = \"patchify 4:10, relu, dense 50, relu\"\nlambda = 0.003\ncycles = 3\ncycle_growth = 2.0\ninit = \"he\"\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0\nhidden = []",
+        label: "ConvNet patchify 4:10, dense 50: 3 cycles doubling from half-cycle 800 (11,200 steps), λ 0.003, curves every 400 steps (assignment 3)",
+        toml: "eval_every = 400\nlayers = \"patchify 4:10, relu, dense 50, relu\"\nlambda = 0.003\ncycles = 3\ncycle_growth = 2.0\ninit = \"he\"\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0\nhidden = []",
     },
     Preset {
         name: "a3-wide",
-        label: "ConvNet patchify 4:40, dense 300: 4 doubling cycles (24,000 steps), λ 0.0025 (assignment 3)",
-        toml: "layers = \"patchify 4:40, relu, dense 300, relu\"\nlambda = 0.0025\ncycles = 4\ncycle_growth = 2.0\ninit = \"he\"\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0\nhidden = []",
+        label: "ConvNet patchify 4:40, dense 300: 4 doubling cycles (24,000 steps), λ 0.0025, curves every 800 steps (assignment 3)",
+        toml: "eval_every = 800\nlayers = \"patchify 4:40, relu, dense 300, relu\"\nlambda = 0.0025\ncycles = 4\ncycle_growth = 2.0\ninit = \"he\"\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0\nhidden = []",
     },
     Preset {
         name: "a3-wide-smooth",
-        label: "ConvNet patchify 4:40, dense 300: 4 doubling cycles, λ 0.0015, label smoothing 0.1 (assignment 3)",
-        toml: "layers = \"patchify 4:40, relu, dense 300, relu\"\nlambda = 0.0015\nlabel_smoothing = 0.1\ncycles = 4\ncycle_growth = 2.0\ninit = \"he\"\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0\nhidden = []",
+        label: "ConvNet patchify 4:40, dense 300: 4 doubling cycles, λ 0.0015, label smoothing 0.1, curves every 800 steps (assignment 3)",
+        toml: "eval_every = 800\nlayers = \"patchify 4:40, relu, dense 300, relu\"\nlambda = 0.0015\nlabel_smoothing = 0.1\ncycles = 4\ncycle_growth = 2.0\ninit = \"he\"\nbatch = 100\nschedule = \"cyclic\"\neta_min = 1e-5\neta_max = 0.1\nhalf_cycle = 800\nsplit = \"all\"\nval = 1000\nloss = \"ce\"\nbatch_norm = false\noptimizer = \"sgd\"\ndropout = 0.0\nhidden = []",
     },
     Preset {
         name: "a3-bonus",
