@@ -13,6 +13,7 @@ use super::config::{LiveParams, TrainConfig};
 use super::learner::Learner;
 use super::messages::{Command, Event, EventKind};
 use super::metrics::RunStatus;
+use super::record::SettingChange;
 use super::session::{LiveEdit, RunEnd, Session};
 use super::store::{RunFolders, SaveTo, Saving};
 
@@ -277,22 +278,10 @@ impl Worker {
             }
             Command::SetLive(live) => self.set_live(live),
             Command::Extend(extra) => {
-                let run = self.run;
                 let Some(s) = &mut self.session else { return };
                 let held = s.pending().is_some();
                 let changes = s.extend(extra);
-                for change in changes {
-                    self.emit(Event {
-                        run,
-                        kind: EventKind::SettingsChanged { change },
-                    });
-                }
-                if held {
-                    self.emit(Event {
-                        run,
-                        kind: EventKind::LiveHeld { live: None },
-                    });
-                }
+                self.announce(changes, held);
                 self.set_running(true);
             }
             Command::EvaluateTest => {
@@ -319,7 +308,6 @@ impl Worker {
     /// continue it.
     fn start(&mut self, step_epoch: bool) {
         self.pause_after_epoch = step_epoch;
-        let run = self.run;
         let Some(s) = &mut self.session else {
             self.error("No run is set up: press Reset.".into());
             return;
@@ -328,24 +316,10 @@ impl Worker {
             // Going on after a divergence (usually with a smaller η) is a choice.
             let held = s.pending().is_some();
             let change = s.retry();
-            self.emit(Event {
-                run,
-                kind: EventKind::Status {
-                    status: RunStatus::Running,
-                },
+            self.tell(EventKind::Status {
+                status: RunStatus::Running,
             });
-            if let Some(change) = change {
-                self.emit(Event {
-                    run,
-                    kind: EventKind::SettingsChanged { change },
-                });
-            }
-            if held {
-                self.emit(Event {
-                    run,
-                    kind: EventKind::LiveHeld { live: None },
-                });
-            }
+            self.announce(change, held);
         }
         let Some(s) = &self.session else { return };
         match s.status() {
@@ -363,28 +337,24 @@ impl Worker {
     /// no step can follow (a finished or diverged run); the window hears which, and when a
     /// held change is taken back.
     fn set_live(&mut self, live: LiveParams) {
-        let run = self.run;
         let Some(s) = &mut self.session else { return };
         let held = s.pending().is_some();
         match s.set_live(live) {
-            Ok(LiveEdit::Applied(change)) => {
-                self.emit(Event {
-                    run,
-                    kind: EventKind::SettingsChanged { change },
-                });
-            }
-            Ok(LiveEdit::Held(live)) => self.emit(Event {
-                run,
-                kind: EventKind::LiveHeld { live: Some(live) },
-            }),
-            Ok(LiveEdit::Unchanged) if held => {
-                self.emit(Event {
-                    run,
-                    kind: EventKind::LiveHeld { live: None },
-                });
-            }
-            Ok(LiveEdit::Unchanged) => {}
+            Ok(LiveEdit::Applied(change)) => self.announce(Some(change), false),
+            Ok(LiveEdit::Held(live)) => self.tell(EventKind::LiveHeld { live: Some(live) }),
+            Ok(LiveEdit::Unchanged) => self.announce(None, held),
             Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    /// Tells the window of `changes` now in force (recorded), then, when `released`, that
+    /// the edit held while no step could follow is held no longer.
+    fn announce(&self, changes: impl IntoIterator<Item = SettingChange>, released: bool) {
+        for change in changes {
+            self.tell(EventKind::SettingsChanged { change });
+        }
+        if released {
+            self.tell(EventKind::LiveHeld { live: None });
         }
     }
 
