@@ -47,43 +47,42 @@ impl GradcheckPanel {
         ui: &mut Ui,
         history: &RunHistory,
     ) -> (Option<AnalysisRequest>, Option<ExportRequest>) {
-        let mut request = None;
         let mut export = None;
         let stack_run = history
             .info
             .as_ref()
             .is_some_and(|i| i.settings.start.uses_stack());
-        if stack_run {
-            request = self.stack_controls(ui, history);
+        let enabled = history.info.is_some();
+        let request = if stack_run {
+            ui.label(
+                "Compares the analytic gradients with fourth-order differences (h = 1e-4, or \
+                 3e-5 with batch norm; float64) for the ConvNet and loss on the left, freshly \
+                 initialised, on a few whole training images, with ReLU gates, pooling choices \
+                 and dropout masks held as the analytic pass had them. Each array is checked \
+                 at a random sample of its entries (W1 is layer 1's weights).",
+            );
+            // Whole images (a convolution reads all of it), a sample of each array's entries.
+            check_row(
+                ui,
+                (&mut self.stack_samples, 50),
+                (&mut self.stack_entries, 1000, " entries per array"),
+                "Each entry costs four forward passes over the images",
+                enabled,
+            )
         } else {
             ui.label(
                 "Compares the analytic gradients with centred differences (h = 1e-4, float64) \
                  for the model and loss on the left, freshly initialised, on a few training \
                  images.",
             );
-            ui.horizontal(|ui| {
-                ui.add(
-                    egui::DragValue::new(&mut self.samples)
-                        .range(1..=200)
-                        .suffix(" images"),
-                );
-                ui.add(
-                    egui::DragValue::new(&mut self.dims)
-                        .range(1..=3072)
-                        .suffix(" input dimensions"),
-                )
-                .on_hover_text("The first dimensions of each image; fewer is faster");
-                if ui
-                    .add_enabled(history.info.is_some(), egui::Button::new("Run check"))
-                    .clicked()
-                {
-                    request = Some(AnalysisRequest::GradientCheck {
-                        samples: self.samples,
-                        dims: self.dims,
-                    });
-                }
-            });
-        }
+            check_row(
+                ui,
+                (&mut self.samples, 200),
+                (&mut self.dims, 3072, " input dimensions"),
+                "The first dimensions of each image; fewer is faster",
+                enabled,
+            )
+        };
         let Some(report) = &history.gradient_check else {
             return (request, None);
         };
@@ -131,40 +130,40 @@ impl GradcheckPanel {
         });
         (request, export)
     }
+}
 
-    /// A ConvNet's check: whole images (a convolution reads all of it) and a sample of each
-    /// parameter array's entries.
-    fn stack_controls(&mut self, ui: &mut Ui, history: &RunHistory) -> Option<AnalysisRequest> {
-        let mut request = None;
-        ui.label(
-            "Compares the analytic gradients with fourth-order differences (h = 1e-4, or 3e-5 \
-             with batch norm; float64) for the ConvNet and loss on the left, freshly \
-             initialised, on a few whole training images, with ReLU gates, pooling choices \
-             and dropout masks held as the analytic pass had them. Each array is checked at \
-             a random sample of its entries (W1 is layer 1's weights).",
+/// The check's controls: how many images (`images`: the value and its most), how many of
+/// the second kind per image (`each`: value, most, suffix, explained by `hover`), and Run
+/// check; the request when it is pressed.
+fn check_row(
+    ui: &mut Ui,
+    images: (&mut usize, usize),
+    each: (&mut usize, usize, &str),
+    hover: &str,
+    enabled: bool,
+) -> Option<AnalysisRequest> {
+    let mut request = None;
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::DragValue::new(images.0)
+                .range(1..=images.1)
+                .suffix(" images"),
         );
-        ui.horizontal(|ui| {
-            ui.add(
-                egui::DragValue::new(&mut self.stack_samples)
-                    .range(1..=50)
-                    .suffix(" images"),
-            );
-            ui.add(
-                egui::DragValue::new(&mut self.stack_entries)
-                    .range(1..=1000)
-                    .suffix(" entries per array"),
-            )
-            .on_hover_text("Each entry costs four forward passes over the images");
-            if ui
-                .add_enabled(history.info.is_some(), egui::Button::new("Run check"))
-                .clicked()
-            {
-                request = Some(AnalysisRequest::GradientCheck {
-                    samples: self.stack_samples,
-                    dims: self.stack_entries,
-                });
-            }
-        });
-        request
-    }
+        ui.add(
+            egui::DragValue::new(each.0)
+                .range(1..=each.1)
+                .suffix(each.2),
+        )
+        .on_hover_text(hover);
+        if ui
+            .add_enabled(enabled, egui::Button::new("Run check"))
+            .clicked()
+        {
+            request = Some(AnalysisRequest::GradientCheck {
+                samples: *images.0,
+                dims: *each.0,
+            });
+        }
+    });
+    request
 }
