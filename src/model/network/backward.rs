@@ -27,6 +27,18 @@ pub enum GradientUse<'a, F> {
     },
 }
 
+impl<'a, F> GradientUse<'a, F> {
+    /// The step fused into the pass when `fused` (plain SGD), else the gradients stored in
+    /// `out` for the optimiser to use.
+    pub fn fused_or_stored(fused: bool, eta: F, lambda: F, out: &'a mut Vec<Layer<F>>) -> Self {
+        if fused {
+            GradientUse::Step { eta, lambda }
+        } else {
+            GradientUse::Store { lambda, out }
+        }
+    }
+}
+
 impl<F: Real> Network<F> {
     /// Forward pass plus loss: returns the summed loss of the rows; when `grad` is set,
     /// also the backward pass, used as `grad` says. `x` holds one example per row. Batch

@@ -77,17 +77,7 @@ impl Trainer {
         // Plain SGD fuses its step into the backward pass; with L1 the gradient is stored
         // first, to add λ₁·sign(W) before the step.
         let fused = self.live.optimizer == OptimizerKind::Sgd && l1 == 0.0;
-        let grad = if fused {
-            GradientUse::Step {
-                eta: eta as f32,
-                lambda,
-            }
-        } else {
-            GradientUse::Store {
-                lambda,
-                out: &mut self.gradients,
-            }
-        };
+        let grad = GradientUse::fused_or_stored(fused, eta as f32, lambda, &mut self.gradients);
         let total = self.net.loss_and_backward_with(
             x,
             &self.batch_labels[..b],
@@ -259,17 +249,7 @@ impl Trainer {
         let eta = self.current_eta();
         let lambda = self.live.lambda as f32;
         let loss = self.training_loss();
-        let grad = if sgd {
-            GradientUse::Step {
-                eta: eta as f32,
-                lambda,
-            }
-        } else {
-            GradientUse::Store {
-                lambda,
-                out: &mut self.gradients,
-            }
-        };
+        let grad = GradientUse::fused_or_stored(sgd, eta as f32, lambda, &mut self.gradients);
         let total = self.net.backward_all_but_first_weights(
             b,
             &self.batch_labels[..b],
