@@ -170,6 +170,199 @@ pub(crate) fn update_f32(
     }
 }
 
+/// The largest right-hand side (k · n values) the register panels take: they (≤ 512 KB)
+/// must stay in a core's L2 while every row block streams past them. A bigger one (a dense
+/// layer on 4,096 inputs) goes to the general product, which blocks it.
+const PANELS_MAX: usize = 128 * 1024;
+
+/// A convolution with stride 1 read from its zero-padded input (no patch matrix): `images`
+/// images of `h × w × c` (positions × channels), filters `k × k`, `pad` zeros on each side,
+/// `n` outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SameConv {
+    /// Images.
+    pub images: usize,
+    /// Input rows.
+    pub h: usize,
+    /// Input columns.
+    pub w: usize,
+    /// Input channels.
+    pub c: usize,
+    /// Filter side.
+    pub k: usize,
+    /// Zeros on each side.
+    pub pad: usize,
+    /// Outputs (filters).
+    pub n: usize,
+}
+
+impl SameConv {
+    /// Output rows and columns.
+    pub fn out_hw(&self) -> (usize, usize) {
+        (
+            self.h + 2 * self.pad + 1 - self.k,
+            self.w + 2 * self.pad + 1 - self.k,
+        )
+    }
+    /// Values of all the padded input images.
+    pub fn padded_len(&self) -> usize {
+        self.images * (self.h + 2 * self.pad) * (self.w + 2 * self.pad) * self.c
+    }
+    /// Values of the padded output gradient the input gradient goes through.
+    pub fn input_grad_scratch(&self) -> usize {
+        self.transposed().padded_len()
+    }
+    /// Whether this CPU's kernels take it: stride-1 filters whose patch rows (k pixels ×
+    /// channels) fill whole registers, on AVX2 or AVX-512, with the input gradient's
+    /// A first layer on 3 colour channels (9 values a row) keeps
+    /// its patch matrix.
+    pub fn fits(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        // A panel is two registers wide.
+        let Some(lanes) = panels::panel_width().map(|w| w / 2) else {
+            return false;
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let lanes = 0;
+        self.k >= 1
+            && self.pad < self.k
+            && self.h + 2 * self.pad >= self.k
+            && self.w + 2 * self.pad >= self.k
+            && lanes > 0
+            && (self.k * self.c).is_multiple_of(lanes)
+            && self.k * self.k * self.c * self.n <= PANELS_MAX
+    }
+    /// The geometry of the input gradient: a convolution of the output gradient, padded by
+    /// `k − 1 − pad`, with the filters turned half a turn and their channels and outputs
+    /// swapped.
+    pub(crate) fn transposed(&self) -> SameConv {
+        let (oh, ow) = self.out_hw();
+        SameConv {
+            images: self.images,
+            h: oh,
+            w: ow,
+            c: self.n,
+            k: self.k,
+            pad: self.k - 1 - self.pad,
+            n: self.c,
+        }
+    }
+}
+
+/// One pass of a [`SameConv`] on the register panels, its data as plain slices
+/// (positions × channels, image after image).
+pub enum ConvPass<'a, F> {
+    /// `padded` ← `input` with its zero border, then `out = conv(padded) + bias`.
+    Forward {
+        /// The layer's input.
+        input: &'a [F],
+        /// Room for the padded input, kept for the backward pass.
+        padded: &'a mut [F],
+        /// Filters, outputs × (row, column, channel).
+        weights: ArrayView2<'a, F>,
+        /// One per output.
+        bias: &'a [F],
+        /// The output positions × outputs.
+        out: &'a mut [F],
+    },
+    /// `d_input` from the output gradient, through `scratch` (its padded copy).
+    InputGrad {
+        /// ∂cost/∂output.
+        d_out: &'a [F],
+        /// Filters, outputs × (row, column, channel).
+        weights: ArrayView2<'a, F>,
+        /// Room for the padded output gradient ([`SameConv::input_grad_scratch`] values).
+        scratch: &'a mut [F],
+        /// ∂cost/∂input, overwritten.
+        d_input: &'a mut [F],
+    },
+    /// `dw = Σ d_outᵀ · patches`, overwritten.
+    WeightGrad {
+        /// The padded input the forward pass kept.
+        padded: &'a [F],
+        /// ∂cost/∂output.
+        d_out: &'a [F],
+        /// ∂cost/∂filters, outputs × (row, column, channel).
+        dw: &'a mut [F],
+    },
+}
+
+/// Runs `pass` on the register panels (`Some(true)`), or `None` where `g` does not
+/// [fit](SameConv::fits) this CPU; `parts` shares of the work on the rayon pool.
+pub(crate) fn same_conv_f32(g: &SameConv, pass: ConvPass<'_, f32>, parts: usize) -> Option<bool> {
+    if !g.fits() {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        match pass {
+            ConvPass::Forward {
+                input,
+                padded,
+                weights,
+                bias,
+                out,
+            } => {
+                panels::pad_images(g, input, padded);
+                panels::conv_forward(g, padded, weights, Some(bias), out, parts);
+            }
+            ConvPass::InputGrad {
+                d_out,
+                weights,
+                scratch,
+                d_input,
+            } => panels::conv_input_grad(g, d_out, weights, scratch, d_input, parts),
+            ConvPass::WeightGrad { padded, d_out, dw } => {
+                let len = g.n * g.k * g.k * g.c;
+                dw[..len].fill(0.0);
+                panels::conv_weight_grad(g, padded, d_out, dw, parts);
+            }
+        }
+        Some(true)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (pass, parts);
+        None
+    }
+}
+
+/// `out = a · b (+ bias)` on [`panels`]: for a row-major `a` with many rows and a small `b`
+/// (k × n, any strides), as a convolution's products are; the rows split into `parts` on the
+/// rayon pool. `Some(true)` when it ran; `None` where the shapes or the CPU don't suit (the
+/// caller then uses the general product).
+pub(crate) fn rows_times_small_f32(
+    a: &ArrayView2<f32>,
+    b: &ArrayView2<f32>,
+    bias: Option<&[f32]>,
+    out: &mut ArrayViewMut2<f32>,
+    parts: usize,
+) -> Option<bool> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use rayon::prelude::*;
+        let (rows, k) = a.dim();
+        let n = b.ncols();
+        if k * n > PANELS_MAX || k == 0 || n == 0 || rows == 0 || b.nrows() != k {
+            return None;
+        }
+        let xs = a.as_slice()?;
+        let os = out.as_slice_mut()?;
+        let packed = panels::pack(b.view())?;
+        let tile = panels::tile_rows();
+        let chunk = rows.div_ceil(parts.max(1)).div_ceil(tile) * tile;
+        xs.par_chunks(chunk * k)
+            .zip(os.par_chunks_mut(chunk * n))
+            .for_each(|(x, o)| panels::rows_times(x, k, &packed, bias, o, n, x.len() / k));
+        Some(true)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (a, b, bias, out, parts);
+        None
+    }
+}
+
 /// A buffer of `f32` whose start lies on a 64-byte cache line: a 32- or 64-byte load that
 /// straddles two lines costs two, and the allocator only promises 16 bytes. With rows a
 /// multiple of 16 values long (CIFAR-10's 3,072 and its halves), every row is aligned too.
@@ -409,6 +602,8 @@ pub fn have_avx512() -> bool {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod panels;
 #[cfg(target_arch = "x86_64")]
 mod tiles;
 

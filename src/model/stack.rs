@@ -11,6 +11,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, s};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 
+use super::kernels::SameConv;
 use super::layers::conv::{self, Window};
 use super::layers::norm::{self, BnCache};
 use super::layers::{LayerSpec, LayersError, Shape, describe, pool};
@@ -157,9 +158,18 @@ impl<F: Real> StackWorkspace<F> {
             let (c, a, m) = match *spec {
                 LayerSpec::Patchify { .. } | LayerSpec::Conv { .. } => {
                     let win = stack.window(i).expect("a convolution has a window");
-                    let len = rows * win.positions() * win.patch_len();
-                    d_cols_len = d_cols_len.max(len);
-                    ((rows * win.positions(), win.patch_len()), 0, 0)
+                    match stack.same_conv(i, rows) {
+                        // Room for the padded input and the padded output gradient only.
+                        Some(g) => {
+                            d_cols_len = d_cols_len.max(g.input_grad_scratch());
+                            ((1, g.padded_len()), 0, 0)
+                        }
+                        None => {
+                            let len = rows * win.positions() * win.patch_len();
+                            d_cols_len = d_cols_len.max(len);
+                            ((rows * win.positions(), win.patch_len()), 0, 0)
+                        }
+                    }
                 }
                 LayerSpec::Dense { .. } => {
                     d_cols_len = d_cols_len.max(rows * input.size());
@@ -451,6 +461,12 @@ impl<F: Real> Stack<F> {
             _ => None,
         }
     }
+    /// Layer `i`'s convolution over `images` images when it runs from its padded input on
+    /// the register panels (no patch matrix), else `None`.
+    fn same_conv(&self, i: usize, images: usize) -> Option<SameConv> {
+        let win = self.window(i)?;
+        conv::same_conv::<F>(&win, self.shapes[i + 1].c, images)
+    }
     /// Multiply-adds of one forward pass of one image.
     pub fn multiply_adds_per_image(&self) -> usize {
         let user = &self.specs[..self.specs.len() - 1];
@@ -546,6 +562,18 @@ impl<F: Real> Stack<F> {
                     LayerSpec::Patchify { .. } | LayerSpec::Conv { .. },
                     StackLayer::Linear { weights, bias },
                 ) => {
+                    let n_in = rows * shape_in.size();
+                    if let Some(g) = self.same_conv(i, rows) {
+                        conv::same_conv_forward(
+                            &g,
+                            &flat(input)[..n_in],
+                            flat_mut(&mut ws.cols[i]),
+                            weights.view(),
+                            bias.as_slice().expect("owned arrays are contiguous"),
+                            &mut flat_mut(out)[..rows * shape_out.size()],
+                        );
+                        continue;
+                    }
                     let win = self.window(i).expect("a convolution has a window");
                     let pr = rows * win.positions();
                     let cols = flat_mut(&mut ws.cols[i]);
@@ -733,6 +761,19 @@ impl<F: Real> Stack<F> {
                     bias: db,
                 },
             ) => {
+                if let Some(g) = self.same_conv(i, rows) {
+                    conv::same_conv_backward(
+                        &g,
+                        flat(&ws.cols[i]),
+                        weights.view(),
+                        &flat(d_out)[..n_out],
+                        dw.as_slice_mut().expect("owned arrays are contiguous"),
+                        db.as_slice_mut().expect("owned arrays are contiguous"),
+                        need_input_grad.then(|| (&mut ws.d_cols[..], &mut flat_mut(d_in)[..n_in])),
+                    );
+                    dw.scaled_add(two_lambda, weights);
+                    return;
+                }
                 let win = self.window(i).expect("a convolution has a window");
                 let pr = rows * win.positions();
                 let plen = win.patch_len();

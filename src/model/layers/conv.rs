@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::Shape;
 use crate::model::Real;
+use crate::model::kernels::{ConvPass, SameConv};
 
 /// Below this many multiply-adds a product stays on the calling thread (a second thread's
 /// wake-up costs more than it saves).
@@ -84,16 +85,32 @@ fn split_product<F: Real>(
 
 /// `out = a · bᵀ` (`a` m × k, `b` n × k, `out` m × n), split by rows of `a` over the pool.
 pub fn matmul_abt<F: Real>(a: ArrayView2<F>, b: ArrayView2<F>, out: ArrayViewMut2<F>) {
+    matmul_ab_bias(a, b.t(), None, out);
+}
+
+/// `out = a · b + bias` (`a` m × k, `b` k × n, `out` m × n, `bias` n values added to every
+/// row), split by rows of `a` over the pool: on the register panels when `a` is row-major
+/// and `b` small (a convolution's products), else on the general product.
+fn matmul_ab_bias<F: Real>(
+    a: ArrayView2<F>,
+    b: ArrayView2<F>,
+    bias: Option<&[F]>,
+    mut out: ArrayViewMut2<F>,
+) {
     let (m, k) = a.dim();
-    let parts = blocks(m * k * b.nrows(), m);
-    split_product(a, b.t(), out, parts, true);
+    let parts = blocks(m * k * b.ncols(), m);
+    if let Some(true) = F::fast_rows_times_small(&a, &b, bias, &mut out, parts) {
+        return;
+    }
+    split_product(a, b, out.view_mut(), parts, true);
+    if let Some(bias) = bias {
+        add_bias(bias, out);
+    }
 }
 
 /// `out = a · b` (`a` m × k, `b` k × n, `out` m × n), split by rows of `a` over the pool.
 pub fn matmul_ab<F: Real>(a: ArrayView2<F>, b: ArrayView2<F>, out: ArrayViewMut2<F>) {
-    let (m, k) = a.dim();
-    let parts = blocks(m * k * b.ncols(), m);
-    split_product(a, b, out, parts, true);
+    matmul_ab_bias(a, b, None, out);
 }
 
 /// `out = aᵀ · b` (`a` m × n, `b` m × k, `out` n × k): a weight gradient, summed over the m
@@ -222,9 +239,13 @@ pub fn linear_forward<F: Real>(
     cols: ArrayView2<F>,
     w: ArrayView2<F>,
     b: &[F],
-    mut out: ArrayViewMut2<F>,
+    out: ArrayViewMut2<F>,
 ) {
-    matmul_abt(cols, w, out.view_mut());
+    matmul_ab_bias(cols, w.t(), Some(b), out);
+}
+
+/// Adds `b` to every row of `out`.
+fn add_bias<F: Real>(b: &[F], mut out: ArrayViewMut2<F>) {
     let n = b.len();
     match out.as_slice_mut() {
         Some(flat) => flat.par_chunks_mut(n.max(1)).for_each(|row| {
@@ -261,6 +282,84 @@ pub fn linear_backward<F: Real>(
     }
     if let Some(d_cols) = d_cols {
         matmul_ab(d_out, w, d_cols);
+    }
+}
+
+/// The convolution of window `win` with `n` outputs over `images` images, read from its
+/// padded input without a patch matrix, when this type's kernels take it (stride 1).
+pub fn same_conv<F: Real>(win: &Window, n: usize, images: usize) -> Option<SameConv> {
+    let g = SameConv {
+        images,
+        h: win.input.h,
+        w: win.input.w,
+        c: win.input.c,
+        k: win.k,
+        pad: win.pad,
+        n,
+    };
+    (win.stride == 1 && F::same_conv_fits(&g)).then_some(g)
+}
+
+/// `out = conv(input) + bias` for a [`same_conv`] geometry, keeping the padded input in
+/// `padded` for [`same_conv_backward`].
+pub fn same_conv_forward<F: Real>(
+    g: &SameConv,
+    input: &[F],
+    padded: &mut [F],
+    weights: ArrayView2<F>,
+    bias: &[F],
+    out: &mut [F],
+) {
+    let (oh, ow) = g.out_hw();
+    let parts = blocks(
+        g.images * oh * ow * g.n * g.k * g.k * g.c,
+        g.images * oh * ow,
+    );
+    let pass = ConvPass::Forward {
+        input,
+        padded,
+        weights,
+        bias,
+        out,
+    };
+    let ran = F::fast_same_conv(g, pass, parts);
+    debug_assert_eq!(ran, Some(true), "same_conv said the kernels take {g:?}");
+}
+
+/// The gradients of a [`same_conv`] layer from `d_out`: `dw` (overwritten), `db` (column
+/// sums of `d_out`) and, when given, the input's gradient through `scratch`
+/// ([`SameConv::input_grad_scratch`] values).
+pub fn same_conv_backward<F: Real>(
+    g: &SameConv,
+    padded: &[F],
+    weights: ArrayView2<F>,
+    d_out: &[F],
+    dw: &mut [F],
+    db: &mut [F],
+    d_input: Option<(&mut [F], &mut [F])>,
+) {
+    let (oh, ow) = g.out_hw();
+    let positions = g.images * oh * ow;
+    let work = positions * g.n * g.k * g.k * g.c;
+    let d_out = &d_out[..positions * g.n];
+    db.fill(F::zero());
+    for row in d_out.chunks_exact(g.n) {
+        for (b, &d) in db.iter_mut().zip(row) {
+            *b = *b + d;
+        }
+    }
+    let pass = ConvPass::WeightGrad { padded, d_out, dw };
+    let ran = F::fast_same_conv(g, pass, blocks(work, g.n));
+    debug_assert_eq!(ran, Some(true), "same_conv said the kernels take {g:?}");
+    if let Some((scratch, d_input)) = d_input {
+        let pass = ConvPass::InputGrad {
+            d_out,
+            weights,
+            scratch,
+            d_input,
+        };
+        let ran = F::fast_same_conv(g, pass, blocks(work, g.images * g.h * g.w));
+        debug_assert_eq!(ran, Some(true), "same_conv said the kernels take {g:?}");
     }
 }
 
@@ -348,6 +447,88 @@ mod tests {
             let lhs: f64 = cols.iter().zip(&y).map(|(a, b)| a * b).sum();
             let rhs: f64 = img.iter().zip(&back).map(|(a, b)| a * b).sum();
             assert_eq!(lhs, rhs, "k {k} stride {stride} pad {pad}");
+        }
+    }
+
+    /// The padded-input path (f32, register panels) against im2col and the general product:
+    /// forward, filter gradient and input gradient, for the shapes the kernels take (16 and
+    /// 32 channels, 3×3 and 1×1, an odd number of outputs, images whose positions are not a
+    /// multiple of the tile). Skipped where the CPU has neither AVX2 nor AVX-512.
+    #[test]
+    fn padded_input_convolution_matches_the_patch_matrix() {
+        for (h, w, c, k, n, images) in [
+            (5, 7, 16, 3, 10, 3),
+            (8, 8, 32, 3, 32, 2),
+            (4, 4, 16, 1, 7, 2),
+            (6, 5, 32, 3, 64, 1),
+        ] {
+            let input = Shape { h, w, c };
+            let win = Window {
+                k,
+                stride: 1,
+                pad: (k - 1) / 2,
+                input,
+            };
+            let Some(g) = same_conv::<f32>(&win, n, images) else {
+                return;
+            };
+            let value = |i: usize, m: usize| ((i * m) % 17) as f32 / 8.0 - 1.0;
+            let x: Vec<f32> = (0..images * input.size()).map(|i| value(i, 7919)).collect();
+            let wts = ndarray::Array2::from_shape_fn((n, win.patch_len()), |(j, q)| {
+                value(j * 131 + q, 31)
+            });
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.1).collect();
+            let pr = images * win.positions();
+            let mut cols = vec![0.0f32; pr * win.patch_len()];
+            im2col(&win, &x, &mut cols);
+            let cols = ArrayView2::from_shape((pr, win.patch_len()), &cols).expect("shape");
+            let mut want = ndarray::Array2::zeros((pr, n));
+            general_mat_mul(1.0, &cols, &wts.t(), 0.0, &mut want);
+            want += &ndarray::ArrayView1::from(&bias);
+            let mut padded = vec![0.0f32; g.padded_len()];
+            let mut got = vec![0.0f32; pr * n];
+            same_conv_forward(&g, &x, &mut padded, wts.view(), &bias, &mut got);
+            let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * b.abs().max(1.0);
+            for (i, (&a, &b)) in got.iter().zip(want.iter()).enumerate() {
+                assert!(close(a, b), "{g:?}: forward [{i}] = {a}, not {b}");
+            }
+            let d_out: Vec<f32> = (0..pr * n).map(|i| value(i, 13)).collect();
+            let d_out_a = ArrayView2::from_shape((pr, n), &d_out).expect("shape");
+            let mut want_dw = ndarray::Array2::zeros((n, win.patch_len()));
+            let mut want_db = vec![0.0f32; n];
+            let mut d_cols = ndarray::Array2::zeros((pr, win.patch_len()));
+            linear_backward(
+                cols,
+                wts.view(),
+                d_out_a,
+                want_dw.view_mut(),
+                &mut want_db,
+                Some(d_cols.view_mut()),
+            );
+            let mut want_dx = vec![0.0f32; x.len()];
+            col2im(&win, d_cols.as_slice().expect("owned"), &mut want_dx);
+            let mut dw = vec![f32::NAN; n * win.patch_len()];
+            let mut db = vec![f32::NAN; n];
+            let mut scratch = vec![f32::NAN; g.input_grad_scratch()];
+            let mut dx = vec![f32::NAN; x.len()];
+            same_conv_backward(
+                &g,
+                &padded,
+                wts.view(),
+                &d_out,
+                &mut dw,
+                &mut db,
+                Some((&mut scratch, &mut dx)),
+            );
+            for (i, (&a, &b)) in dw.iter().zip(want_dw.iter()).enumerate() {
+                assert!(close(a, b), "{g:?}: dw [{i}] = {a}, not {b}");
+            }
+            for (i, (&a, &b)) in db.iter().zip(&want_db).enumerate() {
+                assert!(close(a, b), "{g:?}: db [{i}] = {a}, not {b}");
+            }
+            for (i, (&a, &b)) in dx.iter().zip(&want_dx).enumerate() {
+                assert!(close(a, b), "{g:?}: dx [{i}] = {a}, not {b}");
+            }
         }
     }
 }
