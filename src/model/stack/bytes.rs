@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use super::{Stack, StackWorkspace, flat_mut};
 use crate::data::augment::{Augment, augment_bytes};
 use crate::data::{ImageSet, Normalizer};
-use crate::model::Real;
+use crate::model::{Real, kernels};
 use crate::model::layers::conv::Window;
 use crate::model::layers::{LayerSpec, Shape};
 
@@ -92,65 +92,50 @@ impl<F> StackInput<'_, F> {
     }
 }
 
-/// One normalised input value, as [`Normalizer::gather`] computes it.
-#[inline(always)]
-fn normalised<F: Real>(p: u8, mean: f32, scale: f32) -> F {
-    F::of(f64::from((f32::from(p) - mean) * scale))
-}
-
-/// Writes the patch matrix of a patchify `win` (stride its side, no padding) for one image
-/// of `bytes` (channel planes), normalised, into `out`: one row per position, each patch
-/// ordered row, column, channel as the layer's weights are.
-fn write_patches<F: Real>(win: &Window, bytes: &[u8], mean: &[f32], scale: &[f32], out: &mut [F]) {
-    let (oh, ow) = win.out_hw();
-    let (k, c, w) = (win.k, win.input.c, win.input.w);
-    let hw = win.input.positions();
-    let plen = win.patch_len();
-    // Each source row of pixels is read once, left to right, per channel.
-    for ch in 0..c {
-        for oy in 0..oh {
-            for dy in 0..k {
-                let at = ch * hw + (oy * k + dy) * w;
-                let (src, m, s) = (&bytes[at..at + ow * k], &mean[at..], &scale[at..]);
+/// Where each value of one image's first-layer input comes from: `order[j]` is the index,
+/// in the image's channel planes, of value `j` of a patchify `win`'s patch matrix (one row
+/// per position, each patch ordered row, column, channel as the layer's weights are), or,
+/// without a window, of the image as positions × channels (`shape`).
+fn input_order(shape: Shape, win: Option<&Window>) -> Vec<u32> {
+    let (hw, c, w) = (shape.positions(), shape.c, shape.w);
+    let at = |ch: usize, y: usize, x: usize| (ch * hw + y * w + x) as u32;
+    match win {
+        Some(win) => {
+            let (oh, ow) = win.out_hw();
+            let k = win.k;
+            let mut order = Vec::with_capacity(oh * ow * win.patch_len());
+            for oy in 0..oh {
                 for ox in 0..ow {
-                    let patch = &mut out[(oy * ow + ox) * plen + dy * k * c + ch..];
-                    for dx in 0..k {
-                        let x = ox * k + dx;
-                        patch[dx * c] = normalised(src[x], m[x], s[x]);
+                    for dy in 0..k {
+                        for dx in 0..k {
+                            for ch in 0..c {
+                                order.push(at(ch, oy * k + dy, ox * k + dx));
+                            }
+                        }
                     }
                 }
             }
+            order
         }
+        None => (0..hw)
+            .flat_map(|p| (0..c).map(move |ch| at(ch, p / w, p % w)))
+            .collect(),
     }
 }
 
-/// Writes one image of `bytes` (channel planes) of `shape`, normalised, into `out` as
-/// positions × channels.
-fn write_positions<F: Real>(
-    shape: Shape,
-    bytes: &[u8],
-    mean: &[f32],
-    scale: &[f32],
-    out: &mut [F],
-) {
-    let (hw, c) = (shape.positions(), shape.c);
-    for ch in 0..c {
-        let at = ch * hw;
-        for (p, ((&b, &m), &s)) in bytes[at..at + hw]
-            .iter()
-            .zip(&mean[at..at + hw])
-            .zip(&scale[at..at + hw])
-            .enumerate()
-        {
-            out[p * c + ch] = normalised(b, m, s);
-        }
-    }
+/// Buffers one thread reuses from image to image: an augmented image's bytes and an image
+/// normalised (channel planes; a few KB, so it stays in the core's first-level cache).
+#[derive(Default)]
+struct ImageScratch {
+    bytes: Vec<u8>,
+    normalised: Vec<f32>,
 }
 
 impl<F: Real> Stack<F> {
     /// Writes the first layer's input for `batch` into `ws` from the images' bytes: the patch
     /// matrix of a patchify first layer (then `true`: the forward pass must not build it
-    /// again), else the input as positions × channels. Images are shared out over the pool.
+    /// again), else the input as positions × channels. Images are shared out over the pool
+    /// unless the calling thread is one of a team that splits the batch already.
     pub(super) fn read_images(&self, batch: &ImageBatch<'_>, ws: &mut StackWorkspace<F>) -> bool {
         let shape = self.shapes[0];
         let dim = shape.size();
@@ -159,28 +144,39 @@ impl<F: Real> Stack<F> {
             "the images, their normaliser and the stack's input have one size"
         );
         let rows = batch.indices.len();
-        let (mean, scale) = (&batch.normalizer.mean[..], &batch.normalizer.scale[..]);
         let patchify = match self.specs[0] {
             LayerSpec::Patchify { .. } => self.window(0),
             _ => None,
         };
-        let (out, per_image) = match &patchify {
-            Some(win) => (
-                flat_mut(&mut ws.cols[0]),
-                win.positions() * win.patch_len(),
-            ),
-            None => (flat_mut(&mut ws.acts[0]), dim),
+        let order = input_order(shape, patchify.as_ref());
+        let out = match &patchify {
+            Some(_) => flat_mut(&mut ws.cols[0]),
+            None => flat_mut(&mut ws.acts[0]),
         };
-        out[..rows * per_image]
-            .par_chunks_mut(per_image)
-            .enumerate()
-            .for_each_init(Vec::new, |scratch, (r, out)| {
-                let bytes = batch.image(r, scratch);
-                match &patchify {
-                    Some(win) => write_patches(win, bytes, mean, scale, out),
-                    None => write_positions(shape, bytes, mean, scale, out),
-                }
-            });
+        // Normalising a whole image runs at the vector width (`Normalizer::write_row`);
+        // rearranging it from there reads the first-level cache. (Normalising each value
+        // as it was rearranged, a scalar loop over bytes, means and scales, was a third of
+        // the patchify 4:10 net's profile: slower than the three passes it replaced.)
+        let write = |scratch: &mut ImageScratch, (r, out): (usize, &mut [F])| {
+            let ImageScratch { bytes, normalised } = scratch;
+            let image = batch.image(r, bytes);
+            normalised.resize(dim, 0.0);
+            batch.normalizer.write_row(image, None, normalised);
+            for (o, &j) in out.iter_mut().zip(&order) {
+                *o = F::of(f64::from(normalised[j as usize]));
+            }
+        };
+        let out = &mut out[..rows * order.len()];
+        if kernels::is_serial() {
+            let mut scratch = ImageScratch::default();
+            for item in out.chunks_mut(order.len()).enumerate() {
+                write(&mut scratch, item);
+            }
+        } else {
+            out.par_chunks_mut(order.len())
+                .enumerate()
+                .for_each_init(ImageScratch::default, write);
+        }
         patchify.is_some()
     }
 }
