@@ -1,16 +1,17 @@
-//! A stack's input read from the images' bytes where they lie in the data set: the first
-//! layer's input is written straight from the bytes, normalised as it is read, in the order
-//! its weights expect. For a patchify first layer that is its patch matrix (each image's
-//! bytes rearranged patch by patch), for any other its positions × channels input; so a
-//! batch costs one pass over its bytes instead of three (a normalised copy in channel
-//! planes, its rearrangement to positions × channels, then the patch matrix).
+//! A stack's input read from the images' bytes where they lie in the data set: each image
+//! (a mirrored or shifted one copied as bytes first) is normalised whole into a buffer that
+//! stays in the core's first-level cache, and rearranged from there straight into the first
+//! layer's input in the order its weights expect. For a patchify first layer that is its
+//! patch matrix, for any other its positions × channels input; so a batch is written once
+//! instead of three times (a normalised copy in channel planes, its rearrangement to
+//! positions × channels, then the patch matrix).
 //!
-//! Why the normalisation is applied while writing rather than folded into the weights, as
-//! the MLP's first layer does ([`crate::model::kernels::FoldedWeights`]): the normaliser
-//! has a mean and a scale per pixel and channel, while a patchify filter is shared by every
-//! position, so `W∘scale` would be a different matrix at each position. The product needs
-//! the patch matrix as `f32` either way, and `(p − mean) · scale` costs nothing beside the
-//! conversion; the weights stay as they are, so their gradient is the plain `δᵀ · cols`.
+//! Why the normalisation is not folded into the weights, as the MLP's first layer does
+//! ([`crate::model::kernels::FoldedWeights`]): the normaliser has a mean and a scale per
+//! pixel and channel, while a patchify filter is shared by every position, so `W∘scale`
+//! would be a different matrix at each position. The product needs the patch matrix as
+//! `f32` either way, and `(p − mean) · scale` costs little beside the conversion; the
+//! weights stay as they are, so their gradient is the plain `δᵀ · cols`.
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;
