@@ -19,9 +19,9 @@ use rayon::prelude::*;
 use super::{Stack, StackWorkspace, flat_mut};
 use crate::data::augment::{Augment, augment_bytes};
 use crate::data::{ImageSet, Normalizer};
-use crate::model::{Real, kernels};
 use crate::model::layers::conv::Window;
 use crate::model::layers::{LayerSpec, Shape};
+use crate::model::{Real, kernels};
 
 /// A batch of a data set's images, read as bytes where they lie; augmented ones are copied
 /// (as bytes, mirrored or shifted) first.
@@ -290,7 +290,10 @@ mod tests {
                 assert!(diff < 1e-5, "{what}: scores {diff:e} apart");
                 let names = stack.param_names();
                 let params = |g: &[StackLayer<f32>]| -> Vec<Vec<f32>> {
-                    g.iter().flat_map(|l| l.params()).map(<[f32]>::to_vec).collect()
+                    g.iter()
+                        .flat_map(|l| l.params())
+                        .map(<[f32]>::to_vec)
+                        .collect()
                 };
                 for (name, (a, b)) in names
                     .iter()
