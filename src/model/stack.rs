@@ -2,7 +2,8 @@
 //! layers, 2×2 max pooling, flattening, batch normalisation, ReLU/tanh/sigmoid and dropout,
 //! with one forward and one backward pass through the whole stack. Values between layers are
 //! `rows × (height · width · channels)` matrices, the channels of a position side by side;
-//! the input arrives as the data sets store it (channel planes) and is rearranged once.
+//! the input arrives as the data sets store it (channel planes) and is rearranged once, or
+//! is read from the images' bytes straight into the first layer's input ([`bytes`]).
 //!
 //! Multilayer perceptrons set with `--hidden` keep their own, faster path
 //! ([`super::network`]); this one trains whatever `--layers` describes.
@@ -18,6 +19,9 @@ use super::layers::{LayerSpec, LayersError, Shape, describe, pool};
 use super::loss::{Loss, loss_rows};
 use super::network::BatchNorm;
 use super::{InitKind, Real};
+
+mod bytes;
+pub use bytes::{ImageBatch, StackInput};
 
 /// A layer's learned parameters (or none).
 #[derive(Debug, Clone, PartialEq)]
@@ -542,16 +546,31 @@ impl<F: Real> Stack<F> {
         }
     }
 
-    /// Runs `x` (rows × inputs, channel planes as the data sets store them) through the stack;
-    /// the scores end up in [`StackWorkspace::scores`].
-    pub fn forward(&self, x: ArrayView2<F>, ws: &mut StackWorkspace<F>, mut pass: StackPass<'_>) {
-        let rows = x.nrows();
+    /// Runs `input` (normalised rows × inputs, channel planes as the data sets store them, or
+    /// an [`ImageBatch`] read as bytes) through the stack; the scores end up in
+    /// [`StackWorkspace::scores`]. From an image batch, the first layer's input (a patchify
+    /// layer's patch matrix) is all that is written of it, so [`StackWorkspace::output`]
+    /// of 0 is not the input then.
+    pub fn forward<'a>(
+        &self,
+        input: impl Into<StackInput<'a, F>>,
+        ws: &mut StackWorkspace<F>,
+        mut pass: StackPass<'_>,
+    ) {
+        let input = input.into();
+        let rows = input.rows();
         if rows > ws.capacity || ws.acts.len() != self.shapes.len() {
             *ws = StackWorkspace::new(self, rows);
         }
         ws.rows = rows;
         ws.batch_stats = !matches!(pass, StackPass::Eval);
-        positions_by_channels(self.shapes[0], x, &mut ws.acts[0]);
+        let patches_written = match input {
+            StackInput::Rows(x) => {
+                positions_by_channels(self.shapes[0], x, &mut ws.acts[0]);
+                false
+            }
+            StackInput::Images(batch) => self.read_images(&batch, ws),
+        };
         for i in 0..self.layers.len() {
             let (before, after) = ws.acts.split_at_mut(i + 1);
             let input = &before[i];
@@ -577,11 +596,13 @@ impl<F: Real> Stack<F> {
                     let win = self.window(i).expect("a convolution has a window");
                     let pr = rows * win.positions();
                     let cols = flat_mut(&mut ws.cols[i]);
-                    conv::im2col(
-                        &win,
-                        &flat(input)[..rows * shape_in.size()],
-                        &mut cols[..pr * win.patch_len()],
-                    );
+                    if !(i == 0 && patches_written) {
+                        conv::im2col(
+                            &win,
+                            &flat(input)[..rows * shape_in.size()],
+                            &mut cols[..pr * win.patch_len()],
+                        );
+                    }
                     conv::linear_forward(
                         mat(cols, pr, win.patch_len()),
                         weights.view(),
@@ -680,9 +701,9 @@ impl<F: Real> Stack<F> {
 
     /// Mean loss of `x` against `labels` in a forward pass of kind `pass`; predictions land in
     /// [`StackWorkspace::predictions`].
-    pub fn loss(
+    pub fn loss<'a>(
         &self,
-        x: ArrayView2<F>,
+        x: impl Into<StackInput<'a, F>>,
         labels: &[u8],
         kind: impl Into<Loss>,
         ws: &mut StackWorkspace<F>,
@@ -693,9 +714,9 @@ impl<F: Real> Stack<F> {
     }
 
     /// `mean loss + λ Σ‖W‖²`.
-    pub fn cost(
+    pub fn cost<'a>(
         &self,
-        x: ArrayView2<F>,
+        x: impl Into<StackInput<'a, F>>,
         labels: &[u8],
         kind: impl Into<Loss>,
         lambda: f64,
@@ -708,9 +729,9 @@ impl<F: Real> Stack<F> {
     /// A forward pass of kind `pass`, then the gradients of `mean loss + λ Σ‖W‖²` into `grads`
     /// (from [`Self::zero_gradients`]). Returns the mean loss.
     #[allow(clippy::too_many_arguments)]
-    pub fn loss_and_backward(
+    pub fn loss_and_backward<'a>(
         &self,
-        x: ArrayView2<F>,
+        x: impl Into<StackInput<'a, F>>,
         labels: &[u8],
         kind: impl Into<Loss>,
         lambda: f64,

@@ -4,13 +4,11 @@
 
 use std::ops::Range;
 
-use ndarray::ArrayView2;
-
 use super::metrics::{Evaluation, TruthProbability};
 use crate::data::{ImageSet, Normalizer};
 use crate::model::LossKind;
 use crate::model::loss::probabilities;
-use crate::model::stack::{Stack, StackPass, StackWorkspace};
+use crate::model::stack::{ImageBatch, Stack, StackPass, StackWorkspace};
 
 /// Most images per block when evaluating.
 const EVAL_BLOCK: usize = 500;
@@ -48,10 +46,8 @@ fn evaluate_range(
     loss: LossKind,
 ) -> Part {
     let classes = stack.classes();
-    let dim = normalizer.dim();
     let block = eval_block(stack).min(range.len().max(1));
     let mut ws = StackWorkspace::new(stack, block);
-    let mut x = vec![0.0f32; block * dim];
     let mut probs = vec![0f32; classes];
     let mut row = vec![0f32; classes];
     let mut part = Part {
@@ -62,11 +58,15 @@ fn evaluate_range(
     let indices: Vec<usize> = range.collect();
     for chunk in indices.chunks(block) {
         let b = chunk.len();
-        normalizer.gather(set, chunk, None, &mut x[..b * dim]);
         let labels = &set.labels[chunk[0]..chunk[0] + b];
-        let xv = ArrayView2::from_shape((b, dim), &x[..b * dim])
-            .expect("the block buffer holds b images");
-        part.loss_sum += stack.loss(xv, labels, loss, &mut ws, StackPass::Eval) * b as f64;
+        // The first layer reads the images' bytes where they lie (no normalised copy).
+        let images = ImageBatch {
+            set,
+            indices: chunk,
+            augments: None,
+            normalizer,
+        };
+        part.loss_sum += stack.loss(images, labels, loss, &mut ws, StackPass::Eval) * b as f64;
         for ((&y, &p), scores) in labels
             .iter()
             .zip(&ws.predictions[..b])

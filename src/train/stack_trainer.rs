@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ndarray::ArrayView2;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 
@@ -28,7 +27,7 @@ use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::kernels;
 use crate::model::layers::{self, LayerSpec, Shape};
 use crate::model::loss::Loss;
-use crate::model::stack::{Stack, StackLayer, StackPass, StackWorkspace};
+use crate::model::stack::{ImageBatch, Stack, StackLayer, StackPass, StackWorkspace};
 
 /// Rows of a batch below which a step stays whole rather than being shared by threads.
 const SHARE_MIN_ROWS: usize = 16;
@@ -38,7 +37,6 @@ const SHARE_MIN_ROWS: usize = 16;
 struct BatchShare {
     ws: StackWorkspace<f32>,
     grads: Vec<StackLayer<f32>>,
-    x: Vec<f32>,
     /// Unused: a stack without dropout draws nothing; `StackPass::Train` asks for one.
     rng: SmallRng,
     /// Rows of the last step and their mean loss.
@@ -95,7 +93,6 @@ pub struct StackTrainer {
     grads: Vec<StackLayer<f32>>,
     /// The update rule and its state, one buffer per parameter array.
     optimizer: Optimizer,
-    batch_x: Vec<f32>,
     batch_labels: Vec<u8>,
     batch_augments: Vec<Augment>,
     order: Vec<usize>,
@@ -147,13 +144,11 @@ impl StackTrainer {
         let stack = build_stack(&config, &data, &mut rng)?;
         let normalizer =
             normalizer.unwrap_or_else(|| Arc::new(Normalizer::fit(&data.train, config.preprocess)));
-        let dim = data.shape().dim();
         let threads = config.threads.unwrap_or_else(default_threads);
         Ok(StackTrainer {
             ws: StackWorkspace::new(&stack, config.batch),
             grads: stack.zero_gradients(),
             optimizer: Optimizer::new(config.optimizer_settings()),
-            batch_x: vec![0.0; config.batch * dim],
             batch_labels: vec![0; config.batch],
             batch_augments: vec![Augment::default(); config.batch],
             order: (0..n).collect(),
@@ -323,9 +318,7 @@ impl StackTrainer {
 
     /// Makes the batch buffers hold `batch` images.
     fn fit_batch(&mut self, batch: usize) {
-        let dim = self.data.shape().dim();
         if batch > self.batch_labels.len() {
-            self.batch_x.resize(batch * dim, 0.0);
             self.batch_labels.resize(batch, 0);
             self.batch_augments.resize(batch, Augment::default());
         }
@@ -590,18 +583,14 @@ impl StackTrainer {
     /// The gradients of the batch of `b` images just picked, on the calling thread (products
     /// may split over the pool); returns its mean loss.
     fn whole_step(&mut self, b: usize) -> f64 {
-        let dim = self.data.shape().dim();
-        let indices = &self.order[self.cursor..self.cursor + b];
-        self.normalizer.gather(
-            &self.data.train,
-            indices,
-            Some((&self.batch_augments[..b], &self.fill)),
-            &mut self.batch_x[..b * dim],
-        );
-        let x = ArrayView2::from_shape((b, dim), &self.batch_x[..b * dim])
-            .expect("the batch buffer holds b images");
+        let batch = ImageBatch {
+            set: &self.data.train,
+            indices: &self.order[self.cursor..self.cursor + b],
+            augments: Some((&self.batch_augments[..b], &self.fill)),
+            normalizer: &self.normalizer,
+        };
         let loss = self.stack.loss_and_backward(
-            x,
+            batch,
             &self.batch_labels[..b],
             self.loss(),
             self.live.lambda,
@@ -641,12 +630,10 @@ impl StackTrainer {
     fn shared_step(&mut self, b: usize, threads: usize) -> f64 {
         let chunk = b.div_ceil(threads);
         if self.shares.len() != threads || self.shares[0].ws.capacity() < chunk {
-            let dim = self.data.shape().dim();
             self.shares = (0..threads)
                 .map(|_| BatchShare {
                     ws: StackWorkspace::new(&self.stack, chunk),
                     grads: self.stack.zero_gradients(),
-                    x: vec![0.0; chunk * dim],
                     rng: SmallRng::seed_from_u64(0),
                     rows: 0,
                     loss: 0.0,
@@ -661,7 +648,7 @@ impl StackTrainer {
             &self.data.train,
             &self.fill[..],
         );
-        let (loss, lambda, dim) = (self.loss(), self.live.lambda, set.shape.dim());
+        let (loss, lambda) = (self.loss(), self.live.lambda);
         self.pool.install(|| {
             use rayon::prelude::*;
             self.shares
@@ -674,17 +661,14 @@ impl StackTrainer {
                         return;
                     }
                     kernels::serial(|| {
-                        let n = rows.len();
-                        normalizer.gather(
+                        let batch = ImageBatch {
                             set,
-                            &indices[rows.clone()],
-                            Some((&augments[rows.clone()], fill)),
-                            &mut share.x[..n * dim],
-                        );
-                        let x = ArrayView2::from_shape((n, dim), &share.x[..n * dim])
-                            .expect("the share's buffer holds its rows");
+                            indices: &indices[rows.clone()],
+                            augments: Some((&augments[rows.clone()], fill)),
+                            normalizer,
+                        };
                         share.loss = stack.loss_and_backward(
-                            x,
+                            batch,
                             &labels[rows],
                             loss,
                             lambda,
