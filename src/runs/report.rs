@@ -99,21 +99,37 @@ pub fn export_saved_report(
     )?)
 }
 
+/// Why a run's data could not be loaded again for the figures drawn from activations; the
+/// figure's place in the report says it in these words.
+#[derive(Debug, Error)]
+pub enum ReloadError {
+    /// The data set named in the run's settings could not be read.
+    #[error("the data could not be loaded: {0}")]
+    Unreadable(#[from] crate::data::DataError),
+    /// The data read now has another image size than the weights take.
+    #[error("the data loaded now has {now} inputs per image, the weights take {weights}")]
+    OtherSize {
+        /// Inputs per image of the data loaded now.
+        now: usize,
+        /// Inputs per image the weights take.
+        weights: usize,
+    },
+}
+
 /// The run's data loaded again from its settings, with the normalisation training fitted on
-/// it, for figures drawn from activations; why not, in words, when it cannot be loaded or
-/// its images do not have the `inputs` values per image the weights take.
+/// it, for figures drawn from activations; why not when it cannot be loaded or its images
+/// do not have the `inputs` values per image the weights take.
 fn reload_data(
     info: &RunInfo,
     inputs: usize,
-) -> Result<(crate::data::Splits, crate::data::Normalizer), String> {
+) -> Result<(crate::data::Splits, crate::data::Normalizer), ReloadError> {
     let config = &info.settings.start;
-    let data = crate::data::load(&config.data_request())
-        .map_err(|e| format!("the data could not be loaded: {e}"))?;
+    let data = crate::data::load(&config.data_request())?;
     if data.shape().dim() != inputs {
-        return Err(format!(
-            "the data loaded now has {} inputs per image, the weights take {inputs}",
-            data.shape().dim()
-        ));
+        return Err(ReloadError::OtherSize {
+            now: data.shape().dim(),
+            weights: inputs,
+        });
     }
     let norm = crate::data::Normalizer::fit(&data.train, config.preprocess);
     Ok((data, norm))
@@ -128,7 +144,7 @@ pub fn convnet_figures(info: &RunInfo, stack: Option<&Stack<f32>>) -> ConvNetFig
     };
     let (data, norm) = match reload_data(info, stack.input_shape().size()) {
         Ok(loaded) => loaded,
-        Err(why) => return ConvNetFigures::Unavailable(why),
+        Err(why) => return ConvNetFigures::Unavailable(why.to_string()),
     };
     ConvNetFigures::Drawn(crate::report::convnet::stack_figures(
         stack,
@@ -150,7 +166,7 @@ pub fn hidden_layer(info: &RunInfo, network: Option<&Network<f32>>) -> HiddenLay
     };
     let (data, norm) = match reload_data(info, net.input_dim()) {
         Ok(loaded) => loaded,
-        Err(why) => return HiddenLayer::Unavailable(why),
+        Err(why) => return HiddenLayer::Unavailable(why.to_string()),
     };
     match HiddenActivations::of(net, &norm, &data.val) {
         Some(acts) => HiddenLayer::Activations(acts),
