@@ -297,7 +297,7 @@ pub(crate) fn conv_forward(
     out: &mut [f32],
     parts: usize,
 ) {
-    let Some(width) = panel_width() else { return };
+    let width = panel_width().expect("SameConv::fits found AVX2 or AVX-512");
     let b = Panels::pack(weights.t(), width);
     conv_rows(g, padded, &b, bias, out, parts);
 }
@@ -324,7 +324,6 @@ fn conv_rows(
     };
     let tile = tile_rows();
     let chunk = positions.div_ceil(parts.max(1)).div_ceil(tile) * tile;
-    let base = padded.as_ptr() as usize;
     out[..positions * g.n]
         .par_chunks_mut(chunk.max(1) * g.n)
         .enumerate()
@@ -337,7 +336,7 @@ fn conv_rows(
                 let offset = (img * hp * wp + y * wp + x) * g.c;
                 // SAFETY: pos < positions, so the image and its k rows of k pixels from
                 // (y, x) lie inside the padded images (asserted above).
-                unsafe { (base as *const f32).add(offset) }
+                unsafe { padded.as_ptr().add(offset) }
             };
             let rows = out.len() / g.n;
             // SAFETY: every row start is inside `padded` with its k segments (see above).
@@ -356,7 +355,7 @@ pub(crate) fn conv_input_grad(
     d_input: &mut [f32],
     parts: usize,
 ) {
-    let Some(width) = panel_width() else { return };
+    let width = panel_width().expect("SameConv::fits found AVX2 or AVX-512");
     let t = g.transposed();
     pad_images(&t, d_out, scratch);
     // Row (dy, dx, j) of the turned filters, column ch: filter j's weight at (k−1−dy,
