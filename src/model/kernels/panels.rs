@@ -3,9 +3,16 @@
 //! its input gradient `δ · W`. A general GEMM (matrixmultiply) copies the many-row operand
 //! into its own layout first, one value at a time when that operand is row-major, as a patch
 //! matrix is: in the VGG-style net a quarter of the step went to that copy. Here only the
-//! small operand is packed, into panels a few registers wide; the rows are read where they
+//! small operand is packed, into panels two registers wide; the rows are read where they
 //! lie, one value at a time broadcast over a register, each load of a panel feeding MR
 //! multiply-adds.
+//!
+//! A stride-1 convolution goes further ([`conv_forward`], [`conv_weight_grad`],
+//! [`conv_input_grad`]): a row of its patch matrix is k stretches of k pixels × channels that
+//! lie contiguous in the zero-padded input, so the tiles read them there and no patch matrix
+//! (nine times the input for 3 × 3 filters) is written or read back from memory. On the
+//! 2-core AVX-512 Xeon the VGG-style net went from 679 images/s (matrixmultiply's AVX-512
+//! kernel) to ~770 with the panels and ~1,380 without the patch matrix.
 
 use ndarray::ArrayView2;
 
