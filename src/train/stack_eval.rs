@@ -6,7 +6,6 @@ use std::ops::Range;
 
 use ndarray::ArrayView2;
 
-use super::eval_parts::{EvalPart as Part, evaluation};
 use super::metrics::{Evaluation, TruthProbability};
 use crate::data::{ImageSet, Normalizer};
 use crate::model::LossKind;
@@ -32,6 +31,9 @@ pub(crate) fn eval_block(stack: &Stack<f32>) -> usize {
     let per_image = 4 * (maps + patches).max(1);
     (EVAL_BYTES / per_image).clamp(16, EVAL_BLOCK)
 }
+
+/// What one part of an evaluation adds up (the MLP's engine sums the same).
+type Part = super::eval_parts::EvalPart;
 
 /// Sums over the images `range` of `set`, in blocks, on the calling thread.
 fn evaluate_range(
@@ -93,5 +95,5 @@ pub fn evaluate_stack(
 ) -> Evaluation {
     let n = limit.map_or(set.len(), |l| l.min(set.len()));
     let parts = [evaluate_range(stack, normalizer, set, 0..n, loss)];
-    evaluation(parts, n, stack.classes(), lambda, stack.weight_norm_sq())
+    super::eval_parts::evaluation(parts, n, stack.classes(), lambda, stack.weight_norm_sq())
 }
