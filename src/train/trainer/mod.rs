@@ -22,7 +22,7 @@ use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::kernels::{self, FoldedWeights};
 use crate::model::loss::{Loss, probabilities};
 use crate::model::network::GradientUse;
-use crate::model::{Layer, LossKind, Network, Pass, Workspace};
+use crate::model::{Layer, LossKind, Network, Pass, Real, Workspace};
 
 /// Rows per block in the evaluation pass: the block's normalised pixels (≈400 KB) stay in cache.
 const EVAL_BLOCK: usize = 32;
@@ -111,6 +111,26 @@ pub struct EtaRamp {
     pub from_step: usize,
 }
 
+/// The MLP (a linear classifier with no `hidden` layer) `config` describes, for images of
+/// `inputs` values and `classes` classes, freshly initialised from `rng`.
+pub fn build_network<F: Real>(
+    config: &TrainConfig,
+    inputs: usize,
+    classes: usize,
+    rng: &mut SmallRng,
+) -> Network<F> {
+    Network::new(
+        inputs,
+        &config.hidden,
+        classes,
+        config.activation,
+        config.init,
+        config.sigma,
+        rng,
+    )
+    .with_batch_norm(config.batch_norm)
+}
+
 /// The forward pass of a training step: with inverted dropout at `rate` when it is above 0.
 fn training_pass(rate: f64, rng: &mut SmallRng) -> Pass<'_> {
     if rate > 0.0 {
@@ -163,16 +183,7 @@ impl Trainer {
             normalizer.unwrap_or_else(|| Arc::new(Normalizer::fit(&data.train, config.preprocess)));
         let mut rng = SmallRng::seed_from_u64(config.seed);
         let dim = data.shape().dim();
-        let net = Network::new(
-            dim,
-            &config.hidden,
-            data.num_classes(),
-            config.activation,
-            config.init,
-            config.sigma,
-            &mut rng,
-        )
-        .with_batch_norm(config.batch_norm);
+        let net = build_network(&config, dim, data.num_classes(), &mut rng);
         let ws = Workspace::new(&net, config.batch);
         let threads = config.threads.unwrap_or_else(default_threads);
         Ok(Trainer {
