@@ -249,38 +249,35 @@ fn numpy_available() -> bool {
     ok
 }
 
-/// A run trained on CIFAR-10 with `args` in a fresh temporary folder (kept while the
-/// first value lives), with the data's folder and the run's; `None` (the test skips) without
-/// CIFAR-10 or NumPy.
-fn cifar_run_for_numpy(args: &[&str]) -> Option<(tempfile::TempDir, String, PathBuf)> {
+/// A run trained on CIFAR-10 with `flags`, written as on a command line ("--hidden 30
+/// --layers patchify 4:4, relu": each flag's value is what follows it up to the next flag),
+/// in a fresh temporary folder (kept while the first value lives), with the data's folder
+/// and the run's; `None` (the test skips) without CIFAR-10 or NumPy.
+fn cifar_run_for_numpy(flags: &str) -> Option<(tempfile::TempDir, String, PathBuf)> {
     let cifar = cifar_dir()?;
     if !numpy_available() {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let cifar = cifar.to_str().unwrap().to_string();
-    let mut all = vec!["--data", &cifar];
-    all.extend_from_slice(args);
+    let mut all = vec!["--data".to_string(), cifar.clone()];
+    for part in flags.split("--").map(str::trim).filter(|p| !p.is_empty()) {
+        let (flag, value) = part.split_once(' ').unwrap_or((part, ""));
+        all.push(format!("--{flag}"));
+        if !value.is_empty() {
+            all.push(value.trim().to_string());
+        }
+    }
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
     let run_dir = train_run(&dir.path().join("runs"), &all);
     Some((dir, cifar, run_dir))
 }
 
 #[test]
 fn numpy_reproduces_the_test_accuracy_from_the_npz() {
-    let Some((_dir, cifar, run_dir)) = cifar_run_for_numpy(&[
-        "--train-limit",
-        "2000",
-        "--hidden",
-        "30",
-        "--activation",
-        "tanh",
-        "--init",
-        "xavier",
-        "--eta",
-        "0.01",
-        "--epochs",
-        "2",
-    ]) else {
+    let flags = "--train-limit 2000 --hidden 30 --activation tanh --init xavier --eta 0.01 \
+                 --epochs 2";
+    let Some((_dir, cifar, run_dir)) = cifar_run_for_numpy(flags) else {
         return;
     };
     let (_, accuracy) = eval_accuracy(&run_dir);
@@ -291,20 +288,9 @@ fn numpy_reproduces_the_test_accuracy_from_the_npz() {
 /// CIFAR-10) runs in the README's NumPy lines to the test accuracy `trainviz eval` reports.
 #[test]
 fn numpy_reproduces_a_convnets_test_accuracy_from_the_npz() {
-    let Some((_dir, cifar, run_dir)) = cifar_run_for_numpy(&[
-        "--train-limit",
-        "5000",
-        "--layers",
-        "patchify 4:4, relu, dense 10, relu",
-        "--init",
-        "he",
-        "--lambda",
-        "0.003",
-        "--eta",
-        "0.05",
-        "--epochs",
-        "2",
-    ]) else {
+    let flags = "--train-limit 5000 --layers patchify 4:4, relu, dense 10, relu --init he \
+                 --lambda 0.003 --eta 0.05 --epochs 2";
+    let Some((_dir, cifar, run_dir)) = cifar_run_for_numpy(flags) else {
         return;
     };
     let (stdout, printed) = eval_accuracy(&run_dir);
