@@ -871,6 +871,10 @@ pub fn code_names() -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// A case of a refused setting: what it changes in the default settings, and what the
+    /// error names.
+    type Refused = (fn(&mut TrainConfig), &'static str);
+
     #[test]
     fn layers_parse_and_do_not_mix_with_the_mlp_settings() {
         let ok = TrainConfig {
@@ -917,8 +921,7 @@ mod tests {
 
     #[test]
     fn out_of_range_values_name_the_setting() {
-        // Each case: what it changes in the default settings, and the setting named.
-        let bad: [(fn(&mut TrainConfig), &str); 9] = [
+        let bad: [Refused; 9] = [
             (|c| c.batch = 0, "batch"),
             (|c| c.eta = -1.0, "eta"),
             (|c| c.flip = 2.0, "flip"),
@@ -999,8 +1002,7 @@ mod tests {
     /// Wrong values of the new settings are named with the value and what is allowed.
     #[test]
     fn new_settings_validate_with_clear_messages() {
-        // Each case: what it changes in the default settings, and the message.
-        let cases: [(fn(&mut TrainConfig), &str); 5] = [
+        let cases: [Refused; 5] = [
             (
                 |c| c.label_smoothing = 1.0,
                 "label_smoothing = 1 is out of range: 0 to 0.99",
