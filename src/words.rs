@@ -18,6 +18,15 @@ pub trait Words: Copy + PartialEq + 'static {
     fn explain(self) -> &'static str;
 }
 
+/// The name of class `k` as the user reads it: its name in `names` (the data set's class
+/// names), or "class k" where the data set names none.
+pub fn class_name(names: &[String], k: usize) -> String {
+    names
+        .get(k)
+        .cloned()
+        .unwrap_or_else(|| format!("class {k}"))
+}
+
 impl Words for LossKind {
     fn all() -> &'static [Self] {
         &LossKind::ALL

@@ -8,6 +8,7 @@ use super::lr_range::LrRangeArgs;
 use super::table::TableArgs;
 
 use super::embed::EmbedArgs;
+use super::figure_size::FigureSizeArgs;
 use super::flags::TrainArgs;
 
 /// trainviz: watch a classifier learn. Without a subcommand, opens the window.
@@ -41,12 +42,9 @@ pub enum CliCommand {
         /// numbers per layer).
         #[arg(long, requires = "out")]
         figures: bool,
-        /// Width of PNG figures, inches.
-        #[arg(long, default_value_t = 6.4)]
-        figure_width: f64,
-        /// Resolution of PNG figures, dots per inch.
-        #[arg(long, default_value_t = 300.0)]
-        dpi: f64,
+        /// The PNG figures' size.
+        #[command(flatten)]
+        figure: FigureSizeArgs,
         /// Where runs are saved (default: $TRAINVIZ_RUNS or runs/).
         #[arg(long)]
         runs: Option<PathBuf>,
@@ -77,12 +75,9 @@ pub enum CliCommand {
         /// Folder for the report (default: report/ in the run's folder).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Width of PNG figures, inches.
-        #[arg(long, default_value_t = 6.4)]
-        figure_width: f64,
-        /// Resolution of PNG figures, dots per inch.
-        #[arg(long, default_value_t = 300.0)]
-        dpi: f64,
+        /// The PNG figures' size.
+        #[command(flatten)]
+        figure: FigureSizeArgs,
     },
     /// Evaluate a saved run's weights on the test set.
     Eval {

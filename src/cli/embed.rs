@@ -6,8 +6,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use super::figure_size::FigureSizeArgs;
 use crate::data::{self, Normalizer};
-use crate::report::PngSize;
 
 use super::flags::TrainArgs;
 use super::flags::by_name;
@@ -32,12 +32,9 @@ pub struct EmbedArgs {
     /// Folder for embedding.png, embedding.svg and embedding.csv.
     #[arg(long)]
     pub out: PathBuf,
-    /// Width of the PNG, inches.
-    #[arg(long, default_value_t = 6.4)]
-    pub figure_width: f64,
-    /// Resolution of the PNG, dots per inch.
-    #[arg(long, default_value_t = 300.0)]
-    pub dpi: f64,
+    /// The PNG's size.
+    #[command(flatten)]
+    pub figure: FigureSizeArgs,
     /// Also run the exact O(n²) t-SNE on the same points (at most 5,000) and print the
     /// share of 10 nearest neighbours each layout keeps, and both times.
     #[arg(long)]
@@ -49,11 +46,7 @@ pub struct EmbedArgs {
 /// against the exact method).
 pub(super) fn embed_cmd(e: &EmbedArgs, global: &TrainArgs) -> Result<()> {
     use crate::train::analysis::{self, MAX_EMBEDDING_POINTS, Projection};
-    let size = PngSize {
-        width_inches: e.figure_width,
-        dpi: e.dpi,
-    };
-    size.validate()?;
+    let size = e.figure.size()?;
     if e.compare_exact && e.method != Projection::Tsne {
         bail!("--compare-exact compares two t-SNE methods: use it with --method tsne");
     }

@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::TrainArgs;
-use crate::report::{PngSize, export_figure};
+use super::figure_size::FigureSizeArgs;
+use crate::report::export_figure;
 use crate::train::divergence::plain_number;
 use crate::train::lr_range::{self, RangeSettings};
 
@@ -32,12 +33,9 @@ pub struct LrRangeArgs {
     /// Folder for lr_range.png, lr_range.svg and lr_range.csv.
     #[arg(long)]
     pub out: PathBuf,
-    /// Width of the PNG, inches.
-    #[arg(long, default_value_t = 6.4)]
-    pub figure_width: f64,
-    /// Resolution of the PNG, dots per inch.
-    #[arg(long, default_value_t = 300.0)]
-    pub dpi: f64,
+    /// The PNG's size.
+    #[command(flatten)]
+    pub figure: FigureSizeArgs,
 }
 
 /// Runs the test, writes its figure and prints the suggested bounds.
@@ -49,11 +47,7 @@ pub fn lr_range_cmd(a: &LrRangeArgs) -> Result<()> {
         steps: a.steps,
     };
     settings.validate()?;
-    let size = PngSize {
-        width_inches: a.figure_width,
-        dpi: a.dpi,
-    };
-    size.validate()?;
+    let size = a.figure.size()?;
     let data = Arc::new(
         crate::data::load(&config.data_request())
             .context("cannot load the data for the range test")?,

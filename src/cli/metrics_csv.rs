@@ -2,6 +2,8 @@
 
 use anyhow::Result;
 
+use crate::train::steps::PointScores;
+
 /// The header of `metrics.csv`: one row per evaluation, at an epoch's end (`epoch` whole)
 /// or, with `--eval-every`, within an epoch (`epoch` with its fraction); `step` is the
 /// update steps done then.
@@ -25,43 +27,46 @@ pub(super) const METRICS_HEADER: [&str; 14] = [
 /// One epoch's row of `metrics.csv`, with the live settings in force.
 pub(super) fn metrics_row(m: &crate::train::EpochMetrics) -> Vec<String> {
     let live = m.live;
-    vec![
+    let mut row = vec![
         m.epoch.to_string(),
         m.eta.to_string(),
         m.lambda.to_string(),
         live.map_or_else(String::new, |l| l.batch.to_string()),
         live.map_or_else(String::new, |l| crate::train::record::key_of(&l.loss)),
         live.map_or_else(String::new, |l| l.decay.to_string()),
-        m.train.loss.to_string(),
-        m.train.cost.to_string(),
-        m.train.accuracy.to_string(),
-        m.val.loss.to_string(),
-        m.val.cost.to_string(),
-        m.val.accuracy.to_string(),
-        m.seconds.to_string(),
-        m.step.to_string(),
+    ];
+    row.extend(score_cells((&m.train).into(), (&m.val).into()));
+    row.extend([m.seconds.to_string(), m.step.to_string()]);
+    row
+}
+
+/// The `train_loss` to `val_acc` cells of a row.
+fn score_cells(train: PointScores, val: PointScores) -> [String; 6] {
+    [
+        train.loss,
+        train.cost,
+        train.accuracy,
+        val.loss,
+        val.cost,
+        val.accuracy,
     ]
+    .map(|v| v.to_string())
 }
 
 /// The row of an evaluation within an epoch (no seconds: the epoch's own row has them).
 pub(super) fn point_row(p: &crate::train::steps::EvalPoint) -> Vec<String> {
     let live = p.live;
-    vec![
+    let mut row = vec![
         p.epoch.to_string(),
         p.eta.to_string(),
         live.lambda.to_string(),
         live.batch.to_string(),
         crate::train::record::key_of(&live.loss),
         live.decay.to_string(),
-        p.train.loss.to_string(),
-        p.train.cost.to_string(),
-        p.train.accuracy.to_string(),
-        p.val.loss.to_string(),
-        p.val.cost.to_string(),
-        p.val.accuracy.to_string(),
-        String::new(),
-        p.step.to_string(),
-    ]
+    ];
+    row.extend(score_cells(p.train, p.val));
+    row.extend([String::new(), p.step.to_string()]);
+    row
 }
 
 /// `metrics.csv` of these epochs and of the evaluations within them, in step order.

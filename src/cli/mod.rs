@@ -6,8 +6,6 @@ pub mod stack;
 
 use anyhow::Result;
 
-use crate::report::PngSize;
-
 mod lr_range;
 mod table;
 
@@ -19,6 +17,7 @@ mod bench;
 mod download;
 mod embed;
 mod eval;
+mod figure_size;
 mod flags;
 mod gradcheck;
 mod metrics_csv;
@@ -33,6 +32,7 @@ use download::download_cmd;
 pub use embed::EmbedArgs;
 use embed::embed_cmd;
 use eval::eval_cmd;
+pub use figure_size::FigureSizeArgs;
 pub use flags::TrainArgs;
 use gradcheck::gradcheck_cmd;
 use sweep::sweep_cmd;
@@ -43,17 +43,8 @@ pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
     match command {
         CliCommand::Sweep { runs, point, list } => sweep_cmd(global, runs, point, list),
         CliCommand::Eval { run } => eval_cmd(&run),
-        CliCommand::Report {
-            run,
-            out,
-            figure_width,
-            dpi,
-        } => {
-            let size = PngSize {
-                width_inches: figure_width,
-                dpi,
-            };
-            size.validate()?;
+        CliCommand::Report { run, out, figure } => {
+            let size = figure.size()?;
             let out = out.unwrap_or_else(|| run.join("report"));
             let files = crate::runs::report::export_saved_report(
                 &run,
@@ -79,19 +70,12 @@ pub fn run(command: CliCommand, global: &TrainArgs) -> Result<()> {
             args,
             out,
             figures,
-            figure_width,
-            dpi,
+            figure,
             runs,
             no_save,
         } => {
             let config = args.resolve()?;
-            let figures = figures.then_some(PngSize {
-                width_inches: figure_width,
-                dpi,
-            });
-            if let Some(size) = &figures {
-                size.validate()?;
-            }
+            let figures = if figures { Some(figure.size()?) } else { None };
             let runs = (!no_save).then(|| runs.unwrap_or_else(crate::runs::default_runs_dir));
             train(config, out.as_deref(), true, figures, runs).map(|_| ())
         }

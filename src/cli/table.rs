@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Args;
 
+use super::figure_size::FigureSizeArgs;
+use crate::report::export_figure;
 use crate::report::table::{TableRun, runs_table};
-use crate::report::{PngSize, export_figure};
 use crate::runs::SavedRun;
 
 /// Options of `trainviz table`.
@@ -23,21 +24,14 @@ pub struct TableArgs {
     /// run.
     #[arg(long)]
     pub templates: bool,
-    /// Width of the PNG, inches.
-    #[arg(long, default_value_t = 6.4)]
-    pub figure_width: f64,
-    /// Resolution of the PNG, dots per inch.
-    #[arg(long, default_value_t = 300.0)]
-    pub dpi: f64,
+    /// The PNG's size.
+    #[command(flatten)]
+    pub figure: FigureSizeArgs,
 }
 
 /// Writes the table (and the templates figure) and prints the Markdown table.
 pub fn table_cmd(a: &TableArgs) -> Result<()> {
-    let size = PngSize {
-        width_inches: a.figure_width,
-        dpi: a.dpi,
-    };
-    size.validate()?;
+    let size = a.figure.size()?;
     let mut runs = Vec::new();
     for dir in &a.runs {
         match SavedRun::load(dir) {

@@ -3,7 +3,7 @@
 //! class (a linear classifier's weight rows) or per most important first-layer unit (an
 //! MLP's).
 
-use super::figures::Figure;
+use super::figures::{Figure, template_caption};
 use super::svg::{self, Anchor, Canvas};
 use crate::data::ImageShape;
 use crate::model::Network;
@@ -37,20 +37,9 @@ pub fn template_row(
     if pictures.is_empty() {
         return None;
     }
-    let linear = net.layers.len() == 1;
     let pictures = pictures
         .into_iter()
-        .map(|(unit, p)| {
-            let caption = if linear {
-                class_names
-                    .get(unit)
-                    .cloned()
-                    .unwrap_or_else(|| format!("class {unit}"))
-            } else {
-                format!("unit {unit}")
-            };
-            (caption, p)
-        })
+        .map(|(unit, p)| (template_caption(net, class_names, unit), p))
         .collect();
     Some(TemplateRow { label, pictures })
 }

@@ -10,6 +10,7 @@ use crate::model::stack::Stack;
 use crate::model::stack_views::{self, LayerFilters, LayerMaps};
 use crate::model::templates::RgbPicture;
 use crate::train::RunInfo;
+use crate::words::class_name;
 
 /// Most filters of one layer a figure shows (a wide layer's first ones; the CSV has all).
 const MAX_FILTERS: usize = 64;
@@ -146,10 +147,7 @@ pub fn feature_maps(
                     .enumerate()
                     .max_by(|a, b| a.1.total_cmp(b.1))
                     .map_or(0, |(k, _)| k);
-                let class = class_names
-                    .get(best)
-                    .cloned()
-                    .unwrap_or_else(|| format!("class {best}"));
+                let class = class_name(class_names, best);
                 format!("{}. scores: {class} highest", l.layer + 1)
             } else {
                 format!("{}. {} ({} units)", l.layer + 1, l.name, values.len())
@@ -240,10 +238,7 @@ pub fn stack_figures(
                 .collect(),
         };
         let label = usize::from(val.labels[image]);
-        let class = class_names
-            .get(label)
-            .cloned()
-            .unwrap_or_else(|| format!("class {label}"));
+        let class = class_name(class_names, label);
         let caption = format!("validation image {} ({class})", image + 1);
         out.push(feature_maps(&picture, &caption, &maps, class_names, run));
     }

@@ -10,7 +10,7 @@ use crate::model::{LossKind, Network};
 use crate::train::analysis;
 use crate::train::metrics::TRUTH_BINS;
 use crate::train::{EpochMetrics, Evaluation, Histogram, RunInfo};
-use crate::words::Words;
+use crate::words::{Words, class_name};
 
 /// Most first-layer units an MLP's template figure shows.
 const MAX_TEMPLATE_UNITS: usize = 20;
@@ -376,12 +376,7 @@ pub fn predictions(
     shape: ImageShape,
     class_names: &[String],
 ) -> Figure {
-    let name = |c: u8| {
-        class_names
-            .get(usize::from(c))
-            .cloned()
-            .unwrap_or_else(|| format!("class {c}"))
-    };
+    let name = |c: u8| class_name(class_names, usize::from(c));
     let tiles: Vec<Tile> = shown
         .iter()
         .map(|(p, rgb)| Tile {
@@ -515,14 +510,7 @@ pub fn confusion(
 
 /// Class names, or "class i" where there are fewer names than classes.
 fn padded_names(names: &[String], k: usize) -> Vec<String> {
-    (0..k)
-        .map(|i| {
-            names
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| format!("class {i}"))
-        })
-        .collect()
+    (0..k).map(|i| class_name(names, i)).collect()
 }
 
 /// Accuracy per class on each named set.
@@ -709,6 +697,17 @@ pub fn truth_probability(
     )
 }
 
+/// The caption of template `unit` of `net` (see [`crate::model::templates::templates`]): a
+/// linear classifier's weight rows are its classes, by name; an MLP's pictures are
+/// first-layer units ("unit 7").
+pub(super) fn template_caption(net: &Network<f32>, class_names: &[String], unit: usize) -> String {
+    if net.layers.len() == 1 {
+        class_name(class_names, unit)
+    } else {
+        format!("unit {unit}")
+    }
+}
+
 /// The class templates (a linear classifier's weight rows, or an MLP's most important
 /// first-layer units) as a labelled grid.
 pub fn templates(
@@ -722,20 +721,10 @@ pub fn templates(
         return None;
     }
     let linear = net.layers.len() == 1;
-    let label = |unit: usize| {
-        if linear {
-            class_names
-                .get(unit)
-                .cloned()
-                .unwrap_or_else(|| format!("class {unit}"))
-        } else {
-            format!("unit {unit}")
-        }
-    };
     let tiles: Vec<Tile> = pictures
         .iter()
         .map(|(unit, p)| Tile {
-            label: label(*unit),
+            label: template_caption(net, class_names, *unit),
             width: p.width,
             height: p.height,
             rgb: p.pixels.iter().flatten().copied().collect(),

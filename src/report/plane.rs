@@ -9,7 +9,7 @@ use crate::data::Normalizer;
 use crate::data::plane::{EXTENT, Feature, PlanePoint, PlanePoints};
 use crate::model::{LossKind, Network};
 use crate::train::plane::{PlaneMaps, maps};
-use crate::words::Words;
+use crate::words::{Words, class_name};
 
 /// Cells per side of the decision boundary's map.
 const BOUNDARY_SIDE: usize = 80;
@@ -393,10 +393,7 @@ fn network_columns(
     columns.push(
         (0..m.classes)
             .map(|k| {
-                let name = class_names
-                    .get(k)
-                    .cloned()
-                    .unwrap_or_else(|| format!("class {k}"));
+                let name = class_name(class_names, k);
                 let cells = (0..m.side * m.side)
                     .map(|i| toward_white(class_rgb(k), m.probs[i * m.classes + k]))
                     .collect();

@@ -29,7 +29,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array1;
-use ndarray_npy::NpzWriter;
+use ndarray_npy::{NpzWriter, WriteNpyExt};
 use thiserror::Error;
 
 use super::{RunError, SavedRun};
@@ -82,6 +82,70 @@ fn preprocess_name(p: Preprocess) -> &'static str {
     }
 }
 
+/// An archive being assembled in memory, for the file `path` (which its errors name).
+struct Archive<'a> {
+    npz: NpzWriter<Cursor<Vec<u8>>>,
+    path: &'a Path,
+}
+
+impl<'a> Archive<'a> {
+    /// An empty archive for a model of `inputs` inputs per image normalised by `norm`
+    /// (refused when the two differ).
+    fn new(path: &'a Path, inputs: usize, norm: &Normalizer) -> Result<Self, NpzError> {
+        if norm.dim() != inputs {
+            return Err(NpzError::Mismatch(format!(
+                "{inputs} inputs, {} normalised dimensions",
+                norm.dim()
+            )));
+        }
+        Ok(Archive {
+            npz: NpzWriter::new(Cursor::new(Vec::new())),
+            path,
+        })
+    }
+
+    /// Adds `array` as `name`.
+    fn add(
+        &mut self,
+        name: impl Into<String>,
+        array: &(impl WriteNpyExt + ?Sized),
+    ) -> Result<(), NpzError> {
+        self.npz
+            .add_array(name, array)
+            .map_err(|e| NpzError::Encode {
+                path: self.path.to_path_buf(),
+                problem: e.to_string(),
+            })
+    }
+
+    /// Adds what every archive ends with (`mean`, `scale`, the model in words as
+    /// `described.0`, `preprocess` and `class_names`; see the module's doc) and returns the
+    /// archive's bytes.
+    fn finish(
+        mut self,
+        norm: &Normalizer,
+        described: (&str, &str),
+        preprocess: Preprocess,
+        class_names: &[String],
+    ) -> Result<Vec<u8>, NpzError> {
+        self.add("mean", &Array1::from(norm.mean.clone()))?;
+        self.add("scale", &Array1::from(norm.scale.clone()))?;
+        let bytes = |s: &str| Array1::from(s.as_bytes().to_vec());
+        for (name, a) in [
+            (described.0, bytes(described.1)),
+            ("preprocess", bytes(preprocess_name(preprocess))),
+            ("class_names", bytes(&class_names.join("\n"))),
+        ] {
+            self.add(name, &a)?;
+        }
+        let cursor = self.npz.finish().map_err(|e| NpzError::Encode {
+            path: self.path.to_path_buf(),
+            problem: e.to_string(),
+        })?;
+        Ok(cursor.into_inner())
+    }
+}
+
 /// The `.npz` archive of `net` with its normalisation, as bytes.
 pub fn npz_bytes(
     net: &Network<f32>,
@@ -90,42 +154,13 @@ pub fn npz_bytes(
     class_names: &[String],
     path: &Path,
 ) -> Result<Vec<u8>, NpzError> {
-    let encode = |e: &dyn std::fmt::Display| NpzError::Encode {
-        path: path.to_path_buf(),
-        problem: e.to_string(),
-    };
-    if norm.dim() != net.input_dim() {
-        return Err(NpzError::Mismatch(format!(
-            "{} inputs, {} normalised dimensions",
-            net.input_dim(),
-            norm.dim()
-        )));
-    }
-    let mut npz = NpzWriter::new(Cursor::new(Vec::new()));
+    let mut npz = Archive::new(path, net.input_dim(), norm)?;
     for (l, layer) in net.layers.iter().enumerate() {
-        npz.add_array(format!("W{}", l + 1), &layer.weights)
-            .map_err(|e| encode(&e))?;
-        npz.add_array(format!("b{}", l + 1), &layer.bias)
-            .map_err(|e| encode(&e))?;
+        npz.add(format!("W{}", l + 1), &layer.weights)?;
+        npz.add(format!("b{}", l + 1), &layer.bias)?;
     }
-    let bytes = |s: &str| Array1::from(s.as_bytes().to_vec());
-    let arrays = [
-        ("mean", Array1::from(norm.mean.clone())),
-        ("scale", Array1::from(norm.scale.clone())),
-    ];
-    for (name, a) in &arrays {
-        npz.add_array(*name, a).map_err(|e| encode(&e))?;
-    }
-    let texts = [
-        ("activation", bytes(activation_name(net.activation))),
-        ("preprocess", bytes(preprocess_name(preprocess))),
-        ("class_names", bytes(&class_names.join("\n"))),
-    ];
-    for (name, a) in &texts {
-        npz.add_array(*name, a).map_err(|e| encode(&e))?;
-    }
-    let cursor = npz.finish().map_err(|e| encode(&e))?;
-    Ok(cursor.into_inner())
+    let activation = ("activation", activation_name(net.activation));
+    npz.finish(norm, activation, preprocess, class_names)
 }
 
 /// The `.npz` archive of a layer stack with its normalisation, as bytes (see the module's
@@ -137,27 +172,14 @@ pub fn stack_npz_bytes(
     class_names: &[String],
     path: &Path,
 ) -> Result<Vec<u8>, NpzError> {
-    let encode = |e: &dyn std::fmt::Display| NpzError::Encode {
-        path: path.to_path_buf(),
-        problem: e.to_string(),
-    };
     let input = stack.input_shape();
-    if norm.dim() != input.size() {
-        return Err(NpzError::Mismatch(format!(
-            "{} inputs, {} normalised dimensions",
-            input.size(),
-            norm.dim()
-        )));
-    }
-    let mut npz = NpzWriter::new(Cursor::new(Vec::new()));
+    let mut npz = Archive::new(path, input.size(), norm)?;
     for (i, layer) in stack.layers.iter().enumerate() {
         let i = i + 1;
         match layer {
             StackLayer::Linear { weights, bias } => {
-                npz.add_array(format!("W{i}"), weights)
-                    .map_err(|e| encode(&e))?;
-                npz.add_array(format!("b{i}"), bias)
-                    .map_err(|e| encode(&e))?;
+                npz.add(format!("W{i}"), weights)?;
+                npz.add(format!("b{i}"), bias)?;
             }
             StackLayer::Bn(bn) => {
                 for (name, a) in [
@@ -166,32 +188,16 @@ pub fn stack_npz_bytes(
                     ("mean", &bn.mean),
                     ("var", &bn.var),
                 ] {
-                    npz.add_array(format!("{name}{i}"), a)
-                        .map_err(|e| encode(&e))?;
+                    npz.add(format!("{name}{i}"), a)?;
                 }
             }
             StackLayer::Fixed => {}
         }
     }
     let shape = Array1::from(vec![input.h as i64, input.w as i64, input.c as i64]);
-    npz.add_array("shape", &shape).map_err(|e| encode(&e))?;
-    for (name, a) in [
-        ("mean", Array1::from(norm.mean.clone())),
-        ("scale", Array1::from(norm.scale.clone())),
-    ] {
-        npz.add_array(name, &a).map_err(|e| encode(&e))?;
-    }
-    let bytes = |s: &str| Array1::from(s.as_bytes().to_vec());
+    npz.add("shape", &shape)?;
     let layers = crate::model::layers::to_text(&stack.specs[..stack.specs.len() - 1]);
-    for (name, a) in [
-        ("layers", bytes(&layers)),
-        ("preprocess", bytes(preprocess_name(preprocess))),
-        ("class_names", bytes(&class_names.join("\n"))),
-    ] {
-        npz.add_array(name, &a).map_err(|e| encode(&e))?;
-    }
-    let cursor = npz.finish().map_err(|e| encode(&e))?;
-    Ok(cursor.into_inner())
+    npz.finish(norm, ("layers", &layers), preprocess, class_names)
 }
 
 /// Writes the saved run's weights and normalisation to `out` as `.npz`. The normalisation

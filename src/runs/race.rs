@@ -569,6 +569,21 @@ mod tests {
         }
     }
 
+    /// Races `base` under each of `optimizers` (as the `optimizer` values are written),
+    /// saving the runs under `root`; every event the race sent.
+    fn race_optimizers(base: &TrainConfig, optimizers: &str, root: &Path) -> Vec<RaceEvent> {
+        let vary = vec![(
+            "optimizer".to_string(),
+            parse_values("optimizer", optimizers).unwrap(),
+        )];
+        let v = variants(base, &vary).unwrap();
+        let events = Mutex::new(Vec::new());
+        run(&v, Some(root), &AtomicBool::new(false), &|e| {
+            events.lock().unwrap().push(e)
+        });
+        events.into_inner().unwrap()
+    }
+
     /// Three optimisers on the synthetic set, side by side, each saved as a run.
     #[test]
     fn a_race_trains_every_variant_and_saves_it() {
@@ -580,17 +595,8 @@ mod tests {
             eta: 0.01,
             ..Default::default()
         };
-        let vary = vec![(
-            "optimizer".to_string(),
-            parse_values("optimizer", "sgd, momentum, adam").unwrap(),
-        )];
-        let v = variants(&base, &vary).unwrap();
         let root = tempfile::tempdir().unwrap();
-        let events = Mutex::new(Vec::new());
-        run(&v, Some(root.path()), &AtomicBool::new(false), &|e| {
-            events.lock().unwrap().push(e)
-        });
-        let events = events.into_inner().unwrap();
+        let events = race_optimizers(&base, "sgd, momentum, adam", root.path());
         let epochs = events
             .iter()
             .filter(|e| matches!(e, RaceEvent::Epoch { .. }))
@@ -624,17 +630,8 @@ mod tests {
             eta: 0.01,
             ..Default::default()
         };
-        let vary = vec![(
-            "optimizer".to_string(),
-            parse_values("optimizer", "sgd, adam").unwrap(),
-        )];
-        let v = variants(&base, &vary).unwrap();
         let root = tempfile::tempdir().unwrap();
-        let events = Mutex::new(Vec::new());
-        run(&v, Some(root.path()), &AtomicBool::new(false), &|e| {
-            events.lock().unwrap().push(e)
-        });
-        let events = events.into_inner().unwrap();
+        let events = race_optimizers(&base, "sgd, adam", root.path());
         let failed: Vec<_> = events
             .iter()
             .filter(|e| matches!(e, RaceEvent::Failed { .. }))

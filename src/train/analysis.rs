@@ -20,6 +20,7 @@ pub use stack_check::stack_gradient_check;
 pub use tsne::neighbour_preservation;
 
 use super::config::TrainConfig;
+use super::trainer::build_network;
 use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::gradcheck::{self, ParamCheck};
 use crate::model::loss::probabilities;
@@ -527,16 +528,7 @@ pub fn gradient_check(
     }
     let labels = &data.train.labels[..n.min(data.train.len())];
     let mut rng = SmallRng::seed_from_u64(config.seed);
-    let net = Network::<f64>::new(
-        d,
-        &config.hidden,
-        data.num_classes(),
-        config.activation,
-        config.init,
-        config.sigma,
-        &mut rng,
-    )
-    .with_batch_norm(config.batch_norm);
+    let net: Network<f64> = build_network(config, d, data.num_classes(), &mut rng);
     // Batch norm divides by each unit's spread over the batch, which is as small as the
     // weights (σ = 0.01): the cost bends on that scale in W, so the step must be well below
     // it (1e-4 errs by 1e-3), yet not so small that round-off shows (2e-6 errs by 2e-6).

@@ -871,6 +871,10 @@ pub fn code_names() -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// A case of a refused setting: what it changes in the default settings, and what the
+    /// error names.
+    type Refused = (fn(&mut TrainConfig), &'static str);
+
     #[test]
     fn layers_parse_and_do_not_mix_with_the_mlp_settings() {
         let ok = TrainConfig {
@@ -917,48 +921,20 @@ mod tests {
 
     #[test]
     fn out_of_range_values_name_the_setting() {
-        let bad = [
-            TrainConfig {
-                batch: 0,
-                ..Default::default()
-            },
-            TrainConfig {
-                eta: -1.0,
-                ..Default::default()
-            },
-            TrainConfig {
-                flip: 2.0,
-                ..Default::default()
-            },
-            TrainConfig {
-                hidden: vec![50, 0],
-                ..Default::default()
-            },
-            TrainConfig {
-                lambda: f64::NAN,
-                ..Default::default()
-            },
-            TrainConfig {
-                dropout: 1.0,
-                ..Default::default()
-            },
-            TrainConfig {
-                momentum: 1.5,
-                ..Default::default()
-            },
-            TrainConfig {
-                beta2: -0.1,
-                ..Default::default()
-            },
-            TrainConfig {
-                threads: Some(0),
-                ..Default::default()
-            },
+        let bad: [Refused; 9] = [
+            (|c| c.batch = 0, "batch"),
+            (|c| c.eta = -1.0, "eta"),
+            (|c| c.flip = 2.0, "flip"),
+            (|c| c.hidden = vec![50, 0], "hidden"),
+            (|c| c.lambda = f64::NAN, "lambda"),
+            (|c| c.dropout = 1.0, "dropout"),
+            (|c| c.momentum = 1.5, "momentum"),
+            (|c| c.beta2 = -0.1, "beta2"),
+            (|c| c.threads = Some(0), "threads"),
         ];
-        let names = [
-            "batch", "eta", "flip", "hidden", "lambda", "dropout", "momentum", "beta2", "threads",
-        ];
-        for (c, name) in bad.iter().zip(names) {
+        for (change, name) in bad {
+            let mut c = TrainConfig::default();
+            change(&mut c);
             let err = c.validate().unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");
             assert!(err.to_string().contains("range"), "{err}");
@@ -1026,47 +1002,31 @@ mod tests {
     /// Wrong values of the new settings are named with the value and what is allowed.
     #[test]
     fn new_settings_validate_with_clear_messages() {
-        let cases = [
+        let cases: [Refused; 5] = [
             (
-                TrainConfig {
-                    label_smoothing: 1.0,
-                    ..Default::default()
-                },
+                |c| c.label_smoothing = 1.0,
                 "label_smoothing = 1 is out of range: 0 to 0.99",
             ),
             (
-                TrainConfig {
-                    label_smoothing: 0.1,
-                    loss: LossKind::Svm,
-                    ..Default::default()
-                },
+                |c| (c.label_smoothing, c.loss) = (0.1, LossKind::Svm),
                 "label_smoothing = 0.1 is out of range: 0 with the SVM loss",
             ),
             (
-                TrainConfig {
-                    cycles: 3,
-                    ..Default::default()
-                },
+                |c| c.cycles = 3,
                 "cycles = 3 is out of range: 0 unless schedule = cyclic",
             ),
             (
-                TrainConfig {
-                    schedule: ScheduleKind::Cyclic,
-                    cycles: 40,
-                    cycle_growth: 2.0,
-                    ..Default::default()
-                },
+                |c| (c.schedule, c.cycles, c.cycle_growth) = (ScheduleKind::Cyclic, 40, 2.0),
                 "cycles = 40 is out of range: cycles of at most 1e8 steps in all",
             ),
             (
-                TrainConfig {
-                    translate: 17,
-                    ..Default::default()
-                },
+                |c| c.translate = 17,
                 "translate = 17 is out of range: 0 to 16",
             ),
         ];
-        for (c, want) in cases {
+        for (change, want) in cases {
+            let mut c = TrainConfig::default();
+            change(&mut c);
             let err = c.validate().unwrap_err().to_string();
             assert!(err.starts_with(want), "{err}");
         }

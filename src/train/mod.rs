@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod config;
 pub mod divergence;
+mod eval_parts;
 pub mod layer_health;
 pub mod learner;
 pub mod lr_range;
@@ -12,6 +13,7 @@ pub mod metrics;
 pub mod optimizer;
 pub mod plane;
 pub mod record;
+mod run_progress;
 pub mod schedule;
 pub mod session;
 pub mod stack_eval;

@@ -30,12 +30,8 @@ pub(crate) fn eval_block(stack: &Stack<f32>) -> usize {
     (EVAL_BYTES / per_image).clamp(16, EVAL_BLOCK)
 }
 
-/// What one part of an evaluation adds up.
-struct Part {
-    loss_sum: f64,
-    confusion: Vec<u32>,
-    truth: TruthProbability,
-}
+/// What one part of an evaluation adds up (the MLP's engine sums the same).
+type Part = super::eval_parts::EvalPart;
 
 /// Sums over the images `range` of `set`, in blocks, on the calling thread.
 fn evaluate_range(
@@ -98,29 +94,6 @@ pub fn evaluate_stack(
     lambda: f64,
 ) -> Evaluation {
     let n = limit.map_or(set.len(), |l| l.min(set.len()));
-    let classes = stack.classes();
     let parts = [evaluate_range(stack, normalizer, set, 0..n, loss)];
-    let mut confusion = vec![0u32; classes * classes];
-    let mut truth_probability = TruthProbability::default();
-    let mut loss_sum = 0.0;
-    for part in parts {
-        loss_sum += part.loss_sum;
-        for (a, b) in confusion.iter_mut().zip(part.confusion) {
-            *a += b;
-        }
-        truth_probability.merge(&part.truth);
-    }
-    let correct: u64 = (0..classes)
-        .map(|k| u64::from(confusion[k * classes + k]))
-        .sum();
-    let count = n.max(1) as f64;
-    let mean_loss = loss_sum / count;
-    Evaluation {
-        loss: mean_loss,
-        cost: mean_loss + lambda * stack.weight_norm_sq(),
-        accuracy: correct as f64 / count,
-        count: n,
-        confusion,
-        truth_probability,
-    }
+    super::eval_parts::evaluation(parts, n, stack.classes(), lambda, stack.weight_norm_sq())
 }

@@ -8,16 +8,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
-use super::metrics::{
-    EpochMetrics, Evaluation, Histogram, LayerStats, OptimizerSwitch, Summary, median,
-};
+use super::metrics::{EpochMetrics, Evaluation, Histogram, LayerStats, Summary};
 use super::optimizer::Optimizer;
 use super::record::{RunSettings, SettingChange};
-use super::schedule::{cycle_epochs, cycle_steps, learning_rate};
+use super::run_progress::{LiveChange, RunProgress, plan_epochs, steps_within};
 use super::stack_eval::evaluate_stack;
 use super::stack_health;
 use super::steps::EvalPoint;
@@ -80,10 +77,9 @@ pub fn build_stack(
 
 /// A layer-stack run in progress.
 pub struct StackTrainer {
-    /// The starting settings and every change since (as [`super::Trainer`] keeps them).
-    settings: RunSettings,
-    /// The last change's values, kept apart so a step need not search.
-    live: LiveParams,
+    /// The record of settings, the pass over the training set, counts, timings and history
+    /// (as [`super::Trainer`] keeps them).
+    progress: RunProgress,
     data: Arc<Splits>,
     normalizer: Arc<Normalizer>,
     /// Bytes that pixels shifted in by a translation take.
@@ -95,24 +91,11 @@ pub struct StackTrainer {
     optimizer: Optimizer,
     batch_labels: Vec<u8>,
     batch_augments: Vec<Augment>,
-    order: Vec<usize>,
-    cursor: usize,
-    epochs_done: usize,
-    steps_done: usize,
-    /// Steps done when the last epoch was closed by [`Self::finish_epoch`].
-    steps_at_epoch_end: usize,
     rng: SmallRng,
     threads: usize,
     pool: Arc<rayon::ThreadPool>,
     /// Per-thread buffers of [`Self::shared_step`], made on first use.
     shares: Vec<BatchShare>,
-    /// Time spent in this epoch's steps so far.
-    epoch_active: Duration,
-    epoch_seconds: Vec<f64>,
-    history: Vec<EpochMetrics>,
-    last_eta: f64,
-    /// Optimiser changes since the last finished epoch.
-    optimizer_switches: Vec<OptimizerSwitch>,
 }
 
 impl StackTrainer {
@@ -123,23 +106,8 @@ impl StackTrainer {
         data: Arc<Splits>,
         normalizer: Option<Arc<Normalizer>>,
     ) -> Result<Self, ConfigError> {
-        config.validate()?;
-        let mut config = config;
         let n = data.train.len();
-        if let Some(epochs) = cycle_epochs(&config, n.div_ceil(config.batch)) {
-            // The run ends with its last cycle: plan the epochs that takes.
-            super::config::EPOCHS
-                .check(epochs as f64)
-                .map_err(|_| ConfigError::OutOfRange {
-                    name: "cycles",
-                    value: config.cycles.to_string(),
-                    allowed: format!(
-                        "cycles that fit in {} epochs of {n} training images (these take {epochs})",
-                        super::config::EPOCHS.max
-                    ),
-                })?;
-            config.epochs = epochs;
-        }
+        let config = plan_epochs(config, n)?;
         let mut rng = SmallRng::seed_from_u64(config.seed);
         let stack = build_stack(&config, &data, &mut rng)?;
         let normalizer =
@@ -151,23 +119,12 @@ impl StackTrainer {
             optimizer: Optimizer::new(config.optimizer_settings()),
             batch_labels: vec![0; config.batch],
             batch_augments: vec![Augment::default(); config.batch],
-            order: (0..n).collect(),
-            cursor: n,
-            epochs_done: 0,
-            steps_done: 0,
-            steps_at_epoch_end: 0,
             rng,
             threads,
             pool: super::trainer::pool_with(threads),
             fill: augment::fill_bytes(&normalizer.mean),
             shares: Vec::new(),
-            epoch_active: Duration::ZERO,
-            epoch_seconds: Vec::new(),
-            history: Vec::new(),
-            last_eta: config.eta,
-            optimizer_switches: Vec::new(),
-            live: config.live(),
-            settings: RunSettings::new(config),
+            progress: RunProgress::new(config, n),
             stack,
             normalizer,
             data,
@@ -176,11 +133,11 @@ impl StackTrainer {
 
     /// The run's settings in force now (the start with every change applied).
     pub fn config(&self) -> TrainConfig {
-        self.settings.in_force()
+        self.progress.settings.in_force()
     }
     /// The record of the run's settings: where it started and every change.
     pub fn settings(&self) -> &RunSettings {
-        &self.settings
+        &self.progress.settings
     }
     /// The network as it is now.
     pub fn stack(&self) -> &Stack<f32> {
@@ -202,57 +159,41 @@ impl StackTrainer {
     }
     /// Epochs completed.
     pub fn epochs_done(&self) -> usize {
-        self.epochs_done
+        self.progress.epochs_done
     }
     /// Steps taken.
     pub fn steps_done(&self) -> usize {
-        self.steps_done
+        self.progress.steps_done
     }
     /// Metrics of every completed epoch.
     pub fn history(&self) -> &[EpochMetrics] {
-        &self.history
+        &self.progress.history
     }
     /// Mini-batches per epoch at the current batch size.
     pub fn steps_per_epoch(&self) -> usize {
-        self.data.train.len().div_ceil(self.live.batch)
+        self.progress.steps_per_epoch()
     }
     /// Position in the current epoch: images already used.
     pub fn images_into_epoch(&self) -> usize {
-        if self.cursor >= self.order.len() {
-            0
-        } else {
-            self.cursor
-        }
+        self.progress.images_into_epoch()
     }
     /// The step after which the run ends, when its cyclic schedule counts its cycles and it
     /// has not been continued past them (as [`super::Trainer::step_limit`]).
     pub fn step_limit(&self) -> Option<usize> {
-        if self.settings.changes.iter().any(|c| c.epochs.is_some()) {
-            return None;
-        }
-        cycle_steps(&self.settings.start)
+        self.progress.step_limit()
     }
     /// True when the planned epochs are done; for a run that counts its cycles, when the
     /// epoch of the last cycle's last step is closed.
     pub fn is_finished(&self) -> bool {
-        match self.step_limit() {
-            Some(limit) => self.steps_at_epoch_end >= limit,
-            None => self.epochs_done >= self.settings.epochs(),
-        }
+        self.progress.is_finished()
     }
     /// The learning rate the next step uses.
     pub fn current_eta(&self) -> f64 {
-        learning_rate(
-            &self.settings.start,
-            self.live.eta,
-            self.live.decay,
-            self.epochs_done,
-            self.steps_done,
-        )
+        self.progress.scheduled_eta()
     }
     /// The live hyperparameters.
     pub fn live(&self) -> LiveParams {
-        self.live
+        self.progress.live
     }
     /// How many threads steps and evaluation use.
     pub fn threads(&self) -> usize {
@@ -269,49 +210,27 @@ impl StackTrainer {
 
     /// Plans `extra` more epochs beyond those done (continuing a run); recorded as a change.
     pub fn extend(&mut self, extra: usize) -> SettingChange {
-        let change = SettingChange {
-            step: self.steps_done,
-            epoch: self.epochs_done,
-            live: None,
-            epochs: Some(self.epochs_done + extra.max(1)),
-        };
-        self.settings.record(change.clone());
-        change
+        self.progress.extend(extra)
     }
 
     /// Checks live hyperparameters against the run's settings without applying them.
     pub fn check_live(&self, live: &LiveParams) -> Result<(), ConfigError> {
-        let mut c = self.settings.start.clone();
-        c.set_live(live);
-        c.validate()
+        self.progress.check_live(live)
     }
 
     /// Changes hyperparameters from the next step on and records the change (`None` when
     /// nothing changed).
     pub fn set_live(&mut self, live: LiveParams) -> Result<Option<SettingChange>, ConfigError> {
-        self.check_live(&live)?;
-        if live == self.live {
+        let Some(LiveChange {
+            change,
+            new_optimizer,
+        }) = self.progress.set_live(live)?
+        else {
             return Ok(None);
-        }
-        if live.optimizer != self.live.optimizer {
-            // A different rule's state means nothing to the new one: start afresh.
-            let mut c = self.settings.start.clone();
-            c.set_live(&live);
-            self.optimizer = Optimizer::new(c.optimizer_settings());
-            self.optimizer_switches.push(OptimizerSwitch {
-                step: self.steps_done,
-                from: self.live.optimizer,
-                to: live.optimizer,
-            });
-        }
-        self.live = live;
-        let change = SettingChange {
-            step: self.steps_done,
-            epoch: self.epochs_done,
-            live: Some(live),
-            epochs: None,
         };
-        self.settings.record(change.clone());
+        if let Some(settings) = new_optimizer {
+            self.optimizer = Optimizer::new(settings);
+        }
         self.fit_batch(live.batch);
         Ok(Some(change))
     }
@@ -335,53 +254,25 @@ impl StackTrainer {
         history: Vec<EpochMetrics>,
         changes: Vec<SettingChange>,
     ) {
-        self.settings.changes = changes;
-        self.live = self.settings.live();
-        self.ws = StackWorkspace::new(&stack, self.live.batch.max(self.ws.capacity()));
+        self.progress.restore(history, changes);
+        let batch = self.progress.live.batch;
+        self.ws = StackWorkspace::new(&stack, batch.max(self.ws.capacity()));
         self.grads = stack.zero_gradients();
         self.shares.clear();
         self.stack = stack;
-        self.fit_batch(self.live.batch);
+        self.fit_batch(batch);
         self.optimizer = Optimizer::new(self.config().optimizer_settings());
-        self.epochs_done = history.len();
-        // Records without step counts: each epoch's images at the batch in force.
-        let per_epoch = self.steps_per_epoch();
-        self.steps_done = history
-            .last()
-            .map(|m| m.step)
-            .filter(|&s| s > 0)
-            .unwrap_or_else(|| {
-                history
-                    .iter()
-                    .map(|m| m.images.map_or(per_epoch, |i| i.div_ceil(self.live.batch)))
-                    .sum()
-            });
-        self.steps_at_epoch_end = self.steps_done;
-        self.epoch_seconds = history.iter().map(|m| m.seconds).collect();
-        if let Some(last) = history.last() {
-            self.last_eta = last.eta;
-        }
-        self.history = history;
-        self.cursor = self.order.len();
     }
 
     /// Whether the last step ends an evaluation interval (`eval_every` steps).
     pub fn eval_due(&self) -> bool {
-        let every = self.settings.start.eval_every;
-        every > 0 && self.steps_done > 0 && self.steps_done.is_multiple_of(every)
+        self.progress.eval_due()
     }
 
     /// Evaluates the training and validation sets now, within an epoch.
     pub fn evaluate_point(&self) -> EvalPoint {
-        let n = self.data.train.len().max(1);
-        EvalPoint {
-            step: self.steps_done,
-            epoch: self.epochs_done as f64 + self.images_into_epoch() as f64 / n as f64,
-            eta: self.last_eta,
-            live: self.live,
-            train: (&self.evaluate(Subset::Train)).into(),
-            val: (&self.evaluate(Subset::Val)).into(),
-        }
+        let (train, val) = (self.evaluate(Subset::Train), self.evaluate(Subset::Val));
+        self.progress.eval_point(&train, &val)
     }
 
     /// One mini-batch step on the run's thread pool.
@@ -399,39 +290,22 @@ impl StackTrainer {
     ) -> StepOutcome {
         let pool = self.pool.clone();
         pool.install(|| {
-            let started = Instant::now();
-            loop {
+            steps_within(budget, || {
                 let out = self.step_here();
                 on_step(&out);
-                if out.epoch_complete
-                    || !out.batch_loss.is_finite()
-                    || started.elapsed() >= budget
-                    || self.eval_due()
-                {
-                    return out;
-                }
-            }
+                (out, self.eval_due())
+            })
         })
     }
 
     fn step_here(&mut self) -> StepOutcome {
         let started = Instant::now();
-        let n = self.order.len();
-        if self.cursor >= n {
-            if self.settings.start.shuffle {
-                self.order.shuffle(&mut self.rng);
-            }
-            self.cursor = 0;
-        }
-        let b = self.live.batch.min(n - self.cursor);
-        let (flip, translate) = (self.settings.start.flip, self.settings.start.translate);
-        for a in &mut self.batch_augments[..b] {
-            *a = Augment::random(&mut self.rng, flip, translate);
-        }
-        let indices = &self.order[self.cursor..self.cursor + b];
-        for (l, &i) in self.batch_labels.iter_mut().zip(indices) {
-            *l = self.data.train.labels[i];
-        }
+        let b = self.progress.next_batch(
+            &mut self.rng,
+            &self.data.train.labels,
+            &mut self.batch_labels,
+            &mut self.batch_augments,
+        );
         let eta = self.current_eta();
         let threads = self.pool.current_num_threads().min(b / SHARE_MIN_ROWS);
         let loss = if threads >= 2 && self.can_share_batches() {
@@ -440,18 +314,7 @@ impl StackTrainer {
             self.whole_step(b)
         };
         self.update(eta as f32);
-        self.cursor += b;
-        self.steps_done += 1;
-        self.last_eta = eta;
-        self.epoch_active += started.elapsed();
-        // The last step of the last cycle ends its epoch, wherever in a pass it falls.
-        let cycles_done = self.step_limit().is_some_and(|l| self.steps_done >= l);
-        StepOutcome {
-            batch_loss: loss,
-            eta,
-            images: b,
-            epoch_complete: self.cursor >= n || cycles_done,
-        }
+        self.progress.advance(b, loss, eta, started)
     }
 
     /// Closes the epoch that the last step completed: evaluates the training and validation
@@ -460,9 +323,7 @@ impl StackTrainer {
     /// last batch.
     pub fn finish_epoch(&mut self) -> EpochMetrics {
         let started = Instant::now();
-        let images = (self.cursor < self.order.len()).then_some(self.cursor);
-        self.cursor = self.order.len();
-        self.steps_at_epoch_end = self.steps_done;
+        let images = self.progress.end_pass();
         let train = self.evaluate(Subset::Train);
         let val = self.evaluate(Subset::Val);
         let gradient_histograms = self
@@ -474,27 +335,8 @@ impl StackTrainer {
             })
             .collect();
         let layers = self.layer_stats();
-        self.epoch_active += started.elapsed();
-        let seconds = std::mem::take(&mut self.epoch_active).as_secs_f64();
-        self.epoch_seconds.push(seconds);
-        self.epochs_done += 1;
-        let m = EpochMetrics {
-            epoch: self.epochs_done,
-            step: self.steps_done,
-            eta: self.last_eta,
-            lambda: self.live.lambda,
-            train,
-            val,
-            seconds,
-            gradient_histograms,
-            live: Some(self.live),
-            optimizer: self.live.optimizer,
-            optimizer_switches: std::mem::take(&mut self.optimizer_switches),
-            layers,
-            images,
-        };
-        self.history.push(m.clone());
-        m
+        self.progress
+            .close_epoch(started, images, [train, val], gradient_histograms, layers)
     }
 
     /// The Layers numbers of the weights now, with the gradients of the last step (none
@@ -502,18 +344,18 @@ impl StackTrainer {
     fn layer_stats(&self) -> Vec<LayerStats> {
         let pool = self.pool.clone();
         pool.install(|| {
-            let updates = if self.steps_done == 0 {
+            let updates = if self.progress.steps_done == 0 {
                 Vec::new()
             } else {
                 stack_health::weight_update_norms(
                     &self.stack,
                     &self.grads,
                     &self.optimizer,
-                    self.live.optimizer,
-                    self.last_eta,
+                    self.progress.live.optimizer,
+                    self.progress.last_eta,
                 )
             };
-            let grads: &[StackLayer<f32>] = if self.steps_done == 0 {
+            let grads: &[StackLayer<f32>] = if self.progress.steps_done == 0 {
                 &[]
             } else {
                 &self.grads
@@ -539,12 +381,7 @@ impl StackTrainer {
 
     /// Evaluates one of the sets with the current weights and the live loss and λ.
     pub fn evaluate(&self, which: Subset) -> Evaluation {
-        let set = match which {
-            Subset::Train => &self.data.train,
-            Subset::Val => &self.data.val,
-            Subset::Test => &self.data.test,
-        };
-        self.evaluate_images(set, None)
+        self.evaluate_images(which.of(&self.data), None)
     }
 
     /// Evaluates the first `limit` images of `set` (all when `None`).
@@ -556,28 +393,15 @@ impl StackTrainer {
                 &self.normalizer,
                 set,
                 limit,
-                self.live.loss,
-                self.live.lambda,
+                self.progress.live.loss,
+                self.progress.live.lambda,
             )
         })
     }
 
     /// The summary of the run so far, with `test` the test-set evaluation.
     pub fn summary(&self, test: &Evaluation, seconds: f64) -> Summary {
-        let last = self.history.last();
-        let pick = |f: fn(&EpochMetrics) -> f64| last.map(f).unwrap_or(f64::NAN);
-        Summary {
-            train_cost: pick(|m| m.train.cost),
-            train_acc: pick(|m| m.train.accuracy),
-            val_cost: pick(|m| m.val.cost),
-            val_acc: pick(|m| m.val.accuracy),
-            test_cost: test.cost,
-            test_acc: test.accuracy,
-            epochs: self.epochs_done,
-            seconds,
-            epoch_seconds_median: median(&self.epoch_seconds),
-            status: super::metrics::RunStatus::Finished,
-        }
+        self.progress.summary(test, seconds)
     }
 
     /// The gradients of the batch of `b` images just picked, on the calling thread (products
@@ -585,7 +409,7 @@ impl StackTrainer {
     fn whole_step(&mut self, b: usize) -> f64 {
         let batch = ImageBatch {
             set: &self.data.train,
-            indices: &self.order[self.cursor..self.cursor + b],
+            indices: self.progress.batch(b),
             augments: Some((&self.batch_augments[..b], &self.fill)),
             normalizer: &self.normalizer,
         };
@@ -593,7 +417,7 @@ impl StackTrainer {
             batch,
             &self.batch_labels[..b],
             self.loss(),
-            self.live.lambda,
+            self.progress.live.lambda,
             &mut self.ws,
             StackPass::Train(&mut self.rng),
             &mut self.grads,
@@ -604,10 +428,7 @@ impl StackTrainer {
 
     /// The loss the run trains on.
     fn loss(&self) -> Loss {
-        Loss {
-            kind: self.live.loss,
-            smoothing: self.settings.start.label_smoothing,
-        }
+        self.progress.training_loss()
     }
 
     /// Whether a batch may be split by rows among threads with the same gradient as a whole:
@@ -640,7 +461,7 @@ impl StackTrainer {
                 })
                 .collect();
         }
-        let indices = &self.order[self.cursor..self.cursor + b];
+        let indices = self.progress.batch(b);
         let (labels, augments) = (&self.batch_labels[..b], &self.batch_augments[..b]);
         let (stack, normalizer, set, fill) = (
             &self.stack,
@@ -648,7 +469,7 @@ impl StackTrainer {
             &self.data.train,
             &self.fill[..],
         );
-        let (loss, lambda) = (self.loss(), self.live.lambda);
+        let (loss, lambda) = (self.loss(), self.progress.live.lambda);
         self.pool.install(|| {
             use rayon::prelude::*;
             self.shares

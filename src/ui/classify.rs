@@ -67,11 +67,7 @@ impl ClassifyPanel {
                 .top
                 .iter()
                 .map(|&(c, p)| {
-                    let name = s
-                        .class_names
-                        .get(usize::from(c))
-                        .cloned()
-                        .unwrap_or_else(|| format!("class {c}"));
+                    let name = crate::words::class_name(&s.class_names, usize::from(c));
                     (name, p)
                 })
                 .collect()

@@ -175,12 +175,7 @@ impl ConvNetPanel {
                     }
                 }
                 let label = usize::from(images.labels[self.image_index]);
-                let class = |k: usize| {
-                    info.class_names
-                        .get(k)
-                        .cloned()
-                        .unwrap_or_else(|| format!("class {k}"))
-                };
+                let class = |k: usize| crate::words::class_name(&info.class_names, k);
                 ui.horizontal(|ui| {
                     if let Some(tex) = &self.image {
                         ui.image((tex.id(), egui::vec2(128.0, 128.0)));

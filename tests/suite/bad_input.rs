@@ -6,7 +6,7 @@ use crate::common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::trainviz;
+use crate::common::run;
 
 #[cfg(feature = "window")]
 use egui_kittest::kittest::Queryable;
@@ -17,15 +17,6 @@ use trainviz::data::DatasetKind;
 use trainviz::train::{Command, TrainConfig};
 #[cfg(feature = "window")]
 use trainviz::ui::{Settings, TrainvizApp};
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = trainviz().args(args).output().expect("the binary runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Writes `n` images of class `class` (a colour per class, varying sizes, PNG and JPEG).
 fn write_class(dir: &Path, class: usize, n: usize) {

@@ -4,30 +4,34 @@ use crate::common;
 
 use std::path::Path;
 
-use crate::common::trainviz;
+use crate::common::run;
 
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = trainviz().args(args).output().expect("the binary runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// Runs `trainviz train --dataset synthetic <flags> --out OUT`.
+fn train_synthetic(flags: &[&str], out: &Path) -> (bool, String, String) {
+    let mut all = vec!["train", "--dataset", "synthetic"];
+    all.extend_from_slice(flags);
+    all.extend(["--out", out.to_str().unwrap()]);
+    run(&all)
+}
+
+/// Runs `trainviz train --dataset cifar10 --data DIR`, which the tests expect to fail: its
+/// success and its stderr.
+fn train_cifar_from(dir: &Path) -> (bool, String) {
+    let (ok, _, stderr) = run(&[
+        "train",
+        "--dataset",
+        "cifar10",
+        "--data",
+        dir.to_str().unwrap(),
+    ]);
+    (ok, stderr)
 }
 
 #[test]
 fn train_on_synthetic_writes_results() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let (ok, stdout, stderr) = run(&[
-        "train",
-        "--dataset",
-        "synthetic",
-        "--epochs",
-        "3",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stdout, stderr) = train_synthetic(&["--epochs", "3"], &out);
     assert!(ok, "{stderr}");
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("epoch")).count(),
@@ -287,13 +291,7 @@ fn bad_data_gives_one_line_error_naming_the_problem() {
     for (name, bytes, expected) in cases {
         let dir = tmp.path().join(name);
         write_cifar_like(&dir, &bytes);
-        let (ok, _, stderr) = run(&[
-            "train",
-            "--dataset",
-            "cifar10",
-            "--data",
-            dir.to_str().unwrap(),
-        ]);
+        let (ok, stderr) = train_cifar_from(&dir);
         assert!(!ok, "{name}");
         assert!(stderr.contains(expected), "{name}: {stderr}");
         assert!(
@@ -309,23 +307,11 @@ fn bad_data_gives_one_line_error_naming_the_problem() {
     }
     let empty_dir = tmp.path().join("nothing");
     std::fs::create_dir_all(&empty_dir).unwrap();
-    let (ok, _, stderr) = run(&[
-        "train",
-        "--dataset",
-        "cifar10",
-        "--data",
-        empty_dir.to_str().unwrap(),
-    ]);
+    let (ok, stderr) = train_cifar_from(&empty_dir);
     assert!(!ok);
     assert!(stderr.contains("not found"), "{stderr}");
     let missing = tmp.path().join("missing");
-    let (ok, _, stderr) = run(&[
-        "train",
-        "--dataset",
-        "cifar10",
-        "--data",
-        missing.to_str().unwrap(),
-    ]);
+    let (ok, stderr) = train_cifar_from(&missing);
     assert!(!ok);
     assert!(stderr.contains("does not exist"), "{stderr}");
 }
@@ -398,23 +384,21 @@ fn fashion_mnist_idx_files_gzip_or_not() {
 fn a_convnet_report_has_filters_and_feature_maps() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let (ok, stdout, stderr) = run(&[
-        "train",
-        "--dataset",
-        "synthetic",
-        "--layers",
-        "patchify 4:6, relu, conv 3:4, relu, pool 2, dense 10, relu",
-        "--epochs",
-        "1",
-        "--figures",
-        "--figure-width",
-        "3",
-        "--dpi",
-        "50",
-        "--no-save",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stdout, stderr) = train_synthetic(
+        &[
+            "--layers",
+            "patchify 4:6, relu, conv 3:4, relu, pool 2, dense 10, relu",
+            "--epochs",
+            "1",
+            "--figures",
+            "--figure-width",
+            "3",
+            "--dpi",
+            "50",
+            "--no-save",
+        ],
+        &out,
+    );
     assert!(ok, "{stderr}");
     for id in ["filters", "filters_layer3", "feature_maps"] {
         for ext in ["png", "svg", "csv"] {

@@ -90,6 +90,16 @@ pub fn trainviz() -> std::process::Command {
     cmd
 }
 
+/// Runs the trainviz binary with `args`: whether it succeeded, its stdout and its stderr.
+pub fn run(args: &[&str]) -> (bool, String, String) {
+    let out = trainviz().args(args).output().expect("the binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The window at 1400×900, driven headless; each frame takes in the worker's events first,
 /// as the real app does.
 #[cfg(feature = "window")]

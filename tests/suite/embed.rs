@@ -2,16 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{cifar_dir, trainviz};
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = trainviz().args(args).output().expect("the binary runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::{cifar_dir, run};
 
 /// Trains with `args` plus `--runs runs` and returns the one run folder made.
 fn train_run(runs: &Path, args: &[&str]) -> PathBuf {
@@ -28,6 +19,14 @@ fn train_run(runs: &Path, args: &[&str]) -> PathBuf {
     folders[0].clone()
 }
 
+/// Runs `trainviz embed RUN_DIR <flags> --out OUT`.
+fn embed(run_dir: &Path, flags: &[&str], out: &Path) -> (bool, String, String) {
+    let mut all = vec!["embed", run_dir.to_str().unwrap()];
+    all.extend_from_slice(flags);
+    all.extend(["--out", out.to_str().unwrap()]);
+    run(&all)
+}
+
 fn synthetic_run(runs: &Path) -> PathBuf {
     train_run(
         runs,
@@ -40,22 +39,22 @@ fn embed_writes_png_svg_and_csv_of_a_saved_run() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = synthetic_run(&dir.path().join("runs"));
     let out = dir.path().join("tsne");
-    let (ok, stdout, stderr) = run(&[
-        "embed",
-        run_dir.to_str().unwrap(),
-        "--layer",
-        "1",
-        "--method",
-        "tsne",
-        "--points",
-        "400",
-        "--out",
-        out.to_str().unwrap(),
-        "--figure-width",
-        "3",
-        "--dpi",
-        "100",
-    ]);
+    let (ok, stdout, stderr) = embed(
+        &run_dir,
+        &[
+            "--layer",
+            "1",
+            "--method",
+            "tsne",
+            "--points",
+            "400",
+            "--figure-width",
+            "3",
+            "--dpi",
+            "100",
+        ],
+        &out,
+    );
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains("t-SNE of hidden layer 1 (20 units) on 400 validation images"),
@@ -90,18 +89,11 @@ fn embed_writes_png_svg_and_csv_of_a_saved_run() {
 
     // PCA of the class scores (layer 2 of an MLP with one hidden layer).
     let out = dir.path().join("pca");
-    let (ok, stdout, stderr) = run(&[
-        "embed",
-        run_dir.to_str().unwrap(),
-        "--layer",
-        "2",
-        "--method",
-        "pca",
-        "--points",
-        "300",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stdout, stderr) = embed(
+        &run_dir,
+        &["--layer", "2", "--method", "pca", "--points", "300"],
+        &out,
+    );
     assert!(ok, "{stderr}");
     assert!(stdout.contains("PCA of the class scores (10)"), "{stdout}");
     let csv = std::fs::read_to_string(out.join("embedding.csv")).unwrap();
@@ -131,18 +123,11 @@ fn embed_maps_any_layer_of_a_saved_convnet() {
     );
     // Layer 1, the patchify layer: its maps flattened (8 × 8 × 4 values per image).
     let out = dir.path().join("conv");
-    let (ok, stdout, stderr) = run(&[
-        "embed",
-        run_dir.to_str().unwrap(),
-        "--layer",
-        "1",
-        "--method",
-        "pca",
-        "--points",
-        "300",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stdout, stderr) = embed(
+        &run_dir,
+        &["--layer", "1", "--method", "pca", "--points", "300"],
+        &out,
+    );
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains("PCA of layer 1: patchify 4:4 → 8×8×4 on 300 validation images"),
@@ -151,29 +136,13 @@ fn embed_maps_any_layer_of_a_saved_convnet() {
     let csv = std::fs::read_to_string(out.join("embedding.csv")).unwrap();
     assert_eq!(csv.lines().count(), 301);
     // By default the layer before the class scores; the class scores are layer 5.
-    let (ok, stdout, stderr) = run(&[
-        "embed",
-        run_dir.to_str().unwrap(),
-        "--method",
-        "pca",
-        "--points",
-        "200",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stdout, stderr) = embed(&run_dir, &["--method", "pca", "--points", "200"], &out);
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains("PCA of layer 4: relu → 12 on 200"),
         "{stdout}"
     );
-    let (ok, _, stderr) = run(&[
-        "embed",
-        run_dir.to_str().unwrap(),
-        "--layer",
-        "6",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = embed(&run_dir, &["--layer", "6"], &out);
     assert!(!ok);
     assert!(
         stderr.contains("this network has 5 layers, the class scores last; use 1 to 5"),
@@ -194,20 +163,12 @@ fn embed_refuses_a_layer_or_count_that_does_not_exist() {
             "use it with --method tsne",
         ),
     ] {
-        let mut args = vec!["embed", run_dir.to_str().unwrap(), "--out"];
-        args.push(out.to_str().unwrap());
-        args.extend(flags);
-        let (ok, _, stderr) = run(&args);
+        let (ok, _, stderr) = embed(&run_dir, &flags, &out);
         assert!(!ok);
         assert!(stderr.contains(says), "{stderr}");
     }
     assert!(!out.join("embedding.png").exists());
-    let (ok, _, stderr) = run(&[
-        "embed",
-        dir.path().join("no-such-run").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = embed(&dir.path().join("no-such-run"), &[], &out);
     assert!(!ok);
     assert!(stderr.contains("meta.json"), "{stderr}");
 }
@@ -236,58 +197,23 @@ fn export_npz_writes_every_layer_and_the_normalisation() {
     assert!(act.ends_with(b"relu"));
 }
 
-/// True when `python3` can import NumPy. With `TRAINVIZ_REQUIRE_NUMPY=1` (CI, after
-/// `pip install numpy`) a missing NumPy fails the test instead of skipping it.
-fn numpy_available() -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("TRAINVIZ_REQUIRE_NUMPY").is_none(),
-            "TRAINVIZ_REQUIRE_NUMPY is set but python3 cannot import numpy"
-        );
-        eprintln!("python3 with NumPy not found (pip install numpy); skipped");
-    }
-    ok
-}
-
-#[test]
-fn numpy_reproduces_the_test_accuracy_from_the_npz() {
-    let Some(cifar) = cifar_dir() else { return };
-    if !numpy_available() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let cifar = cifar.to_str().unwrap();
-    let run_dir = train_run(
-        &dir.path().join("runs"),
-        &[
-            "--data",
-            cifar,
-            "--train-limit",
-            "2000",
-            "--hidden",
-            "30",
-            "--activation",
-            "tanh",
-            "--init",
-            "xavier",
-            "--eta",
-            "0.01",
-            "--epochs",
-            "2",
-        ],
-    );
+/// What `trainviz eval RUN_DIR` prints: its stdout and the test accuracy in it, as printed
+/// ("... accuracy 41.81 % of 10000 images" gives "41.81").
+fn eval_accuracy(run_dir: &Path) -> (String, String) {
     let (ok, stdout, stderr) = run(&["eval", run_dir.to_str().unwrap()]);
     assert!(ok, "{stderr}");
-    // "... accuracy 41.81 % of 10000 images"
     let accuracy = stdout
         .split("accuracy ")
         .nth(1)
         .and_then(|s| s.split(' ').next())
-        .unwrap_or_else(|| panic!("no accuracy in {stdout}"));
+        .unwrap_or_else(|| panic!("no accuracy in {stdout}"))
+        .to_string();
+    (stdout, accuracy)
+}
+
+/// Exports the run's `.npz` and checks that `tests/python/check_npz.py` finds `accuracy`
+/// (in percent) on CIFAR-10's test set at `cifar` with the weights in it.
+fn numpy_finds_accuracy(run_dir: &Path, cifar: &str, accuracy: &str) {
     let (ok, _, stderr) = run(&["export-npz", run_dir.to_str().unwrap()]);
     assert!(ok, "{stderr}");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_npz.py");
@@ -306,61 +232,74 @@ fn numpy_reproduces_the_test_accuracy_from_the_npz() {
     );
 }
 
+/// True when `python3` can import NumPy. With `TRAINVIZ_REQUIRE_NUMPY=1` (CI, after
+/// `pip install numpy`) a missing NumPy fails the test instead of skipping it.
+fn numpy_available() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("TRAINVIZ_REQUIRE_NUMPY").is_none(),
+            "TRAINVIZ_REQUIRE_NUMPY is set but python3 cannot import numpy"
+        );
+        eprintln!("python3 with NumPy not found (pip install numpy); skipped");
+    }
+    ok
+}
+
+/// A run trained on CIFAR-10 with `flags`, written as on a command line ("--hidden 30
+/// --layers patchify 4:4, relu": each flag's value is what follows it up to the next flag),
+/// in a fresh temporary folder (kept while the first value lives), with the data's folder
+/// and the run's; `None` (the test skips) without CIFAR-10 or NumPy.
+fn cifar_run_for_numpy(flags: &str) -> Option<(tempfile::TempDir, String, PathBuf)> {
+    let cifar = cifar_dir()?;
+    if !numpy_available() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cifar = cifar.to_str().unwrap().to_string();
+    let mut all = vec!["--data".to_string(), cifar.clone()];
+    for part in flags.split("--").map(str::trim).filter(|p| !p.is_empty()) {
+        let (flag, value) = part.split_once(' ').unwrap_or((part, ""));
+        all.push(format!("--{flag}"));
+        if !value.is_empty() {
+            all.push(value.trim().to_string());
+        }
+    }
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let run_dir = train_run(&dir.path().join("runs"), &all);
+    Some((dir, cifar, run_dir))
+}
+
+#[test]
+fn numpy_reproduces_the_test_accuracy_from_the_npz() {
+    let flags = "--train-limit 2000 --hidden 30 --activation tanh --init xavier --eta 0.01 \
+                 --epochs 2";
+    let Some((_dir, cifar, run_dir)) = cifar_run_for_numpy(flags) else {
+        return;
+    };
+    let (_, accuracy) = eval_accuracy(&run_dir);
+    numpy_finds_accuracy(&run_dir, &cifar, &accuracy);
+}
+
 /// A ConvNet's `.npz` (here a patchify layer, ReLU and a dense layer, a hundred steps on
 /// CIFAR-10) runs in the README's NumPy lines to the test accuracy `trainviz eval` reports.
 #[test]
 fn numpy_reproduces_a_convnets_test_accuracy_from_the_npz() {
-    let Some(cifar) = cifar_dir() else { return };
-    if !numpy_available() {
+    let flags = "--train-limit 5000 --layers patchify 4:4, relu, dense 10, relu --init he \
+                 --lambda 0.003 --eta 0.05 --epochs 2";
+    let Some((_dir, cifar, run_dir)) = cifar_run_for_numpy(flags) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let cifar = cifar.to_str().unwrap();
-    let run_dir = train_run(
-        &dir.path().join("runs"),
-        &[
-            "--data",
-            cifar,
-            "--train-limit",
-            "5000",
-            "--layers",
-            "patchify 4:4, relu, dense 10, relu",
-            "--init",
-            "he",
-            "--lambda",
-            "0.003",
-            "--eta",
-            "0.05",
-            "--epochs",
-            "2",
-        ],
-    );
-    let (ok, stdout, stderr) = run(&["eval", run_dir.to_str().unwrap()]);
-    assert!(ok, "{stderr}");
-    let accuracy: f64 = stdout
-        .split("accuracy ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no accuracy in {stdout}"));
+    };
+    let (stdout, printed) = eval_accuracy(&run_dir);
+    let accuracy: f64 = printed
+        .parse()
+        .unwrap_or_else(|_| panic!("no accuracy in {stdout}"));
     // Trained, not chance: the weights that travel are worth checking.
     assert!(accuracy > 18.0, "{stdout}");
-    let (ok, _, stderr) = run(&["export-npz", run_dir.to_str().unwrap()]);
-    assert!(ok, "{stderr}");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_npz.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .arg(run_dir.join("weights.npz"))
-        .arg(cifar)
-        .args(["--expect", &format!("{accuracy:.2}")])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    numpy_finds_accuracy(&run_dir, &cifar, &format!("{accuracy:.2}"));
 }
 
 /// README.md shows the NumPy lines the checks above run, as the script has them (its

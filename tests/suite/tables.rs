@@ -3,16 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::trainviz;
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = trainviz().args(args).output().expect("the binary runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::run;
 
 /// Trains a small synthetic linear classifier with `lambda` and saves it under `runs`;
 /// returns its folder.

@@ -7,11 +7,11 @@ impl Trainer {
     /// Gradient histograms of each weight matrix on the last mini-batch.
     pub(super) fn gradient_histograms(&mut self) -> Vec<Histogram> {
         // The team path leaves no whole batch in `batch_x`: gather the last one again.
-        let b = self.last_batch.min(self.cursor);
+        let b = self.last_batch.min(self.progress.cursor);
         if b == 0 {
             return Vec::new();
         }
-        self.gather_batch(self.cursor - b, b);
+        self.gather_batch(self.progress.cursor - b, b);
         let dim = self.data.shape().dim();
         let x = ArrayView2::from_shape((b, dim), &self.batch_x[..b * dim])
             .expect("batch buffer holds b rows of dim values");
@@ -22,11 +22,11 @@ impl Trainer {
             loss,
             &mut self.ws,
             Some(GradientUse::Store {
-                lambda: self.live.lambda as f32,
+                lambda: self.progress.live.lambda as f32,
                 out: &mut self.gradients,
             }),
         );
-        let l1 = self.settings.start.l1 as f32;
+        let l1 = self.progress.settings.start.l1 as f32;
         if l1 > 0.0 {
             crate::model::l1::add_gradient(&self.net, &mut self.gradients, l1);
         }
@@ -40,35 +40,15 @@ impl Trainer {
     /// sets and records the epoch.
     pub fn finish_epoch(&mut self) -> EpochMetrics {
         let started = Instant::now();
+        // Before the pass ends: the last batch is found from the cursor.
         let gradient_histograms = self.gradient_histograms();
         // An epoch the last cycle cut short says how far it got; the next starts afresh.
-        let images = (self.cursor < self.order.len()).then_some(self.cursor);
-        self.cursor = self.order.len();
-        self.steps_at_epoch_end = self.steps_done;
+        let images = self.progress.end_pass();
         let train = self.evaluate(Subset::Train);
         let val = self.evaluate(Subset::Val);
         let layers = self.layer_stats();
-        self.epoch_active += started.elapsed();
-        let seconds = std::mem::take(&mut self.epoch_active).as_secs_f64();
-        self.epoch_seconds.push(seconds);
-        self.epochs_done += 1;
-        let m = EpochMetrics {
-            epoch: self.epochs_done,
-            step: self.steps_done,
-            eta: self.last_eta,
-            lambda: self.live.lambda,
-            train,
-            val,
-            seconds,
-            gradient_histograms,
-            live: Some(self.live),
-            optimizer: self.live.optimizer,
-            optimizer_switches: std::mem::take(&mut self.optimizer_switches),
-            layers,
-            images,
-        };
-        self.history.push(m.clone());
-        m
+        self.progress
+            .close_epoch(started, images, [train, val], gradient_histograms, layers)
     }
 
     /// Per-layer health: output statistics on the validation set, and the gradient norms,
@@ -80,14 +60,14 @@ impl Trainer {
             .install(|| activation_stats(&self.net, &self.normalizer, &self.data.val));
         let updates = if self.gradients.len() != layers {
             vec![f64::NAN; layers]
-        } else if self.live.optimizer == OptimizerKind::Sgd {
+        } else if self.progress.live.optimizer == OptimizerKind::Sgd {
             self.gradients
                 .iter()
-                .map(|g| self.last_eta * frobenius(g.weights.iter()))
+                .map(|g| self.progress.last_eta * frobenius(g.weights.iter()))
                 .collect()
         } else {
             self.optimizer
-                .weight_update_norms(&self.net, &self.gradients, self.last_eta)
+                .weight_update_norms(&self.net, &self.gradients, self.progress.last_eta)
         };
         outputs
             .into_iter()

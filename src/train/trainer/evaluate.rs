@@ -6,21 +6,17 @@ use super::*;
 impl Trainer {
     /// Evaluates one of the sets with the current model and live loss and λ (and λ₁).
     pub fn evaluate(&self, which: Subset) -> Evaluation {
-        let set = match which {
-            Subset::Train => &self.data.train,
-            Subset::Val => &self.data.val,
-            Subset::Test => &self.data.test,
-        };
+        let set = which.of(&self.data);
         let mut eval = self.pool.install(|| {
             evaluate_set(
                 &self.net,
                 &self.normalizer,
                 set,
-                self.live.loss,
-                self.live.lambda,
+                self.progress.live.loss,
+                self.progress.live.lambda,
             )
         });
-        let l1 = self.settings.start.l1;
+        let l1 = self.progress.settings.start.l1;
         if l1 > 0.0 {
             eval.cost += l1 * crate::model::l1::weight_abs_sum(&self.net);
         }
@@ -29,28 +25,8 @@ impl Trainer {
 
     /// The summary of the run so far, with `test` the test-set evaluation.
     pub fn summary(&self, test: &Evaluation, seconds: f64) -> Summary {
-        let last = self.history.last();
-        let pick = |f: fn(&EpochMetrics) -> f64| last.map(f).unwrap_or(f64::NAN);
-        Summary {
-            train_cost: pick(|m| m.train.cost),
-            train_acc: pick(|m| m.train.accuracy),
-            val_cost: pick(|m| m.val.cost),
-            val_acc: pick(|m| m.val.accuracy),
-            test_cost: test.cost,
-            test_acc: test.accuracy,
-            epochs: self.epochs_done,
-            seconds,
-            epoch_seconds_median: median(&self.epoch_seconds),
-            status: crate::train::metrics::RunStatus::Finished,
-        }
+        self.progress.summary(test, seconds)
     }
-}
-
-/// What one part of an evaluation adds up.
-pub(super) struct PartialEvaluation {
-    loss_sum: f64,
-    confusion: Vec<u32>,
-    truth: TruthProbability,
 }
 
 /// Sums of losses, confusion counts and true-class probabilities over `range` of `set`; the
@@ -61,12 +37,12 @@ pub(super) fn evaluate_range(
     set: &ImageSet,
     range: Range<usize>,
     loss: LossKind,
-) -> PartialEvaluation {
+) -> EvalPart {
     let dim = set.shape.dim();
     let classes = net.classes();
     let mut ws = Workspace::new(net, EVAL_BLOCK);
     let mut probs = vec![0f32; classes];
-    let mut part = PartialEvaluation {
+    let mut part = EvalPart {
         loss_sum: 0.0,
         confusion: vec![0; classes * classes],
         truth: TruthProbability::default(),
@@ -104,7 +80,7 @@ pub(super) fn eval_parallel(
     range: Range<usize>,
     loss: LossKind,
     pieces: usize,
-) -> Vec<PartialEvaluation> {
+) -> Vec<EvalPart> {
     if pieces <= 1 || range.len() < 2 * 1024 {
         return vec![evaluate_range(net, folded, set, range, loss)];
     }
@@ -126,30 +102,7 @@ pub fn evaluate_set(
     lambda: f64,
 ) -> Evaluation {
     let n = set.len();
-    let classes = net.classes();
     let folded = FoldedWeights::new(net.layers[0].weights.view(), &norm.mean, &norm.scale);
     let parts = eval_parallel(net, &folded, set, 0..n, loss, rayon::current_num_threads());
-    let mut confusion = vec![0u32; classes * classes];
-    let mut total = 0.0;
-    let mut truth_probability = TruthProbability::default();
-    for part in parts {
-        total += part.loss_sum;
-        for (a, b) in confusion.iter_mut().zip(part.confusion) {
-            *a += b;
-        }
-        truth_probability.merge(&part.truth);
-    }
-    let correct: u64 = (0..classes)
-        .map(|k| u64::from(confusion[k * classes + k]))
-        .sum();
-    let count = n.max(1) as f64;
-    let mean_loss = total / count;
-    Evaluation {
-        loss: mean_loss,
-        cost: mean_loss + lambda * net.weight_norm_sq(),
-        accuracy: correct as f64 / count,
-        count: n,
-        confusion,
-        truth_probability,
-    }
+    evaluation(parts, n, net.classes(), lambda, net.weight_norm_sq())
 }

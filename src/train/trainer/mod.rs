@@ -6,18 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ndarray::{ArrayView2, ArrayViewMut2, s};
-use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 
 use super::config::{ConfigError, LiveParams, TrainConfig};
+use super::eval_parts::{EvalPart, evaluation};
 use super::layer_health::{OutputSummary, OutputTally, frobenius, value_range};
-use super::metrics::{
-    EpochMetrics, Evaluation, Histogram, LayerStats, OptimizerSwitch, Summary, TruthProbability,
-    median,
-};
+use super::metrics::{EpochMetrics, Evaluation, Histogram, LayerStats, Summary, TruthProbability};
 use super::optimizer::{Optimizer, OptimizerKind};
 use super::record::{RunSettings, SettingChange};
-use super::schedule::{cycle_epochs, cycle_steps, learning_rate};
+use super::run_progress::{LiveChange, RunProgress, plan_epochs, steps_within};
 use super::steps::EvalPoint;
 use super::team;
 use crate::data::augment::{self, Augment};
@@ -25,7 +22,7 @@ use crate::data::{ImageSet, Normalizer, Splits};
 use crate::model::kernels::{self, FoldedWeights};
 use crate::model::loss::{Loss, probabilities};
 use crate::model::network::GradientUse;
-use crate::model::{Layer, LossKind, Network, Pass, Workspace};
+use crate::model::{Layer, LossKind, Network, Pass, Real, Workspace};
 
 /// Rows per block in the evaluation pass: the block's normalised pixels (≈400 KB) stay in cache.
 const EVAL_BLOCK: usize = 32;
@@ -33,6 +30,7 @@ const EVAL_BLOCK: usize = 32;
 /// thread of a shared step gets at least half this many.
 const TEAM_MIN_WORK: usize = 1_000_000;
 pub use super::config::MAX_THREADS;
+pub use super::run_progress::StepOutcome;
 pub use crate::env::ONE_THREAD as ONE_THREAD_ENV;
 
 /// Threads a run uses when none are named: one per core, or one when [`ONE_THREAD_ENV`] is
@@ -49,19 +47,6 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// What one training step did.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepOutcome {
-    /// Mean loss of the mini-batch (before the update).
-    pub batch_loss: f64,
-    /// Learning rate used.
-    pub eta: f64,
-    /// Images in the mini-batch.
-    pub images: usize,
-    /// True when this step finished a pass over the training set.
-    pub epoch_complete: bool,
-}
-
 /// Which of the three sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subset {
@@ -73,12 +58,21 @@ pub enum Subset {
     Test,
 }
 
+impl Subset {
+    /// This set of `data`.
+    pub fn of(self, data: &Splits) -> &ImageSet {
+        match self {
+            Subset::Train => &data.train,
+            Subset::Val => &data.val,
+            Subset::Test => &data.test,
+        }
+    }
+}
+
 /// A training run in progress: data, model, optimiser state and history.
 pub struct Trainer {
-    /// The starting settings and every change since: the one record of what this run trains
-    /// with. `live` is the last change's values, kept apart only so a step need not search.
-    settings: RunSettings,
-    live: LiveParams,
+    /// The record of settings, the pass over the training set, counts, timings and history.
+    progress: RunProgress,
     data: Arc<Splits>,
     normalizer: Arc<Normalizer>,
     /// The bytes that pixels shifted in by a translation take (see [`augment::fill_bytes`]).
@@ -90,19 +84,9 @@ pub struct Trainer {
     /// How each image of the batch is mirrored and shifted.
     batch_augments: Vec<Augment>,
     gradients: Vec<Layer<f32>>,
-    order: Vec<usize>,
-    cursor: usize,
-    epochs_done: usize,
-    steps_done: usize,
     rng: SmallRng,
-    epoch_active: Duration,
-    epoch_seconds: Vec<f64>,
-    history: Vec<EpochMetrics>,
-    last_eta: f64,
-    /// Size of the last step's batch (it ends at `cursor`).
+    /// Size of the last step's batch (it ends at the cursor).
     last_batch: usize,
-    /// Steps done when the last epoch was closed by [`Self::finish_epoch`].
-    steps_at_epoch_end: usize,
     /// How many threads steps and evaluation use.
     threads: usize,
     /// The threads' scratch for augmented rows of their parts of a batch, kept between calls.
@@ -111,8 +95,6 @@ pub struct Trainer {
     pool: Arc<rayon::ThreadPool>,
     /// State of the optimiser (unused by plain SGD, which is fused into the backward pass).
     optimizer: Optimizer,
-    /// Optimiser changes since the last finished epoch.
-    optimizer_switches: Vec<OptimizerSwitch>,
     /// η growing step by step in place of the schedule (the learning-rate range test).
     eta_ramp: Option<EtaRamp>,
 }
@@ -127,6 +109,26 @@ pub struct EtaRamp {
     pub growth: f64,
     /// The step count at which the ramp began.
     pub from_step: usize,
+}
+
+/// The MLP (a linear classifier with no `hidden` layer) `config` describes, for images of
+/// `inputs` values and `classes` classes, freshly initialised from `rng`.
+pub fn build_network<F: Real>(
+    config: &TrainConfig,
+    inputs: usize,
+    classes: usize,
+    rng: &mut SmallRng,
+) -> Network<F> {
+    Network::new(
+        inputs,
+        &config.hidden,
+        classes,
+        config.activation,
+        config.init,
+        config.sigma,
+        rng,
+    )
+    .with_batch_norm(config.batch_norm)
 }
 
 /// The forward pass of a training step: with inverted dropout at `rate` when it is above 0.
@@ -175,65 +177,30 @@ impl Trainer {
         data: Arc<Splits>,
         normalizer: Option<Arc<Normalizer>>,
     ) -> Result<Self, ConfigError> {
-        config.validate()?;
-        let mut config = config;
         let n = data.train.len();
-        if let Some(epochs) = cycle_epochs(&config, n.div_ceil(config.batch)) {
-            // The run ends with its last cycle: plan the epochs that takes.
-            super::config::EPOCHS
-                .check(epochs as f64)
-                .map_err(|_| ConfigError::OutOfRange {
-                    name: "cycles",
-                    value: config.cycles.to_string(),
-                    allowed: format!(
-                        "cycles that fit in {} epochs of {n} training images (these take {epochs})",
-                        super::config::EPOCHS.max
-                    ),
-                })?;
-            config.epochs = epochs;
-        }
+        let config = plan_epochs(config, n)?;
         let normalizer =
             normalizer.unwrap_or_else(|| Arc::new(Normalizer::fit(&data.train, config.preprocess)));
         let mut rng = SmallRng::seed_from_u64(config.seed);
         let dim = data.shape().dim();
-        let net = Network::new(
-            dim,
-            &config.hidden,
-            data.num_classes(),
-            config.activation,
-            config.init,
-            config.sigma,
-            &mut rng,
-        )
-        .with_batch_norm(config.batch_norm);
+        let net = build_network(&config, dim, data.num_classes(), &mut rng);
         let ws = Workspace::new(&net, config.batch);
         let threads = config.threads.unwrap_or_else(default_threads);
         Ok(Trainer {
-            live: config.live(),
             fill: augment::fill_bytes(&normalizer.mean).into(),
             ws,
             batch_x: vec![0.0; config.batch * dim],
             batch_labels: vec![0; config.batch],
             batch_augments: vec![Augment::default(); config.batch],
             gradients: Vec::new(),
-            order: (0..n).collect(),
-            cursor: n,
-            epochs_done: 0,
-            steps_done: 0,
             rng,
-            epoch_active: Duration::ZERO,
-            epoch_seconds: Vec::new(),
-            history: Vec::new(),
-            last_eta: config.eta,
             last_batch: 0,
-            steps_at_epoch_end: 0,
             threads,
             team_buffers: Vec::new(),
             pool: pool_with(threads),
             optimizer: Optimizer::new(config.optimizer_settings()),
-            optimizer_switches: Vec::new(),
             eta_ramp: None,
-            settings: RunSettings::new(config),
+            progress: RunProgress::new(config, n),
             data,
             normalizer,
             net,
@@ -242,11 +209,11 @@ impl Trainer {
 
     /// The run's settings in force now (the start with every change applied).
     pub fn config(&self) -> TrainConfig {
-        self.settings.in_force()
+        self.progress.settings.in_force()
     }
     /// The record of the run's settings: where it started and every change.
     pub fn settings(&self) -> &RunSettings {
-        &self.settings
+        &self.progress.settings
     }
     /// The data.
     pub fn data(&self) -> &Arc<Splits> {
@@ -268,77 +235,51 @@ impl Trainer {
     }
     /// Epochs completed.
     pub fn epochs_done(&self) -> usize {
-        self.epochs_done
+        self.progress.epochs_done
     }
     /// Steps taken since the start.
     pub fn steps_done(&self) -> usize {
-        self.steps_done
+        self.progress.steps_done
     }
     /// Metrics of every completed epoch.
     pub fn history(&self) -> &[EpochMetrics] {
-        &self.history
+        &self.progress.history
     }
     /// True when the planned number of epochs is done; for a run that counts its cycles (see
     /// [`Self::step_limit`]), when the epoch of the last cycle's last step is closed.
     pub fn is_finished(&self) -> bool {
-        match self.step_limit() {
-            Some(limit) => self.steps_at_epoch_end >= limit,
-            None => self.epochs_done >= self.settings.epochs(),
-        }
+        self.progress.is_finished()
     }
     /// The step after which the run ends, when its cyclic schedule counts its cycles and it
     /// has not been continued past them ("+N epochs" plans epochs instead).
     pub fn step_limit(&self) -> Option<usize> {
-        if self.settings.changes.iter().any(|c| c.epochs.is_some()) {
-            return None;
-        }
-        cycle_steps(&self.settings.start)
+        self.progress.step_limit()
     }
     /// The loss the training steps minimise: the live kind with the run's label smoothing.
     /// (Evaluations measure the live kind with one-hot targets, so that runs with and
     /// without smoothing are measured alike.)
     pub fn training_loss(&self) -> Loss {
-        Loss {
-            kind: self.live.loss,
-            smoothing: self.settings.start.label_smoothing,
-        }
+        self.progress.training_loss()
     }
     /// Plans `extra` more epochs beyond those done (continuing a run); recorded as a change.
     pub fn extend(&mut self, extra: usize) -> SettingChange {
-        let change = SettingChange {
-            step: self.steps_done,
-            epoch: self.epochs_done,
-            live: None,
-            epochs: Some(self.epochs_done + extra.max(1)),
-        };
-        self.settings.record(change.clone());
-        change
+        self.progress.extend(extra)
     }
     /// Mini-batches per epoch at the current batch size.
     pub fn steps_per_epoch(&self) -> usize {
-        self.data.train.len().div_ceil(self.live.batch)
+        self.progress.steps_per_epoch()
     }
     /// Position in the current epoch: images already used.
     pub fn images_into_epoch(&self) -> usize {
-        if self.cursor >= self.order.len() {
-            0
-        } else {
-            self.cursor
-        }
+        self.progress.images_into_epoch()
     }
     /// The learning rate the next step will use.
     pub fn current_eta(&self) -> f64 {
         if let Some(r) = self.eta_ramp {
-            let n = self.steps_done.saturating_sub(r.from_step);
+            let n = self.progress.steps_done.saturating_sub(r.from_step);
             return r.start * r.growth.powi(n as i32);
         }
-        learning_rate(
-            &self.settings.start,
-            self.live.eta,
-            self.live.decay,
-            self.epochs_done,
-            self.steps_done,
-        )
+        self.progress.scheduled_eta()
     }
     /// Replaces the schedule by `ramp` from the next step on (`None`: the schedule again).
     /// Only for probes such as the learning-rate range test, whose trainer is thrown away:
@@ -348,34 +289,21 @@ impl Trainer {
     }
     /// The live hyperparameters.
     pub fn live(&self) -> LiveParams {
-        self.live
+        self.progress.live
     }
     /// Changes hyperparameters from the next step on and records the change (`None` when
     /// nothing changed).
     pub fn set_live(&mut self, live: LiveParams) -> Result<Option<SettingChange>, ConfigError> {
-        self.check_live(&live)?;
-        let mut c = self.settings.start.clone();
-        c.set_live(&live);
-        if live == self.live {
+        let Some(LiveChange {
+            change,
+            new_optimizer,
+        }) = self.progress.set_live(live)?
+        else {
             return Ok(None);
-        }
-        if live.optimizer != self.live.optimizer {
-            // A different rule's state means nothing to the new one: start afresh.
-            self.optimizer = Optimizer::new(c.optimizer_settings());
-            self.optimizer_switches.push(OptimizerSwitch {
-                step: self.steps_done,
-                from: self.live.optimizer,
-                to: live.optimizer,
-            });
-        }
-        self.live = live;
-        let change = SettingChange {
-            step: self.steps_done,
-            epoch: self.epochs_done,
-            live: Some(live),
-            epochs: None,
         };
-        self.settings.record(change.clone());
+        if let Some(settings) = new_optimizer {
+            self.optimizer = Optimizer::new(settings);
+        }
         let dim = self.data.shape().dim();
         if live.batch > self.batch_labels.len() {
             self.batch_x.resize(live.batch * dim, 0.0);
@@ -388,28 +316,18 @@ impl Trainer {
     /// Whether the last step ends an evaluation interval (`eval_every` steps; never with
     /// `eval_every` = 0): [`Self::steps_for`] stops there, for [`Self::evaluate_point`].
     pub fn eval_due(&self) -> bool {
-        let every = self.settings.start.eval_every;
-        every > 0 && self.steps_done > 0 && self.steps_done.is_multiple_of(every)
+        self.progress.eval_due()
     }
 
     /// Evaluates the training and validation sets now, within an epoch.
     pub fn evaluate_point(&self) -> EvalPoint {
-        let n = self.data.train.len().max(1);
-        EvalPoint {
-            step: self.steps_done,
-            epoch: self.epochs_done as f64 + self.images_into_epoch() as f64 / n as f64,
-            eta: self.last_eta,
-            live: self.live,
-            train: (&self.evaluate(Subset::Train)).into(),
-            val: (&self.evaluate(Subset::Val)).into(),
-        }
+        let (train, val) = (self.evaluate(Subset::Train), self.evaluate(Subset::Val));
+        self.progress.eval_point(&train, &val)
     }
 
     /// Checks live hyperparameters against the run's settings without applying them.
     pub fn check_live(&self, live: &LiveParams) -> Result<(), ConfigError> {
-        let mut c = self.settings.start.clone();
-        c.set_live(live);
-        c.validate()
+        self.progress.check_live(live)
     }
 
     /// One mini-batch step of gradient descent.
@@ -440,18 +358,11 @@ impl Trainer {
     ) -> StepOutcome {
         let pool = self.pool.clone();
         pool.install(|| {
-            let started = Instant::now();
-            loop {
+            steps_within(budget, || {
                 let out = self.step_here();
                 on_step(&out);
-                if out.epoch_complete
-                    || !out.batch_loss.is_finite()
-                    || started.elapsed() >= budget
-                    || self.eval_due()
-                {
-                    return out;
-                }
-            }
+                (out, self.eval_due())
+            })
         })
     }
 
@@ -463,37 +374,15 @@ impl Trainer {
         history: Vec<EpochMetrics>,
         changes: Vec<SettingChange>,
     ) {
-        self.settings.changes = changes;
-        self.live = self.settings.live();
+        self.progress.restore(history, changes);
         let dim = self.data.shape().dim();
-        let batch = self.live.batch.max(self.batch_labels.len());
+        let batch = self.progress.live.batch.max(self.batch_labels.len());
         self.batch_x.resize(batch * dim, 0.0);
         self.batch_labels.resize(batch, 0);
         self.batch_augments.resize(batch, Augment::default());
         self.ws = Workspace::new(&net, batch);
         self.net = net;
         self.optimizer = Optimizer::new(self.config().optimizer_settings());
-        self.epochs_done = history.len();
-        // Runs saved by older versions did not count their steps: estimate them (an epoch
-        // cut short by the end of the last cycle took only its images' steps).
-        let per_epoch = self.steps_per_epoch();
-        self.steps_done = history
-            .last()
-            .map(|m| m.step)
-            .filter(|&s| s > 0)
-            .unwrap_or_else(|| {
-                history
-                    .iter()
-                    .map(|m| m.images.map_or(per_epoch, |i| i.div_ceil(self.live.batch)))
-                    .sum()
-            });
-        self.steps_at_epoch_end = self.steps_done;
-        self.epoch_seconds = history.iter().map(|m| m.seconds).collect();
-        if let Some(last) = history.last() {
-            self.last_eta = last.eta;
-        }
-        self.history = history;
-        self.cursor = self.order.len();
     }
 
     /// Sets how many threads steps and evaluation use from the next call (at least one;
@@ -517,12 +406,12 @@ impl Trainer {
     /// two); each thread gets at least half of [`TEAM_MIN_WORK`].
     fn team_parts(&self) -> Option<Vec<Range<usize>>> {
         // The parts' update has no L1 term: with L1 (set for small nets) stay on one thread.
-        if self.threads < 2 || self.settings.start.l1 > 0.0 {
+        if self.threads < 2 || self.progress.settings.start.l1 > 0.0 {
             return None;
         }
         let d = self.data.shape().dim();
         let width = self.net.layers[0].weights.nrows();
-        let work = self.live.batch * d * width;
+        let work = self.progress.live.batch * d * width;
         if work < TEAM_MIN_WORK {
             return None;
         }

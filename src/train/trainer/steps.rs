@@ -8,23 +8,12 @@ impl Trainer {
     /// augmentations land in `batch_labels`/`batch_augments`; returns its size. Does not
     /// advance.
     pub(super) fn next_batch(&mut self) -> usize {
-        let n = self.order.len();
-        if self.cursor >= n {
-            if self.settings.start.shuffle {
-                self.order.shuffle(&mut self.rng);
-            }
-            self.cursor = 0;
-        }
-        let b = self.live.batch.min(n - self.cursor);
-        let (flip, translate) = (self.settings.start.flip, self.settings.start.translate);
-        for a in &mut self.batch_augments[..b] {
-            *a = Augment::random(&mut self.rng, flip, translate);
-        }
-        let indices = &self.order[self.cursor..self.cursor + b];
-        for (l, &i) in self.batch_labels.iter_mut().zip(indices) {
-            *l = self.data.train.labels[i];
-        }
-        b
+        self.progress.next_batch(
+            &mut self.rng,
+            &self.data.train.labels,
+            &mut self.batch_labels,
+            &mut self.batch_augments,
+        )
     }
 
     /// Normalises the `b` images from position `start` of this epoch's order into
@@ -33,7 +22,7 @@ impl Trainer {
         let dim = self.data.shape().dim();
         self.normalizer.gather(
             &self.data.train,
-            &self.order[start..start + b],
+            &self.progress.order[start..start + b],
             Some((&self.batch_augments[..b], &self.fill)),
             &mut self.batch_x[..b * dim],
         );
@@ -47,36 +36,25 @@ impl Trainer {
         eta: f64,
         started: Instant,
     ) -> StepOutcome {
-        self.cursor += b;
         self.last_batch = b;
-        self.steps_done += 1;
-        self.last_eta = eta;
-        self.epoch_active += started.elapsed();
-        // The last step of the last cycle ends its epoch, wherever in a pass it falls.
-        let cycles_done = self.step_limit().is_some_and(|l| self.steps_done >= l);
-        StepOutcome {
-            batch_loss: total / b as f64,
-            eta,
-            images: b,
-            epoch_complete: self.cursor >= self.order.len() || cycles_done,
-        }
+        self.progress.advance(b, total / b as f64, eta, started)
     }
 
     pub(super) fn step_here(&mut self) -> StepOutcome {
         let started = Instant::now();
         let b = self.next_batch();
-        self.gather_batch(self.cursor, b);
+        self.gather_batch(self.progress.cursor, b);
         let dim = self.data.shape().dim();
         let eta = self.current_eta();
         let x = ArrayView2::from_shape((b, dim), &self.batch_x[..b * dim])
             .expect("batch buffer holds b rows of dim values");
         let loss = self.training_loss();
-        let pass = training_pass(self.settings.start.dropout, &mut self.rng);
-        let lambda = self.live.lambda as f32;
-        let l1 = self.settings.start.l1 as f32;
+        let pass = training_pass(self.progress.settings.start.dropout, &mut self.rng);
+        let lambda = self.progress.live.lambda as f32;
+        let l1 = self.progress.settings.start.l1 as f32;
         // Plain SGD fuses its step into the backward pass; with L1 the gradient is stored
         // first, to add λ₁·sign(W) before the step.
-        let fused = self.live.optimizer == OptimizerKind::Sgd && l1 == 0.0;
+        let fused = self.progress.live.optimizer == OptimizerKind::Sgd && l1 == 0.0;
         let grad = GradientUse::fused_or_stored(fused, eta as f32, lambda, &mut self.gradients);
         let total = self.net.loss_and_backward_with(
             x,
@@ -99,7 +77,7 @@ impl Trainer {
     /// The batch [`Self::next_batch`] just picked, for the helper threads.
     pub(super) fn batch_for_helper(&self, b: usize) -> team::Batch {
         team::Batch {
-            indices: self.order[self.cursor..self.cursor + b].to_vec(),
+            indices: self.progress.batch(b).to_vec(),
             augments: self.batch_augments[..b].to_vec(),
         }
     }
@@ -115,11 +93,11 @@ impl Trainer {
     ) -> StepOutcome {
         let started = Instant::now();
         let width = self.net.layers[0].weights.nrows();
-        let sgd = self.live.optimizer == OptimizerKind::Sgd;
+        let sgd = self.progress.live.optimizer == OptimizerKind::Sgd;
         let buffers = std::mem::take(&mut self.team_buffers);
         let mut all = self.team_members(&parts, buffers, sgd);
         let helpers = all.len() - 1;
-        let shared = team::Shared::new(self.live.batch, width, helpers);
+        let shared = team::Shared::new(self.progress.live.batch, width, helpers);
         let mut step_started = Instant::now();
         let mut b = self.next_batch();
         let first = self.batch_for_helper(b);
@@ -156,10 +134,7 @@ impl Trainer {
                     self.team_forward(b, width, &shared);
                     let step = self.team_backward(b, sgd, step_started);
                     step_started = Instant::now();
-                    let go_on = !step.out.epoch_complete
-                        && step.out.batch_loss.is_finite()
-                        && started.elapsed() < budget
-                        && !self.eval_due();
+                    let go_on = !step.out.pauses(started, budget, self.eval_due());
                     let next_b = go_on.then(|| self.next_batch());
                     self.publish_after(&shared, &step, b, width, next_b, &mut batch);
                     if !shared.barrier.wait() {
@@ -238,7 +213,7 @@ impl Trainer {
                 product += &theirs;
             }
         }
-        let pass = training_pass(self.settings.start.dropout, &mut self.rng);
+        let pass = training_pass(self.progress.settings.start.dropout, &mut self.rng);
         self.net.forward_after_first_product(b, &mut self.ws, pass);
     }
 
@@ -247,7 +222,7 @@ impl Trainer {
     /// SGD, by the rule otherwise); W₀'s columns are each part's to update.
     fn team_backward(&mut self, b: usize, sgd: bool, step_started: Instant) -> LeaderStep {
         let eta = self.current_eta();
-        let lambda = self.live.lambda as f32;
+        let lambda = self.progress.live.lambda as f32;
         let loss = self.training_loss();
         let grad = GradientUse::fused_or_stored(sgd, eta as f32, lambda, &mut self.gradients);
         let total = self.net.backward_all_but_first_weights(

@@ -6,7 +6,6 @@ use crate::data::{Normalizer, Splits};
 use crate::train::analysis::{self, Projection, TsneSettings};
 use crate::train::learner::Model;
 use crate::train::messages::{AnalysisRequest, AnalysisResult, Event, EventKind};
-use crate::train::trainer::Subset;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -51,11 +50,7 @@ impl Worker {
                 std::thread::Builder::new()
                     .name("trainviz-predictions".into())
                     .spawn(move || {
-                        let images = match set {
-                            Subset::Train => &data.train,
-                            Subset::Val => &data.val,
-                            Subset::Test => &data.test,
-                        };
+                        let images = set.of(&data);
                         let predictions =
                             analysis::predictions(model.view(), &norm, images, loss, max);
                         send(AnalysisResult::Predictions {
