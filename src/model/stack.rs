@@ -770,7 +770,7 @@ impl<F: Real> Stack<F> {
         let (shape_in, shape_out) = (self.shapes[i], self.shapes[i + 1]);
         let need_input_grad = i > 0;
         let [even, odd] = &mut ws.deltas;
-        let (d_out, d_in) = if i % 2 == 0 {
+        let (d_out, d_in) = if i.is_multiple_of(2) {
             (&*odd, even)
         } else {
             (&*even, odd)
