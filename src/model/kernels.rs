@@ -197,25 +197,27 @@ pub struct SameConv {
 }
 
 impl SameConv {
+    /// Rows and columns of one padded input image.
+    pub fn padded_hw(&self) -> (usize, usize) {
+        (self.h + 2 * self.pad, self.w + 2 * self.pad)
+    }
     /// Output rows and columns.
     pub fn out_hw(&self) -> (usize, usize) {
-        (
-            self.h + 2 * self.pad + 1 - self.k,
-            self.w + 2 * self.pad + 1 - self.k,
-        )
+        let (hp, wp) = self.padded_hw();
+        (hp + 1 - self.k, wp + 1 - self.k)
     }
     /// Values of all the padded input images.
     pub fn padded_len(&self) -> usize {
-        self.images * (self.h + 2 * self.pad) * (self.w + 2 * self.pad) * self.c
+        let (hp, wp) = self.padded_hw();
+        self.images * hp * wp * self.c
     }
     /// Values of the padded output gradient the input gradient goes through.
     pub fn input_grad_scratch(&self) -> usize {
         self.transposed().padded_len()
     }
-    /// Whether this CPU's kernels take it: stride-1 filters whose patch rows (k pixels ×
-    /// channels) fill whole registers, on AVX2 or AVX-512, with the input gradient's
-    /// A first layer on 3 colour channels (9 values a row) keeps
-    /// its patch matrix.
+    /// Whether this CPU's kernels take it: filters whose patch rows (k pixels × channels)
+    /// fill whole registers, on AVX2 or AVX-512, and are small enough for the panels. A
+    /// first layer on 3 colour channels (9 values a row) keeps its patch matrix.
     pub fn fits(&self) -> bool {
         #[cfg(target_arch = "x86_64")]
         // A panel is two registers wide.
@@ -226,8 +228,8 @@ impl SameConv {
         let lanes = 0;
         self.k >= 1
             && self.pad < self.k
-            && self.h + 2 * self.pad >= self.k
-            && self.w + 2 * self.pad >= self.k
+            && self.padded_hw().0 >= self.k
+            && self.padded_hw().1 >= self.k
             && lanes > 0
             && (self.k * self.c).is_multiple_of(lanes)
             && self.k * self.k * self.c * self.n <= PANELS_MAX

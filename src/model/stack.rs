@@ -601,7 +601,7 @@ impl<F: Real> Stack<F> {
                     if !(i == 0 && patches_written) {
                         conv::im2col(
                             &win,
-                            &flat(input)[..rows * shape_in.size()],
+                            &flat(input)[..n_in],
                             &mut cols[..pr * win.patch_len()],
                         );
                     }

@@ -278,7 +278,7 @@ pub(crate) fn rows_times(
 
 /// Copies `input` (`g.images` images of h × w × c) into `padded` with `g.pad` zeros around.
 pub(crate) fn pad_images(g: &SameConv, input: &[f32], padded: &mut [f32]) {
-    let (hp, wp) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    let (hp, wp) = g.padded_hw();
     let row = g.w * g.c;
     let padded = &mut padded[..g.padded_len()];
     padded.fill(0.0);
@@ -320,7 +320,7 @@ fn conv_rows(
 ) {
     use rayon::prelude::*;
     let (oh, ow) = g.out_hw();
-    let (hp, wp) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    let (hp, wp) = g.padded_hw();
     let per_image = oh * ow;
     let positions = g.images * per_image;
     assert!(padded.len() >= g.padded_len() && out.len() >= positions * g.n);
@@ -392,7 +392,8 @@ pub(crate) fn conv_weight_grad(
     let kk = g.k * g.k * g.c;
     assert!(padded.len() >= g.padded_len() && d_out.len() >= g.images * oh * ow * g.n);
     assert!(dw.len() >= g.n * kk);
-    let wide = super::have_avx512();
+    // The same choice of registers as the products' panels (32 wide with AVX-512).
+    let wide = panel_width().expect("SameConv::fits found AVX2 or AVX-512") == 32;
     let block = if wide { 8 } else { 4 };
     let per_part = g.n.div_ceil(parts.max(1)).div_ceil(block) * block;
     dw[..g.n * kk]
@@ -402,10 +403,11 @@ pub(crate) fn conv_weight_grad(
             let j0 = part * per_part;
             let outputs = dw.len() / kk;
             if wide {
-                // SAFETY: `fits` found AVX-512; the extents are asserted above.
+                // SAFETY: 32-wide panels mean AVX-512 was found; the extents are asserted.
                 unsafe { weight_grad_avx512(g, padded, d_out, dw, j0, outputs) }
             } else {
-                // SAFETY: `fits` found AVX2 and FMA; the extents are asserted above.
+                // SAFETY: 16-wide panels mean AVX2 and FMA were found; the extents are
+                // asserted above.
                 unsafe { weight_grad_avx2(g, padded, d_out, dw, j0, outputs) }
             }
         });
@@ -433,7 +435,7 @@ unsafe fn weight_tile<V: Vector, const NB: usize, const NV: usize>(
     // caller promises.
     unsafe {
         let (oh, ow) = g.out_hw();
-        let wp = g.w + 2 * g.pad;
+        let (_, wp) = g.padded_hw();
         let mut acc: [[V; NV]; NB] = std::array::from_fn(|b| {
             std::array::from_fn(|v| V::load(dw.add(b * kk + v * V::LANES)))
         });
@@ -476,7 +478,7 @@ unsafe fn weight_grad<V: Vector, const NB: usize>(
     outputs: usize,
 ) {
     let (oh, ow) = g.out_hw();
-    let (hp, wp) = (g.h + 2 * g.pad, g.w + 2 * g.pad);
+    let (hp, wp) = g.padded_hw();
     let seg = g.k * g.c;
     let kk = g.k * seg;
     let vecs = seg / V::LANES;

@@ -274,14 +274,19 @@ pub fn linear_backward<F: Real>(
     d_cols: Option<ArrayViewMut2<F>>,
 ) {
     matmul_atb(d_out, cols, dw);
+    column_sums(d_out, db);
+    if let Some(d_cols) = d_cols {
+        matmul_ab(d_out, w, d_cols);
+    }
+}
+
+/// `db` = the column sums of `d_out`: a bias gradient.
+fn column_sums<F: Real>(d_out: ArrayView2<F>, db: &mut [F]) {
     db.fill(F::zero());
     for row in d_out.axis_iter(Axis(0)) {
         for (g, &d) in db.iter_mut().zip(row.iter()) {
             *g = *g + d;
         }
-    }
-    if let Some(d_cols) = d_cols {
-        matmul_ab(d_out, w, d_cols);
     }
 }
 
@@ -342,12 +347,10 @@ pub fn same_conv_backward<F: Real>(
     let positions = g.images * oh * ow;
     let work = positions * g.n * g.k * g.k * g.c;
     let d_out = &d_out[..positions * g.n];
-    db.fill(F::zero());
-    for row in d_out.chunks_exact(g.n) {
-        for (b, &d) in db.iter_mut().zip(row) {
-            *b = *b + d;
-        }
-    }
+    column_sums(
+        ArrayView2::from_shape((positions, g.n), d_out).expect("d_out holds every position"),
+        db,
+    );
     let pass = ConvPass::WeightGrad { padded, d_out, dw };
     let ran = F::fast_same_conv(g, pass, blocks(work, g.n));
     debug_assert_eq!(ran, Some(true), "same_conv said the kernels take {g:?}");
